@@ -1,0 +1,378 @@
+/**
+ * WorkerCore over a scripted test session (deterministic instruction counter, serial output, trap
+ * appends at chosen instruction counts) and a fake clock. Tests of the core against the real
+ * Session and the hello guest live in worker-session.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { TrapAction, TrapKind, TrapLog } from '../hypervisor/trap-log.ts';
+import {
+  type CoreHost,
+  type EmuSession,
+  type SessionConfigLike,
+  type SessionStatusLike,
+  WorkerCore,
+} from './core.ts';
+import type { FromWorker } from './protocol.ts';
+import { toRegSnapshot } from './session-adapter.ts';
+
+class ScriptedSession implements EmuSession {
+  status: SessionStatusLike = { state: 'running' };
+  instructions = 0;
+  readonly traps = new TrapLog({ maxRecords: 64, initialCapacity: 8 });
+  readonly vmCount: number;
+  private serial: number[][] = [];
+  readonly input: number[][] = [];
+  /** instruction count → trap kind appended when it is reached. */
+  trapAt = new Map<number, number>();
+  exitAt = Number.POSITIVE_INFINITY;
+  /** Emit one serial byte every `serialEvery` instructions. */
+  serialEvery = 100;
+  constructor(readonly config: SessionConfigLike) {
+    this.vmCount = config.vms;
+    for (let i = 0; i < this.vmCount; i++) {
+      this.serial.push([]);
+      this.input.push([]);
+    }
+  }
+  get virtualTimeNs(): number {
+    return this.instructions * 10;
+  }
+  private one(): boolean {
+    this.instructions++;
+    if (this.instructions % this.serialEvery === 0)
+      this.serial[0].push(0x41 + ((this.instructions / this.serialEvery) % 26));
+    const k = this.trapAt.get(this.instructions);
+    if (k !== undefined) {
+      this.traps.append(
+        this.instructions % this.vmCount,
+        k as TrapKind,
+        0x3f8,
+        this.virtualTimeNs,
+        8,
+        this.instructions,
+        0,
+        TrapAction.Emulated,
+        1000,
+      );
+      return true;
+    }
+    if (this.instructions >= this.exitAt) this.status = { state: 'exited', exitCode: 1 };
+    return false;
+  }
+  run(budget: number): SessionStatusLike {
+    for (let i = 0; i < budget && this.status.state === 'running'; i++) this.one();
+    return this.status;
+  }
+  runToNextTrap(budget: number): SessionStatusLike {
+    for (let i = 0; i < budget && this.status.state === 'running'; i++) if (this.one()) break;
+    return this.status;
+  }
+  step(): SessionStatusLike {
+    if (this.status.state === 'running') this.one();
+    return this.status;
+  }
+  takeSerial(vm: number): Uint8Array {
+    const b = Uint8Array.from(this.serial[vm]);
+    this.serial[vm] = [];
+    return b;
+  }
+  sendSerial(vm: number, bytes: Uint8Array): void {
+    this.input[vm].push(...bytes);
+  }
+  snapshot(): unknown {
+    return {
+      regs: [1, 2, 3, 4, 5, 6, 7, 8],
+      eip: this.instructions,
+      eflags: 2,
+      cr0: 1,
+      segSel: [0x18, 0x10, 0x18, 0x18, 0x18, 0x18, 0, 0],
+    };
+  }
+  readonly mem = new Uint8Array(4096).map((_, i) => i & 0xff);
+  readLinear(addr: number, len: number): Uint8Array {
+    return this.mem.subarray(addr, addr + len);
+  }
+  readPhysical(addr: number, len: number): Uint8Array {
+    return this.mem.subarray(addr, addr + len);
+  }
+  disassembleAt(addr: number, count: number) {
+    return Array.from({ length: count }, (_, i) => ({ addr: addr + i, bytes: [0x90], text: 'nop' }));
+  }
+}
+
+function harness(opts: { failCreate?: string } = {}) {
+  let clock = 0;
+  const out: FromWorker[] = [];
+  const sessions: ScriptedSession[] = [];
+  let wakes = 0;
+  const host: CoreHost = {
+    createSession(config) {
+      if (opts.failCreate) throw new Error(opts.failCreate);
+      const s = new ScriptedSession(config);
+      sessions.push(s);
+      return s;
+    },
+    async resolveGuest(id) {
+      if (id !== 'hello') throw new Error(`there is no built-in guest called '${id}'`);
+      return { label: 'Hello', memMiB: 32, source: { kind: 'kernel', kernel: new Uint8Array([1, 2, 3]) } };
+    },
+    toRegSnapshot,
+    post: (m) => out.push(m),
+    // Every clock read advances time a little, so slices end.
+    now: () => (clock += 0.25),
+    wake: () => wakes++,
+  };
+  const core = new WorkerCore(host);
+  const of = <T extends FromWorker['type']>(t: T) =>
+    out.filter((m): m is Extract<FromWorker, { type: T }> => m.type === t);
+  const lastFrame = () => of('frame').at(-1)!;
+  const advance = (ms: number) => (clock += ms);
+  return { core, out, sessions, of, lastFrame, advance, wakes: () => wakes };
+}
+
+const loadHello = {
+  type: 'load',
+  scenario: { guest: { kind: 'builtin', id: 'hello' }, technique: 'native', vms: 1 },
+};
+
+describe('WorkerCore', () => {
+  it('answers a malformed message with an error and keeps working', async () => {
+    const h = harness();
+    await h.core.handle({ type: 'explode' });
+    await h.core.handle(42);
+    expect(h.of('error').map((e) => e.message)).toEqual([
+      'malformed message \'explode\': unknown message type "explode"',
+      "malformed message expected an object with a 'type', got 42",
+    ]);
+    await h.core.handle(loadHello);
+    expect(h.of('loaded')).toHaveLength(1);
+  });
+
+  it('refuses commands before a guest is loaded, with a reason', async () => {
+    const h = harness();
+    await h.core.handle({ type: 'run' });
+    await h.core.handle({ type: 'readMemory', id: 7, space: 'linear', addr: 0, len: 4 });
+    const errs = h.of('error');
+    expect(errs[0].message).toMatch(/no guest is loaded yet/);
+    expect(errs[1]).toMatchObject({ command: 'readMemory', id: 7 });
+  });
+
+  it('loads a built-in guest and posts loaded + an initial frame with registers', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    expect(h.sessions[0].config).toMatchObject({ technique: 'native', vms: 1, memMiB: 32, noReboot: true });
+    expect(h.of('loaded')[0].info).toMatchObject({ guestLabel: 'Hello', technique: 'native', vms: 1 });
+    expect(h.of('loaded')[0].info.names.kinds[TrapKind.PortIo]).toBe('port I/O');
+    const f = h.lastFrame();
+    expect(f.status).toMatchObject({ state: 'running', running: false });
+    expect(f.regs?.real.gpr.ecx).toBe(2);
+  });
+
+  it('reports an unknown built-in guest and a session that refuses the image', async () => {
+    const h = harness();
+    await h.core.handle({
+      ...loadHello,
+      scenario: { ...loadHello.scenario, guest: { kind: 'builtin', id: 'nope' } },
+    });
+    expect(h.of('error')[0].message).toBe("there is no built-in guest called 'nope'");
+    const h2 = harness({ failCreate: 'not a multiboot ELF or bzImage (bad magic)' });
+    await h2.core.handle({
+      type: 'load',
+      scenario: {
+        guest: { kind: 'upload', guest: { kind: 'kernel', name: 'junk.bin', kernel: new Uint8Array(10) } },
+        technique: 'native',
+        vms: 1,
+      },
+    });
+    expect(h2.of('error')[0].message).toBe(
+      'Could not start junk.bin: not a multiboot ELF or bzImage (bad magic)',
+    );
+    expect(h2.of('loaded')).toHaveLength(0);
+  });
+
+  it('runs in slices, streams serial bytes, and stops running on pause', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    await h.core.handle({ type: 'run' });
+    expect(h.wakes()).toBe(1);
+    expect(h.core.runSlice().more).toBe(true);
+    const s = h.sessions[0];
+    expect(s.instructions).toBeGreaterThan(0);
+    const bytes = h.of('frame').flatMap((f) => f.serial.flatMap((x) => Array.from(x.bytes)));
+    expect(bytes.length).toBe(Math.floor(s.instructions / 100));
+    await h.core.handle({ type: 'pause' });
+    expect(h.lastFrame().status).toMatchObject({ running: false, stopNote: 'Paused' });
+    expect(h.lastFrame().regs).not.toBeNull();
+    const at = s.instructions;
+    expect(h.core.runSlice().more).toBe(false);
+    expect(s.instructions).toBe(at);
+  });
+
+  it('step to next trap stops right after the trap and reports it', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    h.sessions[0].trapAt.set(5000, TrapKind.PortIo);
+    await h.core.handle({ type: 'stepToTrap' });
+    let r = h.core.runSlice();
+    while (r.more) r = h.core.runSlice();
+    const f = h.lastFrame();
+    expect(h.sessions[0].instructions).toBe(5000);
+    expect(f.status).toMatchObject({ running: false, stopNote: 'Stopped at trap: port I/O' });
+    expect(f.traps?.kind[0]).toBe(TrapKind.PortIo);
+    expect(f.regs?.real.eip).toBe(5000);
+    expect(f.stats.trapTotal).toBe(1);
+    expect(f.stats.trapsByKind[TrapKind.PortIo]).toBe(1);
+  });
+
+  it('run until a trap kind skips other kinds', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    const s = h.sessions[0];
+    s.trapAt.set(100, TrapKind.PortIo);
+    s.trapAt.set(200, TrapKind.PrivilegedInstruction);
+    s.trapAt.set(300, TrapKind.SilentEvent);
+    await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.SilentEvent });
+    let r = h.core.runSlice();
+    while (r.more) r = h.core.runSlice();
+    expect(s.instructions).toBe(300);
+    expect(h.lastFrame().status.stopNote).toBe('Stopped at the first silent event');
+  });
+
+  it('stops when the guest exits and refuses to run an exited guest until reset', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    h.sessions[0].exitAt = 1234;
+    await h.core.handle({ type: 'run' });
+    let r = h.core.runSlice();
+    while (r.more) r = h.core.runSlice();
+    expect(h.lastFrame().status).toMatchObject({ state: 'exited', exitCode: 1, running: false });
+    expect(h.lastFrame().status.stopNote).toBe('The guest has exited with code 1');
+    await h.core.handle({ type: 'run' });
+    expect(h.lastFrame().status.stopNote).toMatch(/press Reset/);
+    await h.core.handle({ type: 'reset' });
+    expect(h.sessions).toHaveLength(2);
+    expect(h.lastFrame().status).toMatchObject({ state: 'running', running: false });
+  });
+
+  it('slow motion runs the requested number of instructions per second of wall time', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    await h.core.handle({ type: 'setSpeed', ips: 10 });
+    await h.core.handle({ type: 'run' });
+    const s = h.sessions[0];
+    let frames = 0;
+    for (let i = 0; i < 40; i++) {
+      h.advance(50); // 40 × 50 ms = 2 s
+      const r = h.core.runSlice();
+      expect(r.more).toBe(true);
+      frames++;
+    }
+    expect(frames).toBe(40);
+    // ~2 s at 10 instructions/s (clock reads add a little time of their own).
+    expect(s.instructions).toBeGreaterThanOrEqual(19);
+    expect(s.instructions).toBeLessThanOrEqual(22);
+    // Slow-motion frames all carry registers so students can watch them change.
+    expect(
+      h
+        .of('frame')
+        .slice(-5)
+        .every((f) => f.regs !== null),
+    ).toBe(true);
+  });
+
+  it('step executes exactly one instruction', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    await h.core.handle({ type: 'step' });
+    await h.core.handle({ type: 'step' });
+    expect(h.sessions[0].instructions).toBe(2);
+    expect(h.lastFrame().regs?.real.eip).toBe(2);
+  });
+
+  it('routes serial input to the chosen VM and rejects a VM that does not exist', async () => {
+    const h = harness();
+    await h.core.handle({ ...loadHello, scenario: { ...loadHello.scenario, vms: 2 } });
+    await h.core.handle({ type: 'serialInput', vm: 1, bytes: new TextEncoder().encode('\x1b[5;10R') });
+    expect(h.sessions[0].input[1]).toEqual(Array.from(new TextEncoder().encode('\x1b[5;10R')));
+    await h.core.handle({ type: 'serialInput', vm: 3, bytes: new Uint8Array([1]) });
+    expect(h.of('error')[0].message).toMatch(/there is no VM 3 \(this scenario has 2\)/);
+  });
+
+  it('answers memory reads with a copy, never a view into guest memory', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    await h.core.handle({ type: 'readMemory', id: 9, space: 'physical', addr: 16, len: 4 });
+    const m = h.of('memory')[0];
+    expect(m).toMatchObject({ id: 9, addr: 16 });
+    expect(Array.from(m.bytes)).toEqual([16, 17, 18, 19]);
+    expect(m.bytes.buffer).not.toBe(h.sessions[0].mem.buffer);
+    await h.core.handle({ type: 'disassemble', id: 10, addr: 0x1000, count: 3 });
+    expect(h.of('disasm')[0].lines.map((l) => l.addr)).toEqual([0x1000, 0x1001, 0x1002]);
+  });
+
+  it('serves filtered trap slices and a record detail with its explanation', async () => {
+    const h = harness();
+    await h.core.handle({ ...loadHello, scenario: { ...loadHello.scenario, vms: 2 } });
+    const s = h.sessions[0];
+    for (let i = 1; i <= 20; i++) s.trapAt.set(i * 10, i % 3 === 0 ? TrapKind.SilentEvent : TrapKind.PortIo);
+    s.run(1000);
+    await h.core.handle({ type: 'trapSlice', id: 1, start: 0, end: 100, filter: {} });
+    await h.core.handle({
+      type: 'trapSlice',
+      id: 2,
+      start: 1,
+      end: 3,
+      filter: { kinds: [TrapKind.SilentEvent] },
+    });
+    await h.core.handle({
+      type: 'trapSlice',
+      id: 3,
+      start: 0,
+      end: 100,
+      filter: { vm: 1, kinds: [TrapKind.PortIo] },
+    });
+    const [all, silent, vm1] = h.of('trapSlice');
+    expect(all.total).toBe(20);
+    expect(silent.total).toBe(6); // i = 3, 6, …, 18
+    expect(Array.from(silent.rows.eip)).toEqual([60, 90]);
+    expect(Array.from(silent.rows.index)).toEqual([5, 8]);
+    expect(silent.reasons).toHaveLength(2);
+    // VM = instructions % 2: eip 10,20,… are all even → VM 0; none on VM 1.
+    expect(vm1.total).toBe(0);
+    await h.core.handle({ type: 'trapDetail', id: 4, index: 5 });
+    const d = h.of('trapDetail')[0].detail!;
+    expect(d.kindName).toBe('silent event');
+    expect(d.fields).toContainEqual(['CS:EIP', '0008:0000003C']);
+    expect(d.explanation).toMatch(/\w/);
+    await h.core.handle({ type: 'trapDetail', id: 5, index: 500 });
+    expect(h.of('trapDetail')[1].detail).toBeNull();
+  });
+
+  it('keeps filtered slices right when the bounded log drops old records', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    const s = h.sessions[0];
+    for (let i = 1; i <= 100; i++) s.trapAt.set(i, i % 2 ? TrapKind.PortIo : TrapKind.Interrupt);
+    s.run(50);
+    await h.core.handle({
+      type: 'trapSlice',
+      id: 1,
+      start: 0,
+      end: 1000,
+      filter: { kinds: [TrapKind.Interrupt] },
+    });
+    s.run(50); // log holds 64: records 37…100 remain
+    await h.core.handle({
+      type: 'trapSlice',
+      id: 2,
+      start: 0,
+      end: 1000,
+      filter: { kinds: [TrapKind.Interrupt] },
+    });
+    const [a, b] = h.of('trapSlice');
+    expect(a.total).toBe(25);
+    expect(b.total).toBe(32); // even numbers 38…100
+    expect(b.rows.eip[0]).toBe(38);
+    expect(b.rows.index[0]).toBe(1); // record 37 is index 0
+  });
+});

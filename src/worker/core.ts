@@ -1,0 +1,459 @@
+/**
+ * The emulator worker's logic, free of any Worker API so Node tests drive it directly.
+ *
+ * `handle(msg)` validates and executes one command; `runSlice()` runs the session for a few
+ * milliseconds of wall time (or a throttled number of instructions in slow motion) and posts one
+ * frame. `worker.ts` only wires these to `postMessage` and a MessageChannel scheduler.
+ *
+ * Run modes: paused, run (free running), toTrap (until the trap log grows), untilKind (until a
+ * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
+ */
+import {
+  type CpuView,
+  type DisasmLine,
+  FRAME_TRAP_TAIL,
+  type FromWorker,
+  type GuestChoice,
+  type LoadedInfo,
+  parseToWorker,
+  type RegSnapshot,
+  type RunState,
+  type Scenario,
+  type StatsView,
+  type StatusView,
+  type ToWorker,
+  type TrapFilter,
+} from './protocol.ts';
+import { type TrapLogLike, TrapView } from './traps.ts';
+
+/** What the worker needs from a guest source (mirrors session's GuestSource). */
+export type GuestSourceLike =
+  | { kind: 'kernel'; kernel: Uint8Array; initrd?: Uint8Array; cmdline?: string }
+  | { kind: 'bios'; image: Uint8Array }
+  | { kind: 'raw'; image: Uint8Array; addr: number; entry: number };
+
+export interface SessionConfigLike {
+  guest: GuestSourceLike;
+  technique: Scenario['technique'];
+  vms: number;
+  memMiB: number;
+  noReboot: boolean;
+}
+
+export interface SessionStatusLike {
+  state: RunState;
+  exitCode?: number;
+  reason?: string;
+}
+
+/** The part of `src/session/`'s Session the worker drives (see notes/session-contract.md). */
+export interface EmuSession {
+  run(budget: number): SessionStatusLike;
+  readonly status: SessionStatusLike;
+  readonly vmCount: number;
+  takeSerial(vm: number): Uint8Array;
+  sendSerial(vm: number, bytes: Uint8Array): void;
+  readonly instructions: number;
+  readonly virtualTimeNs: number;
+  snapshot(): unknown;
+  step(): SessionStatusLike;
+  runToNextTrap(budget: number): SessionStatusLike;
+  readLinear(addr: number, len: number): Uint8Array;
+  readPhysical(addr: number, len: number): Uint8Array;
+  disassembleAt(linearAddr: number, count: number): DisasmLine[];
+  readonly traps: TrapLogLike;
+  /** Optional: what the loader did, for the status line. */
+  readonly bootSummary?: string;
+}
+
+export interface ResolvedGuest {
+  source: GuestSourceLike;
+  label: string;
+  memMiB: number;
+}
+
+export interface CoreHost {
+  /** Build a session; throws (SessionError) with a clear message for a bad image or config. */
+  createSession(config: SessionConfigLike): EmuSession;
+  /** Fetch a built-in guest by manifest id. */
+  resolveGuest(id: string): Promise<ResolvedGuest>;
+  /** Turn the session's register snapshot into the protocol's view. */
+  toRegSnapshot(snap: unknown): RegSnapshot | null;
+  post(msg: FromWorker): void;
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Ask to have `runSlice()` called soon. */
+  wake(): void;
+}
+
+type Mode = 'paused' | 'run' | 'toTrap' | 'untilKind';
+
+export interface SliceResult {
+  /** The caller should call runSlice() again. */
+  more: boolean;
+  /** …but not before this many milliseconds (slow motion, idle guest). */
+  waitMs: number;
+}
+
+/** Wall-clock length of one slice: short enough that Pause lands within 50 ms. */
+export const SLICE_MS = 6;
+/** Register snapshots while free running: at most this often. */
+const REGS_EVERY_MS = 120;
+/** Below this speed every frame carries registers (slow motion). */
+const SLOW_IPS = 2000;
+
+const DEFAULT_MEM_MIB = 32;
+
+export class WorkerCore {
+  private session: EmuSession | null = null;
+  private config: SessionConfigLike | null = null;
+  private info: LoadedInfo | null = null;
+  private traps: TrapView | null = null;
+  private mode: Mode = 'paused';
+  private untilKind = -1;
+  private ips: number | null = null;
+  /** Throttle bookkeeping: instructions allowed since `throttleT0`. */
+  private throttleT0 = 0;
+  private throttleDone = 0;
+  /** Instructions per chunk while free running, adapted to ~1 ms. */
+  private chunk = 20_000;
+  private lastRegsAt = -1e9;
+  private stopNote: string | undefined;
+  private mipsT0 = 0;
+  private mipsI0 = 0;
+  private mips = 0;
+  private loadSeq = 0;
+
+  constructor(private readonly host: CoreHost) {}
+
+  get isRunning(): boolean {
+    return this.mode !== 'paused';
+  }
+
+  /** Validate and execute one incoming message. Never throws. */
+  async handle(data: unknown): Promise<void> {
+    const parsed = parseToWorker(data);
+    if (!parsed.ok) {
+      this.host.post({ type: 'error', message: parsed.error });
+      return;
+    }
+    const msg = parsed.value;
+    try {
+      await this.execute(msg);
+    } catch (e) {
+      // A bug below us must not kill the worker: report it and stop running.
+      this.mode = 'paused';
+      this.host.post({
+        type: 'error',
+        command: msg.type,
+        message: `${msg.type} failed: ${e instanceof Error ? e.message : String(e)}`,
+        ...('id' in msg ? { id: msg.id } : {}),
+      });
+      if (this.session) this.postFrame(true);
+    }
+  }
+
+  private async execute(msg: ToWorker): Promise<void> {
+    switch (msg.type) {
+      case 'load':
+        await this.load(msg.scenario);
+        return;
+      case 'reset':
+        this.requireSession(msg.type);
+        if (this.config && this.info) this.start(this.config, this.info);
+        return;
+      case 'run':
+        this.go('run', 'Running');
+        return;
+      case 'pause':
+        if (this.session && this.mode !== 'paused') this.stop('Paused');
+        return;
+      case 'step': {
+        const s = this.requireSession(msg.type);
+        this.mode = 'paused';
+        if (this.canRun(s.status.state)) {
+          s.step();
+          this.stopNote = 'Stepped one instruction';
+        }
+        this.postFrame(true);
+        return;
+      }
+      case 'stepToTrap':
+        this.go('toTrap', 'Running to the next trap…');
+        return;
+      case 'runUntilTrapKind':
+        this.untilKind = msg.kind;
+        this.go('untilKind', `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`);
+        return;
+      case 'setSpeed':
+        this.ips = msg.ips;
+        this.throttleT0 = this.host.now();
+        this.throttleDone = 0;
+        return;
+      case 'serialInput': {
+        const s = this.requireSession(msg.type);
+        if (msg.vm >= s.vmCount) throw new Error(`there is no VM ${msg.vm} (this scenario has ${s.vmCount})`);
+        s.sendSerial(msg.vm, msg.bytes);
+        return;
+      }
+      case 'readMemory': {
+        const s = this.requireSession(msg.type);
+        const raw =
+          msg.space === 'linear' ? s.readLinear(msg.addr, msg.len) : s.readPhysical(msg.addr, msg.len);
+        // Copy: the session may hand out a view of guest memory, which must never be transferred.
+        this.host.post({ type: 'memory', id: msg.id, space: msg.space, addr: msg.addr, bytes: raw.slice() });
+        return;
+      }
+      case 'disassemble': {
+        const s = this.requireSession(msg.type);
+        this.host.post({
+          type: 'disasm',
+          id: msg.id,
+          addr: msg.addr,
+          lines: s.disassembleAt(msg.addr, msg.count),
+        });
+        return;
+      }
+      case 'trapSlice': {
+        const t = this.requireTraps(msg.type);
+        const r = t.slice(msg.start, msg.end, msg.filter);
+        this.host.post({
+          type: 'trapSlice',
+          id: msg.id,
+          start: r.start,
+          total: r.total,
+          rows: r.rows,
+          insn: r.insn,
+          reasons: r.reasons,
+        });
+        return;
+      }
+      case 'trapDetail': {
+        const t = this.requireTraps(msg.type);
+        this.host.post({ type: 'trapDetail', id: msg.id, detail: t.detail(msg.index) });
+        return;
+      }
+      default: {
+        const never: never = msg;
+        throw new Error(`unhandled command ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private requireSession(cmd: string): EmuSession {
+    if (!this.session) throw new Error(`no guest is loaded yet (choose a guest before '${cmd}')`);
+    return this.session;
+  }
+
+  private requireTraps(cmd: string): TrapView {
+    this.requireSession(cmd);
+    return this.traps!;
+  }
+
+  private async load(scenario: Scenario): Promise<void> {
+    const seq = ++this.loadSeq;
+    this.mode = 'paused';
+    let resolved: ResolvedGuest;
+    try {
+      resolved = await this.resolve(scenario.guest);
+    } catch (e) {
+      this.host.post({ type: 'error', command: 'load', message: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    if (seq !== this.loadSeq) return; // a newer load overtook this one
+    const config: SessionConfigLike = {
+      guest: resolved.source,
+      technique: scenario.technique,
+      vms: scenario.vms,
+      memMiB: scenario.memMiB ?? resolved.memMiB,
+      noReboot: true,
+    };
+    const info: LoadedInfo = {
+      guestLabel: resolved.label,
+      technique: scenario.technique,
+      vms: scenario.vms,
+      memMiB: config.memMiB,
+      summary: '',
+      names: { kinds: [], actions: [] },
+    };
+    this.start(config, info);
+  }
+
+  private async resolve(g: GuestChoice): Promise<ResolvedGuest> {
+    if (g.kind === 'builtin') return this.host.resolveGuest(g.id);
+    const u = g.guest;
+    const source: GuestSourceLike =
+      u.kind === 'kernel'
+        ? { kind: 'kernel', kernel: u.kernel, initrd: u.initrd, cmdline: u.cmdline }
+        : u.kind === 'bios'
+          ? { kind: 'bios', image: u.image }
+          : { kind: 'raw', image: u.image, addr: u.addr, entry: u.entry };
+    if (source.kind === 'kernel' && source.initrd === undefined) delete source.initrd;
+    if (source.kind === 'kernel' && source.cmdline === undefined) delete source.cmdline;
+    const big = (u.kind === 'kernel' ? u.kernel.length + (u.initrd?.length ?? 0) : u.image.length) > 1 << 20;
+    return { source, label: u.name, memMiB: big ? 128 : DEFAULT_MEM_MIB };
+  }
+
+  /** (Re)create the session; on failure keep the previous one and report why. */
+  private start(config: SessionConfigLike, info: LoadedInfo): void {
+    let s: EmuSession;
+    try {
+      s = this.host.createSession(config);
+    } catch (e) {
+      this.mode = 'paused';
+      this.host.post({
+        type: 'error',
+        command: 'load',
+        message: `Could not start ${info.guestLabel}: ${e instanceof Error ? e.message : String(e)}`,
+      });
+      return;
+    }
+    this.session = s;
+    this.config = config;
+    this.traps = new TrapView(s.traps);
+    this.info = { ...info, summary: s.bootSummary ?? info.summary, names: this.traps.names() };
+    this.mode = 'paused';
+    this.stopNote = 'Loaded — press Run';
+    this.mips = 0;
+    this.host.post({ type: 'loaded', info: this.info });
+    this.postFrame(true);
+  }
+
+  private canRun(state: RunState): boolean {
+    return state === 'running' || state === 'idle';
+  }
+
+  private go(mode: Mode, note: string): void {
+    const s = this.session;
+    if (!s) throw new Error(`no guest is loaded yet (choose a guest before running)`);
+    if (!this.canRun(s.status.state)) {
+      this.stopNote = `The guest has ${describeEnd(s.status)} — press Reset to start it again`;
+      this.postFrame(true);
+      return;
+    }
+    this.mode = mode;
+    this.stopNote = note;
+    this.throttleT0 = this.host.now();
+    this.throttleDone = 0;
+    this.mipsT0 = this.host.now();
+    this.mipsI0 = s.instructions;
+    this.postFrame(false);
+    this.host.wake();
+  }
+
+  private stop(note: string): void {
+    this.mode = 'paused';
+    this.stopNote = note;
+    this.postFrame(true);
+  }
+
+  /** Run for one slice. Call again while `more` (after `waitMs`). */
+  runSlice(): SliceResult {
+    const s = this.session;
+    const t = this.traps;
+    if (!s || !t || this.mode === 'paused') return { more: false, waitMs: 0 };
+    const t0 = this.host.now();
+    let waitMs = 0;
+    let stopped: string | null = null;
+    const throttled = this.ips !== null;
+    for (;;) {
+      let budget = this.chunk;
+      if (throttled) {
+        const allowed =
+          Math.floor(((this.host.now() - this.throttleT0) * this.ips!) / 1000) - this.throttleDone;
+        if (allowed <= 0) {
+          waitMs = Math.min(16, Math.max(1, 1000 / this.ips! - (this.host.now() - this.throttleT0)));
+          break;
+        }
+        budget = Math.min(budget, allowed);
+      }
+      const before = s.instructions;
+      const totalBefore = t.total();
+      const st = this.mode === 'run' ? s.run(budget) : s.runToNextTrap(budget);
+      const ran = s.instructions - before;
+      this.throttleDone += throttled ? Math.max(ran, 1) : 0;
+      if (!this.canRun(st.state)) {
+        stopped = `The guest has ${describeEnd(st)}`;
+        break;
+      }
+      if (this.mode === 'toTrap' && t.total() > totalBefore) {
+        stopped = `Stopped at trap: ${t.kindName(t.lastKind())}`;
+        break;
+      }
+      if (this.mode === 'untilKind' && t.anyOfKindSince(totalBefore, this.untilKind)) {
+        stopped = `Stopped at the first ${t.kindName(this.untilKind)}`;
+        break;
+      }
+      const elapsed = this.host.now() - t0;
+      if (!throttled && ran === budget && elapsed < 1) this.chunk = Math.min(this.chunk * 2, 2_000_000);
+      else if (!throttled && elapsed > 3 && this.chunk > 1000) this.chunk = Math.floor(this.chunk / 2);
+      if (st.state === 'idle' && ran === 0) {
+        waitMs = 4; // halted, waiting for input: don't spin
+        break;
+      }
+      if (elapsed >= SLICE_MS) break;
+    }
+    const now = this.host.now();
+    if (now - this.mipsT0 >= 500) {
+      this.mips = (s.instructions - this.mipsI0) / ((now - this.mipsT0) * 1000);
+      this.mipsT0 = now;
+      this.mipsI0 = s.instructions;
+    }
+    if (stopped !== null) {
+      this.stop(stopped);
+      return { more: false, waitMs: 0 };
+    }
+    const slow = throttled && this.ips! < SLOW_IPS;
+    this.postFrame(slow || now - this.lastRegsAt >= REGS_EVERY_MS);
+    return { more: true, waitMs };
+  }
+
+  private status(): StatusView {
+    const st = this.session!.status;
+    const v: StatusView = { state: st.state, running: this.mode !== 'paused' };
+    if (st.exitCode !== undefined) v.exitCode = st.exitCode;
+    if (st.reason !== undefined) v.reason = st.reason;
+    if (this.stopNote !== undefined) v.stopNote = this.stopNote;
+    return v;
+  }
+
+  private postFrame(withRegs: boolean): void {
+    const s = this.session!;
+    const t = this.traps!;
+    const serial: { vm: number; bytes: Uint8Array }[] = [];
+    for (let vm = 0; vm < s.vmCount; vm++) {
+      const b = s.takeSerial(vm);
+      if (b.length > 0) serial.push({ vm, bytes: b });
+    }
+    let regs: RegSnapshot | null = null;
+    if (withRegs) {
+      regs = this.host.toRegSnapshot(s.snapshot());
+      this.lastRegsAt = this.host.now();
+    }
+    const traps = t.takeNew(FRAME_TRAP_TAIL);
+    const stats: StatsView = {
+      instructions: s.instructions,
+      virtualTimeNs: s.virtualTimeNs,
+      mips: this.mips,
+      ...t.counts(),
+    };
+    this.host.post({ type: 'frame', status: this.status(), serial, traps, regs, stats });
+  }
+}
+
+function describeEnd(st: SessionStatusLike): string {
+  switch (st.state) {
+    case 'exited':
+      return `exited${st.exitCode !== undefined ? ` with code ${st.exitCode}` : ''}`;
+    case 'shutdown':
+      return `shut down${st.reason ? ` (${st.reason})` : ''}`;
+    case 'reset':
+      return 'asked for a reboot';
+    case 'stopped':
+      return `stopped${st.reason ? ` (${st.reason})` : ''}`;
+    default:
+      return st.state;
+  }
+}
+
+export type { CpuView, TrapFilter };

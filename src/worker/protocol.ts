@@ -1,0 +1,463 @@
+/**
+ * The typed message protocol between the UI (main thread) and the emulator Web Worker.
+ *
+ * `ToWorker` are commands, `FromWorker` are replies and pushed frames. Both are discriminated
+ * unions on `type`, handled by exhaustive switches. Everything crossing the boundary is plain
+ * structured-clone data; byte buffers are transferred, never copied.
+ *
+ * The worker never trusts what arrives: `parseToWorker` validates every incoming message and
+ * returns a clear error for anything malformed, so a bad message gets an `error` reply and the
+ * worker keeps running.
+ */
+
+export const TECHNIQUES = [
+  'native',
+  'trap-and-emulate',
+  'binary-translation',
+  'paravirtual',
+  'hardware-assisted',
+] as const;
+export type TechniqueId = (typeof TECHNIQUES)[number];
+
+export const MAX_VMS = 4;
+export const MAX_READ_BYTES = 64 * 1024;
+export const MAX_DISASM_LINES = 256;
+export const MAX_TRAP_SLICE = 4096;
+export const FRAME_TRAP_TAIL = 512;
+
+/** A guest image the user brought from disk. `kernel` = multiboot ELF or bzImage, auto-detected. */
+export type UploadedGuest =
+  | { kind: 'kernel'; name: string; kernel: Uint8Array; initrd?: Uint8Array; cmdline?: string }
+  | { kind: 'bios'; name: string; image: Uint8Array }
+  | { kind: 'raw'; name: string; image: Uint8Array; addr: number; entry: number };
+
+export type GuestChoice = { kind: 'builtin'; id: string } | { kind: 'upload'; guest: UploadedGuest };
+
+export interface Scenario {
+  guest: GuestChoice;
+  technique: TechniqueId;
+  vms: number;
+  memMiB?: number;
+}
+
+export type MemorySpace = 'linear' | 'physical';
+
+export interface TrapFilter {
+  /** Only records of this VM (0-based), or all VMs. */
+  vm?: number;
+  /** Only records whose kind (a `TrapNames.kinds` index) is one of these, or all kinds. */
+  kinds?: number[];
+}
+
+export type ToWorker =
+  | { type: 'load'; scenario: Scenario }
+  | { type: 'run' }
+  | { type: 'pause' }
+  | { type: 'step' }
+  | { type: 'stepToTrap' }
+  | { type: 'runUntilTrapKind'; kind: number }
+  | { type: 'reset' }
+  /** Instructions per second; `null` = as fast as possible. */
+  | { type: 'setSpeed'; ips: number | null }
+  | { type: 'serialInput'; vm: number; bytes: Uint8Array }
+  | { type: 'readMemory'; id: number; space: MemorySpace; addr: number; len: number }
+  | { type: 'disassemble'; id: number; addr: number; count: number }
+  | { type: 'trapSlice'; id: number; start: number; end: number; filter: TrapFilter }
+  | { type: 'trapDetail'; id: number; index: number };
+
+export type ToWorkerType = ToWorker['type'];
+
+// ---------------------------------------------------------------------------------------------
+// Outgoing data
+
+export type RunState = 'running' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'stopped';
+
+export interface StatusView {
+  /** The session's state after the last slice. */
+  state: RunState;
+  /** True while the worker keeps running slices (Run, Run until…, slow motion). */
+  running: boolean;
+  exitCode?: number;
+  reason?: string;
+  /** Why the worker stopped running, for the status bar ("Trap: io-out", "Paused", …). */
+  stopNote?: string;
+}
+
+export interface SegmentView {
+  name: string;
+  selector: number;
+  base: number;
+  limit: number;
+  /** Descriptor access byte (P, DPL, S, type) in bits 0–7; AVL, L, D/B, G in bits 12–15. */
+  attrs: number;
+  /** False when the register holds no usable descriptor (null selector in protected mode). */
+  valid: boolean;
+}
+
+export interface CpuView {
+  /** "Real CPU" or "VM 0 virtual CPU". */
+  label: string;
+  gpr: {
+    eax: number;
+    ebx: number;
+    ecx: number;
+    edx: number;
+    esi: number;
+    edi: number;
+    ebp: number;
+    esp: number;
+  };
+  eip: number;
+  eflags: number;
+  cpl: number;
+  mode: 'real' | 'protected' | 'v86';
+  segs: SegmentView[];
+  cr: { cr0: number; cr2: number; cr3: number; cr4: number };
+  gdtr: { base: number; limit: number };
+  idtr: { base: number; limit: number };
+  ldtr: number;
+  tr: number;
+  halted: boolean;
+}
+
+export interface RegSnapshot {
+  real: CpuView;
+  /** The current VM's virtual CPU, present when a VMM runs the guest. */
+  virtual?: CpuView;
+  /** VM whose context the real CPU is in. */
+  vm: number;
+}
+
+/**
+ * Trap records as packed columns; row i is record `index[i]` of the worker's log (0 = oldest record
+ * still held). Kinds, reasons and actions are numbers; their names travel in `TrapNames`.
+ */
+export interface TrapRows {
+  index: Uint32Array;
+  seq: Float64Array;
+  /** Virtual time of the trap in nanoseconds. */
+  timeNs: Float64Array;
+  vm: Uint8Array;
+  kind: Uint8Array;
+  reason: Uint16Array;
+  cs: Uint16Array;
+  eip: Uint32Array;
+  /** Bit 0: invisible to the VMM (a silent event). Guest CPL in bits 6–7. */
+  flags: Uint8Array;
+  action: Uint8Array;
+  /** Modelled cost in cycles. */
+  cost: Uint32Array;
+}
+
+/** Bit of `TrapRows.flags`: the VMM never saw this event (shown as "invisible to the VMM"). */
+export const TRAP_INVISIBLE = 1;
+
+export interface TrapNames {
+  kinds: string[];
+  actions: string[];
+}
+
+export interface TrapDetail {
+  index: number;
+  seq: number;
+  kind: number;
+  kindName: string;
+  invisible: boolean;
+  /** Field name → display value, in record order. */
+  fields: [string, string][];
+  /** Teaching paragraph for this kind of trap, if the VMM supplied one. */
+  explanation?: string;
+  before?: CpuView;
+  after?: CpuView;
+}
+
+export interface StatsView {
+  instructions: number;
+  virtualTimeNs: number;
+  /** Million instructions per second of wall time, over the last ~0.5 s of running. */
+  mips: number;
+  /** Records ever logged, and records dropped from the bounded log. */
+  trapTotal: number;
+  trapDropped: number;
+  /** Records held now (the table's row count without a filter). */
+  trapHeld: number;
+  /** Totals per kind number. */
+  trapsByKind: number[];
+  trapsByVm: number[];
+}
+
+export interface DisasmLine {
+  addr: number;
+  bytes: number[];
+  text: string;
+}
+
+export interface LoadedInfo {
+  guestLabel: string;
+  technique: TechniqueId;
+  vms: number;
+  memMiB: number;
+  /** What the loader did ("multiboot ELF: 2 segments, entry 0x100010"). */
+  summary: string;
+  names: TrapNames;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'loaded'; info: LoadedInfo }
+  | {
+      type: 'frame';
+      status: StatusView;
+      serial: { vm: number; bytes: Uint8Array }[];
+      /** Newest records since the previous frame (at most `FRAME_TRAP_TAIL`). */
+      traps: TrapRows | null;
+      regs: RegSnapshot | null;
+      stats: StatsView;
+    }
+  | { type: 'memory'; id: number; space: MemorySpace; addr: number; bytes: Uint8Array }
+  | { type: 'disasm'; id: number; addr: number; lines: DisasmLine[] }
+  | {
+      type: 'trapSlice';
+      id: number;
+      start: number;
+      /** Number of records matching the filter (the table's row count). */
+      total: number;
+      rows: TrapRows;
+      /** Disassembly of each row's instruction bytes ('' when unknown). */
+      insn: string[];
+      /** Each row's reason as text ("port 0x3F8", "#GP", …). */
+      reasons: string[];
+    }
+  | { type: 'trapDetail'; id: number; detail: TrapDetail | null }
+  | {
+      type: 'error';
+      message: string /** The command that failed, when known. */;
+      command?: string;
+      id?: number;
+    };
+
+export type FromWorkerType = FromWorker['type'];
+
+// ---------------------------------------------------------------------------------------------
+// Validation of incoming messages
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+class Invalid extends Error {}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function u32(o: Record<string, unknown>, key: string, max = 0xffffffff): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new Invalid(`'${key}' must be an integer from 0 to ${max}, got ${show(v)}`);
+  }
+  return v;
+}
+
+function str(o: Record<string, unknown>, key: string, maxLen = 4096): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length > maxLen) {
+    throw new Invalid(`'${key}' must be a string of at most ${maxLen} characters, got ${show(v)}`);
+  }
+  return v;
+}
+
+function bytes(o: Record<string, unknown>, key: string): Uint8Array {
+  const v = o[key];
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  throw new Invalid(`'${key}' must be a Uint8Array, got ${show(v)}`);
+}
+
+function show(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (typeof v === 'string') return v.length > 40 ? `a string of ${v.length} characters` : JSON.stringify(v);
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+function parseUpload(g: unknown): UploadedGuest {
+  if (!isObj(g)) throw new Invalid(`'guest' must be an object, got ${show(g)}`);
+  const name = str(g, 'name', 256);
+  switch (g.kind) {
+    case 'kernel': {
+      const kernel = bytes(g, 'kernel');
+      const out: UploadedGuest = { kind: 'kernel', name, kernel };
+      if (g.initrd !== undefined) out.initrd = bytes(g, 'initrd');
+      if (g.cmdline !== undefined) out.cmdline = str(g, 'cmdline', 2048);
+      return out;
+    }
+    case 'bios':
+      return { kind: 'bios', name, image: bytes(g, 'image') };
+    case 'raw':
+      return { kind: 'raw', name, image: bytes(g, 'image'), addr: u32(g, 'addr'), entry: u32(g, 'entry') };
+    default:
+      throw new Invalid(`uploaded guest kind must be 'kernel', 'bios' or 'raw', got ${show(g.kind)}`);
+  }
+}
+
+function parseScenario(s: unknown): Scenario {
+  if (!isObj(s)) throw new Invalid(`'scenario' must be an object, got ${show(s)}`);
+  const g = s.guest;
+  if (!isObj(g)) throw new Invalid(`'scenario.guest' must be an object, got ${show(g)}`);
+  let guest: GuestChoice;
+  if (g.kind === 'builtin') guest = { kind: 'builtin', id: str(g, 'id', 64) };
+  else if (g.kind === 'upload') guest = { kind: 'upload', guest: parseUpload(g.guest) };
+  else throw new Invalid(`'scenario.guest.kind' must be 'builtin' or 'upload', got ${show(g.kind)}`);
+  const technique = s.technique;
+  if (typeof technique !== 'string' || !(TECHNIQUES as readonly string[]).includes(technique)) {
+    throw new Invalid(`unknown technique ${show(technique)}; expected one of ${TECHNIQUES.join(', ')}`);
+  }
+  const vms = u32(s, 'vms', MAX_VMS);
+  if (vms < 1) throw new Invalid(`'vms' must be at least 1`);
+  const out: Scenario = { guest, technique: technique as TechniqueId, vms };
+  if (s.memMiB !== undefined) {
+    const mem = u32(s, 'memMiB', 1024);
+    if (mem < 1) throw new Invalid(`'memMiB' must be at least 1`);
+    out.memMiB = mem;
+  }
+  return out;
+}
+
+function parseFilter(f: unknown): TrapFilter {
+  if (f === undefined) return {};
+  if (!isObj(f)) throw new Invalid(`'filter' must be an object, got ${show(f)}`);
+  const out: TrapFilter = {};
+  if (f.vm !== undefined) out.vm = u32(f, 'vm', 255);
+  if (f.kinds !== undefined) {
+    if (!Array.isArray(f.kinds) || f.kinds.some((k) => !Number.isInteger(k) || k < 0 || k > 255)) {
+      throw new Invalid(`'filter.kinds' must be an array of kind numbers (0–255)`);
+    }
+    out.kinds = f.kinds as number[];
+  }
+  return out;
+}
+
+/** Validate a message arriving at the worker. Never throws. */
+export function parseToWorker(data: unknown): Parsed<ToWorker> {
+  try {
+    return { ok: true, value: parseOrThrow(data) };
+  } catch (e) {
+    if (e instanceof Invalid) {
+      const t = isObj(data) && typeof data.type === 'string' ? `'${data.type}': ` : '';
+      return { ok: false, error: `malformed message ${t}${e.message}` };
+    }
+    return { ok: false, error: `malformed message: ${String(e)}` };
+  }
+}
+
+function parseOrThrow(m: unknown): ToWorker {
+  if (!isObj(m)) throw new Invalid(`expected an object with a 'type', got ${show(m)}`);
+  const type = m.type as ToWorkerType;
+  switch (type) {
+    case 'load':
+      return { type, scenario: parseScenario(m.scenario) };
+    case 'run':
+    case 'pause':
+    case 'step':
+    case 'stepToTrap':
+    case 'reset':
+      return { type };
+    case 'runUntilTrapKind':
+      return { type, kind: u32(m, 'kind', 255) };
+    case 'setSpeed': {
+      if (m.ips === null) return { type, ips: null };
+      const ips = m.ips;
+      if (typeof ips !== 'number' || !Number.isFinite(ips) || ips <= 0) {
+        throw new Invalid(`'ips' must be a positive number or null, got ${show(ips)}`);
+      }
+      return { type, ips };
+    }
+    case 'serialInput': {
+      const vm = u32(m, 'vm', MAX_VMS - 1);
+      const b = bytes(m, 'bytes');
+      if (b.length > 65536) throw new Invalid(`'bytes' is too long (${b.length} > 65536)`);
+      return { type, vm, bytes: b };
+    }
+    case 'readMemory': {
+      const space = m.space;
+      if (space !== 'linear' && space !== 'physical') {
+        throw new Invalid(`'space' must be 'linear' or 'physical', got ${show(space)}`);
+      }
+      return { type, id: u32(m, 'id'), space, addr: u32(m, 'addr'), len: u32(m, 'len', MAX_READ_BYTES) };
+    }
+    case 'disassemble':
+      return { type, id: u32(m, 'id'), addr: u32(m, 'addr'), count: u32(m, 'count', MAX_DISASM_LINES) };
+    case 'trapSlice': {
+      const start = u32(m, 'start');
+      const end = u32(m, 'end');
+      if (end < start) throw new Invalid(`'end' (${end}) is before 'start' (${start})`);
+      return {
+        type,
+        id: u32(m, 'id'),
+        start,
+        end: Math.min(end, start + MAX_TRAP_SLICE),
+        filter: parseFilter(m.filter),
+      };
+    }
+    case 'trapDetail':
+      return { type, id: u32(m, 'id'), index: u32(m, 'index') };
+    default: {
+      const never: never = type;
+      throw new Invalid(`unknown message type ${show(never)}`);
+    }
+  }
+}
+
+/** Buffers in an outgoing message that can be transferred rather than copied. */
+export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  // Only buffers a view owns entirely: transferring a view into a bigger buffer would detach
+  // memory the sender still uses.
+  const add = (a: ArrayBufferView) => {
+    const b = a.buffer;
+    if (b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength && !out.includes(b)) {
+      out.push(b);
+    }
+  };
+  const cols = (c: TrapRows) => {
+    for (const a of [
+      c.index,
+      c.seq,
+      c.timeNs,
+      c.vm,
+      c.kind,
+      c.reason,
+      c.cs,
+      c.eip,
+      c.flags,
+      c.action,
+      c.cost,
+    ]) {
+      add(a);
+    }
+  };
+  switch (msg.type) {
+    case 'frame':
+      for (const s of msg.serial) add(s.bytes);
+      if (msg.traps) cols(msg.traps);
+      break;
+    case 'memory':
+      add(msg.bytes);
+      break;
+    case 'trapSlice':
+      cols(msg.rows);
+      break;
+    case 'ready':
+    case 'loaded':
+    case 'disasm':
+    case 'trapDetail':
+    case 'error':
+      break;
+    default: {
+      const never: never = msg;
+      throw new Error(`unhandled message ${String(never)}`);
+    }
+  }
+  return out;
+}

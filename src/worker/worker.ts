@@ -1,0 +1,117 @@
+/// <reference lib="webworker" />
+/**
+ * The emulator Web Worker: a thin adapter over WorkerCore. Runs slices of a few milliseconds and
+ * yields between them with a MessageChannel (a macrotask with no 4 ms clamp, unlike setTimeout),
+ * so commands such as Pause are handled between slices, within ~SLICE_MS.
+ *
+ * In slow motion the next instruction may be due tens of milliseconds later; the worker then
+ * sleeps in short Atomics.wait steps (≤ 8 ms, so Pause still lands quickly) when cross-origin
+ * isolated, and otherwise keeps yielding through the channel.
+ */
+import { type CoreHost, type ResolvedGuest, WorkerCore } from './core.ts';
+import { findGuest, guestFileUrl } from './guests.ts';
+import { type FromWorker, transferablesOf } from './protocol.ts';
+import { createEmuSession, toRegSnapshot } from './session-adapter.ts';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+async function fetchBytes(path: string): Promise<Uint8Array> {
+  const url = guestFileUrl(path);
+  if (!url) throw new Error(`the guest image ${path} is not part of this build (run \`npm run guests\`)`);
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`could not fetch ${path}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+async function resolveGuest(id: string): Promise<ResolvedGuest> {
+  const g = findGuest(id);
+  if (!g) throw new Error(`there is no built-in guest called '${id}'`);
+  const f = g.files;
+  const memMiB = g.memMiB ?? (f.initrd ? 128 : 32);
+  if (f.kernel) {
+    const kernel = await fetchBytes(f.kernel);
+    const initrd = f.initrd ? await fetchBytes(f.initrd) : undefined;
+    return {
+      label: g.title,
+      memMiB,
+      source: {
+        kind: 'kernel',
+        kernel,
+        ...(initrd ? { initrd } : {}),
+        ...(g.cmdline ? { cmdline: g.cmdline } : {}),
+      },
+    };
+  }
+  if (f.bios) return { label: g.title, memMiB, source: { kind: 'bios', image: await fetchBytes(f.bios) } };
+  if (f.raw) {
+    return {
+      label: g.title,
+      memMiB,
+      source: {
+        kind: 'raw',
+        image: await fetchBytes(f.raw),
+        addr: g.load ?? 0x7c00,
+        entry: g.entry ?? g.load ?? 0x7c00,
+      },
+    };
+  }
+  throw new Error(`guest '${id}' names no kernel, bios or raw image in guests/manifest.json`);
+}
+
+const sleeper =
+  typeof SharedArrayBuffer !== 'undefined' && self.crossOriginIsolated
+    ? new Int32Array(new SharedArrayBuffer(4))
+    : null;
+
+const channel = new MessageChannel();
+let scheduled = false;
+let wakeAt = 0;
+
+const host: CoreHost = {
+  createSession: createEmuSession,
+  resolveGuest,
+  toRegSnapshot,
+  post(msg: FromWorker) {
+    scope.postMessage(msg, transferablesOf(msg));
+  },
+  now: () => performance.now(),
+  wake() {
+    wakeAt = 0;
+    schedule();
+  },
+};
+
+const core = new WorkerCore(host);
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  channel.port2.postMessage(null);
+}
+
+channel.port1.onmessage = () => {
+  scheduled = false;
+  if (!core.isRunning) return;
+  const wait = wakeAt - performance.now();
+  if (wait > 0) {
+    if (sleeper) Atomics.wait(sleeper, 0, 0, Math.min(wait, 8));
+    schedule();
+    return;
+  }
+  const r = core.runSlice();
+  if (r.more) {
+    wakeAt = r.waitMs > 0 ? performance.now() + r.waitMs : 0;
+    schedule();
+  }
+};
+
+// Commands are handled strictly in order (a load awaits its fetch before the next command).
+let queue: Promise<void> = Promise.resolve();
+scope.onmessage = (e: MessageEvent) => {
+  queue = queue.then(() => core.handle(e.data));
+};
+scope.onmessageerror = () => {
+  host.post({ type: 'error', message: 'a message could not be deserialised by the worker' });
+};
+
+host.post({ type: 'ready' });
