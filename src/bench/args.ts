@@ -1,0 +1,67 @@
+/** `npm run bench -- [--json] [--runs N] [--only NAME[,NAME…]] [--quick] [--list]` */
+
+export interface BenchArgs {
+  json: boolean;
+  runs: number;
+  warmup: boolean;
+  only: string[] | null;
+  list: boolean;
+  help: boolean;
+}
+
+export class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+export const BENCH_USAGE = `usage: npm run bench -- [options]
+  --json          one JSON object per line: {"name","instructions","seconds","mips"}
+  --runs N        measured runs per workload, best reported (default 3; 1–20)
+  --quick         one measured run, no warm-up run
+  --only A,B      run only the named workloads
+  --list          list the workloads and whether they can run
+  --help          this text`;
+
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  const a: BenchArgs = { json: false, runs: 3, warmup: true, only: null, list: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new BenchUsageError(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '--json':
+        a.json = true;
+        break;
+      case '--runs': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 20)
+          throw new BenchUsageError(`--runs: '${v}' is not a whole number from 1 to 20`);
+        a.runs = n;
+        break;
+      }
+      case '--quick':
+        a.runs = 1;
+        a.warmup = false;
+        break;
+      case '--only':
+        a.only = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
+      case '--list':
+        a.list = true;
+        break;
+      case '--help':
+      case '-h':
+        a.help = true;
+        break;
+      default:
+        throw new BenchUsageError(`unknown option '${arg}'`);
+    }
+  }
+  return a;
+}

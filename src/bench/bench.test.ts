@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { parseBenchArgs } from './args.ts';
+import { type BenchWorkload, measure, mipsOf, runOnce } from './measure.ts';
+import { jsonLine, table } from './report.ts';
+
+/** A fake workload: each advance retires `budget` instructions and costs `costPerInsn` fake seconds. */
+function fakeWorkload(opts: {
+  total: number;
+  costs: number[];
+  setupCost?: number;
+  timeSetup?: boolean;
+  fail?: string;
+  counts?: number[];
+  maxInstructions?: number;
+}): { w: BenchWorkload; clock: () => number; prepared: () => number } {
+  let now = 0;
+  let runIndex = 0;
+  let prepared = 0;
+  const w: BenchWorkload = {
+    name: 'fake',
+    description: 'fake',
+    unavailable: () => null,
+    timeSetup: opts.timeSetup,
+    maxInstructions: opts.maxInstructions ?? 1e12,
+    slice: 1000,
+    prepare() {
+      prepared++;
+      now += opts.setupCost ?? 0;
+      const cost = opts.costs[runIndex] ?? 1;
+      const total = opts.counts?.[runIndex] ?? opts.total;
+      runIndex++;
+      let n = 0;
+      return {
+        get instructions() {
+          return n;
+        },
+        advance(budget: number) {
+          if (opts.fail) throw new Error(opts.fail);
+          const step = Math.min(budget, total - n);
+          n += step;
+          now += step * cost;
+          return n >= total;
+        },
+      };
+    },
+  };
+  return { w, clock: () => now, prepared: () => prepared };
+}
+
+describe('bench harness', () => {
+  it('runs a workload to its end and times it without the setup', () => {
+    const { w, clock } = fakeWorkload({ total: 5500, costs: [1e-6], setupCost: 100 });
+    const r = runOnce(w, clock);
+    expect(r.instructions).toBe(5500);
+    expect(r.seconds).toBeCloseTo(5500e-6, 9);
+  });
+
+  it('includes setup time for boot workloads', () => {
+    const { w, clock } = fakeWorkload({ total: 1000, costs: [1e-6], setupCost: 0.5, timeSetup: true });
+    expect(runOnce(w, clock).seconds).toBeCloseTo(0.501, 9);
+  });
+
+  it('reports the best of N runs after a warm-up run', () => {
+    // Run 0 is the warm-up (slowest); measured runs cost 3, 1 and 2 µs per instruction.
+    const { w, clock, prepared } = fakeWorkload({ total: 1e6, costs: [10e-6, 3e-6, 1e-6, 2e-6] });
+    const r = measure(w, { runs: 3, warmup: true, timeLimitSeconds: 1e9, clock });
+    expect(prepared()).toBe(4);
+    expect(r.runs.map((s) => Math.round(s))).toEqual([3, 1, 2]);
+    expect(r.seconds).toBeCloseTo(1, 9);
+    expect(r.instructions).toBe(1e6);
+    expect(r.mips).toBeCloseTo(1, 9);
+    expect(r.nondeterministic).toBe(false);
+  });
+
+  it('stops repeating once the time limit is used up, but always measures once', () => {
+    const { w, clock, prepared } = fakeWorkload({ total: 1e6, costs: [5e-6, 5e-6, 5e-6, 5e-6] });
+    const r = measure(w, { runs: 3, warmup: true, timeLimitSeconds: 8, clock });
+    expect(prepared()).toBe(2);
+    expect(r.runs.length).toBe(1);
+  });
+
+  it('flags differing instruction counts', () => {
+    const { w, clock } = fakeWorkload({ total: 0, costs: [1e-6, 1e-6], counts: [1000, 1001] });
+    expect(measure(w, { runs: 2, warmup: false, timeLimitSeconds: 1e9, clock }).nondeterministic).toBe(true);
+  });
+
+  it('turns guest failures and runaway guests into BenchFailure messages', () => {
+    const bad = fakeWorkload({ total: 10, costs: [1e-6], fail: 'the guest stopped: shutdown' });
+    expect(() => runOnce(bad.w, bad.clock)).toThrow(/^fake: the guest stopped: shutdown$/);
+    const runaway = fakeWorkload({ total: 1e9, costs: [0], maxInstructions: 5000 });
+    expect(() => runOnce(runaway.w, runaway.clock)).toThrow(/did not finish within 5,000 instructions/);
+  });
+
+  it('computes MIPS', () => {
+    expect(mipsOf(250e6, 2.5)).toBe(100);
+    expect(mipsOf(5, 0)).toBe(0);
+  });
+});
+
+describe('bench output', () => {
+  const r = { name: 'bench-loop', instructions: 123456789, seconds: 1.2345678, mips: 100.0023 };
+  it('prints one JSON object per line with exactly the four fields', () => {
+    const line = jsonLine(r);
+    expect(line).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual({
+      name: 'bench-loop',
+      instructions: 123456789,
+      seconds: 1.234568,
+      mips: 100.002,
+    });
+  });
+  it('prints a readable table', () => {
+    const lines = table([r]).split('\n');
+    expect(lines[0]).toMatch(/^name\s+instructions\s+seconds\s+MIPS$/);
+    expect(lines[1]).toMatch(/^-+$/);
+    expect(lines[2]).toMatch(/^bench-loop\s+123,456,789\s+1\.235\s+100\.0$/);
+    expect(lines[2]!.length).toBe(lines[0]!.length);
+  });
+});
+
+describe('bench arguments', () => {
+  it('parses the options', () => {
+    expect(parseBenchArgs([])).toEqual({
+      json: false,
+      runs: 3,
+      warmup: true,
+      only: null,
+      list: false,
+      help: false,
+    });
+    expect(parseBenchArgs(['--json', '--runs', '5', '--only', 'linux-boot, hello-boot'])).toMatchObject({
+      json: true,
+      runs: 5,
+      only: ['linux-boot', 'hello-boot'],
+    });
+    expect(parseBenchArgs(['--quick'])).toMatchObject({ runs: 1, warmup: false });
+  });
+  it('rejects bad options with a clear message', () => {
+    expect(() => parseBenchArgs(['--runs', '0'])).toThrow(/--runs: '0' is not a whole number from 1 to 20/);
+    expect(() => parseBenchArgs(['--runs'])).toThrow(/--runs needs a value/);
+    expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown option '--fast'/);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * `npm run bench`: measure TrapLab's speed on the workloads in workloads.ts.
+ * Prints a table (name, instructions, seconds, MIPS) or, with --json, one JSON object per line.
+ * Notes (skipped workloads, run times, failures) go to stderr so --json output stays clean.
+ * Exit status: 0 if every runnable workload finished, 1 if one failed, 64 for bad arguments.
+ */
+import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from './args.ts';
+import { BenchFailure, measure } from './measure.ts';
+import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
+import { workloads } from './workloads.ts';
+
+/** Each workload gets at most this much wall time for its repeats (the first run always completes). */
+const TIME_LIMIT_PER_WORKLOAD_S = 40;
+
+function main(argv: string[]): number {
+  let args: ReturnType<typeof parseBenchArgs>;
+  try {
+    args = parseBenchArgs(argv);
+  } catch (e) {
+    if (e instanceof BenchUsageError) {
+      process.stderr.write(`bench: ${e.message}\n${BENCH_USAGE}\n`);
+      return 64;
+    }
+    throw e;
+  }
+  if (args.help) {
+    process.stdout.write(BENCH_USAGE + '\n');
+    return 0;
+  }
+  let list = workloads();
+  if (args.only) {
+    const names = new Set(list.map((w) => w.name));
+    const bad = args.only.filter((n) => !names.has(n));
+    if (bad.length) {
+      process.stderr.write(`bench: unknown workload ${bad.join(', ')} (known: ${[...names].join(', ')})\n`);
+      return 64;
+    }
+    list = list.filter((w) => args.only!.includes(w.name));
+  }
+  if (args.list) {
+    for (const w of list) {
+      const why = w.unavailable();
+      process.stdout.write(
+        `${w.name.padEnd(20)} ${why ? `[skipped: ${why}]` : '[ready]'}  ${w.description}\n`,
+      );
+    }
+    return 0;
+  }
+
+  let failed = false;
+  if (!args.json) process.stdout.write(`${tableHeader()}\n${tableRule()}\n`);
+  for (const w of list) {
+    const why = w.unavailable();
+    if (why) {
+      process.stderr.write(`bench: skipping ${w.name}: ${why}\n`);
+      continue;
+    }
+    try {
+      const r = measure(w, {
+        runs: args.runs,
+        warmup: args.warmup,
+        timeLimitSeconds: TIME_LIMIT_PER_WORKLOAD_S,
+      });
+      process.stdout.write((args.json ? jsonLine(r) : tableRow(r)) + '\n');
+      process.stderr.write(
+        `bench: ${w.name}: ${r.runs.length} measured run(s): ${r.runs.map((s) => s.toFixed(3)).join(', ')} s${args.warmup ? ' (after a warm-up run)' : ''}\n`,
+      );
+      if (r.nondeterministic)
+        process.stderr.write(`bench: WARNING: ${w.name}: instruction counts differ between runs\n`);
+    } catch (e) {
+      failed = true;
+      const msg =
+        e instanceof BenchFailure ? e.message : `${w.name}: ${e instanceof Error ? e.message : String(e)}`;
+      process.stderr.write(`bench: FAILED ${msg}\n`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

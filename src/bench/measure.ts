@@ -1,0 +1,111 @@
+/**
+ * The benchmark harness: run a workload once to warm up the JIT, then up to N measured runs, and
+ * keep the fastest. Pure apart from the clock, which tests replace.
+ */
+
+/** One prepared run of a workload (a fresh machine with the guest loaded). */
+export interface BenchRun {
+  /** Run up to `budget` more instructions; true once the workload's end condition is met.
+   *  Throws (any Error) when the guest fails: its message is reported. */
+  advance(budget: number): boolean;
+  /** Instructions retired so far. */
+  readonly instructions: number;
+}
+
+export interface BenchWorkload {
+  name: string;
+  description: string;
+  /** null when runnable, else why the workload is skipped (e.g. "guests/linux/bzImage not built"). */
+  unavailable(): string | null;
+  /** A fresh run. Not timed unless `timeSetup` is set (a "boot" workload counts loading too). */
+  prepare(): BenchRun;
+  timeSetup?: boolean;
+  /** Give up (as a failure) after this many instructions: a guest that never ends must not hang the bench. */
+  maxInstructions: number;
+  /** Instructions per advance() call (how often the end condition is checked). */
+  slice?: number;
+}
+
+export interface BenchResult {
+  name: string;
+  instructions: number;
+  seconds: number;
+  mips: number;
+}
+
+export interface MeasureDetail extends BenchResult {
+  /** Wall seconds of every measured run, in order. */
+  runs: number[];
+  /** Instruction counts differed between runs (a determinism bug worth reporting). */
+  nondeterministic: boolean;
+}
+
+export interface MeasureOptions {
+  /** Measured runs (best of these is reported). */
+  runs: number;
+  warmup: boolean;
+  /** Stop repeating once this much wall time has gone into the workload (after ≥ 1 measured run). */
+  timeLimitSeconds: number;
+  /** Seconds, monotonic. */
+  clock?: () => number;
+}
+
+export class BenchFailure extends Error {
+  override name = 'BenchFailure';
+}
+
+export const defaultClock = (): number => performance.now() / 1000;
+
+export function mipsOf(instructions: number, seconds: number): number {
+  return seconds > 0 ? instructions / seconds / 1e6 : 0;
+}
+
+/** One complete run: returns instructions and wall seconds. */
+export function runOnce(w: BenchWorkload, clock: () => number): { instructions: number; seconds: number } {
+  const slice = w.slice ?? 1_000_000;
+  let t0 = clock();
+  const run = w.prepare();
+  if (!w.timeSetup) t0 = clock();
+  for (;;) {
+    let done: boolean;
+    try {
+      done = run.advance(slice);
+    } catch (e) {
+      throw new BenchFailure(`${w.name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (done) break;
+    if (run.instructions >= w.maxInstructions) {
+      throw new BenchFailure(
+        `${w.name}: did not finish within ${w.maxInstructions.toLocaleString('en-US')} instructions`,
+      );
+    }
+  }
+  const seconds = clock() - t0;
+  return { instructions: run.instructions, seconds };
+}
+
+export function measure(w: BenchWorkload, opts: MeasureOptions): MeasureDetail {
+  const clock = opts.clock ?? defaultClock;
+  const start = clock();
+  if (opts.warmup) runOnce(w, clock);
+  const runs: number[] = [];
+  const counts: number[] = [];
+  for (let i = 0; i < Math.max(1, opts.runs); i++) {
+    if (i > 0 && clock() - start >= opts.timeLimitSeconds) break;
+    const r = runOnce(w, clock);
+    runs.push(r.seconds);
+    counts.push(r.instructions);
+  }
+  let best = 0;
+  for (let i = 1; i < runs.length; i++) if (runs[i]! < runs[best]!) best = i;
+  const instructions = counts[best]!;
+  const seconds = runs[best]!;
+  return {
+    name: w.name,
+    instructions,
+    seconds,
+    mips: mipsOf(instructions, seconds),
+    runs,
+    nondeterministic: counts.some((c) => c !== counts[0]),
+  };
+}
