@@ -1,0 +1,317 @@
+/**
+ * `traplab` command-line parsing. The flag names are a contract (issue 4: "bars and scripts will
+ * rely on these exact names"), modelled on QEMU's where one exists. Parsing is pure: it returns a
+ * value or throws `UsageError`, which the CLI turns into exit status 64 (EX_USAGE) and a one-line
+ * message — never a stack trace.
+ */
+
+import { TECHNIQUES, type Technique } from '../session/types.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Where a byte stream goes (or comes from). */
+export type Sink = { kind: 'stdio' } | { kind: 'stderr' } | { kind: 'none' } | { kind: 'file'; path: string };
+
+export type GuestChoice =
+  | { kind: 'guest'; id: string; append?: string }
+  | { kind: 'kernel'; kernel: string; initrd?: string; append?: string }
+  | { kind: 'bios'; bios: string }
+  | { kind: 'raw'; raw: string; addr: number; entry: number };
+
+/** One scripted step: once `waitFor` has appeared on VM 0's serial output, send `send`. */
+export interface ScriptStep {
+  waitFor: string | null;
+  send: string;
+}
+
+export interface RunOptions {
+  guest: GuestChoice;
+  technique: Technique;
+  vms: number;
+  memMiB: number;
+  serial: Sink;
+  script: ScriptStep[];
+  debugcon: Sink;
+  postLog: string | null;
+  trace: string | null;
+  stats: boolean;
+  maxInstructions: number | null;
+  noReboot: boolean;
+}
+
+export type Command =
+  | { command: 'help'; topic: 'main' | 'run' }
+  | { command: 'version' }
+  | { command: 'list'; json: boolean }
+  | { command: 'run'; options: RunOptions };
+
+export const DEFAULT_MEM_MIB = 64;
+export const MAX_MEM_MIB = 3072;
+export const MAX_VMS = 16;
+
+/** Flags of `traplab run` that take a value. */
+const VALUE_FLAGS = new Set([
+  '--guest',
+  '--kernel',
+  '--initrd',
+  '--append',
+  '--bios',
+  '--raw',
+  '--entry',
+  '--technique',
+  '--vms',
+  '--mem',
+  '--serial',
+  '--wait-for',
+  '--send',
+  '--debugcon',
+  '--post-log',
+  '--trace',
+  '--max-instructions',
+]);
+const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
+
+/** Parse the whole argument vector (without `node` and the script). */
+export function parseCommand(argv: readonly string[]): Command {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    if (cmd === 'help' && rest[0] === 'run') return { command: 'help', topic: 'run' };
+    return { command: 'help', topic: 'main' };
+  }
+  if (cmd === '--version' || cmd === '-V') return { command: 'version' };
+  if (cmd === 'list') {
+    for (const a of rest) {
+      if (a === '--help' || a === '-h') return { command: 'help', topic: 'main' };
+      if (a !== '--json') throw new UsageError(`unknown option '${a}' for 'traplab list'`);
+    }
+    return { command: 'list', json: rest.includes('--json') };
+  }
+  if (cmd === 'run') {
+    if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: 'run' };
+    return { command: 'run', options: parseRunArgs(rest) };
+  }
+  if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (commands: run, list, help)`);
+  throw new UsageError(`unknown command '${cmd}' (commands: run, list, help)`);
+}
+
+/** Parse the arguments after `traplab run`. */
+export function parseRunArgs(argv: readonly string[]): RunOptions {
+  const seen = new Map<string, string>();
+  const script: ScriptStep[] = [];
+  let pendingWait: string | null = null;
+  let stats = false;
+  let noReboot = false;
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('-')) throw new UsageError(`unexpected argument '${arg}' (flags start with --)`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 && arg.startsWith('--') ? arg.slice(0, eq) : arg;
+    let value: string | undefined = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : undefined;
+
+    if (BOOL_FLAGS.has(name)) {
+      if (value !== undefined) throw new UsageError(`${name} takes no value`);
+      if (name === '--stats') stats = true;
+      else if (name === '--no-reboot') noReboot = true;
+      continue;
+    }
+    if (!VALUE_FLAGS.has(name)) throw new UsageError(`unknown option '${name}' (see 'traplab run --help')`);
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError(`${name} needs a value`);
+      value = argv[++i];
+    }
+
+    if (name === '--wait-for') {
+      if (pendingWait !== null)
+        throw new UsageError(`--wait-for '${pendingWait}' must be followed by a --send`);
+      if (value === '') throw new UsageError('--wait-for needs non-empty text');
+      pendingWait = unescapeText(value, '--wait-for');
+      continue;
+    }
+    if (name === '--send') {
+      script.push({ waitFor: pendingWait, send: unescapeText(value, '--send') });
+      pendingWait = null;
+      continue;
+    }
+    if (seen.has(name)) throw new UsageError(`${name} given twice`);
+    seen.set(name, value);
+  }
+  if (pendingWait !== null) throw new UsageError(`--wait-for '${pendingWait}' must be followed by a --send`);
+
+  const get = (n: string): string | undefined => seen.get(n);
+  const guest = parseGuest(get);
+
+  const technique = (get('--technique') ?? 'native') as Technique;
+  if (!TECHNIQUES.includes(technique)) {
+    throw new UsageError(`unknown technique '${technique}' (one of: ${TECHNIQUES.join(', ')})`);
+  }
+  const vms = get('--vms') === undefined ? 1 : parseCount(get('--vms') as string, '--vms', 1, MAX_VMS);
+  const memMiB =
+    get('--mem') === undefined
+      ? DEFAULT_MEM_MIB
+      : parseCount(get('--mem') as string, '--mem', 1, MAX_MEM_MIB);
+  const maxRaw = get('--max-instructions');
+  const maxInstructions = maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53);
+
+  const serial = parseSink(get('--serial') ?? 'stdio', '--serial', ['stdio', 'none']);
+  const debugcon = parseSink(get('--debugcon') ?? 'none', '--debugcon', ['stdio', 'stderr', 'none']);
+  return {
+    guest,
+    technique,
+    vms,
+    memMiB,
+    serial,
+    script,
+    debugcon,
+    postLog: nonEmptyPath(get('--post-log'), '--post-log'),
+    trace: nonEmptyPath(get('--trace'), '--trace'),
+    stats,
+    maxInstructions,
+    noReboot,
+  };
+}
+
+function parseGuest(get: (n: string) => string | undefined): GuestChoice {
+  const sources = ['--guest', '--kernel', '--bios', '--raw'].filter((f) => get(f) !== undefined);
+  if (sources.length === 0) {
+    throw new UsageError(
+      'no guest: give --guest ID, --kernel FILE, --bios FILE or --raw FILE@ADDR --entry ADDR',
+    );
+  }
+  if (sources.length > 1) throw new UsageError(`choose one guest source, not ${sources.join(' and ')}`);
+  const src = sources[0];
+  const initrd = get('--initrd');
+  const append = get('--append');
+  const entry = get('--entry');
+  if (initrd !== undefined && src !== '--kernel') throw new UsageError('--initrd needs --kernel');
+  if (append !== undefined && src !== '--kernel' && src !== '--guest') {
+    throw new UsageError('--append needs --kernel (or --guest)');
+  }
+  if (entry !== undefined && src !== '--raw') throw new UsageError('--entry needs --raw FILE@ADDR');
+
+  switch (src) {
+    case '--guest': {
+      const id = get('--guest') as string;
+      if (!/^[A-Za-z0-9._-]+$/.test(id))
+        throw new UsageError(`bad guest id '${id}' ('traplab list' shows them)`);
+      return append === undefined ? { kind: 'guest', id } : { kind: 'guest', id, append };
+    }
+    case '--kernel': {
+      const kernel = nonEmptyPath(get('--kernel'), '--kernel') as string;
+      const g: GuestChoice = { kind: 'kernel', kernel };
+      if (initrd !== undefined) g.initrd = nonEmptyPath(initrd, '--initrd') as string;
+      if (append !== undefined) g.append = append;
+      return g;
+    }
+    case '--bios':
+      return { kind: 'bios', bios: nonEmptyPath(get('--bios'), '--bios') as string };
+    default: {
+      const spec = get('--raw') as string;
+      const at = spec.lastIndexOf('@');
+      if (at <= 0 || at === spec.length - 1)
+        throw new UsageError(`--raw needs FILE@ADDR (e.g. boot.bin@0x7c00), got '${spec}'`);
+      const addr = parseAddress(spec.slice(at + 1), '--raw address');
+      if (entry === undefined) throw new UsageError('--raw needs --entry ADDR (where the CPU starts)');
+      return { kind: 'raw', raw: spec.slice(0, at), addr, entry: parseAddress(entry, '--entry') };
+    }
+  }
+}
+
+function nonEmptyPath(v: string | undefined, flag: string): string | null {
+  if (v === undefined) return null;
+  if (v === '') throw new UsageError(`${flag} needs a file name`);
+  return v;
+}
+
+function parseSink(v: string, flag: string, allowed: string[]): Sink {
+  if (v.startsWith('file:')) {
+    const path = v.slice(5);
+    if (path === '') throw new UsageError(`${flag} file: needs a path (file:PATH)`);
+    return { kind: 'file', path };
+  }
+  if (allowed.includes(v)) return { kind: v as 'stdio' | 'stderr' | 'none' };
+  throw new UsageError(`${flag} must be ${[...allowed, 'file:PATH'].join(', ')}; got '${v}'`);
+}
+
+/** A 32-bit physical/linear address: decimal, 0x-hex, or hex with an h suffix. */
+export function parseAddress(v: string, what: string): number {
+  const s = v.trim().replace(/_/g, '');
+  let n = Number.NaN;
+  if (/^0x[0-9a-f]+$/i.test(s)) n = Number.parseInt(s.slice(2), 16);
+  else if (/^[0-9a-f]+h$/i.test(s)) n = Number.parseInt(s.slice(0, -1), 16);
+  else if (/^[0-9]+$/.test(s)) n = Number.parseInt(s, 10);
+  if (!Number.isFinite(n) || n > 0xffffffff) throw new UsageError(`${what}: '${v}' is not a 32-bit address`);
+  return n;
+}
+
+/** A positive integer; accepts `_` separators and k/M/G (×1000) suffixes for instruction counts. */
+export function parseCount(v: string, flag: string, min: number, max: number): number {
+  const m = /^([0-9][0-9_]*)([kKmMgG]?)$/.exec(v.trim());
+  if (!m) throw new UsageError(`${flag} needs a whole number, got '${v}'`);
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const n = Number.parseInt(m[1].replace(/_/g, ''), 10) * scale;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag} must be between ${min} and ${max}, got '${v}'`);
+  }
+  return n;
+}
+
+/**
+ * Turn C-style escapes into characters: \n \r \t \e \a \b \0 \\ \" \' and \xHH. Text for the serial
+ * port is bytes, so every resulting character must be ≤ 0xFF.
+ */
+export function unescapeText(s: string, flag: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch !== '\\') {
+      if (ch.charCodeAt(0) > 0xff) throw new UsageError(`${flag}: '${ch}' is not a byte (use \\xHH escapes)`);
+      out += ch;
+      continue;
+    }
+    const e = s[++i];
+    switch (e) {
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'e':
+        out += '\x1b';
+        break;
+      case 'a':
+        out += '\x07';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case '0':
+        out += '\0';
+        break;
+      case '\\':
+      case '"':
+      case "'":
+        out += e;
+        break;
+      case 'x': {
+        const hex = s.slice(i + 1, i + 3);
+        if (!/^[0-9a-fA-F]{2}$/.test(hex))
+          throw new UsageError(`${flag}: \\x needs two hex digits in '${s}'`);
+        out += String.fromCharCode(Number.parseInt(hex, 16));
+        i += 2;
+        break;
+      }
+      case undefined:
+        throw new UsageError(`${flag}: trailing backslash in '${s}'`);
+      default:
+        throw new UsageError(`${flag}: unknown escape '\\${e}' in '${s}'`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+/**
+ * The host side of `--serial stdio`: stdin → the guest's COM1 receive queue.
+ *
+ * On a terminal, stdin is switched to raw mode so every key reaches the guest (Ctrl-C included),
+ * and QEMU's escape prefix applies: Ctrl-A X quits, Ctrl-A H prints help, Ctrl-A Ctrl-A sends a
+ * literal Ctrl-A. Piped stdin is passed through untouched.
+ */
+
+const CTRL_A = 0x01;
+
+export interface ConsoleEvents {
+  /** Bytes for the guest. */
+  input(bytes: Uint8Array): void;
+  /** The user asked to quit (Ctrl-A X). */
+  quit(): void;
+  /** Text for the user (Ctrl-A H). */
+  notice(text: string): void;
+}
+
+export class HostConsole {
+  readonly isTty: boolean;
+  private escape = false;
+  private ended = false;
+  private started = false;
+  private waiters: (() => void)[] = [];
+  private readonly onData = (chunk: Buffer) => this.handle(chunk);
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.wake();
+  };
+
+  constructor(
+    private readonly stdin: NodeJS.ReadStream,
+    private readonly events: ConsoleEvents,
+  ) {
+    this.isTty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  }
+
+  /** True when no more input can ever arrive (piped stdin reached EOF). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.isTty) this.stdin.setRawMode(true);
+    this.stdin.on('data', this.onData);
+    this.stdin.on('end', this.onEnd);
+    this.stdin.on('error', this.onEnd);
+    this.stdin.resume();
+  }
+
+  /** Restore the terminal and let the process exit. Safe to call twice. */
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    this.stdin.off('data', this.onData);
+    this.stdin.off('end', this.onEnd);
+    this.stdin.off('error', this.onEnd);
+    if (this.isTty) this.stdin.setRawMode(false);
+    this.stdin.pause();
+    this.stdin.unref?.();
+    this.wake();
+  }
+
+  /** Resolves at the next input (or EOF/quit). */
+  waitForInput(): Promise<void> {
+    if (this.ended || !this.started) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private handle(chunk: Buffer): void {
+    if (!this.isTty) {
+      this.events.input(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+      this.wake();
+      return;
+    }
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (this.escape) {
+        this.escape = false;
+        const c = String.fromCharCode(b).toLowerCase();
+        if (c === 'x') {
+          this.flush(out);
+          this.events.quit();
+          this.wake();
+          return;
+        }
+        if (b === CTRL_A) out.push(CTRL_A);
+        else if (c === 'h' || c === '?') this.events.notice(ESCAPE_HELP);
+        // Other keys after Ctrl-A are swallowed, as QEMU does.
+        continue;
+      }
+      if (b === CTRL_A) this.escape = true;
+      else out.push(b);
+    }
+    this.flush(out);
+    this.wake();
+  }
+
+  private flush(out: number[]): void {
+    if (out.length > 0) this.events.input(Uint8Array.from(out));
+  }
+}
+
+export const ESCAPE_HELP =
+  '\r\nC-a h    print this help\r\nC-a x    exit traplab\r\nC-a C-a  send C-a to the guest\r\n';

@@ -1,0 +1,55 @@
+export const MAIN_HELP = `traplab — an IA-32 PC emulator and hypervisor you can watch trap by trap
+
+Usage:
+  traplab run [options]     boot a guest headless (see 'traplab run --help')
+  traplab list [--json]     list the guests in guests/manifest.json
+  traplab --help            this text
+  traplab --version
+
+Examples:
+  npx traplab run --guest hello
+  npx traplab run --kernel bzImage --initrd initrd.cpio --append "console=ttyS0"
+  npx traplab run --guest trapdemo --technique trap-and-emulate --trace t.jsonl --stats
+`;
+
+export const RUN_HELP = `Usage: traplab run GUEST [options]
+
+Guest (exactly one):
+  --guest ID                a guest from guests/manifest.json ('traplab list')
+  --kernel FILE             multiboot ELF or Linux bzImage (detected from the file)
+    --initrd FILE           initial ramdisk (with --kernel)
+    --append STR            kernel command line (with --kernel or --guest)
+  --bios FILE               BIOS-style ROM image, entered at the reset vector
+  --raw FILE@ADDR           raw image loaded at physical ADDR (0x… hex or decimal)
+    --entry ADDR            where the CPU starts (32-bit flat protected mode)
+
+Machine:
+  --technique T             native (default), trap-and-emulate, binary-translation,
+                            paravirtual, hardware-assisted
+  --vms N                   number of VMs (needs a hypervisor technique)
+  --mem MiB                 guest RAM (default 64)
+  --no-reboot               end the run when the guest resets the machine
+
+Input and output:
+  --serial stdio|none|file:PATH
+                            COM1 (default stdio). On a terminal stdin is raw: keys go to
+                            the guest; Ctrl-A X quits, Ctrl-A H helps. Piped stdin is fed
+                            to the guest's receive FIFO as it has room.
+  --wait-for TEXT --send TEXT
+                            once TEXT has appeared on the serial output, type TEXT;
+                            pairs apply in order; escapes \\n \\r \\t \\e \\xHH are understood
+  --debugcon stdio|stderr|file:PATH
+                            port 0xE9 debug console (default: discarded)
+  --post-log FILE           port 0x80 POST codes, one hex byte per line
+  --trace FILE              the trap log as JSON Lines
+  --stats                   instructions, traps by kind, wall time and MIPS on stderr at exit
+  --max-instructions N      stop after N instructions (k/M/G suffixes: 500M)
+
+Exit status:
+  (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4
+  0                         reset or power-off with --no-reboot; Ctrl-A X
+  2                         triple fault (the reason is printed on stderr)
+  64                        bad arguments or guest image
+  124                       --max-instructions reached
+  130                       interrupted (SIGINT)
+`;

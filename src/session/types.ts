@@ -1,0 +1,102 @@
+/**
+ * The session's public types (notes/session-contract.md). Everything here is plain data so the Web
+ * Worker can post it to the UI with structured clone.
+ */
+
+export type Technique =
+  | 'native'
+  | 'trap-and-emulate'
+  | 'binary-translation'
+  | 'paravirtual'
+  | 'hardware-assisted';
+export const TECHNIQUES: readonly Technique[] = [
+  'native',
+  'trap-and-emulate',
+  'binary-translation',
+  'paravirtual',
+  'hardware-assisted',
+];
+
+export type GuestSource =
+  | { kind: 'kernel'; kernel: Uint8Array; initrd?: Uint8Array; cmdline?: string } // multiboot ELF or bzImage
+  | { kind: 'bios'; image: Uint8Array }
+  | { kind: 'raw'; image: Uint8Array; addr: number; entry: number };
+
+export interface SessionConfig {
+  guest: GuestSource;
+  technique: Technique;
+  vms: number;
+  memMiB: number;
+  noReboot: boolean;
+}
+
+/**
+ * - running: the budget ran out; call run() again.
+ * - idle: every CPU is halted with nothing that could wake it except host input (serial RX).
+ * - exited: the guest wrote to the debug-exit port; exitCode = (value << 1) | 1.
+ * - shutdown: triple fault; reason says why. exitCode 2.
+ * - reset: the guest reset the machine with noReboot set; exitCode 0.
+ * - stopped: the host stopped the session (stop()).
+ */
+export type SessionState = 'running' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'stopped';
+export interface SessionStatus {
+  state: SessionState;
+  exitCode?: number;
+  reason?: string;
+}
+
+/** A bad configuration or guest image: the message is for the user; never show a stack trace. */
+export class SessionError extends Error {
+  override name = 'SessionError';
+}
+
+export interface SegmentSnapshot {
+  selector: number;
+  base: number;
+  limit: number;
+  /** Access rights as in descriptor bits 8–23 of the high dword (type, S, DPL, P, AVL, D/B, G). */
+  access: number;
+}
+
+export interface CpuSnapshot {
+  eax: number;
+  ecx: number;
+  edx: number;
+  ebx: number;
+  esp: number;
+  ebp: number;
+  esi: number;
+  edi: number;
+  eip: number;
+  eflags: number;
+  cpl: number;
+  /** 'real' (CR0.PE=0), 'v86' (EFLAGS.VM=1) or 'protected'. */
+  mode: 'real' | 'protected' | 'v86';
+  cr0: number;
+  cr2: number;
+  cr3: number;
+  cr4: number;
+  es: SegmentSnapshot;
+  cs: SegmentSnapshot;
+  ss: SegmentSnapshot;
+  ds: SegmentSnapshot;
+  fs: SegmentSnapshot;
+  gs: SegmentSnapshot;
+  ldtr: SegmentSnapshot;
+  tr: SegmentSnapshot;
+  gdtr: { base: number; limit: number };
+  idtr: { base: number; limit: number };
+  dr: number[];
+  halted: boolean;
+  instructions: number;
+  /** Which VM this CPU state belongs to (0 under native). */
+  vm: number;
+  /** Under a VMM: the current VM's virtual CPU (what the guest believes), beside the real one. */
+  virtual?: CpuSnapshot;
+}
+
+export interface DisasmLine {
+  addr: number;
+  bytes: number[];
+  text: string;
+}
