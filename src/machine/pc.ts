@@ -1,0 +1,420 @@
+/**
+ * The physical PC: memory, port I/O, the legacy devices and one CPU, driven by a deterministic run
+ * loop. See README.md in this folder for the public API.
+ *
+ * Run loop (`runSlice`): virtual time advances only with retired instructions and HLT skips
+ * (clock.ts). Each `cpu.run(n)` is bounded by the earliest device deadline, the slice end, and the
+ * next multiple of `chunkTicks` in absolute virtual time. Timers fire at run boundaries that are a
+ * function of the guest alone — the deadline itself, an aligned chunk boundary, or a point where the
+ * CPU stopped by itself (HLT, triple fault) — so a deadline a device arms *during* a run (e.g. the
+ * guest programs the PIT) is honoured at the next aligned boundary however the host slices time.
+ * A slice end that is none of these fires only timers due exactly then.
+ */
+import type { InterruptLine, IoBus, MemoryBus } from '../cpu/bus.ts';
+import { Cpu, StopReason } from '../cpu/index.ts';
+import { ByteSink } from './byte-sink.ts';
+import { NS_PER_TICK, VirtualClock } from './clock.ts';
+import { CmosRtc } from './devices/cmos-rtc.ts';
+import { DebugExit } from './devices/debug-exit.ts';
+import { DebugConsole } from './devices/debugcon.ts';
+import { DualPic } from './devices/dual-pic.ts';
+import { I8042 } from './devices/i8042.ts';
+import { Pit8254 } from './devices/pit8254.ts';
+import { SystemControlPortB } from './devices/port61.ts';
+import { Port92 } from './devices/port92.ts';
+import { PostCodePort } from './devices/post-codes.ts';
+import { Uart16550 } from './devices/uart16550.ts';
+import { IoPortBus } from './io-bus.ts';
+import type { BootImage, EntryRegs } from './loaders/types.ts';
+import { PhysicalMemory } from './memory.ts';
+
+/** What the machine needs from a CPU (the contract in notes/cpu-contract.md). */
+export interface MachineCpu {
+  reset(): void;
+  run(budget: number): number;
+  instructions: number;
+  halted: boolean;
+  setA20(enabled: boolean): void;
+  shutdownReason: string;
+  interruptCheck(): void;
+  enterProtectedFlat(eip: number, regs?: EntryRegs): void;
+  enterReal(cs: number, ip: number, regs?: EntryRegs): void;
+  /** Architectural EFLAGS (optional: used to tell an idle HLT from a dead one). */
+  getEflags?(): number;
+  /** Optional: end the current run() at the next instruction boundary. */
+  requestStop?(): void;
+}
+
+export type CpuFactory = (mem: MemoryBus, io: IoBus, intr: InterruptLine) => MachineCpu;
+
+export interface PcOptions {
+  /** RAM in MiB (default 64). */
+  memMiB?: number;
+  /** Add COM2 at 0x2F8 / IRQ 3. */
+  com2?: boolean;
+  /** A guest reset (keyboard controller, port 0x92) ends the run with state 'reset' instead. */
+  noReboot?: boolean;
+  /** RTC date at virtual time 0 (ms since the epoch, UTC). Default 2026-01-01T00:00:00Z. */
+  rtcStart?: number;
+  /** Alignment of CPU run boundaries in ticks (default 16384 ≈ 164 µs virtual). */
+  chunkTicks?: number;
+  /** For tests and the hypervisor: build a different CPU. Default: `new Cpu(mem, io, pic)`. */
+  cpuFactory?: CpuFactory;
+}
+
+/** running: can run; exited: debug-exit; shutdown: triple fault; reset: guest reset with
+ *  noReboot; hung: HLT with interrupts disabled, nothing can wake it. */
+export type MachineState = 'running' | 'exited' | 'shutdown' | 'reset' | 'hung';
+
+export interface RunResult {
+  state: MachineState;
+  /**
+   * Why runSlice returned: 'budget' (slice used up), 'idle' (halted with interrupts enabled and no
+   * timer armed: waiting for host input; virtual time does not advance), 'monitor' / 'breakpoint'
+   * (the CPU's monitor hook stopped it), 'stopped' (the machine left the running state).
+   */
+  stop: 'budget' | 'idle' | 'monitor' | 'breakpoint' | 'stopped';
+  /** Instructions retired during this slice. */
+  instructions: number;
+  /** Virtual ticks elapsed during this slice (instructions + HLT skips). */
+  ticks: number;
+  exitCode?: number;
+  reason?: string;
+}
+
+const IF_FLAG = 0x200;
+
+export class Pc {
+  readonly memory: PhysicalMemory;
+  readonly io: IoPortBus;
+  readonly clock: VirtualClock;
+  readonly cpu: MachineCpu;
+  readonly pic: DualPic;
+  readonly pit: Pit8254;
+  readonly port61: SystemControlPortB;
+  /** COM1 (index 0) and, if enabled, COM2. */
+  readonly uarts: Uart16550[];
+  /** Transmitted bytes per UART, until taken. */
+  readonly serialOut: ByteSink[];
+  readonly cmos: CmosRtc;
+  readonly kbc: I8042;
+  readonly port92: Port92;
+  readonly post: PostCodePort;
+  readonly debugcon: DebugConsole;
+  readonly debugconOut = new ByteSink();
+  readonly debugExit: DebugExit;
+
+  state: MachineState = 'running';
+  exitCode: number | undefined;
+  /** One line saying why the machine stopped (or what the last reset was). */
+  reason = '';
+  /** Guest-initiated resets performed (not counting noReboot stops). */
+  resets = 0;
+  noReboot: boolean;
+
+  private a20 = true;
+  private readonly chunk: number;
+  private boot: BootImage | null = null;
+  private pendingExit: number | null = null;
+  private pendingReset: string | null = null;
+  /** The last runSlice ended on a host-chosen boundary (see the file comment). */
+  private endedAtSliceEdge = false;
+  private inRun = false;
+  private runLimit = 0;
+
+  constructor(options: PcOptions = {}) {
+    const memMiB = options.memMiB ?? 64;
+    if (!Number.isInteger(memMiB) || memMiB < 1 || memMiB > 3584) {
+      throw new Error(`pc: memory size ${memMiB} MiB is invalid (1 … 3584)`);
+    }
+    this.chunk = options.chunkTicks ?? 16384;
+    if (!Number.isInteger(this.chunk) || this.chunk < 1)
+      throw new Error('pc: chunkTicks must be a positive integer');
+    this.noReboot = options.noReboot ?? false;
+    this.memory = new PhysicalMemory({ ramBytes: memMiB * 1024 * 1024 });
+    this.io = new IoPortBus();
+    // The clock reads the CPU's instruction count; the CPU is created below.
+    this.clock = new VirtualClock(() => (this.cpu ? this.cpu.instructions : 0));
+    // A deadline armed during a run that falls before the run's end: ask the CPU (if it can) to
+    // stop early so the event is not late.
+    this.clock.onDeadline = (d) => {
+      if (this.inRun && d < this.runLimit) this.cpu.requestStop?.();
+    };
+    this.pic = new DualPic();
+    this.pit = new Pit8254({ clock: this.clock, irq0: this.pic.line(0) });
+    this.port61 = new SystemControlPortB(this.clock, this.pit);
+    const com = [{ base: 0x3f8, irq: 4, name: 'com1' }];
+    if (options.com2) com.push({ base: 0x2f8, irq: 3, name: 'com2' });
+    this.serialOut = com.map(() => new ByteSink());
+    this.uarts = com.map(
+      (c, i) =>
+        new Uart16550({
+          clock: this.clock,
+          irq: this.pic.line(c.irq),
+          base: c.base,
+          name: c.name,
+          onTransmit: (b) => this.serialOut[i].push(b),
+        }),
+    );
+    this.cmos = new CmosRtc({
+      clock: this.clock,
+      irq: this.pic.line(8),
+      ramBytes: this.memory.ramBytes,
+      startTime: options.rtcStart,
+    });
+    const a20 = { getA20: () => this.a20, setA20: (on: boolean) => this.setA20(on) };
+    this.kbc = new I8042({
+      irq1: this.pic.line(1),
+      irq12: this.pic.line(12),
+      ...a20,
+      onReset: () => this.requestReset('keyboard controller reset (0xFE)'),
+    });
+    this.port92 = new Port92({ ...a20, onReset: () => this.requestReset('port 0x92 fast reset') });
+    this.post = new PostCodePort();
+    this.debugcon = new DebugConsole((b) => this.debugconOut.push(b));
+    this.debugExit = new DebugExit((status) => this.requestExit(status));
+
+    this.pic.attach(this.io);
+    this.pit.attach(this.io);
+    this.port61.attach(this.io);
+    for (const u of this.uarts) u.attach(this.io);
+    this.cmos.attach(this.io);
+    this.kbc.attach(this.io);
+    this.port92.attach(this.io);
+    this.post.attach(this.io);
+    this.debugcon.attach(this.io);
+    this.debugExit.attach(this.io);
+
+    const factory: CpuFactory =
+      options.cpuFactory ?? ((m, i, l) => new Cpu(m, i, l) as unknown as MachineCpu);
+    this.cpu = factory(this.memory, this.io, this.pic);
+    this.cpu.setA20(true);
+  }
+
+  // ---- host API -------------------------------------------------------------------------
+
+  /** Retired instructions since power-on. */
+  get instructions(): number {
+    return this.cpu.instructions;
+  }
+
+  /** Virtual time in ticks (1 tick = 10 ns; see clock.ts). */
+  get virtualTicks(): number {
+    return this.clock.now();
+  }
+
+  get virtualTimeNs(): number {
+    return this.clock.now() * NS_PER_TICK;
+  }
+
+  get a20Enabled(): boolean {
+    return this.a20;
+  }
+
+  /** The A20 gate (port 0x92 bit 1, keyboard controller output port bit 1). */
+  setA20(enabled: boolean): void {
+    if (enabled === this.a20) return;
+    this.a20 = enabled;
+    this.cpu.setA20(enabled);
+  }
+
+  /** Copy bytes into RAM (for loaders and tests). Throws a clear Error if they do not fit. */
+  loadRam(addr: number, bytes: Uint8Array): void {
+    if (!this.memory.isRamRange(addr, bytes.length)) {
+      throw new Error(
+        `pc: ${bytes.length} bytes at 0x${addr.toString(16)} do not lie in RAM ` +
+          `(RAM is 0–0x9FFFF and 0x100000–0x${(this.memory.ramBytes - 1).toString(16)})`,
+      );
+    }
+    this.memory.loadRam(addr, bytes);
+  }
+
+  /** Map a read-only image at `addr` (4 KiB aligned). */
+  loadRom(addr: number, bytes: Uint8Array, name = 'rom'): void {
+    this.memory.mapRom(addr, bytes, name);
+  }
+
+  /**
+   * Place a loader's BootImage and start the CPU as it says. A later guest reset re-places the RAM
+   * chunks and re-enters, as QEMU's -kernel does through its firmware. Throws on chunks that do not
+   * fit the machine.
+   */
+  load(boot: BootImage): void {
+    if (boot.chunks.some((c) => c.rom)) this.memory.unmapRoms();
+    for (const c of boot.chunks) {
+      if (c.rom) this.loadRom(c.addr, c.bytes, 'bios');
+    }
+    this.boot = boot;
+    this.enter(boot);
+  }
+
+  private enter(boot: BootImage): void {
+    for (const c of boot.chunks) if (!c.rom) this.loadRam(c.addr, c.bytes);
+    const e = boot.entry;
+    if (e.mode === 'protected-flat') this.cpu.enterProtectedFlat(e.eip, e.regs);
+    else if (e.mode === 'real') this.cpu.enterReal(e.cs, e.ip, e.regs);
+    else this.cpu.reset();
+  }
+
+  /** Queue host input for UART `index` (0 = COM1). */
+  sendSerial(index: number, bytes: Uint8Array | string): void {
+    const u = this.uarts[index];
+    if (!u) throw new Error(`pc: no serial port ${index}`);
+    u.enqueueInput(bytes);
+  }
+
+  /**
+   * Full reset (power cycle minus RAM contents and the RTC): devices, A20 on, CPU reset, and the
+   * loaded boot image re-applied. Makes a stopped machine runnable again.
+   */
+  reset(): void {
+    this.pic.reset();
+    this.pit.reset();
+    this.port61.reset();
+    for (const u of this.uarts) u.reset();
+    this.cmos.reset();
+    this.kbc.reset();
+    this.port92.reset();
+    this.cpu.reset();
+    this.a20 = false;
+    this.setA20(true);
+    if (this.boot) this.enter(this.boot);
+    this.state = 'running';
+    this.exitCode = undefined;
+    this.pendingExit = null;
+    this.pendingReset = null;
+  }
+
+  private requestExit(status: number): void {
+    if (this.pendingExit === null) this.pendingExit = status;
+    this.cpu.requestStop?.();
+  }
+
+  private requestReset(why: string): void {
+    if (this.pendingReset === null) this.pendingReset = why;
+    this.cpu.requestStop?.();
+  }
+
+  /** Apply exit/reset requests raised by devices during the last CPU run. */
+  private applyRequests(): void {
+    if (this.pendingExit !== null) {
+      this.state = 'exited';
+      this.exitCode = this.pendingExit;
+      this.reason = `guest wrote ${(this.pendingExit >>> 1) & 0xff} to isa-debug-exit (exit status ${this.pendingExit})`;
+      this.pendingExit = null;
+      this.pendingReset = null;
+      return;
+    }
+    if (this.pendingReset !== null) {
+      const why = this.pendingReset;
+      this.pendingReset = null;
+      if (this.noReboot) {
+        this.state = 'reset';
+        this.reason = `${why}; not rebooting`;
+      } else {
+        this.resets++;
+        this.reset();
+        this.reason = `reset: ${why}`;
+      }
+    }
+  }
+
+  private interruptsEnabled(): boolean {
+    const c = this.cpu;
+    if (typeof c.getEflags === 'function') return (c.getEflags() & IF_FLAG) !== 0;
+    return true;
+  }
+
+  /**
+   * Run until `budget` ticks of virtual time have passed (instructions retired plus HLT skips) or
+   * the machine stops. Never throws for anything the guest does.
+   */
+  runSlice(budget: number): RunResult {
+    if (!Number.isFinite(budget) || budget < 1 || !Number.isInteger(budget)) {
+      throw new Error(`pc: runSlice budget must be a positive integer (got ${budget})`);
+    }
+    const cpu = this.cpu;
+    const clock = this.clock;
+    const startInstr = cpu.instructions;
+    const startTick = clock.now();
+    const sliceEnd = startTick + budget;
+    let stop: RunResult['stop'] = 'budget';
+
+    if (this.state === 'running') {
+      // Timers due now: all of them, unless the previous slice ended on a host-chosen boundary,
+      // in which case only those due exactly now (overdue ones wait for the next aligned boundary).
+      if (this.endedAtSliceEdge) clock.runDue(startTick, startTick);
+      else clock.runDue(startTick);
+      this.endedAtSliceEdge = false;
+    }
+
+    while (this.state === 'running') {
+      const now = clock.now();
+      if (now >= sliceEnd) break;
+      if (this.pic.hasInterrupt()) cpu.interruptCheck();
+      const aligned = (Math.floor(now / this.chunk) + 1) * this.chunk;
+      let limit = Math.min(sliceEnd, aligned);
+      const deadline = clock.nextDeadline();
+      if (deadline > now && deadline < limit) limit = deadline;
+      this.inRun = true;
+      this.runLimit = limit;
+      let r: number;
+      try {
+        r = cpu.run(limit - now);
+      } finally {
+        this.inRun = false;
+      }
+      this.applyRequests();
+      if (this.state !== 'running') break;
+      const after = clock.now();
+      if (r === StopReason.Budget || after >= limit) {
+        if (after % this.chunk === 0 || after < sliceEnd) clock.runDue(after);
+        else {
+          clock.runDue(after, after);
+          this.endedAtSliceEdge = true;
+        }
+        continue;
+      }
+      if (r === StopReason.Shutdown) {
+        this.state = 'shutdown';
+        this.reason = `triple fault: ${cpu.shutdownReason || 'shutdown'}`;
+        break;
+      }
+      if (r === StopReason.Monitor || r === StopReason.Breakpoint) {
+        clock.runDue(after);
+        stop = r === StopReason.Monitor ? 'monitor' : 'breakpoint';
+        break;
+      }
+      // Halt (or an early stop we asked for): a guest-determined point, fire whatever is due.
+      clock.runDue(after);
+      if (!cpu.halted) continue;
+      if (this.pic.hasInterrupt() && this.interruptsEnabled()) continue;
+      if (!this.interruptsEnabled()) {
+        this.state = 'hung';
+        this.reason = 'HLT with interrupts disabled: nothing can wake the CPU';
+        break;
+      }
+      const next = clock.nextDeadline();
+      if (next === Number.POSITIVE_INFINITY) {
+        stop = 'idle';
+        break;
+      }
+      // HLT: skip virtual time to the next device deadline (or the slice end).
+      clock.skipTo(Math.min(next, sliceEnd));
+      const t = clock.now();
+      if (t >= next) clock.runDue(t);
+      else this.endedAtSliceEdge = true;
+    }
+
+    if (this.state !== 'running') stop = 'stopped';
+    const result: RunResult = {
+      state: this.state,
+      stop,
+      instructions: cpu.instructions - startInstr,
+      ticks: clock.now() - startTick,
+    };
+    if (this.exitCode !== undefined) result.exitCode = this.exitCode;
+    if (this.state !== 'running') result.reason = this.reason;
+    return result;
+  }
+}
