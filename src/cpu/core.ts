@@ -1,0 +1,401 @@
+/**
+ * CpuCore: operand decoding (ModR/M, SIB, displacements, immediates) and the ALU with its flag
+ * rules (SDM Vol.1 App. A / Vol.2 instruction pages). Instruction bodies live in ops-*.ts.
+ */
+
+import { LZ_ADC, LZ_ADD, LZ_LOGIC, LZ_SBB, LZ_SUB } from './base.ts';
+import { AF, ARITH, CF, DS, EBP, EBX, EDI, ESI, OF, PF, SF, SS, UD, ZF } from './constants.ts';
+import { CpuCtl } from './control.ts';
+
+/** Byte offsets of AL,CL,DL,BL,AH,CH,DH,BH in the register buffer (little-endian). */
+export const R8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
+
+export class CpuCore extends CpuCtl {
+  modrm = 0;
+  eaSeg = DS;
+  eaOff = 0;
+  /** 64-bit multiply/divide results. */
+  mulLo = 0;
+  mulHi = 0;
+
+  /** An IoBus callback ran: devices may have raised INTR. */
+  set ioHappened(_v: boolean) {
+    this.checkIntr = true;
+    this.attention = true;
+  }
+  /** IF, TF or the interrupt shadow may have changed. */
+  afterIfChange(): void {
+    this.checkIntr = true;
+    this.attention = true;
+  }
+  override afterFlagsLoad(): void {
+    this.checkIntr = true;
+    this.attention = true;
+  }
+
+  /** Fetch a ModR/M byte and decode its memory operand (if any). */
+  decodeModrm(): number {
+    const m = this.fetch8();
+    this.modrm = m;
+    if (m < 0xc0) this.decodeEA(m);
+    return m;
+  }
+
+  decodeEA(m: number): void {
+    const mod = m >> 6;
+    const rm = m & 7;
+    const r = this.regs;
+    let seg = DS;
+    let off: number;
+    if (!this.adsz32) {
+      switch (rm) {
+        case 0:
+          off = r[EBX] + r[ESI];
+          break;
+        case 1:
+          off = r[EBX] + r[EDI];
+          break;
+        case 2:
+          off = r[EBP] + r[ESI];
+          seg = SS;
+          break;
+        case 3:
+          off = r[EBP] + r[EDI];
+          seg = SS;
+          break;
+        case 4:
+          off = r[ESI];
+          break;
+        case 5:
+          off = r[EDI];
+          break;
+        case 6:
+          if (mod === 0) off = this.fetch16();
+          else {
+            off = r[EBP];
+            seg = SS;
+          }
+          break;
+        default:
+          off = r[EBX];
+          break;
+      }
+      if (mod === 1) off += (this.fetch8() << 24) >> 24;
+      else if (mod === 2) off += this.fetch16();
+      off &= 0xffff;
+    } else {
+      if (rm === 4) {
+        const sib = this.fetch8();
+        const base = sib & 7;
+        const idx = (sib >> 3) & 7;
+        if (base === 5 && mod === 0) off = this.fetch32();
+        else {
+          off = r[base];
+          if (base === 4 || base === 5) seg = SS;
+        }
+        if (idx !== 4) off += r[idx] << (sib >> 6);
+      } else if (rm === 5 && mod === 0) {
+        off = this.fetch32();
+      } else {
+        off = r[rm];
+        if (rm === 5) seg = SS;
+      }
+      if (mod === 1) off += (this.fetch8() << 24) >> 24;
+      else if (mod === 2) off += this.fetch32();
+      off >>>= 0;
+    }
+    this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
+    this.eaOff = off;
+  }
+
+  /** Register index from the ModR/M reg field. */
+  get regField(): number {
+    return (this.modrm >> 3) & 7;
+  }
+
+  getE8(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.r8[R8[m & 7]];
+    return this.rd8(this.eaSeg, this.eaOff);
+  }
+  getE16(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.r16[(m & 7) << 1];
+    return this.rd16(this.eaSeg, this.eaOff);
+  }
+  getE32(): number {
+    const m = this.modrm;
+    if (m >= 0xc0) return this.regs[m & 7];
+    return this.rd32(this.eaSeg, this.eaOff);
+  }
+  setE8(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) this.r8[R8[m & 7]] = v;
+    else this.wr8(this.eaSeg, this.eaOff, v);
+  }
+  setE16(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) this.r16[(m & 7) << 1] = v;
+    else this.wr16(this.eaSeg, this.eaOff, v);
+  }
+  setE32(v: number): void {
+    const m = this.modrm;
+    if (m >= 0xc0) this.regs[m & 7] = v;
+    else this.wr32(this.eaSeg, this.eaOff, v);
+  }
+  /** Operand-size dispatch: value of E as an unsigned 16-bit or int32. */
+  getE(): number {
+    return this.opsz32 ? this.getE32() : this.getE16();
+  }
+  setE(v: number): void {
+    if (this.opsz32) this.setE32(v);
+    else this.setE16(v);
+  }
+  getG(): number {
+    const g = (this.modrm >> 3) & 7;
+    return this.opsz32 ? this.regs[g] : this.r16[g << 1];
+  }
+  setG(v: number): void {
+    const g = (this.modrm >> 3) & 7;
+    if (this.opsz32) this.regs[g] = v;
+    else this.r16[g << 1] = v;
+  }
+  setReg(i: number, v: number): void {
+    if (this.opsz32) this.regs[i] = v;
+    else this.r16[i << 1] = v;
+  }
+  getReg(i: number): number {
+    return this.opsz32 ? this.regs[i] : this.r16[i << 1];
+  }
+  /** Memory-only operand: #UD when mod = 3 (LEA, LDS, BOUND, LGDT, ...). */
+  requireMem(): void {
+    if (this.modrm >= 0xc0) this.raise(UD);
+  }
+  fetchImm(): number {
+    return this.opsz32 ? this.fetch32() : this.fetch16();
+  }
+  get osBits(): number {
+    return this.opsz32 ? 32 : 16;
+  }
+
+  // ---- ALU ---------------------------------------------------------------------------------
+
+  /** The eight classic ALU operations (ADD OR ADC SBB AND SUB XOR CMP); operands pre-truncated. */
+  alu(op: number, a: number, b: number, bits: number): number {
+    const mask = bits === 32 ? -1 : (1 << bits) - 1;
+    let r: number;
+    switch (op) {
+      case 0:
+        r = (a + b) & mask;
+        this.setLazy(LZ_ADD, a, b, r, bits, ARITH);
+        return r;
+      case 1:
+        r = (a | b) & mask;
+        this.setLogic(r, bits);
+        return r;
+      case 2: {
+        const c = this.getCF();
+        r = (a + b + c) & mask;
+        this.setLazy(c ? LZ_ADC : LZ_ADD, a, b, r, bits, ARITH);
+        return r;
+      }
+      case 3: {
+        const c = this.getCF();
+        r = (a - b - c) & mask;
+        this.setLazy(c ? LZ_SBB : LZ_SUB, a, b, r, bits, ARITH);
+        return r;
+      }
+      case 4:
+        r = a & b & mask;
+        this.setLogic(r, bits);
+        return r;
+      case 6:
+        r = (a ^ b) & mask;
+        this.setLogic(r, bits);
+        return r;
+      default:
+        r = (a - b) & mask;
+        this.setLazy(LZ_SUB, a, b, r, bits, ARITH);
+        return r;
+    }
+  }
+
+  /** INC/DEC: like ADD/SUB 1 but CF is preserved. */
+  incdec(a: number, dec: boolean, bits: number): number {
+    const mask = bits === 32 ? -1 : (1 << bits) - 1;
+    const cf = this.getCF();
+    this.flags = (this.flags & ~CF) | cf;
+    const r = (dec ? a - 1 : a + 1) & mask;
+    this.setLazy(dec ? LZ_SUB : LZ_ADD, a, 1, r, bits, ARITH & ~CF);
+    return r;
+  }
+
+  /** NEG: 0 - a. */
+  neg(a: number, bits: number): number {
+    const mask = bits === 32 ? -1 : (1 << bits) - 1;
+    const r = -a & mask;
+    this.setLazy(LZ_SUB, 0, a, r, bits, ARITH);
+    return r;
+  }
+
+  /**
+   * Shift/rotate group 2 (op = ModR/M reg). Count already masked to 5 bits by the caller.
+   * Flags per SDM SAL/SAR/SHL/SHR and RCL/RCR/ROL/ROR; a zero count changes nothing.
+   */
+  shift(op: number, a: number, count: number, bits: number): number {
+    if (count === 0) return a;
+    const mask = bits === 32 ? -1 : (1 << bits) - 1;
+    const msb = bits - 1;
+    let r: number;
+    let cf: number;
+    let of: number;
+    switch (op) {
+      case 0: {
+        // ROL
+        const n = count & msb;
+        r = n === 0 ? a : ((a << n) | ((a & mask) >>> (bits - n))) & mask;
+        cf = r & 1;
+        of = ((r >>> msb) & 1) ^ cf;
+        this.setRotFlags(cf, of);
+        return r;
+      }
+      case 1: {
+        // ROR
+        const n = count & msb;
+        r = n === 0 ? a : (((a & mask) >>> n) | (a << (bits - n))) & mask;
+        cf = (r >>> msb) & 1;
+        of = cf ^ ((r >>> (msb - 1)) & 1);
+        this.setRotFlags(cf, of);
+        return r;
+      }
+      case 2: {
+        // RCL through CF: a (bits+1)-bit rotation.
+        const n = bits === 32 ? count : count % (bits + 1);
+        if (n === 0) return a;
+        let c = this.getCF();
+        r = a;
+        for (let i = 0; i < n; i++) {
+          const out = (r >>> msb) & 1;
+          r = ((r << 1) | c) & mask;
+          c = out;
+        }
+        this.setRotFlags(c, ((r >>> msb) & 1) ^ c);
+        return r;
+      }
+      case 3: {
+        // RCR
+        const n = bits === 32 ? count : count % (bits + 1);
+        if (n === 0) return a;
+        let c = this.getCF();
+        r = a & mask;
+        of = ((r >>> msb) & 1) ^ c;
+        for (let i = 0; i < n; i++) {
+          const out = r & 1;
+          r = ((r >>> 1) | (c << msb)) & mask;
+          c = out;
+        }
+        this.setRotFlags(c, ((r >>> msb) & 1) ^ ((r >>> (msb - 1)) & 1));
+        return r;
+      }
+      case 4:
+      case 6: {
+        // SHL/SAL
+        if (count < 32) {
+          r = (a << count) & mask;
+          cf = count <= bits ? ((a & mask) >>> (bits - count)) & 1 : 0;
+        } else {
+          r = 0;
+          cf = 0;
+        }
+        of = ((r >>> msb) & 1) ^ cf;
+        break;
+      }
+      case 5: {
+        // SHR
+        const ua = (a & mask) >>> 0;
+        r = count < 32 ? (ua >>> count) & mask : 0;
+        cf = count <= 32 ? (ua >>> (count - 1)) & 1 : 0;
+        if (count > bits) cf = 0;
+        of = count === 1 ? (ua >>> msb) & 1 : 0;
+        if (count !== 1) of = (ua >>> msb) & 1 ? 1 : 0;
+        of = (ua >>> msb) & 1;
+        break;
+      }
+      default: {
+        // SAR
+        const sa = (a << (32 - bits)) >> (32 - bits);
+        const n = Math.min(count, msb);
+        r = (sa >> n) & mask;
+        cf = count > msb ? (sa >>> 31) & 1 : (sa >> (count - 1)) & 1;
+        of = 0;
+        break;
+      }
+    }
+    this.setLazy(LZ_LOGIC, r, 0, r, bits, ZF | SF | PF);
+    this.flags = (this.flags & ~(CF | OF | AF)) | cf | (of ? OF : 0);
+    return r;
+  }
+
+  private setRotFlags(cf: number, of: number): void {
+    this.materialize();
+    this.flags = (this.flags & ~(CF | OF)) | cf | (of ? OF : 0);
+  }
+
+  /** Unsigned 32×32→64 into mulLo/mulHi. */
+  mulu32(a: number, b: number): void {
+    const al = a & 0xffff;
+    const ah = a >>> 16;
+    const bl = b & 0xffff;
+    const bh = b >>> 16;
+    const ll = al * bl;
+    const lh = al * bh;
+    const hl = ah * bl;
+    const hh = ah * bh;
+    const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+    this.mulLo = (mid << 16) | (ll & 0xffff) | 0;
+    this.mulHi = (hh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
+  }
+  /** Signed 32×32→64 into mulLo/mulHi. */
+  muls32(a: number, b: number): void {
+    this.mulu32(a >>> 0, b >>> 0);
+    let hi = this.mulHi;
+    if (a < 0) hi = (hi - b) | 0;
+    if (b < 0) hi = (hi - a) | 0;
+    this.mulHi = hi;
+  }
+
+  /** Set CF=OF for MUL/IMUL; SF/ZF/PF from the low result (undefined per SDM; P6 style). */
+  mulFlags(overflow: boolean, lo: number, bits: number): void {
+    this.setLazy(LZ_LOGIC, lo, 0, lo, bits, ZF | SF | PF);
+    this.flags = (this.flags & ~(CF | OF | AF)) | (overflow ? CF | OF : 0);
+  }
+
+  /** Unsigned 64/32 division of hi:lo by d into mulLo (quotient) / mulHi (remainder); false on overflow. */
+  divu64(hi: number, lo: number, d: number): boolean {
+    hi >>>= 0;
+    lo >>>= 0;
+    d >>>= 0;
+    if (d === 0 || hi >= d) return false;
+    if (hi === 0) {
+      this.mulLo = Math.floor(lo / d) | 0;
+      this.mulHi = (lo % d) | 0;
+      return true;
+    }
+    let rem = hi;
+    let q = 0;
+    for (let i = 31; i >= 0; i--) {
+      const carry = rem >= 0x80000000;
+      rem = ((rem * 2) % 4294967296) + ((lo >>> i) & 1);
+      q = q * 2;
+      if (carry || rem >= d) {
+        rem = carry ? rem + 4294967296 - d : rem - d;
+        q += 1;
+      }
+    }
+    this.mulLo = q | 0;
+    this.mulHi = rem | 0;
+    return true;
+  }
+}
+
+export { AF, ARITH, LZ_LOGIC };

@@ -1,0 +1,399 @@
+/**
+ * The Cpu: run loop, reset/loader entry points, state save/restore and stepping hooks.
+ * See README.md for the internal map.
+ */
+import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
+import {
+  AR_ACCESSED,
+  AR_CODE,
+  AR_P,
+  AR_RW,
+  AR_S,
+  CPU_SIGNATURE,
+  CR0_PE,
+  CS,
+  DB,
+  DS,
+  EDX,
+  ES,
+  FAULT,
+  FS,
+  GS,
+  IF,
+  LDTR,
+  RF,
+  SS,
+  StopReason,
+  TF,
+  TR,
+} from './constants.ts';
+import { CpuCore } from './core.ts';
+import { EventKind } from './interrupts.ts';
+import { execute } from './ops-main.ts';
+import { CpuSeg } from './segments.ts';
+
+export type RegName = 'eax' | 'ecx' | 'edx' | 'ebx' | 'esp' | 'ebp' | 'esi' | 'edi';
+const REG_NAMES: RegName[] = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
+
+/** One segment register with its hidden descriptor cache. */
+export interface SegState {
+  sel: number;
+  base: number;
+  limit: number;
+  /** Access rights: descriptor byte 5 in bits 0–7, AVL/L/DB/G in bits 12–15; bit 16 = unusable. */
+  ar: number;
+}
+
+/** The whole architectural state as one structured-clone-able value. */
+export interface CpuState {
+  regs: number[];
+  eip: number;
+  eflags: number;
+  /** ES CS SS DS FS GS LDTR TR. */
+  segs: SegState[];
+  cpl: number;
+  cr0: number;
+  cr2: number;
+  cr3: number;
+  cr4: number;
+  dr: number[];
+  gdtr: { base: number; limit: number };
+  idtr: { base: number; limit: number };
+  msr: { sysenterCs: number; sysenterEsp: number; sysenterEip: number; tscOffset: number };
+  halted: boolean;
+  a20: boolean;
+  instructions: number;
+  shadow: boolean;
+}
+
+export class Cpu extends CpuCore {
+  /** Stop with StopReason.Breakpoint before executing at this linear address (-1: off). */
+  breakLinear = -1;
+  /** Stop with StopReason.Breakpoint right after any exception/interrupt is delivered. */
+  breakOnEvent = false;
+  private resumeSkip = false;
+  private eventDelivered = false;
+  /** Interrupt shadow active for the current boundary. */
+  private inhibit = false;
+
+  constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
+    super(mem, io, intr);
+    this.reset();
+  }
+
+  /** Power-on/RESET state (SDM Vol.3 §9.1.1, Table 9-1). */
+  reset(): void {
+    this.regs.fill(0);
+    this.regs[EDX] = CPU_SIGNATURE;
+    this.lzMask = 0;
+    this.flags = 2;
+    this.cr0 = 0x60000010;
+    this.cr2 = 0;
+    this.cr3 = 0;
+    this.cr4 = 0;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    this.gdtBase = 0;
+    this.gdtLimit = 0xffff;
+    this.idtBase = 0;
+    this.idtLimit = 0xffff;
+    this.cpl = 0;
+    const data = AR_P | AR_S | AR_RW | AR_ACCESSED;
+    for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, 0, 0, 0xffff, data);
+    this.setSeg(CS, 0xf000, 0xffff0000 | 0, 0xffff, data | AR_CODE);
+    this.setSeg(LDTR, 0, 0, 0xffff, 0x82);
+    this.setSeg(TR, 0, 0, 0xffff, 0x8b);
+    this.ip = 0xfff0;
+    this.eip = 0xfff0;
+    this.sysenterCs = 0;
+    this.sysenterEsp = 0;
+    this.sysenterEip = 0;
+    this.halted = false;
+    this.shutdown = false;
+    this.shutdownReason = '';
+    this.shadow = false;
+    this.inhibit = false;
+    this.monitorStop = false;
+    this.a20Mask = -1;
+    this.updateTlbViews();
+    this.fillOverflow = true;
+    this.flushTlb(false);
+    this.attention = true;
+    this.checkIntr = true;
+  }
+
+  setA20(enabled: boolean): void {
+    this.a20Mask = enabled ? -1 : 0xffefffff | 0;
+    this.fillOverflow = this.fillOverflow || this.fillCount > 0;
+    this.flushTlb(false);
+  }
+
+  interruptCheck(): void {
+    this.checkIntr = true;
+    this.attention = true;
+  }
+
+  private setRegs(regs?: Partial<Record<RegName, number>>): void {
+    if (!regs) return;
+    for (let i = 0; i < 8; i++) {
+      const v = regs[REG_NAMES[i]];
+      if (v !== undefined) this.regs[i] = v;
+    }
+  }
+
+  /** Multiboot / Linux 32-bit boot protocol entry: flat 32-bit protected mode, paging off. */
+  enterProtectedFlat(eip: number, regs?: Partial<Record<RegName, number>>): void {
+    this.cr0 = (this.cr0 | CR0_PE) & ~0x80000000;
+    this.lzMask = 0;
+    this.flags = 2;
+    this.setCpl(0);
+    this.setSeg(CS, 0x10, 0, 0xffffffff, CpuSeg.flatAr(true, 0));
+    for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, 0x18, 0, 0xffffffff, CpuSeg.flatAr(false, 0));
+    this.setRegs(regs);
+    this.ip = eip >>> 0;
+    this.eip = this.ip;
+    this.halted = false;
+    this.flushTlb(false);
+    this.attention = true;
+  }
+
+  /** Real mode at cs:ip, all segment registers = cs. */
+  enterReal(cs: number, ip: number, regs?: Partial<Record<RegName, number>>): void {
+    this.cr0 &= ~(CR0_PE | 0x80000000);
+    this.lzMask = 0;
+    this.flags = 2;
+    this.setCpl(0);
+    const data = AR_P | AR_S | AR_RW | AR_ACCESSED;
+    for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, cs, cs << 4, 0xffff, data);
+    this.setSeg(CS, cs, cs << 4, 0xffff, data | AR_CODE);
+    this.setRegs(regs);
+    this.ip = ip & 0xffff;
+    this.eip = this.ip;
+    this.halted = false;
+    this.flushTlb(false);
+    this.attention = true;
+  }
+
+  /**
+   * Run until `budget` instructions retired or something stops the CPU. Delivering an
+   * exception counts as one step of the budget (so a monitor loop can never spin forever).
+   */
+  run(budget: number): StopReason {
+    const end = this.instructions + budget;
+    for (;;) {
+      if (this.shutdown) return StopReason.Shutdown;
+      if (this.monitorStop) {
+        this.monitorStop = false;
+        return StopReason.Monitor;
+      }
+      if (this.eventDelivered) {
+        this.eventDelivered = false;
+        if (this.breakOnEvent) return StopReason.Breakpoint;
+      }
+      if (this.halted) {
+        if ((this.flags & IF) !== 0 && this.intr.hasInterrupt()) {
+          this.halted = false;
+          this.takeInterrupt();
+          continue;
+        }
+        return StopReason.Halt;
+      }
+      if (this.instructions >= end) return StopReason.Budget;
+      if (this.attention) {
+        if (this.boundary()) continue;
+        if (this.breakLinear !== -1 && ((this.csBase + this.ip) | 0) === (this.breakLinear | 0)) {
+          if (!this.resumeSkip) {
+            this.resumeSkip = true;
+            return StopReason.Breakpoint;
+          }
+        }
+        this.resumeSkip = false;
+        this.stepSlow();
+        continue;
+      }
+      this.fastLoop(end - this.instructions);
+    }
+  }
+
+  /**
+   * Boundary work when `attention` is set. Returns true when an event was delivered (the caller
+   * re-evaluates). Leaves `attention` set when the next instruction must also take the slow path.
+   */
+  private boundary(): boolean {
+    this.attention = false;
+    if (this.inhibit) {
+      // This boundary follows MOV SS/POP SS/STI: no interrupt or single-step trap here.
+      this.inhibit = false;
+      this.attention = true;
+      this.noIntrThisStep = true;
+      return false;
+    }
+    if (this.checkIntr) {
+      this.checkIntr = false;
+      if ((this.flags & IF) !== 0 && this.intr.hasInterrupt()) {
+        this.takeInterrupt();
+        this.attention = true;
+        this.checkIntr = true;
+        return true;
+      }
+    }
+    if (this.flags & TF || this.dr[7] & 0xff || this.breakLinear !== -1 || this.shadow || this.breakOnEvent)
+      this.attention = true;
+    return false;
+  }
+  private noIntrThisStep = false;
+
+  private takeInterrupt(): void {
+    const vec = this.intr.acknowledge() & 0xff;
+    this.eip = this.ip;
+    try {
+      this.event.instrEip = this.ip;
+      this.deliver(vec, EventKind.External, -1, this.ip);
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.deliverFault();
+    }
+    this.eventDelivered = true;
+    this.attention = true;
+    this.instructions++;
+  }
+
+  private fastLoop(n: number): void {
+    try {
+      while (n > 0) {
+        this.eip = this.ip;
+        execute(this);
+        n--;
+        this.instructions++;
+        if (this.attention) return;
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.faulted();
+    }
+  }
+
+  private faulted(): void {
+    this.shadow = false;
+    this.deliverFault();
+    this.instructions++;
+    this.eventDelivered = true;
+    this.attention = true;
+  }
+
+  /** One instruction with single-step, debug-register and shadow handling. */
+  private stepSlow(): void {
+    const tf = (this.flags & TF) !== 0 && !this.noIntrThisStep;
+    this.noIntrThisStep = false;
+    this.shadow = false;
+    try {
+      this.eip = this.ip;
+      if (this.dr[7] & 0xff && (this.flags & RF) === 0) this.checkExecBreakpoints();
+      execute(this);
+      this.instructions++;
+      this.flags &= ~RF;
+      if (this.shadow) {
+        this.shadow = false;
+        this.inhibit = true;
+        this.attention = true;
+      }
+      if (tf && !this.halted) {
+        // Single-step trap after the instruction (SDM §17.3.1.4): DR6.BS, EIP = next instruction.
+        this.dr[6] |= 0x4000;
+        this.event.instrEip = this.eip;
+        this.event.length = (this.ip - this.eip) >>> 0;
+        this.eip = this.ip;
+        this.deliver(DB, EventKind.Exception, -1, this.ip);
+        this.eventDelivered = true;
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.faulted();
+    }
+    this.attention = true;
+  }
+
+  /** DR0–DR3 instruction breakpoints (R/W = 00, length 1): #DB fault before execution. */
+  private checkExecBreakpoints(): void {
+    const dr7 = this.dr[7];
+    const lin = (this.csBase + this.ip) | 0;
+    let hit = 0;
+    for (let i = 0; i < 4; i++) {
+      if ((dr7 >> (i * 2)) & 3 && ((dr7 >>> (16 + i * 4)) & 3) === 0 && this.dr[i] === lin) hit |= 1 << i;
+    }
+    if (hit) {
+      this.dr[6] = (this.dr[6] & ~0xf) | hit;
+      this.raise(DB);
+    }
+  }
+
+  getState(): CpuState {
+    const segs: SegState[] = [];
+    for (let s = 0; s < 8; s++)
+      segs.push({
+        sel: this.segSel[s],
+        base: this.segBase[s] >>> 0,
+        limit: this.segLim[s],
+        ar: this.segAr[s],
+      });
+    return {
+      regs: Array.from(this.regs, (v) => v >>> 0),
+      eip: this.ip >>> 0,
+      eflags: this.getEflags() >>> 0,
+      segs,
+      cpl: this.cpl,
+      cr0: this.cr0 >>> 0,
+      cr2: this.cr2 >>> 0,
+      cr3: this.cr3 >>> 0,
+      cr4: this.cr4 >>> 0,
+      dr: Array.from(this.dr, (v) => v >>> 0),
+      gdtr: { base: this.gdtBase >>> 0, limit: this.gdtLimit },
+      idtr: { base: this.idtBase >>> 0, limit: this.idtLimit },
+      msr: {
+        sysenterCs: this.sysenterCs,
+        sysenterEsp: this.sysenterEsp >>> 0,
+        sysenterEip: this.sysenterEip >>> 0,
+        tscOffset: this.tscOffset,
+      },
+      halted: this.halted,
+      a20: this.a20Mask === -1,
+      instructions: this.instructions,
+      shadow: this.inhibit || this.shadow,
+    };
+  }
+
+  setState(s: CpuState): void {
+    for (let i = 0; i < 8; i++) this.regs[i] = s.regs[i];
+    this.ip = s.eip >>> 0;
+    this.eip = this.ip;
+    this.lzMask = 0;
+    this.flags = (s.eflags | 2) & 0x3f7fd7;
+    this.cr0 = s.cr0 | 0;
+    this.cr2 = s.cr2 | 0;
+    this.cr3 = s.cr3 | 0;
+    this.cr4 = s.cr4 | 0;
+    for (let i = 0; i < 8; i++) this.dr[i] = s.dr[i];
+    this.gdtBase = s.gdtr.base | 0;
+    this.gdtLimit = s.gdtr.limit;
+    this.idtBase = s.idtr.base | 0;
+    this.idtLimit = s.idtr.limit;
+    this.sysenterCs = s.msr.sysenterCs;
+    this.sysenterEsp = s.msr.sysenterEsp | 0;
+    this.sysenterEip = s.msr.sysenterEip | 0;
+    this.tscOffset = s.msr.tscOffset;
+    this.cpl = -1;
+    this.setCpl(s.cpl);
+    for (let i = 0; i < 8; i++) this.setSeg(i, s.segs[i].sel, s.segs[i].base, s.segs[i].limit, s.segs[i].ar);
+    this.halted = s.halted;
+    this.a20Mask = s.a20 ? -1 : 0xffefffff | 0;
+    this.instructions = s.instructions;
+    this.inhibit = s.shadow;
+    this.shadow = false;
+    this.shutdown = false;
+    this.fillOverflow = true;
+    this.flushTlb(false);
+    this.attention = true;
+    this.checkIntr = true;
+  }
+}

@@ -1,0 +1,526 @@
+/**
+ * CpuMmu: segmentation checks, paging (SDM Vol.3 ch.4, 32-bit paging), the TLB and every
+ * memory access path (code fetch, data, stack, and implicit supervisor accesses).
+ *
+ * TLB: four Int32Array(1M) maps from linear page to `(phys ^ lin) & ~0xFFF | flags`, one each for
+ * {supervisor,user} × {read,write}. An entry is -1 when invalid. Low bits: 0 = direct RAM (fast
+ * path: `ram[entry ^ lin]`), 1 = slow (ROM/MMIO through MemoryBus). `tlbR`/`tlbW` point at the
+ * views for the current CPL. A fill list records live pages so flushes cost O(live entries).
+ */
+import { CpuBase } from './base.ts';
+import {
+  AR_CODE,
+  AR_DB,
+  AR_DC,
+  AR_RW,
+  AR_S,
+  AR_UNUSABLE,
+  CR0_PG,
+  CR0_WP,
+  CR4_PGE,
+  CR4_PSE,
+  CS,
+  ESP,
+  FAULT,
+  GP,
+  PFV,
+  SS,
+  SSF,
+} from './constants.ts';
+
+// segChk bits.
+export const CHK_R = 1;
+export const CHK_W = 2;
+export const CHK_EXPDOWN = 4;
+/** Reads need no check at all (readable, expand-up, limit 4 GiB-1). */
+export const CHK_FLAT_R = 8;
+export const CHK_FLAT_W = 16;
+export const CHK_UNUSABLE = 32;
+
+const TLB_PAGES = 1 << 20;
+const FILL_MAX = 4096;
+
+export class CpuMmu extends CpuBase {
+  readonly tlbRS = new Int32Array(TLB_PAGES).fill(-1);
+  readonly tlbWS = new Int32Array(TLB_PAGES).fill(-1);
+  readonly tlbRU = new Int32Array(TLB_PAGES).fill(-1);
+  readonly tlbWU = new Int32Array(TLB_PAGES).fill(-1);
+  readonly tlbGlobal = new Uint8Array(TLB_PAGES);
+  tlbR: Int32Array = this.tlbRS;
+  tlbW: Int32Array = this.tlbWS;
+  readonly fillList = new Int32Array(FILL_MAX);
+  fillCount = 0;
+  fillOverflow = false;
+
+  /** Linear page (>>>12) of the cached code page, or -1; `fetchXor` maps it to physical. */
+  fetchTag = -1;
+  fetchXor = 0;
+  /** Cached CS base and limit for fetch. */
+  csBase = 0;
+  csLim = 0xffff;
+
+  // Pending exception (set by raise()).
+  excVector = -1;
+  excCode = 0;
+  excHasCode = false;
+  /** Linear address of the last page fault / data breakpoint candidate (for monitors). */
+  faultAddr = 0;
+
+  /** Unwind the current instruction with exception `vector`. */
+  raise(vector: number, code = -1): never {
+    this.excVector = vector;
+    this.excCode = Math.max(code, 0);
+    this.excHasCode = code >= 0;
+    throw FAULT;
+  }
+  gp(code: number): never {
+    return this.raise(GP, code & 0xffff);
+  }
+
+  // ---- TLB -----------------------------------------------------------------------------------
+
+  flushTlb(keepGlobal: boolean): void {
+    this.fetchTag = -1;
+    if (this.fillOverflow) {
+      this.tlbRS.fill(-1);
+      this.tlbWS.fill(-1);
+      this.tlbRU.fill(-1);
+      this.tlbWU.fill(-1);
+      this.tlbGlobal.fill(0);
+      this.fillCount = 0;
+      this.fillOverflow = false;
+      return;
+    }
+    const list = this.fillList;
+    let kept = 0;
+    for (let i = 0; i < this.fillCount; i++) {
+      const p = list[i];
+      if (keepGlobal && this.tlbGlobal[p]) {
+        list[kept++] = p;
+        continue;
+      }
+      this.tlbRS[p] = -1;
+      this.tlbWS[p] = -1;
+      this.tlbRU[p] = -1;
+      this.tlbWU[p] = -1;
+      this.tlbGlobal[p] = 0;
+    }
+    this.fillCount = kept;
+  }
+
+  invlpg(lin: number): void {
+    const p = lin >>> 12;
+    this.tlbRS[p] = -1;
+    this.tlbWS[p] = -1;
+    this.tlbRU[p] = -1;
+    this.tlbWU[p] = -1;
+    this.tlbGlobal[p] = 0;
+    this.fetchTag = -1;
+  }
+
+  private noteFill(p: number): void {
+    if (this.tlbRS[p] === -1 && this.tlbWS[p] === -1 && this.tlbRU[p] === -1 && this.tlbWU[p] === -1) {
+      if (this.fillCount < FILL_MAX) this.fillList[this.fillCount++] = p;
+      else this.fillOverflow = true;
+    }
+  }
+
+  /** Select the TLB views for the current CPL. */
+  updateTlbViews(): void {
+    const user = this.cpl === 3;
+    this.tlbR = user ? this.tlbRU : this.tlbRS;
+    this.tlbW = user ? this.tlbWU : this.tlbWS;
+    this.fetchTag = -1;
+  }
+
+  /**
+   * Translate linear → physical for an access, filling the TLB. `user`: a CPL-3 access (not an
+   * implicit supervisor access). Raises #PF with the SDM §4.7 error code; sets A/D bits only when
+   * the access is permitted (as hardware does: no A bits on a faulting walk).
+   */
+  translate(lin: number, write: boolean, user: boolean): number {
+    const page = lin >>> 12;
+    const a20 = this.a20Mask;
+    if ((this.cr0 & CR0_PG) === 0) {
+      const phys = lin & a20;
+      const e = this.entryFor(phys, lin);
+      this.noteFill(page);
+      this.tlbRS[page] = e;
+      this.tlbWS[page] = e;
+      this.tlbRU[page] = e;
+      this.tlbWU[page] = e;
+      return phys;
+    }
+    const pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) & a20;
+    const pde = this.physRead32(pdeAddr);
+    const uBit = user ? 4 : 0;
+    const wBit = write ? 2 : 0;
+    if ((pde & 1) === 0) return this.pageFault(lin, wBit | uBit);
+    let phys: number;
+    let rw: number;
+    let us: number;
+    let global: number;
+    let dirty: boolean;
+    if (pde & 0x80 && this.cr4 & CR4_PSE) {
+      // 4 MiB page (SDM §4.3, Table 4-4). Bits 21:13 are reserved without PSE-36.
+      if (pde & 0x3fe000) return this.pageFault(lin, 1 | 8 | wBit | uBit);
+      rw = pde & 2;
+      us = pde & 4;
+      if (!this.permit(rw, us, write, user)) return this.pageFault(lin, 1 | wBit | uBit);
+      let npde = pde | 0x20;
+      if (write) npde |= 0x40;
+      if (npde !== pde) this.physWrite32(pdeAddr, npde);
+      dirty = (npde & 0x40) !== 0;
+      phys = ((pde & 0xffc00000) | (lin & 0x3ff000)) & a20;
+      global = pde & 0x100;
+    } else {
+      const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) & a20;
+      const pte = this.physRead32(pteAddr);
+      if ((pte & 1) === 0) return this.pageFault(lin, wBit | uBit);
+      rw = pde & pte & 2;
+      us = pde & pte & 4;
+      if (!this.permit(rw, us, write, user)) return this.pageFault(lin, 1 | wBit | uBit);
+      if ((pde & 0x20) === 0) this.physWrite32(pdeAddr, pde | 0x20);
+      let npte = pte | 0x20;
+      if (write) npte |= 0x40;
+      if (npte !== pte) this.physWrite32(pteAddr, npte);
+      dirty = (npte & 0x40) !== 0;
+      phys = ((pte & ~0xfff) | (lin & 0xfff)) & a20;
+      global = pte & 0x100;
+    }
+    const e = this.entryFor(phys, lin);
+    this.noteFill(page);
+    if (global && this.cr4 & CR4_PGE) this.tlbGlobal[page] = 1;
+    // Supervisor may always read; user only if U/S. Writes cached only once the page is dirty.
+    this.tlbRS[page] = e;
+    if (us) this.tlbRU[page] = e;
+    if (dirty) {
+      if (rw || (this.cr0 & CR0_WP) === 0) this.tlbWS[page] = e;
+      if (rw && us) this.tlbWU[page] = e;
+    }
+    return phys;
+  }
+
+  private permit(rw: number, us: number, write: boolean, user: boolean): boolean {
+    if (user) {
+      if (!us) return false;
+      if (write && !rw) return false;
+      return true;
+    }
+    if (write && !rw && this.cr0 & CR0_WP) return false;
+    return true;
+  }
+
+  private pageFault(lin: number, code: number): never {
+    this.cr2 = lin | 0;
+    this.faultAddr = lin | 0;
+    return this.raise(PFV, code);
+  }
+
+  private entryFor(phys: number, lin: number): number {
+    const direct = this.mem.isDirect(phys >>> 12) && phys + 4096 <= this.ram.length;
+    return ((phys ^ lin) & ~0xfff) | (direct ? 0 : 1);
+  }
+
+  // ---- physical access (page walker, slow paths) -----------------------------------------------
+
+  physRead8(p: number): number {
+    if (this.mem.isDirect(p >>> 12) && p < this.ram.length) return this.ram[p];
+    this.checkIntr = true;
+    this.attention = true;
+    return this.mem.read8(p) & 0xff;
+  }
+  physWrite8(p: number, v: number): void {
+    if (this.mem.isDirect(p >>> 12) && p < this.ram.length) this.ram[p] = v;
+    else {
+      this.checkIntr = true;
+      this.attention = true;
+      this.mem.write8(p, v & 0xff);
+    }
+  }
+  physRead32(p: number): number {
+    if ((p & 3) === 0 && this.ram32 !== null && p + 4 <= this.ram.length && this.mem.isDirect(p >>> 12))
+      return this.ram32[p >>> 2];
+    return (
+      this.physRead8(p) |
+      (this.physRead8(p + 1) << 8) |
+      (this.physRead8(p + 2) << 16) |
+      (this.physRead8(p + 3) << 24)
+    );
+  }
+  physWrite32(p: number, v: number): void {
+    if ((p & 3) === 0 && this.ram32 !== null && p + 4 <= this.ram.length && this.mem.isDirect(p >>> 12)) {
+      this.ram32[p >>> 2] = v;
+      return;
+    }
+    this.physWrite8(p, v & 0xff);
+    this.physWrite8(p + 1, (v >>> 8) & 0xff);
+    this.physWrite8(p + 2, (v >>> 16) & 0xff);
+    this.physWrite8(p + 3, v >>> 24);
+  }
+
+  // ---- linear access with current privilege --------------------------------------------------
+
+  /** Physical address for a linear read/write by the current CPL (through the TLB). */
+  xlate(lin: number, write: boolean): number {
+    const e = (write ? this.tlbW : this.tlbR)[lin >>> 12];
+    if (e !== -1) return e ^ lin ^ (e & 0xfff);
+    return this.translate(lin, write, this.cpl === 3);
+  }
+
+  lrd8(lin: number): number {
+    const e = this.tlbR[lin >>> 12];
+    if ((e & 0xfff) === 0) return this.ram[e ^ lin];
+    return this.physRead8(this.xlate(lin, false));
+  }
+  lrd16(lin: number): number {
+    if ((lin & 0xfff) !== 0xfff) {
+      const e = this.tlbR[lin >>> 12];
+      if ((e & 0xfff) === 0) {
+        const p = e ^ lin;
+        return this.ram[p] | (this.ram[p + 1] << 8);
+      }
+    }
+    return this.lrd8(lin) | (this.lrd8((lin + 1) | 0) << 8);
+  }
+  lrd32(lin: number): number {
+    if ((lin & 0xfff) <= 0xffc) {
+      const e = this.tlbR[lin >>> 12];
+      if ((e & 0xfff) === 0) {
+        const p = e ^ lin;
+        if ((p & 3) === 0 && this.ram32 !== null) return this.ram32[p >>> 2];
+        const r = this.ram;
+        return r[p] | (r[p + 1] << 8) | (r[p + 2] << 16) | (r[p + 3] << 24);
+      }
+    }
+    return this.lrd16(lin) | (this.lrd16((lin + 2) | 0) << 16);
+  }
+  lwr8(lin: number, v: number): void {
+    const e = this.tlbW[lin >>> 12];
+    if ((e & 0xfff) === 0) {
+      this.ram[e ^ lin] = v;
+      return;
+    }
+    this.physWrite8(this.xlate(lin, true), v & 0xff);
+  }
+  lwr16(lin: number, v: number): void {
+    if ((lin & 0xfff) !== 0xfff) {
+      const e = this.tlbW[lin >>> 12];
+      if ((e & 0xfff) === 0) {
+        const p = e ^ lin;
+        this.ram[p] = v;
+        this.ram[p + 1] = v >> 8;
+        return;
+      }
+    }
+    // Translate both bytes before writing either: the instruction must stay restartable.
+    const p0 = this.xlate(lin, true);
+    const p1 = this.xlate((lin + 1) | 0, true);
+    this.physWrite8(p0, v & 0xff);
+    this.physWrite8(p1, (v >> 8) & 0xff);
+  }
+  lwr32(lin: number, v: number): void {
+    if ((lin & 0xfff) <= 0xffc) {
+      const e = this.tlbW[lin >>> 12];
+      if ((e & 0xfff) === 0) {
+        const p = e ^ lin;
+        if ((p & 3) === 0 && this.ram32 !== null) {
+          this.ram32[p >>> 2] = v;
+          return;
+        }
+        const r = this.ram;
+        r[p] = v;
+        r[p + 1] = v >> 8;
+        r[p + 2] = v >> 16;
+        r[p + 3] = v >> 24;
+        return;
+      }
+    }
+    const p0 = this.xlate(lin, true);
+    const p3 = this.xlate((lin + 3) | 0, true);
+    if ((p0 & 0xfff) <= 0xffc) {
+      for (let i = 0; i < 4; i++) this.physWrite8(p0 + i, (v >>> (8 * i)) & 0xff);
+    } else {
+      for (let i = 0; i < 4; i++) {
+        const li = (lin + i) | 0;
+        const pi = ((li ^ lin) & ~0xfff) === 0 ? p0 + i : (p3 & ~0xfff) | (li & 0xfff);
+        this.physWrite8(pi, (v >>> (8 * i)) & 0xff);
+      }
+    }
+  }
+
+  // ---- supervisor (implicit) linear accesses: descriptor tables, TSS, IDT --------------------
+
+  srd8(lin: number): number {
+    const e = this.tlbRS[lin >>> 12];
+    const p = (e & 0xfff) === 0 ? e ^ lin : this.sxlate(lin, false);
+    return this.physRead8(p);
+  }
+  srd16(lin: number): number {
+    return this.srd8(lin) | (this.srd8((lin + 1) | 0) << 8);
+  }
+  srd32(lin: number): number {
+    return this.srd16(lin) | (this.srd16((lin + 2) | 0) << 16);
+  }
+  swr8(lin: number, v: number): void {
+    this.physWrite8(this.sxlate(lin, true), v & 0xff);
+  }
+  swr16(lin: number, v: number): void {
+    const p0 = this.sxlate(lin, true);
+    const p1 = this.sxlate((lin + 1) | 0, true);
+    this.physWrite8(p0, v & 0xff);
+    this.physWrite8(p1, (v >>> 8) & 0xff);
+  }
+  swr32(lin: number, v: number): void {
+    this.swr16(lin, v & 0xffff);
+    this.swr16((lin + 2) | 0, v >>> 16);
+  }
+  sxlate(lin: number, write: boolean): number {
+    const e = (write ? this.tlbWS : this.tlbRS)[lin >>> 12];
+    if (e !== -1) return e ^ lin ^ (e & 0xfff);
+    return this.translate(lin, write, false);
+  }
+
+  // ---- segmentation ------------------------------------------------------------------------
+
+  /** Recompute the check bits of segment cache `s` from its AR and limit. */
+  updateSegChk(s: number): void {
+    const ar = this.segAr[s];
+    let c = 0;
+    if (ar & AR_UNUSABLE) c = CHK_UNUSABLE;
+    else if ((ar & AR_S) === 0) c = 0;
+    else if (ar & AR_CODE) c = ar & AR_RW ? CHK_R : 0;
+    else c = CHK_R | (ar & AR_RW ? CHK_W : 0) | (ar & AR_DC ? CHK_EXPDOWN : 0);
+    if ((c & CHK_EXPDOWN) === 0 && this.segLim[s] === 0xffffffff) {
+      if (c & CHK_R) c |= CHK_FLAT_R;
+      if (c & CHK_W) c |= CHK_FLAT_W;
+    }
+    this.segChk[s] = c;
+    if (s === CS) {
+      this.csBase = this.segBase[CS];
+      this.csLim = this.segLim[CS];
+      this.code32 = (ar & AR_DB) !== 0;
+      this.fetchTag = -1;
+    } else if (s === SS) {
+      this.ss32 = (ar & AR_DB) !== 0;
+    }
+  }
+
+  /** Slow segment check: limit/type per SDM Vol.3 §5.3 and §5.4; #SS for SS, #GP otherwise. */
+  segCheck(s: number, off: number, len: number, write: boolean): void {
+    const c = this.segChk[s];
+    const vec = s === SS ? SSF : GP;
+    if (c & CHK_UNUSABLE) this.raise(vec, 0);
+    if ((c & (write ? CHK_W : CHK_R)) === 0) this.raise(vec, 0);
+    const o = off >>> 0;
+    const lim = this.segLim[s];
+    if (c & CHK_EXPDOWN) {
+      const upper = this.segAr[s] & AR_DB ? 0xffffffff : 0xffff;
+      if (o <= lim || o + len - 1 > upper) this.raise(vec, 0);
+    } else if (o + len - 1 > lim) this.raise(vec, 0);
+  }
+
+  rd8(s: number, off: number): number {
+    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 1, false);
+    return this.lrd8((this.segBase[s] + off) | 0);
+  }
+  rd16(s: number, off: number): number {
+    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 2, false);
+    return this.lrd16((this.segBase[s] + off) | 0);
+  }
+  rd32(s: number, off: number): number {
+    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 4, false);
+    return this.lrd32((this.segBase[s] + off) | 0);
+  }
+  wr8(s: number, off: number, v: number): void {
+    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 1, true);
+    this.lwr8((this.segBase[s] + off) | 0, v);
+  }
+  wr16(s: number, off: number, v: number): void {
+    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 2, true);
+    this.lwr16((this.segBase[s] + off) | 0, v);
+  }
+  wr32(s: number, off: number, v: number): void {
+    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 4, true);
+    this.lwr32((this.segBase[s] + off) | 0, v);
+  }
+  /** Check that a write of `len` bytes at s:off would succeed (segment + paging), without writing. */
+  probeWrite(s: number, off: number, len: number): void {
+    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, len, true);
+    const lin = (this.segBase[s] + off) | 0;
+    this.xlate(lin, true);
+    if (len > 1) this.xlate((lin + len - 1) | 0, true);
+  }
+
+  // ---- instruction fetch ---------------------------------------------------------------------
+
+  fetch8(): number {
+    const ip = this.ip;
+    if (ip > this.csLim) this.gp(0);
+    this.ip = ip + 1;
+    const lin = (this.csBase + ip) | 0;
+    if (lin >>> 12 === this.fetchTag) return this.ram[lin ^ this.fetchXor];
+    return this.fetchSlow(lin);
+  }
+  fetchSlow(lin: number): number {
+    const e0 = this.tlbR[lin >>> 12];
+    const p = e0 !== -1 ? e0 ^ lin ^ (e0 & 0xfff) : this.translate(lin, false, this.cpl === 3);
+    const e = this.tlbR[lin >>> 12];
+    if ((e & 0xfff) === 0 && e !== -1) {
+      this.fetchTag = lin >>> 12;
+      this.fetchXor = e;
+      return this.ram[lin ^ e];
+    }
+    this.fetchTag = -1;
+    return this.physRead8(p);
+  }
+  fetch16(): number {
+    const lo = this.fetch8();
+    return lo | (this.fetch8() << 8);
+  }
+  fetch32(): number {
+    const lo = this.fetch16();
+    return lo | (this.fetch16() << 16);
+  }
+
+  // ---- stack ---------------------------------------------------------------------------------
+
+  /** Stack pointer offset after moving by `delta` (respecting SS.B). */
+  spAdd(delta: number): number {
+    const esp = this.regs[ESP];
+    return this.ss32 ? (esp + delta) >>> 0 : (esp + delta) & 0xffff;
+  }
+  setSp(v: number): void {
+    if (this.ss32) this.regs[ESP] = v;
+    else this.r16[ESP * 2] = v;
+  }
+  push16(v: number): void {
+    const sp = this.spAdd(-2);
+    this.wr16(SS, sp, v);
+    this.setSp(sp);
+  }
+  push32(v: number): void {
+    const sp = this.spAdd(-4);
+    this.wr32(SS, sp, v);
+    this.setSp(sp);
+  }
+  push(v: number): void {
+    if (this.opsz32) this.push32(v);
+    else this.push16(v);
+  }
+  pop16(): number {
+    const sp = this.spAdd(0);
+    const v = this.rd16(SS, sp);
+    this.setSp(this.ss32 ? (sp + 2) >>> 0 : (sp + 2) & 0xffff);
+    return v;
+  }
+  pop32(): number {
+    const sp = this.spAdd(0);
+    const v = this.rd32(SS, sp);
+    this.setSp(this.ss32 ? (sp + 4) >>> 0 : (sp + 4) & 0xffff);
+    return v;
+  }
+  pop(): number {
+    return this.opsz32 ? this.pop32() : this.pop16();
+  }
+}

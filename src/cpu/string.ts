@@ -1,0 +1,118 @@
+/**
+ * String instructions MOVS CMPS STOS LODS SCAS INS OUTS with REP/REPE/REPNE (SDM Vol.1 §7.3.9).
+ * A long REP is split into chunks: after CHUNK iterations the instruction restarts (EIP stays),
+ * so interrupts and the run budget are honoured; registers are always architecturally exact.
+ */
+import { DF, DS, ECX, EDI, ES, ESI } from './constants.ts';
+import type { CpuCore } from './core.ts';
+
+const CHUNK = 4096;
+
+export function stringOp(c: CpuCore, b: number): void {
+  const size = (b & 1) === 0 ? 1 : c.opsz32 ? 4 : 2;
+  const a32 = c.adsz32;
+  const r = c.regs;
+  const src = c.segOv >= 0 ? c.segOv : DS;
+  const delta = c.flags & DF ? -size : size;
+  const rep = c.rep;
+  if (b <= 0x6f) {
+    // INS/OUTS: I/O permission once per instruction.
+    c.checkIoPerm(c.r16[4], size);
+  }
+  let n = rep ? (a32 ? r[ECX] >>> 0 : c.r16[ECX << 1]) : 1;
+  if (n === 0) return;
+  let chunk = Math.min(n, CHUNK);
+  const amask = a32 ? -1 : 0xffff;
+  for (;;) {
+    const si = a32 ? r[ESI] >>> 0 : c.r16[ESI << 1];
+    const di = a32 ? r[EDI] >>> 0 : c.r16[EDI << 1];
+    let stop = false;
+    switch (b) {
+      case 0xa4:
+        c.wr8(ES, di, c.rd8(src, si));
+        break;
+      case 0xa5:
+        if (size === 4) c.wr32(ES, di, c.rd32(src, si));
+        else c.wr16(ES, di, c.rd16(src, si));
+        break;
+      case 0xa6:
+      case 0xa7: {
+        const x = size === 1 ? c.rd8(src, si) : size === 2 ? c.rd16(src, si) : c.rd32(src, si);
+        const y = size === 1 ? c.rd8(ES, di) : size === 2 ? c.rd16(ES, di) : c.rd32(ES, di);
+        c.alu(7, x, y, size * 8);
+        stop = rep === 3 ? !c.getZF() : rep === 2 ? c.getZF() : false;
+        break;
+      }
+      case 0xaa:
+        c.wr8(ES, di, c.r8[0]);
+        break;
+      case 0xab:
+        if (size === 4) c.wr32(ES, di, r[0]);
+        else c.wr16(ES, di, c.r16[0]);
+        break;
+      case 0xac:
+        c.r8[0] = c.rd8(src, si);
+        break;
+      case 0xad:
+        if (size === 4) r[0] = c.rd32(src, si);
+        else c.r16[0] = c.rd16(src, si);
+        break;
+      case 0xae:
+      case 0xaf: {
+        const y = size === 1 ? c.rd8(ES, di) : size === 2 ? c.rd16(ES, di) : c.rd32(ES, di);
+        const x = size === 1 ? c.r8[0] : size === 2 ? c.r16[0] : r[0];
+        c.alu(7, x, y, size * 8);
+        stop = rep === 3 ? !c.getZF() : rep === 2 ? c.getZF() : false;
+        break;
+      }
+      case 0x6c:
+      case 0x6d: {
+        // INS: the destination is probed before the port is read (no lost input on a fault).
+        c.probeWrite(ES, di, size);
+        const port = c.r16[4];
+        const v = size === 1 ? c.io.in8(port) : size === 2 ? c.io.in16(port) : c.io.in32(port);
+        if (size === 1) c.wr8(ES, di, v);
+        else if (size === 2) c.wr16(ES, di, v);
+        else c.wr32(ES, di, v);
+        c.ioHappened = true;
+        break;
+      }
+      default: {
+        const port = c.r16[4];
+        const v = size === 1 ? c.rd8(src, si) : size === 2 ? c.rd16(src, si) : c.rd32(src, si);
+        if (size === 1) c.io.out8(port, v);
+        else if (size === 2) c.io.out16(port, v);
+        else c.io.out32(port, v);
+        c.ioHappened = true;
+        break;
+      }
+    }
+    // Advance index registers used by this instruction.
+    const usesSi =
+      b === 0xa4 ||
+      b === 0xa5 ||
+      b === 0xa6 ||
+      b === 0xa7 ||
+      b === 0xac ||
+      b === 0xad ||
+      b === 0x6e ||
+      b === 0x6f;
+    const usesDi = b !== 0xac && b !== 0xad && b !== 0x6e && b !== 0x6f;
+    if (a32) {
+      if (usesSi) r[ESI] = (si + delta) & amask;
+      if (usesDi) r[EDI] = (di + delta) & amask;
+    } else {
+      if (usesSi) c.r16[ESI << 1] = si + delta;
+      if (usesDi) c.r16[EDI << 1] = di + delta;
+    }
+    if (!rep) return;
+    n--;
+    if (a32) r[ECX] = n;
+    else c.r16[ECX << 1] = n;
+    if (n === 0 || stop) return;
+    if (--chunk === 0) {
+      c.ip = c.eip; // restart the instruction to continue the REP later
+      return;
+    }
+  }
+}

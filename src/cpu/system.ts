@@ -1,0 +1,394 @@
+/**
+ * System instructions (0F 00, 0F 01, LAR/LSL, CLTS, INVD/WBINVD, MOV CRn/DRn, MSRs, RDTSC,
+ * CPUID, SYSENTER/SYSEXIT). Privilege rules per the SDM instruction pages.
+ */
+import {
+  AR_CODE,
+  AR_DC,
+  AR_RW,
+  AR_S,
+  AR_UNUSABLE,
+  CPU_SIGNATURE,
+  CR0_ET,
+  CR0_PE,
+  CR0_PG,
+  CR0_TS,
+  CR0_WP,
+  CR4_DE,
+  CR4_PGE,
+  CR4_PSE,
+  CR4_TSD,
+  CS,
+  EAX,
+  EBX,
+  ECX,
+  EDX,
+  ESP,
+  GP,
+  IF,
+  LDTR,
+  NP,
+  RF,
+  SS,
+  TR,
+  UD,
+  VM,
+  ZF,
+} from './constants.ts';
+import type { CpuCore } from './core.ts';
+import { CpuSeg } from './segments.ts';
+
+/** CPUID leaf 1 EDX: PSE, TSC, MSR, CX8, SEP, PGE, CMOV. No FPU, no VME, no APIC. */
+export const CPUID_FEATURES = 0x8 | 0x10 | 0x20 | 0x100 | 0x800 | 0x2000 | 0x8000;
+
+/** #GP(0) unless CPL 0 (real mode counts as CPL 0; V86 is CPL 3). */
+function priv(c: CpuCore): void {
+  if (c.cr0 & CR0_PE && (c.cpl !== 0 || c.flags & VM)) c.gp(0);
+}
+function pmOnly(c: CpuCore): void {
+  if ((c.cr0 & CR0_PE) === 0 || c.flags & VM) c.raise(UD);
+}
+
+export function execSystem(c: CpuCore, b: number): void {
+  const r = c.regs;
+  switch (b) {
+    case 0x00:
+      group6(c);
+      return;
+    case 0x01:
+      group7(c);
+      return;
+    case 0x02:
+    case 0x03:
+      larLsl(c, b === 0x02);
+      return;
+    case 0x06:
+      priv(c);
+      c.cr0 &= ~CR0_TS;
+      return;
+    case 0x08:
+    case 0x09:
+      priv(c);
+      return;
+    case 0x20:
+    case 0x22: {
+      const m = c.fetch8();
+      priv(c);
+      const n = (m >> 3) & 7;
+      if (n === 1 || n > 4) c.raise(UD);
+      if (b === 0x20) r[m & 7] = readCr(c, n);
+      else writeCr(c, n, r[m & 7]);
+      return;
+    }
+    case 0x21:
+    case 0x23: {
+      const m = c.fetch8();
+      priv(c);
+      let n = (m >> 3) & 7;
+      if ((n === 4 || n === 5) && c.cr4 & CR4_DE) c.raise(UD);
+      if (n === 4 || n === 5) n += 2;
+      if (b === 0x21) r[m & 7] = n === 6 ? c.dr[6] | 0xffff0ff0 : n === 7 ? c.dr[7] | 0x400 : c.dr[n];
+      else c.dr[n] = r[m & 7];
+      return;
+    }
+    case 0x30:
+      priv(c);
+      wrmsr(c, r[ECX] >>> 0, r[EAX], r[EDX]);
+      return;
+    case 0x31: {
+      if (c.cr4 & CR4_TSD && c.protectedMode && (c.cpl !== 0 || c.flags & VM)) c.gp(0);
+      const t = c.instructions + c.tscOffset;
+      r[EAX] = (t % 4294967296) | 0;
+      r[EDX] = Math.floor(t / 4294967296) | 0;
+      return;
+    }
+    case 0x32:
+      priv(c);
+      rdmsr(c, r[ECX] >>> 0);
+      return;
+    case 0x34:
+      sysenter(c);
+      return;
+    case 0x35:
+      sysexit(c);
+      return;
+    case 0xa2:
+      cpuid(c);
+      return;
+    default:
+      c.raise(UD);
+  }
+}
+
+function readCr(c: CpuCore, n: number): number {
+  switch (n) {
+    case 0:
+      return c.cr0;
+    case 2:
+      return c.cr2;
+    case 3:
+      return c.cr3;
+    default:
+      return c.cr4;
+  }
+}
+
+export function writeCr(c: CpuCore, n: number, v: number): void {
+  switch (n) {
+    case 0: {
+      // SDM MOV CR0: PG without PE, or NW without CD, is #GP(0). ET is hardwired to 1.
+      if (v & CR0_PG && (v & CR0_PE) === 0) c.gp(0);
+      if (v & 0x20000000 && (v & 0x40000000) === 0) c.gp(0);
+      const old = c.cr0;
+      c.cr0 = (v | CR0_ET) & 0xe005003f;
+      if ((old ^ c.cr0) & (CR0_PG | CR0_WP | CR0_PE)) c.flushTlb(false);
+      if ((old ^ c.cr0) & CR0_PE && (c.cr0 & CR0_PE) === 0) c.setCpl(0);
+      return;
+    }
+    case 2:
+      c.cr2 = v;
+      return;
+    case 3:
+      c.cr3 = v & ~0xfe7;
+      c.flushTlb(true);
+      return;
+    default: {
+      // Only VME/PVI/TSD/DE/PSE/PGE are accepted (no PAE/MCE/OSFXSR); others #GP(0).
+      if (v & ~0x9f || v & 0x3) c.gp(0);
+      const old = c.cr4;
+      c.cr4 = v;
+      if ((old ^ v) & (CR4_PSE | CR4_PGE)) c.flushTlb(false);
+    }
+  }
+}
+
+function wrmsr(c: CpuCore, msr: number, lo: number, hi: number): void {
+  switch (msr) {
+    case 0x10:
+      c.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - c.instructions;
+      return;
+    case 0x174:
+      c.sysenterCs = lo & 0xffff;
+      return;
+    case 0x175:
+      c.sysenterEsp = lo;
+      return;
+    case 0x176:
+      c.sysenterEip = lo;
+      return;
+    default:
+      c.gp(0);
+  }
+}
+
+function rdmsr(c: CpuCore, msr: number): void {
+  const r = c.regs;
+  let lo: number;
+  let hi = 0;
+  switch (msr) {
+    case 0x10: {
+      const t = c.instructions + c.tscOffset;
+      lo = (t % 4294967296) | 0;
+      hi = Math.floor(t / 4294967296) | 0;
+      break;
+    }
+    case 0x174:
+      lo = c.sysenterCs;
+      break;
+    case 0x175:
+      lo = c.sysenterEsp;
+      break;
+    case 0x176:
+      lo = c.sysenterEip;
+      break;
+    default:
+      c.gp(0);
+      return;
+  }
+  r[EAX] = lo;
+  r[EDX] = hi;
+}
+
+function cpuid(c: CpuCore): void {
+  const r = c.regs;
+  const leaf = r[EAX] >>> 0;
+  if (leaf === 0) {
+    r[EAX] = 1;
+    r[EBX] = 0x756e6547; // "Genu"
+    r[EDX] = 0x49656e69; // "ineI"
+    r[ECX] = 0x6c65746e; // "ntel"
+  } else {
+    r[EAX] = CPU_SIGNATURE;
+    r[EBX] = 0;
+    r[ECX] = 0;
+    r[EDX] = CPUID_FEATURES;
+  }
+}
+
+function sysenter(c: CpuCore): void {
+  // SDM SYSENTER: #GP(0) in real mode or with a null SYSENTER_CS.
+  if ((c.cr0 & CR0_PE) === 0 || (c.sysenterCs & 0xfffc) === 0) c.gp(0);
+  c.materialize();
+  c.flags &= ~(VM | IF | RF);
+  c.setCpl(0);
+  const cs = c.sysenterCs & 0xfffc;
+  c.setSeg(CS, cs, 0, 0xffffffff, CpuSeg.flatAr(true, 0) | 0x1);
+  c.setSeg(SS, (cs + 8) & 0xfffc, 0, 0xffffffff, CpuSeg.flatAr(false, 0));
+  c.regs[ESP] = c.sysenterEsp;
+  c.ip = c.sysenterEip >>> 0;
+}
+
+function sysexit(c: CpuCore): void {
+  if ((c.cr0 & CR0_PE) === 0 || c.flags & VM || c.cpl !== 0 || (c.sysenterCs & 0xfffc) === 0) c.gp(0);
+  const cs = c.sysenterCs & 0xfffc;
+  c.setCpl(3);
+  c.setSeg(CS, (cs + 16) | 3, 0, 0xffffffff, CpuSeg.flatAr(true, 3) | 0x1);
+  c.setSeg(SS, (cs + 24) | 3, 0, 0xffffffff, CpuSeg.flatAr(false, 3));
+  c.regs[ESP] = c.regs[ECX];
+  c.ip = c.regs[EDX] >>> 0;
+}
+
+function group6(c: CpuCore): void {
+  pmOnly(c);
+  c.decodeModrm();
+  const op = c.regField;
+  switch (op) {
+    case 0:
+    case 1: {
+      const v = c.segSel[op === 0 ? LDTR : TR];
+      if (c.modrm >= 0xc0 && c.opsz32) c.regs[c.modrm & 7] = v;
+      else c.setE16(v);
+      return;
+    }
+    case 2: {
+      priv(c);
+      const sel = c.getE16();
+      if ((sel & 0xfffc) === 0) {
+        c.setSeg(LDTR, sel, 0, 0, AR_UNUSABLE);
+        return;
+      }
+      if (sel & 4) c.gp(sel);
+      c.readDesc(sel, GP);
+      if (((c.dHi >>> 8) & 0x1f) !== 0x2) c.gp(sel);
+      if ((c.dHi & 0x8000) === 0) c.raise(NP, sel & 0xfffc);
+      c.setSegFromDesc(LDTR, sel);
+      return;
+    }
+    case 3: {
+      priv(c);
+      const sel = c.getE16();
+      if ((sel & 0xfffc) === 0) c.gp(0);
+      if (sel & 4) c.gp(sel);
+      c.readDesc(sel, GP);
+      const type = (c.dHi >>> 8) & 0x1f;
+      if (type !== 0x1 && type !== 0x9) c.gp(sel);
+      if ((c.dHi & 0x8000) === 0) c.raise(NP, sel & 0xfffc);
+      c.dHi |= 0x200;
+      c.swr8((c.dAddr + 5) | 0, (c.dHi >>> 8) & 0xff);
+      c.setSeg(TR, sel, CpuSeg.descBase(c.dLo, c.dHi), CpuSeg.descLimit(c.dLo, c.dHi), CpuSeg.descAr(c.dHi));
+      return;
+    }
+    case 4:
+    case 5: {
+      const sel = c.getE16();
+      c.materialize();
+      c.flags &= ~ZF;
+      if (!peekDesc(c, sel)) return;
+      const ar = CpuSeg.descAr(c.dHi);
+      if ((ar & AR_S) === 0) return;
+      const code = (ar & AR_CODE) !== 0;
+      const conforming = code && (ar & AR_DC) !== 0;
+      const dpl = (ar >> 5) & 3;
+      if (!conforming && (dpl < c.cpl || dpl < (sel & 3))) return;
+      if (op === 4 ? !code || ar & AR_RW : !code && ar & AR_RW) c.flags |= ZF;
+      return;
+    }
+    default:
+      c.raise(UD);
+  }
+}
+
+/** Read a descriptor without faulting on the table limit (LAR/LSL/VERR/VERW). */
+function peekDesc(c: CpuCore, sel: number): boolean {
+  if ((sel & 0xfffc) === 0) return false;
+  const ldt = (sel & 4) !== 0;
+  if (ldt && c.segAr[LDTR] & AR_UNUSABLE) return false;
+  const lim = ldt ? c.segLim[LDTR] : c.gdtLimit;
+  if ((sel & 0xfff8) + 7 > lim) return false;
+  c.readDesc(sel, GP);
+  return true;
+}
+
+function larLsl(c: CpuCore, lar: boolean): void {
+  pmOnly(c);
+  c.decodeModrm();
+  const sel = c.getE16();
+  c.materialize();
+  c.flags &= ~ZF;
+  if (!peekDesc(c, sel)) return;
+  const hi = c.dHi;
+  const ar = CpuSeg.descAr(hi);
+  const dpl = (ar >> 5) & 3;
+  if (ar & AR_S) {
+    const conforming = (ar & (AR_CODE | AR_DC)) === (AR_CODE | AR_DC);
+    if (!conforming && (dpl < c.cpl || dpl < (sel & 3))) return;
+  } else {
+    const t = ar & 0xf;
+    const ok = lar ? [1, 2, 3, 4, 5, 9, 0xb, 0xc].includes(t) : [1, 2, 3, 9, 0xb].includes(t);
+    if (!ok || dpl < c.cpl || dpl < (sel & 3)) return;
+  }
+  c.flags |= ZF;
+  if (lar) c.setG(c.opsz32 ? hi & 0x00f0ff00 : hi & 0xff00);
+  else c.setG(CpuSeg.descLimit(c.dLo, hi) | 0);
+}
+
+function group7(c: CpuCore): void {
+  c.decodeModrm();
+  const op = c.regField;
+  switch (op) {
+    case 0:
+    case 1: {
+      c.requireMem();
+      const lim = op === 0 ? c.gdtLimit : c.idtLimit;
+      const base = op === 0 ? c.gdtBase : c.idtBase;
+      c.probeWrite(c.eaSeg, c.eaOff, 6);
+      c.wr16(c.eaSeg, c.eaOff, lim);
+      c.wr32(c.eaSeg, (c.eaOff + 2) >>> 0, base);
+      return;
+    }
+    case 2:
+    case 3: {
+      c.requireMem();
+      priv(c);
+      const lim = c.rd16(c.eaSeg, c.eaOff);
+      let base = c.rd32(c.eaSeg, c.adsz32 ? (c.eaOff + 2) >>> 0 : (c.eaOff + 2) & 0xffff);
+      if (!c.opsz32) base &= 0xffffff;
+      if (op === 2) {
+        c.gdtBase = base;
+        c.gdtLimit = lim;
+      } else {
+        c.idtBase = base;
+        c.idtLimit = lim;
+      }
+      return;
+    }
+    case 4:
+      if (c.modrm >= 0xc0 && c.opsz32) c.regs[c.modrm & 7] = c.cr0;
+      else c.setE16(c.cr0 & 0xffff);
+      return;
+    case 6: {
+      priv(c);
+      const v = c.getE16();
+      // LMSW loads PE/MP/EM/TS only and cannot clear PE.
+      writeCr(c, 0, (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE));
+      return;
+    }
+    case 7:
+      c.requireMem();
+      priv(c);
+      c.invlpg((c.segBase[c.eaSeg] + c.eaOff) | 0);
+      return;
+    default:
+      c.raise(UD);
+  }
+}
