@@ -1,0 +1,244 @@
+; minikernel: the assembly a C kernel cannot do without — multiboot entry, interrupt entry
+; stubs, the context switch, GDT/TSS loading, and the nanobenchmark loops (written here so
+; every iteration is exactly the instructions named, whatever the C compiler does).
+
+bits 32
+
+MB_MAGIC equ 0x1BADB002
+MB_FLAGS equ 0x00000003             ; page-align modules, provide memory info
+KCODE    equ 0x08
+KDATA    equ 0x10
+
+section .multiboot
+align 4
+    dd MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+
+section .text
+global start
+extern kmain, trap
+start:
+    mov esp, boot_stack_top         ; becomes the kernel stack of process 0 (idle)
+    push ebx                        ; multiboot info
+    push eax                        ; loader magic
+    call kmain
+.hang:
+    cli
+    hlt
+    jmp .hang
+
+; ---- interrupt entry: every vector builds a struct regs and calls trap(regs) ------------------
+%macro STUB 1
+isr_%1:
+  %if %1 == 8 || (%1 >= 10 && %1 <= 14) || %1 == 17
+    push dword %1                   ; the CPU pushed an error code (SDM Vol. 3A, 6.13)
+  %else
+    push dword 0
+    push dword %1
+  %endif
+    jmp isr_common
+%endmacro
+%assign i 0
+%rep 48
+    STUB i
+%assign i i+1
+%endrep
+    STUB 128
+
+isr_common:
+    pushad
+    push ds
+    push es
+    push fs
+    push gs
+    mov ax, KDATA
+    mov ds, ax
+    mov es, ax
+    mov fs, ax
+    mov gs, ax
+    push esp                        ; struct regs *
+    call trap
+    add esp, 4
+global trapret
+trapret:                            ; also where a new process's first switch_context returns to
+    pop gs
+    pop fs
+    pop es
+    pop ds
+    popad
+    add esp, 8                      ; vector, error code
+    iretd
+
+section .rodata
+global isr_table
+isr_table:
+%assign i 0
+%rep 48
+    dd isr_ %+ i
+%assign i i+1
+%endrep
+    dd isr_128
+
+section .text
+; void switch_context(u32 *save_ksp, u32 new_ksp): save callee-saved registers on this kernel
+; stack, park its ESP, adopt the other one. A new stack is laid out as edi, esi, ebx, ebp, eip.
+global switch_context
+switch_context:
+    mov eax, [esp + 4]
+    mov edx, [esp + 8]
+    push ebp
+    push ebx
+    push esi
+    push edi
+    mov [eax], esp
+    mov esp, edx
+    pop edi
+    pop esi
+    pop ebx
+    pop ebp
+    ret
+
+; void gdt_load(void *gdtr, u32 tss_sel)
+global gdt_load
+gdt_load:
+    mov eax, [esp + 4]
+    lgdt [eax]
+    jmp KCODE:.reload
+.reload:
+    mov ax, KDATA
+    mov ds, ax
+    mov es, ax
+    mov fs, ax
+    mov gs, ax
+    mov ss, ax
+    mov eax, [esp + 8]
+    ltr ax
+    ret
+
+; ---- nanobenchmarks (Adams & Agesen 2006, section 5.1) -----------------------------------------
+; Each: u32 bench_x(u32 n, ...) -> TSC cycles for n iterations (low 32 bits of the difference).
+; Called with interrupts disabled so no timer interrupt lands inside a measurement.
+%macro TSC_START 0
+    rdtsc
+    mov [tsc0], eax
+%endmacro
+%macro TSC_END 0
+    rdtsc
+    sub eax, [tsc0]
+%endmacro
+
+global bench_in
+bench_in:                           ; IN from port 0x80 (the POST port): one I/O access
+    mov ecx, [esp + 4]
+    TSC_START
+.loop:
+    in al, 0x80
+    dec ecx
+    jnz .loop
+    TSC_END
+    ret
+
+global bench_crwrite
+bench_crwrite:                      ; MOV to CR0 toggling TS, as lazy-FPU context switches do
+    push ebx
+    mov ecx, [esp + 8]
+    mov ebx, cr0
+    TSC_START
+.loop:
+    xor ebx, 8                      ; CR0.TS
+    mov cr0, ebx
+    dec ecx
+    jnz .loop
+    TSC_END
+    clts                            ; leave TS clear
+    pop ebx
+    ret
+
+global bench_callret
+bench_callret:                      ; a near CALL and its RET
+    mov ecx, [esp + 4]
+    TSC_START
+.loop:
+    call .leaf
+    dec ecx
+    jnz .loop
+    TSC_END
+    ret
+.leaf:
+    ret
+
+global bench_pgfault
+bench_pgfault:                      ; clear P in a PTE, INVLPG, touch: #PF, the handler sets P
+    push ebx
+    push esi
+    mov ecx, [esp + 12]             ; n
+    mov ebx, [esp + 16]             ; pte
+    mov esi, [esp + 20]             ; va
+    TSC_START
+.loop:
+    and dword [ebx], ~1
+    invlpg [esi]
+    mov eax, [esi]                  ; faults; retried after the handler maps the page again
+    dec ecx
+    jnz .loop
+    TSC_END
+    pop esi
+    pop ebx
+    ret
+
+global bench_divzero, bench_div_site
+bench_div_site equ ..@div_site
+bench_divzero:                      ; DIV by zero: #DE, the handler skips the 2-byte DIV
+    push ebx
+    mov ecx, [esp + 8]
+    xor ebx, ebx
+    TSC_START
+.loop:
+    mov eax, 1
+    xor edx, edx
+..@div_site:
+    div ebx                         ; F7 F3
+    dec ecx
+    jnz .loop
+    TSC_END
+    pop ebx
+    ret
+
+global bench_ptemod
+bench_ptemod:                       ; store to a live PTE (an OS-available bit) + INVLPG
+    push ebx
+    push esi
+    mov ecx, [esp + 12]
+    mov ebx, [esp + 16]
+    mov esi, [esp + 20]
+    TSC_START                       ; (clobbers EDX)
+    mov edx, [ebx]
+.loop:
+    xor edx, 0x200                  ; PTE bit 9: available to software
+    mov [ebx], edx
+    invlpg [esi]
+    dec ecx
+    jnz .loop
+    TSC_END
+    and dword [ebx], ~0x200
+    pop esi
+    pop ebx
+    ret
+
+; ---- the user programs, linked at 0x40000000 and copied into each new address space ----------
+section .rodata
+align 16
+global user_image, user_image_end
+user_image:
+    incbin "user.bin"
+user_image_end:
+
+section .bss
+alignb 4
+tsc0: resd 1
+alignb 16
+global boot_stack, boot_stack_top
+boot_stack:
+    resb 8192
+boot_stack_top:
+
+section .note.GNU-stack noalloc noexec nowrite progbits
