@@ -7,6 +7,8 @@ export interface BenchArgs {
   only: string[] | null;
   list: boolean;
   help: boolean;
+  /** auto: the session layer if it loads, else the Pc directly. */
+  backend: 'auto' | 'session' | 'pc';
 }
 
 export class BenchUsageError extends Error {
@@ -18,11 +20,21 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --runs N        measured runs per workload, best reported (default 3; 1–20)
   --quick         one measured run, no warm-up run
   --only A,B      run only the named workloads
+  --backend B     session (what the CLI and the UI run), pc (the machine alone) or auto (default:
+                  session when it loads, else pc)
   --list          list the workloads and whether they can run
   --help          this text`;
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { json: false, runs: 3, warmup: true, only: null, list: false, help: false };
+  const a: BenchArgs = {
+    json: false,
+    runs: 3,
+    warmup: true,
+    only: null,
+    list: false,
+    help: false,
+    backend: 'auto',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -52,6 +64,14 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
           .map((s) => s.trim())
           .filter(Boolean);
         break;
+      case '--backend': {
+        const v = value();
+        if (v !== 'auto' && v !== 'session' && v !== 'pc') {
+          throw new BenchUsageError(`--backend: '${v}' is not auto, session or pc`);
+        }
+        a.backend = v;
+        break;
+      }
       case '--list':
         a.list = true;
         break;

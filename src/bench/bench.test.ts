@@ -127,6 +127,7 @@ describe('bench arguments', () => {
       only: null,
       list: false,
       help: false,
+      backend: 'auto',
     });
     expect(parseBenchArgs(['--json', '--runs', '5', '--only', 'linux-boot, hello-boot'])).toMatchObject({
       json: true,
@@ -139,5 +140,8 @@ describe('bench arguments', () => {
     expect(() => parseBenchArgs(['--runs', '0'])).toThrow(/--runs: '0' is not a whole number from 1 to 20/);
     expect(() => parseBenchArgs(['--runs'])).toThrow(/--runs needs a value/);
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown option '--fast'/);
+    expect(() => parseBenchArgs(['--backend', 'qemu'])).toThrow(
+      /--backend: 'qemu' is not auto, session or pc/,
+    );
   });
 });

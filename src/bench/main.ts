@@ -7,12 +7,12 @@
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from './args.ts';
 import { BenchFailure, measure } from './measure.ts';
 import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
-import { workloads } from './workloads.ts';
+import { type Backend, type SessionClass, workloads } from './workloads.ts';
 
 /** Each workload gets at most this much wall time for its repeats (the first run always completes). */
 const TIME_LIMIT_PER_WORKLOAD_S = 40;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseBenchArgs>;
   try {
     args = parseBenchArgs(argv);
@@ -27,7 +27,24 @@ function main(argv: string[]): number {
     process.stdout.write(BENCH_USAGE + '\n');
     return 0;
   }
-  let list = workloads();
+  let backend: Backend = args.backend === 'pc' ? 'pc' : 'session';
+  let SessionCtor: SessionClass | undefined;
+  if (backend === 'session') {
+    try {
+      SessionCtor = (await import('../session/index.ts')).Session;
+    } catch (e) {
+      if (args.backend === 'session') {
+        process.stderr.write(
+          `bench: the session layer cannot be loaded: ${e instanceof Error ? e.message : e}\n`,
+        );
+        return 1;
+      }
+      process.stderr.write('bench: the session layer cannot be loaded yet; measuring the Pc directly\n');
+      backend = 'pc';
+    }
+  }
+  if (!args.json) process.stderr.write(`bench: backend ${backend}\n`);
+  let list = workloads({ kind: backend, SessionCtor });
   if (args.only) {
     const names = new Set(list.map((w) => w.name));
     const bad = args.only.filter((n) => !names.has(n));
@@ -77,4 +94,4 @@ function main(argv: string[]): number {
   return failed ? 1 : 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -15,7 +15,12 @@ export function tableHeader(): string {
 }
 
 export function tableRow(r: BenchResult): string {
-  return row(r.name, r.instructions.toLocaleString('en-US'), r.seconds.toFixed(3), r.mips.toFixed(1));
+  return row(
+    r.name,
+    r.instructions.toLocaleString('en-US'),
+    r.seconds.toFixed(3),
+    r.mips.toFixed(r.mips < 10 ? 2 : 1),
+  );
 }
 
 export function table(results: BenchResult[]): string {

@@ -1,24 +1,38 @@
 /**
- * The benchmark workloads, each driving the same Session the CLI and the Web Worker use (native
- * technique, one VM). A workload whose guest has not been built is skipped with a note.
+ * The benchmark workloads. Each runs a guest from guests/manifest.json to an end condition on one
+ * of two backends:
+ * - 'session': the Session the CLI and the Web Worker drive (native technique, one VM) — what users get;
+ * - 'pc': the machine directly (src/machine/pc.ts), without the session layer.
+ * A workload whose guest has not been built is skipped with a note.
  */
 import { resolveGuest } from '../cli/guest-files.ts';
 import { readManifest } from '../cli/manifest.ts';
-import { Session, type SessionStatus, type Technique } from '../session/index.ts';
+import { loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
+import type { BootImage } from '../machine/loaders/types.ts';
+import { Pc } from '../machine/pc.ts';
+import type { GuestSource, Session, SessionStatus, Technique } from '../session/index.ts';
 import type { BenchRun, BenchWorkload } from './measure.ts';
 
-const MEM_MIB = 64;
+export const MEM_MIB = 64;
+export type Backend = 'session' | 'pc';
 
-interface SessionRunSpec {
-  guestId: string;
-  technique?: Technique;
+/** The Session class, imported lazily so the bench still runs on the Pc while the session layer is being written. */
+export type SessionClass = new (...args: ConstructorParameters<typeof Session>) => Session;
+
+export interface EndCondition {
   /** Finished when this text has appeared on COM1. */
   untilSerial?: string;
   /** Finished when the guest exits through port 0xF4 with this exit status ((V << 1) | 1). */
   untilExit?: number;
 }
 
-function guestAvailable(id: string): string | null {
+interface Stepper {
+  /** Run up to `budget`; the state afterwards and COM1 bytes produced. */
+  step(budget: number): { state: string; exitCode?: number; reason?: string; serial: Uint8Array };
+  readonly instructions: number;
+}
+
+export function guestAvailable(id: string): string | null {
   let ids: string[];
   try {
     ids = readManifest().map((g) => g.id);
@@ -34,81 +48,111 @@ function guestAvailable(id: string): string | null {
   return null;
 }
 
-function describeStatus(s: SessionStatus): string {
-  const code = s.exitCode !== undefined ? ` (exit status ${s.exitCode})` : '';
-  return `the guest stopped: ${s.state}${code}${s.reason ? ` — ${s.reason}` : ''}`;
+function boot(source: GuestSource, ramBytes: number): BootImage {
+  switch (source.kind) {
+    case 'kernel':
+      return loadKernel(source.kernel, { ramBytes, initrd: source.initrd, cmdline: source.cmdline });
+    case 'bios':
+      return loadBios(source.image);
+    case 'raw':
+      return loadRaw(source.image, { ramBytes, addr: source.addr, entry: source.entry });
+  }
 }
 
-/** A Session on a manifest guest, advanced until its end condition. */
-export function sessionRun(spec: SessionRunSpec): BenchRun {
-  const { source } = resolveGuest({ kind: 'guest', id: spec.guestId });
-  const session = new Session({
-    guest: source,
-    technique: spec.technique ?? 'native',
-    vms: 1,
-    memMiB: MEM_MIB,
-    noReboot: true,
-  });
-  const want = spec.untilSerial;
-  let tail = '';
+function pcStepper(source: GuestSource): Stepper {
+  const pc = new Pc({ memMiB: MEM_MIB, noReboot: true });
+  pc.load(boot(source, MEM_MIB * 1024 * 1024));
   return {
     get instructions() {
-      return session.instructions;
+      return pc.instructions;
     },
-    advance(budget: number): boolean {
-      const status = session.run(budget);
-      if (want !== undefined) {
-        const bytes = session.takeSerial(0);
-        if (bytes.length > 0) {
-          tail = (tail + String.fromCharCode(...bytes)).slice(-4096);
-          if (tail.includes(want)) return true;
-        }
-      }
-      if (status.state === 'running') return false;
-      if (spec.untilExit !== undefined && status.state === 'exited') {
-        if (status.exitCode === spec.untilExit) return true;
-        throw new Error(`exited with status ${status.exitCode}, expected ${spec.untilExit}`);
-      }
-      if (status.state === 'idle' && want !== undefined) {
-        throw new Error(
-          `the guest went idle before printing ${JSON.stringify(want)}; last output: ${JSON.stringify(tail.slice(-200))}`,
-        );
-      }
-      throw new Error(describeStatus(status));
+    step(budget) {
+      const r = pc.runSlice(budget);
+      const state = r.state === 'running' && r.stop === 'idle' ? 'idle' : r.state;
+      return { state, exitCode: r.exitCode, reason: r.reason, serial: pc.serialOut[0]!.take() };
     },
   };
 }
 
-export function workloads(): BenchWorkload[] {
+function sessionStepper(SessionCtor: SessionClass, source: GuestSource, technique: Technique): Stepper {
+  const s = new SessionCtor({ guest: source, technique, vms: 1, memMiB: MEM_MIB, noReboot: true });
+  return {
+    get instructions() {
+      return s.instructions;
+    },
+    step(budget) {
+      const st: SessionStatus = s.run(budget);
+      return { state: st.state, exitCode: st.exitCode, reason: st.reason, serial: s.takeSerial(0) };
+    },
+  };
+}
+
+/** A fresh run of manifest guest `guestId` until `end`. */
+export function guestRun(
+  guestId: string,
+  end: EndCondition,
+  backend: { kind: Backend; SessionCtor?: SessionClass; technique?: Technique },
+): BenchRun {
+  const { source } = resolveGuest({ kind: 'guest', id: guestId });
+  const m =
+    backend.kind === 'pc'
+      ? pcStepper(source)
+      : sessionStepper(backend.SessionCtor!, source, backend.technique ?? 'native');
+  const want = end.untilSerial;
+  let tail = '';
+  return {
+    get instructions() {
+      return m.instructions;
+    },
+    advance(budget: number): boolean {
+      const r = m.step(budget);
+      if (want !== undefined && r.serial.length > 0) {
+        tail = (tail + String.fromCharCode(...r.serial)).slice(-4096);
+        if (tail.includes(want)) return true;
+      }
+      if (r.state === 'running') return false;
+      if (end.untilExit !== undefined && r.state === 'exited') {
+        if (r.exitCode === end.untilExit) return true;
+        throw new Error(`exited with status ${r.exitCode}, expected ${end.untilExit}`);
+      }
+      const code = r.exitCode !== undefined ? ` (exit status ${r.exitCode})` : '';
+      const last = tail ? `; last serial output: ${JSON.stringify(tail.slice(-200))}` : '';
+      throw new Error(`the guest stopped: ${r.state}${code}${r.reason ? ` — ${r.reason}` : ''}${last}`);
+    },
+  };
+}
+
+export function workloads(backend: { kind: Backend; SessionCtor?: SessionClass }): BenchWorkload[] {
   return [
     {
       name: 'bench-loop',
       description: 'CPU-bound loop guest with paging on (ALU, loads/stores, calls, branches) until it exits',
       unavailable: () => guestAvailable('bench-loop'),
-      prepare: () => sessionRun({ guestId: 'bench-loop', untilExit: 1 }),
+      prepare: () => guestRun('bench-loop', { untilExit: 1 }, backend),
       maxInstructions: 20e9,
       slice: 2_000_000,
     },
     {
       name: 'hello-boot',
-      description: 'load and run the hello guest to its debug-exit (timed from creating the session)',
+      description: 'load and run the hello guest to its debug-exit (timed from creating the machine)',
       unavailable: () => guestAvailable('hello'),
-      prepare: () => sessionRun({ guestId: 'hello', untilExit: 1 }),
+      prepare: () => guestRun('hello', { untilExit: 1 }, backend),
       timeSetup: true,
       maxInstructions: 10e6,
       slice: 100_000,
     },
     {
       name: 'linux-boot',
-      description: "boot Linux from the bzImage to the shell prompt 'guest# ' on COM1 (no input)",
+      description: "boot Linux (bzImage + initramfs) to the shell prompt 'guest# ' on COM1, no input",
       unavailable: () => guestAvailable('linux'),
-      prepare: () => sessionRun({ guestId: 'linux', untilSerial: 'guest# ' }),
+      prepare: () => guestRun('linux', { untilSerial: 'guest# ' }, backend),
       maxInstructions: 3e9,
       slice: 1_000_000,
     },
-    // ── Trap-and-emulate vs native (issue: hypervisor) ──────────────────────────────────────────
+    // ── Trap-and-emulate vs native (the hypervisor issue) ───────────────────────────────────────
     // TODO(hypervisor): add 'trapdemo-native' and 'trapdemo-trap-and-emulate' here — the trapdemo
-    // guest under technique 'native' and 'trap-and-emulate', same end condition (its debug-exit),
-    // so the table shows the cost of trapping. Left out until the Session accepts that technique.
+    // guest run to its debug-exit under technique 'native' and under 'trap-and-emulate' (session
+    // backend, guestRun(..., { ...backend, technique })), so the table shows what trapping costs.
+    // Left out until the Session accepts 'trap-and-emulate'.
   ];
 }
