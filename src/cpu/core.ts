@@ -271,8 +271,12 @@ export class CpuCore extends CpuCtl {
       case 2: {
         // RCL through CF: a (bits+1)-bit rotation.
         const n = bits === 32 ? count : count % (bits + 1);
-        if (n === 0) return a;
         let c = this.getCF();
+        if (n === 0) {
+          // A whole-turn rotation leaves the value and CF, but OF is recomputed (as the 286 does).
+          this.setRotFlags(c, ((a >>> msb) & 1) ^ c);
+          return a;
+        }
         r = a;
         for (let i = 0; i < n; i++) {
           const out = (r >>> msb) & 1;
@@ -285,8 +289,11 @@ export class CpuCore extends CpuCtl {
       case 3: {
         // RCR
         const n = bits === 32 ? count : count % (bits + 1);
-        if (n === 0) return a;
         let c = this.getCF();
+        if (n === 0) {
+          this.setRotFlags(c, ((a >>> msb) & 1) ^ ((a >>> (msb - 1)) & 1));
+          return a;
+        }
         r = a & mask;
         of = ((r >>> msb) & 1) ^ c;
         for (let i = 0; i < n; i++) {
@@ -314,11 +321,9 @@ export class CpuCore extends CpuCtl {
         // SHR
         const ua = (a & mask) >>> 0;
         r = count < 32 ? (ua >>> count) & mask : 0;
-        cf = count <= 32 ? (ua >>> (count - 1)) & 1 : 0;
-        if (count > bits) cf = 0;
-        of = count === 1 ? (ua >>> msb) & 1 : 0;
-        if (count !== 1) of = (ua >>> msb) & 1 ? 1 : 0;
-        of = (ua >>> msb) & 1;
+        cf = count <= bits ? (ua >>> (count - 1)) & 1 : 0;
+        // OF as left by the last 1-bit step: MSB of the value before it (SDM: defined for count 1).
+        of = count <= 32 ? (((ua >>> (count - 1)) & mask) >>> msb) & 1 : 0;
         break;
       }
       default: {

@@ -101,7 +101,7 @@ export class Cpu extends CpuCore {
     this.cpl = 0;
     const data = AR_P | AR_S | AR_RW | AR_ACCESSED;
     for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, 0, 0, 0xffff, data);
-    this.setSeg(CS, 0xf000, 0xffff0000 | 0, 0xffff, data | AR_CODE);
+    this.setSeg(CS, 0xf000, 0xffff0000 | 0, 0xffff, data);
     this.setSeg(LDTR, 0, 0, 0xffff, 0x82);
     this.setSeg(TR, 0, 0, 0xffff, 0x8b);
     this.ip = 0xfff0;
@@ -166,7 +166,7 @@ export class Cpu extends CpuCore {
     this.setCpl(0);
     const data = AR_P | AR_S | AR_RW | AR_ACCESSED;
     for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, cs, cs << 4, 0xffff, data);
-    this.setSeg(CS, cs, cs << 4, 0xffff, data | AR_CODE);
+    this.setSeg(CS, cs, cs << 4, 0xffff, data);
     this.setRegs(regs);
     this.ip = ip & 0xffff;
     this.eip = this.ip;

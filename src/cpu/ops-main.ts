@@ -160,12 +160,80 @@ export function ioplOk(c: CpuCore): boolean {
   return c.cpl <= iopl;
 }
 
-function esc(c: CpuCore): void {
+/** Memory operand size of ESC opcode (D8+i, reg) for the limit check. */
+const ESC_SIZE = [
+  4,
+  4,
+  4,
+  4,
+  4,
+  4,
+  4,
+  4, // D8 m32real
+  4,
+  4,
+  4,
+  4,
+  14,
+  2,
+  14,
+  2, // D9 fld/fst m32, fldenv, fldcw, fstenv, fstcw
+  4,
+  4,
+  4,
+  4,
+  4,
+  4,
+  4,
+  4, // DA m32int
+  4,
+  4,
+  4,
+  4,
+  10,
+  10,
+  10,
+  10, // DB m32int, fld/fstp m80
+  8,
+  8,
+  8,
+  8,
+  8,
+  8,
+  8,
+  8, // DC m64real
+  8,
+  8,
+  8,
+  8,
+  94,
+  94,
+  94,
+  2, // DD m64, frstor/fsave, fstsw
+  2,
+  2,
+  2,
+  2,
+  2,
+  2,
+  2,
+  2, // DE m16int
+  2,
+  2,
+  2,
+  2,
+  10,
+  8,
+  10,
+  8, // DF m16int, fbld, fild m64, fbstp, fistp m64
+];
+
+function esc(c: CpuCore, op: number): void {
   // No x87: ESC follows CR0.EM/TS (SDM §2.5, Table 2-2) — #NM when EM or TS; else #NM too.
   if (c.cr0 & (CR0_EM | CR0_TS)) c.raise(NM);
   c.decodeModrm();
-  // EM=0 and no FPU present: the operand is formed and limit-checked like the 286 does; no-op.
-  if (c.modrm < 0xc0 && c.eaSeg >= 0) c.rd8(c.eaSeg, c.eaOff);
+  // EM=0 and no FPU present: the operand is formed and limit-checked (as the 286 data shows); no-op.
+  if (c.modrm < 0xc0) c.segCheck(c.eaSeg, c.eaOff, ESC_SIZE[(op & 7) * 8 + ((c.modrm >> 3) & 7)] ?? 4, false);
 }
 
 export function pushf(c: CpuCore): void {
@@ -276,8 +344,8 @@ function op1(c: CpuCore, b: number): void {
     }
     case 0x60: {
       // PUSHA: check the whole frame first (restartable).
-      const n = c.opsz32 ? 32 : 16;
-      c.probeWrite(SS, c.spAdd(-n), n);
+      const w = c.opsz32 ? 4 : 2;
+      for (let i = 1; i <= 8; i++) c.probeWrite(SS, c.spAdd(-w * i), w); // each slot (SP may wrap)
       const sp = c.getReg(ESP);
       for (let i = 0; i < 8; i++) c.push(i === ESP ? sp : c.getReg(i));
       return;
@@ -641,7 +709,7 @@ function op1(c: CpuCore, b: number): void {
     case 0xdd:
     case 0xde:
     case 0xdf:
-      esc(c);
+      esc(c, b);
       return;
     case 0xe0:
     case 0xe1:

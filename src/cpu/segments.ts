@@ -110,7 +110,7 @@ export class CpuSeg extends CpuMmu {
     sel &= 0xffff;
     if (this.flags & VM) {
       // V86: every segment is a 64 KiB, DPL 3, read/write segment (SDM §20.2.1).
-      const ar = AR_P | (3 << 5) | AR_S | AR_RW | AR_ACCESSED | (s === CS ? AR_CODE : 0);
+      const ar = AR_P | (3 << 5) | AR_S | AR_RW | AR_ACCESSED;
       this.setSeg(s, sel, sel << 4, 0xffff, ar);
       return;
     }
@@ -118,7 +118,7 @@ export class CpuSeg extends CpuMmu {
     this.segBase[s] = sel << 4;
     // Limits and attributes survive (unreal mode), but a real-mode segment is always usable.
     if (this.segAr[s] & AR_UNUSABLE) {
-      this.segAr[s] = AR_P | AR_S | AR_RW | AR_ACCESSED | (s === CS ? AR_CODE : 0);
+      this.segAr[s] = AR_P | AR_S | AR_RW | AR_ACCESSED;
       this.segLim[s] = 0xffff;
     }
     this.updateSegChk(s);
