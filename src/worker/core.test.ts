@@ -13,7 +13,7 @@ import {
   WorkerCore,
 } from './core.ts';
 import type { FromWorker } from './protocol.ts';
-import { toRegSnapshot } from './session-adapter.ts';
+import { toRegSnapshot } from './snapshot.ts';
 
 class ScriptedSession implements EmuSession {
   status: SessionStatusLike = { state: 'running' };

@@ -11,7 +11,8 @@
 import { type CoreHost, type ResolvedGuest, WorkerCore } from './core.ts';
 import { findGuest, guestFileUrl } from './guests.ts';
 import { type FromWorker, transferablesOf } from './protocol.ts';
-import { createEmuSession, toRegSnapshot } from './session-adapter.ts';
+import { createEmuSession } from './session-adapter.ts';
+import { toRegSnapshot } from './snapshot.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 

@@ -1,0 +1,242 @@
+import { useEffect, useRef } from 'react';
+import { CodeView } from './CodeView.tsx';
+import { Consoles } from './Consoles.tsx';
+import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
+import { fmtCount, fmtTimeNs } from './format.ts';
+import { Registers } from './Registers.tsx';
+import { Stats } from './Stats.tsx';
+import { commands, defaultScenario, loadScenario, scenarioFromSearch } from './scenario.ts';
+import { type UiState, useUi } from './store.ts';
+import { GuestBanner, Toolbar } from './Toolbar.tsx';
+import { TrapLog } from './TrapLog.tsx';
+
+function isTyping(t: EventTarget | null): boolean {
+  if (!(t instanceof HTMLElement)) return false;
+  if (t.closest('.xterm')) return true;
+  return t.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName);
+}
+
+function useShortcuts() {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const ui = useUi.getState();
+      if (e.key === 'Escape') {
+        if (ui.helpOpen || ui.loadOpen) ui.set({ helpOpen: false, loadOpen: false });
+        else if (document.activeElement instanceof HTMLElement && document.activeElement.closest('.xterm')) {
+          document.activeElement.blur();
+        }
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || ui.helpOpen || ui.loadOpen) return;
+      const k = e.key;
+      const act: Record<string, () => void> = {
+        ' ': commands.toggle,
+        s: commands.step,
+        F10: commands.step,
+        t: commands.stepToTrap,
+        u: commands.runUntil,
+        r: commands.reset,
+        '[': () => commands.speedStep(-1),
+        ']': () => commands.speedStep(1),
+        f: () => ui.set({ follow: !ui.follow }),
+        o: () => ui.set({ loadOpen: true }),
+        d: () => ui.set({ theme: ui.theme === 'dark' ? 'light' : 'dark' }),
+        c: () => ui.set({ classroom: !ui.classroom }),
+        '?': () => ui.set({ helpOpen: true }),
+      };
+      const f = act[k] ?? act[k.toLowerCase()];
+      if (f && !(k.length === 1 && k !== k.toLowerCase() && k !== '?')) {
+        e.preventDefault();
+        f();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+}
+
+/** A drag handle that sets a fraction of its parent's size. */
+function Splitter({ dir, prop }: { dir: 'col' | 'row'; prop: 'colSplit' | 'leftSplit' | 'rightSplit' }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const onDown = (e: React.PointerEvent) => {
+    const parent = ref.current?.parentElement;
+    if (!parent) return;
+    e.preventDefault();
+    (e.target as HTMLElement).setPointerCapture(e.pointerId);
+    const rect = parent.getBoundingClientRect();
+    const move = (ev: PointerEvent) => {
+      const f = dir === 'col' ? (ev.clientX - rect.left) / rect.width : (ev.clientY - rect.top) / rect.height;
+      useUi.getState().set({ [prop]: Math.min(0.85, Math.max(0.15, f)) } as Partial<UiState>);
+    };
+    const up = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  };
+  const onKey = (e: React.KeyboardEvent) => {
+    const d = { ArrowLeft: -0.03, ArrowUp: -0.03, ArrowRight: 0.03, ArrowDown: 0.03 }[e.key];
+    if (d === undefined) return;
+    e.preventDefault();
+    const v = useUi.getState()[prop];
+    useUi.getState().set({ [prop]: Math.min(0.85, Math.max(0.15, v + d)) } as Partial<UiState>);
+  };
+  return (
+    // biome-ignore lint/a11y/useSemanticElements: an interactive pane separator (WAI-ARIA window splitter)
+    <div
+      ref={ref}
+      className={`splitter ${dir}`}
+      role="separator"
+      aria-orientation={dir === 'col' ? 'vertical' : 'horizontal'}
+      aria-valuenow={Math.round(useUi.getState()[prop] * 100)}
+      tabIndex={0}
+      onPointerDown={onDown}
+      onKeyDown={onKey}
+    />
+  );
+}
+
+function StatusBar() {
+  const status = useUi((s) => s.status);
+  const stats = useUi((s) => s.stats);
+  const loaded = useUi((s) => s.loaded);
+  const loading = useUi((s) => s.loading);
+  const speed = useUi((s) => s.speed);
+  const state = loading
+    ? 'loading'
+    : !loaded
+      ? 'empty'
+      : status?.running
+        ? 'running'
+        : (status?.state ?? 'empty');
+  const note = loading ? 'Loading the guest…' : !loaded ? 'No guest loaded' : (status?.stopNote ?? '');
+  return (
+    <footer className="statusbar" data-testid="statusbar">
+      <span className={`dot s-${state}`} aria-hidden="true" />
+      <span data-testid="status-note">{note}</span>
+      {status?.state === 'exited' ? <span className="pill">exit code {status.exitCode}</span> : null}
+      {status?.state === 'shutdown' && status.reason ? (
+        <span className="pill warn">{status.reason}</span>
+      ) : null}
+      <span className="spacer" />
+      {stats ? (
+        <>
+          <span className="sb-item" title="Instructions retired">
+            <span className="muted">instr</span> <span className="mono">{fmtCount(stats.instructions)}</span>
+          </span>
+          <span className="sb-item" title="Measured emulation speed">
+            <span className="mono">{stats.mips.toFixed(1)}</span> <span className="muted">MIPS</span>
+          </span>
+          <span className="sb-item" title="Virtual time (derived from the instruction count)">
+            <span className="muted">virtual</span>{' '}
+            <span className="mono">{fmtTimeNs(stats.virtualTimeNs)}</span>
+          </span>
+          {speed !== null ? <span className="pill">{fmtCount(speed)} instr/s</span> : null}
+        </>
+      ) : null}
+    </footer>
+  );
+}
+
+export function App() {
+  const theme = useUi((s) => s.theme);
+  const classroom = useUi((s) => s.classroom);
+  const helpOpen = useUi((s) => s.helpOpen);
+  const loadOpen = useUi((s) => s.loadOpen);
+  const rightTab = useUi((s) => s.rightTab);
+  const colSplit = useUi((s) => s.colSplit);
+  const leftSplit = useUi((s) => s.leftSplit);
+  const rightSplit = useUi((s) => s.rightSplit);
+  const set = useUi((s) => s.set);
+  useShortcuts();
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+    document.documentElement.dataset.classroom = classroom ? 'on' : 'off';
+    try {
+      localStorage.setItem('traplab.theme', theme);
+      localStorage.setItem('traplab.classroom', classroom ? '1' : '0');
+    } catch {
+      /* storage may be unavailable */
+    }
+  }, [theme, classroom]);
+
+  useEffect(() => {
+    loadScenario(scenarioFromSearch(location.search, defaultScenario()));
+  }, []);
+
+  return (
+    <div className="app" data-testid="app">
+      <Toolbar />
+      <GuestBanner />
+      <main
+        className="workspace"
+        style={{ gridTemplateColumns: `minmax(0, ${colSplit}fr) 6px minmax(0, ${1 - colSplit}fr)` }}
+      >
+        <section
+          className="column"
+          style={{ gridTemplateRows: `minmax(0, ${leftSplit}fr) 6px minmax(0, ${1 - leftSplit}fr)` }}
+        >
+          <section className="panel" aria-label="Serial consoles">
+            <div className="panel-head">
+              <h2>Console</h2>
+              <span className="muted small">COM1 · click to type</span>
+            </div>
+            <Consoles />
+          </section>
+          <Splitter dir="row" prop="leftSplit" />
+          <div className="panel">
+            <TrapLog />
+          </div>
+        </section>
+        <Splitter dir="col" prop="colSplit" />
+        <section
+          className="column"
+          style={{ gridTemplateRows: `minmax(0, ${rightSplit}fr) 6px minmax(0, ${1 - rightSplit}fr)` }}
+        >
+          <section className="panel" aria-label="Registers">
+            <div className="panel-head">
+              <h2>Registers</h2>
+              <span className="muted small">
+                <span className="changed-swatch" /> changed since the previous stop
+              </span>
+            </div>
+            <div className="panel-body scroll">
+              <Registers />
+            </div>
+          </section>
+          <Splitter dir="row" prop="rightSplit" />
+          <div className="panel">
+            <div className="panel-head tabs" role="tablist">
+              <button
+                type="button"
+                role="tab"
+                aria-selected={rightTab === 'code'}
+                className={`tab ${rightTab === 'code' ? 'on' : ''}`}
+                onClick={() => set({ rightTab: 'code' })}
+              >
+                Code &amp; memory
+              </button>
+              <button
+                type="button"
+                role="tab"
+                aria-selected={rightTab === 'stats'}
+                className={`tab ${rightTab === 'stats' ? 'on' : ''}`}
+                onClick={() => set({ rightTab: 'stats' })}
+                data-testid="stats-tab"
+              >
+                Stats
+              </button>
+            </div>
+            <div className="panel-body scroll">{rightTab === 'code' ? <CodeView /> : <Stats />}</div>
+          </div>
+        </section>
+      </main>
+      <StatusBar />
+      {helpOpen ? <HelpOverlay /> : null}
+      {loadOpen ? <LoadDialog /> : null}
+      <Toasts />
+    </div>
+  );
+}

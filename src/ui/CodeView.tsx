@@ -1,0 +1,215 @@
+/**
+ * Disassembly around EIP beside a memory hex view — both visible at once, as teachers ask.
+ * x86 cannot be decoded backwards, so the lines before EIP come from decoding a window that starts
+ * earlier and keeping it only when it resynchronises exactly on EIP.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { DisasmLine, MemorySpace, RegSnapshot } from '../worker/protocol.ts';
+import { emulator } from './emulator.ts';
+import { hex, printable } from './format.ts';
+import { useUi } from './store.ts';
+
+const BEFORE = 6;
+const AFTER = 18;
+const HEX_ROWS = 16;
+
+function linearEip(r: RegSnapshot): number {
+  const cs = r.real.segs.find((s) => s.name === 'cs');
+  return ((cs?.base ?? 0) + r.real.eip) >>> 0;
+}
+
+function Disassembly() {
+  const regs = useUi((s) => s.regs);
+  const [lines, setLines] = useState<DisasmLine[]>([]);
+  const [err, setErr] = useState<string | null>(null);
+  const eip = regs ? linearEip(regs) : null;
+  useEffect(() => {
+    if (eip === null) {
+      setLines([]);
+      return;
+    }
+    let live = true;
+    const emu = emulator();
+    Promise.all([emu.disassemble(Math.max(0, eip - 48), 48), emu.disassemble(eip, AFTER)])
+      .then(([back, fwd]) => {
+        if (!live) return;
+        const at = back.findIndex((l) => l.addr === eip);
+        const before = at > 0 ? back.slice(Math.max(0, at - BEFORE), at) : [];
+        setLines([...before, ...fwd]);
+        setErr(null);
+      })
+      .catch((e: Error) => live && setErr(e.message));
+    return () => {
+      live = false;
+    };
+  }, [eip]);
+  if (eip === null) return <div className="empty">No code yet.</div>;
+  return (
+    <div className="disasm mono" data-testid="disasm">
+      {err ? <div className="error-text">{err}</div> : null}
+      {lines.map((l) => (
+        <div
+          key={l.addr}
+          className={`dline ${l.addr === eip ? 'current' : ''}`}
+          data-current={l.addr === eip || undefined}
+        >
+          <span className="d-mark">{l.addr === eip ? '▶' : ''}</span>
+          <span className="d-addr">{hex(l.addr)}</span>
+          <span className="d-bytes">{l.bytes.map((b) => hex(b, 2)).join(' ')}</span>
+          <span className="d-text">{l.text}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function parseHex(s: string): number | null {
+  const t = s.trim().replace(/^0x/i, '').replace(/[_\s]/g, '');
+  if (!/^[0-9a-f]{1,8}$/i.test(t)) return null;
+  return Number.parseInt(t, 16) >>> 0;
+}
+
+function HexView() {
+  const regs = useUi((s) => s.regs);
+  const [space, setSpace] = useState<MemorySpace>('linear');
+  const [addr, setAddr] = useState(0);
+  const [input, setInput] = useState('00000000');
+  const [follow, setFollow] = useState<'eip' | 'esp' | null>('eip');
+  const [bytes, setBytes] = useState<Uint8Array | null>(null);
+  const prev = useRef<{ addr: number; space: MemorySpace; bytes: Uint8Array } | null>(null);
+  const [changed, setChanged] = useState<Set<number>>(new Set());
+  const [err, setErr] = useState<string | null>(null);
+
+  const target =
+    follow && regs
+      ? follow === 'eip'
+        ? linearEip(regs) & ~0xf
+        : ((regs.real.segs.find((s) => s.name === 'ss')?.base ?? 0) + regs.real.gpr.esp) & ~0xf
+      : addr;
+
+  useEffect(() => {
+    if (!regs) return;
+    let live = true;
+    const a = target >>> 0;
+    emulator()
+      .readMemory(space, a, HEX_ROWS * 16)
+      .then((b) => {
+        if (!live) return;
+        const p = prev.current;
+        const ch = new Set<number>();
+        if (p && p.addr === a && p.space === space)
+          for (let i = 0; i < b.length; i++) if (p.bytes[i] !== b[i]) ch.add(i);
+        prev.current = { addr: a, space, bytes: b };
+        setChanged(ch);
+        setBytes(b);
+        setErr(null);
+      })
+      .catch((e: Error) => live && setErr(e.message));
+    return () => {
+      live = false;
+    };
+  }, [regs, target, space]);
+
+  useEffect(() => {
+    setInput(hex(target));
+  }, [target]);
+
+  const jump = (a: number) => {
+    setFollow(null);
+    setAddr(a >>> 0);
+  };
+
+  return (
+    <div className="hexview" data-testid="hexview">
+      <div className="hex-controls">
+        <input
+          className="mono addr-input"
+          aria-label="Memory address (hex)"
+          value={input}
+          spellCheck={false}
+          onChange={(e) => setInput(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') {
+              const a = parseHex(input);
+              if (a === null) setErr(`'${input}' is not a hex address`);
+              else jump(a & ~0xf);
+            }
+          }}
+        />
+        <select
+          className="space"
+          value={space}
+          onChange={(e) => setSpace(e.target.value as MemorySpace)}
+          aria-label="Address space"
+        >
+          <option value="linear">linear</option>
+          <option value="physical">physical</option>
+        </select>
+        <span className="seg-btns">
+          <button
+            type="button"
+            className={`chip ${follow === 'eip' ? 'on' : ''}`}
+            onClick={() => setFollow('eip')}
+          >
+            EIP
+          </button>
+          <button
+            type="button"
+            className={`chip ${follow === 'esp' ? 'on' : ''}`}
+            onClick={() => setFollow('esp')}
+          >
+            ESP
+          </button>
+          {regs ? (
+            <>
+              <button type="button" className="chip" onClick={() => jump(regs.real.gdtr.base)}>
+                GDT
+              </button>
+              <button type="button" className="chip" onClick={() => jump(regs.real.idtr.base)}>
+                IDT
+              </button>
+            </>
+          ) : null}
+        </span>
+      </div>
+      {err ? <div className="error-text small">{err}</div> : null}
+      <div className="hex mono">
+        {bytes
+          ? Array.from({ length: Math.ceil(bytes.length / 16) }, (_, row) => {
+              const base = (target + row * 16) >>> 0;
+              const slice = bytes.subarray(row * 16, row * 16 + 16);
+              return (
+                <div className="hrow" key={base}>
+                  <span className="h-addr">{hex(base)}</span>
+                  <span className="h-bytes">
+                    {Array.from(slice, (b, i) => (
+                      // biome-ignore lint/suspicious/noArrayIndexKey: byte columns
+                      <span key={i} className={changed.has(row * 16 + i) ? 'changed' : b === 0 ? 'zero' : ''}>
+                        {hex(b, 2)}
+                      </span>
+                    ))}
+                  </span>
+                  <span className="h-ascii">{Array.from(slice, printable).join('')}</span>
+                </div>
+              );
+            })
+          : null}
+      </div>
+    </div>
+  );
+}
+
+export function CodeView() {
+  return (
+    <div className="codeview">
+      <section className="sub">
+        <h3>Disassembly</h3>
+        <Disassembly />
+      </section>
+      <section className="sub">
+        <h3>Memory</h3>
+        <HexView />
+      </section>
+    </div>
+  );
+}

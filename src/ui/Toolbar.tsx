@@ -1,0 +1,284 @@
+import { useState } from 'react';
+import { findGuest, guestAvailable, guests } from '../worker/guests.ts';
+import { MAX_VMS, TECHNIQUES, type TechniqueId } from '../worker/protocol.ts';
+import {
+  ClassroomIcon,
+  HelpIcon,
+  MoonIcon,
+  OpenIcon,
+  PauseIcon,
+  PlayIcon,
+  ResetIcon,
+  StepIcon,
+  SunIcon,
+  TrapIcon,
+  UntilIcon,
+} from './Icons.tsx';
+import {
+  changeScenario,
+  commands,
+  loadScenario,
+  SPEEDS,
+  TECHNIQUE_BLURBS,
+  TECHNIQUE_LABELS,
+} from './scenario.ts';
+import { useUi } from './store.ts';
+
+function Field({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is passed as children
+    <label className="field">
+      <span className="field-label">{label}</span>
+      {children}
+    </label>
+  );
+}
+
+export function Toolbar() {
+  const scenario = useUi((s) => s.scenario);
+  const uploadName = useUi((s) => s.uploadName);
+  const status = useUi((s) => s.status);
+  const loaded = useUi((s) => s.loaded);
+  const speed = useUi((s) => s.speed);
+  const untilKind = useUi((s) => s.untilKind);
+  const theme = useUi((s) => s.theme);
+  const classroom = useUi((s) => s.classroom);
+  const set = useUi((s) => s.set);
+  const running = status?.running ?? false;
+  const canRun = !!loaded && (status?.state === 'running' || status?.state === 'idle');
+  const kinds = loaded?.names.kinds ?? [];
+
+  const guestValue = uploadName ? '__upload' : scenario.guestId;
+  return (
+    <header className="toolbar" role="toolbar" aria-label="Scenario and run controls">
+      <div className="brand" title="TrapLab — watch a hypervisor trap by trap">
+        <svg viewBox="0 0 32 32" width="26" height="26" aria-hidden="true">
+          <rect width="32" height="32" rx="7" fill="var(--brand-bg)" />
+          <path d="M7 9h18M16 9v15" stroke="var(--accent)" strokeWidth="3.2" strokeLinecap="round" />
+          <circle cx="24" cy="22" r="3.4" fill="var(--warn)" />
+        </svg>
+        <span>TrapLab</span>
+      </div>
+
+      <div className="tb-group">
+        <Field label="Guest">
+          <select
+            data-testid="guest-select"
+            value={guestValue}
+            onChange={(e) => {
+              if (e.target.value === '__upload') return;
+              loadScenario({ ...scenario, guestId: e.target.value });
+            }}
+          >
+            {uploadName ? <option value="__upload">{uploadName} (from disk)</option> : null}
+            {guests.map((g) => (
+              <option key={g.id} value={g.id} disabled={!guestAvailable(g)}>
+                {g.title}
+                {guestAvailable(g) ? '' : ' (image not built)'}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <button
+          type="button"
+          className="btn ghost icon-only"
+          title="Load a guest from disk (multiboot ELF, bzImage + initrd, raw image)  [O]"
+          aria-label="Load a guest from disk"
+          data-testid="open-file"
+          onClick={() => set({ loadOpen: true })}
+        >
+          <OpenIcon />
+        </button>
+        <Field label="Technique">
+          <select
+            data-testid="technique-select"
+            value={scenario.technique}
+            title={TECHNIQUE_BLURBS[scenario.technique]}
+            onChange={(e) => {
+              const technique = e.target.value as TechniqueId;
+              changeScenario({ ...scenario, technique });
+            }}
+          >
+            {TECHNIQUES.map((t) => {
+              const meant = findGuest(scenario.guestId)?.techniques.includes(t) ?? true;
+              return (
+                <option key={t} value={t}>
+                  {TECHNIQUE_LABELS[t]}
+                  {meant || uploadName ? '' : ' — not meant for this guest'}
+                </option>
+              );
+            })}
+          </select>
+        </Field>
+        <Field label="VMs">
+          <select
+            data-testid="vms-select"
+            value={scenario.vms}
+            onChange={(e) => {
+              const vms = Number(e.target.value);
+              changeScenario({ ...scenario, vms });
+            }}
+          >
+            {Array.from({ length: MAX_VMS }, (_, i) => i + 1).map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+
+      <div className="tb-group run-controls">
+        <button
+          type="button"
+          className={`btn primary ${running ? 'is-running' : ''}`}
+          data-testid="run-pause"
+          disabled={!canRun && !running}
+          onClick={commands.toggle}
+          title={running ? 'Pause  [Space]' : 'Run  [Space]'}
+        >
+          {running ? <PauseIcon /> : <PlayIcon />}
+          <span>{running ? 'Pause' : 'Run'}</span>
+        </button>
+        <button
+          type="button"
+          className="btn"
+          data-testid="step"
+          disabled={!canRun || running}
+          onClick={commands.step}
+          title="Execute one instruction  [S]"
+        >
+          <StepIcon />
+          <span>Step</span>
+        </button>
+        <button
+          type="button"
+          className="btn"
+          data-testid="step-trap"
+          disabled={!canRun || running}
+          onClick={commands.stepToTrap}
+          title="Run until the next trap record  [T]"
+        >
+          <TrapIcon />
+          <span>Next trap</span>
+        </button>
+        <div className="split-btn">
+          <button
+            type="button"
+            className="btn"
+            data-testid="run-until"
+            disabled={!canRun || running || kinds.length === 0}
+            onClick={commands.runUntil}
+            title="Run until a trap of the chosen kind  [U]"
+          >
+            <UntilIcon />
+            <span>Until</span>
+          </button>
+          <select
+            aria-label="Trap kind to run until"
+            data-testid="until-kind"
+            value={untilKind}
+            onChange={(e) => set({ untilKind: Number(e.target.value) })}
+            disabled={kinds.length === 0}
+          >
+            {kinds.map((k, i) => (
+              <option key={k} value={i}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button
+          type="button"
+          className="btn"
+          data-testid="reset"
+          disabled={!loaded}
+          onClick={commands.reset}
+          title="Restart the guest from its first instruction  [R]"
+        >
+          <ResetIcon />
+          <span>Reset</span>
+        </button>
+        <Field label="Speed">
+          <select
+            data-testid="speed"
+            value={speed === null ? 'max' : String(speed)}
+            onChange={(e) => commands.setSpeed(e.target.value === 'max' ? null : Number(e.target.value))}
+            title="Slow it down so a class can follow  [ and ]"
+          >
+            {SPEEDS.map((s) => (
+              <option key={s.label} value={s.ips === null ? 'max' : String(s.ips)}>
+                {s.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+
+      <div className="tb-group tb-end">
+        <button
+          type="button"
+          className="btn ghost icon-only"
+          aria-label={theme === 'dark' ? 'Switch to the light theme' : 'Switch to the dark theme'}
+          title="Light / dark theme  [D]"
+          onClick={() => set({ theme: theme === 'dark' ? 'light' : 'dark' })}
+        >
+          {theme === 'dark' ? <SunIcon /> : <MoonIcon />}
+        </button>
+        <button
+          type="button"
+          className={`btn ghost icon-only ${classroom ? 'active' : ''}`}
+          aria-pressed={classroom}
+          aria-label="Classroom mode: large fonts for a projector"
+          title="Classroom mode: large fonts for a projector  [C]"
+          onClick={() => set({ classroom: !classroom })}
+        >
+          <ClassroomIcon />
+        </button>
+        <button
+          type="button"
+          className="btn ghost icon-only"
+          aria-label="Keyboard shortcuts and help"
+          title="Keyboard shortcuts and help  [?]"
+          data-testid="help"
+          onClick={() => set({ helpOpen: true })}
+        >
+          <HelpIcon />
+        </button>
+      </div>
+    </header>
+  );
+}
+
+/** The selected guest's teaching description and the technique's one-liner. */
+export function GuestBanner() {
+  const scenario = useUi((s) => s.scenario);
+  const uploadName = useUi((s) => s.uploadName);
+  const loaded = useUi((s) => s.loaded);
+  const [open, setOpen] = useState(false);
+  const g = findGuest(scenario.guestId);
+  const title = uploadName ?? g?.title ?? scenario.guestId;
+  const description = uploadName
+    ? `A guest loaded from disk. ${loaded?.summary ?? ''}`
+    : (g?.description ?? 'No description in guests/manifest.json.');
+  return (
+    <section
+      className={`banner ${open ? 'open' : ''}`}
+      data-testid="guest-banner"
+      aria-label="About this guest"
+    >
+      <div className="banner-title">
+        <strong>{title}</strong>
+        <span className="pill">{TECHNIQUE_LABELS[scenario.technique]}</span>
+        {scenario.vms > 1 ? <span className="pill">{scenario.vms} VMs</span> : null}
+        {loaded?.summary ? <span className="muted mono small">{loaded.summary}</span> : null}
+      </div>
+      <p className="banner-text" data-testid="guest-description">
+        {description} <em className="muted">{TECHNIQUE_BLURBS[scenario.technique]}</em>
+      </p>
+      <button type="button" className="link" onClick={() => setOpen(!open)} aria-expanded={open}>
+        {open ? 'less' : 'more'}
+      </button>
+    </section>
+  );
+}

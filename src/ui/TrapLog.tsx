@@ -1,0 +1,366 @@
+/**
+ * The trap log: a virtualised table over the worker's log (rows are fetched as packed slices for
+ * the visible window only), filters by VM and kind, follow-tail, per-kind counts, and a detail pane
+ * with the teaching explanation. Silent events are drawn differently: "invisible to the VMM".
+ *
+ * Browsers clamp an element's height (Chromium at ~33.5M px), so beyond MAX_SCROLL_PX the
+ * scrollbar is scaled: its position maps to a row proportionally and the rows are drawn in place.
+ */
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { TRAP_INVISIBLE, type TrapDetail, type TrapFilter } from '../worker/protocol.ts';
+import { emulator, type TrapSliceReply } from './emulator.ts';
+import { fmtCount, fmtTimeNs, hex } from './format.ts';
+import { useUi } from './store.ts';
+
+const MAX_SCROLL_PX = 12_000_000;
+const OVERSCAN = 12;
+
+function useRowHeight(): number {
+  const classroom = useUi((s) => s.classroom);
+  return classroom ? 32 : 24;
+}
+
+export function kindClass(kind: number): string {
+  return `k${kind % 12}`;
+}
+
+function EmptyState() {
+  const technique = useUi((s) => s.scenario.technique);
+  const loaded = useUi((s) => s.loaded);
+  const status = useUi((s) => s.status);
+  const kinds = useUi((s) => s.trapFilter.kinds.length > 0 || s.trapFilter.vm !== null);
+  if (!loaded) return <div className="empty">Load a guest to start its trap log.</div>;
+  if (kinds) return <div className="empty">No records match the filter.</div>;
+  if (technique === 'native') {
+    return (
+      <div className="empty rich" data-testid="traps-empty-native">
+        <strong>No traps under native execution.</strong>
+        <p>
+          With no VMM, the guest owns the (emulated) machine: its privileged instructions, port I/O and
+          interrupts go straight to the CPU and devices. Nothing intercepts them, so there is nothing to log.
+        </p>
+        <p>
+          Choose <em>Trap-and-emulate</em> as the technique to run the same guest deprivileged and watch the
+          VMM catch every sensitive instruction here, one record per trap.
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="empty rich">
+      <strong>No traps yet.</strong>
+      <p>
+        {status?.running
+          ? 'The guest has not done anything the VMM intercepts so far.'
+          : 'Press Run, or Next trap to stop at the first one.'}
+      </p>
+    </div>
+  );
+}
+
+function Detail({ index, onClose }: { index: number; onClose: () => void }) {
+  const [d, setD] = useState<TrapDetail | null | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    setD(undefined);
+    emulator()
+      .trapDetail(index)
+      .then((r) => live && setD(r))
+      .catch(() => live && setD(null));
+    return () => {
+      live = false;
+    };
+  }, [index]);
+  return (
+    <aside className="trap-detail" data-testid="trap-detail" aria-label="Trap record detail">
+      <div className="detail-head">
+        {d ? <span className={`kind-badge ${kindClass(d.kind)}`}>{d.kindName}</span> : null}
+        <span className="muted">record {index}</span>
+        {d?.invisible ? <span className="invisible-badge">invisible to the VMM</span> : null}
+        <button type="button" className="btn ghost small" onClick={onClose} aria-label="Close the detail">
+          ✕
+        </button>
+      </div>
+      {d === undefined ? <div className="muted">Loading…</div> : null}
+      {d === null ? <div className="muted">This record is no longer held in the log.</div> : null}
+      {d ? (
+        <>
+          {d.explanation ? <p className="explanation">{d.explanation}</p> : null}
+          <dl className="fields">
+            {d.fields.map(([k, v]) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd className="mono">{v}</dd>
+              </div>
+            ))}
+          </dl>
+        </>
+      ) : null}
+    </aside>
+  );
+}
+
+export function TrapLog() {
+  const rowH = useRowHeight();
+  const loaded = useUi((s) => s.loaded);
+  const stats = useUi((s) => s.stats);
+  const trapVersion = useUi((s) => s.trapVersion);
+  const filterSel = useUi((s) => s.trapFilter);
+  const follow = useUi((s) => s.follow);
+  const selected = useUi((s) => s.selectedTrap);
+  const set = useUi((s) => s.set);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [viewH, setViewH] = useState(300);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [data, setData] = useState<TrapSliceReply | null>(null);
+  const inflight = useRef(false);
+  const again = useRef(false);
+  const names = loaded?.names;
+
+  const filter: TrapFilter = {};
+  if (filterSel.vm !== null) filter.vm = filterSel.vm;
+  if (filterSel.kinds.length) filter.kinds = filterSel.kinds;
+  const filterKey = JSON.stringify(filter);
+
+  const total = data?.total ?? 0;
+  const fullH = total * rowH;
+  const scaled = fullH > MAX_SCROLL_PX;
+  const spacerH = Math.min(fullH, MAX_SCROLL_PX);
+  const visible = Math.ceil(viewH / rowH) + 1;
+  const maxFirst = Math.max(0, total - visible + 1);
+  const first = scaled
+    ? Math.round((scrollTop / Math.max(1, spacerH - viewH)) * maxFirst)
+    : Math.floor(scrollTop / rowH);
+
+  // Fetch the window around `first` (one request in flight; re-request if the view moved).
+  const want = useRef({ start: 0, end: 0, filter });
+  want.current = { start: Math.max(0, first - OVERSCAN), end: first + visible + OVERSCAN, filter };
+  const fetchWindow = useCallback(() => {
+    if (!useUi.getState().loaded) return;
+    if (inflight.current) {
+      again.current = true;
+      return;
+    }
+    inflight.current = true;
+    const w = want.current;
+    const follow = useUi.getState().follow;
+    // In follow mode ask for the tail: the worker clamps to the real total.
+    const req = follow ? { start: 0xffffffff - 1, end: 0xffffffff } : w;
+    const go = (start: number, end: number) =>
+      emulator()
+        .trapSlice(start, end, w.filter)
+        .then((r) => {
+          if (follow && r.total > 0 && r.rows.index.length < Math.min(r.total, end - start)) {
+            return emulator().trapSlice(Math.max(0, r.total - visible - OVERSCAN), r.total, w.filter);
+          }
+          return r;
+        });
+    go(req.start, req.end)
+      .then((r) => setData(r))
+      .catch(() => {})
+      .finally(() => {
+        inflight.current = false;
+        if (again.current) {
+          again.current = false;
+          fetchWindow();
+        }
+      });
+  }, [visible]);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch on these triggers
+  useEffect(fetchWindow, [trapVersion, filterKey, first, visible, loaded, follow]);
+
+  useEffect(() => {
+    if (!loaded) setData(null);
+  }, [loaded]);
+
+  // Follow the tail: keep the scrollbar at the bottom as rows arrive.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (follow && el && total > 0) {
+      el.scrollTop = el.scrollHeight;
+      setScrollTop(el.scrollTop);
+    }
+  }, [follow, total]);
+
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setViewH(el.clientHeight));
+    ro.observe(el);
+    setViewH(el.clientHeight);
+    return () => ro.disconnect();
+  }, []);
+
+  const onScroll = () => {
+    const el = scroller.current!;
+    setScrollTop(el.scrollTop);
+    const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
+    if (!atBottom && useUi.getState().follow) set({ follow: false });
+    else if (atBottom && !useUi.getState().follow && total > 0) set({ follow: true });
+  };
+
+  const toggleKind = (k: number) => {
+    const kinds = filterSel.kinds.includes(k)
+      ? filterSel.kinds.filter((x) => x !== k)
+      : [...filterSel.kinds, k];
+    set({ trapFilter: { ...filterSel, kinds }, selectedTrap: null });
+  };
+
+  // Rows to draw: positions among matching records.
+  const rows: React.ReactNode[] = [];
+  const drawFirst = follow ? Math.max(0, total - visible + 1) : first;
+  if (data) {
+    const r = data.rows;
+    for (let i = 0; i < visible; i++) {
+      const pos = drawFirst + i;
+      const j = pos - data.start;
+      if (pos >= total) break;
+      if (j < 0 || j >= r.index.length) {
+        rows.push(
+          <div key={`p${pos}`} className="trow placeholder" style={{ height: rowH }}>
+            <span className="c-idx mono">…</span>
+          </div>,
+        );
+        continue;
+      }
+      const idx = r.index[j];
+      const inv = (r.flags[j] & TRAP_INVISIBLE) !== 0;
+      const kind = r.kind[j];
+      rows.push(
+        // biome-ignore lint/a11y/useSemanticElements: a virtualised grid row, not a form control
+        <div
+          key={idx}
+          role="row"
+          tabIndex={-1}
+          aria-selected={selected === idx}
+          className={`trow ${inv ? 'invisible' : ''} ${selected === idx ? 'selected' : ''}`}
+          style={{ height: rowH }}
+          data-testid="trap-row"
+          onClick={() => set({ selectedTrap: idx })}
+          onKeyDown={(e) => e.key === 'Enter' && set({ selectedTrap: idx })}
+        >
+          <span className="c-idx mono">{r.seq[j]}</span>
+          <span className="c-time mono">{fmtTimeNs(r.timeNs[j])}</span>
+          <span className="c-vm mono">{r.vm[j]}</span>
+          <span className="c-kind">
+            <span className={`kind-badge ${kindClass(kind)}`}>{names?.kinds[kind] ?? kind}</span>
+          </span>
+          <span className="c-reason">{data.reasons[j]}</span>
+          <span className="c-eip mono">
+            {hex(r.cs[j], 4)}:{hex(r.eip[j])}
+          </span>
+          <span className="c-insn mono">{data.insn[j]}</span>
+          <span className="c-action">
+            {inv ? (
+              <span className="invisible-badge">invisible to the VMM</span>
+            ) : (
+              names?.actions[r.action[j]]
+            )}
+          </span>
+          <span className="c-cost mono">{r.cost[j] ? fmtCount(r.cost[j]) : ''}</span>
+        </div>,
+      );
+    }
+  }
+  const offsetY = scaled ? scrollTop : drawFirst * rowH;
+
+  const byKind = stats?.trapsByKind ?? [];
+  return (
+    <div className={`traplog ${selected !== null ? 'with-detail' : ''}`} data-testid="traplog">
+      <div className="panel-head">
+        <h2>Trap log</h2>
+        <span className="muted small" data-testid="trap-total">
+          {fmtCount(stats?.trapTotal ?? 0)} records
+          {stats?.trapDropped ? ` · ${fmtCount(stats.trapDropped)} oldest dropped` : ''}
+          {filterKey !== '{}' ? ` · ${fmtCount(total)} match` : ''}
+        </span>
+        <span className="spacer" />
+        <label className="field inline">
+          <span className="field-label">VM</span>
+          <select
+            data-testid="trap-vm-filter"
+            value={filterSel.vm ?? ''}
+            onChange={(e) =>
+              set({
+                trapFilter: { ...filterSel, vm: e.target.value === '' ? null : Number(e.target.value) },
+                selectedTrap: null,
+              })
+            }
+          >
+            <option value="">all</option>
+            {Array.from({ length: loaded?.vms ?? 1 }, (_, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: VM numbers
+              <option key={i} value={i}>
+                {i}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="toggle" title="Keep the newest record in view  [F]">
+          <input
+            type="checkbox"
+            checked={follow}
+            onChange={(e) => set({ follow: e.target.checked })}
+            data-testid="follow"
+          />
+          follow
+        </label>
+      </div>
+      {names ? (
+        <div className="kind-chips" data-testid="kind-chips">
+          {names.kinds.map((k, i) => {
+            const n = byKind[i] ?? 0;
+            const on = filterSel.kinds.includes(i);
+            if (n === 0 && !on) return null;
+            return (
+              <button
+                type="button"
+                key={k}
+                className={`chip ${kindClass(i)} ${on ? 'on' : ''}`}
+                aria-pressed={on}
+                onClick={() => toggleKind(i)}
+                title={on ? `Show all kinds again` : `Show only ${k} records`}
+              >
+                {k} <b>{fmtCount(n)}</b>
+              </button>
+            );
+          })}
+          {filterSel.kinds.length ? (
+            <button
+              type="button"
+              className="link"
+              onClick={() => set({ trapFilter: { ...filterSel, kinds: [] } })}
+            >
+              clear filter
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+      <div className="trap-body">
+        <div className="trap-table">
+          <div className="trow thead" style={{ height: rowH }}>
+            <span className="c-idx">#</span>
+            <span className="c-time">time</span>
+            <span className="c-vm">VM</span>
+            <span className="c-kind">kind</span>
+            <span className="c-reason">reason</span>
+            <span className="c-eip">CS:EIP</span>
+            <span className="c-insn">instruction</span>
+            <span className="c-action">VMM action</span>
+            <span className="c-cost">cost</span>
+          </div>
+          <div className="trap-scroll" ref={scroller} onScroll={onScroll} data-testid="trap-scroll">
+            <div style={{ height: spacerH, position: 'relative' }}>
+              <div className="trap-rows" style={{ transform: `translateY(${offsetY}px)` }}>
+                {rows}
+              </div>
+            </div>
+            {total === 0 ? <EmptyState /> : null}
+          </div>
+        </div>
+        {selected !== null ? <Detail index={selected} onClose={() => set({ selectedTrap: null })} /> : null}
+      </div>
+    </div>
+  );
+}

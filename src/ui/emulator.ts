@@ -1,0 +1,245 @@
+/**
+ * The main thread's handle on the emulator worker. Commands go out as typed `ToWorker` messages;
+ * frames come back and are split by rate:
+ * - serial bytes go straight to the VM's terminal sink (decoded as a UTF-8 stream),
+ * - status, stats and register snapshots are coalesced per animation frame into the zustand store,
+ * - request/response messages (memory, disassembly, trap slices) resolve promises.
+ */
+import type {
+  DisasmLine,
+  FromWorker,
+  MemorySpace,
+  ToWorker,
+  TrapDetail,
+  TrapFilter,
+  TrapRows,
+} from '../worker/protocol.ts';
+import { type FrameUpdate, type ScenarioSel, useUi } from './store.ts';
+
+function searchOf(s: ScenarioSel): string {
+  return `?${new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) }).toString()}`;
+}
+
+export interface SerialSink {
+  write(text: string): void;
+  /** A new guest run starts: forget what was shown. */
+  clear(): void;
+}
+
+export interface TrapSliceReply {
+  start: number;
+  total: number;
+  rows: TrapRows;
+  insn: string[];
+  reasons: string[];
+}
+
+type Pending = (m: FromWorker) => void;
+
+/** Requests carrying an `id`, without it (the client assigns one). */
+type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'>;
+
+const MAX_BACKLOG_CHARS = 256 * 1024;
+
+export class Emulator {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly sinks = new Map<number, SerialSink>();
+  private readonly decoders = new Map<number, TextDecoder>();
+  /** Text produced before a terminal attached (or while it was being rebuilt). */
+  private readonly backlog = new Map<number, string>();
+  /** Everything each VM printed since the last load, for tests and copy-out. */
+  private readonly transcript = new Map<number, string>();
+  private queued: FrameUpdate | null = null;
+  private rafPending = false;
+  readonly trapListeners = new Set<(rows: TrapRows) => void>();
+
+  constructor() {
+    this.worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module' });
+    this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      useUi.getState().toast(`The emulator worker failed: ${e.message || 'unknown error'}`);
+    };
+  }
+
+  send(msg: ToWorker, transfer: Transferable[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+
+  private request<T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail'>(
+    msg: Req<T>,
+  ): Promise<FromWorker> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (m) => (m.type === 'error' ? reject(new Error(m.message)) : resolve(m)));
+      this.send({ ...msg, id } as unknown as ToWorker);
+    });
+  }
+
+  async readMemory(space: MemorySpace, addr: number, len: number): Promise<Uint8Array> {
+    const m = await this.request<'readMemory'>({ type: 'readMemory', space, addr, len });
+    return m.type === 'memory' ? m.bytes : new Uint8Array(0);
+  }
+
+  async disassemble(addr: number, count: number): Promise<DisasmLine[]> {
+    const m = await this.request<'disassemble'>({ type: 'disassemble', addr, count });
+    return m.type === 'disasm' ? m.lines : [];
+  }
+
+  async trapSlice(start: number, end: number, filter: TrapFilter): Promise<TrapSliceReply> {
+    const m = await this.request<'trapSlice'>({ type: 'trapSlice', start, end, filter });
+    if (m.type !== 'trapSlice') throw new Error(`unexpected reply ${m.type}`);
+    return m;
+  }
+
+  async trapDetail(index: number): Promise<TrapDetail | null> {
+    const m = await this.request<'trapDetail'>({ type: 'trapDetail', index });
+    return m.type === 'trapDetail' ? m.detail : null;
+  }
+
+  sendSerial(vm: number, text: string): void {
+    const bytes = new TextEncoder().encode(text);
+    this.send({ type: 'serialInput', vm, bytes }, [bytes.buffer]);
+  }
+
+  /** Attach a terminal; returns a detach function. Buffered output is replayed first. */
+  attachSerial(vm: number, sink: SerialSink): () => void {
+    this.sinks.set(vm, sink);
+    const b = this.backlog.get(vm);
+    if (b) {
+      this.backlog.delete(vm);
+      sink.write(b);
+    }
+    return () => {
+      if (this.sinks.get(vm) === sink) this.sinks.delete(vm);
+    };
+  }
+
+  transcriptOf(vm: number): string {
+    return this.transcript.get(vm) ?? '';
+  }
+
+  /** Forget decoders and transcripts (a new guest is starting). */
+  clearSerial(): void {
+    for (const s of this.sinks.values()) s.clear();
+    this.decoders.clear();
+    this.backlog.clear();
+    this.transcript.clear();
+  }
+
+  private serial(vm: number, bytes: Uint8Array): void {
+    let d = this.decoders.get(vm);
+    if (!d) {
+      d = new TextDecoder('utf-8', { fatal: false });
+      this.decoders.set(vm, d);
+    }
+    // Stream mode: a UTF-8 sequence split across two frames is decoded once both halves arrive.
+    const text = d.decode(bytes, { stream: true });
+    if (!text) return;
+    const t = (this.transcript.get(vm) ?? '') + text;
+    this.transcript.set(vm, t.length > MAX_BACKLOG_CHARS ? t.slice(-MAX_BACKLOG_CHARS) : t);
+    const sink = this.sinks.get(vm);
+    if (sink) sink.write(text);
+    else {
+      const b = (this.backlog.get(vm) ?? '') + text;
+      this.backlog.set(vm, b.length > MAX_BACKLOG_CHARS ? b.slice(-MAX_BACKLOG_CHARS) : b);
+    }
+  }
+
+  private receive(m: FromWorker): void {
+    const ui = useUi.getState();
+    switch (m.type) {
+      case 'ready':
+        ui.set({ workerReady: true });
+        return;
+      case 'loaded':
+        // A new run starts now (a failed load keeps the previous one, so reset only here).
+        this.clearSerial();
+        ui.resetRun();
+        ui.set({
+          loaded: m.info,
+          loading: false,
+          loadError: null,
+          loadOpen: false,
+          uploadName: ui.pendingUpload,
+          activeScenario: ui.pendingUpload ? ui.activeScenario : ui.scenario,
+        });
+        return;
+      case 'frame': {
+        for (const s of m.serial) this.serial(s.vm, s.bytes);
+        if (m.traps) for (const l of this.trapListeners) l(m.traps);
+        const q = this.queued ?? { status: m.status, stats: m.stats, regs: [], trapsGrew: false };
+        q.status = m.status;
+        q.stats = m.stats;
+        if (m.regs) q.regs.push({ regs: m.regs, stop: !m.status.running });
+        if (m.traps) q.trapsGrew = true;
+        this.queued = q;
+        this.scheduleFlush();
+        return;
+      }
+      case 'memory':
+      case 'disasm':
+      case 'trapSlice':
+      case 'trapDetail':
+        this.settle(m.id, m);
+        return;
+      case 'error':
+        if (m.id !== undefined && this.pending.has(m.id)) {
+          this.settle(m.id, m);
+          return;
+        }
+        if (m.command === 'load') {
+          ui.set({ loading: false, loadError: m.message });
+          // The worker kept the previous session: show that scenario again.
+          if (ui.activeScenario && !ui.pendingUpload && !ui.uploadName) {
+            ui.set({ scenario: ui.activeScenario });
+            history.replaceState(
+              null,
+              '',
+              `${location.pathname}${searchOf(ui.activeScenario)}${location.hash}`,
+            );
+          }
+        }
+        ui.toast(m.message);
+        return;
+      default: {
+        const never: never = m;
+        console.warn('unknown message from the worker', never);
+      }
+    }
+  }
+
+  private settle(id: number, m: FromWorker): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p(m);
+  }
+
+  private scheduleFlush(): void {
+    if (this.rafPending) return;
+    this.rafPending = true;
+    const flush = () => {
+      this.rafPending = false;
+      const q = this.queued;
+      this.queued = null;
+      if (q) {
+        // Keep at most the last few snapshots: the diff only needs the stops and the latest.
+        if (q.regs.length > 4) q.regs = q.regs.slice(-4);
+        useUi.getState().applyFrames(q);
+      }
+    };
+    // Hidden tabs get no animation frames; fall back so state still settles.
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') queueMicrotask(flush);
+    else requestAnimationFrame(flush);
+  }
+}
+
+let instance: Emulator | null = null;
+
+export function emulator(): Emulator {
+  if (!instance) instance = new Emulator();
+  return instance;
+}

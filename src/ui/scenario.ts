@@ -1,0 +1,128 @@
+/**
+ * The scenario in the URL (`?guest=hello&technique=trap-and-emulate&vms=2`) and the commands the
+ * toolbar and keyboard shortcuts share.
+ */
+import { findGuest, guests } from '../worker/guests.ts';
+import { MAX_VMS, TECHNIQUES, type TechniqueId, type UploadedGuest } from '../worker/protocol.ts';
+import { emulator } from './emulator.ts';
+import { type ScenarioSel, useUi } from './store.ts';
+
+export const TECHNIQUE_LABELS: Record<TechniqueId, string> = {
+  native: 'Native (no VMM)',
+  'trap-and-emulate': 'Trap-and-emulate',
+  'binary-translation': 'Binary translation',
+  paravirtual: 'Paravirtualization',
+  'hardware-assisted': 'Hardware-assisted (VT-x style)',
+};
+
+export const TECHNIQUE_BLURBS: Record<TechniqueId, string> = {
+  native: 'The guest owns the whole (emulated) PC. Nothing intercepts it, so the trap log stays empty.',
+  'trap-and-emulate':
+    'The guest kernel is moved to ring 1. Every privileged instruction faults into the VMM, which emulates it.',
+  'binary-translation':
+    'The VMM rewrites guest kernel code before it runs, replacing sensitive instructions with calls into itself.',
+  paravirtual:
+    'The guest knows it is virtualized and calls the hypervisor directly (hypercalls) instead of trapping.',
+  'hardware-assisted':
+    'The CPU runs the guest in non-root mode and exits to the VMM on the events it configured.',
+};
+
+/** Parse the scenario from a query string; unknown or missing values fall back to defaults. */
+export function scenarioFromSearch(search: string, fallback: ScenarioSel): ScenarioSel {
+  const q = new URLSearchParams(search);
+  const guest = q.get('guest');
+  const technique = q.get('technique');
+  const vms = Number(q.get('vms'));
+  return {
+    guestId: guest && findGuest(guest) ? guest : fallback.guestId,
+    technique:
+      technique && (TECHNIQUES as readonly string[]).includes(technique)
+        ? (technique as TechniqueId)
+        : fallback.technique,
+    vms: Number.isInteger(vms) && vms >= 1 && vms <= MAX_VMS ? vms : fallback.vms,
+  };
+}
+
+export function searchFromScenario(s: ScenarioSel): string {
+  const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
+  return `?${q.toString()}`;
+}
+
+export function defaultScenario(): ScenarioSel {
+  return { guestId: guests[0]?.id ?? 'hello', technique: 'native', vms: 1 };
+}
+
+function prepareLoad(): void {
+  useUi.getState().set({ loading: true, loadError: null });
+}
+
+/** Load the selected built-in scenario and record it in the URL. */
+export function loadScenario(s: ScenarioSel): void {
+  const ui = useUi.getState();
+  ui.set({ scenario: s, pendingUpload: null });
+  const url = `${location.pathname}${searchFromScenario(s)}${location.hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
+  prepareLoad();
+  emulator().send({
+    type: 'load',
+    scenario: { guest: { kind: 'builtin', id: s.guestId }, technique: s.technique, vms: s.vms },
+  });
+}
+
+let lastUpload: UploadedGuest | null = null;
+
+/** Load a guest from disk with the selected technique and VM count (the bytes are kept, so a
+ *  technique change can reload it). */
+export function loadUpload(guest: UploadedGuest): void {
+  const ui = useUi.getState();
+  lastUpload = guest;
+  prepareLoad();
+  ui.set({ pendingUpload: guest.name });
+  const { technique, vms } = ui.scenario;
+  emulator().send({ type: 'load', scenario: { guest: { kind: 'upload', guest }, technique, vms } });
+}
+
+/** The selection changed: reload whatever is running (the uploaded guest or a built-in one). */
+export function changeScenario(s: ScenarioSel): void {
+  const ui = useUi.getState();
+  if (ui.uploadName && lastUpload && s.guestId === ui.scenario.guestId) {
+    ui.set({ scenario: s });
+    loadUpload(lastUpload);
+  } else loadScenario(s);
+}
+
+export const SPEEDS: { label: string; ips: number | null }[] = [
+  { label: 'Full speed', ips: null },
+  { label: '1 M instr/s', ips: 1_000_000 },
+  { label: '100 k instr/s', ips: 100_000 },
+  { label: '10 k instr/s', ips: 10_000 },
+  { label: '1 k instr/s', ips: 1000 },
+  { label: '100 instr/s', ips: 100 },
+  { label: 'Slow: 10 instr/s', ips: 10 },
+  { label: 'Slow: 4 instr/s', ips: 4 },
+  { label: 'Slow: 1 instr/s', ips: 1 },
+];
+
+export const commands = {
+  run: () => emulator().send({ type: 'run' }),
+  pause: () => emulator().send({ type: 'pause' }),
+  toggle: () => (useUi.getState().status?.running ? commands.pause() : commands.run()),
+  step: () => emulator().send({ type: 'step' }),
+  stepToTrap: () => emulator().send({ type: 'stepToTrap' }),
+  runUntil: () => emulator().send({ type: 'runUntilTrapKind', kind: useUi.getState().untilKind }),
+  reset: () => {
+    emulator().clearSerial();
+    const ui = useUi.getState();
+    ui.resetRun();
+    emulator().send({ type: 'reset' });
+  },
+  setSpeed: (ips: number | null) => {
+    useUi.getState().set({ speed: ips });
+    emulator().send({ type: 'setSpeed', ips });
+  },
+  speedStep: (dir: 1 | -1) => {
+    const cur = SPEEDS.findIndex((s) => s.ips === useUi.getState().speed);
+    const next = Math.min(SPEEDS.length - 1, Math.max(0, cur + (dir > 0 ? -1 : 1)));
+    commands.setSpeed(SPEEDS[next].ips);
+  },
+};
