@@ -5,7 +5,6 @@
 import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
 import {
   AR_ACCESSED,
-  AR_CODE,
   AR_P,
   AR_RW,
   AR_S,

@@ -13,7 +13,6 @@ import {
   AR_S,
   AR_UNUSABLE,
   CR0_PE,
-  CS,
   GP,
   LDTR,
   NP,

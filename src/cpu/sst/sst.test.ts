@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { AR_ACCESSED, AR_CODE, AR_P, AR_RW, AR_S, CS, DS, ES, FS, GS, SS } from '../constants.ts';
+import { AR_ACCESSED, AR_P, AR_RW, AR_S, CS, DS, ES, FS, GS, SS } from '../constants.ts';
 import type { Cpu } from '../cpu.ts';
 import { EventKind, MonitorAction } from '../interrupts.ts';
 import { makeCpu } from '../test/harness.ts';
