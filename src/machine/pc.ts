@@ -3,12 +3,13 @@
  * loop. See README.md in this folder for the public API.
  *
  * Run loop (`runSlice`): virtual time advances only with retired instructions and HLT skips
- * (clock.ts). Each `cpu.run(n)` is bounded by the earliest device deadline, the slice end, and the
- * next multiple of `chunkTicks` in absolute virtual time. Timers fire at run boundaries that are a
- * function of the guest alone — the deadline itself, an aligned chunk boundary, or a point where the
- * CPU stopped by itself (HLT, triple fault) — so a deadline a device arms *during* a run (e.g. the
- * guest programs the PIT) is honoured at the next aligned boundary however the host slices time.
- * A slice end that is none of these fires only timers due exactly then.
+ * (clock.ts). Timers fire only at *guest-determined* boundaries: a deadline the loop knew when it
+ * started the run, the next multiple of `chunkTicks` in absolute virtual time, or a point where the
+ * CPU stopped by itself (HLT, triple fault, monitor). A deadline a device arms during a run (the
+ * guest programs the PIT) becomes known at the next such boundary. Host slice ends are invisible:
+ * nothing fires there and no new deadline is learned, so the same guest produces the same
+ * instruction-by-instruction history whatever slice sizes the host uses. (If the CPU offers
+ * `requestStop()`, a newly armed earlier deadline stops the run at once — also guest-determined.)
  */
 import type { InterruptLine, IoBus, MemoryBus } from '../cpu/bus.ts';
 import { Cpu, StopReason } from '../cpu/index.ts';
@@ -41,6 +42,8 @@ export interface MachineCpu {
   enterReal(cs: number, ip: number, regs?: EntryRegs): void;
   /** Architectural EFLAGS (optional: used to tell an idle HLT from a dead one). */
   getEflags?(): number;
+  /** TSC = instructions + tscOffset (optional): HLT skips are added so RDTSC tracks virtual time. */
+  tscOffset?: number;
   /** Optional: end the current run() at the next instruction boundary. */
   requestStop?(): void;
 }
@@ -120,6 +123,8 @@ export class Pc {
   /** The last runSlice ended on a host-chosen boundary (see the file comment). */
   private endedAtSliceEdge = false;
   private inRun = false;
+  /** Earliest deadline as of the last guest-determined boundary (see the file comment). */
+  private knownDeadline = Number.POSITIVE_INFINITY;
   private runLimit = 0;
 
   constructor(options: PcOptions = {}) {
@@ -283,6 +288,7 @@ export class Pc {
     this.exitCode = undefined;
     this.pendingExit = null;
     this.pendingReset = null;
+    this.endedAtSliceEdge = false;
   }
 
   private requestExit(status: number): void {
@@ -319,6 +325,12 @@ export class Pc {
     }
   }
 
+  /** Fire due timers at a guest-determined boundary and note the next deadline the loop knows. */
+  private fireTimers(now: number): void {
+    this.clock.runDue(now);
+    this.knownDeadline = this.clock.nextDeadline();
+  }
+
   private interruptsEnabled(): boolean {
     const c = this.cpu;
     if (typeof c.getEflags === 'function') return (c.getEflags() & IF_FLAG) !== 0;
@@ -340,13 +352,8 @@ export class Pc {
     const sliceEnd = startTick + budget;
     let stop: RunResult['stop'] = 'budget';
 
-    if (this.state === 'running') {
-      // Timers due now: all of them, unless the previous slice ended on a host-chosen boundary,
-      // in which case only those due exactly now (overdue ones wait for the next aligned boundary).
-      if (this.endedAtSliceEdge) clock.runDue(startTick, startTick);
-      else clock.runDue(startTick);
-      this.endedAtSliceEdge = false;
-    }
+    // After a host-chosen slice edge nothing fires here: that boundary must be invisible.
+    if (this.state === 'running' && !this.endedAtSliceEdge) this.fireTimers(startTick);
 
     while (this.state === 'running') {
       const now = clock.now();
@@ -354,8 +361,7 @@ export class Pc {
       if (this.pic.hasInterrupt()) cpu.interruptCheck();
       const aligned = (Math.floor(now / this.chunk) + 1) * this.chunk;
       let limit = Math.min(sliceEnd, aligned);
-      const deadline = clock.nextDeadline();
-      if (deadline > now && deadline < limit) limit = deadline;
+      if (this.knownDeadline > now && this.knownDeadline < limit) limit = this.knownDeadline;
       this.inRun = true;
       this.runLimit = limit;
       let r: number;
@@ -367,42 +373,46 @@ export class Pc {
       this.applyRequests();
       if (this.state !== 'running') break;
       const after = clock.now();
-      if (r === StopReason.Budget || after >= limit) {
-        if (after % this.chunk === 0 || after < sliceEnd) clock.runDue(after);
-        else {
-          clock.runDue(after, after);
+      if (r === StopReason.Budget) {
+        if (after < limit || after % this.chunk === 0 || after === this.knownDeadline) {
+          this.fireTimers(after);
+          this.endedAtSliceEdge = false;
+        } else {
           this.endedAtSliceEdge = true;
         }
         continue;
       }
+      this.endedAtSliceEdge = false;
       if (r === StopReason.Shutdown) {
         this.state = 'shutdown';
         this.reason = `triple fault: ${cpu.shutdownReason || 'shutdown'}`;
         break;
       }
+      this.fireTimers(after);
       if (r === StopReason.Monitor || r === StopReason.Breakpoint) {
-        clock.runDue(after);
         stop = r === StopReason.Monitor ? 'monitor' : 'breakpoint';
         break;
       }
-      // Halt (or an early stop we asked for): a guest-determined point, fire whatever is due.
-      clock.runDue(after);
+      // Halt: a guest-determined point.
       if (!cpu.halted) continue;
-      if (this.pic.hasInterrupt() && this.interruptsEnabled()) continue;
-      if (!this.interruptsEnabled()) {
+      const enabled = this.interruptsEnabled();
+      if (this.pic.hasInterrupt() && enabled) continue;
+      if (!enabled) {
         this.state = 'hung';
         this.reason = 'HLT with interrupts disabled: nothing can wake the CPU';
         break;
       }
-      const next = clock.nextDeadline();
+      const next = this.knownDeadline;
       if (next === Number.POSITIVE_INFINITY) {
         stop = 'idle';
         break;
       }
       // HLT: skip virtual time to the next device deadline (or the slice end).
+      const before = clock.now();
       clock.skipTo(Math.min(next, sliceEnd));
       const t = clock.now();
-      if (t >= next) clock.runDue(t);
+      if (typeof cpu.tscOffset === 'number') cpu.tscOffset += t - before;
+      if (t >= next) this.fireTimers(t);
       else this.endedAtSliceEdge = true;
     }
 
