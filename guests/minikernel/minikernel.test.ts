@@ -93,3 +93,22 @@ describe.skipIf(!hasQemu)('minikernel under qemu-system-i386 (oracle)', () => {
     expect(s.status).toBe(1);
   });
 });
+
+// On TrapLab's own machine (the `native` technique), typed in through the CLI's --wait-for/--send.
+describe('minikernel on TrapLab (native)', () => {
+  it('boots to the shell, runs ps and bench, and powers off with status 0', () => {
+    const cli = join(import.meta.dirname, '..', '..', 'bin', 'traplab.mjs');
+    const steps = ['ps', 'bench', 'exit'].flatMap((c) => ['--wait-for', 'mini$ ', '--send', `${c}\\r`]);
+    const r = spawnSync('node', [cli, 'run', '--guest', 'minikernel', '--no-reboot', ...steps], {
+      timeout: 120_000,
+      input: '',
+    });
+    const out = r.stdout.toString('latin1');
+    expect(out).toContain('[mini] timer: ticking');
+    expect(out).toMatch(/1 shell\s+running/);
+    for (const b of ['syscall', 'in', 'cr-write', 'call/ret', 'pgfault', 'divzero', 'ptemod'])
+      expect(out).toMatch(new RegExp(`\\n  ${b.replace('/', '\\/')} +\\d+\\.\\d cycles/op`));
+    expect(out).toContain('[mini] the shell (pid 1) exited with status 0: powering off');
+    expect(r.status).toBe(1);
+  });
+});

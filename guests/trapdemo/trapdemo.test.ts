@@ -60,3 +60,25 @@ describe.skipIf(!hasQemu)('trapdemo under qemu-system-i386 (oracle)', () => {
     expect(r.status).toBe(1);
   });
 });
+
+// The same program on TrapLab's own machine (the `native` technique) must print the same bytes.
+const cli = join(dir, '..', '..', 'bin', 'traplab.mjs');
+describe('trapdemo on TrapLab (native)', () => {
+  it('prints exactly expected-output.txt and exits with status (0 << 1) | 1', () => {
+    const r = spawnSync('node', [cli, 'run', '--guest', 'trapdemo', '--no-reboot'], { timeout: 120_000 });
+    expect(r.stderr.toString()).toBe('');
+    expect(r.stdout.toString('latin1')).toBe(readFileSync(join(dir, 'expected-output.txt'), 'latin1'));
+    expect(r.status).toBe(1);
+  });
+
+  it('trapdemo-probe sees exactly its own RAM (64 MiB) and all-ones beyond', () => {
+    const r = spawnSync('node', [cli, 'run', '--guest', 'trapdemo-probe', '--no-reboot'], {
+      timeout: 120_000,
+    });
+    const out = r.stdout.toString('latin1');
+    expect(out).toContain('[trapdemo] probe: 0x00000000-0x03FFFFFF own RAM (our tags) (16 frames)');
+    expect(out).toContain('[trapdemo] probe: 0x04000000-0xFFFFFFFF all-ones (nothing there) (1008 frames)');
+    expect(out).toContain('probe: isolation ok');
+    expect(r.status).toBe(1);
+  });
+});
