@@ -1,0 +1,268 @@
+/**
+ * The `traplab` CLI as users and scripts see it: spawned as a child process (`node bin/traplab.mjs`),
+ * checked by its output and exit status.
+ */
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nasmFile } from '../session/test-nasm.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'traplab.mjs');
+const tmp = mkdtempSync(join(tmpdir(), 'traplab-cli-'));
+
+function traplab(args: string[], input?: string): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [BIN, ...args], {
+    cwd: tmp,
+    encoding: 'latin1',
+    input: input ?? '',
+    timeout: 60_000,
+    env: { ...process.env, TRAPLAB_DEBUG: '' },
+  });
+}
+
+function expectUsage(r: SpawnSyncReturns<string>, msg: RegExp): void {
+  expect(r.stderr).toMatch(msg);
+  expect(r.status).toBe(64);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.stderr.trim().split('\n').length).toBe(1);
+}
+
+// A guest that writes to the debug console and POST port, prints a prompt, echoes COM1 input
+// (polling the LSR), exits with 0x2A on 'q' and resets the machine through the i8042 on 'r'.
+const ECHO = `
+start:
+    mov esp, 0x90000
+    mov dx, 0xE9
+    mov al, 'd'
+    out dx, al
+    mov al, 10
+    out dx, al
+    mov al, 0x42
+    out 0x80, al
+    mov al, 0x43
+    out 0x80, al
+    mov esi, prompt
+    call puts
+next:
+    mov dx, 0x3FD
+.wait:
+    in al, dx
+    test al, 1
+    jz .wait
+    mov dx, 0x3F8
+    in al, dx
+    cmp al, 'q'
+    je quit
+    cmp al, 'r'
+    je reboot
+    call putc
+    jmp next
+quit:
+    mov al, 0x2A
+    out 0xF4, al
+    jmp $
+reboot:
+    mov al, 0xFE
+    out 0x64, al
+    jmp $
+putc:                       ; AL -> COM1
+    push eax
+    mov dx, 0x3FD
+.t: in al, dx
+    test al, 0x20
+    jz .t
+    pop eax
+    mov dx, 0x3F8
+    out dx, al
+    ret
+puts:
+    lodsb
+    test al, al
+    jz .d
+    call putc
+    jmp puts
+.d: ret
+prompt: db "ready> ", 0
+`;
+
+// LIDT with limit 0, then UD2: #UD → #GP (vector beyond the IDT limit) → #DF → triple fault.
+const TRIPLE = `
+    lidt [idt]
+    ud2
+idt: dw 0
+    dd 0
+`;
+
+describe('traplab CLI: help, list and bad arguments', () => {
+  it('prints help and lists the guests', () => {
+    const h = traplab(['--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/traplab run/);
+    const rh = traplab(['run', '--help']);
+    expect(rh.status).toBe(0);
+    for (const flag of [
+      '--guest',
+      '--kernel',
+      '--initrd',
+      '--append',
+      '--bios',
+      '--raw',
+      '--entry',
+      '--technique',
+      '--vms',
+      '--mem',
+      '--serial',
+      '--wait-for',
+      '--send',
+      '--debugcon',
+      '--post-log',
+      '--trace',
+      '--stats',
+      '--max-instructions',
+      '--no-reboot',
+    ]) {
+      expect(rh.stdout).toContain(flag);
+    }
+    const l = traplab(['list']);
+    expect(l.status).toBe(0);
+    expect(l.stdout).toMatch(/^hello\s+Hello, protected mode/m);
+    const j = JSON.parse(traplab(['list', '--json']).stdout);
+    expect(j.some((g: { id: string }) => g.id === 'hello')).toBe(true);
+  });
+
+  it('exits 64 with one clear line for every bad command line or image', () => {
+    writeFileSync(join(tmp, 'junk.bin'), Buffer.alloc(4096, 0x5a));
+    writeFileSync(join(tmp, 'empty.bin'), '');
+    expectUsage(traplab(['bogus']), /unknown command 'bogus'/);
+    expectUsage(traplab(['run']), /no guest/);
+    expectUsage(traplab(['run', '--guest', 'hello', '--frob']), /unknown option '--frob'/);
+    expectUsage(traplab(['run', '--guest', 'nosuch']), /unknown guest 'nosuch' \(known: .*hello/);
+    expectUsage(
+      traplab(['run', '--kernel', 'missing.elf']),
+      /cannot read kernel 'missing.elf': no such file/,
+    );
+    expectUsage(traplab(['run', '--kernel', tmp]), /is a directory/);
+    expectUsage(traplab(['run', '--kernel', 'empty.bin']), /kernel 'empty.bin' is empty/);
+    expectUsage(traplab(['run', '--kernel', 'junk.bin']), /unrecognised kernel format/);
+    expectUsage(
+      traplab(['run', '--guest', 'hello', '--technique', 'trap-and-emulate']),
+      /technique 'trap-and-emulate' is not built yet \(see issue 6\)/,
+    );
+    expectUsage(
+      traplab(['run', '--guest', 'hello', '--vms', '2']),
+      /native runs one guest; use --technique trap-and-emulate/,
+    );
+    expectUsage(traplab(['run', '--raw', 'junk.bin@0xF0000000', '--entry', '0xF0000000']), /raw image/);
+    expectUsage(traplab(['run', '--raw', 'junk.bin@0x100000', '--entry', '0x200000']), /entry point/);
+    expectUsage(
+      traplab(['run', '--guest', 'hello', '--serial', 'file:/nonexistent/dir/out']),
+      /--serial: cannot write/,
+    );
+    expectUsage(traplab(['run', '--guest', 'hello', '--max-instructions', 'lots']), /whole number/);
+  });
+});
+
+describe('traplab CLI: running guests', () => {
+  let echo = '';
+  let triple = '';
+  beforeAll(() => {
+    echo = nasmFile('echo', ECHO);
+    triple = nasmFile('triple', TRIPLE);
+  });
+
+  it('runs the hello guest: greeting on stdout, exit status (0 << 1) | 1', () => {
+    const r = traplab(['run', '--guest', 'hello']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('Hello from TrapLab! This guest runs in 32-bit protected mode.\r\n');
+    expect(r.status).toBe(1);
+  });
+
+  it('stops a runaway guest at --max-instructions with 124', () => {
+    const r = traplab([
+      'run',
+      '--raw',
+      `${echo}@0x100000`,
+      '--entry',
+      '0x100000',
+      '--serial',
+      'none',
+      '--max-instructions',
+      '20000',
+      '--stats',
+    ]);
+    expect(r.status).toBe(124);
+    expect(r.stderr).toMatch(/stopped after 20000 instructions/);
+    expect(r.stderr).toMatch(/^instructions\s+20000$/m);
+  });
+
+  it('reports a triple fault with status 2 and a one-line reason', () => {
+    const r = traplab(['run', '--raw', `${triple}@0x100000`, '--entry', '0x100000']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^traplab: triple fault: .+\n$/);
+  });
+
+  it('scripts the console with --wait-for/--send, and the result is deterministic', () => {
+    const args = [
+      'run',
+      '--raw',
+      `${echo}@0x100000`,
+      '--entry',
+      '0x100000',
+      '--stats',
+      '--wait-for',
+      'ready> ',
+      '--send',
+      'hi\\r\\n',
+      '--wait-for',
+      'hi',
+      '--send',
+      'q',
+    ];
+    const a = traplab(args);
+    expect(a.stdout).toBe('ready> hi\r\n');
+    expect(a.status).toBe((0x2a << 1) | 1);
+    const b = traplab(args);
+    expect(b.stdout).toBe(a.stdout);
+    const count = (s: string) => /^instructions\s+(\d+)$/m.exec(s)?.[1];
+    expect(count(a.stderr)).toBeDefined();
+    expect(count(b.stderr)).toBe(count(a.stderr));
+  });
+
+  it('feeds piped stdin to the UART and writes debugcon, POST codes and the trace', () => {
+    const r = traplab(
+      [
+        'run',
+        '--raw',
+        `${echo}@0x100000`,
+        '--entry',
+        '0x100000',
+        '--debugcon',
+        'file:dbg.txt',
+        '--post-log',
+        'post.txt',
+        '--trace',
+        'trace.jsonl',
+      ],
+      'Hello, abcdefghijklmnop-stuvwxyz 0123456789!q',
+    );
+    expect(r.stdout).toBe('ready> Hello, abcdefghijklmnop-stuvwxyz 0123456789!');
+    expect(r.status).toBe(85);
+    expect(readFileSync(join(tmp, 'dbg.txt'), 'latin1')).toBe('d\n');
+    expect(readFileSync(join(tmp, 'post.txt'), 'utf8')).toBe('42\n43\n');
+    const trace = readFileSync(join(tmp, 'trace.jsonl'), 'utf8');
+    // Native has no VMM, so no traps; every line that is there must be one JSON object.
+    for (const line of trace.split('\n').filter(Boolean)) expect(typeof JSON.parse(line).seq).toBe('number');
+  });
+
+  it('ends with 0 when the guest resets the machine under --no-reboot', () => {
+    const r = traplab(
+      ['run', '--raw', `${echo}@0x100000`, '--entry', '0x100000', '--no-reboot', '--serial', 'stdio'],
+      'r',
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('ready> ');
+  });
+});

@@ -1,0 +1,288 @@
+/**
+ * `traplab run`: boot a guest headless and drive the session's run loop.
+ *
+ * The loop runs the session in fixed slices of instructions and yields to the Node event loop
+ * between slices (setImmediate), so terminal input, Ctrl-A X and signals are handled while a
+ * runaway guest spins. Slices are a fixed size — never derived from wall time — so where scripted
+ * input (--wait-for/--send) lands in the instruction stream is the same on every run.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/trap-log.ts';
+import { Session, SessionError, type SessionStatus } from '../session/index.ts';
+import { type RunOptions, type Sink, UsageError } from './args.ts';
+import { HostConsole } from './console.ts';
+import {
+  EXIT_OK,
+  EXIT_SIGINT,
+  EXIT_SIGTERM,
+  EXIT_SOFTWARE,
+  EXIT_TIMEOUT,
+  EXIT_TRIPLE_FAULT,
+} from './exit-codes.ts';
+import { resolveGuest } from './guest-files.ts';
+import { errorText } from './manifest.ts';
+
+/** Instructions per slice between event-loop turns (about 10–30 ms of emulation). */
+export const SLICE_INSTRUCTIONS = 1_000_000;
+
+interface ByteSink {
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+const discard: ByteSink = { write() {}, close() {} };
+
+function openSink(s: Sink, flag: string): ByteSink {
+  switch (s.kind) {
+    case 'none':
+      return discard;
+    case 'stdio':
+      return { write: (b) => void process.stdout.write(b), close() {} };
+    case 'stderr':
+      return { write: (b) => void process.stderr.write(b), close() {} };
+    case 'file': {
+      let fd: number;
+      try {
+        fd = openSync(s.path, 'w');
+      } catch (e) {
+        throw new UsageError(`${flag}: cannot write '${s.path}': ${errorText(e)}`);
+      }
+      return {
+        write: (b) => {
+          if (b.length > 0) writeSync(fd, b);
+        },
+        close: () => closeSync(fd),
+      };
+    }
+  }
+}
+
+function openFile(path: string, flag: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot write '${path}': ${errorText(e)}`);
+  }
+}
+
+const latin1 = new TextDecoder('latin1');
+function bytesOf(text: string): Uint8Array {
+  const b = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i) & 0xff;
+  return b;
+}
+
+/** Prefix each line of VM n's output with "[vmN] " when several VMs share one terminal. */
+class VmPrefixer {
+  private atLineStart: boolean[] = [];
+  constructor(private readonly sink: ByteSink) {}
+  write(vm: number, bytes: Uint8Array): void {
+    const prefix = bytesOf(`[vm${vm}] `);
+    const out: number[] = [];
+    let start = this.atLineStart[vm] ?? true;
+    for (const b of bytes) {
+      if (start) out.push(...prefix);
+      out.push(b);
+      start = b === 0x0a;
+    }
+    this.atLineStart[vm] = start;
+    this.sink.write(Uint8Array.from(out));
+  }
+}
+
+export async function runCommand(opts: RunOptions): Promise<number> {
+  const wallStart = performance.now();
+  const guest = resolveGuest(opts.guest);
+  let session: Session;
+  try {
+    session = new Session({
+      guest: guest.source,
+      technique: opts.technique,
+      vms: opts.vms,
+      memMiB: opts.memMiB,
+      noReboot: opts.noReboot,
+    });
+  } catch (e) {
+    if (e instanceof SessionError) throw new UsageError(e.message);
+    throw e;
+  }
+
+  const serialSink = openSink(opts.serial, '--serial');
+  const debugconSink = openSink(opts.debugcon, '--debugcon');
+  const traceFd = opts.trace === null ? -1 : openFile(opts.trace, '--trace');
+  const postFd = opts.postLog === null ? -1 : openFile(opts.postLog, '--post-log');
+  const prefixer = session.vmCount > 1 ? new VmPrefixer(serialSink) : null;
+
+  let quit = false;
+  let signalled = 0;
+  const console_ =
+    opts.serial.kind === 'stdio'
+      ? new HostConsole(process.stdin, {
+          input: (b) => session.sendSerial(0, b),
+          quit: () => {
+            quit = true;
+          },
+          notice: (t) => void process.stderr.write(t),
+        })
+      : null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signalled = sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+    quit = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  console_?.start();
+
+  // Scripted input: steps[i] fires once its text has appeared in VM 0's output.
+  let step = 0;
+  let seen = '';
+  const runScript = (fresh: Uint8Array): void => {
+    if (step >= opts.script.length) return;
+    seen += latin1.decode(fresh);
+    while (step < opts.script.length) {
+      const s = opts.script[step];
+      if (s.waitFor !== null) {
+        const at = seen.indexOf(s.waitFor);
+        if (at < 0) {
+          // Keep only a tail that could still begin a match.
+          if (seen.length > s.waitFor.length) seen = seen.slice(seen.length - s.waitFor.length + 1);
+          return;
+        }
+        seen = seen.slice(at + s.waitFor.length);
+      }
+      session.sendSerial(0, bytesOf(s.send));
+      step++;
+    }
+  };
+
+  let traceWritten = 0;
+  let traceLost = 0;
+  const drainTrace = (): void => {
+    if (traceFd < 0) return;
+    const t = session.traps;
+    const firstHeld = t.total - t.count;
+    if (traceWritten < firstHeld) {
+      traceLost += firstHeld - traceWritten;
+      traceWritten = firstHeld;
+    }
+    if (traceWritten < t.total) {
+      t.writeJsonLines((chunk) => writeSync(traceFd, chunk), traceWritten - firstHeld, t.count);
+      traceWritten = t.total;
+    }
+  };
+
+  const drain = (): void => {
+    for (let vm = 0; vm < session.vmCount; vm++) {
+      const out = session.takeSerial(vm);
+      if (out.length === 0) continue;
+      if (prefixer) prefixer.write(vm, out);
+      else if (vm === 0) serialSink.write(out);
+      if (vm === 0) runScript(out);
+    }
+    debugconSink.write(session.takeDebugcon());
+    drainTrace();
+  };
+
+  let exitCode: number;
+  let message = '';
+  try {
+    runScript(new Uint8Array(0)); // leading --send steps without --wait-for
+    let status: SessionStatus;
+    for (;;) {
+      let budget = SLICE_INSTRUCTIONS;
+      if (opts.maxInstructions !== null)
+        budget = Math.min(budget, opts.maxInstructions - session.instructions);
+      if (budget <= 0) {
+        exitCode = EXIT_TIMEOUT;
+        message = `stopped after ${session.instructions} instructions (--max-instructions)`;
+        break;
+      }
+      status = session.run(budget);
+      drain();
+      if (status.state !== 'running' && status.state !== 'idle') {
+        [exitCode, message] = finalStatus(status);
+        break;
+      }
+      if (quit) {
+        exitCode = signalled || EXIT_OK;
+        break;
+      }
+      if (status.state === 'idle') {
+        // Halted with nothing to wake it but host input: wait for input instead of spinning.
+        if (console_ && !console_.closed) await console_.waitForInput();
+        else {
+          exitCode = EXIT_OK;
+          message = 'the guest halted and nothing can wake it (no more input); stopping';
+          break;
+        }
+      } else {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (quit) {
+        exitCode = signalled || EXIT_OK;
+        break;
+      }
+    }
+  } finally {
+    console_?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  drain();
+  serialSink.close();
+  debugconSink.close();
+  if (traceFd >= 0) closeSync(traceFd);
+  if (postFd >= 0) {
+    const codes = session.postCodes();
+    writeSync(
+      postFd,
+      codes.map((c) => c.toString(16).toUpperCase().padStart(2, '0')).join('\n') + (codes.length ? '\n' : ''),
+    );
+    closeSync(postFd);
+  }
+  if (message) process.stderr.write(`${console_?.isTty ? '\r\n' : ''}traplab: ${message}\n`);
+  if (traceLost > 0)
+    process.stderr.write(`traplab: --trace: ${traceLost} trap records were dropped before being written\n`);
+  if (opts.stats) process.stderr.write(statsText(session, performance.now() - wallStart));
+  return exitCode;
+}
+
+function finalStatus(status: SessionStatus): [number, string] {
+  switch (status.state) {
+    case 'exited':
+      return [status.exitCode ?? 1, ''];
+    case 'shutdown':
+      return [EXIT_TRIPLE_FAULT, `triple fault: ${status.reason ?? 'the CPU shut down'}`];
+    case 'reset':
+      return [EXIT_OK, status.reason ? `${status.reason} (--no-reboot)` : ''];
+    case 'stopped':
+      return [EXIT_OK, status.reason ?? ''];
+    default:
+      return [EXIT_SOFTWARE, `unexpected session state '${status.state}'`];
+  }
+}
+
+export function statsText(session: Session, wallMs: number): string {
+  const n = session.instructions;
+  const secs = wallMs / 1000;
+  const lines = [
+    `instructions   ${n}`,
+    `virtual time   ${(session.virtualTimeNs / 1e9).toFixed(6)} s`,
+    `wall time      ${secs.toFixed(3)} s`,
+    `speed          ${secs > 0 ? (n / secs / 1e6).toFixed(1) : '—'} MIPS`,
+  ];
+  const t = session.traps;
+  let traps = 0;
+  const byKind: string[] = [];
+  for (let k = 0; k < TRAP_KIND_COUNT; k++) {
+    const c = t.countByKind(k as TrapKind);
+    traps += c;
+    if (c > 0) byKind.push(`  ${kindNames[k].padEnd(22)} ${c}`);
+  }
+  lines.push(
+    `traps          ${traps}${t.dropped > 0 ? ` (${t.dropped} dropped from the log)` : ''}`,
+    ...byKind,
+  );
+  return `${lines.join('\n')}\n`;
+}

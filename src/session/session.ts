@@ -1,0 +1,229 @@
+/**
+ * The session: the one run loop both the CLI and the Web Worker drive (notes/session-contract.md).
+ * It validates the configuration, loads the guest, picks the technique runner, and keeps the
+ * status machine. It never throws for anything a guest does; bad configuration or images throw
+ * SessionError with a message meant for the user.
+ */
+import type { TrapLogReader } from '../hypervisor/trap-log.ts';
+import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
+import { isTerminal, type TechniqueRunner } from './technique.ts';
+import { techniqueFactory } from './techniques.ts';
+import {
+  type CpuSnapshot,
+  type DisasmLine,
+  type GuestSource,
+  type SessionConfig,
+  SessionError,
+  type SessionStatus,
+  TECHNIQUES,
+} from './types.ts';
+
+export const MAX_MEM_MIB = 3072;
+export const MAX_VMS = 16;
+/** Longest instruction (SDM Vol.2 §2.3.11). */
+const MAX_INSN = 15;
+
+export class Session {
+  readonly config: SessionConfig;
+  readonly vmCount: number;
+  /** What the loader did (e.g. "multiboot ELF: 2 segments, entry 0x100010"). */
+  readonly bootSummary: string;
+  status: SessionStatus = { state: 'running' };
+  private readonly runner: TechniqueRunner;
+
+  constructor(config: SessionConfig) {
+    this.config = validateConfig(config);
+    const factory = techniqueFactory(config.technique);
+    if (!factory) throw new SessionError(`technique '${config.technique}' is not built yet (see issue 6)`);
+    if (config.technique === 'native' && config.vms !== 1) {
+      throw new SessionError('native runs one guest; use --technique trap-and-emulate for several VMs');
+    }
+    const boot = loadGuest(config.guest, config.memMiB * 1024 * 1024);
+    this.bootSummary = boot.summary;
+    this.runner = factory(this.config, boot);
+    this.vmCount = this.runner.vmCount;
+  }
+
+  get instructions(): number {
+    return this.runner.instructions;
+  }
+  get virtualTimeNs(): number {
+    return this.runner.virtualTimeNs;
+  }
+  get traps(): TrapLogReader {
+    return this.runner.traps;
+  }
+
+  /** Run up to `budget` instructions (all VMs together). */
+  run(budget: number): SessionStatus {
+    return this.advance(budget, false);
+  }
+  /** Execute exactly one instruction (or wake from HLT, when an interrupt is due). */
+  step(): SessionStatus {
+    return this.advance(1, false);
+  }
+  /** Run until the trap log gains a record, or `budget` instructions have run. */
+  runToNextTrap(budget: number): SessionStatus {
+    return this.advance(budget, true);
+  }
+  /** End the session from the host side; further run() calls do nothing. */
+  stop(reason = 'stopped'): SessionStatus {
+    if (!isTerminal(this.status)) this.status = { state: 'stopped', reason };
+    return this.status;
+  }
+
+  private advance(budget: number, stopOnTrap: boolean): SessionStatus {
+    if (isTerminal(this.status)) return this.status;
+    const n = Number.isFinite(budget) ? Math.max(0, Math.floor(budget)) : 0;
+    if (n === 0) return this.status;
+    const r = this.runner.run(n, stopOnTrap);
+    switch (r.state) {
+      case 'budget':
+        this.status = { state: 'running' };
+        break;
+      case 'idle':
+        this.status = { state: 'idle', reason: r.reason ?? 'halted; waiting for input' };
+        break;
+      case 'exited':
+        this.status = { state: 'exited', exitCode: r.exitCode ?? 1, reason: r.reason ?? 'debug-exit port' };
+        break;
+      case 'shutdown':
+        this.status = { state: 'shutdown', exitCode: 2, reason: r.reason ?? 'triple fault' };
+        break;
+      case 'reset':
+        this.status = { state: 'reset', exitCode: 0, reason: r.reason ?? 'the guest reset the machine' };
+        break;
+      case 'hung':
+        // Not in the contract's state list as such: the guest has stopped for good.
+        this.status = { state: 'stopped', reason: r.reason ?? 'halted with interrupts disabled' };
+        break;
+    }
+    return this.status;
+  }
+
+  takeSerial(vm: number): Uint8Array {
+    return this.checkVm(vm) ? this.runner.takeSerial(vm) : new Uint8Array(0);
+  }
+  sendSerial(vm: number, bytes: Uint8Array): void {
+    if (this.checkVm(vm) && bytes.length > 0) {
+      this.runner.sendSerial(vm, bytes);
+      if (this.status.state === 'idle') this.status = { state: 'running' };
+    }
+  }
+  takeDebugcon(): Uint8Array {
+    return this.runner.takeDebugcon();
+  }
+  /** Every byte written to port 0x80 so far (the machine keeps a bounded history). */
+  postCodes(): number[] {
+    return this.runner.postCodes();
+  }
+  snapshot(): CpuSnapshot {
+    return this.runner.snapshot();
+  }
+
+  readPhysical(addr: number, len: number): Uint8Array {
+    return this.runner.readPhysical(addr >>> 0, clampLen(len));
+  }
+
+  /** Linear memory through the current page tables; bytes of not-present pages read as 0. */
+  readLinear(addr: number, len: number): Uint8Array {
+    return this.readLinearMapped(addr, clampLen(len)).bytes;
+  }
+
+  private readLinearMapped(addr: number, len: number): { bytes: Uint8Array; mapped: number } {
+    const out = new Uint8Array(len);
+    let done = 0;
+    let mapped = 0;
+    let contiguous = true;
+    while (done < len) {
+      const lin = (addr + done) >>> 0;
+      const run = Math.min(len - done, 0x1000 - (lin & 0xfff));
+      const phys = this.runner.translateLinear(lin);
+      if (phys === null) contiguous = false;
+      else {
+        out.set(this.runner.readPhysical(phys, run), done);
+        if (contiguous) mapped += run;
+      }
+      done += run;
+    }
+    return { bytes: out, mapped };
+  }
+
+  /** Disassemble `count` instructions from a linear address in the current code size. */
+  disassembleAt(linearAddr: number, count: number): DisasmLine[] {
+    const code32 = this.codeIs32();
+    const lines: DisasmLine[] = [];
+    let addr = linearAddr >>> 0;
+    for (let i = 0; i < Math.min(Math.max(0, Math.floor(count)), 1000); i++) {
+      const { bytes, mapped } = this.readLinearMapped(addr, MAX_INSN);
+      if (mapped === 0) {
+        lines.push({ addr, bytes: [], text: '(not mapped)' });
+        break;
+      }
+      const d = this.runner.disassemble(bytes.subarray(0, mapped), addr, code32);
+      const length = Math.max(1, Math.min(d.length, mapped));
+      lines.push({ addr, bytes: Array.from(bytes.subarray(0, length)), text: d.text });
+      addr = (addr + length) >>> 0;
+    }
+    return lines;
+  }
+
+  private codeIs32(): boolean {
+    const s = this.runner.snapshot();
+    // CS.D (bit 22 of the access-rights word, SDM Vol.3 §3.4.5) outside real and V86 mode.
+    return s.mode === 'protected' && (s.cs.access & 0x4000) !== 0;
+  }
+
+  private checkVm(vm: number): boolean {
+    return Number.isInteger(vm) && vm >= 0 && vm < this.vmCount;
+  }
+}
+
+function clampLen(len: number): number {
+  return Number.isFinite(len) ? Math.max(0, Math.min(Math.floor(len), 1 << 24)) : 0;
+}
+
+function validateConfig(c: SessionConfig): SessionConfig {
+  if (typeof c !== 'object' || c === null) throw new SessionError('no session configuration given');
+  if (!TECHNIQUES.includes(c.technique)) {
+    throw new SessionError(`unknown technique '${String(c.technique)}' (one of: ${TECHNIQUES.join(', ')})`);
+  }
+  if (!Number.isInteger(c.vms) || c.vms < 1 || c.vms > MAX_VMS) {
+    throw new SessionError(
+      `the number of VMs must be a whole number from 1 to ${MAX_VMS}, got ${String(c.vms)}`,
+    );
+  }
+  if (!Number.isInteger(c.memMiB) || c.memMiB < 1 || c.memMiB > MAX_MEM_MIB) {
+    throw new SessionError(
+      `memory must be a whole number of MiB from 1 to ${MAX_MEM_MIB}, got ${String(c.memMiB)}`,
+    );
+  }
+  return { ...c, noReboot: c.noReboot === true };
+}
+
+function loadGuest(g: GuestSource, ramBytes: number): BootImage {
+  const bytes = (v: unknown, what: string): Uint8Array => {
+    if (!(v instanceof Uint8Array)) throw new SessionError(`the ${what} is missing`);
+    if (v.length === 0) throw new SessionError(`the ${what} is empty`);
+    return v;
+  };
+  try {
+    switch (g?.kind) {
+      case 'kernel':
+        return loadKernel(bytes(g.kernel, 'kernel image'), {
+          ramBytes,
+          initrd: g.initrd === undefined ? undefined : bytes(g.initrd, 'initrd'),
+          cmdline: g.cmdline,
+        });
+      case 'bios':
+        return loadBios(bytes(g.image, 'BIOS image'));
+      case 'raw':
+        return loadRaw(bytes(g.image, 'raw image'), { ramBytes, addr: g.addr, entry: g.entry });
+      default:
+        throw new SessionError(`unknown guest kind '${String((g as { kind?: unknown })?.kind)}'`);
+    }
+  } catch (e) {
+    if (e instanceof LoadError) throw new SessionError(e.message);
+    throw e;
+  }
+}

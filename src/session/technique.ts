@@ -1,0 +1,54 @@
+/**
+ * How a virtualization technique plugs into the session. `native` (one guest owns the machine) is
+ * a TechniqueRunner; so will be each hypervisor technique of issue 6 and after (trap-and-emulate,
+ * binary translation, paravirtual, hardware-assisted), each owning its VMs, their virtual devices
+ * and the trap log. The session adds what every technique shares: config validation, guest loading,
+ * the status machine, stepping, and the debugger's memory and disassembly views.
+ */
+import type { TrapLog } from '../hypervisor/trap-log.ts';
+import type { BootImage } from '../machine/loaders/index.ts';
+import type { CpuSnapshot, SessionConfig, SessionStatus } from './types.ts';
+
+/** What ended (or paused) a runner's run() call. */
+export interface RunnerResult {
+  /**
+   * - budget: the budget was used up (or stopOnTrap hit: a trap record was appended).
+   * - idle: halted with nothing but host input able to wake any VM.
+   * - exited / shutdown / reset: as SessionStatus; `reset` only when noReboot is set (otherwise the
+   *   runner resets its machine and keeps going).
+   * - hung: halted with interrupts disabled: nothing at all can wake it.
+   */
+  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung';
+  exitCode?: number;
+  reason?: string;
+}
+
+export interface TechniqueRunner {
+  readonly vmCount: number;
+  /** Retired guest instructions, all VMs together. */
+  readonly instructions: number;
+  readonly virtualTimeNs: number;
+  readonly traps: TrapLog;
+  /**
+   * Run up to `budget` instructions. With `stopOnTrap`, return as soon as a trap record has been
+   * appended to the log (after the instruction that caused it). Never throws for guest behaviour.
+   */
+  run(budget: number, stopOnTrap: boolean): RunnerResult;
+  takeSerial(vm: number): Uint8Array;
+  sendSerial(vm: number, bytes: Uint8Array): void;
+  takeDebugcon(): Uint8Array;
+  postCodes(): number[];
+  snapshot(): CpuSnapshot;
+  /** Physical memory as the current VM's CPU sees it (host-physical under native). */
+  readPhysical(addr: number, len: number): Uint8Array;
+  /** The translation the current CPU would use for a linear address, or null (not present). */
+  translateLinear(addr: number): number | null;
+  /** Disassemble one instruction from `bytes` decoded at `addr` in the current code size. */
+  disassemble(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string };
+}
+
+export type TechniqueFactory = (config: SessionConfig, boot: BootImage) => TechniqueRunner;
+
+export function isTerminal(s: SessionStatus): boolean {
+  return s.state === 'exited' || s.state === 'shutdown' || s.state === 'reset' || s.state === 'stopped';
+}
