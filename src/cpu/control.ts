@@ -17,8 +17,8 @@ export class CpuCtl extends CpuInt {
     const ar = CpuSeg.descAr(this.dHi);
     const dpl = (ar >> 5) & 3;
     if (ar & AR_DC) {
-      if (dpl > this.cpl) this.gp(sel);
-    } else if ((sel & 3) > this.cpl || dpl !== this.cpl) this.gp(sel);
+      if (dpl > this.cpl) this.gp(sel & 0xfffc);
+    } else if ((sel & 3) > this.cpl || dpl !== this.cpl) this.gp(sel & 0xfffc);
     if ((ar & AR_P) === 0) this.raise(NP, sel & 0xfffc);
   }
 
@@ -41,14 +41,14 @@ export class CpuCtl extends CpuInt {
     this.readDesc(sel, GP);
     const ar = CpuSeg.descAr(this.dHi);
     if (ar & AR_S) {
-      if ((ar & AR_CODE) === 0) this.gp(sel);
+      if ((ar & AR_CODE) === 0) this.gp(sel & 0xfffc);
       this.checkDirectCode(sel);
       this.loadCsHere(sel, off);
       return;
     }
     const type = ar & 0x1f;
     const dpl = (ar >> 5) & 3;
-    if (dpl < this.cpl || dpl < (sel & 3)) this.gp(sel);
+    if (dpl < this.cpl || dpl < (sel & 3)) this.gp(sel & 0xfffc);
     if ((ar & AR_P) === 0) this.raise(NP, sel & 0xfffc);
     switch (type) {
       case 0x1:
@@ -68,14 +68,14 @@ export class CpuCtl extends CpuInt {
         this.readDesc(tsel, GP);
         const tar = CpuSeg.descAr(this.dHi);
         const tdpl = (tar >> 5) & 3;
-        if ((tar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(tsel);
-        if (tar & AR_DC ? tdpl > this.cpl : tdpl !== this.cpl) this.gp(tsel);
+        if ((tar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(tsel & 0xfffc);
+        if (tar & AR_DC ? tdpl > this.cpl : tdpl !== this.cpl) this.gp(tsel & 0xfffc);
         if ((tar & AR_P) === 0) this.raise(NP, tsel & 0xfffc);
         this.loadCsHere(tsel, toff);
         return;
       }
       default:
-        this.gp(sel);
+        this.gp(sel & 0xfffc);
     }
   }
 
@@ -95,7 +95,7 @@ export class CpuCtl extends CpuInt {
     this.readDesc(sel, GP);
     const ar = CpuSeg.descAr(this.dHi);
     if (ar & AR_S) {
-      if ((ar & AR_CODE) === 0) this.gp(sel);
+      if ((ar & AR_CODE) === 0) this.gp(sel & 0xfffc);
       this.checkDirectCode(sel);
       if (off > CpuSeg.descLimit(this.dLo, this.dHi)) this.gp(0);
       const n = op32 ? 8 : 4;
@@ -107,7 +107,7 @@ export class CpuCtl extends CpuInt {
     }
     const type = ar & 0x1f;
     const dpl = (ar >> 5) & 3;
-    if (dpl < this.cpl || dpl < (sel & 3)) this.gp(sel);
+    if (dpl < this.cpl || dpl < (sel & 3)) this.gp(sel & 0xfffc);
     if ((ar & AR_P) === 0) this.raise(NP, sel & 0xfffc);
     switch (type) {
       case 0x1:
@@ -122,7 +122,7 @@ export class CpuCtl extends CpuInt {
         this.callGate(this.dLo, this.dHi, type === 0xc);
         return;
       default:
-        this.gp(sel);
+        this.gp(sel & 0xfffc);
     }
   }
 
@@ -135,7 +135,7 @@ export class CpuCtl extends CpuInt {
     this.readDesc(tsel, GP);
     const tar = CpuSeg.descAr(this.dHi);
     const tdpl = (tar >> 5) & 3;
-    if ((tar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE) || tdpl > this.cpl) this.gp(tsel);
+    if ((tar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE) || tdpl > this.cpl) this.gp(tsel & 0xfffc);
     if ((tar & AR_P) === 0) this.raise(NP, tsel & 0xfffc);
     const cLo = this.dLo;
     const cHi = this.dHi;
@@ -226,9 +226,9 @@ export class CpuCtl extends CpuInt {
     this.readDesc(csSel, GP);
     const ar = CpuSeg.descAr(this.dHi);
     const dpl = (ar >> 5) & 3;
-    if ((ar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(csSel);
-    if (rpl < this.cpl) this.gp(csSel);
-    if (ar & AR_DC ? dpl > rpl : dpl !== rpl) this.gp(csSel);
+    if ((ar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(csSel & 0xfffc);
+    if (rpl < this.cpl) this.gp(csSel & 0xfffc);
+    if (ar & AR_DC ? dpl > rpl : dpl !== rpl) this.gp(csSel & 0xfffc);
     if ((ar & AR_P) === 0) this.raise(NP, csSel & 0xfffc);
     const cLo = this.dLo;
     const cHi = this.dHi;
@@ -249,7 +249,7 @@ export class CpuCtl extends CpuInt {
     this.readDesc(nss, GP);
     const sar = CpuSeg.descAr(this.dHi);
     if ((nss & 3) !== rpl || ((sar >> 5) & 3) !== rpl || (sar & (AR_S | AR_CODE | 2)) !== (AR_S | 2))
-      this.gp(nss);
+      this.gp(nss & 0xfffc);
     if ((sar & AR_P) === 0) this.raise(0x0c, nss & 0xfffc);
     if (eip > lim) this.gp(0);
     const sLo = this.dLo;

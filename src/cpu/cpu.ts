@@ -225,7 +225,6 @@ export class Cpu extends CpuCore {
       // This boundary follows MOV SS/POP SS/STI: no interrupt or single-step trap here.
       this.inhibit = false;
       this.attention = true;
-      this.noIntrThisStep = true;
       return false;
     }
     if (this.checkIntr) {
@@ -237,11 +236,16 @@ export class Cpu extends CpuCore {
         return true;
       }
     }
-    if (this.flags & TF || this.dr[7] & 0xff || this.breakLinear !== -1 || this.shadow || this.breakOnEvent)
+    if (
+      this.flags & (TF | RF) ||
+      this.dr[7] & 0xff ||
+      this.breakLinear !== -1 ||
+      this.shadow ||
+      this.breakOnEvent
+    )
       this.attention = true;
     return false;
   }
-  private noIntrThisStep = false;
 
   private takeInterrupt(): void {
     const vec = this.intr.acknowledge() & 0xff;
@@ -283,23 +287,29 @@ export class Cpu extends CpuCore {
 
   /** One instruction with single-step, debug-register and shadow handling. */
   private stepSlow(): void {
-    const tf = (this.flags & TF) !== 0 && !this.noIntrThisStep;
-    this.noIntrThisStep = false;
+    const tf = (this.flags & TF) !== 0;
     this.shadow = false;
     try {
       this.eip = this.ip;
       if (this.dr[7] & 0xff && (this.flags & RF) === 0) this.checkExecBreakpoints();
+      this.dataBpHits = 0;
+      this.keepRf = false;
       execute(this);
       this.instructions++;
-      this.flags &= ~RF;
+      if (!this.keepRf) this.flags &= ~RF;
+      // MOV SS/POP SS/STI: interrupts and debug traps wait until after the next instruction.
+      const shadowed = this.shadow;
       if (this.shadow) {
         this.shadow = false;
         this.inhibit = true;
         this.attention = true;
       }
-      if (tf && !this.halted) {
-        // Single-step trap after the instruction (SDM §17.3.1.4): DR6.BS, EIP = next instruction.
-        this.dr[6] |= 0x4000;
+      const hits = this.dataBpHits;
+      this.dataBpHits = 0;
+      if (((tf && !shadowed) || hits) && !this.halted) {
+        // Debug trap after the instruction (SDM §17.3.1.2/§17.3.1.4): DR6.Bn / BS, EIP = next.
+        if (tf && !shadowed) this.dr[6] |= 0x4000;
+        this.dr[6] |= hits;
         this.event.instrEip = this.eip;
         this.event.length = (this.ip - this.eip) >>> 0;
         this.eip = this.ip;
@@ -322,7 +332,7 @@ export class Cpu extends CpuCore {
       if ((dr7 >> (i * 2)) & 3 && ((dr7 >>> (16 + i * 4)) & 3) === 0 && this.dr[i] === lin) hit |= 1 << i;
     }
     if (hit) {
-      this.dr[6] = (this.dr[6] & ~0xf) | hit;
+      this.dr[6] |= hit;
       this.raise(DB);
     }
   }

@@ -96,6 +96,8 @@ function isContributory(v: number): boolean {
 
 export class CpuInt extends CpuTask {
   monitor: Monitor | null = null;
+  /** IRET / task switch loaded RF: keep it past the end of this instruction. */
+  keepRf = false;
   /** Called for silent events; null costs one compare on the (rare) paths that drop IF. */
   observer: SilentObserver | null = null;
   readonly event: TrapEvent = {
@@ -359,6 +361,7 @@ export class CpuInt extends CpuTask {
   /** IRET / IRETD (SDM IRET pseudocode). */
   iret(): void {
     const op32 = this.opsz32;
+    this.keepRf = true;
     if ((this.cr0 & CR0_PE) === 0) {
       const ip = op32 ? this.rd32(SS, this.spAdd(0)) : this.rd16(SS, this.spAdd(0));
       const cs = op32 ? this.rd32(SS, this.spAdd(4)) : this.rd16(SS, this.spAdd(2));
@@ -406,9 +409,9 @@ export class CpuInt extends CpuTask {
     this.readDesc(csSel, GP);
     const ar = CpuSeg.descAr(this.dHi);
     const dpl = (ar >> 5) & 3;
-    if ((ar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(csSel);
-    if (rpl < this.cpl) this.gp(csSel);
-    if (ar & AR_DC ? dpl > rpl : dpl !== rpl) this.gp(csSel);
+    if ((ar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(csSel & 0xfffc);
+    if (rpl < this.cpl) this.gp(csSel & 0xfffc);
+    if (ar & AR_DC ? dpl > rpl : dpl !== rpl) this.gp(csSel & 0xfffc);
     if ((ar & AR_P) === 0) this.raise(NP, csSel & 0xfffc);
     const csLo = this.dLo;
     const csHi = this.dHi;
@@ -433,7 +436,7 @@ export class CpuInt extends CpuTask {
     this.readDesc(nss, GP);
     const sar = CpuSeg.descAr(this.dHi);
     if ((nss & 3) !== rpl || ((sar >> 5) & 3) !== rpl || (sar & (AR_S | AR_CODE | 2)) !== (AR_S | 2))
-      this.gp(nss);
+      this.gp(nss & 0xfffc);
     if ((sar & AR_P) === 0) this.raise(0x0c, nss & 0xfffc);
     if (eip > lim) this.gp(0);
     const ssLo = this.dLo;

@@ -46,6 +46,11 @@ export class CpuMmu extends CpuBase {
   readonly tlbRU = new Int32Array(TLB_PAGES).fill(-1);
   readonly tlbWU = new Int32Array(TLB_PAGES).fill(-1);
   readonly tlbGlobal = new Uint8Array(TLB_PAGES);
+  /** Linear pages holding an enabled data breakpoint: their TLB entries take the slow path. */
+  readonly watchPages = new Uint8Array(TLB_PAGES);
+  watchOn = false;
+  /** DR6 B0–B3 bits hit by data accesses of the current instruction (a trap after it). */
+  dataBpHits = 0;
   tlbR: Int32Array = this.tlbRS;
   tlbW: Int32Array = this.tlbWS;
   readonly fillList = new Int32Array(FILL_MAX);
@@ -171,7 +176,7 @@ export class CpuMmu extends CpuBase {
       if (write) npde |= 0x40;
       if (npde !== pde) this.physWrite32(pdeAddr, npde);
       dirty = (npde & 0x40) !== 0;
-      phys = ((pde & 0xffc00000) | (lin & 0x3ff000)) & a20;
+      phys = ((pde & 0xffc00000) | (lin & 0x3fffff)) & a20;
       global = pde & 0x100;
     } else {
       const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) & a20;
@@ -218,7 +223,8 @@ export class CpuMmu extends CpuBase {
   }
 
   private entryFor(phys: number, lin: number): number {
-    const direct = this.mem.isDirect(phys >>> 12) && phys + 4096 <= this.ram.length;
+    const direct =
+      this.mem.isDirect(phys >>> 12) && phys + 4096 <= this.ram.length && this.watchPages[lin >>> 12] === 0;
     return ((phys ^ lin) & ~0xfff) | (direct ? 0 : 1);
   }
 
@@ -261,6 +267,42 @@ export class CpuMmu extends CpuBase {
 
   // ---- linear access with current privilege --------------------------------------------------
 
+  /** Data breakpoints (SDM §17.2.4–17.2.5): record DR0–DR3 matches of an access as a pending trap. */
+  bpCheck(lin: number, len: number, write: boolean): void {
+    if (!this.watchOn) return;
+    const dr7 = this.dr[7];
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >> (i * 2)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + i * 4)) & 3;
+      if (rw === 0 || rw === 2 || (rw === 1 && !write)) continue;
+      const l = (dr7 >>> (18 + i * 4)) & 3;
+      const blen = l === 0 ? 1 : l === 1 ? 2 : l === 3 ? 4 : 8;
+      const start = (this.dr[i] & ~(blen - 1)) >>> 0;
+      const a = lin >>> 0;
+      if (a <= start + blen - 1 && start <= a + len - 1) {
+        this.dataBpHits |= 1 << i;
+        this.attention = true;
+      }
+    }
+  }
+
+  /** Recompute watched pages after DR0–DR3/DR7 change. */
+  updateWatch(): void {
+    this.watchPages.fill(0);
+    const dr7 = this.dr[7];
+    let on = false;
+    for (let i = 0; i < 4; i++) {
+      const rw = (dr7 >>> (16 + i * 4)) & 3;
+      if (((dr7 >> (i * 2)) & 3) === 0 || rw === 0 || rw === 2) continue;
+      on = true;
+      this.watchPages[this.dr[i] >>> 12] = 1;
+      this.watchPages[((this.dr[i] + 7) | 0) >>> 12] = 1;
+    }
+    this.watchOn = on;
+    this.fillOverflow = true;
+    this.flushTlb(false);
+  }
+
   /** Physical address for a linear read/write by the current CPL (through the TLB). */
   xlate(lin: number, write: boolean): number {
     const e = (write ? this.tlbW : this.tlbR)[lin >>> 12];
@@ -271,6 +313,7 @@ export class CpuMmu extends CpuBase {
   lrd8(lin: number): number {
     const e = this.tlbR[lin >>> 12];
     if ((e & 0xfff) === 0) return this.ram[e ^ lin];
+    if (this.watchOn) this.bpCheck(lin, 1, false);
     return this.physRead8(this.xlate(lin, false));
   }
   lrd16(lin: number): number {
@@ -281,6 +324,7 @@ export class CpuMmu extends CpuBase {
         return this.ram[p] | (this.ram[p + 1] << 8);
       }
     }
+    if (this.watchOn) this.bpCheck(lin, 2, false);
     return this.lrd8(lin) | (this.lrd8((lin + 1) | 0) << 8);
   }
   lrd32(lin: number): number {
@@ -293,6 +337,7 @@ export class CpuMmu extends CpuBase {
         return r[p] | (r[p + 1] << 8) | (r[p + 2] << 16) | (r[p + 3] << 24);
       }
     }
+    if (this.watchOn) this.bpCheck(lin, 4, false);
     return this.lrd16(lin) | (this.lrd16((lin + 2) | 0) << 16);
   }
   lwr8(lin: number, v: number): void {
@@ -301,6 +346,7 @@ export class CpuMmu extends CpuBase {
       this.ram[e ^ lin] = v;
       return;
     }
+    if (this.watchOn) this.bpCheck(lin, 1, true);
     this.physWrite8(this.xlate(lin, true), v & 0xff);
   }
   lwr16(lin: number, v: number): void {
@@ -314,6 +360,7 @@ export class CpuMmu extends CpuBase {
       }
     }
     // Translate both bytes before writing either: the instruction must stay restartable.
+    if (this.watchOn) this.bpCheck(lin, 2, true);
     const p0 = this.xlate(lin, true);
     const p1 = this.xlate((lin + 1) | 0, true);
     this.physWrite8(p0, v & 0xff);
@@ -336,6 +383,7 @@ export class CpuMmu extends CpuBase {
         return;
       }
     }
+    if (this.watchOn) this.bpCheck(lin, 4, true);
     const p0 = this.xlate(lin, true);
     const p3 = this.xlate((lin + 3) | 0, true);
     if ((p0 & 0xfff) <= 0xffc) {

@@ -137,7 +137,7 @@ export class CpuSeg extends CpuMmu {
       const ar = CpuSeg.descAr(this.dHi);
       const dpl = (ar >> 5) & 3;
       if ((sel & 3) !== this.cpl || (ar & (AR_S | AR_CODE | AR_RW)) !== (AR_S | AR_RW) || dpl !== this.cpl)
-        this.gp(sel);
+        this.gp(sel & 0xfffc);
       if ((ar & AR_P) === 0) this.raise(SSF, sel & 0xfffc);
       this.markAccessed();
       this.setSegFromDesc(SS, sel);
@@ -151,11 +151,11 @@ export class CpuSeg extends CpuMmu {
     this.readDesc(sel, GP);
     const ar = CpuSeg.descAr(this.dHi);
     const dpl = (ar >> 5) & 3;
-    if ((ar & AR_S) === 0) this.gp(sel);
-    if ((ar & (AR_CODE | AR_RW)) === AR_CODE) this.gp(sel); // execute-only code
+    if ((ar & AR_S) === 0) this.gp(sel & 0xfffc);
+    if ((ar & (AR_CODE | AR_RW)) === AR_CODE) this.gp(sel & 0xfffc); // execute-only code
     // Data and non-conforming code: DPL >= max(CPL, RPL).
     if ((ar & (AR_CODE | AR_DC)) !== (AR_CODE | AR_DC)) {
-      if ((sel & 3) > dpl || this.cpl > dpl) this.gp(sel);
+      if ((sel & 3) > dpl || this.cpl > dpl) this.gp(sel & 0xfffc);
     }
     if ((ar & AR_P) === 0) this.raise(NP, sel & 0xfffc);
     this.markAccessed();

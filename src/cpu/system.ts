@@ -88,7 +88,11 @@ export function execSystem(c: CpuCore, b: number): void {
       if ((n === 4 || n === 5) && c.cr4 & CR4_DE) c.raise(UD);
       if (n === 4 || n === 5) n += 2;
       if (b === 0x21) r[m & 7] = n === 6 ? c.dr[6] | 0xffff0ff0 : n === 7 ? c.dr[7] | 0x400 : c.dr[n];
-      else c.dr[n] = r[m & 7];
+      else {
+        c.dr[n] = r[m & 7];
+        if (n !== 6) c.updateWatch();
+        c.attention = true;
+      }
       return;
     }
     case 0x30:
@@ -267,9 +271,9 @@ function group6(c: CpuCore): void {
         c.setSeg(LDTR, sel, 0, 0, AR_UNUSABLE);
         return;
       }
-      if (sel & 4) c.gp(sel);
+      if (sel & 4) c.gp(sel & 0xfffc);
       c.readDesc(sel, GP);
-      if (((c.dHi >>> 8) & 0x1f) !== 0x2) c.gp(sel);
+      if (((c.dHi >>> 8) & 0x1f) !== 0x2) c.gp(sel & 0xfffc);
       if ((c.dHi & 0x8000) === 0) c.raise(NP, sel & 0xfffc);
       c.setSegFromDesc(LDTR, sel);
       return;
@@ -278,10 +282,10 @@ function group6(c: CpuCore): void {
       priv(c);
       const sel = c.getE16();
       if ((sel & 0xfffc) === 0) c.gp(0);
-      if (sel & 4) c.gp(sel);
+      if (sel & 4) c.gp(sel & 0xfffc);
       c.readDesc(sel, GP);
       const type = (c.dHi >>> 8) & 0x1f;
-      if (type !== 0x1 && type !== 0x9) c.gp(sel);
+      if (type !== 0x1 && type !== 0x9) c.gp(sel & 0xfffc);
       if ((c.dHi & 0x8000) === 0) c.raise(NP, sel & 0xfffc);
       c.dHi |= 0x200;
       c.swr8((c.dAddr + 5) | 0, (c.dHi >>> 8) & 0xff);

@@ -10,6 +10,8 @@ export class TestBus implements MemoryBus, IoBus, InterruptLine {
   serial = '';
   exitCode = -1;
   pendingVector = -1;
+  /** UART scratch register (0x3FF) and POST port (0x80) latches, for I/O permission tests. */
+  scratch = new Uint8Array(0x10000);
   ioLog: Array<[string, number, number]> = [];
   logIo = false;
   constructor(size = 16 << 20) {
@@ -27,10 +29,12 @@ export class TestBus implements MemoryBus, IoBus, InterruptLine {
   in8(port: number): number {
     if (this.logIo) this.ioLog.push(['in8', port, 0]);
     if (port === 0x3fd) return 0x60;
+    if (port === 0x3ff || port === 0x80 || port === 0x81) return this.scratch[port];
     return 0xff;
   }
   in16(port: number): number {
     if (this.logIo) this.ioLog.push(['in16', port, 0]);
+    if (port === 0x80) return this.scratch[0x80] | (this.scratch[0x81] << 8);
     return 0xffff;
   }
   in32(port: number): number {
@@ -40,10 +44,15 @@ export class TestBus implements MemoryBus, IoBus, InterruptLine {
   out8(port: number, v: number): void {
     if (this.logIo) this.ioLog.push(['out8', port, v]);
     if (port === 0x3f8) this.serial += String.fromCharCode(v);
+    if (port === 0x3ff || port === 0x80 || port === 0x81) this.scratch[port] = v;
     if (port === 0xf4) this.exitCode = v;
   }
   out16(port: number, v: number): void {
     if (this.logIo) this.ioLog.push(['out16', port, v]);
+    if (port === 0x80) {
+      this.scratch[0x80] = v & 0xff;
+      this.scratch[0x81] = (v >> 8) & 0xff;
+    }
     if (port === 0xf4) this.exitCode = v & 0xff;
   }
   out32(port: number, v: number): void {

@@ -1,0 +1,50 @@
+/**
+ * Runs the self-checking protected-mode guests in guests/cputests (nasm, verified under QEMU/bochs
+ * by their author) on this CPU with the minimal test harness: RAM, a COM1 collector, port 0xF4.
+ * Each guest prints PASS/FAIL lines and exits with 0 when every check passed.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StopReason } from './constants.ts';
+import { loadElf, makeCpu, runToExit } from './test/harness.ts';
+
+const dir = resolve(__dirname, '../../guests/cputests');
+const guests = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.elf'))
+      .sort()
+  : [];
+
+function boot(file: string) {
+  const { cpu, bus } = makeCpu(32 << 20);
+  const entry = loadElf(bus.ram, new Uint8Array(readFileSync(resolve(dir, file))));
+  cpu.enterProtectedFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
+  const code = runToExit(cpu, bus, 50_000_000);
+  return { cpu, bus, code };
+}
+
+describe('guests/cputests on the CPU', () => {
+  it('found the guests', () => {
+    expect(guests.length).toBeGreaterThan(0);
+  });
+  for (const g of guests.filter((f) => f !== 'triplefault.elf')) {
+    it(`${g}: every check passes`, () => {
+      const { bus, code } = boot(g);
+      const fails = bus.serial.split(/\r?\n/).filter((l) => l.includes('FAIL'));
+      expect(fails, bus.serial).toEqual([]);
+      expect(bus.serial).toMatch(/PASS/);
+      expect(code, bus.serial).toBe(0);
+    });
+  }
+  if (guests.includes('triplefault.elf')) {
+    it('triplefault.elf: the CPU shuts down', () => {
+      const { cpu, bus, code } = boot('triplefault.elf');
+      expect(bus.serial).toContain('triplefault: expecting shutdown');
+      expect(bus.serial).not.toContain('FAIL');
+      expect(code).toBe(-1);
+      expect(cpu.run(1)).toBe(StopReason.Shutdown);
+      expect(cpu.shutdownReason).toMatch(/triple fault/);
+    });
+  }
+});
