@@ -11,6 +11,8 @@ SEL_CGNP    equ 0x5B            ; call gate DPL3, not present
 SEL_DNP     equ 0x60            ; data segment, not present
 SEL_XO      equ 0x68            ; execute-only code segment
 SEL_CG1     equ 0x73            ; call gate DPL3 -> DPL1 code, no parameters
+SEL_RO      equ 0x78            ; read-only data segment
+SEL_LIM     equ 0x80            ; data segment with limit 0xFFF (byte granular)
 
 section .rodata
 guest_banner: db "cputest gates", 13, 10, 0
@@ -214,7 +216,43 @@ after_cg0:
     ENDTRY
     CHECK "null-ds-use: #GP", 13, [exc_vec]
     CHECK "null-ds-use: error code", 0, [exc_err]
+
+    ; --- 12. Access rights and limits are checked on every access (§5.3 limit checking, §5.4.1;
+    ; Vol. 2 MOV: "#GP(0) if the destination is located in a non-writable segment").
+    GDT_DESC SEL_RO, 0, 0xFFFFF, 0x90, FLG_32G
+    GDT_DESC SEL_LIM, 0, 0xFFF, ACC_DATA0, FLG_32
+    mov ax, SEL_RO
+    mov es, ax
+    mov eax, [es:scratch]           ; reading is fine
+    TRY .t18
+    mov dword [es:scratch], 1
+.t18:
+    ENDTRY
+    mov ax, SEL_KDATA
+    mov es, ax
+    CHECK "write-readonly-data-segment: #GP", 13, [exc_vec]
+    CHECK "write-readonly-data-segment: error code 0", 0, [exc_err]
+    CHECK "write-readonly-data-segment: memory unchanged", 0, [scratch]
+    TRY .t19
+    mov ax, SEL_RO
+    mov ss, ax
+.t19:
+    ENDTRY
+    CHECK "mov-ss-readonly: #GP(selector)", SEL_RO, [exc_err]
+    mov ax, SEL_LIM
+    mov fs, ax
+    mov eax, [fs:0xFFC]             ; last dword inside the limit
+    TRY .t20
+    mov eax, [fs:0xFFD]             ; straddles the limit
+.t20:
+    ENDTRY
+    mov ax, SEL_KDATA
+    mov fs, ax
+    CHECK "segment-limit-straddle: #GP", 13, [exc_vec]
+    CHECK "segment-limit-straddle: error code 0", 0, [exc_err]
+
     jmp finish
+
 
 ; ---- targets and ring-3 snippets -------------------------------------------------------------
 cg_same_target:
@@ -327,3 +365,4 @@ cg_cs:          resd 1
 cg_ss:          resd 1
 cg_frame:       resd 6
 handler_eflags: resd 1
+scratch:        resd 1
