@@ -18,6 +18,7 @@ const guests = existsSync(dir)
 
 function boot(file: string) {
   const { cpu, bus } = makeCpu(32 << 20);
+  bus.latchPorts = true;
   const entry = loadElf(bus.ram, new Uint8Array(readFileSync(resolve(dir, file))));
   cpu.enterProtectedFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
   const code = runToExit(cpu, bus, 50_000_000);

@@ -12,6 +12,8 @@ export class TestBus implements MemoryBus, IoBus, InterruptLine {
   pendingVector = -1;
   /** UART scratch register (0x3FF) and POST port (0x80) latches, for I/O permission tests. */
   scratch = new Uint8Array(0x10000);
+  /** Enable the latches (off by default: SST vectors expect every port to read as all ones). */
+  latchPorts = false;
   ioLog: Array<[string, number, number]> = [];
   logIo = false;
   constructor(size = 16 << 20) {
@@ -29,12 +31,12 @@ export class TestBus implements MemoryBus, IoBus, InterruptLine {
   in8(port: number): number {
     if (this.logIo) this.ioLog.push(['in8', port, 0]);
     if (port === 0x3fd) return 0x60;
-    if (port === 0x3ff || port === 0x80 || port === 0x81) return this.scratch[port];
+    if (this.latchPorts && (port === 0x3ff || port === 0x80 || port === 0x81)) return this.scratch[port];
     return 0xff;
   }
   in16(port: number): number {
     if (this.logIo) this.ioLog.push(['in16', port, 0]);
-    if (port === 0x80) return this.scratch[0x80] | (this.scratch[0x81] << 8);
+    if (this.latchPorts && port === 0x80) return this.scratch[0x80] | (this.scratch[0x81] << 8);
     return 0xffff;
   }
   in32(port: number): number {
