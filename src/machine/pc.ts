@@ -13,21 +13,22 @@
  */
 import type { InterruptLine, IoBus, MemoryBus } from '../cpu/bus.ts';
 import { Cpu, StopReason } from '../cpu/index.ts';
-import { ByteSink } from './byte-sink.ts';
+import type { ByteSink } from './byte-sink.ts';
 import { NS_PER_TICK, VirtualClock } from './clock.ts';
-import { CmosRtc } from './devices/cmos-rtc.ts';
-import { DebugExit } from './devices/debug-exit.ts';
-import { DebugConsole } from './devices/debugcon.ts';
-import { DualPic } from './devices/dual-pic.ts';
-import { I8042 } from './devices/i8042.ts';
-import { Pit8254 } from './devices/pit8254.ts';
-import { SystemControlPortB } from './devices/port61.ts';
-import { Port92 } from './devices/port92.ts';
-import { PostCodePort } from './devices/post-codes.ts';
-import { Uart16550 } from './devices/uart16550.ts';
+import type { CmosRtc } from './devices/cmos-rtc.ts';
+import type { DebugExit } from './devices/debug-exit.ts';
+import type { DebugConsole } from './devices/debugcon.ts';
+import type { DualPic } from './devices/dual-pic.ts';
+import type { I8042 } from './devices/i8042.ts';
+import type { Pit8254 } from './devices/pit8254.ts';
+import type { SystemControlPortB } from './devices/port61.ts';
+import type { Port92 } from './devices/port92.ts';
+import type { PostCodePort } from './devices/post-codes.ts';
+import type { Uart16550 } from './devices/uart16550.ts';
 import { IoPortBus } from './io-bus.ts';
 import type { BootImage, EntryRegs } from './loaders/types.ts';
 import { PhysicalMemory } from './memory.ts';
+import { PcPlatform } from './platform.ts';
 
 /** What the machine needs from a CPU (the contract in notes/cpu-contract.md). */
 export interface MachineCpu {
@@ -92,6 +93,8 @@ export class Pc {
   readonly io: IoPortBus;
   readonly clock: VirtualClock;
   readonly cpu: MachineCpu;
+  /** All legacy devices (also exposed one by one below). */
+  readonly platform: PcPlatform;
   readonly pic: DualPic;
   readonly pit: Pit8254;
   readonly port61: SystemControlPortB;
@@ -104,7 +107,7 @@ export class Pc {
   readonly port92: Port92;
   readonly post: PostCodePort;
   readonly debugcon: DebugConsole;
-  readonly debugconOut = new ByteSink();
+  readonly debugconOut: ByteSink;
   readonly debugExit: DebugExit;
 
   state: MachineState = 'running';
@@ -145,50 +148,30 @@ export class Pc {
     this.clock.onDeadline = (d) => {
       if (this.inRun && d < this.runLimit) this.cpu.requestStop?.();
     };
-    this.pic = new DualPic();
-    this.pit = new Pit8254({ clock: this.clock, irq0: this.pic.line(0) });
-    this.port61 = new SystemControlPortB(this.clock, this.pit);
-    const com = [{ base: 0x3f8, irq: 4, name: 'com1' }];
-    if (options.com2) com.push({ base: 0x2f8, irq: 3, name: 'com2' });
-    this.serialOut = com.map(() => new ByteSink());
-    this.uarts = com.map(
-      (c, i) =>
-        new Uart16550({
-          clock: this.clock,
-          irq: this.pic.line(c.irq),
-          base: c.base,
-          name: c.name,
-          onTransmit: (b) => this.serialOut[i].push(b),
-        }),
-    );
-    this.cmos = new CmosRtc({
+    this.platform = new PcPlatform({
       clock: this.clock,
-      irq: this.pic.line(8),
+      io: this.io,
       ramBytes: this.memory.ramBytes,
-      startTime: options.rtcStart,
+      com2: options.com2,
+      rtcStart: options.rtcStart,
+      onExit: (status) => this.requestExit(status),
+      onReset: (why) => this.requestReset(why),
+      getA20: () => this.a20,
+      setA20: (on) => this.setA20(on),
     });
-    const a20 = { getA20: () => this.a20, setA20: (on: boolean) => this.setA20(on) };
-    this.kbc = new I8042({
-      irq1: this.pic.line(1),
-      irq12: this.pic.line(12),
-      ...a20,
-      onReset: () => this.requestReset('keyboard controller reset (0xFE)'),
-    });
-    this.port92 = new Port92({ ...a20, onReset: () => this.requestReset('port 0x92 fast reset') });
-    this.post = new PostCodePort();
-    this.debugcon = new DebugConsole((b) => this.debugconOut.push(b));
-    this.debugExit = new DebugExit((status) => this.requestExit(status));
-
-    this.pic.attach(this.io);
-    this.pit.attach(this.io);
-    this.port61.attach(this.io);
-    for (const u of this.uarts) u.attach(this.io);
-    this.cmos.attach(this.io);
-    this.kbc.attach(this.io);
-    this.port92.attach(this.io);
-    this.post.attach(this.io);
-    this.debugcon.attach(this.io);
-    this.debugExit.attach(this.io);
+    const p = this.platform;
+    this.pic = p.pic;
+    this.pit = p.pit;
+    this.port61 = p.port61;
+    this.uarts = p.uarts;
+    this.serialOut = p.serialOut;
+    this.cmos = p.cmos;
+    this.kbc = p.kbc as I8042;
+    this.port92 = p.port92 as Port92;
+    this.post = p.post;
+    this.debugcon = p.debugcon;
+    this.debugconOut = p.debugconOut;
+    this.debugExit = p.debugExit;
 
     const factory: CpuFactory =
       options.cpuFactory ?? ((m, i, l) => new Cpu(m, i, l) as unknown as MachineCpu);
@@ -273,13 +256,7 @@ export class Pc {
    * loaded boot image re-applied. Makes a stopped machine runnable again.
    */
   reset(): void {
-    this.pic.reset();
-    this.pit.reset();
-    this.port61.reset();
-    for (const u of this.uarts) u.reset();
-    this.cmos.reset();
-    this.kbc.reset();
-    this.port92.reset();
+    this.platform.reset();
     this.cpu.reset();
     this.a20 = false;
     this.setA20(true);
