@@ -112,7 +112,12 @@ function StatusBar() {
         : (status?.state ?? 'empty');
   const note = loading ? 'Loading the guest…' : !loaded ? 'No guest loaded' : (status?.stopNote ?? '');
   return (
-    <footer className="statusbar" data-testid="statusbar">
+    <footer
+      className="statusbar"
+      data-testid="statusbar"
+      data-instructions={stats?.instructions ?? 0}
+      data-running={status?.running ? 'yes' : 'no'}
+    >
       <span className={`dot s-${state}`} aria-hidden="true" />
       <span data-testid="status-note">{note}</span>
       {status?.state === 'exited' ? <span className="pill">exit code {status.exitCode}</span> : null}

@@ -79,6 +79,20 @@ function HexView() {
   const prev = useRef<{ addr: number; space: MemorySpace; bytes: Uint8Array } | null>(null);
   const [changed, setChanged] = useState<Set<number>>(new Set());
   const [err, setErr] = useState<string | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const [cols, setCols] = useState(16);
+
+  // 16 bytes a row when it fits, else 8 (a row is ~76 or ~44 monospace cells).
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => {
+      const ch = Number.parseFloat(getComputedStyle(el).fontSize) * 0.62;
+      setCols(el.clientWidth >= 76 * ch ? 16 : 8);
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
 
   const target =
     follow && regs
@@ -92,7 +106,7 @@ function HexView() {
     let live = true;
     const a = target >>> 0;
     emulator()
-      .readMemory(space, a, HEX_ROWS * 16)
+      .readMemory(space, a, HEX_ROWS * cols)
       .then((b) => {
         if (!live) return;
         const p = prev.current;
@@ -108,7 +122,7 @@ function HexView() {
     return () => {
       live = false;
     };
-  }, [regs, target, space]);
+  }, [regs, target, space, cols]);
 
   useEffect(() => {
     setInput(hex(target));
@@ -173,18 +187,21 @@ function HexView() {
         </span>
       </div>
       {err ? <div className="error-text small">{err}</div> : null}
-      <div className="hex mono">
+      <div className={`hex mono cols-${cols}`} ref={box}>
         {bytes
-          ? Array.from({ length: Math.ceil(bytes.length / 16) }, (_, row) => {
-              const base = (target + row * 16) >>> 0;
-              const slice = bytes.subarray(row * 16, row * 16 + 16);
+          ? Array.from({ length: Math.ceil(bytes.length / cols) }, (_, row) => {
+              const base = (target + row * cols) >>> 0;
+              const slice = bytes.subarray(row * cols, row * cols + cols);
               return (
                 <div className="hrow" key={base}>
                   <span className="h-addr">{hex(base)}</span>
                   <span className="h-bytes">
                     {Array.from(slice, (b, i) => (
-                      // biome-ignore lint/suspicious/noArrayIndexKey: byte columns
-                      <span key={i} className={changed.has(row * 16 + i) ? 'changed' : b === 0 ? 'zero' : ''}>
+                      <span
+                        // biome-ignore lint/suspicious/noArrayIndexKey: byte columns
+                        key={i}
+                        className={changed.has(row * cols + i) ? 'changed' : b === 0 ? 'zero' : ''}
+                      >
                         {hex(b, 2)}
                       </span>
                     ))}

@@ -138,27 +138,28 @@ export function Registers() {
   return (
     <div className="registers" data-testid="registers">
       <table className="reg-table">
+        <colgroup>
+          <col className="c-name" />
+          <col />
+          <col />
+        </colgroup>
         <thead>
           <tr>
             <th />
             <th scope="col">{regs.real.label}</th>
             <th scope="col" className={regs.virtual ? '' : 'muted'}>
               {regs.virtual ? regs.virtual.label : 'Virtual CPU'}
+              {!regs.virtual ? (
+                <span className="th-note">
+                  {technique === 'native'
+                    ? 'none: under native the guest owns the real CPU'
+                    : 'appears when the VMM reports its VM state'}
+                </span>
+              ) : null}
             </th>
           </tr>
         </thead>
         <tbody>
-          {!regs.virtual ? (
-            <tr className="note-row">
-              <td />
-              <td />
-              <td className="muted small" rowSpan={1}>
-                {technique === 'native'
-                  ? 'No VMM under native: the guest owns the real CPU.'
-                  : 'Shown when the VMM reports its VM state.'}
-              </td>
-            </tr>
-          ) : null}
           <tr className="section">
             <td colSpan={3}>General</td>
           </tr>

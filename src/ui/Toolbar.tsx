@@ -96,7 +96,8 @@ export function Toolbar() {
             title={TECHNIQUE_BLURBS[scenario.technique]}
             onChange={(e) => {
               const technique = e.target.value as TechniqueId;
-              changeScenario({ ...scenario, technique });
+              // Native has no VMM to multiplex VMs: it always runs exactly one guest.
+              changeScenario({ ...scenario, technique, vms: technique === 'native' ? 1 : scenario.vms });
             }}
           >
             {TECHNIQUES.map((t) => {
@@ -114,6 +115,12 @@ export function Toolbar() {
           <select
             data-testid="vms-select"
             value={scenario.vms}
+            disabled={scenario.technique === 'native'}
+            title={
+              scenario.technique === 'native'
+                ? 'Native runs one guest on the bare machine; choose a VMM technique to run several VMs'
+                : 'Number of VMs the hypervisor runs side by side'
+            }
             onChange={(e) => {
               const vms = Number(e.target.value);
               changeScenario({ ...scenario, vms });

@@ -33,13 +33,15 @@ export function scenarioFromSearch(search: string, fallback: ScenarioSel): Scena
   const guest = q.get('guest');
   const technique = q.get('technique');
   const vms = Number(q.get('vms'));
+  const t: TechniqueId =
+    technique && (TECHNIQUES as readonly string[]).includes(technique)
+      ? (technique as TechniqueId)
+      : fallback.technique;
   return {
     guestId: guest && findGuest(guest) ? guest : fallback.guestId,
-    technique:
-      technique && (TECHNIQUES as readonly string[]).includes(technique)
-        ? (technique as TechniqueId)
-        : fallback.technique,
-    vms: Number.isInteger(vms) && vms >= 1 && vms <= MAX_VMS ? vms : fallback.vms,
+    technique: t,
+    // Native has no VMM to multiplex VMs: it always runs exactly one guest.
+    vms: t === 'native' ? 1 : Number.isInteger(vms) && vms >= 1 && vms <= MAX_VMS ? vms : fallback.vms,
   };
 }
 

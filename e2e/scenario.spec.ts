@@ -1,0 +1,37 @@
+import { expect, test } from './fixtures.ts';
+
+test('the URL carries the scenario and a reload reproduces it', async ({ page }) => {
+  await page.goto('/?guest=trapdemo&technique=native&vms=1');
+  await expect(page.getByTestId('guest-select')).toHaveValue('trapdemo');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+
+  // Choosing in the toolbar rewrites the URL (and loads the guest).
+  await page.getByTestId('guest-select').selectOption('minikernel');
+  await expect(page).toHaveURL(/[?&]guest=minikernel(&|$)/);
+  await expect(page).toHaveURL(/[?&]technique=native(&|$)/);
+  await expect(page).toHaveURL(/[?&]vms=1(&|$)/);
+  await expect(page.getByTestId('guest-description')).toContainText('shell');
+
+  await page.reload();
+  await expect(page.getByTestId('guest-select')).toHaveValue('minikernel');
+  await expect(page.getByTestId('technique-select')).toHaveValue('native');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await expect(page.getByTestId('guest-banner')).toContainText('minikernel');
+});
+
+test('native always runs one VM, whatever the URL asks', async ({ page }) => {
+  await page.goto('/?guest=hello&technique=native&vms=3');
+  await expect(page.getByTestId('vms-select')).toHaveValue('1');
+  await expect(page.getByTestId('vms-select')).toBeDisabled();
+  await expect(page).toHaveURL(/[?&]vms=1(&|$)/);
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+});
+
+test('a nonsense URL falls back to defaults instead of breaking', async ({ page }) => {
+  await page.goto('/?guest=%3Cscript%3E&technique=warp-drive&vms=99');
+  await expect(page.getByTestId('app')).toBeVisible();
+  await expect(page.getByTestId('guest-select')).toHaveValue('hello');
+  await expect(page.getByTestId('technique-select')).toHaveValue('native');
+  await expect(page.getByTestId('vms-select')).toHaveValue('1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+});
