@@ -2,7 +2,7 @@
  * The `traplab` CLI as users and scripts see it: spawned as a child process (`node bin/traplab.mjs`),
  * checked by its output and exit status.
  */
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { nasmFile } from '../session/test-nasm.ts';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'traplab.mjs');
 const tmp = mkdtempSync(join(tmpdir(), 'traplab-cli-'));
+const hasScript = spawnSync('script', ['--version']).status === 0;
 
 function traplab(args: string[], input?: string): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [BIN, ...args], {
@@ -264,5 +265,46 @@ describe('traplab CLI: running guests', () => {
     );
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('ready> ');
+  });
+
+  it('stays interruptible: SIGINT stops a runaway guest with 130 and still prints stats', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '--raw', `${echo}@0x100000`, '--entry', '0x100000', '--stats'],
+      {
+        cwd: tmp,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready> ')) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    expect(code).toBe(130);
+    expect(err).toMatch(/traplab: interrupted \(SIGINT\)/);
+    expect(err).toMatch(/^instructions\s+\d+$/m);
+  });
+
+  it.skipIf(!hasScript)('on a terminal: raw keys reach the guest and Ctrl-A X quits with 0', () => {
+    // script(1) runs traplab on a pseudo-terminal and forwards our pipe to it.
+    const cmd = `${process.execPath} ${BIN} run --raw ${echo}@0x100000 --entry 0x100000`;
+    const r = spawnSync(
+      'sh',
+      ['-c', `(sleep 2; printf 'a\\003b'; sleep 1; printf '\\001x') | script -qfec "${cmd}" /dev/null`],
+      {
+        cwd: tmp,
+        encoding: 'latin1',
+        timeout: 60_000,
+      },
+    );
+    expect(r.stdout).toContain('ready> a\x03b'); // Ctrl-C went to the guest, not to traplab
+    expect(r.stdout).toContain('traplab: terminated (Ctrl-A X)');
+    expect(r.status).toBe(0);
   });
 });

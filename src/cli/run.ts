@@ -22,8 +22,10 @@ import {
 import { resolveGuest } from './guest-files.ts';
 import { errorText } from './manifest.ts';
 
-/** Instructions per slice between event-loop turns (about 10–30 ms of emulation). */
-export const SLICE_INSTRUCTIONS = 1_000_000;
+/** Instructions (at most) per slice between event-loop turns: a few ms of emulation. */
+export const SLICE_INSTRUCTIONS = 250_000;
+/** On a terminal, an idling guest's virtual time may run at most this far ahead of wall time. */
+const TTY_LEAD_MS = 20;
 
 interface ByteSink {
   write(bytes: Uint8Array): void;
@@ -183,7 +185,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     drainTrace();
   };
 
-  let exitCode: number;
+  let exitCode = EXIT_OK;
   let message = '';
   try {
     runScript(new Uint8Array(0)); // leading --send steps without --wait-for
@@ -203,10 +205,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         [exitCode, message] = finalStatus(status);
         break;
       }
-      if (quit) {
-        exitCode = signalled || EXIT_OK;
-        break;
-      }
+      if (quit) break;
       if (status.state === 'idle') {
         // Halted with nothing to wake it but host input: wait for input instead of spinning.
         if (console_ && !console_.closed) await console_.waitForInput();
@@ -215,13 +214,24 @@ export async function runCommand(opts: RunOptions): Promise<number> {
           message = 'the guest halted and nothing can wake it (no more input); stopping';
           break;
         }
+      } else if (
+        console_?.isTty &&
+        session.virtualTimeNs / 1e6 > performance.now() - wallStart + TTY_LEAD_MS
+      ) {
+        // Interactive: a guest that mostly waits (HLT until its timer) need not race through
+        // virtual time; keep it near wall time so uptime and delays look right to the user.
+        const lead = session.virtualTimeNs / 1e6 - (performance.now() - wallStart);
+        await new Promise<void>((resolve) => setTimeout(resolve, Math.min(50, lead)));
       } else {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      if (quit) {
-        exitCode = signalled || EXIT_OK;
-        break;
-      }
+      if (quit) break;
+    }
+    if (quit) {
+      exitCode = signalled || EXIT_OK;
+      message = signalled
+        ? `interrupted (${signalled === EXIT_SIGINT ? 'SIGINT' : 'SIGTERM'})`
+        : 'terminated (Ctrl-A X)';
     }
   } finally {
     console_?.stop();
@@ -241,7 +251,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     );
     closeSync(postFd);
   }
-  if (message) process.stderr.write(`${console_?.isTty ? '\r\n' : ''}traplab: ${message}\n`);
+  if (message) process.stderr.write(`${console_?.isTty ? '\n' : ''}traplab: ${message}\n`);
   if (traceLost > 0)
     process.stderr.write(`traplab: --trace: ${traceLost} trap records were dropped before being written\n`);
   if (opts.stats) process.stderr.write(statsText(session, performance.now() - wallStart));
