@@ -64,7 +64,11 @@ export class PhysicalMemory implements MemoryBus {
       );
     }
     this.ramBytes = bytes;
-    this.ram = new Uint8Array(bytes);
+    try {
+      this.ram = new Uint8Array(bytes);
+    } catch {
+      throw new Error(`memory: cannot allocate ${bytes / MiB} MiB of guest RAM on this host`);
+    }
     this.kind.fill(KIND_RAM, 0, bytes >>> 12);
     // Legacy holes 0xA0000–0xFFFFF are not RAM on a PC.
     this.kind.fill(KIND_UNMAPPED, 0xa0, 0x100);

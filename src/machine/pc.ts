@@ -386,7 +386,7 @@ export class Pc {
       }
       // HLT: skip virtual time to the next device deadline (or the slice end).
       const before = clock.now();
-      clock.skipTo(Math.min(next, sliceEnd));
+      clock.skipTo(Math.min(Math.max(next, before + 1), sliceEnd)); // always progress
       const t = clock.now();
       if (typeof cpu.tscOffset === 'number') cpu.tscOffset += t - before;
       if (t >= next) this.fireTimers(t);
