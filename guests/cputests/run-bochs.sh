@@ -63,5 +63,6 @@ done
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 [ -n "${KEEP:-}" ] && cp -r "$work" /tmp/bochs-last
 tr -d '\r' < "$work/serial.txt"
+[ -z "$(tail -c 1 "$work/serial.txt")" ] || echo   # a shutdown may cut the last line short
 if [ "$rc" = 2 ]; then tail -5 "$work/bochs.log"; fi
 echo "exit=$rc"

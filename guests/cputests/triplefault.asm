@@ -15,6 +15,11 @@ guest_banner: db "cputest triplefault", 13, 10, 0
 section .text
 main:
     PRINT "triplefault: expecting shutdown"
+    mov dx, COM1 + 5                ; let the UART finish sending (LSR bit 6, TEMT)
+.drain:
+    in al, dx
+    test al, 0x40
+    jz .drain
     lidt [null_idt]
     int3
     PRINT "FAIL triplefault: execution continued"
