@@ -103,13 +103,16 @@ function StatusBar() {
   const loaded = useUi((s) => s.loaded);
   const loading = useUi((s) => s.loading);
   const speed = useUi((s) => s.speed);
+  const st = status?.state;
   const state = loading
     ? 'loading'
-    : !loaded
+    : !loaded || !st
       ? 'empty'
-      : status?.running
+      : status.running
         ? 'running'
-        : (status?.state ?? 'empty');
+        : st === 'running' || st === 'idle'
+          ? 'paused'
+          : st;
   const note = loading ? 'Loading the guest…' : !loaded ? 'No guest loaded' : (status?.stopNote ?? '');
   return (
     <footer

@@ -1,0 +1,127 @@
+/**
+ * WorkerCore driving the real Session (src/session/) with committed guest images, the same way the
+ * Web Worker does, minus postMessage.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CoreHost, WorkerCore } from './core.ts';
+import type { FromWorker } from './protocol.ts';
+import { createEmuSession } from './session-adapter.ts';
+import { toRegSnapshot } from './snapshot.ts';
+
+const root = join(import.meta.dirname, '../..');
+const manifest = JSON.parse(readFileSync(join(root, 'guests/manifest.json'), 'utf8')) as {
+  guests: { id: string; title: string; files: { kernel?: string } }[];
+};
+
+function harness() {
+  const out: FromWorker[] = [];
+  const host: CoreHost = {
+    createSession: createEmuSession,
+    async resolveGuest(id) {
+      const g = manifest.guests.find((x) => x.id === id);
+      if (!g?.files.kernel) throw new Error(`no guest ${id}`);
+      return {
+        label: g.title,
+        memMiB: 32,
+        source: {
+          kind: 'kernel',
+          kernel: new Uint8Array(readFileSync(join(root, 'guests', g.files.kernel))),
+        },
+      };
+    },
+    toRegSnapshot,
+    post: (m) => out.push(m),
+    now: () => performance.now(),
+    wake: () => {},
+  };
+  const core = new WorkerCore(host);
+  const frames = () => out.filter((m): m is Extract<FromWorker, { type: 'frame' }> => m.type === 'frame');
+  const serial = () =>
+    new TextDecoder().decode(
+      Uint8Array.from(
+        frames().flatMap((f) => f.serial.filter((s) => s.vm === 0).flatMap((s) => Array.from(s.bytes))),
+      ),
+    );
+  const runToStop = () => {
+    for (let i = 0; i < 10_000 && core.runSlice().more; i++);
+  };
+  return { core, out, frames, serial, runToStop };
+}
+
+const load = (id: string) => ({
+  type: 'load',
+  scenario: { guest: { kind: 'builtin', id }, technique: 'native', vms: 1 },
+});
+
+describe('WorkerCore + Session', () => {
+  it('boots hello: greeting on COM1, exit code 1, registers at the multiboot entry', async () => {
+    const h = harness();
+    await h.core.handle(load('hello'));
+    const loaded = h.out.find((m) => m.type === 'loaded');
+    expect(loaded?.type === 'loaded' && loaded.info.summary).toMatch(/multiboot/);
+    const first = h.frames()[0];
+    expect(first.regs?.real.gpr.eax).toBe(0x2badb002); // multiboot magic (Multiboot spec §3.2)
+    expect(first.regs?.real.mode).toBe('protected');
+    await h.core.handle({ type: 'run' });
+    h.runToStop();
+    expect(h.serial()).toBe('Hello from TrapLab! This guest runs in 32-bit protected mode.\r\n');
+    const last = h.frames().at(-1)!;
+    expect(last.status).toMatchObject({ state: 'exited', exitCode: 1, running: false });
+    expect(last.stats.instructions).toBeGreaterThan(100);
+  });
+
+  it('steps one instruction at a time and disassembles at EIP', async () => {
+    const h = harness();
+    await h.core.handle(load('hello'));
+    const eip0 = h.frames().at(-1)!.regs!.real.eip;
+    await h.core.handle({ type: 'step' });
+    const f = h.frames().at(-1)!;
+    expect(f.stats.instructions).toBe(1);
+    // hello's first instruction is `mov esp, stack_top` (5 bytes: BC imm32).
+    expect(f.regs!.real.eip).toBe(eip0 + 5);
+    await h.core.handle({ type: 'disassemble', id: 1, addr: eip0, count: 3 });
+    const d = h.out.find((m) => m.type === 'disasm');
+    expect(d?.type === 'disasm' && d.lines[0]).toMatchObject({ addr: eip0 });
+    expect(d?.type === 'disasm' && d.lines[0].bytes[0]).toBe(0xbc);
+    await h.core.handle({ type: 'readMemory', id: 2, space: 'physical', addr: eip0, len: 5 });
+    const m = h.out.find((x) => x.type === 'memory');
+    expect(m?.type === 'memory' && m.bytes[0]).toBe(0xbc);
+  });
+
+  it('a bad uploaded image gets the loader’s reason and keeps the running guest', async () => {
+    const h = harness();
+    await h.core.handle(load('hello'));
+    await h.core.handle({
+      type: 'load',
+      scenario: {
+        guest: {
+          kind: 'upload',
+          guest: { kind: 'kernel', name: 'junk.bin', kernel: new TextEncoder().encode('junk'.repeat(100)) },
+        },
+        technique: 'native',
+        vms: 1,
+      },
+    });
+    const err = h.out.find((m) => m.type === 'error');
+    expect(err?.type === 'error' && err.message).toMatch(/^Could not start junk\.bin: .*multiboot.*bzImage/);
+    await h.core.handle({ type: 'run' });
+    h.runToStop();
+    expect(h.serial()).toContain('Hello from TrapLab!');
+  });
+
+  it('pauses a guest that would run forever, and serial input reaches it', async () => {
+    const h = harness();
+    await h.core.handle(load('minikernel'));
+    await h.core.handle({ type: 'run' });
+    for (let i = 0; i < 2000 && !h.serial().includes('mini$ '); i++) h.core.runSlice();
+    expect(h.serial()).toContain('mini$ ');
+    await h.core.handle({ type: 'serialInput', vm: 0, bytes: new TextEncoder().encode('help\r') });
+    for (let i = 0; i < 2000 && !/commands:/.test(h.serial()); i++) h.core.runSlice();
+    expect(h.serial()).toMatch(/mini\$ help\r?\n/);
+    await h.core.handle({ type: 'pause' });
+    expect(h.frames().at(-1)!.status).toMatchObject({ running: false, stopNote: 'Paused' });
+    expect(h.core.runSlice().more).toBe(false);
+  });
+});
