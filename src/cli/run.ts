@@ -6,10 +6,10 @@
  * runaway guest spins. Slices are a fixed size — never derived from wall time — so where scripted
  * input (--wait-for/--send) lands in the instruction stream is the same on every run.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/trap-log.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
-import { type RunOptions, type Sink, UsageError } from './args.ts';
+import { type RunOptions, UsageError } from './args.ts';
 import { HostConsole } from './console.ts';
 import {
   EXIT_OK,
@@ -20,77 +20,14 @@ import {
   EXIT_TRIPLE_FAULT,
 } from './exit-codes.ts';
 import { resolveGuest } from './guest-files.ts';
-import { errorText } from './manifest.ts';
+import { bytesOf, openFile, openSink, VmPrefixer } from './output.ts';
 
 /** Instructions (at most) per slice between event-loop turns: a few ms of emulation. */
 export const SLICE_INSTRUCTIONS = 250_000;
 /** On a terminal, an idling guest's virtual time may run at most this far ahead of wall time. */
 const TTY_LEAD_MS = 20;
 
-interface ByteSink {
-  write(bytes: Uint8Array): void;
-  close(): void;
-}
-
-const discard: ByteSink = { write() {}, close() {} };
-
-function openSink(s: Sink, flag: string): ByteSink {
-  switch (s.kind) {
-    case 'none':
-      return discard;
-    case 'stdio':
-      return { write: (b) => void process.stdout.write(b), close() {} };
-    case 'stderr':
-      return { write: (b) => void process.stderr.write(b), close() {} };
-    case 'file': {
-      let fd: number;
-      try {
-        fd = openSync(s.path, 'w');
-      } catch (e) {
-        throw new UsageError(`${flag}: cannot write '${s.path}': ${errorText(e)}`);
-      }
-      return {
-        write: (b) => {
-          if (b.length > 0) writeSync(fd, b);
-        },
-        close: () => closeSync(fd),
-      };
-    }
-  }
-}
-
-function openFile(path: string, flag: string): number {
-  try {
-    return openSync(path, 'w');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot write '${path}': ${errorText(e)}`);
-  }
-}
-
 const latin1 = new TextDecoder('latin1');
-function bytesOf(text: string): Uint8Array {
-  const b = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i) & 0xff;
-  return b;
-}
-
-/** Prefix each line of VM n's output with "[vmN] " when several VMs share one terminal. */
-class VmPrefixer {
-  private atLineStart: boolean[] = [];
-  constructor(private readonly sink: ByteSink) {}
-  write(vm: number, bytes: Uint8Array): void {
-    const prefix = bytesOf(`[vm${vm}] `);
-    const out: number[] = [];
-    let start = this.atLineStart[vm] ?? true;
-    for (const b of bytes) {
-      if (start) out.push(...prefix);
-      out.push(b);
-      start = b === 0x0a;
-    }
-    this.atLineStart[vm] = start;
-    this.sink.write(Uint8Array.from(out));
-  }
-}
 
 export async function runCommand(opts: RunOptions): Promise<number> {
   const wallStart = performance.now();

@@ -338,6 +338,8 @@ export interface TrapLogReader {
   /** Totals by kind over every record ever appended (not affected by dropping). */
   countByKind(kind: TrapKind): number;
   get(i: number): TrapRecord;
+  /** Disassembly of record i's instruction bytes ('' without bytes or a disassembler). */
+  disassemble(i: number): string;
   slice(start: number, end: number): TrapColumns;
   /** Indices (0 … count-1) of the held records matching `filter`, oldest first. */
   filter(f: TrapFilter): Uint32Array;

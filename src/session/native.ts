@@ -105,9 +105,13 @@ export class NativeRunner implements TechniqueRunner {
   readPhysical(addr: number, len: number): Uint8Array {
     const out = new Uint8Array(len);
     const mem = this.pc.memory;
-    for (let i = 0; i < len; i++) {
-      const a = (addr + i) >>> 0;
-      out[i] = mem.isDirect(a >>> 12) ? mem.ram[a] : mem.read8(a);
+    let done = 0;
+    while (done < len) {
+      const a = (addr + done) >>> 0;
+      const run = Math.min(len - done, 0x1000 - (a & 0xfff));
+      if (mem.isDirect(a >>> 12)) out.set(mem.ram.subarray(a, a + run), done);
+      else for (let i = 0; i < run; i++) out[done + i] = mem.read8((a + i) >>> 0);
+      done += run;
     }
     return out;
   }

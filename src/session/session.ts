@@ -42,6 +42,9 @@ export class Session {
     this.bootSummary = boot.summary;
     this.runner = factory(this.config, boot);
     this.vmCount = this.runner.vmCount;
+    // Trap records carry instruction bytes; let exports show them disassembled.
+    this.runner.traps.disassembler ??= (bytes, eip, code32) =>
+      this.runner.disassemble(bytes, eip, code32).text;
   }
 
   get instructions(): number {

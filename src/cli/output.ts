@@ -1,0 +1,76 @@
+/** Where the CLI's byte streams go: stdout, stderr, a file, or nowhere. */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { type Sink, UsageError } from './args.ts';
+import { errorText } from './manifest.ts';
+
+export interface ByteSink {
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+const discard: ByteSink = { write() {}, close() {} };
+
+export function openSink(s: Sink, flag: string): ByteSink {
+  switch (s.kind) {
+    case 'none':
+      return discard;
+    case 'stdio':
+      return { write: (b) => void process.stdout.write(b), close() {} };
+    case 'stderr':
+      return { write: (b) => void process.stderr.write(b), close() {} };
+    case 'file': {
+      let fd: number;
+      try {
+        fd = openSync(s.path, 'w');
+      } catch (e) {
+        throw new UsageError(`${flag}: cannot write '${s.path}': ${errorText(e)}`);
+      }
+      return {
+        write: (b) => {
+          if (b.length > 0) writeSync(fd, b);
+        },
+        close: () => closeSync(fd),
+      };
+    }
+  }
+}
+
+export function openFile(path: string, flag: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot write '${path}': ${errorText(e)}`);
+  }
+}
+
+export function bytesOf(text: string): Uint8Array {
+  const b = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i) & 0xff;
+  return b;
+}
+
+/**
+ * Several VMs share one terminal: each line is prefixed "[vmN] ", and when another VM starts
+ * writing while the previous one is mid-line, that line is ended first so outputs never mix.
+ */
+export class VmPrefixer {
+  private lastVm = -1;
+  private atLineStart = true;
+  constructor(private readonly sink: ByteSink) {}
+  write(vm: number, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const out: number[] = [];
+    if (vm !== this.lastVm && !this.atLineStart) {
+      out.push(0x0a);
+      this.atLineStart = true;
+    }
+    this.lastVm = vm;
+    const prefix = bytesOf(`[vm${vm}] `);
+    for (const b of bytes) {
+      if (this.atLineStart) out.push(...prefix);
+      out.push(b);
+      this.atLineStart = b === 0x0a;
+    }
+    this.sink.write(Uint8Array.from(out));
+  }
+}
