@@ -13,6 +13,7 @@ SEL_XO      equ 0x68            ; execute-only code segment
 SEL_CG1     equ 0x73            ; call gate DPL3 -> DPL1 code, no parameters
 SEL_RO      equ 0x78            ; read-only data segment
 SEL_LIM     equ 0x80            ; data segment with limit 0xFFF (byte granular)
+SEL_USMALL  equ 0x8B            ; DPL3 data segment with limit 0xFFF, for a ring-3 stack
 
 section .rodata
 guest_banner: db "cputest gates", 13, 10, 0
@@ -73,6 +74,29 @@ after_cg0:
     CHECK "retf-outer: FS (DPL0 data) nulled", 0, [exc_edx]
     CHECK "retf-outer: GS (null) stays null", 0, [exc_esi]
     CHECK "retf-outer: CS back at ring 3", SEL_UCODE, [exc_edi]
+
+    ; --- 2b. IRET to an outer ring nulls the data segment registers the same way (IRET, Vol. 2:
+    ; RETURN-TO-OUTER-PRIVILEGE-LEVEL, "FOR each of segment register (ES, FS, GS, and DS)").
+    mov ax, SEL_KDATA
+    mov ds, ax
+    mov es, ax
+    mov ax, SEL_UDATA
+    mov fs, ax
+    xor eax, eax
+    mov gs, ax
+    TRY .t2b
+    push dword SEL_UDATA
+    push dword user_stack_top
+    push dword 0x202
+    push dword SEL_UCODE
+    push dword r3_report_segs
+    iretd
+.t2b:
+    ENDTRY
+    CHECK "iret-outer: DS (DPL0 data) nulled", 0, [exc_ebx]
+    CHECK "iret-outer: ES (DPL0 data) nulled", 0, [exc_ecx]
+    CHECK "iret-outer: FS (DPL3 data) kept", SEL_UDATA, [exc_edx]
+    CHECK "iret-outer: SS from the frame", SEL_UDATA, [exc_eax]
 
     ; --- 3. Ring 3 -> ring 1 through a call gate: stack from TSS.SS1:ESP1.
     TRY .t3
@@ -250,6 +274,16 @@ after_cg0:
     mov fs, ax
     CHECK "segment-limit-straddle: #GP", 13, [exc_vec]
     CHECK "segment-limit-straddle: error code 0", 0, [exc_err]
+    ; a stack access beyond the SS limit -> #SS(0) (§6.15 Interrupt 12), taken at ring 3 so the
+    ; handler gets the TSS stack
+    GDT_DESC SEL_USMALL, 0, 0xFFF, ACC_DATA0 | DPL3, FLG_32
+    TRY .t22
+    RING3 r3_small_stack, 0x202
+.t22:
+    ENDTRY
+    CHECK "stack-beyond-ss-limit: #SS", 12, [exc_vec]
+    CHECK "stack-beyond-ss-limit: error code 0", 0, [exc_err]
+    CHECK "stack-beyond-ss-limit: faulting EIP = the PUSH", r3_small_stack.push, [exc_eip]
 
     jmp finish
 
@@ -316,6 +350,25 @@ r3_after_cg3:
     mov si, gs
     xor edi, edi
     mov di, cs
+    int 0x7F
+
+r3_report_segs:
+    xor eax, eax
+    mov ax, ss
+    xor ebx, ebx
+    mov bx, ds
+    xor ecx, ecx
+    mov cx, es
+    xor edx, edx
+    mov dx, fs
+    int 0x7F
+
+r3_small_stack:
+    mov ax, SEL_USMALL
+    mov ss, ax
+    mov esp, 0x2000                 ; beyond the 0xFFF limit
+.push:
+    push eax
     int 0x7F
 
 r3_cg1_call:

@@ -103,6 +103,25 @@ s3_bp:
     and eax, DR6_BS | DR6_B
     CHECK "dr0-exec: DR6.B0", 1, eax
 
+    ; --- 3b. Same with DR3 (R/W=00, LEN=00, enabled globally with G3).
+    call db_reset
+    mov byte [db_setrf], 1
+    mov eax, s3b_bp
+    mov dr3, eax
+    mov eax, 0x00000080             ; G3
+    mov dr7, eax
+    nop
+s3b_bp:
+    nop
+    xor eax, eax
+    mov dr7, eax
+    mov byte [db_setrf], 0
+    CHECK "dr3-exec: fired once", 1, [db_n]
+    CHECK "dr3-exec: fault EIP = the instruction", s3b_bp, [db_eips]
+    mov eax, [db_dr6s]
+    and eax, DR6_BS | DR6_B
+    CHECK "dr3-exec: DR6.B3", 8, eax
+
     ; --- 4. Data write breakpoint (DR1, R/W=01, LEN=11): trap after the write.
     call db_reset
     mov dword [watch_var], 0
