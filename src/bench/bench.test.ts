@@ -73,10 +73,22 @@ describe('bench harness', () => {
   });
 
   it('stops repeating once the time limit is used up, but always measures once', () => {
-    const { w, clock, prepared } = fakeWorkload({ total: 1e6, costs: [5e-6, 5e-6, 5e-6, 5e-6] });
-    const r = measure(w, { runs: 3, warmup: true, timeLimitSeconds: 8, clock });
+    // Warm-up 1 s (fast: not counted), run 1 takes 8 s: the 6 s limit is used up.
+    const { w, clock, prepared } = fakeWorkload({ total: 1e6, costs: [1e-6, 8e-6, 1e-6, 1e-6] });
+    const r = measure(w, { runs: 3, warmup: true, timeLimitSeconds: 6, clock });
     expect(prepared()).toBe(2);
-    expect(r.runs.length).toBe(1);
+    expect(r.runs.map((s) => Math.round(s))).toEqual([8]);
+    expect(r.warmupCounted).toBe(false);
+  });
+
+  it('counts a slow warm-up run as a measured run', () => {
+    // Limit 20 s: a warm-up of 5 s or more counts. Then one more run (10 s < 20 s), then stop.
+    const { w, clock, prepared } = fakeWorkload({ total: 1e6, costs: [6e-6, 5e-6, 5e-6, 5e-6] });
+    const r = measure(w, { runs: 3, warmup: true, timeLimitSeconds: 20, clock });
+    expect(r.warmupCounted).toBe(true);
+    expect(r.runs.map((s) => Math.round(s))).toEqual([6, 5, 5]);
+    expect(prepared()).toBe(3);
+    expect(r.seconds).toBeCloseTo(5, 9);
   });
 
   it('flags differing instruction counts', () => {

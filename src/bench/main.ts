@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       });
       process.stdout.write((args.json ? jsonLine(r) : tableRow(r)) + '\n');
       process.stderr.write(
-        `bench: ${w.name}: ${r.runs.length} measured run(s): ${r.runs.map((s) => s.toFixed(3)).join(', ')} s${args.warmup ? ' (after a warm-up run)' : ''}\n`,
+        `bench: ${w.name}: ${r.runs.length} measured run(s): ${r.runs.map((s) => s.toFixed(3)).join(', ')} s${r.warmupCounted ? ' (the first was the warm-up run: slow enough to count)' : args.warmup ? ' (after a warm-up run)' : ''}\n`,
       );
       if (r.nondeterministic)
         process.stderr.write(`bench: WARNING: ${w.name}: instruction counts differ between runs\n`);
