@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TrapAction, TrapKind, TrapLog, TrapOp } from '../hypervisor/trap-log.ts';
 import { UsageError } from './args.ts';
-import { type ByteSink, bytesOf, openSink, VmPrefixer } from './output.ts';
+import { type ByteSink, bytesOf, openSink, TraceStreamer, VmPrefixer } from './output.ts';
 
 const text = (b: Uint8Array) => new TextDecoder('latin1').decode(b);
 
@@ -32,5 +33,46 @@ describe('CLI output sinks', () => {
       /--debugcon: cannot write .*: no such file/,
     );
     openSink({ kind: 'none' }, '--serial').write(bytesOf('dropped'));
+  });
+
+  it('streams new trap records as JSON Lines and counts the ones dropped before writing', () => {
+    const log = new TrapLog({ maxRecords: 8, initialCapacity: 8 });
+    let file = '';
+    const t = new TraceStreamer(log, (c) => {
+      file += c;
+    });
+    const add = (n: number) => {
+      for (let i = 0; i < n; i++)
+        log.append(
+          0,
+          TrapKind.PrivilegedInstruction,
+          TrapOp.HLT,
+          10 * log.total,
+          8,
+          0,
+          0,
+          TrapAction.Blocked,
+          1,
+        );
+    };
+    t.drain();
+    expect(file).toBe('');
+    add(3);
+    t.drain();
+    add(2);
+    t.drain();
+    add(20); // the ring keeps only 8: 12 are lost
+    t.drain();
+    t.drain();
+    const seqs = file
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).seq);
+    expect(seqs).toEqual([0, 1, 2, 3, 4, ...Array.from({ length: 8 }, (_, i) => 17 + i)]);
+    expect(t.lost).toBe(12);
+    expect(JSON.parse(file.split('\n')[0])).toMatchObject({
+      kindName: 'privileged instruction',
+      reasonName: 'hlt',
+    });
   });
 });

@@ -1,5 +1,6 @@
 /** Where the CLI's byte streams go: stdout, stderr, a file, or nowhere. */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { TrapLogReader } from '../hypervisor/trap-log.ts';
 import { type Sink, UsageError } from './args.ts';
 import { errorText } from './manifest.ts';
 
@@ -72,5 +73,33 @@ export class VmPrefixer {
       this.atLineStart = b === 0x0a;
     }
     this.sink.write(Uint8Array.from(out));
+  }
+}
+
+/**
+ * Streams the trap log to `--trace` as JSON Lines while the guest runs: each drain() writes the
+ * records appended since the last one. Records the bounded log dropped before they could be
+ * written are counted in `lost` (the file then has a gap in its `seq` numbers).
+ */
+export class TraceStreamer {
+  /** Sequence number of the next record to write. */
+  private next = 0;
+  lost = 0;
+  constructor(
+    private readonly log: TrapLogReader,
+    private readonly write: (chunk: string) => void,
+  ) {}
+
+  drain(): void {
+    const t = this.log;
+    const firstHeld = t.total - t.count;
+    if (this.next < firstHeld) {
+      this.lost += firstHeld - this.next;
+      this.next = firstHeld;
+    }
+    if (this.next < t.total) {
+      t.writeJsonLines(this.write, this.next - firstHeld, t.count);
+      this.next = t.total;
+    }
   }
 }

@@ -20,7 +20,7 @@ import {
   EXIT_TRIPLE_FAULT,
 } from './exit-codes.ts';
 import { resolveGuest } from './guest-files.ts';
-import { bytesOf, openFile, openSink, VmPrefixer } from './output.ts';
+import { bytesOf, openFile, openSink, TraceStreamer, VmPrefixer } from './output.ts';
 
 /** Instructions (at most) per slice between event-loop turns: a few ms of emulation. */
 export const SLICE_INSTRUCTIONS = 250_000;
@@ -94,22 +94,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
   };
 
-  let traceWritten = 0;
-  let traceLost = 0;
-  const drainTrace = (): void => {
-    if (traceFd < 0) return;
-    const t = session.traps;
-    const firstHeld = t.total - t.count;
-    if (traceWritten < firstHeld) {
-      traceLost += firstHeld - traceWritten;
-      traceWritten = firstHeld;
-    }
-    if (traceWritten < t.total) {
-      t.writeJsonLines((chunk) => writeSync(traceFd, chunk), traceWritten - firstHeld, t.count);
-      traceWritten = t.total;
-    }
-  };
-
+  const trace = traceFd < 0 ? null : new TraceStreamer(session.traps, (chunk) => writeSync(traceFd, chunk));
   const drain = (): void => {
     for (let vm = 0; vm < session.vmCount; vm++) {
       const out = session.takeSerial(vm);
@@ -119,7 +104,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       if (vm === 0) runScript(out);
     }
     debugconSink.write(session.takeDebugcon());
-    drainTrace();
+    trace?.drain();
   };
 
   let exitCode = EXIT_OK;
@@ -189,8 +174,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     closeSync(postFd);
   }
   if (message) process.stderr.write(`${console_?.isTty ? '\n' : ''}traplab: ${message}\n`);
-  if (traceLost > 0)
-    process.stderr.write(`traplab: --trace: ${traceLost} trap records were dropped before being written\n`);
+  if (trace && trace.lost > 0)
+    process.stderr.write(`traplab: --trace: ${trace.lost} trap records were dropped before being written\n`);
   if (opts.stats) process.stderr.write(statsText(session, performance.now() - wallStart));
   return exitCode;
 }
