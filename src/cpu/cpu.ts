@@ -201,6 +201,8 @@ export class Cpu extends CpuCore {
       if (this.instructions >= end) return StopReason.Budget;
       if (this.attention) {
         if (this.boundary()) continue;
+      }
+      if (this.attention) {
         if (this.breakLinear !== -1 && ((this.csBase + this.ip) | 0) === (this.breakLinear | 0)) {
           if (!this.resumeSkip) {
             this.resumeSkip = true;
