@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadBios } from './loaders/bios.ts';
 import { loadMultiboot } from './loaders/multiboot.ts';
 import type { BootImage } from './loaders/types.ts';
 import { Pc, type PcOptions, type RunResult } from './pc.ts';
@@ -12,7 +13,7 @@ const bins: Record<string, Uint8Array> = {};
 
 beforeAll(() => {
   const out = mkdtempSync(join(tmpdir(), 'traplab-machine-'));
-  for (const name of ['pit-hlt', 'uart-echo', 'triple', 'hang', 'a20', 'reboot']) {
+  for (const name of ['pit-hlt', 'uart-echo', 'triple', 'hang', 'a20', 'reboot', 'bios']) {
     const file = join(out, `${name}.bin`);
     execFileSync('nasm', ['-f', 'bin', '-I', `${guestsDir}/`, '-o', file, join(guestsDir, `${name}.asm`)]);
     bins[name] = new Uint8Array(readFileSync(file));
@@ -58,6 +59,15 @@ describe('Pc with the real CPU', () => {
     expect(r.exitCode).toBe(1);
     expect(pc.instructions).toBeGreaterThan(100);
     expect(pc.instructions).toBeLessThan(20_000);
+  });
+
+  it('starts a BIOS image at the reset vector (top of 4 GiB) and runs it through the F0000 alias', () => {
+    const pc = new Pc();
+    pc.load(loadBios(bins.bios));
+    const r = runUntilStopped(pc, 10_000);
+    expect(text(pc.debugconOut.take())).toBe('BIOS at reset vector');
+    expect(pc.post.codes).toEqual([0x55]);
+    expect(r.exitCode).toBe(11);
   });
 
   it('runs a PIT + HLT guest deterministically, however the host slices time', () => {

@@ -218,6 +218,62 @@ describe('8254 PIT', () => {
     expect(irq.rises).toBe(1);
   });
 
+  it('mode 5 strobes one clock after N clocks from the gate trigger', () => {
+    const { io, toClock, pit } = setup();
+    io.out8(0x43, 0xba); // ch2 lohi mode 5
+    io.out8(0x42, 6);
+    io.out8(0x42, 0);
+    toClock(50);
+    expect(pit.out(2)).toBe(true); // not triggered yet
+    io.out8(0x61, 0x01); // trigger at 50
+    toClock(55);
+    expect(pit.out(2)).toBe(true);
+    toClock(56);
+    expect(pit.out(2)).toBe(false);
+    toClock(57);
+    expect(pit.out(2)).toBe(true);
+  });
+
+  it('mode 0 pauses while the gate is low and resumes where it stopped', () => {
+    const { io, toClock } = setup();
+    io.out8(0x61, 0x01);
+    io.out8(0x43, 0xb0); // ch2 mode 0
+    io.out8(0x42, 100);
+    io.out8(0x42, 0);
+    toClock(30);
+    io.out8(0x61, 0x00); // pause at count 70
+    toClock(500);
+    io.out8(0x43, 0x80);
+    expect(io.in8(0x42)).toBe(70);
+    io.in8(0x42);
+    io.out8(0x61, 0x01);
+    toClock(569);
+    expect(io.in8(0x61) & 0x20).toBe(0);
+    toClock(570);
+    expect(io.in8(0x61) & 0x20).toBe(0x20);
+  });
+
+  it('mode 2: gate low holds OUT high; the rising edge reloads the count', () => {
+    const { io, toClock, pit } = setup();
+    io.out8(0x61, 0x01);
+    io.out8(0x43, 0xb4); // ch2 lohi mode 2
+    io.out8(0x42, 10);
+    io.out8(0x42, 0);
+    toClock(9);
+    expect(pit.out(2)).toBe(false);
+    io.out8(0x61, 0x00);
+    expect(pit.out(2)).toBe(true);
+    toClock(15);
+    io.out8(0x61, 0x01); // reload at 15
+    toClock(23);
+    expect(pit.out(2)).toBe(true);
+    io.out8(0x43, 0x80);
+    expect(io.in8(0x42)).toBe(2);
+    io.in8(0x42);
+    toClock(24);
+    expect(pit.out(2)).toBe(false);
+  });
+
   it('port 0x61 bit 4 toggles with the refresh clock', () => {
     const { io, clock } = setup();
     const a = io.in8(0x61) & 0x10;
