@@ -1,26 +1,13 @@
 /**
- * Disassembly for the debugger views. The CPU's decoder table feeds its disassembler; until that
- * lands in src/cpu/, unknown bytes are shown as data, one byte per line, never a guess.
+ * Disassembly for the debugger views and trap records, from the CPU's own decoder table
+ * (`src/cpu/disasm.ts`), so what is shown is what the interpreter executes.
  */
-import * as cpu from '../cpu/index.ts';
+import { disassemble } from '../cpu/index.ts';
 
-type CpuDisassembler = (
-  bytes: Uint8Array,
-  addr: number,
-  code32: boolean,
-) => { length: number; text: string } | null | undefined;
-
-const fromCpu = (cpu as unknown as { disassemble?: CpuDisassembler }).disassemble;
-
-export function disassembleOne(
-  bytes: Uint8Array,
-  addr: number,
-  code32: boolean,
-): { length: number; text: string } {
+export function disassembleOne(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string } {
   if (bytes.length === 0) return { length: 0, text: '(no bytes)' };
-  if (typeof fromCpu === 'function') {
-    const d = fromCpu(bytes, addr, code32);
-    if (d && d.length > 0) return d;
-  }
+  const d = disassemble(bytes, 0, code32 ? 32 : 16, addr);
+  if (d.length > 0 && d.length <= bytes.length) return { length: d.length, text: d.text };
+  // Truncated (e.g. the instruction runs into a page that is not mapped): show the byte as data.
   return { length: 1, text: `db 0x${bytes[0].toString(16).padStart(2, '0')}` };
 }

@@ -142,6 +142,8 @@ describe('Session under native', () => {
     expect(lines.length).toBe(4);
     expect(lines[0].addr).toBe(eip);
     expect(lines[0].bytes[0]).toBe(0xbc);
+    expect(lines[0].text).toMatch(/^mov esp, 0x[0-9a-f]+$/);
+    expect(lines[1].text).toBe('cmp eax, 0x2badb002'); // hello.asm checks the multiboot magic
     for (let i = 1; i < lines.length; i++) {
       expect(lines[i].addr).toBe(lines[i - 1].addr + lines[i - 1].bytes.length);
       expect(lines[i].text.length).toBeGreaterThan(0);
