@@ -42,12 +42,7 @@ import { EventKind } from './interrupts.ts';
 import { exec0F } from './ops-0f.ts';
 import { bcd, group1, group2, group3, group45 } from './ops-groups.ts';
 import { stringOp } from './string.ts';
-
-/** Opcodes valid with LOCK when the destination is memory (80386 PRM LOCK page). */
-const LOCKABLE = new Uint8Array(256);
-for (const op of [0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31])
-  LOCKABLE[op] = 1;
-for (const op of [0x80, 0x81, 0x82, 0x83, 0x86, 0x87, 0xf6, 0xf7, 0xfe, 0xff]) LOCKABLE[op] = 1;
+import { lookup } from './table.ts';
 
 /** Execute one instruction at c.ip (== c.eip). */
 export function execute(c: CpuCore): void {
@@ -103,34 +98,15 @@ export function execute(c: CpuCore): void {
   }
 }
 
+/** LOCK is valid only on the table's lockable forms with a memory destination (else #UD). */
 function checkLock(c: CpuCore, b: number): void {
   const save = c.ip;
-  if (b === 0x0f) {
-    const b2 = c.fetch8();
-    const m = c.fetch8();
-    c.ip = save;
-    const ok =
-      m < 0xc0 &&
-      (b2 === 0xab ||
-        b2 === 0xb3 ||
-        b2 === 0xbb ||
-        b2 === 0xb0 ||
-        b2 === 0xb1 ||
-        b2 === 0xc0 ||
-        b2 === 0xc1 ||
-        (b2 === 0xba && ((m >> 3) & 7) >= 5) ||
-        (b2 === 0xc7 && ((m >> 3) & 7) === 1));
-    if (!ok) c.raise(UD);
-    return;
-  }
-  if (!LOCKABLE[b]) c.raise(UD);
+  const two = b === 0x0f;
+  const op = two ? c.fetch8() : b;
   const m = c.fetch8();
   c.ip = save;
-  if (m >= 0xc0) c.raise(UD);
-  const reg = (m >> 3) & 7;
-  if (b >= 0x80 && b <= 0x83 && reg === 7) c.raise(UD);
-  if ((b === 0xf6 || b === 0xf7) && reg !== 2 && reg !== 3) c.raise(UD);
-  if ((b === 0xfe || b === 0xff) && reg > 1) c.raise(UD);
+  const info = lookup(op, two, (m >> 3) & 7);
+  if (info === null || !info.lock || m >= 0xc0) c.raise(UD);
 }
 
 /** Near jump to `t` (truncated to the operand size), checked against the CS limit. */
