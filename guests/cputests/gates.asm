@@ -14,6 +14,9 @@ SEL_CG1     equ 0x73            ; call gate DPL3 -> DPL1 code, no parameters
 SEL_RO      equ 0x78            ; read-only data segment
 SEL_LIM     equ 0x80            ; data segment with limit 0xFFF (byte granular)
 SEL_USMALL  equ 0x8B            ; DPL3 data segment with limit 0xFFF, for a ring-3 stack
+SEL_CONF    equ 0x90            ; conforming code segment, DPL0
+SEL_EXPDN   equ 0x98            ; expand-down data segment, limit 0xFFF, B=1
+SEL_NOTACC  equ 0xA0            ; data segment with the accessed bit clear
 
 section .rodata
 guest_banner: db "cputest gates", 13, 10, 0
@@ -106,6 +109,24 @@ after_cg0:
     CHECK "callgate-ring1: reached ring 1 (CS)", SEL_C1, [exc_eax]
     CHECK "callgate-ring1: SS = TSS.SS1", SEL_D1, [exc_ebx]
     CHECK "callgate-ring1: ESP = TSS.ESP1 - 16", ring1_stack_top - 16, [exc_ecx]
+
+    ; --- 3b. Conforming code (§5.8.1.2): a far CALL from ring 3 to a DPL0 conforming segment is
+    ; allowed and keeps CPL 3 (the RPL field of CS shows CPL 3); a far JMP to DPL0 non-conforming
+    ; code is not (#GP(selector)).
+    GDT_DESC SEL_CONF, 0, 0xFFFFF, 0x9E, FLG_32G
+    TRY .t3b
+    RING3 r3_call_conf, 0x202
+.t3b:
+    ENDTRY
+    CHECK "conforming-call: reached from ring 3", 0x7F, [exc_vec]
+    CHECK "conforming-call: CS in target has RPL = CPL 3", SEL_CONF | 3, [exc_eax]
+    CHECK "conforming-call: no stack switch", user_stack_top - 8, [exc_ebx]
+    TRY .t3c
+    RING3 r3_jmp_kcode, 0x202
+.t3c:
+    ENDTRY
+    CHECK "jmp-nonconforming-dpl0-from-cpl3: #GP", 13, [exc_vec]
+    CHECK "jmp-nonconforming-dpl0-from-cpl3: error code", SEL_KCODE, [exc_err]
 
     ; --- 4. INT n from ring 3 through a DPL3 interrupt gate (§6.12.1, Figure 6-4): stack switch
     ; to TSS.SS0:ESP0, frame SS, ESP, EFLAGS, CS, EIP; IF cleared by an interrupt gate.
@@ -274,6 +295,28 @@ after_cg0:
     mov fs, ax
     CHECK "segment-limit-straddle: #GP", 13, [exc_vec]
     CHECK "segment-limit-straddle: error code 0", 0, [exc_err]
+    ; Expand-down segment (§3.4.5.1): valid offsets are limit+1 .. 0xFFFFFFFF (B=1).
+    GDT_DESC SEL_EXPDN, 0, 0xFFF, 0x96, FLG_32
+    mov ax, SEL_EXPDN
+    mov fs, ax
+    mov eax, [fs:scratch]           ; far above the limit: valid
+    TRY .t23
+    mov eax, [fs:0x800]             ; at or below the limit: invalid
+.t23:
+    ENDTRY
+    mov ax, SEL_KDATA
+    mov fs, ax
+    CHECK "expand-down: offset below the limit #GP", 13, [exc_vec]
+    CHECK "expand-down: error code 0", 0, [exc_err]
+    ; Loading a segment register sets the descriptor's accessed bit (§3.4.5, type field bit 0).
+    GDT_DESC SEL_NOTACC, 0, 0xFFFFF, 0x92, FLG_32G
+    mov byte [gdt + SEL_NOTACC + 5], 0x92
+    mov ax, SEL_NOTACC
+    mov gs, ax
+    movzx eax, byte [gdt + SEL_NOTACC + 5]
+    CHECK "descriptor-accessed-bit: set by the load", 0x93, eax
+    xor eax, eax
+    mov gs, ax
     ; a stack access beyond the SS limit -> #SS(0) (§6.15 Interrupt 12), taken at ring 3 so the
     ; handler gets the TSS stack
     GDT_DESC SEL_USMALL, 0, 0xFFF, ACC_DATA0 | DPL3, FLG_32
@@ -363,6 +406,18 @@ r3_report_segs:
     mov dx, fs
     int 0x7F
 
+r3_call_conf:
+    call SEL_CONF:conf_target
+    int 0x7F
+conf_target:
+    xor eax, eax
+    mov ax, cs
+    mov ebx, esp
+    int 0x7F
+r3_jmp_kcode:
+    jmp SEL_KCODE:.wrongly_allowed
+.wrongly_allowed:
+    int 0x7F
 r3_small_stack:
     mov ax, SEL_USMALL
     mov ss, ax

@@ -77,6 +77,22 @@ s2_d:
     CHECK "mov-ss-shadow: trap before MOV SS", s2_b, [db_eips]
     CHECK "mov-ss-shadow: next trap after the instruction following MOV SS", s2_d, [db_eips + 4]
 
+    ; --- 2b. POP SS has the same shadow.
+    call db_reset
+    push dword SEL_KDATA
+    TF_ON
+s2b_a:
+    nop
+s2b_b:
+    pop ss
+s2b_c:
+    nop
+s2b_d:
+    TF_OFF s2b_e
+    CHECK "pop-ss-shadow: trap count", 5, [db_n]
+    CHECK "pop-ss-shadow: trap before POP SS", s2b_b, [db_eips]
+    CHECK "pop-ss-shadow: next trap after the instruction following POP SS", s2b_d, [db_eips + 4]
+
     ; --- 3. Instruction breakpoint (DR0, R/W=00, LEN=00): fault with EIP = the instruction,
     ; DR6.B0; the handler sets RF so the instruction runs once; RF is cleared after it completes,
     ; so the breakpoint fires again on the next pass.
