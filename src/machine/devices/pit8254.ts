@@ -122,7 +122,7 @@ export class PitChannel {
   nextRisingEdge(now: number): number {
     if (!this.armed || !this.running) return INF;
     const n = this.reload;
-    const e = now - this.start;
+    const e = Math.max(0, now - this.start);
     switch (this.mode) {
       case 0:
       case 1:
