@@ -29,6 +29,9 @@ function useShortcuts() {
       }
       if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target) || ui.helpOpen || ui.loadOpen) return;
       const k = e.key;
+      // Space/Enter on a focused button is that button's click, not a shortcut.
+      if ((k === ' ' || k === 'Enter') && e.target instanceof HTMLElement && e.target.closest('button'))
+        return;
       const act: Record<string, () => void> = {
         ' ': commands.toggle,
         s: commands.step,

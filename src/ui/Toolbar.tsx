@@ -37,15 +37,15 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
 export function Toolbar() {
   const scenario = useUi((s) => s.scenario);
   const uploadName = useUi((s) => s.uploadName);
-  const status = useUi((s) => s.status);
+  const running = useUi((s) => s.status?.running ?? false);
+  const runState = useUi((s) => s.status?.state);
   const loaded = useUi((s) => s.loaded);
   const speed = useUi((s) => s.speed);
   const untilKind = useUi((s) => s.untilKind);
   const theme = useUi((s) => s.theme);
   const classroom = useUi((s) => s.classroom);
   const set = useUi((s) => s.set);
-  const running = status?.running ?? false;
-  const canRun = !!loaded && (status?.state === 'running' || status?.state === 'idle');
+  const canRun = !!loaded && (runState === 'running' || runState === 'idle');
   const kinds = loaded?.names.kinds ?? [];
 
   const guestValue = uploadName ? '__upload' : scenario.guestId;

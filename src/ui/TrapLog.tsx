@@ -7,6 +7,7 @@
  * scrollbar is scaled: its position maps to a row proportionally and the rows are drawn in place.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { TRAP_INVISIBLE, type TrapDetail, type TrapFilter } from '../worker/protocol.ts';
 import { emulator, type TrapSliceReply } from './emulator.ts';
 import { fmtCount, fmtTimeNs, hex } from './format.ts';
@@ -27,7 +28,7 @@ export function kindClass(kind: number): string {
 function EmptyState() {
   const technique = useUi((s) => s.scenario.technique);
   const loaded = useUi((s) => s.loaded);
-  const status = useUi((s) => s.status);
+  const running = useUi((s) => s.status?.running ?? false);
   const kinds = useUi((s) => s.trapFilter.kinds.length > 0 || s.trapFilter.vm !== null);
   if (!loaded) return <div className="empty">Load a guest to start its trap log.</div>;
   if (kinds) return <div className="empty">No records match the filter.</div>;
@@ -50,7 +51,7 @@ function EmptyState() {
     <div className="empty rich">
       <strong>No traps yet.</strong>
       <p>
-        {status?.running
+        {running
           ? 'The guest has not done anything the VMM intercepts so far.'
           : 'Press Run, or Next trap to stop at the first one.'}
       </p>
@@ -103,7 +104,9 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
 export function TrapLog() {
   const rowH = useRowHeight();
   const loaded = useUi((s) => s.loaded);
-  const stats = useUi((s) => s.stats);
+  const trapTotal = useUi((s) => s.stats?.trapTotal ?? 0);
+  const trapDropped = useUi((s) => s.stats?.trapDropped ?? 0);
+  const byKind = useUi(useShallow((s) => s.stats?.trapsByKind ?? []));
   const trapVersion = useUi((s) => s.trapVersion);
   const filterSel = useUi((s) => s.trapFilter);
   const follow = useUi((s) => s.follow);
@@ -265,14 +268,13 @@ export function TrapLog() {
   }
   const offsetY = scaled ? scrollTop : drawFirst * rowH;
 
-  const byKind = stats?.trapsByKind ?? [];
   return (
     <div className={`traplog ${selected !== null ? 'with-detail' : ''}`} data-testid="traplog">
       <div className="panel-head">
         <h2>Trap log</h2>
         <span className="muted small" data-testid="trap-total">
-          {fmtCount(stats?.trapTotal ?? 0)} records
-          {stats?.trapDropped ? ` · ${fmtCount(stats.trapDropped)} oldest dropped` : ''}
+          {fmtCount(trapTotal)} records
+          {trapDropped ? ` · ${fmtCount(trapDropped)} oldest dropped` : ''}
           {filterKey !== '{}' ? ` · ${fmtCount(total)} match` : ''}
         </span>
         <span className="spacer" />

@@ -176,7 +176,9 @@ export class Emulator {
         if (m.regs) q.regs.push({ regs: m.regs, stop: !m.status.running });
         if (m.traps) q.trapsGrew = true;
         this.queued = q;
-        this.scheduleFlush();
+        // A stop (or start) is shown at once; everything else waits for the next animation frame.
+        if (m.status.running !== (ui.status?.running ?? false)) this.flush();
+        else this.scheduleFlush();
         return;
       }
       case 'memory':
@@ -218,22 +220,25 @@ export class Emulator {
     p(m);
   }
 
+  private flush(): void {
+    const q = this.queued;
+    this.queued = null;
+    if (!q) return;
+    // Keep at most the last few snapshots: the diff only needs the stops and the latest.
+    if (q.regs.length > 4) q.regs = q.regs.slice(-4);
+    useUi.getState().applyFrames(q);
+  }
+
   private scheduleFlush(): void {
     if (this.rafPending) return;
     this.rafPending = true;
-    const flush = () => {
+    const run = () => {
       this.rafPending = false;
-      const q = this.queued;
-      this.queued = null;
-      if (q) {
-        // Keep at most the last few snapshots: the diff only needs the stops and the latest.
-        if (q.regs.length > 4) q.regs = q.regs.slice(-4);
-        useUi.getState().applyFrames(q);
-      }
+      this.flush();
     };
     // Hidden tabs get no animation frames; fall back so state still settles.
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') queueMicrotask(flush);
-    else requestAnimationFrame(flush);
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') queueMicrotask(run);
+    else requestAnimationFrame(run);
   }
 }
 

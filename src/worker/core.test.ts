@@ -198,9 +198,10 @@ describe('WorkerCore', () => {
     expect(h.core.runSlice().more).toBe(true);
     const s = h.sessions[0];
     expect(s.instructions).toBeGreaterThan(0);
+    await h.core.handle({ type: 'pause' });
+    // Every byte the guest wrote arrives, in frames (coalesced to about one per display frame).
     const bytes = h.of('frame').flatMap((f) => f.serial.flatMap((x) => Array.from(x.bytes)));
     expect(bytes.length).toBe(Math.floor(s.instructions / 100));
-    await h.core.handle({ type: 'pause' });
     expect(h.lastFrame().status).toMatchObject({ running: false, stopNote: 'Paused' });
     expect(h.lastFrame().regs).not.toBeNull();
     const at = s.instructions;

@@ -98,7 +98,9 @@ export interface SliceResult {
 /** Wall-clock length of one slice: short enough that Pause lands within 50 ms. */
 export const SLICE_MS = 6;
 /** Register snapshots while free running: at most this often. */
-const REGS_EVERY_MS = 120;
+const REGS_EVERY_MS = 200;
+/** Frames while free running: at most this often (about one per display frame). */
+const FRAME_EVERY_MS = 15;
 /** Below this speed every frame carries registers (slow motion). */
 const SLOW_IPS = 2000;
 
@@ -118,6 +120,7 @@ export class WorkerCore {
   /** Instructions per chunk while free running, adapted to ~1 ms. */
   private chunk = 20_000;
   private lastRegsAt = -1e9;
+  private lastFrameAt = -1e9;
   private stopNote: string | undefined;
   private mipsT0 = 0;
   private mipsI0 = 0;
@@ -404,7 +407,9 @@ export class WorkerCore {
       return { more: false, waitMs: 0 };
     }
     const slow = throttled && this.ips! < SLOW_IPS;
-    this.postFrame(slow || now - this.lastRegsAt >= REGS_EVERY_MS);
+    if (slow || now - this.lastFrameAt >= FRAME_EVERY_MS) {
+      this.postFrame(slow || now - this.lastRegsAt >= REGS_EVERY_MS);
+    }
     return { more: true, waitMs };
   }
 
@@ -419,6 +424,7 @@ export class WorkerCore {
 
   private postFrame(withRegs: boolean): void {
     const s = this.session!;
+    this.lastFrameAt = this.host.now();
     const t = this.traps!;
     const serial: { vm: number; bytes: Uint8Array }[] = [];
     for (let vm = 0; vm < s.vmCount; vm++) {
