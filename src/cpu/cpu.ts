@@ -116,7 +116,6 @@ export class Cpu extends CpuCore {
     this.monitorStop = false;
     this.a20Mask = -1;
     this.updateTlbViews();
-    this.fillOverflow = true;
     this.flushTlb(false);
     this.attention = true;
     this.checkIntr = true;
@@ -124,7 +123,6 @@ export class Cpu extends CpuCore {
 
   setA20(enabled: boolean): void {
     this.a20Mask = enabled ? -1 : 0xffefffff | 0;
-    this.fillOverflow = this.fillOverflow || this.fillCount > 0;
     this.flushTlb(false);
   }
 
@@ -402,7 +400,6 @@ export class Cpu extends CpuCore {
     this.inhibit = s.shadow;
     this.shadow = false;
     this.shutdown = false;
-    this.fillOverflow = true;
     this.flushTlb(false);
     this.attention = true;
     this.checkIntr = true;
