@@ -307,4 +307,22 @@ describe('traplab CLI: running guests', () => {
     expect(r.stdout).toContain('traplab: terminated (Ctrl-A X)');
     expect(r.status).toBe(0);
   });
+
+  it('ends quietly with 141 when the reader of stdout goes away', async () => {
+    const child = spawn(process.execPath, [BIN, 'run', '--raw', `${echo}@0x100000`, '--entry', '0x100000'], {
+      cwd: tmp,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.stdout.once('data', () => {
+      child.stdout.destroy();
+      child.stdin.write('more output after the reader left');
+    });
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    expect(code).toBe(141);
+    expect(err).toBe('');
+  });
 });

@@ -9,3 +9,5 @@ export const EXIT_SOFTWARE = 70;
 export const EXIT_TIMEOUT = 124;
 export const EXIT_SIGINT = 130;
 export const EXIT_SIGTERM = 143;
+/** stdout was a pipe whose reader went away (as a process killed by SIGPIPE). */
+export const EXIT_SIGPIPE = 141;

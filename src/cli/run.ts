@@ -14,6 +14,7 @@ import { HostConsole } from './console.ts';
 import {
   EXIT_OK,
   EXIT_SIGINT,
+  EXIT_SIGPIPE,
   EXIT_SIGTERM,
   EXIT_SOFTWARE,
   EXIT_TIMEOUT,
@@ -68,6 +69,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     signalled = sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
     quit = true;
   };
+  // `traplab … | head`: the reader went away. Stop like a process killed by SIGPIPE would.
+  const onOutputError = (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' && !signalled) {
+      signalled = EXIT_SIGPIPE;
+      quit = true;
+    }
+  };
+  process.stdout.on('error', onOutputError);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   console_?.start();
@@ -151,12 +160,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     if (quit) {
       exitCode = signalled || EXIT_OK;
-      message = signalled
-        ? `interrupted (${signalled === EXIT_SIGINT ? 'SIGINT' : 'SIGTERM'})`
-        : 'terminated (Ctrl-A X)';
+      if (signalled === EXIT_SIGPIPE) message = '';
+      else if (signalled) message = `interrupted (${signalled === EXIT_SIGINT ? 'SIGINT' : 'SIGTERM'})`;
+      else message = 'terminated (Ctrl-A X)';
     }
   } finally {
     console_?.stop();
+    process.stdout.off('error', onOutputError);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
