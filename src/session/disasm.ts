@@ -4,7 +4,11 @@
  */
 import { disassemble } from '../cpu/index.ts';
 
-export function disassembleOne(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string } {
+export function disassembleOne(
+  bytes: Uint8Array,
+  addr: number,
+  code32: boolean,
+): { length: number; text: string } {
   if (bytes.length === 0) return { length: 0, text: '(no bytes)' };
   const d = disassemble(bytes, 0, code32 ? 32 : 16, addr);
   if (d.length > 0 && d.length <= bytes.length) return { length: d.length, text: d.text };
