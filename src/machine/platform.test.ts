@@ -63,3 +63,21 @@ describe('PcPlatform (one per VM)', () => {
     expect(a.io.owner(0x70)).toBe('cmos-rtc');
   });
 });
+
+describe('PcPlatform.snapshot', () => {
+  it('shows device registers without side effects', () => {
+    const a = vm('a');
+    a.io.out8(0x3f9, 0x02); // ETBEI: THRE pending
+    a.io.out8(0x43, 0x34);
+    a.io.out8(0x40, 0x10);
+    a.io.out8(0x40, 0x00);
+    const s1 = a.platform.snapshot();
+    const s2 = a.platform.snapshot();
+    expect(s2).toEqual(s1);
+    expect(s1.uarts[0].iir).toBe(0x02);
+    expect(s1.pit[0]).toMatchObject({ mode: 2, reload: 16, armed: true, count: 16, out: true });
+    expect(s1.pic.master.initializing).toBe(false);
+    expect(structuredClone(s1)).toEqual(s1);
+    expect(a.io.in8(0x3fa)).toBe(0x02); // still pending: the snapshots did not read IIR
+  });
+});

@@ -14,12 +14,23 @@ import { DebugExit } from './devices/debug-exit.ts';
 import { DebugConsole } from './devices/debugcon.ts';
 import { DualPic } from './devices/dual-pic.ts';
 import { I8042 } from './devices/i8042.ts';
-import { Pit8254 } from './devices/pit8254.ts';
+import type { PicSnapshot } from './devices/pic8259.ts';
+import { Pit8254, type PitChannelSnapshot } from './devices/pit8254.ts';
 import { SystemControlPortB } from './devices/port61.ts';
 import { Port92 } from './devices/port92.ts';
 import { PostCodePort } from './devices/post-codes.ts';
-import { Uart16550 } from './devices/uart16550.ts';
+import { Uart16550, type UartSnapshot } from './devices/uart16550.ts';
 import type { IoPortBus } from './io-bus.ts';
+
+export interface PlatformSnapshot {
+  pic: { master: PicSnapshot; slave: PicSnapshot; spurious: number };
+  pit: PitChannelSnapshot[];
+  uarts: UartSnapshot[];
+  cmos: ReturnType<CmosRtc['snapshot']>;
+  kbc: ReturnType<I8042['snapshot']> | null;
+  postCodes: number;
+  lastPostCode: number;
+}
 
 export interface PlatformOptions {
   clock: Clock;
@@ -100,6 +111,23 @@ export class PcPlatform {
     this.post.attach(io);
     this.debugcon.attach(io);
     this.debugExit.attach(io);
+  }
+
+  /** Plain-data view of every device, for the UI and tests (reading it changes nothing). */
+  snapshot(): PlatformSnapshot {
+    return {
+      pic: {
+        master: this.pic.master.snapshot(),
+        slave: this.pic.slave.snapshot(),
+        spurious: this.pic.spuriousCount,
+      },
+      pit: this.pit.snapshot(),
+      uarts: this.uarts.map((u) => u.snapshot()),
+      cmos: this.cmos.snapshot(),
+      kbc: this.kbc ? this.kbc.snapshot() : null,
+      postCodes: this.post.total,
+      lastPostCode: this.post.last,
+    };
   }
 
   /** System reset of every device (CMOS RAM and time persist; host input queues are kept). */

@@ -106,6 +106,19 @@ export class CmosRtc implements PortHandler {
     this.reschedule();
   }
 
+  /** Plain-data view (no side effects). */
+  snapshot(): { index: number; nmiMasked: boolean; time: string; a: number; b: number; c: number } {
+    const now = this.clock.now();
+    return {
+      index: this.index,
+      nmiMasked: this.nmiMasked,
+      time: new Date(this.seconds(now) * 1000).toISOString(),
+      a: (this.ram[REG_A] & 0x7f) | (this.uip(now) ? 0x80 : 0),
+      b: this.ram[REG_B],
+      c: this.ram[REG_C],
+    };
+  }
+
   /** The RTC's current time in Unix seconds. */
   seconds(now = this.clock.now()): number {
     if (this.frozen !== null) return this.frozen;

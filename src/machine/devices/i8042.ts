@@ -91,6 +91,16 @@ export class I8042 implements PortHandler {
     }
   }
 
+  /** Plain-data view (no side effects). */
+  snapshot(): { status: number; commandByte: number; outputQueue: number; resetRequests: number } {
+    return {
+      status: this.status,
+      commandByte: this.commandByte,
+      outputQueue: this.out.length,
+      resetRequests: this.resetRequests,
+    };
+  }
+
   /** Output port: bit 0 reset (1 = run), bit 1 A20, bit 4 OBF/IRQ1, bit 5 aux OBF/IRQ12. */
   private outputPort(): number {
     const head = this.out[0];

@@ -12,6 +12,21 @@
  * The chip has no idea whether it is a master or a slave except through ICW3 and the `onOutput`
  * callback, which reports changes of its INT pin. `DualPic` wires two of them into a PC.
  */
+export interface PicSnapshot {
+  irr: number;
+  isr: number;
+  imr: number;
+  vectorBase: number;
+  lowestPriority: number;
+  autoEoi: boolean;
+  levelTriggered: boolean;
+  specialMask: boolean;
+  /** In the middle of an ICW sequence. */
+  initializing: boolean;
+  /** The INT pin. */
+  output: boolean;
+}
+
 export class Pic8259 {
   irr = 0;
   isr = 0;
@@ -63,6 +78,22 @@ export class Pic8259 {
     this.pollPending = false;
     this.initStep = 0;
     this.update();
+  }
+
+  /** Plain-data view for the UI and tests (no side effects). */
+  snapshot(): PicSnapshot {
+    return {
+      irr: this.irr,
+      isr: this.isr,
+      imr: this.imr,
+      vectorBase: this.vectorBase,
+      lowestPriority: this.lowestPriority,
+      autoEoi: this.autoEoi,
+      levelTriggered: this.levelTriggered,
+      specialMask: this.specialMask,
+      initializing: this.initStep !== 0,
+      output: this.output,
+    };
   }
 
   /** Drive IR input `irq` (0–7) to `level`. */

@@ -274,6 +274,20 @@ export class PitChannel {
   }
 }
 
+export interface PitChannelSnapshot {
+  mode: number;
+  /** 1 lobyte, 2 hibyte, 3 lobyte/hibyte. */
+  access: number;
+  bcd: boolean;
+  /** Initial count in clocks (1…65536). */
+  reload: number;
+  armed: boolean;
+  count: number;
+  out: boolean;
+  gate: boolean;
+  latched: boolean;
+}
+
 export interface PitOptions {
   clock: Clock;
   /** Channel 0's OUT → IRQ 0 (pulsed at every rising edge). */
@@ -308,6 +322,22 @@ export class Pit8254 implements PortHandler {
       c.gate = i !== 2;
     });
     this.timer.clear();
+  }
+
+  /** Plain-data view of the three counters now (no side effects). */
+  snapshot(): PitChannelSnapshot[] {
+    const now = this.pitNow();
+    return this.channels.map((c) => ({
+      mode: c.mode,
+      access: c.access,
+      bcd: c.bcd,
+      reload: c.reload,
+      armed: c.armed,
+      count: c.armed ? c.count(now) : 0,
+      out: c.out(now),
+      gate: c.gate,
+      latched: c.latchedCount !== null || c.latchedStatus !== null,
+    }));
   }
 
   /** Current PIT clock. */

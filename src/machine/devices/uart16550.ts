@@ -33,6 +33,26 @@ const LSR_ERRORS = 0x1e; // OE PE FE BI
 const LSR_THRE = 0x20;
 const LSR_TEMT = 0x40;
 
+export interface UartSnapshot {
+  name: string;
+  base: number;
+  ier: number;
+  iir: number;
+  lcr: number;
+  mcr: number;
+  lsr: number;
+  msr: number;
+  scr: number;
+  divisor: number;
+  fifoEnabled: boolean;
+  rxTrigger: number;
+  rxCount: number;
+  pendingInput: number;
+  transmitted: number;
+  /** Level of the IRQ line (after the OUT2 gate). */
+  irq: boolean;
+}
+
 export interface UartOptions {
   clock: Clock;
   irq: IrqLine;
@@ -105,6 +125,28 @@ export class Uart16550 implements PortHandler {
     this.timeoutTimer.clear();
     this.updateIrq();
     this.pump();
+  }
+
+  /** Plain-data view of the registers (no side effects: IIR/LSR/MSR are computed, not read). */
+  snapshot(): UartSnapshot {
+    return {
+      name: this.name,
+      base: this.base,
+      ier: this.ier,
+      iir: this.identify(),
+      lcr: this.lcr,
+      mcr: this.mcr,
+      lsr: (this.rx.length > 0 ? LSR_DR : 0) | this.lsrErrors | LSR_THRE | LSR_TEMT,
+      msr: this.modemStatus() | this.msrDelta,
+      scr: this.scr,
+      divisor: (this.dlm << 8) | this.dll,
+      fifoEnabled: this.fifoEnabled,
+      rxTrigger: this.rxTrigger,
+      rxCount: this.rx.length,
+      pendingInput: this.pendingInput,
+      transmitted: this.transmitted,
+      irq: this.irqLevel,
+    };
   }
 
   /** Host → guest: queue bytes for the receiver. They enter the RX FIFO as it has room. */
