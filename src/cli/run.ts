@@ -199,7 +199,7 @@ function finalStatus(status: SessionStatus): [number, string] {
     case 'reset':
       return [EXIT_OK, status.reason ? `${status.reason} (--no-reboot)` : ''];
     case 'stopped':
-      return [EXIT_OK, status.reason ?? ''];
+      return [status.exitCode ?? EXIT_OK, status.reason ?? ''];
     default:
       return [EXIT_SOFTWARE, `unexpected session state '${status.state}'`];
   }

@@ -236,4 +236,20 @@ describe('Session under native', () => {
     expect(stopped).toEqual({ state: 'stopped', reason: 'user pressed stop' });
     expect(idle.run(100).state).toBe('stopped');
   });
+
+  it('survives an emulator bug: the run stops with a reason instead of throwing', () => {
+    const s = hello();
+    const inner = s as unknown as { runner: { pc: { cpu: { run: () => number } } } };
+    inner.runner.pc.cpu.run = () => {
+      throw new Error('decoder fell over');
+    };
+    const st = s.run(1000);
+    expect(st).toEqual({
+      state: 'stopped',
+      exitCode: 70,
+      reason: 'internal emulator error: decoder fell over',
+    });
+    expect(s.lastError).toBeInstanceOf(Error);
+    expect(s.snapshot().eax).toBe(0x2badb002); // state still readable
+  });
 });

@@ -6,7 +6,7 @@
  */
 import type { TrapLogReader } from '../hypervisor/trap-log.ts';
 import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
-import { isTerminal, type TechniqueRunner } from './technique.ts';
+import { isTerminal, type RunnerResult, type TechniqueRunner } from './technique.ts';
 import { techniqueFactory } from './techniques.ts';
 import {
   type CpuSnapshot,
@@ -29,6 +29,8 @@ export class Session {
   /** What the loader did (e.g. "multiboot ELF: 2 segments, entry 0x100010"). */
   readonly bootSummary: string;
   status: SessionStatus = { state: 'running' };
+  /** The exception behind an 'internal emulator error' stop (for bug reports). */
+  lastError: unknown = null;
   private readonly runner: TechniqueRunner;
 
   constructor(config: SessionConfig) {
@@ -40,7 +42,16 @@ export class Session {
     }
     const boot = loadGuest(config.guest, config.memMiB * 1024 * 1024);
     this.bootSummary = boot.summary;
-    this.runner = factory(this.config, boot);
+    try {
+      this.runner = factory(this.config, boot);
+    } catch (e) {
+      if (e instanceof RangeError && /allocat/i.test(e.message)) {
+        throw new SessionError(
+          `cannot allocate ${config.memMiB} MiB of guest memory on this host; try a smaller --mem`,
+        );
+      }
+      throw e;
+    }
     this.vmCount = this.runner.vmCount;
     // Trap records carry instruction bytes; let exports show them disassembled.
     this.runner.traps.disassembler ??= (bytes, eip, code32) =>
@@ -79,7 +90,17 @@ export class Session {
     if (isTerminal(this.status)) return this.status;
     const n = Number.isFinite(budget) ? Math.max(0, Math.floor(budget)) : 0;
     if (n === 0) return this.status;
-    const r = this.runner.run(n, stopOnTrap);
+    let r: RunnerResult;
+    try {
+      r = this.runner.run(n, stopOnTrap);
+    } catch (e) {
+      // A bug in the emulator, not guest behaviour: keep the session (and the UI) up, stop this
+      // run, and say what happened. exitCode 70 is EX_SOFTWARE.
+      this.lastError = e;
+      const msg = e instanceof Error ? e.message : String(e);
+      this.status = { state: 'stopped', exitCode: 70, reason: `internal emulator error: ${msg}` };
+      return this.status;
+    }
     switch (r.state) {
       case 'budget':
         this.status = { state: 'running' };
