@@ -24,6 +24,12 @@ import {
 } from './scenario.ts';
 import { useUi } from './store.ts';
 
+const isTestGuest = (id: string) => id.startsWith('cpu-') || id.startsWith('bench');
+const GUEST_GROUPS: [string, (id: string) => boolean][] = [
+  ['Teaching guests', (id) => !isTestGuest(id)],
+  ['CPU tests and benchmarks', isTestGuest],
+];
+
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
   return (
     // biome-ignore lint/a11y/noLabelWithoutControl: the control is passed as children
@@ -71,11 +77,17 @@ export function Toolbar() {
             }}
           >
             {uploadName ? <option value="__upload">{uploadName} (from disk)</option> : null}
-            {guests.map((g) => (
-              <option key={g.id} value={g.id} disabled={!guestAvailable(g)}>
-                {g.title}
-                {guestAvailable(g) ? '' : ' (image not built)'}
-              </option>
+            {GUEST_GROUPS.map(([label, test]) => (
+              <optgroup key={label} label={label}>
+                {guests
+                  .filter((g) => test(g.id))
+                  .map((g) => (
+                    <option key={g.id} value={g.id} disabled={!guestAvailable(g)}>
+                      {g.title}
+                      {guestAvailable(g) ? '' : ' (image not built)'}
+                    </option>
+                  ))}
+              </optgroup>
             ))}
           </select>
         </Field>
@@ -278,7 +290,11 @@ export function GuestBanner() {
         <strong>{title}</strong>
         <span className="pill">{TECHNIQUE_LABELS[scenario.technique]}</span>
         {scenario.vms > 1 ? <span className="pill">{scenario.vms} VMs</span> : null}
-        {loaded?.summary ? <span className="muted mono small">{loaded.summary}</span> : null}
+        {loaded?.summary ? (
+          <span className="muted mono small banner-summary" title={loaded.summary}>
+            {loaded.summary}
+          </span>
+        ) : null}
       </div>
       <p className="banner-text" data-testid="guest-description">
         {description} <em className="muted">{TECHNIQUE_BLURBS[scenario.technique]}</em>
