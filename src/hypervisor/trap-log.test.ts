@@ -207,6 +207,22 @@ describe('TrapLog', () => {
     expect(inst[3]).toMatchObject({ name: 'port I/O: out', pid: 1, ts: 0.3 });
     expect(inst[3].args).toMatchObject({ seq: 3, cs_eip: '0008:00001003', action: 'emulated' });
     expect(JSON.parse(JSON.stringify(t))).toEqual(t);
+    // The streamed form is the same document.
+    const big = new TrapLog();
+    fillOut(big, 3000, 3);
+    let text = '';
+    let chunks = 0;
+    big.writeTraceEvents((c) => {
+      text += c;
+      chunks++;
+    });
+    expect(chunks).toBeGreaterThan(1);
+    expect(JSON.parse(text)).toEqual(big.toTraceEvents());
+    let empty = '';
+    new TrapLog().writeTraceEvents((c) => {
+      empty += c;
+    });
+    expect(JSON.parse(empty)).toEqual({ traceEvents: [], displayTimeUnit: 'ns' });
   });
 
   it('explains every kind and names every register bit', () => {

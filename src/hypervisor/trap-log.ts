@@ -345,21 +345,27 @@ export interface TrapLogReader {
   filter(f: TrapFilter): Uint32Array;
   writeJsonLines(write: (chunk: string) => void, start?: number, end?: number): void;
   toTraceEvents(start?: number, end?: number): TraceEventFile;
+  writeTraceEvents(write: (chunk: string) => void, start?: number, end?: number): void;
 }
 
 /** Chrome trace-event format (also loaded by Perfetto): one instant event per record. */
+export interface TraceEvent {
+  name: string;
+  cat: string;
+  ph: 'i' | 'M';
+  ts: number;
+  pid: number;
+  tid: number;
+  s?: 't';
+  args: Record<string, unknown>;
+}
 export interface TraceEventFile {
-  traceEvents: {
-    name: string;
-    cat: string;
-    ph: 'i' | 'M';
-    ts: number;
-    pid: number;
-    tid: number;
-    s?: 't';
-    args: Record<string, unknown>;
-  }[];
+  traceEvents: TraceEvent[];
   displayTimeUnit: 'ns';
+}
+
+function processName(vm: number): TraceEvent {
+  return { name: 'process_name', cat: '', ph: 'M', ts: 0, pid: vm, tid: 0, args: { name: `VM ${vm}` } };
 }
 
 /** Optional disassembler injected by the layer that owns one (`bytes`, address, 32-bit?) → text. */
@@ -653,42 +659,63 @@ export class TrapLog implements TrapLogReader {
   toTraceEvents(start = 0, end = this.n): TraceEventFile {
     const a = Math.max(0, start);
     const b = Math.min(this.n, end);
-    const events: TraceEventFile['traceEvents'] = [];
-    const vms = new Set<number>();
+    const events: TraceEvent[] = this.vmsIn(a, b).map(processName);
+    for (let i = a; i < b; i++) events.push(this.traceEvent(i));
+    return { traceEvents: events, displayTimeUnit: 'ns' };
+  }
+
+  /** The same document as `toTraceEvents`, streamed in chunks (for logs too big for one string). */
+  writeTraceEvents(write: (chunk: string) => void, start = 0, end = this.n): void {
+    const a = Math.max(0, start);
+    const b = Math.min(this.n, end);
+    let chunk = '{"traceEvents":[';
+    let first = true;
+    const add = (e: TraceEvent) => {
+      chunk += (first ? '\n' : ',\n') + JSON.stringify(e);
+      first = false;
+      if (chunk.length >= 65536) {
+        write(chunk);
+        chunk = '';
+      }
+    };
+    for (const vm of this.vmsIn(a, b)) add(processName(vm));
+    for (let i = a; i < b; i++) add(this.traceEvent(i));
+    write(`${chunk}\n],"displayTimeUnit":"ns"}\n`);
+  }
+
+  private vmsIn(a: number, b: number): number[] {
+    const seen = new Uint8Array(256);
+    const vms: number[] = [];
     for (let i = a; i < b; i++) {
-      const r = this.exportRecord(i);
-      vms.add(r.vm);
-      events.push({
-        name: r.reasonName ? `${r.kindName}: ${r.reasonName}` : r.kindName,
-        cat: r.kindName,
-        ph: 'i',
-        s: 't',
-        ts: r.timeNs / 1000,
-        pid: r.vm,
-        tid: 0,
-        args: {
-          seq: r.seq,
-          cs_eip: `${hex(r.cs, 4)}:${hex(r.eip, 8)}`,
-          action: r.actionName,
-          cost: r.cost,
-          details: r.details,
-          ...(r.disasm ? { disasm: r.disasm } : {}),
-          ...(r.invisible ? { invisible: true } : {}),
-        },
-      });
+      const vm = this.c.vm[this.slotOf(i)];
+      if (!seen[vm]) {
+        seen[vm] = 1;
+        vms.push(vm);
+      }
     }
-    const meta: TraceEventFile['traceEvents'] = [...vms]
-      .sort((x, y) => x - y)
-      .map((vm) => ({
-        name: 'process_name',
-        cat: '',
-        ph: 'M' as const,
-        ts: 0,
-        pid: vm,
-        tid: 0,
-        args: { name: `VM ${vm}` },
-      }));
-    return { traceEvents: [...meta, ...events], displayTimeUnit: 'ns' };
+    return vms.sort((x, y) => x - y);
+  }
+
+  private traceEvent(i: number): TraceEvent {
+    const r = this.exportRecord(i);
+    return {
+      name: r.reasonName ? `${r.kindName}: ${r.reasonName}` : r.kindName,
+      cat: r.kindName,
+      ph: 'i',
+      s: 't',
+      ts: r.timeNs / 1000,
+      pid: r.vm,
+      tid: 0,
+      args: {
+        seq: r.seq,
+        cs_eip: `${hex(r.cs, 4)}:${hex(r.eip, 8)}`,
+        action: r.actionName,
+        cost: r.cost,
+        details: r.details,
+        ...(r.disasm ? { disasm: r.disasm } : {}),
+        ...(r.invisible ? { invisible: true } : {}),
+      },
+    };
   }
 
   /** Double the capacity (up to maxRecords), copying the ring out linearly so head = 0. */
