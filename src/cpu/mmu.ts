@@ -57,9 +57,13 @@ export class CpuMmu extends CpuBase {
   fillCount = 0;
   fillOverflow = false;
 
-  /** Linear page (>>>12) of the cached code page, or -1; `fetchXor` maps it to physical. */
-  fetchTag = -1;
-  fetchXor = 0;
+  /**
+   * Code-fetch window: CS offsets in [fetchLo, fetchHi) lie in one direct RAM page inside the CS
+   * limit, at physical `offset + fetchDelta`. fetchHi = 0 invalidates it.
+   */
+  fetchLo = 0;
+  fetchHi = 0;
+  fetchDelta = 0;
   /** Cached CS base and limit for fetch. */
   csBase = 0;
   csLim = 0xffff;
@@ -85,7 +89,7 @@ export class CpuMmu extends CpuBase {
   // ---- TLB -----------------------------------------------------------------------------------
 
   flushTlb(keepGlobal: boolean): void {
-    this.fetchTag = -1;
+    this.fetchHi = 0;
     if (this.fillOverflow) {
       this.tlbRS.fill(-1);
       this.tlbWS.fill(-1);
@@ -120,7 +124,7 @@ export class CpuMmu extends CpuBase {
     this.tlbRU[p] = -1;
     this.tlbWU[p] = -1;
     this.tlbGlobal[p] = 0;
-    this.fetchTag = -1;
+    this.fetchHi = 0;
   }
 
   private noteFill(p: number): void {
@@ -135,7 +139,7 @@ export class CpuMmu extends CpuBase {
     const user = this.cpl === 3;
     this.tlbR = user ? this.tlbRU : this.tlbRS;
     this.tlbW = user ? this.tlbWU : this.tlbWS;
-    this.fetchTag = -1;
+    this.fetchHi = 0;
   }
 
   /**
@@ -448,7 +452,7 @@ export class CpuMmu extends CpuBase {
       this.csBase = this.segBase[CS];
       this.csLim = this.segLim[CS];
       this.code32 = (ar & AR_DB) !== 0;
-      this.fetchTag = -1;
+      this.fetchHi = 0;
     } else if (s === SS) {
       this.ss32 = (ar & AR_DB) !== 0;
     }
@@ -504,22 +508,28 @@ export class CpuMmu extends CpuBase {
 
   fetch8(): number {
     const ip = this.ip;
-    if (ip > this.csLim) this.gp(0);
-    this.ip = ip + 1;
-    const lin = (this.csBase + ip) | 0;
-    if (lin >>> 12 === this.fetchTag) return this.ram[lin ^ this.fetchXor];
-    return this.fetchSlow(lin);
+    if (ip < this.fetchHi && ip >= this.fetchLo) {
+      this.ip = ip + 1;
+      return this.ram[ip + this.fetchDelta];
+    }
+    return this.fetchSlow();
   }
-  fetchSlow(lin: number): number {
+  fetchSlow(): number {
+    const ip = this.ip;
+    if (ip > this.csLim) this.gp(0);
+    const lin = (this.csBase + ip) | 0;
     const e0 = this.tlbR[lin >>> 12];
     const p = e0 !== -1 ? e0 ^ lin ^ (e0 & 0xfff) : this.translate(lin, false, this.cpl === 3);
     const e = this.tlbR[lin >>> 12];
-    if ((e & 0xfff) === 0 && e !== -1) {
-      this.fetchTag = lin >>> 12;
-      this.fetchXor = e;
-      return this.ram[lin ^ e];
+    this.ip = ip + 1;
+    if (e !== -1 && (e & 0xfff) === 0) {
+      const ip0 = ip - (lin & 0xfff);
+      this.fetchLo = ip0 < 0 ? 0 : ip0;
+      this.fetchHi = Math.min(ip0 + 4096, this.csLim + 1);
+      this.fetchDelta = p - ip;
+      return this.ram[p];
     }
-    this.fetchTag = -1;
+    this.fetchHi = 0;
     return this.physRead8(p);
   }
   fetch16(): number {
