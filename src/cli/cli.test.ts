@@ -89,6 +89,79 @@ puts:
 prompt: db "ready> ", 0
 `;
 
+// An interrupt-driven echo: UART receive interrupt on IRQ 4 (vector 0x24), otherwise STI; HLT with
+// no timer armed — the session is 'idle' between keys. Exits with 0x11 on 'q'.
+const IRQ_ECHO = `
+ORG_ equ 0x100000
+    mov esp, 0x90000
+    lgdt [gdtr]
+    lidt [idtr]
+    mov al, 0x11
+    out 0x20, al
+    mov al, 0x20
+    out 0x21, al
+    mov al, 4
+    out 0x21, al
+    mov al, 1
+    out 0x21, al
+    mov al, 0xEF             ; only IRQ 4
+    out 0x21, al
+    mov al, 0xFF
+    out 0xA1, al
+    mov dx, 0x3F9
+    mov al, 1                ; IER: received data available
+    out dx, al
+    mov dx, 0x3FC
+    mov al, 0x08             ; MCR: OUT2 gates the IRQ line on a PC
+    out dx, al
+    mov esi, msg
+.puts:
+    lodsb
+    test al, al
+    jz .done
+    call putc
+    jmp .puts
+.done:
+    sti
+.idle:
+    hlt
+    jmp .idle
+irq4:
+    mov dx, 0x3F8
+    in al, dx
+    cmp al, 'q'
+    je .quit
+    call putc
+    mov al, 0x20
+    out 0x20, al
+    iret
+.quit:
+    mov al, 0x11
+    out 0xF4, al
+    jmp $
+putc:
+    push eax
+    mov dx, 0x3FD
+.t: in al, dx
+    test al, 0x20
+    jz .t
+    pop eax
+    mov dx, 0x3F8
+    out dx, al
+    ret
+msg: db "irq-ready", 0
+align 8
+gdt: dq 0, 0
+    dq 0x00CF9A000000FFFF    ; 0x10: flat 32-bit code
+    dq 0x00CF92000000FFFF    ; 0x18: flat data
+gdtr: dw 31
+    dd gdt
+idt: times 0x24 dq 0
+    dw (irq4 - $$ + ORG_) & 0xFFFF, 0x10, 0x8E00, (irq4 - $$ + ORG_) >> 16
+idtr: dw 0x25 * 8 - 1
+    dd idt
+`;
+
 // LIDT with limit 0, then UD2: #UD → #GP (vector beyond the IDT limit) → #DF → triple fault.
 const TRIPLE = `
     lidt [idt]
@@ -169,7 +242,9 @@ describe('traplab CLI: help, list and bad arguments', () => {
 describe('traplab CLI: running guests', () => {
   let echo = '';
   let triple = '';
+  let irqEcho = '';
   beforeAll(() => {
+    irqEcho = nasmFile('irqecho', IRQ_ECHO);
     echo = nasmFile('echo', ECHO);
     triple = nasmFile('triple', TRIPLE);
   });
@@ -324,5 +399,30 @@ describe('traplab CLI: running guests', () => {
     const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
     expect(code).toBe(141);
     expect(err).toBe('');
+  });
+
+  it('wakes an idle guest with scripted input even when stdin is closed', () => {
+    const r = traplab([
+      'run',
+      '--raw',
+      `${irqEcho}@0x100000`,
+      '--entry',
+      '0x100000',
+      '--wait-for',
+      'ready',
+      '--send',
+      'hello',
+      '--wait-for',
+      'lo',
+      '--send',
+      'q',
+    ]);
+    expect(r.stdout).toBe('irq-readyhello');
+    expect(r.status).toBe((0x11 << 1) | 1);
+    // With nothing more to send and stdin at EOF, an idle guest ends the run (status 0).
+    const idle = traplab(['run', '--raw', `${irqEcho}@0x100000`, '--entry', '0x100000'], 'ab');
+    expect(idle.stdout).toBe('irq-readyab');
+    expect(idle.stderr).toMatch(/the guest halted and nothing can wake it/);
+    expect(idle.status).toBe(0);
   });
 });

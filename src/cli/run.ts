@@ -130,8 +130,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         message = `stopped after ${session.instructions} instructions (--max-instructions)`;
         break;
       }
-      status = session.run(budget);
-      drain();
+      session.run(budget);
+      drain(); // may send scripted input, which wakes an idle guest
+      status = session.status;
       if (status.state !== 'running' && status.state !== 'idle') {
         [exitCode, message] = finalStatus(status);
         break;
