@@ -1,0 +1,72 @@
+/** Pure UI logic: the scenario in the URL, and the bit-field decoding the register panel shows. */
+import { describe, expect, it } from 'vitest';
+import { bitValue, CR0_BITS, describeSegAttrs, EFLAGS_BITS, fmtCount, fmtTimeNs, hex } from './format.ts';
+import { scenarioFromSearch, searchFromScenario } from './scenario.ts';
+import type { ScenarioSel } from './store.ts';
+
+const fallback: ScenarioSel = { guestId: 'hello', technique: 'native', vms: 1 };
+
+describe('scenario in the URL', () => {
+  it('round-trips guest, technique and VM count', () => {
+    const s: ScenarioSel = { guestId: 'trapdemo', technique: 'trap-and-emulate', vms: 3 };
+    expect(searchFromScenario(s)).toBe('?guest=trapdemo&technique=trap-and-emulate&vms=3');
+    expect(scenarioFromSearch(searchFromScenario(s), fallback)).toEqual(s);
+  });
+
+  it('falls back per field on unknown or out-of-range values', () => {
+    expect(scenarioFromSearch('?guest=nope&technique=trap-and-emulate&vms=2', fallback)).toEqual({
+      guestId: 'hello',
+      technique: 'trap-and-emulate',
+      vms: 2,
+    });
+    expect(scenarioFromSearch('?guest=linux&technique=magic&vms=0', fallback)).toEqual({
+      guestId: 'linux',
+      technique: 'native',
+      vms: 1,
+    });
+    expect(scenarioFromSearch('?technique=paravirtual&vms=1.5', fallback).vms).toBe(1);
+    expect(scenarioFromSearch('', fallback)).toEqual(fallback);
+  });
+
+  it('pins native to one VM (there is no VMM to run several)', () => {
+    expect(scenarioFromSearch('?guest=hello&technique=native&vms=4', fallback).vms).toBe(1);
+  });
+});
+
+describe('register decoding', () => {
+  it('decodes EFLAGS bit by bit, IOPL as two bits', () => {
+    const v = 0x3202 | 1 | (1 << 6); // IOPL=3, IF, CF, ZF
+    const on = EFLAGS_BITS.filter((d) => bitValue(v, d)).map((d) => d.name);
+    expect(on).toEqual(['CF', 'ZF', 'IF', 'IOPL']);
+    expect(bitValue(v, EFLAGS_BITS.find((d) => d.name === 'IOPL')!)).toBe(3);
+  });
+
+  it('decodes CR0', () => {
+    expect(CR0_BITS.filter((d) => bitValue(0x80000011, d)).map((d) => d.name)).toEqual(['PE', 'ET', 'PG']);
+  });
+
+  it('describes descriptor-cache attributes (SDM Vol.3 §3.4.5)', () => {
+    expect(describeSegAttrs(0xc09b)).toEqual({
+      type: 'code, execute/read',
+      dpl: 0,
+      present: true,
+      big: true,
+      gran: true,
+    });
+    expect(describeSegAttrs(0x00f3)).toMatchObject({ type: 'data, read/write', dpl: 3, big: false });
+    expect(describeSegAttrs(0x0089).type).toBe('32-bit TSS (available)');
+    expect(describeSegAttrs(0x0082).type).toBe('LDT');
+    expect(describeSegAttrs(0x809f).type).toBe('code, execute/read, conforming');
+    expect(describeSegAttrs(0x0095).type).toBe('data, read-only, expand-down');
+  });
+
+  it('formats numbers for the panels', () => {
+    expect(hex(0xdeadbeef)).toBe('DEADBEEF');
+    expect(hex(-1, 4)).toBe('FFFFFFFF');
+    expect(hex(0x3f8, 4)).toBe('03F8');
+    expect(fmtCount(9999)).toBe('9999');
+    expect(fmtCount(23_456_789)).toBe('23.5M');
+    expect(fmtTimeNs(6500)).toBe('6.5 µs');
+    expect(fmtTimeNs(4_071_000_000)).toBe('4.071 s');
+  });
+});
