@@ -222,8 +222,8 @@ describe('traplab CLI: help, list and bad arguments', () => {
     expectUsage(traplab(['run', '--kernel', 'empty.bin']), /kernel 'empty.bin' is empty/);
     expectUsage(traplab(['run', '--kernel', 'junk.bin']), /unrecognised kernel format/);
     expectUsage(
-      traplab(['run', '--guest', 'hello', '--technique', 'trap-and-emulate']),
-      /technique 'trap-and-emulate' is not built yet \(see issue 6\)/,
+      traplab(['run', '--guest', 'hello', '--technique', 'paravirtual']),
+      /technique 'paravirtual' is not built yet/,
     );
     expectUsage(
       traplab(['run', '--guest', 'hello', '--vms', '2']),

@@ -48,7 +48,7 @@ describe('Session configuration', () => {
     expect(() => hello(c)).toThrow(msg);
   };
   it('rejects what it cannot run with a clear message', () => {
-    bad({ technique: 'trap-and-emulate' }, /^technique 'trap-and-emulate' is not built yet \(see issue 6\)$/);
+    bad({ technique: 'paravirtual' }, /^technique 'paravirtual' is not built yet \(see issue 6\)$/);
     bad({ technique: 'hardware-assisted' }, /not built yet/);
     bad({ technique: 'warp' as never }, /unknown technique 'warp'/);
     bad({ vms: 2 }, /native runs one guest; use --technique trap-and-emulate for several VMs/);
