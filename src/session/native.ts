@@ -74,7 +74,7 @@ export class NativeRunner implements TechniqueRunner {
       case 'exited':
         return { state: 'exited', exitCode: r.exitCode ?? 1, reason: r.reason };
       case 'shutdown':
-        return { state: 'shutdown', reason: stripPrefix(r.reason ?? 'triple fault', 'triple fault: ') };
+        return { state: 'shutdown', reason: r.reason };
       case 'reset':
         return { state: 'reset', reason: r.reason };
       case 'hung':
@@ -131,10 +131,6 @@ export class NativeRunner implements TechniqueRunner {
   disassemble(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string } {
     return disassembleOne(bytes, addr, code32);
   }
-}
-
-function stripPrefix(s: string, p: string): string {
-  return s.startsWith(p) ? s.slice(p.length) : s;
 }
 
 const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldtr', 'tr'] as const;

@@ -112,7 +112,12 @@ export class Session {
         this.status = { state: 'exited', exitCode: r.exitCode ?? 1, reason: r.reason ?? 'debug-exit port' };
         break;
       case 'shutdown':
-        this.status = { state: 'shutdown', exitCode: 2, reason: r.reason ?? 'triple fault' };
+        // The CLI prints "triple fault: <reason>"; runners may already include the words.
+        this.status = {
+          state: 'shutdown',
+          exitCode: 2,
+          reason: (r.reason ?? 'triple fault').replace(/^triple fault: /, ''),
+        };
         break;
       case 'reset':
         this.status = { state: 'reset', exitCode: 0, reason: r.reason ?? 'the guest reset the machine' };
