@@ -1,0 +1,230 @@
+/**
+ * The trap-and-emulate technique as a session runner. Its shape is the session's TechniqueRunner
+ * (src/session/technique.ts), restated here with local types so the hypervisor never imports the
+ * session layer; the session registers `createTrapAndEmulateRunner` directly.
+ */
+import { disassemble } from '../cpu/index.ts';
+import type { CpuState } from '../cpu/index.ts';
+import type { BootImage } from '../machine/loaders/types.ts';
+import type { GuestMemoryMap } from './memory-map.ts';
+import { TrapAndEmulate } from './trap-emulate.ts';
+import type { TrapLog } from './trap-log.ts';
+import type { Vm } from './vm.ts';
+import { Vmm } from './vmm.ts';
+
+export interface HvSegmentSnapshot {
+  selector: number;
+  base: number;
+  limit: number;
+  access: number;
+}
+
+/** Same shape as the session's CpuSnapshot. */
+export interface HvCpuSnapshot {
+  eax: number;
+  ecx: number;
+  edx: number;
+  ebx: number;
+  esp: number;
+  ebp: number;
+  esi: number;
+  edi: number;
+  eip: number;
+  eflags: number;
+  cpl: number;
+  mode: 'real' | 'protected' | 'v86';
+  cr0: number;
+  cr2: number;
+  cr3: number;
+  cr4: number;
+  es: HvSegmentSnapshot;
+  cs: HvSegmentSnapshot;
+  ss: HvSegmentSnapshot;
+  ds: HvSegmentSnapshot;
+  fs: HvSegmentSnapshot;
+  gs: HvSegmentSnapshot;
+  ldtr: HvSegmentSnapshot;
+  tr: HvSegmentSnapshot;
+  gdtr: { base: number; limit: number };
+  idtr: { base: number; limit: number };
+  dr: number[];
+  halted: boolean;
+  instructions: number;
+  vm: number;
+  virtual?: HvCpuSnapshot;
+}
+
+export interface HvRunnerResult {
+  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung';
+  exitCode?: number;
+  reason?: string;
+}
+
+/** The part of the session configuration a VMM needs. */
+export interface HvConfig {
+  vms: number;
+  memMiB: number;
+  noReboot: boolean;
+}
+
+export function createTrapAndEmulateRunner(config: HvConfig, boot: BootImage): TrapAndEmulateRunner {
+  return new TrapAndEmulateRunner(config, boot);
+}
+
+export class TrapAndEmulateRunner {
+  readonly vmm: Vmm;
+  readonly technique: TrapAndEmulate;
+
+  constructor(config: HvConfig, boot: BootImage) {
+    this.vmm = new Vmm({ vms: config.vms, memMiB: config.memMiB, noReboot: config.noReboot, boot });
+    this.technique = new TrapAndEmulate(this.vmm);
+    this.vmm.handler = this.technique;
+  }
+
+  get vmCount(): number {
+    return this.vmm.vms.length;
+  }
+  get instructions(): number {
+    return this.vmm.cpu.instructions;
+  }
+  get virtualTimeNs(): number {
+    return this.vmm.timeNs;
+  }
+  get traps(): TrapLog {
+    return this.vmm.log;
+  }
+  /** Guest-physical → host-physical map of each VM (shown to the user). */
+  memoryMaps(): GuestMemoryMap[] {
+    return this.vmm.memoryMaps();
+  }
+
+  run(budget: number, stopOnTrap: boolean): HvRunnerResult {
+    const r = this.vmm.run(budget, stopOnTrap);
+    return r;
+  }
+
+  private vm(i: number): Vm | undefined {
+    return this.vmm.vms[i];
+  }
+  takeSerial(vm: number): Uint8Array {
+    return this.vm(vm)?.console.take() ?? new Uint8Array(0);
+  }
+  sendSerial(vm: number, bytes: Uint8Array): void {
+    this.vm(vm)?.devices.uarts[0].enqueueInput(bytes);
+  }
+  takeDebugcon(): Uint8Array {
+    const parts = this.vmm.vms.map((v) => v.devices.debugconOut.take());
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+  postCodes(): number[] {
+    return this.vmm.vms[0].devices.post.codes.slice();
+  }
+
+  /** The VM whose view the debugger shows: the running one (or VM 0). */
+  private shown(): Vm {
+    return this.vmm.currentVm ?? this.vmm.vms[0];
+  }
+
+  snapshot(): HvCpuSnapshot {
+    const vm = this.shown();
+    const real = vm.saved ?? this.vmm.cpu.getState();
+    const snap = snapshotOf(real, vm.index);
+    snap.virtual = virtualSnapshot(real, vm);
+    return snap;
+  }
+
+  /** Guest-physical memory of the shown VM (its slice; non-RAM reads as 0xFF). */
+  readPhysical(addr: number, len: number): Uint8Array {
+    const vm = this.shown();
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) out[i] = vm.mem.readPhys8((addr + i) >>> 0);
+    return out;
+  }
+
+  /** Guest-linear → guest-physical through the guest's own page tables. */
+  translateLinear(addr: number): number | null {
+    return this.shown().mem.peek(addr);
+  }
+
+  disassemble(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string } {
+    if (bytes.length === 0) return { length: 0, text: '(no bytes)' };
+    try {
+      const d = disassemble(bytes, 0, code32 ? 32 : 16, addr);
+      return { length: d.length, text: d.text };
+    } catch {
+      return { length: 1, text: `db 0x${bytes[0].toString(16).padStart(2, '0')}` };
+    }
+  }
+}
+
+function seg(s: CpuState, i: number): HvSegmentSnapshot {
+  const x = s.segs[i];
+  return { selector: x.sel & 0xffff, base: x.base >>> 0, limit: x.limit >>> 0, access: x.ar >>> 0 };
+}
+
+function snapshotOf(s: CpuState, vm: number): HvCpuSnapshot {
+  const r = s.regs.map((v) => v >>> 0);
+  const eflags = s.eflags >>> 0;
+  return {
+    eax: r[0],
+    ecx: r[1],
+    edx: r[2],
+    ebx: r[3],
+    esp: r[4],
+    ebp: r[5],
+    esi: r[6],
+    edi: r[7],
+    eip: s.eip >>> 0,
+    eflags,
+    cpl: s.cpl,
+    mode: (s.cr0 & 1) === 0 ? 'real' : eflags & 0x20000 ? 'v86' : 'protected',
+    cr0: s.cr0 >>> 0,
+    cr2: s.cr2 >>> 0,
+    cr3: s.cr3 >>> 0,
+    cr4: s.cr4 >>> 0,
+    es: seg(s, 0),
+    cs: seg(s, 1),
+    ss: seg(s, 2),
+    ds: seg(s, 3),
+    fs: seg(s, 4),
+    gs: seg(s, 5),
+    ldtr: seg(s, 6),
+    tr: seg(s, 7),
+    gdtr: { base: s.gdtr.base >>> 0, limit: s.gdtr.limit },
+    idtr: { base: s.idtr.base >>> 0, limit: s.idtr.limit },
+    dr: s.dr.map((v) => v >>> 0),
+    halted: s.halted,
+    instructions: s.instructions,
+    vm,
+  };
+}
+
+/** What the guest believes: its CPL, IF/IOPL, control registers, tables, RPL-0 kernel selectors. */
+function virtualSnapshot(real: CpuState, vm: Vm): HvCpuSnapshot {
+  const v = vm.v;
+  const snap = snapshotOf(real, vm.index);
+  const vcpl = real.cpl === 1 ? 0 : real.cpl;
+  snap.cpl = vcpl;
+  snap.eflags = ((real.eflags & ~0x3200) | (v.if ? 0x200 : 0) | (v.iopl << 12) | (vm.vmmTf ? 0 : real.eflags & 0x100)) >>> 0;
+  snap.cr0 = v.cr0 >>> 0;
+  snap.cr2 = v.cr2 >>> 0;
+  snap.cr3 = v.cr3 >>> 0;
+  snap.cr4 = v.cr4 >>> 0;
+  snap.gdtr = { ...v.gdtr };
+  snap.idtr = { ...v.idtr };
+  snap.ldtr = { selector: v.ldtr.sel, base: v.ldtr.base >>> 0, limit: v.ldtr.limit >>> 0, access: v.ldtr.ar };
+  snap.tr = { selector: v.tr.sel, base: v.tr.base >>> 0, limit: v.tr.limit >>> 0, access: v.tr.ar };
+  snap.dr = v.dr.map((x) => x >>> 0);
+  if (vcpl === 0) {
+    snap.cs = { ...snap.cs, selector: snap.cs.selector & ~3 };
+    snap.ss = { ...snap.ss, selector: snap.ss.selector & ~3 };
+  }
+  snap.halted = vm.state === 'blocked';
+  return snap;
+}

@@ -1,0 +1,395 @@
+/**
+ * Trap-and-emulate (Popek & Goldberg 1974, as x86 VMMs had to attempt it): the guest kernel runs
+ * unmodified at real ring 1 with real IOPL 0. Every privileged or IOPL-sensitive instruction it
+ * issues faults (#GP) into the VMM, which decodes it from the guest's bytes and applies it to the
+ * VM's virtual CPU and devices. Page faults go through the shadow page tables (shadow.ts);
+ * exceptions and INT n are reflected through the guest's own IDT; the VM's virtual PIC interrupts
+ * are injected when the virtual IF allows. What does *not* trap (POPF, PUSHF, PUSH CS, SGDT, …)
+ * the VMM never sees: the CPU's observation channel shows it in the log as "invisible".
+ */
+import { type Cpu, EventKind, SilentKind, type TrapEvent } from '../cpu/index.ts';
+import { COST } from './cost-model.ts';
+import { type Insn, SS, decode } from './decode.ts';
+import {
+  deliver,
+  emulateIret,
+  GuestFault,
+  guestCpl,
+  loadShadowSeg,
+  mirrorIf,
+  readGuestDescriptor,
+  Unvirtualizable,
+} from './deliver.ts';
+import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from './descriptors.ts';
+import { GuestPageFault } from './guest-mem.ts';
+import { emulatePrivileged } from './emulate.ts';
+import { VMM_LIN_BASE, VMM_LIN_GDT, VMM_LIN_LDT } from './shadow.ts';
+import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
+import type { TechniqueHandler, Vmm } from './vmm.ts';
+import type { Vm } from './vm.ts';
+
+const GP = 13;
+const PF = 14;
+const DB = 1;
+const TF = 0x100;
+const IF = 0x200;
+const CS = 1;
+const LDTR = 6;
+
+export class TrapAndEmulate implements TechniqueHandler {
+  readonly cpu: Cpu;
+  /** Set while handling an STI: its one-instruction interrupt shadow defers injection. */
+  private stiShadow = false;
+
+  constructor(readonly vmm: Vmm) {
+    this.cpu = vmm.cpu;
+  }
+
+  onGuestEvent(vm: Vm, ev: TrapEvent): void {
+    const cpu = this.cpu;
+    this.stiShadow = false;
+    // Guest user mode always runs with interrupts on (it cannot clear IF at IOPL 0).
+    if (cpu.cpl === 3 && !vm.v.if) {
+      vm.v.if = true;
+      mirrorIf(cpu, vm);
+    }
+    try {
+      if (ev.kind === EventKind.Exception && ev.vector === DB && vm.vmmTf) {
+        this.interruptWindow(vm);
+      } else if (ev.kind === EventKind.Software || ev.kind === EventKind.Icebp) {
+        this.reflect(vm, ev.vector, -1, ev.eip, true, ev.instrEip, ev.length);
+      } else if (ev.vector === PF) {
+        this.pageFault(vm, ev);
+      } else if (ev.vector === GP) {
+        this.generalProtection(vm, ev);
+      } else {
+        this.reflect(vm, ev.vector, ev.errorCode, ev.eip, false, ev.instrEip, ev.length);
+      }
+    } catch (e) {
+      if (e instanceof Unvirtualizable) this.vmm.vmShutdown(vm, e.reason);
+      else throw e;
+    }
+    if (vm.state === 'runnable' && !this.stiShadow) this.injectPending(vm);
+    if (vm.state !== 'runnable') this.vmm.requestStop();
+  }
+
+  onSilent(vm: Vm, kind: SilentKind, eip: number, _cpl: number, attempted: number): void {
+    const cpu = this.cpu;
+    const lin = (cpu.segBase[CS] + eip) >>> 0;
+    const b = vm.mem.fetch(lin, 4);
+    let k = 0;
+    while (k < b.length && (b[k] === 0x66 || b[k] === 0x67)) k++;
+    const reason = b[k] === 0xcf ? TrapOp.IRET : TrapOp.POPF;
+    vm.stats.silent++;
+    // d0: the EFLAGS image the guest tried to load; d1: the real EFLAGS; d2: the SilentKind;
+    // d3: the virtual IF the VMM still believes in.
+    this.vmm.record(
+      vm,
+      TrapKind.SilentEvent,
+      reason,
+      TrapAction.None,
+      COST.silent,
+      TrapFlag.Invisible,
+      attempted,
+      cpu.getEflags(),
+      kind,
+      vm.v.if ? 1 : 0,
+      eip,
+    );
+    this.vmm.recordBytes(vm, lin, k + 1);
+  }
+
+  /** Deliver the VM's pending virtual interrupt if its virtual CPU accepts it now. */
+  injectPending(vm: Vm): void {
+    const cpu = this.cpu;
+    if (vm.state !== 'runnable' || !vm.v.if || !vm.devices.pic.hasInterrupt()) return;
+    const pic = vm.devices.pic;
+    const irqBase = pic.master.vector(0) & 0xf8;
+    const vector = pic.acknowledge();
+    const irq = (vector & 0xf8) === irqBase ? vector & 7 : 8 + (vector & 7);
+    const at = cpu.ip >>> 0;
+    this.vmm.record(vm, TrapKind.Interrupt, vector, TrapAction.Injected, COST.inject, 0, irq, 0, 0, 0, at);
+    try {
+      deliver(cpu, vm, vector, -1, at, false, true);
+      vm.stats.injected++;
+      this.vmm.log.setRegMask(MASK_FRAME);
+    } catch (e) {
+      if (e instanceof Unvirtualizable) this.vmm.vmShutdown(vm, e.reason);
+      else throw e;
+    }
+  }
+
+  /** The single step the VMM armed after STI has completed: inject now. */
+  private interruptWindow(vm: Vm): void {
+    const cpu = this.cpu;
+    vm.vmmTf = false;
+    cpu.flags &= ~TF;
+    cpu.dr[6] &= ~0x4000;
+  }
+
+  /** Reflect an exception or INT n through the guest's IDT. */
+  reflect(vm: Vm, vector: number, code: number, retEip: number, soft: boolean, instrEip: number, len: number): void {
+    const cpu = this.cpu;
+    const isPf = vector === PF;
+    this.vmm.record(
+      vm,
+      TrapKind.GuestException,
+      vector,
+      TrapAction.Reflected,
+      isPf ? COST.reflectPageFault : COST.reflect,
+      code >= 0 ? TrapFlag.HasErrorCode : 0,
+      isPf ? vm.v.cr2 : 0,
+      code >= 0 ? code : 0,
+      0,
+      0,
+      instrEip,
+    );
+    if (len > 0 || !soft) this.vmm.recordBytes(vm, (cpu.segBase[CS] + instrEip) >>> 0, Math.max(len, 1));
+    vm.stats.reflected++;
+    deliver(cpu, vm, vector, code, retEip, soft, !soft);
+    this.vmm.log.setRegMask(MASK_FRAME | (isPf ? regBit('cr2') : 0));
+  }
+
+  // ---- page faults: hidden (shadow fill) or the guest's own ----
+
+  private pageFault(vm: Vm, ev: TrapEvent): void {
+    const cpu = this.cpu;
+    const lin = ev.faultAddr >>> 0;
+    const write = (ev.errorCode & 2) !== 0;
+    const user = (ev.errorCode & 4) !== 0;
+    if (lin >= VMM_LIN_BASE) {
+      throw new Unvirtualizable(
+        `the guest touched 0x${lin.toString(16)}, inside the top 4 MiB the VMM reserves for itself (address-space compression)`,
+      );
+    }
+    const r = vm.mem.walk(lin, write, user, true);
+    if (r !== true) {
+      // The guest's own tables say no: this fault belongs to the guest.
+      vm.v.cr2 = lin;
+      this.reflect(vm, PF, r, ev.eip, false, ev.instrEip, ev.length);
+      return;
+    }
+    const w = vm.mem.info;
+    // Writable in the shadow only once the guest's dirty bit is set (so we see the first write).
+    const writable = w.writable && (w.dirty || write);
+    const userOk = w.user && !(w.wpOverride && writable);
+    const host = vm.shadow.fill(lin, w.gpa, writable, userOk, w.large, write);
+    cpu.invlpg(lin);
+    vm.stats.hiddenFaults++;
+    this.vmm.record(
+      vm,
+      TrapKind.HiddenPageFault,
+      PF,
+      TrapAction.ShadowFill,
+      COST.hiddenFault,
+      TrapFlag.HasErrorCode,
+      lin,
+      ev.errorCode,
+      w.gpa,
+      host,
+      ev.instrEip,
+    );
+  }
+
+  // ---- #GP: a privileged instruction, a ring-compression artifact, or the guest's own fault ----
+
+  private generalProtection(vm: Vm, ev: TrapEvent): void {
+    const cpu = this.cpu;
+    const eip = ev.instrEip >>> 0;
+    const lin = (cpu.segBase[CS] + eip) >>> 0;
+    const bytes = vm.mem.fetch(lin, 15);
+    const insn = decode(bytes, cpu.code32, cpu.regs);
+    const vcpl = guestCpl(cpu);
+    const ioplOk = vcpl <= vm.v.iopl;
+    let handled = false;
+    if (insn && insn.op !== 0) {
+      const op = insn.op;
+      const ioplSensitive =
+        op === TrapOp.CLI ||
+        op === TrapOp.STI ||
+        op === TrapOp.IN ||
+        op === TrapOp.OUT ||
+        op === TrapOp.INS ||
+        op === TrapOp.OUTS;
+      if (vcpl === 0 || (ioplSensitive && ioplOk)) {
+        try {
+          handled = this.emulate(vm, insn, eip, bytes);
+        } catch (e) {
+          if (e instanceof GuestPageFault) {
+            vm.v.cr2 = e.lin;
+            this.reflect(vm, PF, e.errorCode, eip, false, eip, insn.len);
+            return;
+          }
+          if (e instanceof GuestFault) {
+            this.reflect(vm, e.vector, e.errorCode, eip, false, eip, insn.len);
+            return;
+          }
+          throw e;
+        }
+      }
+    }
+    if (handled) return;
+    // A stale shadow GDT/LDT (the guest edited its table after LGDT)? Resync once and retry.
+    if (ev.errorCode > 0 && this.resyncDescriptors(vm)) {
+      this.vmm.record(vm, TrapKind.PrivilegedInstruction, TrapOp.SEG_LOAD, TrapAction.Emulated, COST.resync, TrapFlag.HasErrorCode, ev.errorCode, 0, 0, 0, eip);
+      this.vmm.recordBytes(vm, lin, insn ? insn.len : 1);
+      return;
+    }
+    this.reflect(vm, GP, ev.errorCode, eip, false, eip, insn ? insn.len : 1);
+  }
+
+  /** Emulate a decoded privileged instruction. Returns false if it is not ours to emulate. */
+  private emulate(vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
+    const cpu = this.cpu;
+    const op = insn.op;
+    if (op === TrapOp.IRET) {
+      if (!emulateIret(cpu, vm, insn.opsz32)) return false;
+      this.log(vm, TrapKind.PrivilegedInstruction, op, COST.iret, eip, bytes, insn, 0, 0, 0, 0, 0, MASK_IRET);
+      return true;
+    }
+    if (op === TrapOp.SEG_LOAD) return this.emulateSsLoad(vm, insn, eip, bytes);
+    if (op === TrapOp.STI) this.stiShadow = true;
+    return emulatePrivileged(this, vm, insn, eip, bytes);
+  }
+
+  /** MOV SS / POP SS / LSS with an RPL-0 selector at real ring 1: load the ring-1 shadow. */
+  private emulateSsLoad(vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
+    const cpu = this.cpu;
+    if (guestCpl(cpu) !== 0) return false;
+    let sel: number;
+    let newEsp = -1;
+    let popEsp = -1;
+    const opBytes = insn.opsz32 ? 4 : 2;
+    if (insn.opcode === 0x8e) {
+      sel = insn.mod === 3 ? cpu.regs[insn.rm] & 0xffff : vm.mem.read(this.ea(insn), 2);
+    } else if (insn.opcode === 0x17) {
+      const sp = cpu.ss32 ? cpu.regs[4] >>> 0 : cpu.regs[4] & 0xffff;
+      sel = vm.mem.read((cpu.segBase[SS] + sp) >>> 0, 2);
+      popEsp = cpu.ss32 ? (sp + opBytes) >>> 0 : (sp + opBytes) & 0xffff;
+    } else {
+      const a = this.ea(insn);
+      newEsp = vm.mem.read(a, opBytes);
+      sel = vm.mem.read((a + opBytes) >>> 0, 2);
+    }
+    if ((sel & 3) !== 0) return false; // RPL ≠ 0: the guest's own fault
+    if ((sel & 0xfffc) === 0) throw new GuestFault(GP, 0);
+    const d = readGuestDescriptor(vm, sel);
+    if (!d || !d.segment || d.ar & AR_CODE || (d.ar & AR_RW) === 0 || d.dpl !== 0)
+      throw new GuestFault(GP, sel & 0xfffc);
+    if (!d.present) throw new GuestFault(12, sel & 0xfffc);
+    const old = cpu.segSel[SS];
+    loadShadowSeg(cpu, SS, sel, d, 1);
+    if (popEsp >= 0) {
+      if (cpu.ss32) cpu.regs[4] = popEsp;
+      else cpu.r16[8] = popEsp;
+    }
+    if (newEsp >= 0) {
+      if (insn.opsz32) cpu.regs[insn.reg] = newEsp;
+      else cpu.r16[insn.reg * 2] = newEsp;
+    }
+    this.advance(insn);
+    const mask = regBit('ss') | regBit('eip') | (popEsp >= 0 || insn.reg === 4 ? regBit('esp') : 0);
+    this.log(vm, TrapKind.PrivilegedInstruction, TrapOp.SEG_LOAD, COST.register, eip, bytes, insn, 0, SS, old, sel, (cpu.segSel[SS] & 0xffff), mask);
+    return true;
+  }
+
+  // ---- helpers used by emulate.ts ----
+
+  /** Linear address of the instruction's memory operand. */
+  ea(insn: Insn): number {
+    return (this.cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0;
+  }
+
+  /** Step EIP past the emulated instruction. */
+  advance(insn: Insn): void {
+    const cpu = this.cpu;
+    const next = cpu.code32 ? (cpu.eip + insn.len) >>> 0 : (cpu.eip + insn.len) & 0xffff;
+    cpu.ip = next;
+    cpu.eip = next;
+  }
+
+  /** One record for an emulated instruction, with its bytes and the registers it changed. */
+  log(
+    vm: Vm,
+    kind: TrapKind,
+    op: number,
+    cost: number,
+    eip: number,
+    bytes: Uint8Array,
+    insn: Insn,
+    flags: number,
+    d0: number,
+    d1: number,
+    d2: number,
+    d3: number,
+    regMask: number,
+  ): void {
+    this.vmm.record(vm, kind, op, TrapAction.Emulated, cost, flags, d0, d1, d2, d3, eip);
+    this.vmm.log.setInstruction(bytes, 0, insn.len);
+    this.vmm.log.setRegMask(regMask);
+  }
+
+  /** Rebuild the shadow GDT (and LDT) from the guest's current tables. Returns true if it changed. */
+  resyncDescriptors(vm: Vm): boolean {
+    const before = this.readShadow(vm);
+    this.rebuildGdt(vm);
+    if (!(vm.v.ldtr.ar & AR_UNUSABLE) && (vm.v.ldtr.sel & 0xfffc) !== 0) this.rebuildLdt(vm);
+    const after = this.readShadow(vm);
+    return before !== after;
+  }
+
+  private readShadow(vm: Vm): string {
+    const ram = this.vmm.pc.memory.ram;
+    let h = 0;
+    for (const f of [...vm.shadow.gdtFrames, ...vm.shadow.ldtFrames])
+      for (let i = 0; i < 4096; i += 4) h = (Math.imul(h, 31) + ram[f + i] + (ram[f + i + 1] << 8) + (ram[f + i + 2] << 16) + (ram[f + i + 3] << 24)) | 0;
+    return String(h);
+  }
+
+  /** Build the shadow GDT from the guest's (virtual GDTR) and point the real GDTR at it. */
+  rebuildGdt(vm: Vm): { compressed: number; omitted: number } {
+    const g = vm.v.gdtr;
+    const t = buildShadowTable(g.limit, (off) => this.safeRead32(vm, (g.base + off) >>> 0));
+    vm.shadow.writeTable('gdt', t.bytes);
+    this.cpu.gdtBase = VMM_LIN_GDT | 0;
+    this.cpu.gdtLimit = Math.min(g.limit, 0xffff);
+    return t;
+  }
+
+  rebuildLdt(vm: Vm): { compressed: number; omitted: number } {
+    const l = vm.v.ldtr;
+    const t = buildShadowTable(l.limit, (off) => this.safeRead32(vm, (l.base + off) >>> 0));
+    vm.shadow.writeTable('ldt', t.bytes);
+    this.cpu.setSeg(LDTR, l.sel, VMM_LIN_LDT, Math.min(l.limit, 0xffff), 0x82);
+    return t;
+  }
+
+  private safeRead32(vm: Vm, lin: number): number {
+    try {
+      return vm.mem.read(lin, 4);
+    } catch (e) {
+      if (e instanceof GuestPageFault) return 0;
+      throw e;
+    }
+  }
+
+  /** After STI: if an interrupt is pending, single-step one instruction (the STI shadow). */
+  openInterruptWindow(vm: Vm): void {
+    if (vm.devices.pic.hasInterrupt()) {
+      vm.vmmTf = true;
+      this.cpu.flags |= TF;
+      this.cpu.attention = true;
+    }
+  }
+
+  /** Virtual IF changed by emulation: mirror it. */
+  setVirtualIf(vm: Vm, on: boolean): void {
+    vm.v.if = on;
+    mirrorIf(this.cpu, vm);
+  }
+}
+
+/** Registers an event delivery changes. */
+export const MASK_FRAME = regBit('eip') | regBit('cs') | regBit('esp') | regBit('eflags') | regBit('ss');
+const MASK_IRET = regBit('eip') | regBit('cs') | regBit('esp') | regBit('eflags');
+export { IF };

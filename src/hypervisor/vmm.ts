@@ -1,0 +1,397 @@
+/**
+ * The VMM: one physical PC (host memory, the physical PIC and PIT, one CPU) carrying N VMs.
+ * It owns the CPU's monitor hook (every exception, INT n and interrupt reaches it instead of an
+ * IDT) and its silent-event observer, time-slices the CPU between VMs on the physical PIT with a
+ * logged world switch, and keeps the trap log. A technique (trap-and-emulate here; binary
+ * translation, paravirtualization and hardware assist later) supplies the event handling through
+ * the `TechniqueHandler` interface; everything else — memory slices, devices, scheduling, time,
+ * the log — is shared.
+ *
+ * Determinism: virtual time is the physical CPU's instruction count plus HLT skips (clock.ts).
+ * Timers fire, VMs are scheduled and virtual interrupts injected only at guest-determined
+ * boundaries (a device deadline, an aligned chunk of virtual time, a trap the VMM handles) —
+ * never where a host's run() budget happens to end — so the same guest gives the same trap log.
+ */
+import { type Cpu, type CpuState, disassemble, MonitorAction, StopReason, type TrapEvent } from '../cpu/index.ts';
+import type { SilentKind } from '../cpu/index.ts';
+import { NS_PER_TICK } from '../machine/clock.ts';
+import type { BootImage } from '../machine/loaders/types.ts';
+import { Pc } from '../machine/pc.ts';
+import { COST } from './cost-model.ts';
+import { GuestMemoryMap, PAGE, SLICES_BASE, VmmFrames } from './memory-map.ts';
+import { TrapAction, TrapFlag, TrapKind, TrapLog } from './trap-log.ts';
+import { Vm, VmmConfigError } from './vm.ts';
+
+/** Vector base the VMM programs into the physical master PIC. */
+export const HOST_VECTOR_BASE = 0x50;
+/** Physical PIT divisor: 1193 → ≈1 kHz scheduler tick (1.19318 MHz input clock). */
+const HOST_PIT_DIVISOR = 1193;
+/** Scheduler quantum in physical timer ticks. */
+const QUANTUM_TICKS = 2;
+/** Alignment of CPU run boundaries (ticks), as the native machine does. */
+const CHUNK = 16384;
+const IF = 0x200;
+
+/** What a technique does with the events the VMM receives. */
+export interface TechniqueHandler {
+  /** An exception or INT n raised by the running guest (external interrupts are the VMM's). */
+  onGuestEvent(vm: Vm, ev: TrapEvent): void;
+  /** A silent event the CPU observed (the VMM itself could not have). */
+  onSilent(vm: Vm, kind: SilentKind, eip: number, cpl: number, attempted: number): void;
+  /** Deliver pending virtual interrupts if the VM's virtual CPU accepts them (at a boundary). */
+  injectPending(vm: Vm): void;
+}
+
+export interface VmmOptions {
+  vms: number;
+  memMiB: number;
+  noReboot: boolean;
+  boot: BootImage;
+}
+
+export type VmmResult = {
+  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung';
+  exitCode?: number;
+  reason?: string;
+};
+
+export class Vmm {
+  readonly pc: Pc;
+  readonly cpu: Cpu;
+  readonly vms: Vm[] = [];
+  readonly log = new TrapLog({ initialCapacity: 4096 });
+  readonly frames: VmmFrames;
+  /** Host page of 0xFF bytes: what a VM reads where it has no RAM. */
+  readonly emptyPage: number;
+  handler: TechniqueHandler | null = null;
+  /** Index of the VM whose state is in the CPU, or -1. */
+  current = -1;
+  worldSwitches = 0;
+  /** Cycles charged by the cost model, all records together. */
+  modelledCycles = 0;
+
+  /** The current run() returns once a record is appended (stepping to the next trap). */
+  stopOnTrap = false;
+  private boundaryDue = true;
+  private knownDeadline = Number.POSITIVE_INFINITY;
+  private inRun = false;
+  private runLimit = 0;
+  private ticksInSlice = 0;
+  private switchWanted = false;
+  private readonly memBytes: number;
+
+  constructor(o: VmmOptions) {
+    this.memBytes = o.memMiB * 1024 * 1024;
+    const hostMiB = SLICES_BASE / 1048576 + o.vms * o.memMiB;
+    if (hostMiB > 3584) {
+      throw new VmmConfigError(
+        `${o.vms} VMs of ${o.memMiB} MiB need ${hostMiB} MiB of host memory; the emulated PC has at most 3584 MiB`,
+      );
+    }
+    this.pc = new Pc({ memMiB: hostMiB, noReboot: true, chunkTicks: CHUNK });
+    this.cpu = this.pc.cpu as unknown as Cpu;
+    const ram = this.pc.memory.ram;
+    const ram32 = new Int32Array(ram.buffer, ram.byteOffset, ram.byteLength >>> 2);
+    this.frames = new VmmFrames(ram);
+    this.emptyPage = this.frames.alloc();
+    ram.fill(0xff, this.emptyPage, this.emptyPage + PAGE);
+    for (let i = 0; i < o.vms; i++) {
+      this.vms.push(
+        new Vm({
+          index: i,
+          memBytes: this.memBytes,
+          hostRam: ram,
+          hostRam32: ram32,
+          frames: this.frames,
+          emptyPage: this.emptyPage,
+          now: () => this.pc.clock.now(),
+          boot: o.boot,
+          noReboot: o.noReboot,
+          onDeadline: (d) => {
+            if (this.inRun && d < this.runLimit) this.requestStop();
+          },
+          onStop: () => this.requestStop(),
+        }),
+      );
+    }
+    this.programHostTimer();
+    this.cpu.monitor = { onEvent: (ev) => this.onEvent(ev) };
+    this.cpu.observer = (kind, eip, cpl, attempted) => {
+      const vm = this.currentVm;
+      if (vm && this.handler) this.handler.onSilent(vm, kind, eip, cpl, attempted);
+    };
+    this.log.disassembler = (bytes, eip, code32) => {
+      try {
+        return disassemble(bytes, 0, code32 ? 32 : 16, eip).text;
+      } catch {
+        return '';
+      }
+    };
+    this.switchTo(0, false);
+  }
+
+  get currentVm(): Vm | null {
+    return this.current >= 0 ? this.vms[this.current] : null;
+  }
+
+  /** Virtual time in ns. */
+  get timeNs(): number {
+    return this.pc.clock.now() * NS_PER_TICK;
+  }
+
+  /** Guest-physical → host-physical maps of every VM (for the UI). */
+  memoryMaps(): GuestMemoryMap[] {
+    return this.vms.map((v) => v.map);
+  }
+
+  /** End the CPU's current run() at the next instruction boundary. */
+  requestStop(): void {
+    this.cpu.monitorStop = true;
+    this.cpu.attention = true;
+  }
+
+  /** The VMM programs the physical 8259A pair and the 8254 (it runs at ring 0 on the host). */
+  private programHostTimer(): void {
+    const io = this.pc.io;
+    io.out8(0x20, 0x11);
+    io.out8(0x21, HOST_VECTOR_BASE);
+    io.out8(0x21, 0x04);
+    io.out8(0x21, 0x01);
+    io.out8(0xa0, 0x11);
+    io.out8(0xa1, HOST_VECTOR_BASE + 8);
+    io.out8(0xa1, 0x02);
+    io.out8(0xa1, 0x01);
+    io.out8(0x21, 0xfe); // only IRQ0, the scheduler tick
+    io.out8(0xa1, 0xff);
+    io.out8(0x43, 0x34); // channel 0, lobyte/hibyte, mode 2 (rate generator)
+    io.out8(0x40, HOST_PIT_DIVISOR & 0xff);
+    io.out8(0x40, HOST_PIT_DIVISOR >>> 8);
+  }
+
+  // ---- the monitor ----
+
+  private onEvent(ev: TrapEvent): MonitorAction {
+    const vm = this.currentVm;
+    if (ev.kind === 1 /* External */) {
+      this.hostInterrupt(ev.vector);
+      return MonitorAction.Stop;
+    }
+    if (!vm || !this.handler) return MonitorAction.Stop;
+    vm.stats.traps++;
+    this.handler.onGuestEvent(vm, ev);
+    return MonitorAction.Resume;
+  }
+
+  /** A physical interrupt: only the scheduler tick is unmasked. */
+  private hostInterrupt(vector: number): void {
+    this.pc.io.out8(0x20, 0x20); // EOI to the physical PIC
+    if (vector !== HOST_VECTOR_BASE) return;
+    this.ticksInSlice++;
+    if (this.ticksInSlice >= QUANTUM_TICKS && this.runnableOther() >= 0) this.switchWanted = true;
+  }
+
+  private runnableOther(): number {
+    const n = this.vms.length;
+    for (let k = 1; k <= n; k++) {
+      const i = (Math.max(this.current, 0) + k) % n;
+      if (i !== this.current && this.vms[i].state === 'runnable') return i;
+    }
+    return -1;
+  }
+
+  // ---- world switch ----
+
+  /** Save the running VM's whole CPU state and load VM `to`'s (logged and costed). */
+  switchTo(to: number, log = true): void {
+    const from = this.current;
+    const cpu = this.cpu;
+    if (from === to) return;
+    if (from >= 0) this.vms[from].saved = cpu.getState();
+    const next = this.vms[to];
+    const s = next.saved as CpuState;
+    // Time and the TSC belong to the host: keep them running across the switch.
+    s.instructions = cpu.instructions;
+    s.msr.tscOffset = cpu.tscOffset;
+    cpu.setState(s);
+    next.saved = null;
+    this.current = to;
+    this.ticksInSlice = 0;
+    this.switchWanted = false;
+    next.stats.switchesIn++;
+    if (!log) return;
+    this.worldSwitches++;
+    this.record(next, TrapKind.WorldSwitch, 0, TrapAction.Switched, COST.worldSwitch, 0, from, to, 0, 0);
+    this.log.setRegMask(0x7ffffff);
+  }
+
+  /** Reload a rebooted VM's entry state into the CPU. */
+  private reboot(vm: Vm): void {
+    vm.pendingReboot = false;
+    if (this.current === vm.index) {
+      const s = vm.saved as CpuState;
+      s.instructions = this.cpu.instructions;
+      s.msr.tscOffset = this.cpu.tscOffset;
+      this.cpu.setState(s);
+      vm.saved = null;
+    }
+  }
+
+  // ---- logging ----
+
+  /** Guest-visible CPL of the running VM (ring compression: real 1 → 0). */
+  virtualCpl(): number {
+    const c = this.cpu.cpl;
+    return c === 1 ? 0 : c;
+  }
+
+  /**
+   * Append a record for `vm` at the current guest CS:EIP (`eip`, default the instruction that
+   * trapped). The caller adds instruction bytes / register mask with the log's setters.
+   */
+  record(
+    vm: Vm,
+    kind: TrapKind,
+    reason: number,
+    action: TrapAction,
+    cost: number,
+    flags: number,
+    d0: number,
+    d1: number,
+    d2: number,
+    d3: number,
+    eip = this.cpu.eip,
+  ): void {
+    const cpu = this.cpu;
+    const running = this.current === vm.index;
+    const vcpl = running ? this.virtualCpl() : 0;
+    const cs = running ? (cpu.segSel[1] & ~3) | vcpl : 0;
+    const f = flags | (running && cpu.code32 ? TrapFlag.Code32 : 0) | (vcpl << 6);
+    this.log.append(vm.index, kind, reason, this.timeNs, cs, eip >>> 0, f, action, cost);
+    this.log.setDetails(d0 >>> 0, d1 >>> 0, d2 >>> 0, d3 >>> 0);
+    this.modelledCycles += cost;
+    if (this.stopOnTrap && this.inRun) this.requestStop();
+  }
+
+  /** Attach the guest instruction bytes at linear `lin` (up to `len`) to the last record. */
+  recordBytes(vm: Vm, lin: number, len: number): void {
+    const b = vm.mem.fetch(lin, Math.min(15, Math.max(0, len)));
+    this.log.setInstruction(b, 0, b.length);
+  }
+
+  // ---- the run loop ----
+
+  /** Run up to `budget` ticks of virtual time. With `stopOnTrap`, return once a record is added. */
+  run(budget: number, stopOnTrap: boolean): VmmResult {
+    const clock = this.pc.clock;
+    const cpu = this.cpu;
+    const startTotal = this.log.total;
+    this.stopOnTrap = stopOnTrap;
+    const end = clock.now() + budget;
+    for (;;) {
+      if (this.boundaryDue) {
+        this.boundary();
+        this.boundaryDue = false;
+      }
+      const done = this.finalResult();
+      if (done) return done;
+      if (stopOnTrap && this.log.total > startTotal) return { state: 'budget' };
+      const now = clock.now();
+      if (now >= end) return { state: 'budget' };
+      const vm = this.currentVm;
+      if (!vm || vm.state !== 'runnable') {
+        // Nothing can run: the VMM idles the physical CPU until a VM's next device deadline.
+        let next = Number.POSITIVE_INFINITY;
+        for (const v of this.vms) if (v.state === 'blocked') next = Math.min(next, v.clock.nextDeadline());
+        if (next === Number.POSITIVE_INFINITY) {
+          this.boundaryDue = true;
+          return { state: 'idle', reason: 'every VM is halted, waiting for input' };
+        }
+        const t = Math.min(next, end);
+        if (t > now) {
+          clock.skipTo(t);
+          cpu.tscOffset += t - now;
+        }
+        this.boundaryDue = t >= next;
+        continue;
+      }
+      const aligned = (Math.floor(now / CHUNK) + 1) * CHUNK;
+      let limit = Math.min(end, aligned);
+      if (this.knownDeadline > now && this.knownDeadline < limit) limit = this.knownDeadline;
+      this.inRun = true;
+      this.runLimit = limit;
+      let r: StopReason;
+      try {
+        r = cpu.run(limit - now);
+      } finally {
+        this.inRun = false;
+      }
+      const after = clock.now();
+      if (r === StopReason.Shutdown) {
+        this.vmShutdown(vm, `triple fault: ${cpu.shutdownReason}`);
+      }
+      // A run that simply reached the host's budget end is invisible (see the file comment).
+      this.boundaryDue = !(r === StopReason.Budget && after === end && after !== aligned && after !== this.knownDeadline);
+      if (r === StopReason.Halt) {
+        // The real CPU halted: only possible if the VMM let a guest execute HLT at ring 0.
+        this.vmShutdown(vm, 'the real CPU halted inside a guest');
+      }
+    }
+  }
+
+  /** Stop a VM that cannot continue (triple fault, something the VMM does not virtualize). */
+  vmShutdown(vm: Vm, reason: string): void {
+    this.record(vm, TrapKind.VmShutdown, 0, TrapAction.Stopped, 0, 0, 0, 0, 0, 0);
+    vm.stop('shutdown', reason);
+    if (this.cpu.shutdown) {
+      // Clear the physical CPU's shutdown latch: only the VM died.
+      this.cpu.shutdown = false;
+    }
+  }
+
+  /** Fire due timers, take physical interrupts, wake and schedule VMs, inject virtual interrupts. */
+  private boundary(): void {
+    const clock = this.pc.clock;
+    const now = clock.now();
+    clock.runDue(now);
+    for (const v of this.vms) v.clock.runDue(now);
+    while (this.pc.pic.hasInterrupt()) this.hostInterrupt(this.pc.pic.acknowledge());
+    for (const v of this.vms) {
+      if (v.pendingReboot) this.reboot(v);
+      if (v.state === 'blocked' && v.devices.pic.hasInterrupt()) v.state = 'runnable';
+    }
+    const cur = this.currentVm;
+    if (!cur || cur.state !== 'runnable' || this.switchWanted) {
+      const next = cur && cur.state === 'runnable' && !this.switchWanted ? this.current : this.runnableOther();
+      if (next >= 0 && next !== this.current) this.switchTo(next);
+      else if (cur && cur.state === 'runnable') this.switchWanted = false;
+    }
+    const vm = this.currentVm;
+    if (vm && vm.state === 'runnable' && this.handler) this.handler.injectPending(vm);
+    let d = clock.nextDeadline();
+    for (const v of this.vms) d = Math.min(d, v.clock.nextDeadline());
+    this.knownDeadline = d;
+    if (vm && vm.state === 'runnable' && (cpu(this).flags & IF) !== 0 && this.pc.pic.hasInterrupt())
+      this.cpu.interruptCheck();
+  }
+
+  /** The session-level result once no VM can run any more, else null. */
+  private finalResult(): VmmResult | null {
+    if (!this.vms.every((v) => v.terminal)) return null;
+    if (this.vms.every((v) => v.state === 'exited')) {
+      const code = Math.max(...this.vms.map((v) => v.exitCode ?? 1));
+      const reason =
+        this.vms.length === 1
+          ? this.vms[0].reason
+          : `all ${this.vms.length} VMs powered off (${this.vms.map((v) => `VM ${v.index}: status ${v.exitCode}`).join(', ')})`;
+      return { state: 'exited', exitCode: code, reason };
+    }
+    const bad = this.vms.find((v) => v.state !== 'exited') as Vm;
+    const prefix = this.vms.length > 1 ? `VM ${bad.index}: ` : '';
+    const state = bad.state === 'shutdown' ? 'shutdown' : bad.state === 'reset' ? 'reset' : 'hung';
+    return { state, reason: prefix + bad.reason };
+  }
+}
+
+function cpu(v: Vmm): Cpu {
+  return v.cpu;
+}
