@@ -278,6 +278,7 @@ describe('traplab CLI: running guests', () => {
     const r = traplab(['run', '--raw', `${triple}@0x100000`, '--entry', '0x100000']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^traplab: triple fault: .+\n$/);
+    expect(r.stderr).not.toMatch(/triple fault: triple fault/);
   });
 
   it('scripts the console with --wait-for/--send, and the result is deterministic', () => {

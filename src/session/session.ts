@@ -116,7 +116,7 @@ export class Session {
         this.status = {
           state: 'shutdown',
           exitCode: 2,
-          reason: (r.reason ?? 'triple fault').replace(/^triple fault: /, ''),
+          reason: (r.reason ?? 'triple fault').replace(/^(triple fault: )+/, ''),
         };
         break;
       case 'reset':
