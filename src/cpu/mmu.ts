@@ -558,6 +558,13 @@ export class CpuMmu extends CpuBase {
     this.setSp(sp);
   }
   push32(v: number): void {
+    if (this.ss32 && (this.segChk[SS] & CHK_FLAT_W) !== 0) {
+      // Flat 32-bit stack: no limit check needed.
+      const sp = (this.regs[ESP] - 4) | 0;
+      this.lwr32((this.segBase[SS] + sp) | 0, v);
+      this.regs[ESP] = sp;
+      return;
+    }
     const sp = this.spAdd(-4);
     this.wr32(SS, sp, v);
     this.setSp(sp);
@@ -573,6 +580,12 @@ export class CpuMmu extends CpuBase {
     return v;
   }
   pop32(): number {
+    if (this.ss32 && (this.segChk[SS] & CHK_FLAT_R) !== 0) {
+      const sp = this.regs[ESP];
+      const v = this.lrd32((this.segBase[SS] + sp) | 0);
+      this.regs[ESP] = (sp + 4) | 0;
+      return v;
+    }
     const sp = this.spAdd(0);
     const v = this.rd32(SS, sp);
     this.setSp(this.ss32 ? (sp + 4) >>> 0 : (sp + 4) & 0xffff);

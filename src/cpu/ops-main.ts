@@ -52,8 +52,21 @@ export function execute(c: CpuCore): void {
   c.segOv = -1;
   c.rep = 0;
   c.lock = false;
+  const b = c.fetch8();
+  if (IS_PREFIX[b] === 0) {
+    OPS[b](c, b);
+    return;
+  }
+  prefixed(c, b, d32);
+}
+
+const IS_PREFIX = new Uint8Array(256);
+for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) IS_PREFIX[p] = 1;
+
+/** Prefix loop (the less common path). */
+function prefixed(c: CpuCore, first: number, d32: boolean): void {
+  let b = first;
   for (;;) {
-    const b = c.fetch8();
     switch (b) {
       case 0x26:
         c.segOv = ES;
@@ -95,6 +108,7 @@ export function execute(c: CpuCore): void {
     }
     // SDM §2.3.11: an instruction longer than 15 bytes raises #GP(0).
     if ((c.ip - c.eip) >>> 0 >= 15) c.gp(0);
+    b = c.fetch8();
   }
 }
 
@@ -489,24 +503,23 @@ function op_27(c: CpuCore, b: number): void {
 }
 
 function op_40(c: CpuCore, b: number): void {
-  c.setReg(b & 7, c.incdec(c.getReg(b & 7), false, c.osBits));
-  return;
+  if (c.opsz32) c.regs[b & 7] = c.incdec(c.regs[b & 7], false, 32);
+  else c.r16[(b & 7) << 1] = c.incdec(c.r16[(b & 7) << 1], false, 16);
 }
 
 function op_48(c: CpuCore, b: number): void {
-  c.setReg(b & 7, c.incdec(c.getReg(b & 7), true, c.osBits));
-  return;
+  if (c.opsz32) c.regs[b & 7] = c.incdec(c.regs[b & 7], true, 32);
+  else c.r16[(b & 7) << 1] = c.incdec(c.r16[(b & 7) << 1], true, 16);
 }
 
 function op_50(c: CpuCore, b: number): void {
-  c.push(c.getReg(b & 7));
-  return;
+  if (c.opsz32) c.push32(c.regs[b & 7]);
+  else c.push16(c.r16[(b & 7) << 1]);
 }
 
 function op_58(c: CpuCore, b: number): void {
-  const v = c.pop();
-  c.setReg(b & 7, v);
-  return;
+  if (c.opsz32) c.regs[b & 7] = c.pop32();
+  else c.r16[(b & 7) << 1] = c.pop16();
 }
 
 function op_60(c: CpuCore, _b: number): void {
@@ -590,8 +603,11 @@ function op_6c(c: CpuCore, b: number): void {
 
 function op_70(c: CpuCore, b: number): void {
   const d = (c.fetch8() << 24) >> 24;
-  if (c.cond(b & 15)) jumpNear(c, c.ip + d);
-  return;
+  if (c.cond(b & 15)) {
+    const t = c.opsz32 ? (c.ip + d) >>> 0 : (c.ip + d) & 0xffff;
+    if (t > c.csLim) c.gp(0);
+    c.ip = t;
+  }
 }
 
 function op_80(c: CpuCore, b: number): void {
@@ -635,9 +651,14 @@ function op_88(c: CpuCore, _b: number): void {
 }
 
 function op_89(c: CpuCore, _b: number): void {
-  c.decodeModrm();
+  const m = c.decodeModrm();
+  if (c.opsz32) {
+    const v = c.regs[(m >> 3) & 7];
+    if (m >= 0xc0) c.regs[m & 7] = v;
+    else c.wr32(c.eaSeg, c.eaOff, v);
+    return;
+  }
   c.setE(c.getG());
-  return;
 }
 
 function op_8a(c: CpuCore, _b: number): void {
@@ -647,9 +668,12 @@ function op_8a(c: CpuCore, _b: number): void {
 }
 
 function op_8b(c: CpuCore, _b: number): void {
-  c.decodeModrm();
+  const m = c.decodeModrm();
+  if (c.opsz32) {
+    c.regs[(m >> 3) & 7] = m >= 0xc0 ? c.regs[m & 7] : c.rd32(c.eaSeg, c.eaOff);
+    return;
+  }
   c.setG(c.getE());
-  return;
 }
 
 function op_8c(c: CpuCore, _b: number): void {
@@ -796,6 +820,17 @@ function op_c0(c: CpuCore, b: number): void {
 
 function op_c2(c: CpuCore, b: number): void {
   const imm = b === 0xc2 ? c.fetch16() : 0;
+  if (imm === 0 && c.opsz32) {
+    // RET near, 32-bit: pop first (a #SS/#PF leaves ESP intact), then check the target.
+    const esp = c.regs[ESP];
+    const t = c.pop32() >>> 0;
+    if (t > c.csLim) {
+      c.regs[ESP] = esp;
+      c.gp(0);
+    }
+    c.ip = t;
+    return;
+  }
   const t = c.opsz32 ? c.rd32(SS, c.spAdd(0)) : c.rd16(SS, c.spAdd(0));
   jumpNear(c, t);
   c.setSp(c.spAdd((c.opsz32 ? 4 : 2) + imm));
@@ -930,9 +965,9 @@ function op_e8(c: CpuCore, _b: number): void {
   const d = c.fetchImm();
   const t = c.opsz32 ? (c.ip + d) >>> 0 : (c.ip + d) & 0xffff;
   if (t > c.csLim) c.gp(0);
-  c.push(c.ip);
+  if (c.opsz32) c.push32(c.ip);
+  else c.push16(c.ip);
   c.ip = t;
-  return;
 }
 
 function op_e9(c: CpuCore, _b: number): void {
@@ -1025,9 +1060,19 @@ function alu6(c: CpuCore, b: number): void {
       return;
     }
     case 1: {
-      c.decodeModrm();
-      const bits = c.osBits;
-      const res = c.alu(op, c.getE(), c.getG(), bits);
+      const m = c.decodeModrm();
+      if (c.opsz32) {
+        const r = c.regs;
+        if (m >= 0xc0) {
+          const res = c.alu(op, r[m & 7], r[(m >> 3) & 7], 32);
+          if (op !== 7) r[m & 7] = res;
+          return;
+        }
+        const res = c.alu(op, c.rd32(c.eaSeg, c.eaOff), r[(m >> 3) & 7], 32);
+        if (op !== 7) c.wr32(c.eaSeg, c.eaOff, res);
+        return;
+      }
+      const res = c.alu(op, c.getE(), c.getG(), 16);
       if (op !== 7) c.setE(res);
       return;
     }
@@ -1039,8 +1084,15 @@ function alu6(c: CpuCore, b: number): void {
       return;
     }
     case 3: {
-      c.decodeModrm();
-      const res = c.alu(op, c.getG(), c.getE(), c.osBits);
+      const m = c.decodeModrm();
+      if (c.opsz32) {
+        const r = c.regs;
+        const src = m >= 0xc0 ? r[m & 7] : c.rd32(c.eaSeg, c.eaOff);
+        const res = c.alu(op, r[(m >> 3) & 7], src, 32);
+        if (op !== 7) r[(m >> 3) & 7] = res;
+        return;
+      }
+      const res = c.alu(op, c.getG(), c.getE(), 16);
       if (op !== 7) c.setG(res);
       return;
     }
