@@ -9,6 +9,8 @@ export interface BenchArgs {
   help: boolean;
   /** auto: the session layer if it loads, else the Pc directly. */
   backend: 'auto' | 'session' | 'pc';
+  /** wall: elapsed time; cpu: this process's CPU time (for a machine shared with other work). */
+  clock: 'wall' | 'cpu';
 }
 
 export class BenchUsageError extends Error {
@@ -22,6 +24,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --only A,B      run only the named workloads
   --backend B     session (what the CLI and the UI run), pc (the machine alone) or auto (default:
                   session when it loads, else pc)
+  --clock C       wall (default): elapsed seconds; cpu: this process's CPU seconds, steadier when
+                  other work shares the machine
   --list          list the workloads and whether they can run
   --help          this text`;
 
@@ -34,6 +38,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     list: false,
     help: false,
     backend: 'auto',
+    clock: 'wall',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -70,6 +75,12 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
           throw new BenchUsageError(`--backend: '${v}' is not auto, session or pc`);
         }
         a.backend = v;
+        break;
+      }
+      case '--clock': {
+        const v = value();
+        if (v !== 'wall' && v !== 'cpu') throw new BenchUsageError(`--clock: '${v}' is not wall or cpu`);
+        a.clock = v;
         break;
       }
       case '--list':

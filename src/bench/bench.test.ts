@@ -140,6 +140,7 @@ describe('bench arguments', () => {
       list: false,
       help: false,
       backend: 'auto',
+      clock: 'wall',
     });
     expect(parseBenchArgs(['--json', '--runs', '5', '--only', 'linux-boot, hello-boot'])).toMatchObject({
       json: true,
@@ -152,6 +153,8 @@ describe('bench arguments', () => {
     expect(() => parseBenchArgs(['--runs', '0'])).toThrow(/--runs: '0' is not a whole number from 1 to 20/);
     expect(() => parseBenchArgs(['--runs'])).toThrow(/--runs needs a value/);
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown option '--fast'/);
+    expect(parseBenchArgs(['--clock', 'cpu']).clock).toBe('cpu');
+    expect(() => parseBenchArgs(['--clock', 'sundial'])).toThrow(/--clock: 'sundial' is not wall or cpu/);
     expect(() => parseBenchArgs(['--backend', 'qemu'])).toThrow(
       /--backend: 'qemu' is not auto, session or pc/,
     );

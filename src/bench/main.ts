@@ -5,7 +5,7 @@
  * Exit status: 0 if every runnable workload finished, 1 if one failed, 64 for bad arguments.
  */
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from './args.ts';
-import { BenchFailure, measure } from './measure.ts';
+import { BenchFailure, cpuClock, defaultClock, measure } from './measure.ts';
 import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
 import { type Backend, type SessionClass, workloads } from './workloads.ts';
 
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
       backend = 'pc';
     }
   }
-  if (!args.json) process.stderr.write(`bench: backend ${backend}\n`);
+  if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock\n`);
   let list = workloads({ kind: backend, SessionCtor });
   if (args.only) {
     const names = new Set(list.map((w) => w.name));
@@ -77,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
         runs: args.runs,
         warmup: args.warmup,
         timeLimitSeconds: TIME_LIMIT_PER_WORKLOAD_S,
+        clock: args.clock === 'cpu' ? cpuClock : defaultClock,
+        limitClock: defaultClock,
       });
       process.stdout.write((args.json ? jsonLine(r) : tableRow(r)) + '\n');
       process.stderr.write(
