@@ -204,7 +204,8 @@ export class Emulator {
             );
           }
         }
-        ui.toast(m.message);
+        // The load dialog shows its own error; elsewhere errors are toasted.
+        if (!(m.command === 'load' && ui.loadOpen)) ui.toast(m.message);
         return;
       default: {
         const never: never = m;
