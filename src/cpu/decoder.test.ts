@@ -47,7 +47,7 @@ describe('decoder table ⇔ interpreter', () => {
     for (const [op, two, reg, info] of allForms()) {
       if (info.mnemonic === 'ud2') continue;
       const needsMem = info.operands.some((o) => /^M/.test(o));
-      const modrm = reg >= 0 || info.modrm ? (needsMem ? 0x00 : 0xc0) | ((reg >= 0 ? reg : 0) << 3) : -1;
+      const modrm = reg >= 0 || info.modrm ? (needsMem ? 0x00 : 0xc0) | (Math.max(reg, 0) << 3) : -1;
       const bytes = [...(two ? [0x0f] : []), op, ...(modrm >= 0 ? [modrm] : []), 0, 0, 0, 0, 0, 0];
       if (two && op >= 0x20 && op <= 0x23) bytes[2] = 0xc0; // MOV CR0/DR0
       const v = exec(bytes, !info.pmOnly ? op % 2 === 0 : true);

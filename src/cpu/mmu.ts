@@ -524,7 +524,7 @@ export class CpuMmu extends CpuBase {
     this.ip = ip + 1;
     if (e !== -1 && (e & 0xfff) === 0) {
       const ip0 = ip - (lin & 0xfff);
-      this.fetchLo = ip0 < 0 ? 0 : ip0;
+      this.fetchLo = Math.max(ip0, 0);
       this.fetchHi = Math.min(ip0 + 4096, this.csLim + 1);
       this.fetchDelta = p - ip;
       return this.ram[p];
