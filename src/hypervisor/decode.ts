@@ -40,7 +40,7 @@ export interface Insn {
   imm: number;
 }
 
-const PREFIX_SEG: Record<number, number> = { 0x26: ES, 0x2e: CS, 0x36: SS, 0x3e: DS, 0x64: FS, 0x65: GS };
+const PREFIX_SEG: Record<number, number> = { 38: ES, 46: CS, 54: SS, 62: DS, 100: FS, 101: GS };
 
 /**
  * Decode one instruction from `b` (bytes at CS:EIP). `regs` are the guest's general registers

@@ -94,7 +94,15 @@ export function loadShadowSeg(cpu: Cpu, seg: number, sel: number, d: Descriptor,
   cpu.setSeg(seg, (sel & ~3) | ring, d.base, d.limit, compressAr(d.ar));
 }
 
-function push(_cpu: Cpu, vm: Vm, ssBase: number, sp: { v: number }, big: boolean, size: number, value: number): void {
+function push(
+  _cpu: Cpu,
+  vm: Vm,
+  ssBase: number,
+  sp: { v: number },
+  big: boolean,
+  size: number,
+  value: number,
+): void {
   sp.v = big ? (sp.v - size) >>> 0 : (sp.v - size) & 0xffff;
   vm.mem.write((ssBase + sp.v) >>> 0, size, value >>> 0);
 }
@@ -135,7 +143,10 @@ export function deliver(
         nc = e.errorCode;
       } else throw e;
       if (v === 8) throw new Unvirtualizable(`triple fault: vector ${nv} while delivering a double fault`);
-      if ((CONTRIBUTORY.has(v) && CONTRIBUTORY.has(nv)) || (v === 14 && (nv === 14 || CONTRIBUTORY.has(nv)))) {
+      if (
+        (CONTRIBUTORY.has(v) && CONTRIBUTORY.has(nv)) ||
+        (v === 14 && (nv === 14 || CONTRIBUTORY.has(nv)))
+      ) {
         v = 8;
         c = 0;
       } else {
@@ -194,7 +205,14 @@ function deliverOnce(
     const nss = vm.mem.read((tr.base + at + (tss32 ? 4 : 2)) >>> 0, 2);
     if ((nss & 0xfffc) === 0) throw new GuestFault(10, e);
     const sd = readGuestDescriptor(vm, nss);
-    if (!sd || (nss & 3) !== d.dpl || sd.dpl !== d.dpl || !sd.segment || sd.ar & AR_CODE || (sd.ar & AR_RW) === 0)
+    if (
+      !sd ||
+      (nss & 3) !== d.dpl ||
+      sd.dpl !== d.dpl ||
+      !sd.segment ||
+      sd.ar & AR_CODE ||
+      (sd.ar & AR_RW) === 0
+    )
       throw new GuestFault(10, (nss & 0xfffc) | e);
     if (!sd.present) throw new GuestFault(12, (nss & 0xfffc) | e);
     const big = (sd.ar & 0x4000) !== 0;
@@ -254,7 +272,7 @@ export function emulateIret(cpu: Cpu, vm: Vm, op32: boolean): boolean {
   if ((csSel & 3) !== 0 || guestCpl(cpu) !== 0) return false;
   if (op32 && fl & VM_FLAG) throw new Unvirtualizable('IRET to virtual-8086 mode: not virtualized');
   const d = readGuestDescriptor(vm, csSel);
-  if (!d || !d.segment || (d.ar & AR_CODE) === 0) throw new GuestFault(13, csSel & 0xfffc);
+  if (!d?.segment || (d.ar & AR_CODE) === 0) throw new GuestFault(13, csSel & 0xfffc);
   if ((d.ar & AR_DC) === 0 && d.dpl !== 0) throw new GuestFault(13, csSel & 0xfffc);
   if (!d.present) throw new GuestFault(11, csSel & 0xfffc);
   if (eip > d.limit) throw new GuestFault(13, 0);

@@ -9,8 +9,8 @@ import { COST } from './cost-model.ts';
 import type { Insn } from './decode.ts';
 import { GuestFault, Unvirtualizable } from './deliver.ts';
 import { AR_UNUSABLE, parseDescriptor } from './descriptors.ts';
-import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
 import type { TrapAndEmulate } from './trap-emulate.ts';
+import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
 import type { Vm } from './vm.ts';
 
 const EAX = 0;
@@ -33,14 +33,28 @@ function gprBit(i: number): number {
   return regBit(GPR[i]);
 }
 
-export function emulatePrivileged(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
+export function emulatePrivileged(
+  te: TrapAndEmulate,
+  vm: Vm,
+  insn: Insn,
+  eip: number,
+  bytes: Uint8Array,
+): boolean {
   const cpu = te.cpu;
   const v = vm.v;
   const op = insn.op;
   const PI = TrapKind.PrivilegedInstruction;
   const EIP = regBit('eip');
-  const log = (kind: TrapKind, cost: number, flags: number, d0: number, d1: number, d2: number, d3: number, mask: number) =>
-    te.log(vm, kind, op, cost, eip, bytes, insn, flags, d0, d1, d2, d3, mask | EIP);
+  const log = (
+    kind: TrapKind,
+    cost: number,
+    flags: number,
+    d0: number,
+    d1: number,
+    d2: number,
+    d3: number,
+    mask: number,
+  ) => te.log(vm, kind, op, cost, eip, bytes, insn, flags, d0, d1, d2, d3, mask | EIP);
   switch (op) {
     case TrapOp.CLI:
     case TrapOp.STI: {
@@ -67,7 +81,10 @@ export function emulatePrivileged(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: n
     case TrapOp.IN:
     case TrapOp.OUT: {
       const size = (insn.opcode & 1) === 0 ? 1 : insn.opsz32 ? 4 : 2;
-      const port = insn.opcode === 0xe4 || insn.opcode === 0xe5 || insn.opcode === 0xe6 || insn.opcode === 0xe7 ? insn.imm : cpu.regs[EDX] & 0xffff;
+      const port =
+        insn.opcode === 0xe4 || insn.opcode === 0xe5 || insn.opcode === 0xe6 || insn.opcode === 0xe7
+          ? insn.imm
+          : cpu.regs[EDX] & 0xffff;
       let value: number;
       te.advance(insn);
       if (op === TrapOp.IN) {
@@ -81,7 +98,16 @@ export function emulatePrivileged(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: n
         else if (size === 2) vm.io.out16(port, value);
         else vm.io.out32(port, value);
       }
-      log(TrapKind.PortIo, COST.portIo, op === TrapOp.OUT ? TrapFlag.Out : 0, port, size, value, 1, op === TrapOp.IN ? regBit('eax') : 0);
+      log(
+        TrapKind.PortIo,
+        COST.portIo,
+        op === TrapOp.OUT ? TrapFlag.Out : 0,
+        port,
+        size,
+        value,
+        1,
+        op === TrapOp.IN ? regBit('eax') : 0,
+      );
       return true;
     }
     case TrapOp.INS:
@@ -154,7 +180,16 @@ export function emulatePrivileged(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: n
       const old = v.gdtr.base;
       v.gdtr = { base, limit };
       const t = te.rebuildGdt(vm);
-      log(PI, COST.descriptorTable + COST.perDescriptor * ((limit + 1) >>> 3), 0, base, limit, old, t.compressed, regBit('gdtr'));
+      log(
+        PI,
+        COST.descriptorTable + COST.perDescriptor * ((limit + 1) >>> 3),
+        0,
+        base,
+        limit,
+        old,
+        t.compressed,
+        regBit('gdtr'),
+      );
       return true;
     }
     case TrapOp.LLDT:
@@ -179,7 +214,16 @@ export function emulatePrivileged(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: n
         v.ldtr = { sel, base: d.base, limit: d.limit, ar: d.ar };
         const t = te.rebuildLdt(vm);
         te.advance(insn);
-        log(PI, COST.descriptorTable + COST.perDescriptor * ((d.limit + 1) >>> 3), 0, sel, d.base, d.limit, t.compressed, regBit('ldtr'));
+        log(
+          PI,
+          COST.descriptorTable + COST.perDescriptor * ((d.limit + 1) >>> 3),
+          0,
+          sel,
+          d.base,
+          d.limit,
+          t.compressed,
+          regBit('ldtr'),
+        );
         return true;
       }
       if (d.segment || (d.type !== 1 && d.type !== 9)) throw new GuestFault(13, sel & 0xfffc);
@@ -245,12 +289,18 @@ export function emulatePrivileged(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: n
 }
 
 /** MOV to CR0/CR3/CR4 (and LMSW): virtual register, shadow coherence, mirrored bits. */
-function writeCr(te: TrapAndEmulate, vm: Vm, n: number, val: number): { old: number; cost: number; dropped: number } {
+function writeCr(
+  te: TrapAndEmulate,
+  vm: Vm,
+  n: number,
+  val: number,
+): { old: number; cost: number; dropped: number } {
   const cpu = te.cpu;
   const v = vm.v;
   if (n === 0) {
     const old = v.cr0;
-    if ((val & CR0_PE) === 0) throw new Unvirtualizable('the guest left protected mode (CR0.PE = 0): real mode is not virtualized');
+    if ((val & CR0_PE) === 0)
+      throw new Unvirtualizable('the guest left protected mode (CR0.PE = 0): real mode is not virtualized');
     if (val & CR0_PG && (val & CR0_PE) === 0) throw new GuestFault(13, 0);
     v.cr0 = (val | 0x10) >>> 0;
     cpu.cr0 = vm.realCr0() | 0;

@@ -41,7 +41,14 @@ export interface WalkInfo {
 }
 
 export class GuestMemory {
-  readonly info: WalkInfo = { gpa: 0, writable: false, user: false, dirty: false, large: false, wpOverride: false };
+  readonly info: WalkInfo = {
+    gpa: 0,
+    writable: false,
+    user: false,
+    dirty: false,
+    large: false,
+    wpOverride: false,
+  };
 
   constructor(
     private readonly ram: Uint8Array,

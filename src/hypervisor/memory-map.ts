@@ -92,10 +92,20 @@ export class GuestMemoryMap {
       { guestPhys: 0, hostPhys: this.sliceBase, bytes: Math.min(m, HOLE_START), kind: 'ram' },
     ];
     if (m > HOLE_START) {
-      out.push({ guestPhys: HOLE_START, hostPhys: this.emptyPage, bytes: HOLE_END - HOLE_START, kind: 'hole' });
+      out.push({
+        guestPhys: HOLE_START,
+        hostPhys: this.emptyPage,
+        bytes: HOLE_END - HOLE_START,
+        kind: 'hole',
+      });
     }
     if (m > HOLE_END) {
-      out.push({ guestPhys: HOLE_END, hostPhys: this.sliceBase + HOLE_END, bytes: m - HOLE_END, kind: 'ram' });
+      out.push({
+        guestPhys: HOLE_END,
+        hostPhys: this.sliceBase + HOLE_END,
+        bytes: m - HOLE_END,
+        kind: 'ram',
+      });
     }
     out.push({ guestPhys: m, hostPhys: this.emptyPage, bytes: 0x100000000 - m, kind: 'unbacked' });
     return out;

@@ -3,8 +3,9 @@
  * (src/session/technique.ts), restated here with local types so the hypervisor never imports the
  * session layer; the session registers `createTrapAndEmulateRunner` directly.
  */
-import { disassemble } from '../cpu/index.ts';
+
 import type { CpuState } from '../cpu/index.ts';
+import { disassemble } from '../cpu/index.ts';
 import type { BootImage } from '../machine/loaders/types.ts';
 import type { GuestMemoryMap } from './memory-map.ts';
 import { TrapAndEmulate } from './trap-emulate.ts';
@@ -211,7 +212,9 @@ function virtualSnapshot(real: CpuState, vm: Vm): HvCpuSnapshot {
   const snap = snapshotOf(real, vm.index);
   const vcpl = real.cpl === 1 ? 0 : real.cpl;
   snap.cpl = vcpl;
-  snap.eflags = ((real.eflags & ~0x3200) | (v.if ? 0x200 : 0) | (v.iopl << 12) | (vm.vmmTf ? 0 : real.eflags & 0x100)) >>> 0;
+  snap.eflags =
+    ((real.eflags & ~0x3200) | (v.if ? 0x200 : 0) | (v.iopl << 12) | (vm.vmmTf ? 0 : real.eflags & 0x100)) >>>
+    0;
   snap.cr0 = v.cr0 >>> 0;
   snap.cr2 = v.cr2 >>> 0;
   snap.cr3 = v.cr3 >>> 0;

@@ -112,7 +112,14 @@ export class ShadowPaging {
    * `writable` / `user`: the permissions the shadow may grant (already reduced for A/D tracking).
    * Returns the host-physical frame used.
    */
-  fill(lin: number, gpa: number, writable: boolean, user: boolean, fromLarge: boolean, write: boolean): number {
+  fill(
+    lin: number,
+    gpa: number,
+    writable: boolean,
+    user: boolean,
+    fromLarge: boolean,
+    write: boolean,
+  ): number {
     const pdi = lin >>> 22;
     let f = this.pt[pdi];
     if (f === 0) {

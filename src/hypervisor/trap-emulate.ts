@@ -7,9 +7,9 @@
  * are injected when the virtual IF allows. What does *not* trap (POPF, PUSHF, PUSH CS, SGDT, …)
  * the VMM never sees: the CPU's observation channel shows it in the log as "invisible".
  */
-import { type Cpu, EventKind, SilentKind, type TrapEvent } from '../cpu/index.ts';
+import { type Cpu, EventKind, type SilentKind, type TrapEvent } from '../cpu/index.ts';
 import { COST } from './cost-model.ts';
-import { type Insn, SS, decode } from './decode.ts';
+import { decode, type Insn, SS } from './decode.ts';
 import {
   deliver,
   emulateIret,
@@ -21,12 +21,12 @@ import {
   Unvirtualizable,
 } from './deliver.ts';
 import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from './descriptors.ts';
-import { GuestPageFault } from './guest-mem.ts';
 import { emulatePrivileged } from './emulate.ts';
+import { GuestPageFault } from './guest-mem.ts';
 import { VMM_LIN_BASE, VMM_LIN_GDT, VMM_LIN_LDT } from './shadow.ts';
 import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
-import type { TechniqueHandler, Vmm } from './vmm.ts';
 import type { Vm } from './vm.ts';
+import type { TechniqueHandler, Vmm } from './vmm.ts';
 
 const GP = 13;
 const PF = 14;
@@ -48,6 +48,8 @@ export class TrapAndEmulate implements TechniqueHandler {
   onGuestEvent(vm: Vm, ev: TrapEvent): void {
     const cpu = this.cpu;
     this.stiShadow = false;
+    this.vmm.eventCpl = guestCpl(cpu);
+    this.vmm.eventCs = (cpu.segSel[CS] & ~3) | this.vmm.eventCpl;
     // Guest user mode always runs with interrupts on (it cannot clear IF at IOPL 0).
     if (cpu.cpl === 3 && !vm.v.if) {
       vm.v.if = true;
@@ -68,6 +70,8 @@ export class TrapAndEmulate implements TechniqueHandler {
     } catch (e) {
       if (e instanceof Unvirtualizable) this.vmm.vmShutdown(vm, e.reason);
       else throw e;
+    } finally {
+      this.vmm.eventCs = -1;
     }
     if (vm.state === 'runnable' && !this.stiShadow) this.injectPending(vm);
     if (vm.state !== 'runnable') this.vmm.requestStop();
@@ -96,7 +100,7 @@ export class TrapAndEmulate implements TechniqueHandler {
       vm.v.if ? 1 : 0,
       eip,
     );
-    this.vmm.recordBytes(vm, lin, k + 1);
+    this.vmm.recordBytes(vm, lin);
   }
 
   /** Deliver the VM's pending virtual interrupt if its virtual CPU accepts it now. */
@@ -128,7 +132,15 @@ export class TrapAndEmulate implements TechniqueHandler {
   }
 
   /** Reflect an exception or INT n through the guest's IDT. */
-  reflect(vm: Vm, vector: number, code: number, retEip: number, soft: boolean, instrEip: number, len: number): void {
+  reflect(
+    vm: Vm,
+    vector: number,
+    code: number,
+    retEip: number,
+    soft: boolean,
+    instrEip: number,
+    len: number,
+  ): void {
     const cpu = this.cpu;
     const isPf = vector === PF;
     this.vmm.record(
@@ -139,12 +151,12 @@ export class TrapAndEmulate implements TechniqueHandler {
       isPf ? COST.reflectPageFault : COST.reflect,
       code >= 0 ? TrapFlag.HasErrorCode : 0,
       isPf ? vm.v.cr2 : 0,
-      code >= 0 ? code : 0,
+      Math.max(code, 0),
       0,
       0,
       instrEip,
     );
-    if (len > 0 || !soft) this.vmm.recordBytes(vm, (cpu.segBase[CS] + instrEip) >>> 0, Math.max(len, 1));
+    if (len > 0 || !soft) this.vmm.recordBytes(vm, (cpu.segBase[CS] + instrEip) >>> 0);
     vm.stats.reflected++;
     deliver(cpu, vm, vector, code, retEip, soft, !soft);
     this.vmm.log.setRegMask(MASK_FRAME | (isPf ? regBit('cr2') : 0));
@@ -189,6 +201,7 @@ export class TrapAndEmulate implements TechniqueHandler {
       host,
       ev.instrEip,
     );
+    this.vmm.recordBytes(vm, (cpu.segBase[CS] + ev.instrEip) >>> 0);
   }
 
   // ---- #GP: a privileged instruction, a ring-compression artifact, or the guest's own fault ----
@@ -231,8 +244,20 @@ export class TrapAndEmulate implements TechniqueHandler {
     if (handled) return;
     // A stale shadow GDT/LDT (the guest edited its table after LGDT)? Resync once and retry.
     if (ev.errorCode > 0 && this.resyncDescriptors(vm)) {
-      this.vmm.record(vm, TrapKind.PrivilegedInstruction, TrapOp.SEG_LOAD, TrapAction.Emulated, COST.resync, TrapFlag.HasErrorCode, ev.errorCode, 0, 0, 0, eip);
-      this.vmm.recordBytes(vm, lin, insn ? insn.len : 1);
+      this.vmm.record(
+        vm,
+        TrapKind.PrivilegedInstruction,
+        TrapOp.SEG_LOAD,
+        TrapAction.Emulated,
+        COST.resync,
+        TrapFlag.HasErrorCode,
+        ev.errorCode,
+        0,
+        0,
+        0,
+        eip,
+      );
+      this.vmm.recordBytes(vm, lin);
       return;
     }
     this.reflect(vm, GP, ev.errorCode, eip, false, eip, insn ? insn.len : 1);
@@ -274,7 +299,7 @@ export class TrapAndEmulate implements TechniqueHandler {
     if ((sel & 3) !== 0) return false; // RPL ≠ 0: the guest's own fault
     if ((sel & 0xfffc) === 0) throw new GuestFault(GP, 0);
     const d = readGuestDescriptor(vm, sel);
-    if (!d || !d.segment || d.ar & AR_CODE || (d.ar & AR_RW) === 0 || d.dpl !== 0)
+    if (!d?.segment || d.ar & AR_CODE || (d.ar & AR_RW) === 0 || d.dpl !== 0)
       throw new GuestFault(GP, sel & 0xfffc);
     if (!d.present) throw new GuestFault(12, sel & 0xfffc);
     const old = cpu.segSel[SS];
@@ -289,7 +314,21 @@ export class TrapAndEmulate implements TechniqueHandler {
     }
     this.advance(insn);
     const mask = regBit('ss') | regBit('eip') | (popEsp >= 0 || insn.reg === 4 ? regBit('esp') : 0);
-    this.log(vm, TrapKind.PrivilegedInstruction, TrapOp.SEG_LOAD, COST.register, eip, bytes, insn, 0, SS, old, sel, (cpu.segSel[SS] & 0xffff), mask);
+    this.log(
+      vm,
+      TrapKind.PrivilegedInstruction,
+      TrapOp.SEG_LOAD,
+      COST.register,
+      eip,
+      bytes,
+      insn,
+      0,
+      SS,
+      old,
+      sel,
+      cpu.segSel[SS] & 0xffff,
+      mask,
+    );
     return true;
   }
 
@@ -342,7 +381,14 @@ export class TrapAndEmulate implements TechniqueHandler {
     const ram = this.vmm.pc.memory.ram;
     let h = 0;
     for (const f of [...vm.shadow.gdtFrames, ...vm.shadow.ldtFrames])
-      for (let i = 0; i < 4096; i += 4) h = (Math.imul(h, 31) + ram[f + i] + (ram[f + i + 1] << 8) + (ram[f + i + 2] << 16) + (ram[f + i + 3] << 24)) | 0;
+      for (let i = 0; i < 4096; i += 4)
+        h =
+          (Math.imul(h, 31) +
+            ram[f + i] +
+            (ram[f + i + 1] << 8) +
+            (ram[f + i + 2] << 16) +
+            (ram[f + i + 3] << 24)) |
+          0;
     return String(h);
   }
 
@@ -392,4 +438,5 @@ export class TrapAndEmulate implements TechniqueHandler {
 /** Registers an event delivery changes. */
 export const MASK_FRAME = regBit('eip') | regBit('cs') | regBit('esp') | regBit('eflags') | regBit('ss');
 const MASK_IRET = regBit('eip') | regBit('cs') | regBit('esp') | regBit('eflags');
+
 export { IF };

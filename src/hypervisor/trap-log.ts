@@ -253,7 +253,15 @@ export type TrapDetails =
       string: boolean;
     }
   | { type: 'cr'; cr: number; old: number; new: number }
-  | { type: 'fault'; vector: number; faultAddress: number; errorCode: number | null }
+  | {
+      type: 'fault';
+      vector: number;
+      faultAddress: number;
+      errorCode: number | null;
+      /** Hidden page faults: the guest-physical page the guest's tables give and the host frame used. */
+      guestPhysical?: number;
+      hostPhysical?: number;
+    }
   | { type: 'interrupt'; vector: number; irq: number }
   | { type: 'switch'; fromVm: number; toVm: number }
   | { type: 'hypercall'; args: [number, number, number, number] }
@@ -755,12 +763,20 @@ function decodeDetails(
     case TrapKind.ControlRegister:
       return { type: 'cr', cr: d0, old: d1, new: d2 };
     case TrapKind.GuestException:
+      return {
+        type: 'fault',
+        vector: reason,
+        faultAddress: d0,
+        errorCode: flags & TrapFlag.HasErrorCode ? d1 : null,
+      };
     case TrapKind.HiddenPageFault:
       return {
         type: 'fault',
         vector: reason,
         faultAddress: d0,
         errorCode: flags & TrapFlag.HasErrorCode ? d1 : null,
+        guestPhysical: d2,
+        hostPhysical: d3,
       };
     case TrapKind.Interrupt:
       return { type: 'interrupt', vector: reason, irq: d0 };

@@ -120,7 +120,9 @@ export class Vm {
   }
 
   get terminal(): boolean {
-    return this.state === 'exited' || this.state === 'shutdown' || this.state === 'reset' || this.state === 'hung';
+    return (
+      this.state === 'exited' || this.state === 'shutdown' || this.state === 'reset' || this.state === 'hung'
+    );
   }
 
   stop(state: VmState, reason: string): void {
@@ -173,9 +175,16 @@ export class Vm {
     const data = compressAr(AR_P | AR_S | AR_RW | AR_DB | 0x8000);
     const seg = (sel: number, ar: number) => ({ sel, base: 0, limit: FLAT_LIMIT, ar });
     this.saved = {
-      regs: [r.eax ?? 0, r.ecx ?? 0, r.edx ?? 0, r.ebx ?? 0, r.esp ?? 0, r.ebp ?? 0, r.esi ?? 0, r.edi ?? 0].map(
-        (x) => x >>> 0,
-      ),
+      regs: [
+        r.eax ?? 0,
+        r.ecx ?? 0,
+        r.edx ?? 0,
+        r.ebx ?? 0,
+        r.esp ?? 0,
+        r.ebp ?? 0,
+        r.esi ?? 0,
+        r.edi ?? 0,
+      ].map((x) => x >>> 0),
       eip: e.eip >>> 0,
       eflags: 2,
       // The loader's flat selectors (code 0x10, data 0x18), kernel code and stack at RPL 1.

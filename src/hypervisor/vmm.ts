@@ -12,13 +12,21 @@
  * boundaries (a device deadline, an aligned chunk of virtual time, a trap the VMM handles) —
  * never where a host's run() budget happens to end — so the same guest gives the same trap log.
  */
-import { type Cpu, type CpuState, disassemble, MonitorAction, StopReason, type TrapEvent } from '../cpu/index.ts';
+
 import type { SilentKind } from '../cpu/index.ts';
+import {
+  type Cpu,
+  type CpuState,
+  disassemble,
+  MonitorAction,
+  StopReason,
+  type TrapEvent,
+} from '../cpu/index.ts';
 import { NS_PER_TICK } from '../machine/clock.ts';
 import type { BootImage } from '../machine/loaders/types.ts';
 import { Pc } from '../machine/pc.ts';
 import { COST } from './cost-model.ts';
-import { GuestMemoryMap, PAGE, SLICES_BASE, VmmFrames } from './memory-map.ts';
+import { type GuestMemoryMap, PAGE, SLICES_BASE, VmmFrames } from './memory-map.ts';
 import { TrapAction, TrapFlag, TrapKind, TrapLog } from './trap-log.ts';
 import { Vm, VmmConfigError } from './vm.ts';
 
@@ -70,6 +78,12 @@ export class Vmm {
   /** Cycles charged by the cost model, all records together. */
   modelledCycles = 0;
 
+  /**
+   * Guest CS (virtual RPL) and CPL at the moment the event being handled was raised; records use
+   * them so an emulated far transfer (IRET) is logged where it started. -1 outside an event.
+   */
+  eventCs = -1;
+  eventCpl = 0;
   /** The current run() returns once a record is appended (stepping to the next trap). */
   stopOnTrap = false;
   private boundaryDue = true;
@@ -263,8 +277,8 @@ export class Vmm {
   ): void {
     const cpu = this.cpu;
     const running = this.current === vm.index;
-    const vcpl = running ? this.virtualCpl() : 0;
-    const cs = running ? (cpu.segSel[1] & ~3) | vcpl : 0;
+    const vcpl = !running ? 0 : this.eventCs >= 0 ? this.eventCpl : this.virtualCpl();
+    const cs = !running ? 0 : this.eventCs >= 0 ? this.eventCs : (cpu.segSel[1] & ~3) | vcpl;
     const f = flags | (running && cpu.code32 ? TrapFlag.Code32 : 0) | (vcpl << 6);
     this.log.append(vm.index, kind, reason, this.timeNs, cs, eip >>> 0, f, action, cost);
     this.log.setDetails(d0 >>> 0, d1 >>> 0, d2 >>> 0, d3 >>> 0);
@@ -272,10 +286,16 @@ export class Vmm {
     if (this.stopOnTrap && this.inRun) this.requestStop();
   }
 
-  /** Attach the guest instruction bytes at linear `lin` (up to `len`) to the last record. */
-  recordBytes(vm: Vm, lin: number, len: number): void {
-    const b = vm.mem.fetch(lin, Math.min(15, Math.max(0, len)));
-    this.log.setInstruction(b, 0, b.length);
+  /** Attach the guest instruction at linear `lin` to the last record (length from the decoder). */
+  recordBytes(vm: Vm, lin: number): void {
+    const b = vm.mem.fetch(lin, 15);
+    let len = b.length;
+    try {
+      if (len > 0) len = Math.min(len, disassemble(b, 0, this.cpu.code32 ? 32 : 16).length);
+    } catch {
+      /* truncated bytes: keep what we have */
+    }
+    this.log.setInstruction(b, 0, len);
   }
 
   // ---- the run loop ----
@@ -298,7 +318,7 @@ export class Vmm {
       const now = clock.now();
       if (now >= end) return { state: 'budget' };
       const vm = this.currentVm;
-      if (!vm || vm.state !== 'runnable') {
+      if (vm?.state !== 'runnable') {
         // Nothing can run: the VMM idles the physical CPU until a VM's next device deadline.
         let next = Number.POSITIVE_INFINITY;
         for (const v of this.vms) if (v.state === 'blocked') next = Math.min(next, v.clock.nextDeadline());
@@ -330,7 +350,12 @@ export class Vmm {
         this.vmShutdown(vm, `triple fault: ${cpu.shutdownReason}`);
       }
       // A run that simply reached the host's budget end is invisible (see the file comment).
-      this.boundaryDue = !(r === StopReason.Budget && after === end && after !== aligned && after !== this.knownDeadline);
+      this.boundaryDue = !(
+        r === StopReason.Budget &&
+        after === end &&
+        after !== aligned &&
+        after !== this.knownDeadline
+      );
       if (r === StopReason.Halt) {
         // The real CPU halted: only possible if the VMM let a guest execute HLT at ring 0.
         this.vmShutdown(vm, 'the real CPU halted inside a guest');
@@ -360,8 +385,9 @@ export class Vmm {
       if (v.state === 'blocked' && v.devices.pic.hasInterrupt()) v.state = 'runnable';
     }
     const cur = this.currentVm;
-    if (!cur || cur.state !== 'runnable' || this.switchWanted) {
-      const next = cur && cur.state === 'runnable' && !this.switchWanted ? this.current : this.runnableOther();
+    if (cur?.state !== 'runnable' || this.switchWanted) {
+      const next =
+        cur && cur.state === 'runnable' && !this.switchWanted ? this.current : this.runnableOther();
       if (next >= 0 && next !== this.current) this.switchTo(next);
       else if (cur && cur.state === 'runnable') this.switchWanted = false;
     }

@@ -1,0 +1,77 @@
+/**
+ * Test helpers: boot the teaching guests natively (the physical Pc) and under the VMM, collecting
+ * each console. Test-only (imported by *.test.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadMultiboot } from '../machine/loaders/index.ts';
+import type { BootImage } from '../machine/loaders/types.ts';
+import { Pc } from '../machine/pc.ts';
+import { createTrapAndEmulateRunner, type HvRunnerResult, type TrapAndEmulateRunner } from './runner.ts';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export function guestFile(rel: string): Uint8Array {
+  return new Uint8Array(readFileSync(resolve(ROOT, 'guests', rel)));
+}
+
+export function bootImage(kernel: string, memMiB: number, cmdline?: string): BootImage {
+  return loadMultiboot(guestFile(kernel), { ramBytes: memMiB * 1024 * 1024, cmdline });
+}
+
+const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+
+/** Run natively until the machine stops (or `maxTicks`). */
+export function runNative(
+  boot: BootImage,
+  memMiB: number,
+  maxTicks = 50_000_000,
+): { out: string; state: string; exitCode?: number } {
+  const pc = new Pc({ memMiB, noReboot: true });
+  pc.load(boot);
+  let out = '';
+  let state = 'running';
+  let exitCode: number | undefined;
+  for (let t = 0; t < maxTicks; t += 1_000_000) {
+    const r = pc.runSlice(1_000_000);
+    out += text(pc.serialOut[0].take());
+    if (r.state !== 'running' || r.stop === 'idle') {
+      state = r.stop === 'idle' ? 'idle' : r.state;
+      exitCode = r.exitCode;
+      break;
+    }
+  }
+  return { out, state, exitCode };
+}
+
+export interface TeRun {
+  runner: TrapAndEmulateRunner;
+  outs: string[];
+  result: HvRunnerResult;
+}
+
+/** Run under trap-and-emulate with `slice`-sized run() calls until every VM stopped. */
+export function runTe(
+  boot: BootImage,
+  o: { vms?: number; memMiB: number; slice?: number; maxTicks?: number },
+): TeRun {
+  const runner = createTrapAndEmulateRunner({ vms: o.vms ?? 1, memMiB: o.memMiB, noReboot: true }, boot);
+  const outs = Array.from({ length: runner.vmCount }, () => '');
+  const slice = o.slice ?? 1_000_000;
+  let result: HvRunnerResult = { state: 'budget' };
+  for (let t = 0; t < (o.maxTicks ?? 100_000_000); t += slice) {
+    result = runner.run(slice, false);
+    for (let i = 0; i < outs.length; i++) outs[i] += text(runner.takeSerial(i));
+    if (result.state !== 'budget') break;
+  }
+  return { runner, outs, result };
+}
+
+/** The whole trap log as JSON Lines. */
+export function jsonl(runner: TrapAndEmulateRunner): string {
+  let s = '';
+  runner.traps.writeJsonLines((c) => {
+    s += c;
+  });
+  return s;
+}
