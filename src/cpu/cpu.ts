@@ -72,8 +72,6 @@ export class Cpu extends CpuCore {
   breakOnEvent = false;
   private resumeSkip = false;
   private eventDelivered = false;
-  /** Interrupt shadow active for the current boundary. */
-  private inhibit = false;
 
   constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
     super(mem, io, intr);
@@ -112,7 +110,6 @@ export class Cpu extends CpuCore {
     this.shutdown = false;
     this.shutdownReason = '';
     this.shadow = false;
-    this.inhibit = false;
     this.monitorStop = false;
     this.a20Mask = -1;
     this.updateTlbViews();
@@ -178,6 +175,9 @@ export class Cpu extends CpuCore {
    */
   run(budget: number): StopReason {
     const end = this.instructions + budget;
+    // State may have been changed from outside since the last run (TF, DR7, IF, INTR…).
+    this.attention = true;
+    this.checkIntr = true;
     for (;;) {
       if (this.shutdown) return StopReason.Shutdown;
       if (this.monitorStop) {
@@ -221,9 +221,10 @@ export class Cpu extends CpuCore {
    */
   private boundary(): boolean {
     this.attention = false;
-    if (this.inhibit) {
-      // This boundary follows MOV SS/POP SS/STI: no interrupt or single-step trap here.
-      this.inhibit = false;
+    if (this.shadow) {
+      // This boundary follows MOV SS/POP SS/STI (SDM §6.8.3): no interrupt here; the next
+      // instruction runs in the slow path and the boundary after it samples INTR again.
+      this.shadow = false;
       this.attention = true;
       return false;
     }
@@ -299,11 +300,6 @@ export class Cpu extends CpuCore {
       if (!this.keepRf) this.flags &= ~RF;
       // MOV SS/POP SS/STI: interrupts and debug traps wait until after the next instruction.
       const shadowed = this.shadow;
-      if (this.shadow) {
-        this.shadow = false;
-        this.inhibit = true;
-        this.attention = true;
-      }
       const hits = this.dataBpHits;
       this.dataBpHits = 0;
       if (((tf && !shadowed) || hits) && !this.halted) {
@@ -368,7 +364,7 @@ export class Cpu extends CpuCore {
       halted: this.halted,
       a20: this.a20Mask === -1,
       instructions: this.instructions,
-      shadow: this.inhibit || this.shadow,
+      shadow: this.shadow,
     };
   }
 
@@ -397,8 +393,7 @@ export class Cpu extends CpuCore {
     this.halted = s.halted;
     this.a20Mask = s.a20 ? -1 : 0xffefffff | 0;
     this.instructions = s.instructions;
-    this.inhibit = s.shadow;
-    this.shadow = false;
+    this.shadow = s.shadow;
     this.shutdown = false;
     this.flushTlb(false);
     this.attention = true;
