@@ -71,6 +71,11 @@ export class Cpu extends CpuCore {
   /** Stop with StopReason.Breakpoint right after any exception/interrupt is delivered. */
   breakOnEvent = false;
   private resumeSkip = false;
+  /**
+   * Delivered events (faults, interrupts). They consume run() budget so a monitor that resumes
+   * without progress cannot spin forever, but they are not retired instructions.
+   */
+  eventSteps = 0;
   private eventDelivered = false;
 
   constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
@@ -171,10 +176,11 @@ export class Cpu extends CpuCore {
 
   /**
    * Run until `budget` instructions retired or something stops the CPU. Delivering an
-   * exception counts as one step of the budget (so a monitor loop can never spin forever).
+   * exception or interrupt consumes one step of the budget (see eventSteps) without counting
+   * as a retired instruction.
    */
   run(budget: number): StopReason {
-    const end = this.instructions + budget;
+    const end = this.instructions + this.eventSteps + budget;
     // State may have been changed from outside since the last run (TF, DR7, IF, INTR…).
     this.attention = true;
     this.checkIntr = true;
@@ -196,7 +202,7 @@ export class Cpu extends CpuCore {
         }
         return StopReason.Halt;
       }
-      if (this.instructions >= end) return StopReason.Budget;
+      if (this.instructions + this.eventSteps >= end) return StopReason.Budget;
       if (this.attention) {
         if (this.boundary()) continue;
       }
@@ -211,7 +217,7 @@ export class Cpu extends CpuCore {
         this.stepSlow();
         continue;
       }
-      this.fastLoop(end - this.instructions);
+      this.fastLoop(end - this.instructions - this.eventSteps);
     }
   }
 
@@ -260,7 +266,7 @@ export class Cpu extends CpuCore {
     }
     this.eventDelivered = true;
     this.attention = true;
-    this.instructions++;
+    this.eventSteps++;
   }
 
   private fastLoop(n: number): void {
@@ -281,7 +287,7 @@ export class Cpu extends CpuCore {
   private faulted(): void {
     this.shadow = false;
     this.deliverFault();
-    this.instructions++;
+    this.eventSteps++;
     this.eventDelivered = true;
     this.attention = true;
   }
