@@ -106,6 +106,8 @@ export class TrapAndEmulate implements TechniqueHandler {
   /** Deliver the VM's pending virtual interrupt if its virtual CPU accepts it now. */
   injectPending(vm: Vm): void {
     const cpu = this.cpu;
+    // Guest user code runs with interrupts on; the kernel's IRET to ring 3 set IF without a trap.
+    if (cpu.cpl === 3 && !vm.v.if && this.vmm.current === vm.index) this.setVirtualIf(vm, true);
     if (vm.state !== 'runnable' || !vm.v.if || !vm.devices.pic.hasInterrupt()) return;
     const pic = vm.devices.pic;
     const irqBase = pic.master.vector(0) & 0xf8;

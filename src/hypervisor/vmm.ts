@@ -38,7 +38,6 @@ const HOST_PIT_DIVISOR = 1193;
 const QUANTUM_TICKS = 2;
 /** Alignment of CPU run boundaries (ticks), as the native machine does. */
 const CHUNK = 16384;
-const IF = 0x200;
 
 /** What a technique does with the events the VMM receives. */
 export interface TechniqueHandler {
@@ -306,7 +305,7 @@ export class Vmm {
     const cpu = this.cpu;
     const startTotal = this.log.total;
     this.stopOnTrap = stopOnTrap;
-    const end = clock.now() + budget;
+    let end = clock.now() + budget;
     for (;;) {
       if (this.boundaryDue) {
         this.boundary();
@@ -326,6 +325,8 @@ export class Vmm {
           this.boundaryDue = true;
           return { state: 'idle', reason: 'every VM is halted, waiting for input' };
         }
+        // A single step while every VM sleeps skips to the wake-up, as the native machine does.
+        if (budget === 1 && end < next + 1) end = next + 1;
         const t = Math.min(next, end);
         if (t > now) {
           clock.skipTo(t);
@@ -396,8 +397,6 @@ export class Vmm {
     let d = clock.nextDeadline();
     for (const v of this.vms) d = Math.min(d, v.clock.nextDeadline());
     this.knownDeadline = d;
-    if (vm && vm.state === 'runnable' && (cpu(this).flags & IF) !== 0 && this.pc.pic.hasInterrupt())
-      this.cpu.interruptCheck();
   }
 
   /** The session-level result once no VM can run any more, else null. */
@@ -416,8 +415,4 @@ export class Vmm {
     const state = bad.state === 'shutdown' ? 'shutdown' : bad.state === 'reset' ? 'reset' : 'hung';
     return { state, reason: prefix + bad.reason };
   }
-}
-
-function cpu(v: Vmm): Cpu {
-  return v.cpu;
 }
