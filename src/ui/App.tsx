@@ -159,6 +159,7 @@ export function App() {
   const colSplit = useUi((s) => s.colSplit);
   const leftSplit = useUi((s) => s.leftSplit);
   const rightSplit = useUi((s) => s.rightSplit);
+  const hasVirtual = useUi((s) => !!s.regs?.virtual);
   const set = useUi((s) => s.set);
   useShortcuts();
 
@@ -212,6 +213,11 @@ export function App() {
               <span className="muted small">
                 <span className="changed-swatch" /> changed since the previous stop
               </span>
+              {hasVirtual ? (
+                <span className="muted small">
+                  · <span className="differs">dotted</span>: the VM sees something else than the real CPU
+                </span>
+              ) : null}
             </div>
             <div className="panel-body scroll">
               <Registers />

@@ -13,17 +13,22 @@ const SEG_ORDER = ['cs', 'ss', 'ds', 'es', 'fs', 'gs', 'ldtr', 'tr'];
 function Val({
   v,
   prev,
+  other,
   digits = 8,
-  title,
 }: {
   v: number;
   prev: number | undefined;
+  /** The real CPU's value, when this is the virtual CPU's column. */
+  other?: number;
   digits?: number;
-  title?: string;
 }) {
   const changed = prev !== undefined && prev !== v;
+  const differs = other !== undefined && other !== v;
   return (
-    <span className={`val mono ${changed ? 'changed' : ''}`} title={title ?? `${v >>> 0} (decimal)`}>
+    <span
+      className={`val mono ${changed ? 'changed' : ''} ${differs ? 'differs' : ''}`}
+      title={`${v >>> 0} (decimal)${differs ? ` — the real CPU has ${hex(other, digits)}` : ''}`}
+    >
       {hex(v, digits)}
     </span>
   );
@@ -84,7 +89,8 @@ function SegCell({ s, prev }: { s: SegmentView | undefined; prev: SegmentView | 
   );
 }
 
-type Cell = (cpu: CpuView, prev: CpuView | undefined) => ReactNode;
+/** Renders one CPU's cell; `real` is the real CPU when rendering the virtual CPU's column. */
+type Cell = (cpu: CpuView, prev: CpuView | undefined, real: CpuView | undefined) => ReactNode;
 
 function Row({
   name,
@@ -106,7 +112,13 @@ function Row({
       </th>
       {cpus.map((c, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: fixed columns (real, virtual)
-        <td key={i}>{c ? cell(c, prevs[i]) : <span className="muted">—</span>}</td>
+        <td key={i}>
+          {c ? (
+            cell(c, prevs[i], i > 0 ? (cpus[0] ?? undefined) : undefined)
+          ) : (
+            <span className="muted">—</span>
+          )}
+        </td>
       ))}
     </tr>
   );
@@ -163,18 +175,27 @@ export function Registers() {
           <tr className="section">
             <td colSpan={3}>General</td>
           </tr>
-          {GPRS.map((r) => rowOf(r.toUpperCase(), (c, p) => <Val v={c.gpr[r]} prev={p?.gpr[r]} />))}
+          {GPRS.map((r) =>
+            rowOf(r.toUpperCase(), (c, p, o) => <Val v={c.gpr[r]} prev={p?.gpr[r]} other={o?.gpr[r]} />),
+          )}
           {rowOf(
             'EIP',
-            (c, p) => (
-              <Val v={c.eip} prev={p?.eip} />
+            (c, p, o) => (
+              <Val v={c.eip} prev={p?.eip} other={o?.eip} />
             ),
             'Instruction pointer (offset in CS)',
           )}
           {rowOf(
             'CPL',
-            (c, p) => (
-              <span className={`mono ${p && p.cpl !== c.cpl ? 'changed' : ''}`}>
+            (c, p, o) => (
+              <span
+                className={`mono ${p && p.cpl !== c.cpl ? 'changed' : ''} ${o && o.cpl !== c.cpl ? 'differs' : ''}`}
+                title={
+                  o && o.cpl !== c.cpl
+                    ? `The guest believes it runs in ring ${c.cpl}; really it runs in ring ${o.cpl}`
+                    : undefined
+                }
+              >
                 ring {c.cpl} <span className="muted">· {c.mode}</span>
                 {c.halted ? <span className="pill small">HLT</span> : null}
               </span>
@@ -184,8 +205,8 @@ export function Registers() {
           <tr className="section">
             <td colSpan={3}>EFLAGS</td>
           </tr>
-          {rowOf('EFLAGS', (c, p) => (
-            <Val v={c.eflags} prev={p?.eflags} />
+          {rowOf('EFLAGS', (c, p, o) => (
+            <Val v={c.eflags} prev={p?.eflags} other={o?.eflags} />
           ))}
           {rowOf('bits', (c, p) => (
             <Bits value={c.eflags} prev={p?.eflags} defs={EFLAGS_BITS} testid="eflags-bits" />
@@ -197,8 +218,8 @@ export function Registers() {
           <tr className="section">
             <td colSpan={3}>Control</td>
           </tr>
-          {rowOf('CR0', (c, p) => (
-            <Val v={c.cr.cr0} prev={p?.cr.cr0} />
+          {rowOf('CR0', (c, p, o) => (
+            <Val v={c.cr.cr0} prev={p?.cr.cr0} other={o?.cr.cr0} />
           ))}
           {rowOf(
             '',
@@ -216,8 +237,8 @@ export function Registers() {
           )}
           {rowOf(
             'CR3',
-            (c, p) => (
-              <Val v={c.cr.cr3} prev={p?.cr.cr3} />
+            (c, p, o) => (
+              <Val v={c.cr.cr3} prev={p?.cr.cr3} other={o?.cr.cr3} />
             ),
             'Page-directory base',
           )}
@@ -231,15 +252,15 @@ export function Registers() {
             ),
             'CR4 bits',
           )}
-          {rowOf('GDTR', (c, p) => (
+          {rowOf('GDTR', (c, p, o) => (
             <span className="mono">
-              <Val v={c.gdtr.base} prev={p?.gdtr.base} /> <span className="dim">/</span>{' '}
+              <Val v={c.gdtr.base} prev={p?.gdtr.base} other={o?.gdtr.base} /> <span className="dim">/</span>{' '}
               <Val v={c.gdtr.limit} prev={p?.gdtr.limit} digits={4} />
             </span>
           ))}
-          {rowOf('IDTR', (c, p) => (
+          {rowOf('IDTR', (c, p, o) => (
             <span className="mono">
-              <Val v={c.idtr.base} prev={p?.idtr.base} /> <span className="dim">/</span>{' '}
+              <Val v={c.idtr.base} prev={p?.idtr.base} other={o?.idtr.base} /> <span className="dim">/</span>{' '}
               <Val v={c.idtr.limit} prev={p?.idtr.limit} digits={4} />
             </span>
           ))}
