@@ -151,6 +151,12 @@ export class ShadowPaging {
     return e & P ? e & ~0xfff : -1;
   }
 
+  /** The raw shadow PTE for `lin` in guest space (0 when none). */
+  entry(lin: number): number {
+    const f = this.pt[lin >>> 22];
+    return f === 0 || lin >>> 22 === VMM_PDE ? 0 : this.ram32[(f >>> 2) + ((lin >>> 12) & 0x3ff)] >>> 0;
+  }
+
   /** Every host frame any shadow entry of guest space points to (for the isolation test). */
   mappedFrames(): Set<number> {
     const s = new Set<number>();

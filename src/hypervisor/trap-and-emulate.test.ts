@@ -4,8 +4,10 @@
  * predict, first silent event = the POPF that dropped IF; four VMs at once; memory isolation;
  * determinism of the trap log.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SLICES_BASE } from './memory-map.ts';
 import { bootImage, jsonl, ROOT, runNative, runTe, type TeRun } from './test-guests.ts';
@@ -256,5 +258,36 @@ describe('determinism', () => {
     const b = runTe(boot, { memMiB: MEM, slice: 7_777 });
     expect(a.runner.traps.count).toBeGreaterThan(1000);
     expect(jsonl(b.runner)).toBe(jsonl(a.runner));
+  });
+});
+
+describe('the CLI', () => {
+  it('runs trapdemo under trap-and-emulate with --trace and --stats, identically twice', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'traplab-hv-'));
+    const run = (n: number) =>
+      spawnSync(
+        process.execPath,
+        [
+          join(ROOT, 'bin/traplab.mjs'),
+          'run',
+          '--guest',
+          'trapdemo',
+          '--technique',
+          'trap-and-emulate',
+          '--trace',
+          `t${n}.jsonl`,
+          '--stats',
+        ],
+        { cwd: dir, encoding: 'latin1', timeout: 60_000, env: { ...process.env, TRAPLAB_DEBUG: '' } },
+      );
+    const a = run(1);
+    const b = run(2);
+    expect(a.stdout).toBe(EXPECTED);
+    expect(a.status).toBe(b.status);
+    expect(a.stderr).toMatch(/hidden page fault/);
+    const t1 = readFileSync(join(dir, 't1.jsonl'), 'latin1');
+    expect(t1.split('\n').length).toBeGreaterThan(1000);
+    expect(readFileSync(join(dir, 't2.jsonl'), 'latin1')).toBe(t1);
+    expect(JSON.parse(t1.split('\n')[0])).toMatchObject({ seq: 0, vm: 0 });
   });
 });

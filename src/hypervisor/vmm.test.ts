@@ -72,8 +72,9 @@ describe('shadow page tables', () => {
     const hostFrame = sh.fill(0x400000, 0x123000, false, true, false, false);
     expect(hostFrame).toBe(SLICES_BASE + 4 * MiB + 0x123000);
     expect(sh.lookup(0x400abc)).toBe(hostFrame);
-    const pte = host32[(sh.lookup(0x400000) === hostFrame ? 0 : 0) + 0]; // table is internal
-    expect(pte).toBeDefined();
+    expect(sh.entry(0x400000) & 7).toBe(5); // present, user, read-only (not dirty yet)
+    sh.fill(0x400000, 0x123000, true, false, false, true);
+    expect(sh.entry(0x400000) & 7).toBe(3); // present, writable, supervisor only
     expect(sh.tableCount).toBe(1);
   });
 
