@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBios } from './bios.ts';
@@ -71,6 +71,25 @@ describe('BIOS ROM images', () => {
     const hello = new Uint8Array(readFileSync(join(ROOT, 'guests/hello/hello.elf')));
     expectLoadError(() => loadBios(hello), /an ELF file, not a BIOS ROM image.*--kernel/);
     expectLoadError(() => loadBios(makeBzImage()), /a Linux bzImage, not a BIOS ROM image/);
+  });
+});
+
+// Real PC BIOS images from Debian packages (seabios, bochsbios), when installed.
+const HOST_BIOSES = [
+  '/usr/share/seabios/bios.bin',
+  '/usr/share/seabios/bios-256k.bin',
+  '/usr/share/bochs/BIOS-bochs-legacy',
+];
+describe.each(HOST_BIOSES.filter(existsSync))('BIOS image %s', (path) => {
+  it('maps with the reset vector (a far jump) at 0xFFFFFFF0 and at its alias 0xFFFF0', () => {
+    const img = new Uint8Array(readFileSync(path));
+    const b = loadBios(img);
+    const [top, low] = b.chunks;
+    expect(top!.addr + top!.bytes.length).toBe(2 ** 32);
+    expect(low!.addr + low!.bytes.length).toBe(0x100000);
+    expect(top!.bytes[top!.bytes.length - 16]).toBe(0xea); // jmp far ptr16:16
+    expect(low!.bytes[low!.bytes.length - 16]).toBe(0xea);
+    expect(low!.bytes).toEqual(img.subarray(img.length - low!.bytes.length));
   });
 });
 
