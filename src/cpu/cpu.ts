@@ -76,7 +76,6 @@ export class Cpu extends CpuCore {
    * without progress cannot spin forever, but they are not retired instructions.
    */
   eventSteps = 0;
-  private eventDelivered = false;
 
   constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
     super(mem, io, intr);

@@ -1,8 +1,8 @@
 /** Instruction groups in 32-bit protected mode: architectural results and flags. */
 import { describe, expect, it } from 'vitest';
 import { CF, OF, ZF } from './constants.ts';
-import { makeCpu } from './test/harness.ts';
 import { CODE, DATA, pmEnv, stubVector } from './test/env.ts';
+import { makeCpu } from './test/harness.ts';
 
 const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const movEax = (v: number) => [0xb8, ...le(v)];
@@ -45,7 +45,18 @@ describe('multiply and divide', () => {
 
 describe('bit operations and exchanges', () => {
   it('BSF/BSR/BSWAP', () => {
-    const { cpu } = run([...movEax(0xf0), 0x0f, 0xbc, 0xc8, 0x0f, 0xbd, 0xd0, ...movEbx(0x12345678), 0x0f, 0xcb]);
+    const { cpu } = run([
+      ...movEax(0xf0),
+      0x0f,
+      0xbc,
+      0xc8,
+      0x0f,
+      0xbd,
+      0xd0,
+      ...movEbx(0x12345678),
+      0x0f,
+      0xcb,
+    ]);
     expect([cpu.regs[1], cpu.regs[2], u(cpu.regs[3])]).toEqual([4, 7, 0x78563412]);
   });
   it('BTS with a register bit offset addresses beyond the operand (bit string)', () => {
@@ -56,18 +67,35 @@ describe('bit operations and exchanges', () => {
   it('XADD, CMPXCHG, CMPXCHG8B', () => {
     const a = run([...movEax(1), ...movEcx(2), 0x0f, 0xc1, 0xc8]);
     expect([a.cpu.regs[0], a.cpu.regs[1]]).toEqual([3, 1]);
-    const b = run([...movEax(1), ...movEdx(2), ...movEbx(5), ...movEcx(6), 0x0f, 0xc7, 0x0d, ...le(DATA)], (dv) => {
-      dv.setUint32(DATA, 1, true);
-      dv.setUint32(DATA + 4, 2, true);
-    });
+    const b = run(
+      [...movEax(1), ...movEdx(2), ...movEbx(5), ...movEcx(6), 0x0f, 0xc7, 0x0d, ...le(DATA)],
+      (dv) => {
+        dv.setUint32(DATA, 1, true);
+        dv.setUint32(DATA + 4, 2, true);
+      },
+    );
     expect([b.dv.getUint32(DATA, true), b.dv.getUint32(DATA + 4, true)]).toEqual([5, 6]);
     expect(b.cpu.getEflags() & ZF).toBe(ZF);
-    const c = run([...movEax(9), ...movEcx(7), 0x0f, 0xb1, 0x0d, ...le(DATA)], (dv) => dv.setUint32(DATA, 4, true));
+    const c = run([...movEax(9), ...movEcx(7), 0x0f, 0xb1, 0x0d, ...le(DATA)], (dv) =>
+      dv.setUint32(DATA, 4, true),
+    );
     expect(c.cpu.regs[0]).toBe(4); // mismatch: accumulator loaded
     expect(c.dv.getUint32(DATA, true)).toBe(4);
   });
   it('SHLD/SHRD', () => {
-    const { cpu } = run([...movEax(0x12345678), ...movEcx(0x9abcdef0), 0x0f, 0xa4, 0xc8, 0x04, ...movEdx(0x12345678), 0x0f, 0xac, 0xca, 0x08]);
+    const { cpu } = run([
+      ...movEax(0x12345678),
+      ...movEcx(0x9abcdef0),
+      0x0f,
+      0xa4,
+      0xc8,
+      0x04,
+      ...movEdx(0x12345678),
+      0x0f,
+      0xac,
+      0xca,
+      0x08,
+    ]);
     expect(u(cpu.regs[0])).toBe(0x23456789);
     expect(u(cpu.regs[2])).toBe(0xf0123456);
   });
@@ -84,7 +112,9 @@ describe('strings, stack frames, misc', () => {
     const { cpu, dv } = run([0xbe, ...le(DATA), 0xbf, ...le(DATA + 0x100), ...movEcx(4), 0xf3, 0xa5], (d) => {
       for (let i = 0; i < 4; i++) d.setUint32(DATA + i * 4, 0x1111 * (i + 1), true);
     });
-    expect([0, 1, 2, 3].map((i) => dv.getUint32(DATA + 0x100 + i * 4, true))).toEqual([0x1111, 0x2222, 0x3333, 0x4444]);
+    expect([0, 1, 2, 3].map((i) => dv.getUint32(DATA + 0x100 + i * 4, true))).toEqual([
+      0x1111, 0x2222, 0x3333, 0x4444,
+    ]);
     expect(cpu.regs[1]).toBe(0);
     expect(u(cpu.regs[7])).toBe(DATA + 0x110);
   });

@@ -109,6 +109,8 @@ export class CpuInt extends CpuTask {
     length: 0,
     faultAddr: 0,
   };
+  /** Set whenever an event is delivered (for Cpu.breakOnEvent). */
+  eventDelivered = false;
   /** Set when a monitor asked to stop. */
   monitorStop = false;
   /** Set on triple fault. */
@@ -173,6 +175,8 @@ export class CpuInt extends CpuTask {
    * `retEip` is the EIP to push. `code` is -1 when there is no error code.
    */
   deliver(vec: number, kind: EventKind, code: number, retEip: number): void {
+    this.eventDelivered = true;
+    this.attention = true;
     if (this.monitor !== null) {
       const ev = this.event;
       ev.vector = vec;

@@ -187,3 +187,19 @@ describe('interrupts', () => {
     expect(b.cpu.regs[0]).toBe(2);
   });
 });
+
+describe('stepping hooks', () => {
+  it('run(n) retires exactly n instructions; breakLinear stops before an address; breakOnEvent after a trap', () => {
+    const { cpu } = pmEnv([0x40, 0x40, 0x40, 0x40, ...INT80, 0x40]);
+    expect(cpu.run(2)).toBe(StopReason.Budget);
+    expect(cpu.regs[0]).toBe(2);
+    cpu.breakLinear = CODE + 3;
+    expect(cpu.run(100)).toBe(StopReason.Breakpoint);
+    expect(cpu.ip).toBe(CODE + 3);
+    cpu.breakLinear = -1;
+    cpu.breakOnEvent = true;
+    expect(cpu.run(100)).toBe(StopReason.Breakpoint);
+    expect(cpu.ip).toBe(0x2000 + 0x80); // at the INT 0x80 handler, before it runs
+    expect(cpu.regs[0]).toBe(4);
+  });
+});
