@@ -214,8 +214,11 @@ export function App() {
                 <span className="changed-swatch" /> changed since the previous stop
               </span>
               {hasVirtual ? (
-                <span className="muted small">
-                  · <span className="differs">dotted</span>: the VM sees something else than the real CPU
+                <span
+                  className="muted small"
+                  title="Dotted underline: the VM's virtual CPU holds a different value than the real CPU"
+                >
+                  · <span className="differs">dotted</span>: virtual ≠ real
                 </span>
               ) : null}
             </div>

@@ -281,6 +281,21 @@ describe('WorkerCore', () => {
     ).toBe(true);
   });
 
+  it('an exception inside the session stops the run with an error instead of hanging', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    h.sessions[0].run = () => {
+      throw new TypeError('cannot read properties of undefined');
+    };
+    await h.core.handle({ type: 'run' });
+    expect(h.core.runSlice().more).toBe(false);
+    expect(h.of('error').at(-1)?.message).toBe(
+      'The emulator stopped with an internal error: cannot read properties of undefined',
+    );
+    expect(h.lastFrame().status).toMatchObject({ running: false, stopNote: 'Stopped by an internal error' });
+    expect(h.core.isRunning).toBe(false);
+  });
+
   it('step executes exactly one instruction', async () => {
     const h = harness();
     await h.core.handle(loadHello);

@@ -352,6 +352,27 @@ export class WorkerCore {
 
   /** Run for one slice. Call again while `more` (after `waitMs`). */
   runSlice(): SliceResult {
+    try {
+      return this.slice();
+    } catch (e) {
+      // An emulator bug must not leave the UI showing "Running" forever: stop and say why.
+      this.mode = 'paused';
+      this.stopNote = 'Stopped by an internal error';
+      this.host.post({
+        type: 'error',
+        command: 'run',
+        message: `The emulator stopped with an internal error: ${e instanceof Error ? e.message : String(e)}`,
+      });
+      try {
+        this.postFrame(true);
+      } catch {
+        /* the session cannot even report its state; the error above says enough */
+      }
+      return { more: false, waitMs: 0 };
+    }
+  }
+
+  private slice(): SliceResult {
     const s = this.session;
     const t = this.traps;
     if (!s || !t || this.mode === 'paused') return { more: false, waitMs: 0 };
