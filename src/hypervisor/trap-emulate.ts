@@ -55,6 +55,10 @@ export class TrapAndEmulate implements TechniqueHandler {
       vm.v.if = true;
       mirrorIf(cpu, vm);
     }
+    if (vm.vmmTf && !(ev.kind === EventKind.Exception && ev.vector === DB)) {
+      // The instruction after STI trapped by itself: the window is open already.
+      this.interruptWindow(vm);
+    }
     try {
       if (ev.kind === EventKind.Exception && ev.vector === DB && vm.vmmTf) {
         this.interruptWindow(vm);
