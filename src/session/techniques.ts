@@ -3,13 +3,21 @@
  * then the session reports it as not built yet.
  */
 import { createTrapAndEmulateRunner } from '../hypervisor/runner.ts';
+import { VmmConfigError } from '../hypervisor/vm.ts';
 import { createNativeRunner } from './native.ts';
 import type { TechniqueFactory } from './technique.ts';
-import type { Technique } from './types.ts';
+import { SessionError, type Technique } from './types.ts';
 
 const factories: Partial<Record<Technique, TechniqueFactory>> = {
   native: createNativeRunner,
-  'trap-and-emulate': createTrapAndEmulateRunner,
+  // The hypervisor reports configurations it cannot run as VmmConfigError (it may not import us).
+  'trap-and-emulate': (config, boot) => {
+    try {
+      return createTrapAndEmulateRunner(config, boot);
+    } catch (e) {
+      throw e instanceof VmmConfigError ? new SessionError(e.message) : e;
+    }
+  },
 };
 
 export function techniqueFactory(t: Technique): TechniqueFactory | undefined {
