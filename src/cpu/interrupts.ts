@@ -142,6 +142,7 @@ export class CpuInt extends CpuTask {
         this.event.instrEip = instrEip;
         this.event.length = length;
         this.deliver(vec, EventKind.Exception, code, this.eip);
+        this.resetPrefixes();
         return;
       } catch (e) {
         if (e !== FAULT) throw e;
@@ -197,6 +198,7 @@ export class CpuInt extends CpuTask {
       }
     }
     this.deliverToGuest(vec, kind, code, retEip);
+    this.resetPrefixes();
   }
 
   /** The architectural delivery (no monitor). */

@@ -75,6 +75,15 @@ export class CpuMmu extends CpuBase {
   /** Linear address of the last page fault / data breakpoint candidate (for monitors). */
   faultAddr = 0;
 
+  /** Restore the between-instructions decoder state (no prefixes, sizes from CS.D). */
+  resetPrefixes(): void {
+    this.opsz32 = this.code32;
+    this.adsz32 = this.code32;
+    this.segOv = -1;
+    this.rep = 0;
+    this.lock = false;
+  }
+
   /** Unwind the current instruction with exception `vector`. */
   raise(vector: number, code = -1): never {
     this.excVector = vector;
@@ -452,6 +461,8 @@ export class CpuMmu extends CpuBase {
       this.csBase = this.segBase[CS];
       this.csLim = this.segLim[CS];
       this.code32 = (ar & AR_DB) !== 0;
+      this.opsz32 = this.code32;
+      this.adsz32 = this.code32;
       this.fetchHi = 0;
     } else if (s === SS) {
       this.ss32 = (ar & AR_DB) !== 0;

@@ -14,18 +14,15 @@ import { lookup } from './table.ts';
 
 /** Execute one instruction at c.ip (== c.eip). */
 export function execute(c: CpuCore): void {
-  const d32 = c.code32;
-  c.opsz32 = d32;
-  c.adsz32 = d32;
-  c.segOv = -1;
-  c.rep = 0;
-  c.lock = false;
+  // Invariant between instructions: opsz32 = adsz32 = code32, segOv = -1, rep = 0, lock = false
+  // (restored by prefixed(), by CS loads and after event delivery), so the common prefix-free
+  // path does no per-instruction resets.
   const b = c.fetch8();
   if (IS_PREFIX[b] === 0) {
     OPS[b](c, b);
     return;
   }
-  prefixed(c, b, d32);
+  prefixed(c, b, c.code32);
 }
 
 const IS_PREFIX = new Uint8Array(256);
@@ -33,6 +30,14 @@ for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf
 
 /** Prefix loop (the less common path). */
 function prefixed(c: CpuCore, first: number, d32: boolean): void {
+  try {
+    prefixLoop(c, first, d32);
+  } finally {
+    c.resetPrefixes();
+  }
+}
+
+function prefixLoop(c: CpuCore, first: number, d32: boolean): void {
   let b = first;
   for (;;) {
     switch (b) {
