@@ -2,6 +2,7 @@
  * The trap log with a real VMM: trapdemo under trap-and-emulate. Skipped, with the worker's reason,
  * while the technique is not built yet.
  */
+import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
 import { consoleText } from './helpers.ts';
@@ -59,6 +60,16 @@ test('trapdemo under trap-and-emulate: step from trap to trap, filter the log, r
   await expect(page.getByTestId('trap-detail')).toContainText('Port');
   await expect(page.getByTestId('trap-detail').locator('.explanation')).not.toBeEmpty();
   await page.screenshot({ path: 'test-results/traps-detail.png' });
+
+  // Export: the downloaded JSON Lines hold one record per line, as many as the log counts.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-jsonl').click()]);
+  expect(dl.suggestedFilename()).toBe('traplab-trapdemo-trap-and-emulate.jsonl');
+  const text = await readFile((await dl.path())!, 'utf8');
+  const lines = text.trimEnd().split('\n');
+  const total = Number(await page.getByTestId('trap-total').getAttribute('data-total'));
+  expect(lines.length).toBeGreaterThan(100);
+  expect(lines.length).toBe(total);
+  expect(JSON.parse(lines[0])).toHaveProperty('kindName');
 });
 
 test('several VMs under trap-and-emulate each get a console', async ({ page }) => {

@@ -8,7 +8,7 @@
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { TRAP_INVISIBLE, type TrapDetail, type TrapFilter } from '../worker/protocol.ts';
+import { type ExportFormat, TRAP_INVISIBLE, type TrapDetail, type TrapFilter } from '../worker/protocol.ts';
 import { emulator, type TrapSliceReply } from './emulator.ts';
 import { fmtCount, fmtTimeNs, hex } from './format.ts';
 import { useUi } from './store.ts';
@@ -98,6 +98,56 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
         </>
       ) : null}
     </aside>
+  );
+}
+
+async function download(format: ExportFormat): Promise<void> {
+  const ui = useUi.getState();
+  try {
+    const r = await emulator().exportTraps(format);
+    const name = `traplab-${ui.uploadName ?? ui.scenario.guestId}-${ui.loaded?.technique ?? ui.scenario.technique}`;
+    const blob = new Blob([r.bytes as Uint8Array<ArrayBuffer>], {
+      type: format === 'jsonl' ? 'application/jsonl' : 'application/json',
+    });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = format === 'jsonl' ? `${name}.jsonl` : `${name}.trace.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    const held = ui.stats?.trapHeld ?? r.records;
+    ui.toast(
+      `Exported ${r.records.toLocaleString()} records${r.records < held ? ` (the newest ${r.records.toLocaleString()} of ${held.toLocaleString()})` : ''}${format === 'trace' ? ' — open it in ui.perfetto.dev or chrome://tracing' : ''}.`,
+      'info',
+    );
+  } catch (e) {
+    ui.toast(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function ExportButtons({ disabled }: { disabled: boolean }) {
+  return (
+    <span className="export-btns">
+      <button
+        type="button"
+        className="btn ghost small"
+        disabled={disabled}
+        onClick={() => download('jsonl')}
+        title="Download the log as JSON Lines (one record per line)"
+        data-testid="export-jsonl"
+      >
+        ⤓ JSONL
+      </button>
+      <button
+        type="button"
+        className="btn ghost small"
+        disabled={disabled}
+        onClick={() => download('trace')}
+        title="Download a Chrome/Perfetto trace (one instant event per record, one track per VM)"
+        data-testid="export-trace"
+      >
+        ⤓ Trace
+      </button>
+    </span>
   );
 }
 
@@ -272,7 +322,7 @@ export function TrapLog() {
     <div className={`traplog ${selected !== null ? 'with-detail' : ''}`} data-testid="traplog">
       <div className="panel-head">
         <h2>Trap log</h2>
-        <span className="muted small" data-testid="trap-total">
+        <span className="muted small" data-testid="trap-total" data-total={trapTotal}>
           {fmtCount(trapTotal)} records
           {trapDropped ? ` · ${fmtCount(trapDropped)} oldest dropped` : ''}
           {filterKey !== '{}' ? ` · ${fmtCount(total)} match` : ''}
@@ -299,6 +349,7 @@ export function TrapLog() {
             ))}
           </select>
         </label>
+        <ExportButtons disabled={trapTotal === 0} />
         <label className="toggle" title="Keep the newest record in view  [F]">
           <input
             type="checkbox"

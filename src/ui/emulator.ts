@@ -7,6 +7,7 @@
  */
 import type {
   DisasmLine,
+  ExportFormat,
   FromWorker,
   MemorySpace,
   ToWorker,
@@ -68,7 +69,7 @@ export class Emulator {
     this.worker.postMessage(msg, transfer);
   }
 
-  private request<T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail'>(
+  private request<T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail' | 'exportTraps'>(
     msg: Req<T>,
   ): Promise<FromWorker> {
     const id = this.nextId++;
@@ -97,6 +98,12 @@ export class Emulator {
   async trapDetail(index: number): Promise<TrapDetail | null> {
     const m = await this.request<'trapDetail'>({ type: 'trapDetail', index });
     return m.type === 'trapDetail' ? m.detail : null;
+  }
+
+  async exportTraps(format: ExportFormat): Promise<{ records: number; bytes: Uint8Array }> {
+    const m = await this.request<'exportTraps'>({ type: 'exportTraps', format });
+    if (m.type !== 'export') throw new Error(`unexpected reply ${m.type}`);
+    return m;
   }
 
   sendSerial(vm: number, text: string): void {
@@ -185,6 +192,7 @@ export class Emulator {
       case 'disasm':
       case 'trapSlice':
       case 'trapDetail':
+      case 'export':
         this.settle(m.id, m);
         return;
       case 'error':

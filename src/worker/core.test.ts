@@ -364,6 +364,23 @@ describe('WorkerCore', () => {
     expect(h.of('trapDetail')[1].detail).toBeNull();
   });
 
+  it('exports the log as JSON Lines and as a Perfetto trace', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    const s = h.sessions[0];
+    for (let i = 1; i <= 5; i++) s.trapAt.set(i * 10, TrapKind.PortIo);
+    s.run(100);
+    await h.core.handle({ type: 'exportTraps', id: 1, format: 'jsonl' });
+    await h.core.handle({ type: 'exportTraps', id: 2, format: 'trace' });
+    const [jsonl, trace] = h.of('export');
+    expect(jsonl.records).toBe(5);
+    const lines = new TextDecoder().decode(jsonl.bytes).trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(JSON.parse(lines[4])).toMatchObject({ seq: 4, kindName: 'port I/O', eip: 50 });
+    const t = JSON.parse(new TextDecoder().decode(trace.bytes));
+    expect(t.traceEvents.filter((e: { ph: string }) => e.ph === 'i')).toHaveLength(5);
+  });
+
   it('keeps filtered slices right when the bounded log drops old records', async () => {
     const h = harness();
     await h.core.handle(loadHello);

@@ -15,6 +15,7 @@ import {
   type FromWorker,
   type GuestChoice,
   type LoadedInfo,
+  MAX_EXPORT_RECORDS,
   parseToWorker,
   type RegSnapshot,
   type RunState,
@@ -234,6 +235,18 @@ export class WorkerCore {
       case 'trapDetail': {
         const t = this.requireTraps(msg.type);
         this.host.post({ type: 'trapDetail', id: msg.id, detail: t.detail(msg.index) });
+        return;
+      }
+      case 'exportTraps': {
+        const t = this.requireTraps(msg.type);
+        const r = t.exportText(msg.format, MAX_EXPORT_RECORDS);
+        this.host.post({
+          type: 'export',
+          id: msg.id,
+          format: msg.format,
+          records: r.records,
+          bytes: r.bytes,
+        });
         return;
       }
       default: {

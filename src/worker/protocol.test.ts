@@ -42,6 +42,8 @@ describe('parseToWorker', () => {
       { type: 'disassemble', id: 2, addr: 0x100000, count: 20 },
       { type: 'trapSlice', id: 3, start: 0, end: 100, filter: { vm: 1, kinds: [1, 7] } },
       { type: 'trapDetail', id: 4, index: 9 },
+      { type: 'exportTraps', id: 5, format: 'jsonl' },
+      { type: 'exportTraps', id: 6, format: 'trace' },
     ];
     for (const m of msgs) expect(ok(m)).toEqual(m);
   });
@@ -106,6 +108,7 @@ describe('parseToWorker', () => {
       /'filter.kinds'/,
     );
     expect(bad({ type: 'runUntilTrapKind', kind: 'io' })).toMatch(/'kind' must be an integer/);
+    expect(bad({ type: 'exportTraps', id: 1, format: 'csv' })).toMatch(/'format' must be 'jsonl' or 'trace', got "csv"/);
     // The command is named in the message.
     expect(bad({ type: 'disassemble', id: 1, addr: 0 })).toMatch(/^malformed message 'disassemble': 'count'/);
   });

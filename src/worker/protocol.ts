@@ -24,6 +24,10 @@ export const MAX_READ_BYTES = 64 * 1024;
 export const MAX_DISASM_LINES = 256;
 export const MAX_TRAP_SLICE = 4096;
 export const FRAME_TRAP_TAIL = 512;
+/** Export at most this many (newest) records: JSON text grows ~300 bytes per record. */
+export const MAX_EXPORT_RECORDS = 200_000;
+
+export type ExportFormat = 'jsonl' | 'trace';
 
 /** A guest image the user brought from disk. `kernel` = multiboot ELF or bzImage, auto-detected. */
 export type UploadedGuest =
@@ -63,7 +67,9 @@ export type ToWorker =
   | { type: 'readMemory'; id: number; space: MemorySpace; addr: number; len: number }
   | { type: 'disassemble'; id: number; addr: number; count: number }
   | { type: 'trapSlice'; id: number; start: number; end: number; filter: TrapFilter }
-  | { type: 'trapDetail'; id: number; index: number };
+  | { type: 'trapDetail'; id: number; index: number }
+  /** The trap log as JSON Lines or Chrome/Perfetto trace-event JSON (newest MAX_EXPORT_RECORDS). */
+  | { type: 'exportTraps'; id: number; format: ExportFormat };
 
 export type ToWorkerType = ToWorker['type'];
 
@@ -229,6 +235,7 @@ export type FromWorker =
       reasons: string[];
     }
   | { type: 'trapDetail'; id: number; detail: TrapDetail | null }
+  | { type: 'export'; id: number; format: ExportFormat; records: number; bytes: Uint8Array }
   | {
       type: 'error';
       message: string /** The command that failed, when known. */;
@@ -402,6 +409,13 @@ function parseOrThrow(m: unknown): ToWorker {
     }
     case 'trapDetail':
       return { type, id: u32(m, 'id'), index: u32(m, 'index') };
+    case 'exportTraps': {
+      const format = m.format;
+      if (format !== 'jsonl' && format !== 'trace') {
+        throw new Invalid(`'format' must be 'jsonl' or 'trace', got ${show(format)}`);
+      }
+      return { type, id: u32(m, 'id'), format };
+    }
     default: {
       const never: never = type;
       throw new Invalid(`unknown message type ${show(never)}`);
@@ -443,6 +457,7 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
       if (msg.traps) cols(msg.traps);
       break;
     case 'memory':
+    case 'export':
       add(msg.bytes);
       break;
     case 'trapSlice':

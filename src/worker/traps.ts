@@ -27,6 +27,8 @@ export interface TrapLogLike {
   slice(start: number, end: number): TrapColumns;
   /** Present on the concrete TrapLog: disassembly of record i ('' when unknown). */
   disassemble?(i: number): string;
+  writeJsonLines?(write: (chunk: string) => void, start?: number, end?: number): void;
+  writeTraceEvents?(write: (chunk: string) => void, start?: number, end?: number): void;
 }
 
 const SCAN_CHUNK = 65536;
@@ -235,6 +237,34 @@ export class TrapView {
     const d = this.log.disassemble?.(i) ?? '';
     if (d) return d;
     return rec.bytes.map((b) => hex(b, 2)).join(' ');
+  }
+
+  /** The newest `max` held records as JSON Lines or trace-event JSON, UTF-8 encoded. */
+  exportText(format: 'jsonl' | 'trace', max: number): { records: number; bytes: Uint8Array } {
+    const end = this.log.count;
+    const start = Math.max(0, end - max);
+    const writer = format === 'jsonl' ? this.log.writeJsonLines : this.log.writeTraceEvents;
+    if (!writer) throw new Error('this trap log cannot be exported');
+    const enc = new TextEncoder();
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    writer.call(
+      this.log,
+      (chunk) => {
+        const b = enc.encode(chunk);
+        parts.push(b);
+        n += b.length;
+      },
+      start,
+      end,
+    );
+    const bytes = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.length;
+    }
+    return { records: end - start, bytes };
   }
 
   /** Everything about record `index` for the detail pane, or null when it is no longer held. */
