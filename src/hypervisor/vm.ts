@@ -63,6 +63,8 @@ export interface VmOptions {
   noReboot: boolean;
   onDeadline: (deadline: number) => void;
   onStop: () => void;
+  /** Most shadow page tables this VM may hold. */
+  maxTables: number;
 }
 
 export class Vm {
@@ -97,7 +99,7 @@ export class Vm {
     this.map = new GuestMemoryMap(o.index, o.memBytes, o.emptyPage, o.frames.alloc());
     this.v = initialVirtualCpu();
     this.mem = new GuestMemory(o.hostRam, this.map, this.v);
-    this.shadow = new ShadowPaging(o.hostRam, o.hostRam32, o.frames, this.map);
+    this.shadow = new ShadowPaging(o.hostRam, o.hostRam32, o.frames, this.map, o.maxTables);
     this.clock = new VirtualClock(o.now);
     this.clock.onDeadline = o.onDeadline;
     this.devices = new PcPlatform({

@@ -26,7 +26,7 @@ import { NS_PER_TICK } from '../machine/clock.ts';
 import type { BootImage } from '../machine/loaders/types.ts';
 import { Pc } from '../machine/pc.ts';
 import { COST } from './cost-model.ts';
-import { type GuestMemoryMap, PAGE, SLICES_BASE, VmmFrames } from './memory-map.ts';
+import { type GuestMemoryMap, PAGE, SLICES_BASE, VMM_FRAMES, VmmFrames } from './memory-map.ts';
 import { TrapAction, TrapFlag, TrapKind, TrapLog } from './trap-log.ts';
 import { Vm, VmmConfigError } from './vm.ts';
 
@@ -108,6 +108,8 @@ export class Vmm {
     this.frames = new VmmFrames(ram);
     this.emptyPage = this.frames.alloc();
     ram.fill(0xff, this.emptyPage, this.emptyPage + PAGE);
+    // Share the VMM's frames out: each VM keeps 36 fixed frames, the rest bounds its shadow tables.
+    const maxTables = Math.min(1023, Math.floor((VMM_FRAMES - 1) / o.vms) - 36);
     for (let i = 0; i < o.vms; i++) {
       this.vms.push(
         new Vm({
@@ -124,6 +126,7 @@ export class Vmm {
             if (this.inRun && d < this.runLimit) this.requestStop();
           },
           onStop: () => this.requestStop(),
+          maxTables,
         }),
       );
     }
@@ -191,7 +194,13 @@ export class Vmm {
     }
     if (!vm || !this.handler) return MonitorAction.Stop;
     vm.stats.traps++;
-    this.handler.onGuestEvent(vm, ev);
+    try {
+      this.handler.onGuestEvent(vm, ev);
+    } catch (e) {
+      // A VMM bug must not take the emulator down: stop this VM with the reason, keep the rest.
+      this.vmShutdown(vm, `VMM internal error while handling vector ${ev.vector}: ${(e as Error).message}`);
+      return MonitorAction.Stop;
+    }
     return MonitorAction.Resume;
   }
 
