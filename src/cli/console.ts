@@ -15,6 +15,8 @@ export interface ConsoleEvents {
   quit(): void;
   /** Text for the user (Ctrl-A H). */
   notice(text: string): void;
+  /** Ctrl-A 0–9: send the keyboard to that VM's console. */
+  select(vm: number): void;
 }
 
 export class HostConsole {
@@ -93,8 +95,15 @@ export class HostConsole {
           this.wake();
           return;
         }
-        if (b === CTRL_A) out.push(CTRL_A);
-        else if (c === 'h' || c === '?') this.events.notice(ESCAPE_HELP);
+        if (b === CTRL_A) {
+          out.push(CTRL_A);
+          continue;
+        }
+        // Keep the order of what the user typed: deliver the keys before the command's effect.
+        this.flush(out);
+        out.length = 0;
+        if (c === 'h' || c === '?') this.events.notice(ESCAPE_HELP);
+        else if (c >= '0' && c <= '9') this.events.select(b - 0x30);
         // Other keys after Ctrl-A are swallowed, as QEMU does.
         continue;
       }
@@ -111,4 +120,5 @@ export class HostConsole {
 }
 
 export const ESCAPE_HELP =
-  '\r\nC-a h    print this help\r\nC-a x    exit traplab\r\nC-a C-a  send C-a to the guest\r\n';
+  '\r\nC-a h    print this help\r\nC-a x    exit traplab\r\nC-a C-a  send C-a to the guest\r\n' +
+  "C-a 0-9  type into that VM's console (with --vms N)\r\n";

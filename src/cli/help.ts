@@ -33,10 +33,11 @@ Machine:
 Input and output:
   --serial stdio|none|file:PATH
                             COM1 (default stdio). On a terminal stdin is raw: keys go to
-                            the guest; Ctrl-A X quits, Ctrl-A H helps. Piped stdin is fed
-                            to the guest's receive FIFO as it has room.
+                            the guest; Ctrl-A X quits, Ctrl-A H helps, Ctrl-A 0-9 types
+                            into that VM. Piped stdin is fed to VM 0's receive FIFO as
+                            it has room. With several VMs each line shows [vmN].
   --wait-for TEXT --send TEXT
-                            once TEXT has appeared on the serial output, type TEXT;
+                            once TEXT has appeared on (VM 0's) serial output, type TEXT;
                             pairs apply in order; escapes \\n \\r \\t \\e \\xHH are understood
   --debugcon stdio|stderr|file:PATH
                             port 0xE9 debug console (default: discarded)
@@ -47,7 +48,9 @@ Input and output:
 
 Exit status:
   (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4
-  0                         reset or power-off with --no-reboot; Ctrl-A X
+  0                         reset or power-off with --no-reboot; Ctrl-A X; the guest
+                            halted for good (HLT with interrupts off, or idle with no
+                            input left)
   2                         triple fault (the reason is printed on stderr)
   64                        bad arguments or guest image
   124                       --max-instructions reached

@@ -55,14 +55,24 @@ export async function runCommand(opts: RunOptions): Promise<number> {
 
   let quit = false;
   let signalled = 0;
+  /** The VM that keyboard input goes to (Ctrl-A 0–9 switches). */
+  let inputVm = 0;
   const console_ =
     opts.serial.kind === 'stdio'
       ? new HostConsole(process.stdin, {
-          input: (b) => session.sendSerial(0, b),
+          input: (b) => session.sendSerial(inputVm, b),
           quit: () => {
             quit = true;
           },
           notice: (t) => void process.stderr.write(t),
+          select: (vm) => {
+            if (vm < session.vmCount) inputVm = vm;
+            process.stderr.write(
+              vm < session.vmCount
+                ? `\r\n[traplab: keyboard → VM ${vm}]\r\n`
+                : `\r\n[traplab: there is no VM ${vm}]\r\n`,
+            );
+          },
         })
       : null;
   const onSignal = (sig: NodeJS.Signals) => {
