@@ -426,4 +426,44 @@ describe('traplab CLI: running guests', () => {
     expect(idle.stderr).toMatch(/the guest halted and nothing can wake it/);
     expect(idle.status).toBe(0);
   });
+
+  it('streams a real trap log with --trace under trap-and-emulate, the same on every run', () => {
+    const args = (f: string) => [
+      'run',
+      '--guest',
+      'hello',
+      '--technique',
+      'trap-and-emulate',
+      '--trace',
+      f,
+      '--stats',
+    ];
+    const a = traplab(args('a.jsonl'));
+    expect(a.stdout).toBe('Hello from TrapLab! This guest runs in 32-bit protected mode.\r\n');
+    expect(a.status).toBe(1);
+    const lines = readFileSync(join(tmp, 'a.jsonl'), 'utf8').trim().split('\n');
+    const recs = lines.map((l) => JSON.parse(l));
+    expect(recs.map((r) => r.seq)).toEqual(recs.map((_, i) => i));
+    const io = recs.filter((r) => r.kindName === 'port I/O');
+    // hello polls the LSR (IN 0x3FD) and writes each byte (OUT 0x3F8), then OUT 0xF4.
+    expect(io.some((r) => r.details.port === 0x3fd && r.details.direction === 'in')).toBe(true);
+    const out = io.filter((r) => r.details.port === 0x3f8 && r.details.direction === 'out');
+    expect(String.fromCharCode(...out.map((r) => r.details.value))).toBe(
+      'Hello from TrapLab! This guest runs in 32-bit protected mode.\r\n',
+    );
+    expect(io.at(-1)).toMatchObject({ details: { port: 0xf4, value: 0 }, disasm: 'out dx, al' });
+    const m = /^traps\s+(\d+)$/m.exec(a.stderr);
+    expect(Number(m?.[1])).toBe(recs.length);
+    traplab(args('b.jsonl'));
+    expect(readFileSync(join(tmp, 'b.jsonl'), 'utf8')).toBe(readFileSync(join(tmp, 'a.jsonl'), 'utf8'));
+  });
+
+  it('prefixes each VM console with --vms', () => {
+    const r = traplab(['run', '--guest', 'hello', '--technique', 'trap-and-emulate', '--vms', '3']);
+    const lines = r.stdout.split('\n').filter(Boolean).sort();
+    expect(lines).toEqual(
+      [0, 1, 2].map((v) => `[vm${v}] Hello from TrapLab! This guest runs in 32-bit protected mode.\r`),
+    );
+    expect(r.status).toBe(1);
+  });
 });
