@@ -2,9 +2,11 @@
  * Test helpers: boot the teaching guests natively (the physical Pc) and under the VMM, collecting
  * each console. Test-only (imported by *.test.ts).
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { loadMultiboot } from '../machine/loaders/index.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadMultiboot, loadRaw } from '../machine/loaders/index.ts';
 import type { BootImage } from '../machine/loaders/types.ts';
 import { Pc } from '../machine/pc.ts';
 import { createTrapAndEmulateRunner, type HvRunnerResult, type TrapAndEmulateRunner } from './runner.ts';
@@ -74,4 +76,18 @@ export function jsonl(runner: TrapAndEmulateRunner): string {
     s += c;
   });
   return s;
+}
+
+let nasmDir: string | null = null;
+
+/** Assemble a flat 32-bit NASM program at 0x100000 (Debian's nasm) into a raw BootImage. */
+export function nasmBoot(name: string, source: string, memMiB = 4): BootImage {
+  nasmDir ??= mkdtempSync(join(tmpdir(), 'traplab-hv-nasm-'));
+  const src = join(nasmDir, `${name}.asm`);
+  const out = join(nasmDir, `${name}.bin`);
+  writeFileSync(src, `bits 32\norg 0x100000\n${source}`);
+  const r = spawnSync('nasm', ['-f', 'bin', '-o', out, src], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nasm failed for ${name}: ${r.stderr || r.error}`);
+  const image = new Uint8Array(readFileSync(out));
+  return loadRaw(image, { ramBytes: memMiB * 1024 * 1024, addr: 0x100000, entry: 0x100000 });
 }

@@ -1,0 +1,123 @@
+/**
+ * A guest with a ring-3 part: the kernel IRETs to user mode (no trap: CS RPL 3 ≥ CPL 1), user code
+ * makes system calls through a DPL-3 interrupt gate (INT n is reflected through the guest IDT with
+ * the stack switch to SS0:ESP0 of the guest's TSS), and the handler's IRET back to ring 3 again
+ * runs without a trap — the hardware silently drops its IF, which the log shows.
+ */
+import { describe, expect, it } from 'vitest';
+import { SilentKind } from '../cpu/index.ts';
+import { nasmBoot, runNative, runTe } from './test-guests.ts';
+import { TrapAction, TrapKind, TrapOp } from './trap-log.ts';
+
+const SOURCE = `
+start:
+    mov esp, 0x90000
+    lgdt [gdtr]
+    jmp 0x08:pm
+pm:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov dword [0x80004], 0x90000      ; TSS.ESP0
+    mov dword [0x80008], 0x10         ; TSS.SS0
+    mov word [0x80066], 0x68          ; no I/O bitmap
+    mov ax, 0x28
+    ltr ax
+    mov eax, h80
+    mov edi, 0x81000 + 0x80 * 8
+    call setgate
+    mov eax, h81
+    mov edi, 0x81000 + 0x81 * 8
+    call setgate
+    lidt [idtr]
+    push dword 0x23                   ; user SS
+    push dword 0x7ff00                ; user ESP
+    push dword 0x202                  ; IF = 1
+    push dword 0x1b                   ; user CS
+    push dword user
+    iretd
+setgate:                              ; DPL-3 32-bit interrupt gate to 0x08:eax
+    mov [edi], ax
+    mov word [edi + 2], 0x08
+    mov word [edi + 4], 0xEE00
+    shr eax, 16
+    mov [edi + 6], ax
+    ret
+user:
+    mov eax, 41
+    int 0x80
+    int 0x80
+    mov ebx, eax                      ; 43
+    push cs
+    pop ecx
+    and ecx, 3                        ; 3: ring 3, natively and virtually
+    add ebx, ecx
+    mov edx, esp
+    int 0x81
+    jmp $
+h80:
+    inc eax
+    iretd
+h81:
+    cmp dword [esp + 12], 0x7ff00     ; the frame holds the user ESP…
+    jne bad
+    cmp dword [esp + 16], 0x23        ; …and the user SS
+    jne bad
+    cmp esp, 0x90000 - 20             ; on the TSS.ESP0 stack
+    jne bad
+    mov eax, ebx
+    out 0xf4, al
+    hlt
+bad:
+    mov al, 1
+    out 0xf4, al
+    hlt
+gdtr:
+    dw 0x2f
+    dd gdt
+gdt:
+    dq 0
+    dq 0x00CF9A000000FFFF
+    dq 0x00CF92000000FFFF
+    dq 0x00CFFA000000FFFF
+    dq 0x00CFF2000000FFFF
+    dw 0x67, 0x0000                   ; TSS at 0x80000
+    db 0x08, 0x89, 0x00, 0x00
+idtr:
+    dw 0x82 * 8 - 1
+    dd 0x81000
+`;
+
+describe('guest user mode under trap-and-emulate', () => {
+  it('reflects system calls from ring 3 with the TSS stack switch and matches native', () => {
+    const boot = nasmBoot('usermode', SOURCE);
+    const nat = runNative(boot, 4);
+    expect(nat.state).toBe('exited');
+    expect(nat.exitCode).toBe((46 << 1) | 1);
+    const te = runTe(nasmBoot('usermode', SOURCE), { memMiB: 4 });
+    expect(te.result.state).toBe('exited');
+    expect(te.result.exitCode).toBe(nat.exitCode);
+    const t = te.runner.traps;
+    const recs = Array.from({ length: t.count }, (_, i) => t.get(i));
+    const sys = recs.filter((r) => r.kind === TrapKind.GuestException && r.reason === 0x80);
+    expect(sys).toHaveLength(2);
+    for (const r of sys) {
+      expect(r.cpl).toBe(3);
+      expect(r.cs).toBe(0x1b);
+      expect(r.action).toBe(TrapAction.Reflected);
+      expect(r.bytes).toEqual([0xcd, 0x80]);
+    }
+    // Returns to ring 3 never trap: no emulated IRET at all…
+    expect(
+      recs.filter((r) => r.reason === TrapOp.IRET && r.kind === TrapKind.PrivilegedInstruction),
+    ).toHaveLength(0);
+    // …but each drops IF silently (kernel → user and both syscall returns).
+    const silent = recs.filter((r) => r.kind === TrapKind.SilentEvent);
+    expect(silent).toHaveLength(3);
+    for (const r of silent) {
+      expect(r.reason).toBe(TrapOp.IRET);
+      expect(r.details.type === 'other' && r.details.values[2]).toBe(SilentKind.IretIfDropped);
+    }
+  });
+});
