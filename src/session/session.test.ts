@@ -253,3 +253,33 @@ describe('Session under native', () => {
     expect(s.snapshot().eax).toBe(0x2badb002); // state still readable
   });
 });
+
+describe('Session with a hypervisor technique plugged in', () => {
+  it('runs several VMs under trap-and-emulate with per-VM consoles and a trap log', () => {
+    const s = hello({ technique: 'trap-and-emulate', vms: 2 });
+    expect(s.vmCount).toBe(2);
+    const outs = ['', ''];
+    let st = s.status;
+    for (let i = 0; i < 1000 && st.state === 'running'; i++) {
+      st = s.run(100_000);
+      for (let vm = 0; vm < 2; vm++) outs[vm] += text(s.takeSerial(vm));
+    }
+    expect(outs).toEqual([GREETING, GREETING]);
+    expect(st).toMatchObject({ state: 'exited', exitCode: 1 });
+    expect(s.traps.count).toBeGreaterThan(0);
+    expect(new Set(Array.from({ length: s.traps.count }, (_, i) => s.traps.get(i).vm))).toEqual(
+      new Set([0, 1]),
+    );
+    expect(s.takeSerial(2).length).toBe(0); // no such VM: nothing, no throw
+  });
+
+  it('stops at the next trap with runToNextTrap', () => {
+    const s = hello({ technique: 'trap-and-emulate' });
+    const before = s.traps.total;
+    s.runToNextTrap(1_000_000);
+    expect(s.traps.total).toBe(before + 1);
+    s.runToNextTrap(1_000_000);
+    expect(s.traps.total).toBe(before + 2);
+    expect(s.snapshot().virtual).toBeDefined();
+  });
+});
