@@ -237,5 +237,18 @@ export function statsText(session: Session, wallMs: number): string {
     `traps          ${traps}${t.dropped > 0 ? ` (${t.dropped} dropped from the log)` : ''}`,
     ...byKind,
   );
+  if (t.count > 0) {
+    // The technique's cost model, summed over the records the log still holds.
+    const cols = t.slice(0, t.count);
+    let cycles = 0;
+    for (let i = 0; i < cols.count; i++) cycles += cols.cost[i];
+    const held = t.dropped > 0 ? ` over the last ${t.count} records` : '';
+    lines.push(`modelled cost  ${cycles} cycles${held} (${Math.round(cycles / t.count)} per record)`);
+    if (session.vmCount > 1) {
+      lines.push('traps by VM');
+      for (let vm = 0; vm < session.vmCount; vm++)
+        lines.push(`  VM ${vm}`.padEnd(25) + ` ${t.filter({ vm }).length}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
