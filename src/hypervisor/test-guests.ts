@@ -28,8 +28,9 @@ export function runNative(
   boot: BootImage,
   memMiB: number,
   maxTicks = 50_000_000,
+  noReboot = false,
 ): { out: string; state: string; exitCode?: number } {
-  const pc = new Pc({ memMiB, noReboot: true });
+  const pc = new Pc({ memMiB, noReboot });
   pc.load(boot);
   let out = '';
   let state = 'running';
@@ -55,9 +56,12 @@ export interface TeRun {
 /** Run under trap-and-emulate with `slice`-sized run() calls until every VM stopped. */
 export function runTe(
   boot: BootImage,
-  o: { vms?: number; memMiB: number; slice?: number; maxTicks?: number },
+  o: { vms?: number; memMiB: number; slice?: number; maxTicks?: number; noReboot?: boolean },
 ): TeRun {
-  const runner = createTrapAndEmulateRunner({ vms: o.vms ?? 1, memMiB: o.memMiB, noReboot: true }, boot);
+  const runner = createTrapAndEmulateRunner(
+    { vms: o.vms ?? 1, memMiB: o.memMiB, noReboot: o.noReboot ?? true },
+    boot,
+  );
   const outs = Array.from({ length: runner.vmCount }, () => '');
   const slice = o.slice ?? 1_000_000;
   let result: HvRunnerResult = { state: 'budget' };

@@ -121,3 +121,31 @@ describe('guest user mode under trap-and-emulate', () => {
     }
   });
 });
+
+describe('guest reset', () => {
+  const RESET = `
+    mov esp, 0x90000
+    inc dword [0x80000]               ; RAM survives a reset (only the image is placed again)
+    cmp dword [0x80000], 3
+    je done
+    mov al, 0xfe
+    out 0x64, al                      ; pulse the reset line through the i8042
+    hlt
+done:
+    mov al, [0x80000]
+    out 0xf4, al
+    hlt
+`;
+  it('reboots only the VM that pulsed its reset line, as the native machine does', () => {
+    const nat = runNative(nasmBoot('reset', RESET), 4);
+    expect(nat.exitCode).toBe((3 << 1) | 1);
+    const te = runTe(nasmBoot('reset', RESET), { memMiB: 4, vms: 2, noReboot: false });
+    expect(te.result).toMatchObject({ state: 'exited', exitCode: nat.exitCode });
+  });
+
+  it('stops the VM instead with noReboot', () => {
+    const te = runTe(nasmBoot('reset', RESET), { memMiB: 4 });
+    expect(te.result.state).toBe('reset');
+    expect(te.result.reason).toMatch(/keyboard controller reset/);
+  });
+});
