@@ -42,70 +42,81 @@ export class CpuCore extends CpuCtl {
   }
 
   decodeEA(m: number): void {
+    if (this.adsz32) this.ea32(m);
+    else this.ea16(m);
+  }
+
+  /** 32-bit addressing (SDM Vol.2 Table 2-2/2-3). */
+  ea32(m: number): void {
     const mod = m >> 6;
     const rm = m & 7;
     const r = this.regs;
     let seg = DS;
     let off: number;
-    if (!this.adsz32) {
-      switch (rm) {
-        case 0:
-          off = r[EBX] + r[ESI];
-          break;
-        case 1:
-          off = r[EBX] + r[EDI];
-          break;
-        case 2:
-          off = r[EBP] + r[ESI];
-          seg = SS;
-          break;
-        case 3:
-          off = r[EBP] + r[EDI];
-          seg = SS;
-          break;
-        case 4:
-          off = r[ESI];
-          break;
-        case 5:
-          off = r[EDI];
-          break;
-        case 6:
-          if (mod === 0) off = this.fetch16();
-          else {
-            off = r[EBP];
-            seg = SS;
-          }
-          break;
-        default:
-          off = r[EBX];
-          break;
+    if (rm === 4) {
+      const sib = this.fetch8();
+      const base = sib & 7;
+      const idx = (sib >> 3) & 7;
+      if (base === 5 && mod === 0) off = this.fetch32();
+      else {
+        off = r[base];
+        if (base === 4 || base === 5) seg = SS;
       }
-      if (mod === 1) off += (this.fetch8() << 24) >> 24;
-      else if (mod === 2) off += this.fetch16();
-      off &= 0xffff;
+      if (idx !== 4) off += r[idx] << (sib >> 6);
+    } else if (rm === 5 && mod === 0) {
+      off = this.fetch32();
     } else {
-      if (rm === 4) {
-        const sib = this.fetch8();
-        const base = sib & 7;
-        const idx = (sib >> 3) & 7;
-        if (base === 5 && mod === 0) off = this.fetch32();
-        else {
-          off = r[base];
-          if (base === 4 || base === 5) seg = SS;
-        }
-        if (idx !== 4) off += r[idx] << (sib >> 6);
-      } else if (rm === 5 && mod === 0) {
-        off = this.fetch32();
-      } else {
-        off = r[rm];
-        if (rm === 5) seg = SS;
-      }
-      if (mod === 1) off += (this.fetch8() << 24) >> 24;
-      else if (mod === 2) off += this.fetch32();
-      off >>>= 0;
+      off = r[rm];
+      if (rm === 5) seg = SS;
     }
+    if (mod === 1) off += (this.fetch8() << 24) >> 24;
+    else if (mod === 2) off += this.fetch32();
     this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
-    this.eaOff = off;
+    this.eaOff = off >>> 0;
+  }
+
+  /** 16-bit addressing (SDM Vol.2 Table 2-1). */
+  ea16(m: number): void {
+    const mod = m >> 6;
+    const r = this.regs;
+    let seg = DS;
+    let off: number;
+    switch (m & 7) {
+      case 0:
+        off = r[EBX] + r[ESI];
+        break;
+      case 1:
+        off = r[EBX] + r[EDI];
+        break;
+      case 2:
+        off = r[EBP] + r[ESI];
+        seg = SS;
+        break;
+      case 3:
+        off = r[EBP] + r[EDI];
+        seg = SS;
+        break;
+      case 4:
+        off = r[ESI];
+        break;
+      case 5:
+        off = r[EDI];
+        break;
+      case 6:
+        if (mod === 0) off = this.fetch16();
+        else {
+          off = r[EBP];
+          seg = SS;
+        }
+        break;
+      default:
+        off = r[EBX];
+        break;
+    }
+    if (mod === 1) off += (this.fetch8() << 24) >> 24;
+    else if (mod === 2) off += this.fetch16();
+    this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
+    this.eaOff = off & 0xffff;
   }
 
   /** Register index from the ModR/M reg field. */

@@ -544,10 +544,23 @@ export class CpuMmu extends CpuBase {
     return this.physRead8(p);
   }
   fetch16(): number {
+    const ip = this.ip;
+    if (ip + 2 <= this.fetchHi && ip >= this.fetchLo) {
+      this.ip = ip + 2;
+      const p = ip + this.fetchDelta;
+      return this.ram[p] | (this.ram[p + 1] << 8);
+    }
     const lo = this.fetch8();
     return lo | (this.fetch8() << 8);
   }
   fetch32(): number {
+    const ip = this.ip;
+    if (ip + 4 <= this.fetchHi && ip >= this.fetchLo) {
+      this.ip = ip + 4;
+      const p = ip + this.fetchDelta;
+      const r = this.ram;
+      return r[p] | (r[p + 1] << 8) | (r[p + 2] << 16) | (r[p + 3] << 24);
+    }
     const lo = this.fetch16();
     return lo | (this.fetch16() << 16);
   }

@@ -5,8 +5,21 @@ import type { CpuCore } from './core.ts';
 import { jumpNear } from './ops-main.ts';
 
 export function group1(c: CpuCore, b: number): void {
-  c.decodeModrm();
-  const op = c.regField;
+  const m = c.decodeModrm();
+  const op = (m >> 3) & 7;
+  if (b === 0x83 && c.opsz32) {
+    // Common fast form: 32-bit operand, sign-extended imm8 (ADD ESP,n / CMP reg,n / AND …).
+    if (m >= 0xc0) {
+      const r = c.regs;
+      const res = c.alu(op, r[m & 7], (c.fetch8() << 24) >> 24, 32);
+      if (op !== 7) r[m & 7] = res;
+      return;
+    }
+    const a = c.rd32(c.eaSeg, c.eaOff);
+    const res = c.alu(op, a, (c.fetch8() << 24) >> 24, 32);
+    if (op !== 7) c.wr32(c.eaSeg, c.eaOff, res);
+    return;
+  }
   if (b === 0x81) {
     const bits = c.osBits;
     const a = c.getE();
