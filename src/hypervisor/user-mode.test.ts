@@ -149,3 +149,82 @@ done:
     expect(te.result.reason).toMatch(/keyboard controller reset/);
   });
 });
+
+describe('more privileged instructions', () => {
+  // Each check adds a bit to EBX; the exit code is EBX, so native and trap-and-emulate must agree.
+  const GRAB_BAG = `
+    mov esp, 0x90000
+    xor ebx, ebx
+    mov esi, msg                      ; rep outsb: the whole message in one trap
+    mov ecx, msg_len
+    mov dx, 0x3f8
+    cld
+    rep outsb
+    cmp esi, msg + msg_len
+    jne .1
+    or ebx, 1
+.1: mov edi, 0x80000                  ; rep insb from the UART's LSR (THR empty: 0x60)
+    mov ecx, 4
+    mov dx, 0x3fd
+    rep insb
+    cmp dword [0x80000], 0x60606060
+    jne .2
+    or ebx, 2
+.2: mov ecx, 0x175                    ; WRMSR/RDMSR SYSENTER_ESP
+    mov eax, 0x12345678
+    xor edx, edx
+    wrmsr
+    xor eax, eax
+    rdmsr
+    cmp eax, 0x12345678
+    jne .3
+    or ebx, 4
+.3: mov eax, cr0                      ; LMSW sets TS, CLTS clears it
+    lmsw ax
+    mov eax, cr0
+    or eax, 8
+    mov cr0, eax
+    clts
+    mov eax, cr0
+    test eax, 8
+    jnz .4
+    or ebx, 8
+.4: mov eax, cr4                      ; CR4.TSD: RDTSC now privileged (still fine at ring 0)
+    or eax, 4
+    mov cr4, eax
+    rdtsc
+    test eax, eax
+    jz .5
+    or ebx, 16
+.5: invd
+    mov eax, ebx
+    out 0xf4, al
+    hlt
+msg: db "rep outsb works", 10
+msg_len equ $ - msg
+`;
+  it('emulates REP OUTSB/INSB, WRMSR/RDMSR, LMSW/CLTS and a trapping RDTSC like native', () => {
+    const nat = runNative(nasmBoot('grab', GRAB_BAG), 4);
+    expect(nat.out).toBe('rep outsb works\n');
+    expect(nat.exitCode).toBe((31 << 1) | 1);
+    const te = runTe(nasmBoot('grab', GRAB_BAG), { memMiB: 4 });
+    expect(te.outs[0]).toBe(nat.out);
+    expect(te.result.exitCode).toBe(nat.exitCode);
+    const t = te.runner.traps;
+    const recs = Array.from({ length: t.count }, (_, i) => t.get(i));
+    const outs = recs.find((r) => r.reason === TrapOp.OUTS);
+    expect(outs?.details).toEqual({
+      type: 'io',
+      port: 0x3f8,
+      size: 1,
+      direction: 'out',
+      value: 10,
+      count: 16,
+      string: true,
+    });
+    const ins = recs.find((r) => r.reason === TrapOp.INS);
+    expect(ins?.details).toMatchObject({ port: 0x3fd, direction: 'in', count: 4, string: true });
+    for (const op of [TrapOp.WRMSR, TrapOp.RDMSR, TrapOp.LMSW, TrapOp.CLTS, TrapOp.RDTSC, TrapOp.INVD])
+      expect(recs.some((r) => r.reason === op)).toBe(true);
+  });
+});
