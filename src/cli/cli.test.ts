@@ -460,10 +460,29 @@ describe('traplab CLI: running guests', () => {
 
   it('prefixes each VM console with --vms', () => {
     const r = traplab(['run', '--guest', 'hello', '--technique', 'trap-and-emulate', '--vms', '3']);
+    expect(r.stderr).toBe(''); // hello is meant for trap-and-emulate: no note
     const lines = r.stdout.split('\n').filter(Boolean).sort();
     expect(lines).toEqual(
       [0, 1, 2].map((v) => `[vm${v}] Hello from TrapLab! This guest runs in 32-bit protected mode.\r`),
     );
     expect(r.status).toBe(1);
+  });
+
+  it('notes when a manifest guest is run under a technique it is not meant for', () => {
+    const r = traplab([
+      'run',
+      '--guest',
+      'linux',
+      '--technique',
+      'trap-and-emulate',
+      '--serial',
+      'none',
+      '--max-instructions',
+      '1000',
+    ]);
+    expect(r.stderr).toMatch(
+      /^traplab: note: guest 'linux' is meant for native; trying trap-and-emulate anyway$/m,
+    );
+    expect(r.status).toBe(124);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuestSource } from '../session/index.ts';
 import { type GuestChoice, parseAddress, UsageError } from './args.ts';
-import { errorText, findGuest, guestsDir } from './manifest.ts';
+import { errorText, findGuest, guestsDir, type ManifestGuest } from './manifest.ts';
 
 /** Largest file we read (a bzImage + initrd fit easily; protects against /dev/zero). */
 const MAX_FILE_BYTES = 1 << 30;
@@ -26,6 +26,8 @@ export interface ResolvedGuest {
   source: GuestSource;
   /** For messages: what was loaded. */
   label: string;
+  /** Manifest guests: the techniques it is meant to run under. */
+  techniques?: readonly string[];
 }
 
 export function resolveGuest(choice: GuestChoice): ResolvedGuest {
@@ -54,8 +56,14 @@ export function resolveGuest(choice: GuestChoice): ResolvedGuest {
 }
 
 function resolveManifestGuest(id: string, append: string | undefined): ResolvedGuest {
+  const g = findGuest(id, guestsDir());
+  const r = resolveManifestFiles(g, id, append);
+  if (Array.isArray(g.techniques)) r.techniques = g.techniques;
+  return r;
+}
+
+function resolveManifestFiles(g: ManifestGuest, id: string, append: string | undefined): ResolvedGuest {
   const dir = guestsDir();
-  const g = findGuest(id, dir);
   const f = g.files ?? {};
   const file = (rel: string, what: string): Uint8Array => {
     const path = join(dir, rel);
