@@ -6,7 +6,7 @@ Boots guests/linux/bzImage + initramfs.cpio on qemu-system-i386 -M isapc, waits 
 prints the serial transcript plus timings. The last command usually ends the machine
 (`reboot -f` makes QEMU exit because of -no-reboot).
 
-  guests/linux/qemu-boot.py [--cpu 486|486,-fpu] [--append "..."] [--timeout S] CMD...
+  guests/linux/qemu-boot.py [--cpu 486|486,-fpu] [--mem MiB] [--append "..."] [--timeout S] CMD...
 """
 
 import argparse
@@ -24,13 +24,14 @@ DEFAULT_APPEND = "console=ttyS0 lpj=500000"
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cpu", default="486")
+    ap.add_argument("--mem", default="32", help="RAM in MiB")
     ap.add_argument("--append", default=DEFAULT_APPEND)
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per step")
     ap.add_argument("--raw", action="store_true", help="keep escape sequences in the transcript")
     ap.add_argument("cmds", nargs="*")
     a = ap.parse_args()
 
-    argv = ["qemu-system-i386", "-M", "isapc", "-cpu", a.cpu, "-m", "32", "-display", "none",
+    argv = ["qemu-system-i386", "-M", "isapc", "-cpu", a.cpu, "-m", a.mem, "-display", "none",
             "-serial", "stdio", "-monitor", "none", "-no-reboot",
             "-kernel", os.path.join(HERE, "bzImage"), "-initrd", os.path.join(HERE, "initramfs.cpio"),
             "-append", a.append]
