@@ -59,6 +59,9 @@ test('trapdemo under trap-and-emulate: step from trap to trap, filter the log, r
   await page.getByTestId('trap-row').first().click();
   await expect(page.getByTestId('trap-detail')).toContainText('Port');
   await expect(page.getByTestId('trap-detail').locator('.explanation')).not.toBeEmpty();
+  // Jump to the record's instruction: the disassembly pins it, and it is the port access.
+  await page.getByTestId('trap-show-code').click();
+  await expect(page.locator('.dline.pinned .d-text')).toHaveText(/^(in|out)\b/);
   await page.screenshot({ path: 'test-results/traps-detail.png' });
 
   // Export: the downloaded JSON Lines hold one record per line, as many as the log counts.

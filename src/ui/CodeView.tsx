@@ -20,20 +20,25 @@ function linearEip(r: RegSnapshot): number {
 
 function Disassembly() {
   const regs = useUi((s) => s.regs);
+  const codeAt = useUi((s) => s.codeAt);
+  const set = useUi((s) => s.set);
   const [lines, setLines] = useState<DisasmLine[]>([]);
   const [err, setErr] = useState<string | null>(null);
   const eip = regs ? linearEip(regs) : null;
+  const center = codeAt?.addr ?? eip;
+  // Re-read on every snapshot (not only when EIP moves): code may change under the same EIP.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: regs identity marks a new snapshot
   useEffect(() => {
-    if (eip === null) {
+    if (center === null) {
       setLines([]);
       return;
     }
     let live = true;
     const emu = emulator();
-    Promise.all([emu.disassemble(Math.max(0, eip - 48), 48), emu.disassemble(eip, AFTER)])
+    Promise.all([emu.disassemble(Math.max(0, center - 48), 48), emu.disassemble(center, AFTER)])
       .then(([back, fwd]) => {
         if (!live) return;
-        const at = back.findIndex((l) => l.addr === eip);
+        const at = back.findIndex((l) => l.addr === center);
         const before = at > 0 ? back.slice(Math.max(0, at - BEFORE), at) : [];
         setLines([...before, ...fwd]);
         setErr(null);
@@ -42,18 +47,28 @@ function Disassembly() {
     return () => {
       live = false;
     };
-  }, [eip]);
-  if (eip === null) return <div className="empty">No code yet.</div>;
+  }, [center, regs]);
+  if (center === null) return <div className="empty">No code yet.</div>;
   return (
     <div className="disasm mono" data-testid="disasm">
+      {codeAt ? (
+        <div className="pinned-note">
+          <span>
+            Showing {codeAt.label} · <span className="muted">◆ marks it</span>
+          </span>
+          <button type="button" className="link" onClick={() => set({ codeAt: null })}>
+            back to EIP
+          </button>
+        </div>
+      ) : null}
       {err ? <div className="error-text">{err}</div> : null}
       {lines.map((l) => (
         <div
           key={l.addr}
-          className={`dline ${l.addr === eip ? 'current' : ''}`}
+          className={`dline ${l.addr === eip ? 'current' : ''} ${codeAt && l.addr === codeAt.addr ? 'pinned' : ''}`}
           data-current={l.addr === eip || undefined}
         >
-          <span className="d-mark">{l.addr === eip ? '▶' : ''}</span>
+          <span className="d-mark">{l.addr === eip ? '▶' : codeAt && l.addr === codeAt.addr ? '◆' : ''}</span>
           <span className="d-addr">{hex(l.addr)}</span>
           <span className="d-bytes">{l.bytes.map((b) => hex(b, 2)).join(' ')}</span>
           <span className="d-text">{l.text}</span>

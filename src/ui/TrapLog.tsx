@@ -59,6 +59,22 @@ function EmptyState() {
   );
 }
 
+/** Pin the disassembly at a record's instruction (linear = CS base + EIP when CS is the current one). */
+function showCode(d: TrapDetail): void {
+  const ui = useUi.getState();
+  const cs = ui.regs?.real.segs.find((s) => s.name === 'cs');
+  // Compare descriptor indices only: a VMM's ring compression changes the RPL, not the segment.
+  const sameCs = cs !== undefined && (cs.selector & 0xfffc) === (d.cs & 0xfffc);
+  const addr = sameCs ? (cs.base + d.eip) >>> 0 : d.eip;
+  ui.set({
+    codeAt: {
+      addr,
+      label: `record ${d.index} at ${hex(d.cs, 4)}:${hex(d.eip)}${sameCs ? '' : ' (offset only)'}`,
+    },
+    rightTab: 'code',
+  });
+}
+
 function Detail({ index, onClose }: { index: number; onClose: () => void }) {
   const [d, setD] = useState<TrapDetail | null | undefined>(undefined);
   useEffect(() => {
@@ -87,6 +103,14 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
       {d ? (
         <>
           {d.explanation ? <p className="explanation">{d.explanation}</p> : null}
+          <button
+            type="button"
+            className="btn small"
+            onClick={() => showCode(d)}
+            data-testid="trap-show-code"
+          >
+            Show this instruction in the disassembly
+          </button>
           <dl className="fields">
             {d.fields.map(([k, v]) => (
               <div key={k}>

@@ -60,6 +60,8 @@ export interface UiState {
   follow: boolean;
   selectedTrap: number | null;
   rightTab: 'code' | 'stats';
+  /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
+  codeAt: { addr: number; label: string } | null;
   leftSplit: number;
   colSplit: number;
   rightSplit: number;
@@ -123,6 +125,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
   follow: true,
   selectedTrap: null,
   rightTab: 'code',
+  codeAt: null,
   leftSplit: 0.5,
   colSplit: 0.56,
   rightSplit: 0.56,
@@ -156,6 +159,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
       baseRegs: null,
       stopRegs: null,
       selectedTrap: null,
+      codeAt: null,
       trapVersion: 0,
       serialGen: s.serialGen + 1,
     })),

@@ -108,7 +108,9 @@ describe('parseToWorker', () => {
       /'filter.kinds'/,
     );
     expect(bad({ type: 'runUntilTrapKind', kind: 'io' })).toMatch(/'kind' must be an integer/);
-    expect(bad({ type: 'exportTraps', id: 1, format: 'csv' })).toMatch(/'format' must be 'jsonl' or 'trace', got "csv"/);
+    expect(bad({ type: 'exportTraps', id: 1, format: 'csv' })).toMatch(
+      /'format' must be 'jsonl' or 'trace', got "csv"/,
+    );
     // The command is named in the message.
     expect(bad({ type: 'disassemble', id: 1, addr: 0 })).toMatch(/^malformed message 'disassemble': 'count'/);
   });

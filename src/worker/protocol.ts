@@ -169,6 +169,9 @@ export interface TrapDetail {
   kind: number;
   kindName: string;
   invisible: boolean;
+  vm: number;
+  cs: number;
+  eip: number;
   /** Field name → display value, in record order. */
   fields: [string, string][];
   /** Teaching paragraph for this kind of trap, if the VMM supplied one. */

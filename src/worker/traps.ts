@@ -333,6 +333,9 @@ export class TrapView {
       kind: r.kind,
       kindName: r.kindName,
       invisible: r.invisible,
+      vm: r.vm,
+      cs: r.cs,
+      eip: r.eip,
       fields,
       explanation: explanations[r.kind],
     };
