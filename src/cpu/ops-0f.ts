@@ -8,199 +8,250 @@ import { execSystem } from './system.ts';
 
 export function exec0F(c: CpuCore): void {
   const b = c.fetch8();
-  const r = c.regs;
-  if (b >= 0x80 && b <= 0x8f) {
-    const d = c.fetchImm();
-    if (c.cond(b & 15)) jumpNear(c, c.ip + d);
-    return;
-  }
-  if (b >= 0x40 && b <= 0x4f) {
-    c.decodeModrm();
-    const v = c.getE(); // the source is read (and may fault) even when the condition is false
-    if (c.cond(b & 15)) c.setG(v);
+  TWO_OPS[b](c, b);
+}
 
+/** 0F xx handlers by second opcode byte (small functions: V8 inlines their helpers). */
+const TWO_OPS: Array<(c: CpuCore, b: number) => void> = new Array(256).fill(execSystem);
+for (let i = 0; i < 16; i++) {
+  TWO_OPS[0x80 + i] = jccNear;
+  TWO_OPS[0x40 + i] = cmovcc;
+  TWO_OPS[0x90 + i] = setcc;
+}
+for (let i = 0; i < 8; i++) TWO_OPS[0xc8 + i] = bswap;
+TWO_OPS[0xa0] = x_a0;
+TWO_OPS[0xa8] = x_a8;
+TWO_OPS[0xa1] = x_a1;
+TWO_OPS[0xa9] = x_a1;
+TWO_OPS[0xa3] = x_a3;
+TWO_OPS[0xab] = x_a3;
+TWO_OPS[0xb3] = x_a3;
+TWO_OPS[0xbb] = x_a3;
+TWO_OPS[0xba] = x_ba;
+TWO_OPS[0xa4] = x_a4;
+TWO_OPS[0xa5] = x_a4;
+TWO_OPS[0xac] = x_a4;
+TWO_OPS[0xad] = x_a4;
+TWO_OPS[0xaf] = x_af;
+TWO_OPS[0xb0] = x_b0;
+TWO_OPS[0xb1] = x_b1;
+TWO_OPS[0xb2] = x_b2;
+TWO_OPS[0xb4] = x_b2;
+TWO_OPS[0xb5] = x_b2;
+TWO_OPS[0xb6] = x_b6;
+TWO_OPS[0xb7] = x_b7;
+TWO_OPS[0xbe] = x_be;
+TWO_OPS[0xbf] = x_bf;
+TWO_OPS[0xbc] = x_bc;
+TWO_OPS[0xbd] = x_bc;
+TWO_OPS[0xc0] = x_c0;
+TWO_OPS[0xc1] = x_c1;
+TWO_OPS[0xc7] = x_c7;
+TWO_OPS[0x0b] = x_0b;
+TWO_OPS[0xb9] = x_0b;
+TWO_OPS[0xff] = x_0b;
+TWO_OPS[0x1f] = x_1f;
+TWO_OPS[0x18] = x_1f;
+TWO_OPS[0x19] = x_1f;
+TWO_OPS[0x1a] = x_1f;
+TWO_OPS[0x1b] = x_1f;
+TWO_OPS[0x1c] = x_1f;
+TWO_OPS[0x1d] = x_1f;
+TWO_OPS[0x1e] = x_1f;
+TWO_OPS[0x0d] = x_1f;
+
+function jccNear(c: CpuCore, b: number): void {
+  const d = c.fetchImm();
+  if (c.cond(b & 15)) jumpNear(c, c.ip + d);
+}
+function cmovcc(c: CpuCore, b: number): void {
+  c.decodeModrm();
+  const v = c.getE(); // the source is read (and may fault) even when the condition is false
+  if (c.cond(b & 15)) c.setG(v);
+}
+function setcc(c: CpuCore, b: number): void {
+  c.decodeModrm();
+  c.setE8(c.cond(b & 15) ? 1 : 0);
+}
+function bswap(c: CpuCore, b: number): void {
+  const r = c.regs;
+  const v = r[b & 7];
+  r[b & 7] = (v >>> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24) | 0;
+}
+
+function x_a0(c: CpuCore, _b: number): void {
+  c.push(c.segSel[FS]);
+  return;
+}
+
+function x_a8(c: CpuCore, _b: number): void {
+  c.push(c.segSel[GS]);
+  return;
+}
+
+function x_a1(c: CpuCore, b: number): void {
+  const s = b === 0xa1 ? FS : GS;
+  const v = c.opsz32 ? c.rd32(SS, c.spAdd(0)) : c.rd16(SS, c.spAdd(0));
+  c.loadSeg(s, v & 0xffff);
+  c.setSp(c.spAdd(c.opsz32 ? 4 : 2));
+  return;
+}
+
+function x_a3(c: CpuCore, b: number): void {
+  c.decodeModrm();
+  bitOp(c, (b >> 3) & 3, c.getG(), true);
+  return;
+}
+
+function x_ba(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  const op = c.regField;
+  if (op < 4) c.raise(UD);
+  bitOp(c, op & 3, c.fetch8(), false);
+  return;
+}
+
+function x_a4(c: CpuCore, b: number): void {
+  c.decodeModrm();
+  const count = (b & 1 ? c.r8[4] : c.fetch8()) & 31;
+  shiftDouble(c, b >= 0xac, count);
+  return;
+}
+
+function x_af(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  imulG(c, c.getE(), c.getG());
+  return;
+}
+
+function x_b0(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  const d = c.getE8();
+  c.alu(7, c.r8[0], d, 8);
+  if (c.r8[0] === d) c.setE8(c.r8[R8[c.regField]]);
+  else {
+    c.setE8(d); // the destination is always written (locked RMW)
+    c.r8[0] = d;
+  }
+  return;
+}
+
+function x_b1(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  const bits = c.osBits;
+  const d = c.getE();
+  const acc = c.getReg(EAX);
+  c.alu(7, acc, d, bits);
+  if (acc === d) c.setE(c.getG());
+  else {
+    c.setE(d);
+    c.setReg(EAX, d);
+  }
+  return;
+}
+
+function x_b2(c: CpuCore, b: number): void {
+  c.decodeModrm();
+  c.requireMem();
+  const off = c.opsz32 ? c.rd32(c.eaSeg, c.eaOff) : c.rd16(c.eaSeg, c.eaOff);
+  const o2 = c.adsz32 ? (c.eaOff + (c.opsz32 ? 4 : 2)) >>> 0 : (c.eaOff + (c.opsz32 ? 4 : 2)) & 0xffff;
+  const sel = c.rd16(c.eaSeg, o2);
+  c.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
+  c.setG(off);
+  return;
+}
+
+function x_b6(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  c.setG(c.getE8());
+  return;
+}
+
+function x_b7(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  c.setG(c.getE16());
+  return;
+}
+
+function x_be(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  c.setG((c.getE8() << 24) >> 24);
+  return;
+}
+
+function x_bf(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  c.setG((c.getE16() << 16) >> 16);
+  return;
+}
+
+function x_bc(c: CpuCore, b: number): void {
+  c.decodeModrm();
+  const bits = c.osBits;
+  const v = c.opsz32 ? c.getE() : c.getE() & 0xffff;
+  c.materialize();
+  if (v === 0) {
+    c.flags |= ZF;
     return;
   }
-  if (b >= 0x90 && b <= 0x9f) {
-    c.decodeModrm();
-    c.setE8(c.cond(b & 15) ? 1 : 0);
-    return;
+  const idx = b === 0xbc ? 31 - Math.clz32(v & -v) : 31 - Math.clz32(v);
+  c.setG(idx);
+  c.setLazy(LZ_LOGIC, 1, 0, 1, bits, ZF);
+  return;
+}
+
+function x_c0(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  const d = c.getE8();
+  const g = R8[c.regField];
+  const s = c.r8[g];
+  const sum = c.alu(0, d, s, 8);
+  c.setE8(sum);
+  c.r8[g] = d;
+  return;
+}
+
+function x_c1(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  const d = c.getE();
+  const s = c.getG();
+  const sum = c.alu(0, d, s, c.osBits);
+  c.setE(sum);
+  c.setG(d);
+  return;
+}
+
+function x_c7(c: CpuCore, _b: number): void {
+  const r = c.regs;
+  c.decodeModrm();
+  if (c.regField !== 1 || c.modrm >= 0xc0) c.raise(UD);
+  const lo = c.rd32(c.eaSeg, c.eaOff);
+  const hi = c.rd32(c.eaSeg, (c.eaOff + 4) >>> 0);
+  c.materialize();
+  if (lo === r[EAX] && hi === r[EDX]) {
+    c.wr32(c.eaSeg, (c.eaOff + 4) >>> 0, r[ECX]);
+    c.wr32(c.eaSeg, c.eaOff, r[EBX]);
+    c.flags |= ZF;
+  } else {
+    c.probeWrite(c.eaSeg, c.eaOff, 8);
+    c.wr32(c.eaSeg, (c.eaOff + 4) >>> 0, hi);
+    c.wr32(c.eaSeg, c.eaOff, lo);
+    r[EAX] = lo;
+    r[EDX] = hi;
+    c.flags &= ~ZF;
   }
-  if (b >= 0xc8 && b <= 0xcf) {
-    const v = r[b & 7];
-    r[b & 7] = (v >>> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24) | 0;
-    return;
-  }
-  switch (b) {
-    case 0xa0:
-      c.push(c.segSel[FS]);
-      return;
-    case 0xa8:
-      c.push(c.segSel[GS]);
-      return;
-    case 0xa1:
-    case 0xa9: {
-      const s = b === 0xa1 ? FS : GS;
-      const v = c.opsz32 ? c.rd32(SS, c.spAdd(0)) : c.rd16(SS, c.spAdd(0));
-      c.loadSeg(s, v & 0xffff);
-      c.setSp(c.spAdd(c.opsz32 ? 4 : 2));
-      return;
-    }
-    case 0xa3:
-    case 0xab:
-    case 0xb3:
-    case 0xbb: {
-      c.decodeModrm();
-      bitOp(c, (b >> 3) & 3, c.getG(), true);
-      return;
-    }
-    case 0xba: {
-      c.decodeModrm();
-      const op = c.regField;
-      if (op < 4) c.raise(UD);
-      bitOp(c, op & 3, c.fetch8(), false);
-      return;
-    }
-    case 0xa4:
-    case 0xa5:
-    case 0xac:
-    case 0xad: {
-      c.decodeModrm();
-      const count = (b & 1 ? c.r8[4] : c.fetch8()) & 31;
-      shiftDouble(c, b >= 0xac, count);
-      return;
-    }
-    case 0xaf: {
-      c.decodeModrm();
-      imulG(c, c.getE(), c.getG());
-      return;
-    }
-    case 0xb0: {
-      c.decodeModrm();
-      const d = c.getE8();
-      c.alu(7, c.r8[0], d, 8);
-      if (c.r8[0] === d) c.setE8(c.r8[R8[c.regField]]);
-      else {
-        c.setE8(d); // the destination is always written (locked RMW)
-        c.r8[0] = d;
-      }
-      return;
-    }
-    case 0xb1: {
-      c.decodeModrm();
-      const bits = c.osBits;
-      const d = c.getE();
-      const acc = c.getReg(EAX);
-      c.alu(7, acc, d, bits);
-      if (acc === d) c.setE(c.getG());
-      else {
-        c.setE(d);
-        c.setReg(EAX, d);
-      }
-      return;
-    }
-    case 0xb2:
-    case 0xb4:
-    case 0xb5: {
-      c.decodeModrm();
-      c.requireMem();
-      const off = c.opsz32 ? c.rd32(c.eaSeg, c.eaOff) : c.rd16(c.eaSeg, c.eaOff);
-      const o2 = c.adsz32 ? (c.eaOff + (c.opsz32 ? 4 : 2)) >>> 0 : (c.eaOff + (c.opsz32 ? 4 : 2)) & 0xffff;
-      const sel = c.rd16(c.eaSeg, o2);
-      c.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
-      c.setG(off);
-      return;
-    }
-    case 0xb6:
-      c.decodeModrm();
-      c.setG(c.getE8());
-      return;
-    case 0xb7:
-      c.decodeModrm();
-      c.setG(c.getE16());
-      return;
-    case 0xbe:
-      c.decodeModrm();
-      c.setG((c.getE8() << 24) >> 24);
-      return;
-    case 0xbf:
-      c.decodeModrm();
-      c.setG((c.getE16() << 16) >> 16);
-      return;
-    case 0xbc:
-    case 0xbd: {
-      c.decodeModrm();
-      const bits = c.osBits;
-      const v = c.opsz32 ? c.getE() : c.getE() & 0xffff;
-      c.materialize();
-      if (v === 0) {
-        c.flags |= ZF;
-        return;
-      }
-      const idx = b === 0xbc ? 31 - Math.clz32(v & -v) : 31 - Math.clz32(v);
-      c.setG(idx);
-      c.setLazy(LZ_LOGIC, 1, 0, 1, bits, ZF);
-      return;
-    }
-    case 0xc0: {
-      c.decodeModrm();
-      const d = c.getE8();
-      const g = R8[c.regField];
-      const s = c.r8[g];
-      const sum = c.alu(0, d, s, 8);
-      c.setE8(sum);
-      c.r8[g] = d;
-      return;
-    }
-    case 0xc1: {
-      c.decodeModrm();
-      const d = c.getE();
-      const s = c.getG();
-      const sum = c.alu(0, d, s, c.osBits);
-      c.setE(sum);
-      c.setG(d);
-      return;
-    }
-    case 0xc7: {
-      c.decodeModrm();
-      if (c.regField !== 1 || c.modrm >= 0xc0) c.raise(UD);
-      const lo = c.rd32(c.eaSeg, c.eaOff);
-      const hi = c.rd32(c.eaSeg, (c.eaOff + 4) >>> 0);
-      c.materialize();
-      if (lo === r[EAX] && hi === r[EDX]) {
-        c.wr32(c.eaSeg, (c.eaOff + 4) >>> 0, r[ECX]);
-        c.wr32(c.eaSeg, c.eaOff, r[EBX]);
-        c.flags |= ZF;
-      } else {
-        c.probeWrite(c.eaSeg, c.eaOff, 8);
-        c.wr32(c.eaSeg, (c.eaOff + 4) >>> 0, hi);
-        c.wr32(c.eaSeg, c.eaOff, lo);
-        r[EAX] = lo;
-        r[EDX] = hi;
-        c.flags &= ~ZF;
-      }
-      return;
-    }
-    case 0x0b:
-    case 0xb9:
-    case 0xff:
-      c.raise(UD);
-      return;
-    case 0x1f:
-    case 0x18:
-    case 0x19:
-    case 0x1a:
-    case 0x1b:
-    case 0x1c:
-    case 0x1d:
-    case 0x1e:
-    case 0x0d:
-      // Hint NOPs (0F 1F /0 multi-byte NOP, prefetch hints): decode the operand, do nothing.
-      c.decodeModrm();
-      return;
-    default:
-      execSystem(c, b);
-  }
+  return;
+}
+
+function x_0b(c: CpuCore, _b: number): void {
+  c.raise(UD);
+  return;
+}
+
+function x_1f(c: CpuCore, _b: number): void {
+  // Hint NOPs (0F 1F /0 multi-byte NOP, prefetch hints): decode the operand, do nothing.
+  c.decodeModrm();
+  return;
 }
 
 /** BT/BTS/BTR/BTC (op 0..3). Register bit offsets address memory as a bit string (SDM BT). */
