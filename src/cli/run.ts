@@ -33,11 +33,6 @@ const latin1 = new TextDecoder('latin1');
 export async function runCommand(opts: RunOptions): Promise<number> {
   const wallStart = performance.now();
   const guest = resolveGuest(opts.guest);
-  if (guest.techniques && !guest.techniques.includes(opts.technique)) {
-    process.stderr.write(
-      `traplab: note: guest '${guest.label}' is meant for ${guest.techniques.join(', ')}; trying ${opts.technique} anyway\n`,
-    );
-  }
   let session: Session;
   try {
     session = new Session({
@@ -50,6 +45,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   } catch (e) {
     if (e instanceof SessionError) throw new UsageError(e.message);
     throw e;
+  }
+  if (guest.techniques && !guest.techniques.includes(opts.technique)) {
+    process.stderr.write(
+      `traplab: note: guest '${guest.label}' is meant for ${guest.techniques.join(', ')}; trying ${opts.technique} anyway\n`,
+    );
   }
 
   const serialSink = openSink(opts.serial, '--serial');
