@@ -259,6 +259,15 @@ describe('determinism', () => {
     expect(a.runner.traps.count).toBeGreaterThan(1000);
     expect(jsonl(b.runner)).toBe(jsonl(a.runner));
   });
+
+  it('also with four VMs time-sliced on the physical timer', () => {
+    const boot = bootImage('trapdemo/trapdemo.elf', MEM, 'probe');
+    const a = runTe(boot, { vms: 4, memMiB: MEM, slice: 5_000_000 });
+    const b = runTe(boot, { vms: 4, memMiB: MEM, slice: 33_333 });
+    expect(a.runner.traps.countByKind(TrapKind.WorldSwitch)).toBeGreaterThan(10);
+    expect(jsonl(b.runner)).toBe(jsonl(a.runner));
+    expect(b.outs).toEqual(a.outs);
+  });
 });
 
 describe('the CLI', () => {
