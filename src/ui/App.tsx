@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { type CSSProperties, useEffect, useRef } from 'react';
 import { CodeView } from './CodeView.tsx';
 import { Consoles } from './Consoles.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
@@ -184,11 +184,11 @@ export function App() {
       <GuestBanner />
       <main
         className="workspace"
-        style={{ gridTemplateColumns: `minmax(0, ${colSplit}fr) 6px minmax(0, ${1 - colSplit}fr)` }}
+        style={{ '--cols': `minmax(0, ${colSplit}fr) 6px minmax(0, ${1 - colSplit}fr)` } as CSSProperties}
       >
         <section
           className="column"
-          style={{ gridTemplateRows: `minmax(0, ${leftSplit}fr) 6px minmax(0, ${1 - leftSplit}fr)` }}
+          style={{ '--rows': `minmax(0, ${leftSplit}fr) 6px minmax(0, ${1 - leftSplit}fr)` } as CSSProperties}
         >
           <section className="panel" aria-label="Serial consoles">
             <div className="panel-head">
@@ -205,7 +205,9 @@ export function App() {
         <Splitter dir="col" prop="colSplit" />
         <section
           className="column"
-          style={{ gridTemplateRows: `minmax(0, ${rightSplit}fr) 6px minmax(0, ${1 - rightSplit}fr)` }}
+          style={
+            { '--rows': `minmax(0, ${rightSplit}fr) 6px minmax(0, ${1 - rightSplit}fr)` } as CSSProperties
+          }
         >
           <section className="panel" aria-label="Registers">
             <div className="panel-head">

@@ -11,6 +11,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { type ExportFormat, TRAP_INVISIBLE, type TrapDetail, type TrapFilter } from '../worker/protocol.ts';
 import { emulator, type TrapSliceReply } from './emulator.ts';
 import { fmtCount, fmtTimeNs, hex } from './format.ts';
+import { rowsOffset, rowWindow } from './row-window.ts';
 import { useUi } from './store.ts';
 
 const MAX_SCROLL_PX = 12_000_000;
@@ -200,14 +201,8 @@ export function TrapLog() {
   const filterKey = JSON.stringify(filter);
 
   const total = data?.total ?? 0;
-  const fullH = total * rowH;
-  const scaled = fullH > MAX_SCROLL_PX;
-  const spacerH = Math.min(fullH, MAX_SCROLL_PX);
-  const visible = Math.ceil(viewH / rowH) + 1;
-  const maxFirst = Math.max(0, total - visible + 1);
-  const first = scaled
-    ? Math.round((scrollTop / Math.max(1, spacerH - viewH)) * maxFirst)
-    : Math.floor(scrollTop / rowH);
+  const win = rowWindow(total, rowH, viewH, scrollTop, MAX_SCROLL_PX);
+  const { spacerH, visible, first } = win;
 
   // Fetch the window around `first` (one request in flight; re-request if the view moved).
   const want = useRef({ start: 0, end: 0, filter });
@@ -340,7 +335,7 @@ export function TrapLog() {
       );
     }
   }
-  const offsetY = scaled ? scrollTop : drawFirst * rowH;
+  const offsetY = rowsOffset(win, scrollTop, drawFirst, rowH);
 
   return (
     <div className={`traplog ${selected !== null ? 'with-detail' : ''}`} data-testid="traplog">
