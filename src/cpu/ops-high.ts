@@ -20,6 +20,7 @@ import {
   NM,
   NT,
   OFV,
+  RF,
   SS,
   TF,
   UD,
@@ -263,9 +264,10 @@ function op_9c(c: CpuCore, _b: number): void {
 }
 
 function op_9d(c: CpuCore, _b: number): void {
+  const old = c.flags;
   popf(c);
-  c.afterIfChange();
-  return;
+  // Only IF 0→1 (pending IRQ may now be taken) or TF/RF need the slow boundary path.
+  if ((~old & c.flags & IF) !== 0 || (c.flags & (TF | RF)) !== 0) c.afterIfChange();
 }
 
 function op_9e(c: CpuCore, _b: number): void {
@@ -526,10 +528,11 @@ function op_fa(c: CpuCore, _b: number): void {
 
 function op_fb(c: CpuCore, _b: number): void {
   if (!ioplOk(c)) c.gp(0);
-  if ((c.flags & IF) === 0) c.setShadow();
-  c.flags |= IF;
-  c.afterIfChange();
-  return;
+  if ((c.flags & IF) === 0) {
+    c.setShadow();
+    c.flags |= IF;
+    c.afterIfChange();
+  }
 }
 
 function op_fc(c: CpuCore, _b: number): void {
