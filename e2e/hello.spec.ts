@@ -43,3 +43,19 @@ test('keyboard shortcuts: Space runs, ? opens the help overlay, D switches theme
   await expect.poll(() => consoleText(page)).toContain('Hello from TrapLab!');
   await page.screenshot({ path: 'test-results/hello-other-theme.png' });
 });
+
+test('slow motion: at 10 instructions a second the class can watch EIP move', async ({ page }) => {
+  await page.goto('/?guest=hello&technique=native&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await page.getByTestId('speed').selectOption('10');
+  await page.getByTestId('run-pause').click();
+  const instr = async () => Number(await page.getByTestId('statusbar').getAttribute('data-instructions'));
+  // Registers follow every instruction in slow motion: wait for a few to retire, one by one.
+  await expect.poll(instr, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+  await expect(page.locator('.reg-table .changed').first()).toBeVisible();
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toHaveText('Paused');
+  // hello needs 648 instructions: at 10 a second it is nowhere near done.
+  expect(await instr()).toBeLessThan(300);
+  await expect(page.locator('.pill', { hasText: 'instr/s' })).toHaveText('10 instr/s');
+});

@@ -1,6 +1,5 @@
-import { type CSSProperties, useEffect, useRef } from 'react';
+import { type CSSProperties, lazy, Suspense, useEffect, useRef } from 'react';
 import { CodeView } from './CodeView.tsx';
-import { Consoles } from './Consoles.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { Registers } from './Registers.tsx';
@@ -9,6 +8,10 @@ import { commands, defaultScenario, loadScenario, scenarioFromSearch } from './s
 import { type UiState, useUi } from './store.ts';
 import { GuestBanner, Toolbar } from './Toolbar.tsx';
 import { TrapLog } from './TrapLog.tsx';
+
+// xterm is most of the bundle: load it in its own chunk while the rest of the page comes up.
+// Output that arrives first waits in the emulator client's backlog.
+const Consoles = lazy(() => import('./Consoles.tsx').then((m) => ({ default: m.Consoles })));
 
 function isTyping(t: EventTarget | null): boolean {
   if (!(t instanceof HTMLElement)) return false;
@@ -195,7 +198,9 @@ export function App() {
               <h2>Console</h2>
               <span className="muted small">COM1 · click to type</span>
             </div>
-            <Consoles />
+            <Suspense fallback={<div className="empty">Starting the console…</div>}>
+              <Consoles />
+            </Suspense>
           </section>
           <Splitter dir="row" prop="leftSplit" />
           <div className="panel">
