@@ -7,7 +7,7 @@
 import type { CpuState } from '../cpu/index.ts';
 import { disassemble } from '../cpu/index.ts';
 import type { BootImage } from '../machine/loaders/types.ts';
-import type { GuestMemoryMap } from './memory-map.ts';
+import type { GuestMemoryMap, MapRange } from './memory-map.ts';
 import { TrapAndEmulate } from './trap-emulate.ts';
 import type { TrapLog } from './trap-log.ts';
 import type { Vm } from './vm.ts';
@@ -61,6 +61,22 @@ export interface HvRunnerResult {
   reason?: string;
 }
 
+export interface HvVmInfo {
+  vm: number;
+  state: string;
+  reason: string;
+  exitCode: number | undefined;
+  running: boolean;
+  memory: MapRange[];
+  shadowTables: number;
+  traps: number;
+  hiddenFaults: number;
+  reflected: number;
+  injected: number;
+  silent: number;
+  switchesIn: number;
+}
+
 /** The part of the session configuration a VMM needs. */
 export interface HvConfig {
   vms: number;
@@ -97,6 +113,20 @@ export class TrapAndEmulateRunner {
   /** Guest-physical → host-physical map of each VM (shown to the user). */
   memoryMaps(): GuestMemoryMap[] {
     return this.vmm.memoryMaps();
+  }
+
+  /** Per-VM state for the UI: what each VM is doing, its memory map and its trap counters. */
+  vmInfo(): HvVmInfo[] {
+    return this.vmm.vms.map((v) => ({
+      vm: v.index,
+      state: v.state,
+      reason: v.reason,
+      exitCode: v.exitCode,
+      running: this.vmm.current === v.index,
+      memory: v.map.ranges(),
+      shadowTables: v.shadow.tableCount,
+      ...v.stats,
+    }));
   }
 
   run(budget: number, stopOnTrap: boolean): HvRunnerResult {

@@ -63,7 +63,8 @@ export class TrapAndEmulate implements TechniqueHandler {
       if (ev.kind === EventKind.Exception && ev.vector === DB && vm.vmmTf) {
         this.interruptWindow(vm);
       } else if (ev.kind === EventKind.Software || ev.kind === EventKind.Icebp) {
-        this.reflect(vm, ev.vector, -1, ev.eip, true, ev.instrEip, ev.length);
+        // INT n/INT3/INTO check the gate's DPL; INT1 (ICEBP) is delivered like an external event.
+        this.reflect(vm, ev.vector, -1, ev.eip, ev.kind === EventKind.Software, ev.instrEip, ev.length);
       } else if (ev.vector === PF) {
         this.pageFault(vm, ev);
       } else if (ev.vector === GP) {

@@ -158,6 +158,9 @@ describe('time slicing and silent events', () => {
       expect(gap).toBeGreaterThan(1_900_000);
       expect(gap).toBeLessThan(2_200_000);
     }
+    const info = r.vmInfo();
+    expect(info.map((v) => v.memory[0].hostPhys)).toEqual([SLICES_BASE, SLICES_BASE + 4 * MiB]);
+    expect(info[0].switchesIn + info[1].switchesIn).toBe(sw.length + 1);
     expect(r.takeSerial(0).length).toBeGreaterThan(5);
     expect(r.takeSerial(1).length).toBeGreaterThan(5);
   });
