@@ -33,6 +33,7 @@ import {
   TR,
   VM,
 } from './constants.ts';
+import { disassemble } from './disasm.ts';
 import { CpuSeg } from './segments.ts';
 import { CpuTask, TASK_INT, TASK_IRET } from './tasks.ts';
 
@@ -135,7 +136,8 @@ export class CpuInt extends CpuTask {
     let vec = this.excVector;
     let code = this.excHasCode && HAS_ERROR[vec] ? this.excCode : -1;
     const instrEip = this.eip;
-    const length = (this.ip - this.eip) >>> 0;
+    let length = (this.ip - this.eip) >>> 0;
+    if (this.monitor !== null) length = this.exactLength(length);
     this.ip = this.eip;
     for (let guard = 0; guard < 4; guard++) {
       try {
@@ -164,6 +166,29 @@ export class CpuInt extends CpuTask {
       }
     }
     this.tripleFault('triple fault: unresolvable nested exceptions');
+  }
+
+  private readonly peekBuf = new Uint8Array(15);
+  /**
+   * Full length of the faulting instruction (a fault may come before its last bytes were
+   * fetched). Reads code only through existing direct-RAM TLB entries: no page walk, no A bits,
+   * no device reads, no new faults. Falls back to the bytes decoded so far.
+   */
+  private exactLength(decoded: number): number {
+    const buf = this.peekBuf;
+    let n = 0;
+    for (; n < 15; n++) {
+      const off = (this.eip + n) >>> 0;
+      if (off > this.csLim) break;
+      const lin = (this.csBase + off) | 0;
+      const e = this.tlbR[lin >>> 12];
+      if (e === -1 || (e & 0xfff) !== 0) break;
+      buf[n] = this.ram[e ^ lin];
+    }
+    if (n === 0) return decoded;
+    const d = disassemble(buf.subarray(0, n), 0, this.code32 ? 32 : 16);
+    if (d.text === '(bad)' || d.text === '(truncated)') return decoded;
+    return d.length;
   }
 
   tripleFault(reason: string): void {
