@@ -256,6 +256,34 @@ describe('traplab CLI: running guests', () => {
     expect(r.status).toBe(1);
   });
 
+  it('sends the console to a file with --serial file:PATH and debugcon to stderr', () => {
+    const r = traplab(['run', '--guest', 'hello', '--serial', 'file:hello.txt']);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(join(tmp, 'hello.txt'), 'latin1')).toBe(
+      'Hello from TrapLab! This guest runs in 32-bit protected mode.\r\n',
+    );
+    expect(r.status).toBe(1);
+    // Scripts watch the console even when it is not shown.
+    const d = traplab([
+      'run',
+      '--raw',
+      `${echo}@0x100000`,
+      '--entry',
+      '0x100000',
+      '--debugcon',
+      'stderr',
+      '--serial',
+      'none',
+      '--wait-for',
+      'ready',
+      '--send',
+      'q',
+    ]);
+    expect(d.stderr).toBe('d\n');
+    expect(d.stdout).toBe('');
+    expect(d.status).toBe(85);
+  });
+
   it('stops a runaway guest at --max-instructions with 124', () => {
     const r = traplab([
       'run',
