@@ -178,6 +178,14 @@ export class CpuCore extends CpuCtl {
   getReg(i: number): number {
     return this.opsz32 ? this.regs[i] : this.r16[i << 1];
   }
+  /**
+   * Read-modify-write on memory: check the destination is writable before anything (flags
+   * included) changes, so a #PF/#GP on the write leaves the instruction restartable (SDM §6.5).
+   */
+  rmw(size: number): void {
+    if (this.modrm < 0xc0) this.probeWrite(this.eaSeg, this.eaOff, size);
+  }
+
   /** Memory-only operand: #UD when mod = 3 (LEA, LDS, BOUND, LGDT, ...). */
   requireMem(): void {
     if (this.modrm >= 0xc0) this.raise(UD);

@@ -160,3 +160,19 @@ describe('real mode', () => {
     expect(cpu.regs[0] & 0xff).toBe(0x22);
   });
 });
+
+describe('restartable read-modify-write', () => {
+  it('ADC to a read-only page faults before CF changes, so the retried ADC is exact', () => {
+    // stc; adc dword [DATA], 1 — DATA is read-only at CPL 3: #PF (P|W|U) with CF still set.
+    const env = pmEnv([0xf9, 0x83, 0x15, ...le(DATA), 0x01, 0xcd, 0x80], { cpl: 3, paging: true });
+    env.dv.setUint32(0x11000 + (DATA >>> 12) * 4, DATA | 5, true);
+    env.dv.setUint32(DATA, 0xffffffff, true);
+    env.cpu.run(100);
+    expect(stubVector(env.cpu)).toBe(14);
+    const frame = 0x9000 - 24;
+    expect(env.dv.getUint32(frame, true)).toBe(7);
+    expect(env.dv.getUint32(frame + 4, true)).toBe(CODE + 1);
+    expect(env.dv.getUint32(frame + 12, true) & CF).toBe(CF); // EFLAGS image: CF untouched
+    expect(env.dv.getUint32(DATA, true)).toBe(0xffffffff);
+  });
+});

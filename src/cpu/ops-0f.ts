@@ -126,6 +126,7 @@ function x_af(c: CpuCore, _b: number): void {
 
 function x_b0(c: CpuCore, _b: number): void {
   c.decodeModrm();
+  c.rmw(1);
   const d = c.getE8();
   c.alu(7, c.r8[0], d, 8);
   if (c.r8[0] === d) c.setE8(c.r8[R8[c.regField]]);
@@ -138,6 +139,7 @@ function x_b0(c: CpuCore, _b: number): void {
 
 function x_b1(c: CpuCore, _b: number): void {
   c.decodeModrm();
+  c.rmw(c.opsz32 ? 4 : 2);
   const bits = c.osBits;
   const d = c.getE();
   const acc = c.getReg(EAX);
@@ -202,6 +204,7 @@ function x_bc(c: CpuCore, b: number): void {
 
 function x_c0(c: CpuCore, _b: number): void {
   c.decodeModrm();
+  c.rmw(1);
   const d = c.getE8();
   const g = R8[c.regField];
   const s = c.r8[g];
@@ -213,6 +216,7 @@ function x_c0(c: CpuCore, _b: number): void {
 
 function x_c1(c: CpuCore, _b: number): void {
   c.decodeModrm();
+  c.rmw(c.opsz32 ? 4 : 2);
   const d = c.getE();
   const s = c.getG();
   const sum = c.alu(0, d, s, c.osBits);
@@ -225,6 +229,7 @@ function x_c7(c: CpuCore, _b: number): void {
   const r = c.regs;
   c.decodeModrm();
   if (c.regField !== 1 || c.modrm >= 0xc0) c.raise(UD);
+  c.rmw(8); // CMPXCHG8B always writes (locked RMW)
   const lo = c.rd32(c.eaSeg, c.eaOff);
   const hi = c.rd32(c.eaSeg, (c.eaOff + 4) >>> 0);
   c.materialize();
@@ -268,6 +273,7 @@ function bitOp(c: CpuCore, op: number, off: number, regOffset: boolean): void {
     c.eaOff = c.adsz32 ? (c.eaOff + delta) >>> 0 : (c.eaOff + delta) & 0xffff;
     bit = so - unit * bits;
   }
+  if (op !== 0) c.rmw(c.opsz32 ? 4 : 2);
   const v = c.getE();
   const cf = (v >>> bit) & 1;
   c.setCF(cf);
@@ -279,6 +285,7 @@ function bitOp(c: CpuCore, op: number, off: number, regOffset: boolean): void {
 
 function shiftDouble(c: CpuCore, right: boolean, count: number): void {
   const bits = c.osBits;
+  if (count !== 0) c.rmw(bits >> 3);
   const dst = c.getE();
   const src = c.getG();
   if (count === 0) return;

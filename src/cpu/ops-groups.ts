@@ -15,11 +15,13 @@ export function group1(c: CpuCore, b: number): void {
       if (op !== 7) r[m & 7] = res;
       return;
     }
+    if (op !== 7) c.rmw(4);
     const a = c.rd32(c.eaSeg, c.eaOff);
     const res = c.alu(op, a, (c.fetch8() << 24) >> 24, 32);
     if (op !== 7) c.wr32(c.eaSeg, c.eaOff, res);
     return;
   }
+  if (op !== 7) c.rmw(b === 0x80 || b === 0x82 ? 1 : c.opsz32 ? 4 : 2);
   if (b === 0x81) {
     const bits = c.osBits;
     const a = c.getE();
@@ -48,6 +50,7 @@ export function group2(c: CpuCore, b: number): void {
   else if (b <= 0xd1) count = 1;
   else count = c.r8[4];
   count &= 31;
+  if (count !== 0) c.rmw(byte ? 1 : c.opsz32 ? 4 : 2);
   if (byte) {
     const a = c.getE8();
     const r = c.shift(op, a, count, 8);
@@ -64,6 +67,7 @@ export function group3(c: CpuCore, b: number): void {
   c.decodeModrm();
   const op = c.regField;
   const r = c.regs;
+  if (op === 2 || op === 3) c.rmw(b === 0xf6 ? 1 : c.opsz32 ? 4 : 2);
   if (b === 0xf6) {
     const a = c.getE8();
     switch (op) {
@@ -204,12 +208,14 @@ export function group45(c: CpuCore, b: number): void {
   const op = c.regField;
   if (b === 0xfe) {
     if (op > 1) c.raise(UD);
+    c.rmw(1);
     c.setE8(c.incdec(c.getE8(), op === 1, 8));
     return;
   }
   switch (op) {
     case 0:
     case 1:
+      c.rmw(c.opsz32 ? 4 : 2);
       c.setE(c.incdec(c.getE(), op === 1, c.osBits));
       return;
     case 2: {

@@ -389,6 +389,7 @@ function alu6(c: CpuCore, b: number): void {
   switch (b & 7) {
     case 0: {
       c.decodeModrm();
+      if (op !== 7) c.rmw(1);
       const res = c.alu(op, c.getE8(), c.r8[R8[c.regField]], 8);
       if (op !== 7) c.setE8(res);
       return;
@@ -402,10 +403,12 @@ function alu6(c: CpuCore, b: number): void {
           if (op !== 7) r[m & 7] = res;
           return;
         }
+        if (op !== 7) c.rmw(4);
         const res = c.alu(op, c.rd32(c.eaSeg, c.eaOff), r[(m >> 3) & 7], 32);
         if (op !== 7) c.wr32(c.eaSeg, c.eaOff, res);
         return;
       }
+      if (op !== 7) c.rmw(2);
       const res = c.alu(op, c.getE(), c.getG(), 16);
       if (op !== 7) c.setE(res);
       return;

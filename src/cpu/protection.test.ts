@@ -206,7 +206,8 @@ describe('stepping hooks', () => {
 
 describe('monitor event length', () => {
   it('is the whole instruction even when the fault comes before its immediate is fetched', () => {
-    // add dword [0x30000], 1 (83 05 imm32 01) at CPL 3 on a supervisor page: #PF before the imm8.
+    // add dword [0x30000], 1 (83 05 imm32 01) at CPL 3 on a supervisor page: #PF before the imm8
+    // is fetched. RMW operands are checked for write first (as Bochs does), so W=1 in the code.
     const { cpu, dv } = pmEnv([0x83, 0x05, ...le(DATA), 0x01], { cpl: 3, paging: true });
     dv.setUint32(PT + (DATA >>> 12) * 4, DATA | 3, true);
     let ev: TrapEvent | null = null;
@@ -217,6 +218,6 @@ describe('monitor event length', () => {
       },
     };
     cpu.run(10);
-    expect(ev).toMatchObject({ vector: 14, errorCode: 5, eip: CODE, length: 7, faultAddr: DATA });
+    expect(ev).toMatchObject({ vector: 14, errorCode: 7, eip: CODE, length: 7, faultAddr: DATA });
   });
 });
