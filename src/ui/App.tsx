@@ -128,11 +128,10 @@ function StatusBar() {
       data-running={status?.running ? 'yes' : 'no'}
     >
       <span className={`dot s-${state}`} aria-hidden="true" />
-      <span data-testid="status-note">{note}</span>
+      <span data-testid="status-note" className="status-note" title={note}>
+        {note}
+      </span>
       {status?.state === 'exited' ? <span className="pill">exit code {status.exitCode}</span> : null}
-      {status?.state === 'shutdown' && status.reason ? (
-        <span className="pill warn">{status.reason}</span>
-      ) : null}
       <span className="spacer" />
       {stats ? (
         <>

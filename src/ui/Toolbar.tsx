@@ -117,7 +117,7 @@ export function Toolbar() {
               return (
                 <option key={t} value={t}>
                   {TECHNIQUE_LABELS[t]}
-                  {meant || uploadName ? '' : ' — not meant for this guest'}
+                  {meant || uploadName ? '' : ' (not for this guest)'}
                 </option>
               );
             })}
