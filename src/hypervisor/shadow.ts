@@ -3,10 +3,11 @@
  * straight to host-physical frames of the VM's slice and are filled on demand from the guest's
  * own tables (a "hidden" page fault per first touch). Design (see README.md):
  *
- * - One shadow page directory per VM; PDEs 0–1022 point to shadow page tables allocated from the
- *   VMM's frames; PDE 1023 (linear 0xFFC00000–0xFFFFFFFF) is the VMM's own region, holding this
- *   VM's shadow GDT and LDT read-only (the price of address-space compression: a guest cannot use
- *   its top 4 MiB).
+ * - One shadow page directory per VM; one 4 MiB slot of it (PDE `vmmPde`, initially 1023, linear
+ *   0xFFC00000–0xFFFFFFFF) is the VMM's own region, holding this VM's shadow GDT and LDT read-only;
+ *   the other PDEs point to shadow page tables allocated from the VMM's frames. The VMM must live
+ *   somewhere in the guest's address space (address-space compression): when the guest touches
+ *   the slot, the VMM moves its region to a slot the guest does not map (`relocate`).
  * - Always 4 KiB shadow pages, even for a guest 4 MiB page (the real CR4.PSE stays 0).
  * - Accessed/dirty bits: a fill sets the guest's A bit; a page whose guest PTE is not yet dirty is
  *   shadowed read-only, so the first write faults again (hidden) and the VMM sets the guest's D bit
@@ -17,12 +18,12 @@
  */
 import type { GuestMemoryMap, VmmFrames } from './memory-map.ts';
 
-export const VMM_LIN_BASE = 0xffc00000;
+/** Initial linear base of the VMM region (the top 4 MiB) and the tables' offsets inside it. */
 export const VMM_LIN_GDT = 0xffc00000;
-export const VMM_LIN_LDT = 0xffc10000;
+const GDT_OFFSET = 0;
+const LDT_OFFSET = 0x10000;
 /** Pages reserved for each of the shadow GDT and LDT (64 KiB: the largest table). */
 export const DESC_PAGES = 16;
-const VMM_PDE = 1023;
 
 const P = 1;
 const RW = 2;
@@ -40,6 +41,9 @@ export class ShadowPaging {
   /** The shadow table of this PDE stands in for a guest 4 MiB page. */
   private readonly large = new Uint8Array(1024);
   private tables = 0;
+  /** The page-directory slot holding the VMM region. */
+  vmmPde = 1023;
+  private readonly vmmPt: number;
   /** Totals for the statistics. */
   fills = 0;
   flushes = 0;
@@ -61,8 +65,41 @@ export class ShadowPaging {
       this.ram32[(vmmPt >>> 2) + i] = this.gdtFrames[i] | P | A | D;
       this.ram32[(vmmPt >>> 2) + 16 + i] = this.ldtFrames[i] | P | A | D;
     }
-    this.ram32[(this.pd >>> 2) + VMM_PDE] = vmmPt | P | RW | A;
+    this.vmmPt = vmmPt;
+    this.ram32[(this.pd >>> 2) + this.vmmPde] = vmmPt | P | RW | A;
   }
+
+  /** Linear base of the VMM region, of the shadow GDT and of the shadow LDT. */
+  get vmmBase(): number {
+    return (this.vmmPde << 22) >>> 0;
+  }
+  get gdtLinear(): number {
+    return (this.vmmBase + GDT_OFFSET) >>> 0;
+  }
+  get ldtLinear(): number {
+    return (this.vmmBase + LDT_OFFSET) >>> 0;
+  }
+  /** True when `lin` lies in the VMM region. */
+  inVmmRegion(lin: number): boolean {
+    return lin >>> 22 === this.vmmPde;
+  }
+
+  /** Move the VMM region to page-directory slot `pde` (dropping any shadow table there). */
+  relocate(pde: number): void {
+    if (pde === this.vmmPde) return;
+    const base = this.pd >>> 2;
+    if (this.pt[pde] !== 0) {
+      this.frames.release(this.pt[pde]);
+      this.pt[pde] = 0;
+      this.large[pde] = 0;
+      this.tables--;
+    }
+    this.ram32[base + this.vmmPde] = 0;
+    this.vmmPde = pde;
+    this.ram32[base + pde] = this.vmmPt | P | RW | A;
+    this.relocations++;
+  }
+  relocations = 0;
 
   /** Number of live shadow page tables. */
   get tableCount(): number {
@@ -72,7 +109,7 @@ export class ShadowPaging {
   /** Drop every shadow mapping of guest space (guest CR3 write, paging mode change). */
   dropAll(): number {
     let n = 0;
-    for (let i = 0; i < VMM_PDE; i++) {
+    for (let i = 0; i < 1024; i++) {
       const f = this.pt[i];
       if (f !== 0) {
         this.frames.release(f);
@@ -90,7 +127,7 @@ export class ShadowPaging {
   /** Drop the shadow of one guest-linear page (INVLPG). Returns how many entries went. */
   invalidate(lin: number): number {
     const pdi = lin >>> 22;
-    if (pdi === VMM_PDE) return 0;
+    if (pdi === this.vmmPde) return 0;
     const f = this.pt[pdi];
     if (f === 0) return 0;
     if (this.large[pdi]) {
@@ -145,8 +182,8 @@ export class ShadowPaging {
   /** The host frame the shadow currently maps for `lin`, or -1 (for tests and the UI). */
   lookup(lin: number): number {
     const f = this.pt[lin >>> 22];
-    if (f === 0 && lin >>> 22 !== VMM_PDE) return -1;
-    const table = lin >>> 22 === VMM_PDE ? this.ram32[(this.pd >>> 2) + VMM_PDE] & ~0xfff : f;
+    if (f === 0 && lin >>> 22 !== this.vmmPde) return -1;
+    const table = lin >>> 22 === this.vmmPde ? this.vmmPt : f;
     const e = this.ram32[(table >>> 2) + ((lin >>> 12) & 0x3ff)];
     return e & P ? e & ~0xfff : -1;
   }
@@ -154,13 +191,13 @@ export class ShadowPaging {
   /** The raw shadow PTE for `lin` in guest space (0 when none). */
   entry(lin: number): number {
     const f = this.pt[lin >>> 22];
-    return f === 0 || lin >>> 22 === VMM_PDE ? 0 : this.ram32[(f >>> 2) + ((lin >>> 12) & 0x3ff)] >>> 0;
+    return f === 0 || lin >>> 22 === this.vmmPde ? 0 : this.ram32[(f >>> 2) + ((lin >>> 12) & 0x3ff)] >>> 0;
   }
 
   /** Every host frame any shadow entry of guest space points to (for the isolation test). */
   mappedFrames(): Set<number> {
     const s = new Set<number>();
-    for (let i = 0; i < VMM_PDE; i++) {
+    for (let i = 0; i < 1024; i++) {
       const f = this.pt[i];
       if (f === 0) continue;
       for (let j = 0; j < 1024; j++) {

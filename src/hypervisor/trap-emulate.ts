@@ -23,7 +23,6 @@ import {
 import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from './descriptors.ts';
 import { emulatePrivileged } from './emulate.ts';
 import { GuestPageFault } from './guest-mem.ts';
-import { VMM_LIN_BASE, VMM_LIN_GDT, VMM_LIN_LDT } from './shadow.ts';
 import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
 import type { Vm } from './vm.ts';
 import type { TechniqueHandler, Vmm } from './vmm.ts';
@@ -176,10 +175,10 @@ export class TrapAndEmulate implements TechniqueHandler {
     const lin = ev.faultAddr >>> 0;
     const write = (ev.errorCode & 2) !== 0;
     const user = (ev.errorCode & 4) !== 0;
-    if (lin >= VMM_LIN_BASE) {
-      throw new Unvirtualizable(
-        `the guest touched 0x${lin.toString(16)}, inside the top 4 MiB the VMM reserves for itself (address-space compression)`,
-      );
+    if (vm.shadow.inVmmRegion(lin)) {
+      // The guest wants the 4 MiB where the VMM keeps its tables: move them, restart the access.
+      this.relocateVmm(vm, lin);
+      return;
     }
     const r = vm.mem.walk(lin, write, user, true);
     if (r !== true) {
@@ -209,6 +208,35 @@ export class TrapAndEmulate implements TechniqueHandler {
       ev.instrEip,
     );
     this.vmm.recordBytes(vm, (cpu.segBase[CS] + ev.instrEip) >>> 0);
+  }
+
+  /**
+   * Address-space compression: the VMM's region (shadow GDT/LDT) must occupy some 4 MiB of every
+   * guest address space. Move it to a slot the guest does not map (a not-present guest PDE, or with
+   * paging off a slot above the VM's RAM), so the guest's access can be shadowed normally.
+   */
+  private relocateVmm(vm: Vm, lin: number): void {
+    const cpu = this.cpu;
+    const sh = vm.shadow;
+    const paging = (vm.v.cr0 & 0x80000000) !== 0;
+    let slot = -1;
+    for (let i = 1023; i >= 1 && slot < 0; i--) {
+      if (i === sh.vmmPde) continue;
+      if (paging) {
+        const pde = vm.mem.readPhys32(((vm.v.cr3 & 0xfffff000) + i * 4) >>> 0);
+        if ((pde & 1) === 0) slot = i;
+      } else if (i * 0x400000 >= vm.map.memBytes) slot = i;
+    }
+    if (slot < 0) {
+      throw new Unvirtualizable(
+        `the guest maps all of its address space, leaving no 4 MiB for the VMM (address-space compression at 0x${lin.toString(16)})`,
+      );
+    }
+    sh.relocate(slot);
+    cpu.gdtBase = sh.gdtLinear | 0;
+    if (!(vm.v.ldtr.ar & AR_UNUSABLE) && (vm.v.ldtr.sel & 0xfffc) !== 0)
+      cpu.setSeg(LDTR, cpu.segSel[LDTR], sh.ldtLinear, cpu.segLim[LDTR], cpu.segAr[LDTR]);
+    cpu.flushTlb(false);
   }
 
   // ---- #GP: a privileged instruction, a ring-compression artifact, or the guest's own fault ----
@@ -404,7 +432,7 @@ export class TrapAndEmulate implements TechniqueHandler {
     const g = vm.v.gdtr;
     const t = buildShadowTable(g.limit, (off) => this.safeRead32(vm, (g.base + off) >>> 0));
     vm.shadow.writeTable('gdt', t.bytes);
-    this.cpu.gdtBase = VMM_LIN_GDT | 0;
+    this.cpu.gdtBase = vm.shadow.gdtLinear | 0;
     this.cpu.gdtLimit = Math.min(g.limit, 0xffff);
     return t;
   }
@@ -413,7 +441,7 @@ export class TrapAndEmulate implements TechniqueHandler {
     const l = vm.v.ldtr;
     const t = buildShadowTable(l.limit, (off) => this.safeRead32(vm, (l.base + off) >>> 0));
     vm.shadow.writeTable('ldt', t.bytes);
-    this.cpu.setSeg(LDTR, l.sel, VMM_LIN_LDT, Math.min(l.limit, 0xffff), 0x82);
+    this.cpu.setSeg(LDTR, l.sel, vm.shadow.ldtLinear, Math.min(l.limit, 0xffff), 0x82);
     return t;
   }
 

@@ -228,3 +228,57 @@ msg_len equ $ - msg
       expect(recs.some((r) => r.reason === op)).toBe(true);
   });
 });
+
+describe('address-space compression', () => {
+  // Paging on, a page at 0xFFC00000 (the VMM's initial slot): the VMM must move out of the way.
+  const TOP = `
+    mov esp, 0x90000
+    lgdt [gdtr]
+    mov ecx, 0
+.fill:
+    mov eax, ecx
+    shl eax, 12
+    or eax, 3
+    mov [0x81000 + ecx * 4], eax      ; identity map of 0–4 MiB
+    inc ecx
+    cmp ecx, 1024
+    jne .fill
+    mov dword [0x82000], 0x200003     ; 0xFFC00000 → frame 0x200000
+    mov dword [0x80000], 0x81003
+    mov dword [0x80000 + 1023 * 4], 0x82003
+    mov eax, 0x80000
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80000000
+    mov cr0, eax
+    mov dword [0xffc00000], 0x600df00d
+    mov ax, 0x10                      ; the (moved) shadow GDT still serves segment loads
+    mov ds, ax
+    mov eax, [0x200000]
+    cmp eax, 0x600df00d
+    jne .bad
+    mov al, 5
+    out 0xf4, al
+.bad:
+    mov al, 1
+    out 0xf4, al
+    hlt
+gdtr:
+    dw 0x17
+    dd gdt
+gdt:
+    dq 0
+    dq 0x00CF9A000000FFFF
+    dq 0x00CF92000000FFFF
+`;
+  it('moves the VMM region when the guest maps the top 4 MiB, and the guest never notices', () => {
+    const nat = runNative(nasmBoot('top', TOP), 4);
+    expect(nat.exitCode).toBe((5 << 1) | 1);
+    const te = runTe(nasmBoot('top', TOP), { memMiB: 4 });
+    expect(te.result).toMatchObject({ state: 'exited', exitCode: nat.exitCode });
+    const vm = te.runner.vmm.vms[0];
+    expect(vm.vmmRelocations).toBe(1);
+    expect(vm.shadow.vmmPde).not.toBe(1023);
+    expect(vm.shadow.lookup(0xffc00000)).toBe(vm.map.sliceBase + 0x200000);
+  });
+});

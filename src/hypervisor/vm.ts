@@ -85,6 +85,10 @@ export class Vm {
   vmmTf = false;
   /** Counters for --stats. */
   readonly stats = { traps: 0, hiddenFaults: 0, reflected: 0, injected: 0, silent: 0, switchesIn: 0 };
+  /** Times the VMM moved its region out of this guest's way. */
+  get vmmRelocations(): number {
+    return this.shadow.relocations;
+  }
   private readonly boot: BootImage;
   private readonly hostRam: Uint8Array;
   private readonly noReboot: boolean;
