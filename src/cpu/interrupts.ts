@@ -383,6 +383,10 @@ export class CpuInt extends CpuTask {
 
   /** Software interrupt INT n / INT3 / INTO / INT1: a trap, pushes the next EIP. */
   softInt(vec: number, kind: EventKind): void {
+    // V86 with IOPL < 3: INT n/INT3/INTO are #GP(0) before any IDT is consulted (SDM INT n,
+    // no VME) — so a monitor sees the #GP, exactly as a VMM owning the IDT would.
+    if (kind === EventKind.Software && this.flags & VM && (this.flags & IOPL) !== IOPL && this.protectedMode)
+      this.gp(0);
     const length = (this.ip - this.eip) >>> 0;
     this.event.instrEip = this.eip;
     this.event.length = length;
