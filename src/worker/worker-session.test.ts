@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TrapKind } from '../hypervisor/trap-log.ts';
 import { type CoreHost, WorkerCore } from './core.ts';
 import type { FromWorker } from './protocol.ts';
 import { createEmuSession } from './session-adapter.ts';
@@ -50,9 +51,9 @@ function harness() {
   return { core, out, frames, serial, runToStop };
 }
 
-const load = (id: string) => ({
+const load = (id: string, technique = 'native', vms = 1) => ({
   type: 'load',
-  scenario: { guest: { kind: 'builtin', id }, technique: 'native', vms: 1 },
+  scenario: { guest: { kind: 'builtin', id }, technique, vms },
 });
 
 describe('WorkerCore + Session', () => {
@@ -123,5 +124,49 @@ describe('WorkerCore + Session', () => {
     await h.core.handle({ type: 'pause' });
     expect(h.frames().at(-1)!.status).toMatchObject({ running: false, stopNote: 'Paused' });
     expect(h.core.runSlice().more).toBe(false);
+  });
+
+  it('under trap-and-emulate: step to the next trap, run until a kind, slice and explain the log', async () => {
+    const h = harness();
+    await h.core.handle(load('trapdemo', 'trap-and-emulate'));
+    await h.core.handle({ type: 'stepToTrap' });
+    h.runToStop();
+    let f = h.frames().at(-1)!;
+    expect(f.stats.trapTotal).toBe(1);
+    expect(f.status.stopNote).toMatch(/^Stopped at trap: /);
+    // The real CPU runs the guest kernel deprivileged; its virtual CPU believes it is in ring 0.
+    expect(f.regs!.real.cpl).toBeGreaterThan(0);
+    expect(f.regs!.virtual!.cpl).toBe(0);
+
+    await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.ControlRegister });
+    h.runToStop();
+    f = h.frames().at(-1)!;
+    expect(f.status.stopNote).toBe('Stopped at the first control register');
+    expect(f.stats.trapsByKind[TrapKind.ControlRegister]).toBe(1);
+
+    await h.core.handle({ type: 'run' });
+    h.runToStop();
+    expect(h.serial()).toBe(
+      readFileSync(join(root, 'guests/trapdemo/expected-output.txt'), 'utf8').replace(/\r?\n/g, '\r\n'),
+    );
+    const last = h.frames().at(-1)!;
+    expect(last.status).toMatchObject({ state: 'exited', exitCode: 1 });
+    const total = last.stats.trapHeld;
+    await h.core.handle({
+      type: 'trapSlice',
+      id: 7,
+      start: 0,
+      end: 4096,
+      filter: { kinds: [TrapKind.ControlRegister] },
+    });
+    const sl = h.out.find((m) => m.type === 'trapSlice');
+    if (sl?.type !== 'trapSlice') throw new Error('no slice');
+    expect(sl.total).toBe(last.stats.trapsByKind[TrapKind.ControlRegister]);
+    expect(new Set(sl.rows.kind)).toEqual(new Set([TrapKind.ControlRegister]));
+    expect(sl.insn.every((t) => /^(mov|lmsw|clts)/.test(t))).toBe(true);
+    await h.core.handle({ type: 'trapDetail', id: 8, index: sl.rows.index[0] });
+    const d = h.out.find((m) => m.type === 'trapDetail');
+    expect(d?.type === 'trapDetail' && d.detail?.explanation).toBeTruthy();
+    expect(total).toBeGreaterThan(100);
   });
 });
