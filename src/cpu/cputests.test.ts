@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StopReason } from './constants.ts';
+import { MonitorAction } from './interrupts.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
 
 const dir = resolve(__dirname, '../../guests/cputests');
@@ -16,9 +17,10 @@ const guests = existsSync(dir)
       .sort()
   : [];
 
-function boot(file: string) {
+function boot(file: string, reflect = false) {
   const { cpu, bus } = makeCpu(32 << 20);
   bus.latchPorts = true;
+  if (reflect) cpu.monitor = { onEvent: () => MonitorAction.Reflect };
   const entry = loadElf(bus.ram, new Uint8Array(readFileSync(resolve(dir, file))));
   cpu.enterProtectedFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
   const code = runToExit(cpu, bus, 50_000_000);
@@ -36,6 +38,16 @@ describe('guests/cputests on the CPU', () => {
       expect(fails, bus.serial).toEqual([]);
       expect(bus.serial).toMatch(/PASS/);
       expect(code, bus.serial).toBe(0);
+    });
+  }
+  // The monitor path must be transparent: reflecting every event gives the same results.
+  for (const g of guests.filter((f) => f !== 'triplefault.elf')) {
+    it(`${g}: identical output with a monitor that reflects every event`, () => {
+      const plain = boot(g);
+      const mon = boot(g, true);
+      expect(mon.bus.serial).toBe(plain.bus.serial);
+      expect(mon.code).toBe(plain.code);
+      expect(mon.cpu.instructions).toBe(plain.cpu.instructions);
     });
   }
   if (guests.includes('triplefault.elf')) {
