@@ -51,6 +51,7 @@ test('trapdemo under trap-and-emulate: step from trap to trap, filter the log, r
 
   // Filter by port I/O: every visible row is a port I/O record.
   await chips.filter({ hasText: 'port I/O' }).click();
+  await expect(page.getByTestId('follow')).toBeChecked();
   const kinds = await page.getByTestId('trap-row').locator('.c-kind').allTextContents();
   expect(kinds.length).toBeGreaterThan(0);
   expect(new Set(kinds)).toEqual(new Set(['port I/O']));

@@ -188,6 +188,7 @@ export function TrapLog() {
   const selected = useUi((s) => s.selectedTrap);
   const set = useUi((s) => s.set);
   const scroller = useRef<HTMLDivElement>(null);
+  const autoScroll = useRef(false);
   const [viewH, setViewH] = useState(300);
   const [scrollTop, setScrollTop] = useState(0);
   const [data, setData] = useState<TrapSliceReply | null>(null);
@@ -250,7 +251,10 @@ export function TrapLog() {
   useLayoutEffect(() => {
     const el = scroller.current;
     if (follow && el && total > 0) {
-      el.scrollTop = el.scrollHeight;
+      if (el.scrollTop + el.clientHeight < el.scrollHeight - 1) {
+        autoScroll.current = true;
+        el.scrollTop = el.scrollHeight;
+      }
       setScrollTop(el.scrollTop);
     }
   }, [follow, total]);
@@ -267,6 +271,12 @@ export function TrapLog() {
   const onScroll = () => {
     const el = scroller.current!;
     setScrollTop(el.scrollTop);
+    // Our own follow-tail scrolling (or a table that shrank under a new filter) is not the user
+    // scrolling away from the tail.
+    if (autoScroll.current) {
+      autoScroll.current = false;
+      return;
+    }
     const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
     if (!atBottom && useUi.getState().follow) set({ follow: false });
     else if (atBottom && !useUi.getState().follow && total > 0) set({ follow: true });
@@ -276,6 +286,7 @@ export function TrapLog() {
     const kinds = filterSel.kinds.includes(k)
       ? filterSel.kinds.filter((x) => x !== k)
       : [...filterSel.kinds, k];
+    autoScroll.current = true;
     set({ trapFilter: { ...filterSel, kinds }, selectedTrap: null });
   };
 
@@ -352,12 +363,13 @@ export function TrapLog() {
           <select
             data-testid="trap-vm-filter"
             value={filterSel.vm ?? ''}
-            onChange={(e) =>
+            onChange={(e) => {
+              autoScroll.current = true;
               set({
                 trapFilter: { ...filterSel, vm: e.target.value === '' ? null : Number(e.target.value) },
                 selectedTrap: null,
-              })
-            }
+              });
+            }}
           >
             <option value="">all</option>
             {Array.from({ length: loaded?.vms ?? 1 }, (_, i) => (

@@ -9,7 +9,6 @@
  * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
  */
 import {
-  type CpuView,
   type DisasmLine,
   FRAME_TRAP_TAIL,
   type FromWorker,
@@ -23,7 +22,6 @@ import {
   type StatsView,
   type StatusView,
   type ToWorker,
-  type TrapFilter,
 } from './protocol.ts';
 import { type TrapLogLike, TrapView } from './traps.ts';
 
@@ -495,5 +493,3 @@ function describeEnd(st: SessionStatusLike): string {
       return st.state;
   }
 }
-
-export type { CpuView, TrapFilter };
