@@ -221,3 +221,24 @@ describe('monitor event length', () => {
     expect(ev).toMatchObject({ vector: 14, errorCode: 7, eip: CODE, length: 7, faultAddr: DATA });
   });
 });
+
+describe('debug registers', () => {
+  it('DR7.GD makes MOV DRn a #DB fault with DR6.BD and clears GD', () => {
+    const { cpu } = pmEnv([0x0f, 0x21, 0xc0, 0xf4]); // mov eax, dr0
+    cpu.dr[7] = 0x2400;
+    cpu.run(10);
+    expect(stubVector(cpu)).toBe(1);
+    expect(cpu.dr[6] & 0x2000).toBe(0x2000);
+    expect(cpu.dr[7] & 0x2000).toBe(0);
+  });
+  it('an I/O breakpoint (CR4.DE, R/W=10) traps after OUT with DR6.B0', () => {
+    const { cpu, dv } = pmEnv([0xba, 0xf8, 0x03, 0x00, 0x00, 0xee, 0x90, 0xf4]); // mov edx,0x3f8; out dx,al
+    cpu.cr4 |= 0x8;
+    cpu.dr[0] = 0x3f8;
+    cpu.dr[7] = 0x401 | (2 << 16);
+    cpu.run(10);
+    expect(stubVector(cpu)).toBe(1);
+    expect(cpu.dr[6] & 0xf).toBe(1);
+    expect(dv.getUint32(0x8000 - 12, true)).toBe(CODE + 6); // trap: EIP after the OUT
+  });
+});

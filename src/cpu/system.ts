@@ -87,6 +87,12 @@ export function execSystem(c: CpuCore, b: number): void {
       let n = (m >> 3) & 7;
       if ((n === 4 || n === 5) && c.cr4 & CR4_DE) c.raise(UD);
       if (n === 4 || n === 5) n += 2;
+      if (c.dr[7] & 0x2000) {
+        // DR7.GD general detect (SDM §17.2.4): #DB fault with DR6.BD; GD is cleared for the handler.
+        c.dr[7] &= ~0x2000;
+        c.dr[6] |= 0x2000;
+        c.raise(1);
+      }
       if (b === 0x21) r[m & 7] = n === 6 ? c.dr[6] | 0xffff0ff0 : n === 7 ? c.dr[7] | 0x400 : c.dr[n];
       else {
         c.dr[n] = r[m & 7];

@@ -78,6 +78,26 @@ export class CpuTask extends CpuSeg {
 
   /** I/O permission check for ports port..port+len-1 (SDM §19.5). Raises #GP(0) if denied. */
   checkIoPerm(port: number, len: number): void {
+    if (this.dr[7] & 0xff && this.cr4 & 0x8) this.ioBpCheck(port, len);
+    this.checkIoPermOnly(port, len);
+  }
+
+  /** DR0–DR3 I/O breakpoints (R/W = 10, CR4.DE = 1; SDM §17.2.5): a trap after the instruction. */
+  ioBpCheck(port: number, len: number): void {
+    const dr7 = this.dr[7];
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 2) continue;
+      const l = (dr7 >>> (18 + i * 4)) & 3;
+      const blen = l === 0 ? 1 : l === 1 ? 2 : l === 3 ? 4 : 8;
+      const start = this.dr[i] & 0xffff & ~(blen - 1);
+      if (port <= start + blen - 1 && start <= port + len - 1) {
+        this.dataBpHits |= 1 << i;
+        this.attention = true;
+      }
+    }
+  }
+
+  private checkIoPermOnly(port: number, len: number): void {
     if (!this.protectedMode) return;
     if ((this.flags & VM) === 0 && this.cpl <= ((this.flags >> 12) & 3)) return;
     const ar = this.segAr[TR];
