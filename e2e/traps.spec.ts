@@ -86,3 +86,19 @@ test('several VMs under trap-and-emulate each get a console', async ({ page }) =
   expect(new Set(vms)).toEqual(new Set(['1']));
   await page.screenshot({ path: 'test-results/traps-two-vms.png' });
 });
+
+test('a silent event (POPF losing IF) is shown as invisible to the VMM', async ({ page }) => {
+  await loadOrSkip(page, '/?guest=minikernel&technique=trap-and-emulate&vms=1');
+  await page.getByTestId('until-kind').selectOption({ label: 'silent event' });
+  await page.getByTestId('run-until').click();
+  await expect(page.getByTestId('status-note')).toHaveText('Stopped at the first silent event', {
+    timeout: 60_000,
+  });
+  const row = page.locator('.trow.invisible').last();
+  await expect(row).toBeVisible();
+  await expect(row).toContainText('invisible to the VMM');
+  await expect(row.locator('.c-insn')).toContainText('popf');
+  await row.click();
+  await expect(page.getByTestId('trap-detail')).toContainText('invisible to the VMM');
+  await page.screenshot({ path: 'test-results/traps-silent.png' });
+});
