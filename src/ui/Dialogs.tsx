@@ -239,6 +239,11 @@ export function HelpOverlay() {
               <b>Disassembly and memory</b> — the code around EIP and any memory you point at, side by side.
             </li>
             <li>
+              <b>Trap detail</b> — click a row for the explanation and every field of the record; “Show this
+              instruction” pins the disassembly on it. <b>⤓ JSONL / Trace</b> download the log (the trace
+              opens in ui.perfetto.dev).
+            </li>
+            <li>
               <b>Share</b> — the address bar holds the scenario (guest, technique, VMs): copy it to show the
               same thing elsewhere.
             </li>
