@@ -72,8 +72,19 @@ describe.skipIf(!hasQemu)('hello under qemu-system-i386 (oracle)', () => {
   it('prints the greeting and exits through isa-debug-exit with status (0 << 1) | 1', () => {
     const r = spawnSync(
       'qemu-system-i386',
-      ['-kernel', join(guestsDir, 'hello', 'hello.elf'), '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-        '-serial', 'stdio', '-display', 'none', '-monitor', 'none', '-no-reboot'],
+      [
+        '-kernel',
+        join(guestsDir, 'hello', 'hello.elf'),
+        '-device',
+        'isa-debug-exit,iobase=0xf4,iosize=0x04',
+        '-serial',
+        'stdio',
+        '-display',
+        'none',
+        '-monitor',
+        'none',
+        '-no-reboot',
+      ],
       { timeout: 30_000 },
     );
     expect(r.stdout.toString()).toContain('Hello from TrapLab!');

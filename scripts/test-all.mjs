@@ -34,7 +34,11 @@ check('typecheck (tsc)', run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', 
 check('lint (biome)', run('lint', 'npx', ['biome', 'check', '.']));
 
 const unitOk = run('unit + integration (vitest)', 'npx', [
-  'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(results, 'unit.json')}`,
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${join(results, 'unit.json')}`,
 ]);
 if (existsSync(join(results, 'unit.json'))) {
   const u = JSON.parse(readFileSync(join(results, 'unit.json'), 'utf8'));
