@@ -60,6 +60,13 @@ test('trapdemo under trap-and-emulate: step from trap to trap, filter the log, r
   await page.getByTestId('trap-row').first().click();
   await expect(page.getByTestId('trap-detail')).toContainText('Port');
   await expect(page.getByTestId('trap-detail').locator('.explanation')).not.toBeEmpty();
+  // ↓ moves the selection to the next matching record.
+  const first = await page.locator('.trow.selected .c-idx').textContent();
+  const ids = await page.getByTestId('trap-row').locator('.c-idx').allTextContents();
+  await page.keyboard.press('ArrowDown');
+  await expect(page.locator('.trow.selected .c-idx')).toHaveText(ids[ids.indexOf(first!) + 1]);
+  await page.keyboard.press('ArrowUp');
+  await expect(page.locator('.trow.selected .c-idx')).toHaveText(first!);
   // Jump to the record's instruction: the disassembly pins it, and it is the port access.
   await page.getByTestId('trap-show-code').click();
   await expect(page.locator('.dline.pinned .d-text')).toHaveText(/^(in|out)\b/);

@@ -268,6 +268,24 @@ export function TrapLog() {
     return () => ro.disconnect();
   }, []);
 
+  // ↑/↓ move the selection through the (filtered) rows; the view follows it.
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    if ((e.key !== 'ArrowDown' && e.key !== 'ArrowUp') || selected === null || !data) return;
+    const j = data.rows.index.indexOf(selected);
+    if (j < 0) return;
+    const k = j + (e.key === 'ArrowDown' ? 1 : -1);
+    if (k < 0 || k >= data.rows.index.length) return;
+    e.preventDefault();
+    const pos = data.start + k;
+    const el = scroller.current!;
+    if (!win.scaled) {
+      if (pos * rowH < el.scrollTop) el.scrollTop = pos * rowH;
+      else if ((pos + 1) * rowH > el.scrollTop + el.clientHeight)
+        el.scrollTop = (pos + 1) * rowH - el.clientHeight;
+    }
+    set({ selectedTrap: data.rows.index[k], follow: false });
+  };
+
   const onScroll = () => {
     const el = scroller.current!;
     setScrollTop(el.scrollTop);
@@ -320,7 +338,10 @@ export function TrapLog() {
           className={`trow ${inv ? 'invisible' : ''} ${selected === idx ? 'selected' : ''}`}
           style={{ height: rowH }}
           data-testid="trap-row"
-          onClick={() => set({ selectedTrap: idx })}
+          onClick={() => {
+            set({ selectedTrap: idx });
+            scroller.current?.focus({ preventScroll: true });
+          }}
           onKeyDown={(e) => e.key === 'Enter' && set({ selectedTrap: idx })}
         >
           <span className="c-idx mono">{r.seq[j]}</span>
@@ -434,7 +455,15 @@ export function TrapLog() {
             <span className="c-action">VMM action</span>
             <span className="c-cost">cost</span>
           </div>
-          <div className="trap-scroll" ref={scroller} onScroll={onScroll} data-testid="trap-scroll">
+          {/* biome-ignore lint/a11y/noStaticElementInteractions: arrow keys move the row selection */}
+          <div
+            className="trap-scroll"
+            ref={scroller}
+            onScroll={onScroll}
+            onKeyDown={onKeyDown}
+            tabIndex={-1}
+            data-testid="trap-scroll"
+          >
             <div style={{ height: spacerH, position: 'relative' }}>
               <div className="trap-rows" style={{ transform: `translateY(${offsetY}px)` }}>
                 {rows}
