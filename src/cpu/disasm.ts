@@ -5,6 +5,7 @@
  */
 import type { OpInfo } from './table.ts';
 import { isEsc, isGroup, lookup, PREFIXES } from './table.ts';
+import { x87Text } from './x87.ts';
 
 export interface Disassembly {
   text: string;
@@ -61,8 +62,9 @@ export function disassemble(
     }
     if (!two && isEsc(b)) {
       const m = byte();
-      if (m < 0xc0) memOperand(m);
-      return done(`(x87 esc 0x${b.toString(16)})`);
+      const text = x87Text(b, m, m < 0xc0 ? memOperand(m) : '');
+      if (text === '(bad)') return { text, length: p - offset };
+      return done(`${lock ? 'lock ' : ''}${text}`);
     }
     let modrm = -1;
     let info: OpInfo | null = null;
