@@ -193,6 +193,7 @@ export const SHORTCUTS: [string, string][] = [
   ['R', 'Reset the guest'],
   ['[ and ]', 'Slower / faster'],
   ['F', 'Follow the newest trap'],
+  ['↑ ↓', 'Previous / next trap record (after clicking a row)'],
   ['O', 'Load a guest from disk'],
   ['D', 'Light / dark theme'],
   ['C', 'Classroom mode (large fonts)'],
