@@ -100,6 +100,7 @@ export class Cpu extends CpuCore {
     this.idtBase = 0;
     this.idtLimit = 0xffff;
     this.cpl = 0;
+    this.acOn = false;
     const data = AR_P | AR_S | AR_RW | AR_ACCESSED;
     for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, 0, 0, 0xffff, data);
     this.setSeg(CS, 0xf000, 0xffff0000 | 0, 0xffff, data);
@@ -149,6 +150,7 @@ export class Cpu extends CpuCore {
     this.setSeg(CS, 0x10, 0, 0xffffffff, CpuSeg.flatAr(true, 0));
     for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, 0x18, 0, 0xffffffff, CpuSeg.flatAr(false, 0));
     this.setRegs(regs);
+    this.refreshAc();
     this.ip = eip >>> 0;
     this.eip = this.ip;
     this.halted = false;
@@ -166,6 +168,7 @@ export class Cpu extends CpuCore {
     for (const s of [ES, SS, DS, FS, GS]) this.setSeg(s, cs, cs << 4, 0xffff, data);
     this.setSeg(CS, cs, cs << 4, 0xffff, data);
     this.setRegs(regs);
+    this.refreshAc();
     this.ip = ip & 0xffff;
     this.eip = this.ip;
     this.halted = false;
@@ -399,6 +402,7 @@ export class Cpu extends CpuCore {
     this.a20Mask = s.a20 ? -1 : 0xffefffff | 0;
     this.instructions = s.instructions;
     this.shadow = s.shadow;
+    this.refreshAc();
     this.shutdown = false;
     this.flushTlb(false);
     this.attention = true;

@@ -395,6 +395,11 @@ export class CpuInt extends CpuTask {
 
   /** IRET / IRETD (SDM IRET pseudocode). */
   iret(): void {
+    this.iretInner();
+    this.refreshAc();
+  }
+
+  private iretInner(): void {
     const op32 = this.opsz32;
     this.keepRf = true;
     if ((this.cr0 & CR0_PE) === 0) {

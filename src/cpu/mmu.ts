@@ -75,6 +75,15 @@ export class CpuMmu extends CpuBase {
   /** Linear address of the last page fault / data breakpoint candidate (for monitors). */
   faultAddr = 0;
 
+  /** Alignment checking active (CR0.AM, EFLAGS.AC, CPL 3): every access takes segCheck(). */
+  acOn = false;
+  refreshAc(): void {
+    const on = (this.cr0 & 0x40000) !== 0 && (this.flags & 0x40000) !== 0 && this.cpl === 3;
+    if (on === this.acOn) return;
+    this.acOn = on;
+    for (let s = 0; s < 6; s++) this.updateSegChk(s);
+  }
+
   /** Restore the between-instructions decoder state (no prefixes, sizes from CS.D). */
   resetPrefixes(): void {
     this.opsz32 = this.code32;
@@ -452,7 +461,7 @@ export class CpuMmu extends CpuBase {
     else if ((ar & AR_S) === 0) c = 0;
     else if (ar & AR_CODE) c = ar & AR_RW ? CHK_R : 0;
     else c = CHK_R | (ar & AR_RW ? CHK_W : 0) | (ar & AR_DC ? CHK_EXPDOWN : 0);
-    if ((c & CHK_EXPDOWN) === 0 && this.segLim[s] === 0xffffffff) {
+    if ((c & CHK_EXPDOWN) === 0 && this.segLim[s] === 0xffffffff && !this.acOn) {
       if (c & CHK_R) c |= CHK_FLAT_R;
       if (c & CHK_W) c |= CHK_FLAT_W;
     }
@@ -481,6 +490,9 @@ export class CpuMmu extends CpuBase {
       const upper = this.segAr[s] & AR_DB ? 0xffffffff : 0xffff;
       if (o <= lim || o + len - 1 > upper) this.raise(vec, 0);
     } else if (o + len - 1 > lim) this.raise(vec, 0);
+    // #AC(0) for a misaligned word/dword/qword at CPL 3 with CR0.AM and EFLAGS.AC (SDM §6.15, #17).
+    if (this.acOn && (len === 2 || len === 4 || len === 8) && ((this.segBase[s] + o) & (len - 1)) !== 0)
+      this.raise(17, 0);
   }
 
   rd8(s: number, off: number): number {

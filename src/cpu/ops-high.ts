@@ -266,6 +266,7 @@ function op_9c(c: CpuCore, _b: number): void {
 function op_9d(c: CpuCore, _b: number): void {
   const old = c.flags;
   popf(c);
+  if ((old ^ c.flags) & AC) c.refreshAc();
   // Only IF 0→1 (pending IRQ may now be taken) or TF/RF need the slow boundary path.
   if ((~old & c.flags & IF) !== 0 || (c.flags & (TF | RF)) !== 0) c.afterIfChange();
 }

@@ -242,3 +242,21 @@ describe('debug registers', () => {
     expect(dv.getUint32(0x8000 - 12, true)).toBe(CODE + 6); // trap: EIP after the OUT
   });
 });
+
+describe('alignment check', () => {
+  it('#AC(0) for a misaligned dword at CPL 3 only with CR0.AM and EFLAGS.AC', () => {
+    const code = [0x8b, 0x05, ...le(DATA + 1), ...INT80]; // mov eax, [DATA+1]
+    const on = pmEnv(code, { cpl: 3 });
+    on.cpu.cr0 |= 0x40000;
+    on.cpu.flags |= 0x40000;
+    on.cpu.refreshAc();
+    on.cpu.run(10);
+    expect(stubVector(on.cpu)).toBe(17);
+    expect(on.dv.getUint32(0x9000 - 24, true)).toBe(0);
+    const off = pmEnv(code, { cpl: 3 });
+    off.cpu.flags |= 0x40000; // AC without CR0.AM: no check
+    off.cpu.refreshAc();
+    off.cpu.run(10);
+    expect(stubVector(off.cpu)).toBe(0x80);
+  });
+});

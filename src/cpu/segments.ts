@@ -40,6 +40,7 @@ export class CpuSeg extends CpuMmu {
     if (this.cpl !== n) {
       this.cpl = n;
       this.updateTlbViews();
+      this.refreshAc();
     }
   }
 

@@ -153,6 +153,7 @@ export function writeCr(c: CpuCore, n: number, v: number): void {
       c.cr0 = (v | CR0_ET) & 0xe005003f;
       if ((old ^ c.cr0) & (CR0_PG | CR0_WP | CR0_PE)) c.flushTlb(false);
       if ((old ^ c.cr0) & CR0_PE && (c.cr0 & CR0_PE) === 0) c.setCpl(0);
+      c.refreshAc();
       return;
     }
     case 2:

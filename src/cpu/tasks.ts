@@ -41,6 +41,7 @@ export class CpuTask extends CpuSeg {
   loadEflags(v: number): void {
     this.lzMask = 0;
     this.flags = (v & 0x3f7fd5) | 2;
+    this.refreshAc();
     this.afterFlagsLoad();
   }
 
