@@ -17,6 +17,12 @@ test('the URL carries the scenario and a reload reproduces it', async ({ page })
   await expect(page.getByTestId('technique-select')).toHaveValue('native');
   await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
   await expect(page.getByTestId('guest-banner')).toContainText('minikernel');
+
+  // The share button copies exactly this link.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByTestId('share').click();
+  await expect(page.getByTestId('toast')).toContainText('Link copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(page.url());
 });
 
 test('native always runs one VM, whatever the URL asks', async ({ page }) => {

@@ -4,6 +4,7 @@ import { MAX_VMS, TECHNIQUES, type TechniqueId } from '../worker/protocol.ts';
 import {
   ClassroomIcon,
   HelpIcon,
+  LinkIcon,
   MoonIcon,
   OpenIcon,
   PauseIcon,
@@ -235,6 +236,23 @@ export function Toolbar() {
       </div>
 
       <div className="tb-group tb-end">
+        <button
+          type="button"
+          className="btn ghost icon-only"
+          aria-label="Copy a link to this scenario"
+          title="Copy a link to this scenario (guest, technique, VMs)"
+          data-testid="share"
+          disabled={!!uploadName}
+          onClick={() => {
+            const ui = useUi.getState();
+            navigator.clipboard
+              .writeText(location.href)
+              .then(() => ui.toast(`Link copied: ${location.href}`, 'info'))
+              .catch(() => ui.toast(`Copy this link: ${location.href}`, 'info'));
+          }}
+        >
+          <LinkIcon />
+        </button>
         <button
           type="button"
           className="btn ghost icon-only"
