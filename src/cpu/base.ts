@@ -21,14 +21,33 @@ for (let i = 0; i < 256; i++) {
   PARITY[i] = (b & 1) === 0 ? PF : 0;
 }
 
-/** Observation of an architecturally silent event (see Cpu.observer). */
+/**
+ * Observation of an architecturally silent event (see Cpu.observer): something sensitive that does
+ * not trap (Robin & Irvine 2000). Observer arguments: `value` and `extra` as documented per kind.
+ */
 export enum SilentKind {
-  /** POPF at CPL > IOPL (or V86 with IOPL=3 rules) tried to change IF; the change was dropped. */
+  /**
+   * POPF at CPL > IOPL (protected mode, not V86): the IF bit of the image was ignored. Reported on
+   * EVERY such POPF, whatever the real IF is; `value` = the attempted image. The observer compares
+   * the image's IF with what it expected (a VMM: the guest's virtual IF).
+   */
   PopfIfDropped = 1,
-  /** IRET at CPL > IOPL tried to change IF; dropped. */
+  /** IRET at CPL > IOPL: the IF bit of the image was ignored (every such IRET; `value` = image). */
   IretIfDropped = 2,
-  /** POPF/IRET at CPL > 0 tried to change IOPL; dropped. */
+  /** POPF/IRET at CPL > 0 tried to change IOPL; dropped (only when it differs from the real IOPL). */
   IoplDropped = 3,
+  /** PUSH CS/SS or MOV r/m16, CS/SS at CPL > 0: `value` = the selector read (its RPL = real CPL). */
+  SegmentRead = 4,
+  /** SGDT/SIDT at CPL > 0: `value` = the base stored, `extra` = the limit stored. */
+  TableRead = 5,
+  /** SLDT/STR at CPL > 0: `value` = the selector stored. */
+  SelectorRead = 6,
+  /** SMSW at CPL > 0: `value` = what it stored (the real CR0 bits). */
+  MswRead = 7,
+  /** LAR/LSL/VERR/VERW at CPL > 0: `value` = the selector examined, `extra` = 1 if ZF was set. */
+  DescriptorCheck = 8,
+  /** PUSHF at CPL > 0: `value` = the EFLAGS image pushed (the real IF and IOPL). */
+  FlagsRead = 9,
 }
 
 export class CpuBase {

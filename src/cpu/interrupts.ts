@@ -84,11 +84,22 @@ export interface SilentEvent {
   kind: SilentKind;
   eip: number;
   cpl: number;
-  /** The value the instruction tried to load (EFLAGS image). */
+  /** The value the instruction tried to load (EFLAGS image) or revealed (see SilentKind). */
   attempted: number;
+  /** A second value for some kinds (see SilentKind), else 0. */
+  extra: number;
 }
-export type SilentObserver = (kind: SilentKind, eip: number, cpl: number, attempted: number) => void;
+export type SilentObserver = (
+  kind: SilentKind,
+  eip: number,
+  cpl: number,
+  attempted: number,
+  extra: number,
+) => void;
 
+/** Fault-class vectors (SDM Table 6-1), excluding #DB (set by instruction breakpoints only). */
+const FAULT_CLASS = new Uint8Array(32);
+for (const v of [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19]) FAULT_CLASS[v] = 1;
 const HAS_ERROR = new Uint8Array(32);
 for (const v of [8, 10, 11, 12, 13, 14, 17]) HAS_ERROR[v] = 1;
 function isContributory(v: number): boolean {
@@ -110,6 +121,8 @@ export class CpuInt extends CpuTask {
     length: 0,
     faultAddr: 0,
   };
+  /** Delivering a fault-class exception: the pushed EFLAGS image gets RF = 1. */
+  pushRf = false;
   /** Set whenever an event is delivered (for Cpu.breakOnEvent). */
   eventDelivered = false;
   /** Set when a monitor asked to stop. */
@@ -124,8 +137,8 @@ export class CpuInt extends CpuTask {
   }
 
   /** Report a silent event. */
-  silent(kind: SilentKind, attempted: number): void {
-    if (this.observer !== null) this.observer(kind, this.eip, this.cpl, attempted);
+  silent(kind: SilentKind, attempted: number, extra = 0): void {
+    if (this.observer !== null) this.observer(kind, this.eip, this.cpl, attempted, extra);
   }
 
   /**
@@ -143,11 +156,16 @@ export class CpuInt extends CpuTask {
       try {
         this.event.instrEip = instrEip;
         this.event.length = length;
+        // SDM §17.3.1.1: the EFLAGS image of any fault-class exception has RF = 1 (so the IRET back
+        // does not re-trigger an instruction breakpoint), except #DB from an instruction breakpoint.
+        this.pushRf = FAULT_CLASS[vec] === 1;
         this.deliver(vec, EventKind.Exception, code, this.eip);
+        this.pushRf = false;
         this.resetPrefixes();
         return;
       } catch (e) {
         if (e !== FAULT) throw e;
+        this.pushRf = false;
         const second = this.excVector;
         if (vec === DF_) {
           this.tripleFault(`triple fault: exception ${second} while delivering #DF`);
@@ -287,7 +305,7 @@ export class CpuInt extends CpuTask {
     const csHi = this.dHi;
     const csAddr = this.dAddr;
     const lim = CpuSeg.descLimit(csLo, csHi);
-    const flags = this.getEflags();
+    const flags = this.getEflags() | (this.pushRf ? RF : 0);
     const v86 = (flags & VM) !== 0;
     const size = gate32 ? 4 : 2;
     if ((ar & AR_DC) === 0 && dpl < this.cpl) {
@@ -513,7 +531,8 @@ export class CpuInt extends CpuTask {
     }
     if (this.cpl > iopl) {
       mask &= ~IF;
-      if (((fl ^ cur) & IF) !== 0) this.silent(SilentKind.IretIfDropped, fl);
+      // Every ignored IF bit is reported (SilentKind.IretIfDropped): the observer judges it.
+      if (this.observer !== null) this.silent(SilentKind.IretIfDropped, fl);
     }
     this.flags = (cur & ~mask) | (fl & mask) | 2;
   }

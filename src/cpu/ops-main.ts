@@ -128,6 +128,7 @@ export function pushf(c: CpuCore): void {
   if (c.flags & VM && (c.flags & IOPL) !== IOPL) c.gp(0);
   const f = c.getEflags() & ~(VM | RF);
   c.push(f);
+  if (c.observer !== null && c.cpl > 0) c.silent(SilentKind.FlagsRead, f);
 }
 
 export function popf(c: CpuCore): void {
@@ -145,7 +146,8 @@ export function popf(c: CpuCore): void {
     }
     if (!v86 && c.cpl > ((cur >> 12) & 3)) {
       mask &= ~IF;
-      if (((v ^ cur) & IF) !== 0) c.silent(SilentKind.PopfIfDropped, v);
+      // Every ignored IF bit is reported (SilentKind.PopfIfDropped): the observer judges it.
+      if (c.observer !== null) c.silent(SilentKind.PopfIfDropped, v);
     }
   }
   c.flags = (cur & ~mask) | (v & mask) | 2;
@@ -243,6 +245,7 @@ function op_07(c: CpuCore, _b: number): void {
 
 function op_0e(c: CpuCore, _b: number): void {
   pushSeg(c, CS);
+  if (c.observer !== null && c.cpl > 0) c.silent(SilentKind.SegmentRead, c.segSel[CS]);
   return;
 }
 
@@ -253,6 +256,7 @@ function op_0f(c: CpuCore, _b: number): void {
 
 function op_16(c: CpuCore, _b: number): void {
   pushSeg(c, SS);
+  if (c.observer !== null && c.cpl > 0) c.silent(SilentKind.SegmentRead, c.segSel[SS]);
   return;
 }
 
