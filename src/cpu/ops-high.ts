@@ -1,3 +1,4 @@
+import { SilentKind } from './base.ts';
 import {
   AC,
   BP,
@@ -25,7 +26,6 @@ import {
   TF,
   UD,
 } from './constants.ts';
-import { SilentKind } from './base.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { EventKind } from './interrupts.ts';
@@ -182,7 +182,8 @@ function op_8c(c: CpuCore, _b: number): void {
   // To a register with 32-bit operand size the upper half is zeroed (P6+); memory gets 16 bits.
   if (c.modrm >= 0xc0 && c.opsz32) c.regs[c.modrm & 7] = c.segSel[s];
   else c.setE16(c.segSel[s]);
-  if (c.observer !== null && c.cpl > 0 && (s === 1 || s === 2)) c.silent(SilentKind.SegmentRead, c.segSel[s]);
+  if (c.observer !== null && c.cpl > 0 && (s === CS || s === SS))
+    c.silent(SilentKind.SegmentRead, c.segSel[s]);
   return;
 }
 

@@ -44,6 +44,8 @@ describe('IOPL-sensitive and privileged instructions', () => {
     expect(a.cpu.mem.ram.subarray(0x9000 - 24, 0x9000 - 16)).toEqual(
       new Uint8Array([0, 0, 0, 0, ...le(CODE)]),
     );
+    // Fault-class exception: RF = 1 in the pushed EFLAGS image (SDM §17.3.1.1).
+    expect(new DataView(a.cpu.mem.ram.buffer).getUint32(0x9000 - 12, true) & 0x10000).toBe(0x10000);
     const b = pmEnv([0xfa, ...INT80], { cpl: 3, iopl: 3 });
     b.cpu.run(100);
     expect(stubVector(b.cpu)).toBe(0x80);

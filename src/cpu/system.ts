@@ -35,6 +35,7 @@ import {
   VM,
   ZF,
 } from './constants.ts';
+import { SilentKind } from './base.ts';
 import type { CpuCore } from './core.ts';
 import { CpuSeg } from './segments.ts';
 
@@ -54,13 +55,17 @@ export function execSystem(c: CpuCore, b: number): void {
   switch (b) {
     case 0x00:
       group6(c);
+      if (c.observer !== null && c.cpl > 0) observeGroup6(c);
       return;
     case 0x01:
       group7(c);
+      if (c.observer !== null && c.cpl > 0) observeGroup7(c);
       return;
     case 0x02:
     case 0x03:
       larLsl(c, b === 0x02);
+      if (c.observer !== null && c.cpl > 0)
+        c.silent(SilentKind.DescriptorCheck, checkedSel, (c.getEflags() & ZF) !== 0 ? 1 : 0);
       return;
     case 0x06:
       priv(c);
@@ -302,6 +307,7 @@ function group6(c: CpuCore): void {
     case 4:
     case 5: {
       const sel = c.getE16();
+      checkedSel = sel;
       c.materialize();
       c.flags &= ~ZF;
       if (!peekDesc(c, sel)) return;
@@ -319,6 +325,28 @@ function group6(c: CpuCore): void {
   }
 }
 
+/** Selector LAR/LSL/VERR/VERW examined last (for the silent-event observer). */
+let checkedSel = 0;
+
+/**
+ * Robin & Irvine's sensitive reads at CPL > 0 (reference/virtualization.md §2), reported to the
+ * observer after they completed: SLDT/STR (selector), VERR/VERW (selector, ZF).
+ */
+function observeGroup6(c: CpuCore): void {
+  const op = c.regField;
+  if (op === 0 || op === 1) c.silent(SilentKind.SelectorRead, c.segSel[op === 0 ? LDTR : TR]);
+  else if (op === 4 || op === 5)
+    c.silent(SilentKind.DescriptorCheck, checkedSel, (c.getEflags() & ZF) !== 0 ? 1 : 0);
+}
+
+/** SGDT/SIDT (base, limit) and SMSW (the value stored) at CPL > 0. */
+function observeGroup7(c: CpuCore): void {
+  const op = c.regField;
+  if (op === 0) c.silent(SilentKind.TableRead, c.gdtBase, c.gdtLimit);
+  else if (op === 1) c.silent(SilentKind.TableRead, c.idtBase, c.idtLimit);
+  else if (op === 4) c.silent(SilentKind.MswRead, c.modrm >= 0xc0 && c.opsz32 ? c.cr0 : c.cr0 & 0xffff);
+}
+
 /** Read a descriptor without faulting on the table limit (LAR/LSL/VERR/VERW). */
 function peekDesc(c: CpuCore, sel: number): boolean {
   if ((sel & 0xfffc) === 0) return false;
@@ -334,6 +362,7 @@ function larLsl(c: CpuCore, lar: boolean): void {
   pmOnly(c);
   c.decodeModrm();
   const sel = c.getE16();
+  checkedSel = sel;
   c.materialize();
   c.flags &= ~ZF;
   if (!peekDesc(c, sel)) return;
