@@ -44,6 +44,7 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
 export function Toolbar() {
   const scenario = useUi((s) => s.scenario);
   const uploadName = useUi((s) => s.uploadName);
+  const available = useUi((s) => s.techniques);
   const running = useUi((s) => s.status?.running ?? false);
   const runState = useUi((s) => s.status?.state);
   const loaded = useUi((s) => s.loaded);
@@ -115,10 +116,11 @@ export function Toolbar() {
           >
             {TECHNIQUES.map((t) => {
               const meant = findGuest(scenario.guestId)?.techniques.includes(t) ?? true;
+              const built = available === null || available.includes(t);
               return (
-                <option key={t} value={t}>
+                <option key={t} value={t} disabled={!built}>
                   {TECHNIQUE_LABELS[t]}
-                  {meant || uploadName ? '' : ' (not for this guest)'}
+                  {!built ? ' (not built yet)' : meant || uploadName ? '' : ' (not for this guest)'}
                 </option>
               );
             })}

@@ -159,7 +159,7 @@ export class Emulator {
     const ui = useUi.getState();
     switch (m.type) {
       case 'ready':
-        ui.set({ workerReady: true });
+        ui.set({ workerReady: true, techniques: m.techniques });
         return;
       case 'loaded':
         // A new run starts now (a failed load keeps the previous one, so reset only here).

@@ -32,6 +32,8 @@ export interface UiState {
   /** Name of the upload being loaded (null while a built-in guest loads). */
   pendingUpload: string | null;
   workerReady: boolean;
+  /** Techniques the emulator build can run (null until the worker says). */
+  techniques: TechniqueId[] | null;
   loading: boolean;
   loaded: LoadedInfo | null;
   /** The last load's failure, shown in the load dialog (also toasted). */
@@ -103,6 +105,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
   uploadName: null,
   pendingUpload: null,
   workerReady: false,
+  techniques: null,
   loading: false,
   loaded: null,
   loadError: null,

@@ -212,7 +212,8 @@ export interface LoadedInfo {
 }
 
 export type FromWorker =
-  | { type: 'ready' }
+  /** The worker is up; `techniques` are the ones this build can run. */
+  | { type: 'ready'; techniques: TechniqueId[] }
   | { type: 'loaded'; info: LoadedInfo }
   | {
       type: 'frame';

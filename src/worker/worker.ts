@@ -8,9 +8,11 @@
  * sleeps in short Atomics.wait steps (≤ 8 ms, so Pause still lands quickly) when cross-origin
  * isolated, and otherwise keeps yielding through the channel.
  */
+
+import { techniqueFactory } from '../session/techniques.ts';
 import { type CoreHost, type ResolvedGuest, WorkerCore } from './core.ts';
 import { findGuest, guestFileUrl } from './guests.ts';
-import { type FromWorker, transferablesOf } from './protocol.ts';
+import { type FromWorker, TECHNIQUES, transferablesOf } from './protocol.ts';
 import { createEmuSession } from './session-adapter.ts';
 import { toRegSnapshot } from './snapshot.ts';
 
@@ -115,4 +117,4 @@ scope.onmessageerror = () => {
   host.post({ type: 'error', message: 'a message could not be deserialised by the worker' });
 };
 
-host.post({ type: 'ready' });
+host.post({ type: 'ready', techniques: TECHNIQUES.filter((t) => techniqueFactory(t) !== undefined) });
