@@ -2,6 +2,8 @@
  * System instructions (0F 00, 0F 01, LAR/LSL, CLTS, INVD/WBINVD, MOV CRn/DRn, MSRs, RDTSC,
  * CPUID, SYSENTER/SYSEXIT). Privilege rules per the SDM instruction pages.
  */
+
+import { SilentKind } from './base.ts';
 import {
   AR_CODE,
   AR_DC,
@@ -35,7 +37,6 @@ import {
   VM,
   ZF,
 } from './constants.ts';
-import { SilentKind } from './base.ts';
 import type { CpuCore } from './core.ts';
 import { CpuSeg } from './segments.ts';
 
