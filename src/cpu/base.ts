@@ -32,7 +32,10 @@ export enum SilentKind {
    * the image's IF with what it expected (a VMM: the guest's virtual IF).
    */
   PopfIfDropped = 1,
-  /** IRET at CPL > IOPL: the IF bit of the image was ignored (every such IRET; `value` = image). */
+  /**
+   * IRET at CPL > IOPL: the IF bit of the image was ignored (every such IRET; `value` = image,
+   * `extra` = the privilege level returned to). Reported with the CPL before the return.
+   */
   IretIfDropped = 2,
   /** POPF/IRET at CPL > 0 tried to change IOPL; dropped (only when it differs from the real IOPL). */
   IoplDropped = 3,

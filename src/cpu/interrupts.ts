@@ -501,7 +501,7 @@ export class CpuInt extends CpuTask {
     const ssHi = this.dHi;
     const ssAddr = this.dAddr;
     // Flags are evaluated with the old CPL (SDM: "IF CPL ≤ IOPL" uses CPL before the return).
-    this.iretFlags(fl, op32);
+    this.iretFlags(fl, op32, rpl);
     this.dLo = csLo;
     this.dHi = csHi;
     this.dAddr = csAddr;
@@ -520,7 +520,7 @@ export class CpuInt extends CpuTask {
   }
 
   /** Load EFLAGS from an IRET image at the current CPL; IF/IOPL dropped silently per SDM. */
-  private iretFlags(fl: number, op32: boolean): void {
+  private iretFlags(fl: number, op32: boolean, toRpl = this.cpl): void {
     this.materialize();
     const cur = this.flags;
     let mask = op32 ? 0x257fd5 : 0x7fd5; // CF..OF, NT, IOPL, IF, RF, AC, ID (VM handled above)
@@ -532,7 +532,7 @@ export class CpuInt extends CpuTask {
     if (this.cpl > iopl) {
       mask &= ~IF;
       // Every ignored IF bit is reported (SilentKind.IretIfDropped): the observer judges it.
-      if (this.observer !== null) this.silent(SilentKind.IretIfDropped, fl);
+      if (this.observer !== null) this.silent(SilentKind.IretIfDropped, fl, toRpl);
     }
     this.flags = (cur & ~mask) | (fl & mask) | 2;
   }
