@@ -4,7 +4,7 @@
  * guest's stack (switching to the stack in the guest's TSS when the guest was in ring 3), and
  * enters the handler at real ring 1. The frame carries the guest's *virtual* CS (RPL 0 for its
  * kernel) and EFLAGS (virtual IF and IOPL), so the guest's IRET back to its kernel traps (RPL 0 <
- * CPL 1) and the VMM restores the virtual IF there (`emulateIret`).
+ * CPL 1) and the VMM restores the virtual IF there (`emulateIret`). The real IF stays 1 throughout.
  */
 import type { Cpu } from '../cpu/index.ts';
 import {
@@ -56,17 +56,16 @@ export function virtualEflags(cpu: Cpu, vm: Vm): number {
 }
 
 /**
- * Make the real IF follow the virtual IF. The real EFLAGS.IOPL stays 0 so CLI/STI/IN/OUT/HLT
- * trap; because IF is mirrored, the CPU's own POPF/IRET checks drop a guest's attempt to change it
- * exactly as they would natively deprivileged — and report it on the observation channel.
+ * The real IF belongs to the VMM: it stays 1 while a guest runs (the guest's IF is purely
+ * virtual, `vm.v.if`), and the real IOPL stays 0 so CLI/STI/IN/OUT/HLT trap. A POPF/IRET at real
+ * ring 1 ignores the IF bit of its image (CPL > IOPL, SDM POPF/IRET) without trapping; the CPU's
+ * observer reports every such instruction and the technique compares the image with the virtual IF.
  */
-export function mirrorIf(cpu: Cpu, vm: Vm): void {
-  if (vm.v.if) {
-    if ((cpu.flags & IF) === 0) {
-      cpu.flags |= IF;
-      cpu.interruptCheck();
-    }
-  } else cpu.flags &= ~IF;
+export function keepRealIf(cpu: Cpu): void {
+  if ((cpu.flags & IF) === 0) {
+    cpu.flags |= IF;
+    cpu.interruptCheck();
+  }
 }
 
 /** Read a descriptor from the guest's GDT or LDT (virtual GDTR/LDTR) through its paging. */
@@ -251,7 +250,7 @@ function deliverOnce(
   cpu.flags &= ~(TF | NT | RF | VM_FLAG);
   if (vm.vmmTf) vm.vmmTf = false;
   if ((type & 1) === 0) vm.v.if = false;
-  mirrorIf(cpu, vm);
+  keepRealIf(cpu);
 }
 
 /**
@@ -288,8 +287,8 @@ export function emulateIret(cpu: Cpu, vm: Vm, op32: boolean): boolean {
   const img = (cpu.flags & ~mask) | (fl & mask) | 2;
   vm.v.if = (fl & IF) !== 0;
   vm.v.iopl = (fl >>> 12) & 3;
-  cpu.flags = (img & ~(IOPL | IF)) >>> 0;
+  cpu.flags = ((img & ~IOPL) | IF) >>> 0;
   if (vm.vmmTf) vm.vmmTf = false;
-  mirrorIf(cpu, vm);
+  keepRealIf(cpu);
   return true;
 }

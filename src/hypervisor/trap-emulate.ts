@@ -4,8 +4,9 @@
  * issues faults (#GP) into the VMM, which decodes it from the guest's bytes and applies it to the
  * VM's virtual CPU and devices. Page faults go through the shadow page tables (shadow.ts);
  * exceptions and INT n are reflected through the guest's own IDT; the VM's virtual PIC interrupts
- * are injected when the virtual IF allows. What does *not* trap (POPF, PUSHF, PUSH CS, SGDT, …)
- * the VMM never sees: the CPU's observation channel shows it in the log as "invisible".
+ * are injected when the virtual IF allows; the real IF stays 1 (the VMM's). What does *not* trap
+ * (POPF, PUSHF, PUSH CS, SGDT, …) the VMM never sees: the CPU's observation channel shows it in the
+ * log as "invisible" when it made the guest diverge from the bare machine (silent.ts).
  */
 import { type Cpu, EventKind, type SilentKind, type TrapEvent } from '../cpu/index.ts';
 import { COST } from './cost-model.ts';
@@ -15,14 +16,15 @@ import {
   emulateIret,
   GuestFault,
   guestCpl,
+  keepRealIf,
   loadShadowSeg,
-  mirrorIf,
   readGuestDescriptor,
   Unvirtualizable,
 } from './deliver.ts';
 import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from './descriptors.ts';
 import { emulatePrivileged } from './emulate.ts';
 import { GuestPageFault } from './guest-mem.ts';
+import { judgeSilent } from './silent.ts';
 import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
 import type { Vm } from './vm.ts';
 import type { TechniqueHandler, Vmm } from './vmm.ts';
@@ -50,10 +52,7 @@ export class TrapAndEmulate implements TechniqueHandler {
     this.vmm.eventCpl = guestCpl(cpu);
     this.vmm.eventCs = (cpu.segSel[CS] & ~3) | this.vmm.eventCpl;
     // Guest user mode always runs with interrupts on (it cannot clear IF at IOPL 0).
-    if (cpu.cpl === 3 && !vm.v.if) {
-      vm.v.if = true;
-      mirrorIf(cpu, vm);
-    }
+    if (cpu.cpl === 3 && !vm.v.if) vm.v.if = true;
     if (vm.vmmTf && !(ev.kind === EventKind.Exception && ev.vector === DB)) {
       // The instruction after STI trapped by itself: the window is open already.
       this.interruptWindow(vm);
@@ -81,27 +80,30 @@ export class TrapAndEmulate implements TechniqueHandler {
     if (vm.state !== 'runnable') this.vmm.requestStop();
   }
 
-  onSilent(vm: Vm, kind: SilentKind, eip: number, _cpl: number, attempted: number): void {
+  /**
+   * A sensitive instruction that did not trap (the CPU's observer). Logged, invisible to the VMM,
+   * only when it broke equivalence for this guest (silent.ts); the VMM's state is left alone — a
+   * real trap-and-emulate VMM never learns of it.
+   */
+  onSilent(vm: Vm, kind: SilentKind, eip: number, cpl: number, value: number, extra: number): void {
     const cpu = this.cpu;
     const lin = (cpu.segBase[CS] + eip) >>> 0;
-    const b = vm.mem.fetch(lin, 4);
-    let k = 0;
-    while (k < b.length && (b[k] === 0x66 || b[k] === 0x67)) k++;
-    const reason = b[k] === 0xcf ? TrapOp.IRET : TrapOp.POPF;
+    const verdict = judgeSilent(cpu, vm, kind, cpl, value, extra, () => vm.mem.fetch(lin, 15));
+    if (verdict === null) return;
     vm.stats.silent++;
-    // d0: the EFLAGS image the guest tried to load; d1: the real EFLAGS; d2: the SilentKind;
-    // d3: the virtual IF the VMM still believes in.
+    // d0: what the guest got or attempted; d1: what it would have seen natively / what the VMM
+    // keeps; d2: the SilentKind; d3: kind-specific (trap-log.ts silentSummary).
     this.vmm.record(
       vm,
       TrapKind.SilentEvent,
-      reason,
+      verdict.op,
       TrapAction.None,
       COST.silent,
       TrapFlag.Invisible,
-      attempted,
-      cpu.getEflags(),
+      verdict.d0,
+      verdict.d1,
       kind,
-      vm.v.if ? 1 : 0,
+      verdict.d3,
       eip,
     );
     this.vmm.recordBytes(vm, lin);
@@ -111,7 +113,7 @@ export class TrapAndEmulate implements TechniqueHandler {
   injectPending(vm: Vm): void {
     const cpu = this.cpu;
     // Guest user code runs with interrupts on; the kernel's IRET to ring 3 set IF without a trap.
-    if (cpu.cpl === 3 && !vm.v.if && this.vmm.current === vm.index) this.setVirtualIf(vm, true);
+    if (cpu.cpl === 3 && !vm.v.if && this.vmm.current === vm.index) vm.v.if = true;
     if (vm.state !== 'runnable' || !vm.v.if || !vm.devices.pic.hasInterrupt()) return;
     const pic = vm.devices.pic;
     const irqBase = pic.master.vector(0) & 0xf8;
@@ -463,10 +465,10 @@ export class TrapAndEmulate implements TechniqueHandler {
     }
   }
 
-  /** Virtual IF changed by emulation: mirror it. */
+  /** Virtual IF changed by emulation (the real IF stays the VMM's: 1). */
   setVirtualIf(vm: Vm, on: boolean): void {
     vm.v.if = on;
-    mirrorIf(this.cpu, vm);
+    keepRealIf(this.cpu);
   }
 }
 

@@ -202,12 +202,15 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     "segments, control registers, descriptor tables — and loads the next VM's. Each VM only ever sees its " +
     'own memory slice and devices. The switch is costed because real hypervisors pay heavily for it.',
   [TrapKind.SilentEvent]:
-    'Invisible to the hypervisor: the guest executed a sensitive instruction that did NOT trap. On x86, ' +
-    'POPF at a deprivileged ring silently ignores changes to the interrupt flag, PUSH CS reveals that the ' +
-    "kernel really runs in ring 1, SGDT/SIDT show the hypervisor's tables. The emulator can see it, so " +
-    'the log shows it, but a real trap-and-emulate hypervisor never would. These are the instructions ' +
-    "Robin & Irvine (2000) listed: they break Popek & Goldberg's condition, which is why pure " +
-    'trap-and-emulate cannot virtualize x86.',
+    'Invisible to the hypervisor: the guest executed a sensitive instruction that did NOT trap, and it ' +
+    'behaved differently than on the bare machine. On x86, POPF and IRET at a deprivileged ring silently ' +
+    "ignore the interrupt flag — the guest's attempt to re-enable interrupts is lost and the hypervisor " +
+    'never learns of it; PUSHF shows the real flags; PUSH CS or MOV from CS/SS reveals that the kernel ' +
+    "really runs in ring 1; SGDT/SIDT/SLDT/STR and SMSW show the hypervisor's tables and CR0; LAR/LSL/" +
+    "VERR/VERW answer for the hypervisor's shadow descriptors. The emulator can see it, so the log shows " +
+    'it (what the guest got, and what it would have seen natively), but a real trap-and-emulate ' +
+    'hypervisor never would. These are the instructions Robin & Irvine (2000) listed: they break Popek & ' +
+    "Goldberg's condition, which is why pure trap-and-emulate cannot virtualize x86.",
   [TrapKind.Hypercall]:
     'A paravirtualized guest knows it runs on a hypervisor and asks it for a service directly (Xen-style ' +
     '`int 0x82`), instead of executing a privileged instruction and being trapped. One hypercall can ' +
@@ -266,7 +269,12 @@ export type TrapDetails =
   | { type: 'switch'; fromVm: number; toVm: number }
   | { type: 'hypercall'; args: [number, number, number, number] }
   | { type: 'vmexit'; qualification: number; guestPhysical: number; instructionLength: number }
-  | { type: 'other'; values: [number, number, number, number] };
+  /**
+   * Everything else. Silent events add `summary`: one sentence saying what the guest got (or tried)
+   * against what it would have seen on the bare machine — values[0] = got/attempted, values[1] =
+   * native / what the VMM keeps, values[2] = the CPU's SilentKind, values[3] = kind-specific.
+   */
+  | { type: 'other'; values: [number, number, number, number]; summary?: string };
 
 /** One record as a plain, structured-clone-able object (readers only; never built on append). */
 export interface TrapRecord {
@@ -786,7 +794,82 @@ function decodeDetails(
       return { type: 'hypercall', args: [d0, d1, d2, d3] };
     case TrapKind.VmExit:
       return { type: 'vmexit', qualification: d0, guestPhysical: d1, instructionLength: d2 };
+    case TrapKind.SilentEvent:
+      return { type: 'other', values: [d0, d1, d2, d3], summary: silentSummary(reason, d0, d1, d2, d3) };
     default:
       return { type: 'other', values: [d0, d1, d2, d3] };
+  }
+}
+
+const h = (v: number, digits: number): string => `0x${hex(v, digits)}`;
+
+/**
+ * The student-facing sentence for a silent event (details: d0 got/attempted, d1 native or what
+ * the VMM keeps, d2 SilentKind, d3 kind-specific; see src/hypervisor/silent.ts).
+ */
+export function silentSummary(reason: number, d0: number, d1: number, _kind: number, d3: number): string {
+  const name = (opNames[reason] ?? 'the instruction').toUpperCase();
+  const ifOf = (f: number) => ((f >>> 9) & 1).toString();
+  switch (reason) {
+    case TrapOp.POPF:
+    case TrapOp.IRET:
+      if (((d0 ^ d1) & 0x3000) !== 0 && ((d0 ^ d1) & 0x200) === 0)
+        return (
+          `${name} tried to set IOPL=${(d0 >>> 12) & 3}; outside real ring 0 the CPU ignored it without a trap, ` +
+          `so the VMM keeps the guest's IOPL=${d3}.`
+        );
+      return (
+        `${name} loaded IF=${ifOf(d0)}, but the guest kernel really runs at ring 1 with IOPL 0, where the CPU ` +
+        `ignores the IF bit without a trap. The VMM still has the virtual IF=${d3}: ` +
+        (ifOf(d0) === '1'
+          ? 'the guest believes interrupts are back on, but none will be delivered.'
+          : 'the guest believes interrupts are off, but the VMM will keep delivering them.')
+      );
+    case TrapOp.PUSHF:
+      return (
+        `PUSHF stored EFLAGS ${h(d0, 8)} (IF=${ifOf(d0)}, IOPL=${(d0 >>> 12) & 3}): the real flags, which ` +
+        `belong to the VMM. On the bare machine the guest would have read ${h(d1, 8)} (IF=${ifOf(d1)}, ` +
+        `IOPL=${(d1 >>> 12) & 3}).`
+      );
+    case TrapOp.PUSH_SEG:
+    case TrapOp.MOV_FROM_SEG:
+      return (
+        `${name} read selector ${h(d0, 4)}: its RPL (${d0 & 3}) shows the guest kernel that it really runs ` +
+        `in ring ${d0 & 3}. On the bare machine it would have read ${h(d1, 4)} (RPL ${d1 & 3}).`
+      );
+    case TrapOp.SGDT:
+    case TrapOp.SIDT:
+      return (
+        `${name} stored base ${h(d0, 8)} limit ${h(d3 >>> 16, 4)}: the VMM's own table, not the guest's. ` +
+        `On the bare machine it would have stored base ${h(d1, 8)} limit ${h(d3 & 0xffff, 4)} (this is how ` +
+        `"Red Pill" detects a VMM).`
+      );
+    case TrapOp.SLDT:
+    case TrapOp.STR:
+      return (
+        `${name} stored selector ${h(d0, 4)} from the real ${reason === TrapOp.STR ? 'task' : 'LDT'} register, ` +
+        `which the VMM owns. On the bare machine it would have stored ${h(d1, 4)}, the value the guest loaded.`
+      );
+    case TrapOp.SMSW:
+      return (
+        `SMSW stored ${h(d0, 4)}: the real CR0 bits the VMM set. On the bare machine it would have stored ` +
+        `${h(d1, 4)}, the guest's own CR0.`
+      );
+    case TrapOp.LAR:
+    case TrapOp.LSL:
+    case TrapOp.VERR:
+    case TrapOp.VERW: {
+      const sel = d3 >>> 16;
+      const got = (d3 >>> 1) & 1;
+      const nat = d3 & 1;
+      const res = reason === TrapOp.LAR || reason === TrapOp.LSL;
+      return (
+        `${name} on selector ${h(sel, 4)} answered ZF=${got}${res && got ? ` (${h(d0, 8)})` : ''} — checked ` +
+        `against the VMM's shadow descriptor at the real CPL. On the bare machine it would have answered ` +
+        `ZF=${nat}${res && nat ? ` (${h(d1, 8)})` : ''}.`
+      );
+    }
+    default:
+      return `${name} behaved differently than on the bare machine, without a trap.`;
   }
 }

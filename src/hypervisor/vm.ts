@@ -192,7 +192,8 @@ export class Vm {
         r.edi ?? 0,
       ].map((x) => x >>> 0),
       eip: e.eip >>> 0,
-      eflags: 2,
+      // Real IF = 1 (the VMM's); the guest starts with its virtual IF = 0, as the loader leaves it.
+      eflags: 0x202,
       // The loader's flat selectors (code 0x10, data 0x18), kernel code and stack at RPL 1.
       segs: [
         seg(0x18, data),
@@ -231,7 +232,7 @@ export function initialVirtualCpu(): VirtualCpu {
   return {
     if: false,
     iopl: 0,
-    cr0: 0x11, // PE, ET: as the multiboot loader leaves it
+    cr0: 0x60000011, // CD, NW (reset values), ET, PE: as the loader leaves the native CPU
     cr2: 0,
     cr3: 0,
     cr4: 0,

@@ -43,8 +43,8 @@ const CHUNK = 16384;
 export interface TechniqueHandler {
   /** An exception or INT n raised by the running guest (external interrupts are the VMM's). */
   onGuestEvent(vm: Vm, ev: TrapEvent): void;
-  /** A silent event the CPU observed (the VMM itself could not have). */
-  onSilent(vm: Vm, kind: SilentKind, eip: number, cpl: number, attempted: number): void;
+  /** A silent event the CPU observed (the VMM itself could not have); see src/cpu SilentKind. */
+  onSilent(vm: Vm, kind: SilentKind, eip: number, cpl: number, value: number, extra: number): void;
   /** Deliver pending virtual interrupts if the VM's virtual CPU accepts them (at a boundary). */
   injectPending(vm: Vm): void;
 }
@@ -132,9 +132,9 @@ export class Vmm {
     }
     this.programHostTimer();
     this.cpu.monitor = { onEvent: (ev) => this.onEvent(ev) };
-    this.cpu.observer = (kind, eip, cpl, attempted) => {
+    this.cpu.observer = (kind, eip, cpl, value, extra) => {
       const vm = this.currentVm;
-      if (vm && this.handler) this.handler.onSilent(vm, kind, eip, cpl, attempted);
+      if (vm && this.handler) this.handler.onSilent(vm, kind, eip, cpl, value, extra);
     };
     this.log.disassembler = (bytes, eip, code32) => {
       try {
