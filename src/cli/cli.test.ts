@@ -309,6 +309,49 @@ describe('traplab CLI: running guests', () => {
     expect(r.stderr).not.toMatch(/triple fault: triple fault/);
   });
 
+  it('tells a hung VM (4) and an unvirtualizable one (6) from a triple fault; native cli; hlt is 0', () => {
+    const halt = nasmFile('cli-hlt', 'cli\nhlt\n');
+    const raw = ['--raw', `${halt}@0x100000`, '--entry', '0x100000'];
+    const nat = traplab(['run', ...raw]);
+    expect(nat.status).toBe(0); // how a kernel without ACPI powers off
+    const te = traplab(['run', ...raw, '--technique', 'trap-and-emulate']);
+    expect(te.status).toBe(4);
+    expect(te.stderr).toMatch(/^traplab: hung: HLT with interrupts disabled \(virtual IF = 0\)[^\n]*\n$/);
+    const realMode = nasmFile('real-mode', 'mov eax, cr0\nand eax, ~1\nmov cr0, eax\nhlt\n');
+    const u = traplab([
+      'run',
+      '--raw',
+      `${realMode}@0x100000`,
+      '--entry',
+      '0x100000',
+      '--technique',
+      'trap-and-emulate',
+    ]);
+    expect(u.status).toBe(6);
+    expect(u.stderr).toMatch(
+      /^traplab: the hypervisor cannot virtualize this guest: .*real mode is not virtualized\n$/,
+    );
+    expect(u.stderr).not.toMatch(/triple fault/);
+  });
+
+  it('reports minikernel under trap-and-emulate as hung on its lost POPF, with per-VM stats', () => {
+    const r = traplab(['run', '--guest', 'minikernel', '--technique', 'trap-and-emulate', '--stats']);
+    expect(r.status).toBe(4);
+    expect(r.stdout.endsWith('[mini] interrupt')).toBe(true);
+    const m =
+      /^traplab: hung: .*its POPF at 0x([0-9a-f]+) re-enabled them without a trap \(silent event #(\d+) in the trap log\)$/m.exec(
+        r.stderr,
+      );
+    expect(m).not.toBeNull();
+    const row = /^ {2}VM 0 +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+)$/m.exec(r.stderr);
+    expect(row).not.toBeNull();
+    const [traps, , , , silent, , cycles] = (row ?? []).slice(1).map(Number);
+    expect(traps).toBeGreaterThan(100);
+    expect(silent).toBeGreaterThanOrEqual(1);
+    const cost = /^modelled cost {2}(\d+) cycles/m.exec(r.stderr);
+    expect(cycles).toBe(Number(cost?.[1])); // one VM: its cycles are the whole log's
+  });
+
   it('scripts the console with --wait-for/--send, and the result is deterministic', () => {
     const args = [
       'run',

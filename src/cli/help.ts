@@ -49,9 +49,15 @@ Input and output:
 Exit status:
   (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4
   0                         reset or power-off with --no-reboot; Ctrl-A X; the guest
-                            halted for good (HLT with interrupts off, or idle with no
-                            input left)
+                            halted for good natively (HLT with interrupts off, how a
+                            kernel powers off without ACPI, or idle with no input left)
   2                         triple fault (the reason is printed on stderr)
+  4                         hung under a hypervisor: HLT with the VM's virtual interrupt
+                            flag off, so nothing can ever wake it — the failure theory
+                            predicts for pure trap-and-emulate (a POPF that re-enabled
+                            interrupts did not trap); stderr names the silent event
+  6                         the hypervisor stopped a VM that did something it does not
+                            virtualize (real mode, virtual-8086 mode, task gates, …)
   64                        bad arguments or guest image
   124                       --max-instructions reached
   130                       interrupted (SIGINT)

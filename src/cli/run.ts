@@ -249,10 +249,18 @@ export function statsText(session: Session, wallMs: number): string {
     for (let i = 0; i < cols.count; i++) cycles += cols.cost[i];
     const held = t.dropped > 0 ? ` over the last ${t.count} records` : '';
     lines.push(`modelled cost  ${cycles} cycles${held} (${Math.round(cycles / t.count)} per record)`);
-    if (session.vmCount > 1) {
-      lines.push('traps by VM');
-      for (let vm = 0; vm < session.vmCount; vm++)
-        lines.push(`  VM ${vm}`.padEnd(25) + ` ${t.filter({ vm }).length}`);
+  }
+  if (session.config.technique !== 'native') {
+    // What the VMM did for each VM (counters over the whole run, not just the held records).
+    lines.push('by VM          traps  hidden PF  reflected  injected  silent  switches  modelled cycles');
+    for (const v of session.vmInfo()) {
+      const c = [v.traps, v.hiddenFaults, v.reflected, v.injected, v.silent, v.switchesIn];
+      const w = [5, 11, 11, 10, 8, 10];
+      lines.push(
+        `  VM ${v.vm}`.padEnd(14) +
+          c.map((n, i) => String(n).padStart(w[i])).join('') +
+          String(v.cycles).padStart(17),
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -38,9 +38,15 @@ export class GuestFault {
   ) {}
 }
 
-/** Something the VMM does not virtualize: the VM is stopped with this reason. */
+/**
+ * The VM cannot go on: something the VMM does not virtualize (the VM stops as 'unsupported'), or
+ * with `tripleFault` a triple fault the guest caused itself (it stops as 'shutdown', as a PC would).
+ */
 export class Unvirtualizable {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    readonly tripleFault = false,
+  ) {}
 }
 
 /** The guest's CPL: ring compression maps real ring 1 to guest ring 0. */
@@ -141,7 +147,8 @@ export function deliver(
         nv = e.vector;
         nc = e.errorCode;
       } else throw e;
-      if (v === 8) throw new Unvirtualizable(`triple fault: vector ${nv} while delivering a double fault`);
+      if (v === 8)
+        throw new Unvirtualizable(`triple fault: vector ${nv} while delivering a double fault`, true);
       if (
         (CONTRIBUTORY.has(v) && CONTRIBUTORY.has(nv)) ||
         (v === 14 && (nv === 14 || CONTRIBUTORY.has(nv)))
@@ -155,7 +162,7 @@ export function deliver(
       s = false;
     }
   }
-  throw new Unvirtualizable(`triple fault: unresolvable nested exceptions delivering vector ${vec}`);
+  throw new Unvirtualizable(`triple fault: unresolvable nested exceptions delivering vector ${vec}`, true);
 }
 
 function deliverOnce(

@@ -69,7 +69,15 @@ export function emulatePrivileged(
       te.advance(insn);
       log(PI, COST.halt, 0, v.if ? 1 : 0, 0, 0, 0, 0);
       if (!v.if) {
-        vm.stop('hung', 'HLT with interrupts disabled (virtual IF = 0): nothing can wake the VM');
+        const lost = vm.lostIf;
+        vm.stop(
+          'hung',
+          'HLT with interrupts disabled (virtual IF = 0): nothing can wake the VM' +
+            (lost
+              ? `; the guest believes they are on: its ${lost.op === TrapOp.IRET ? 'IRET' : 'POPF'} at ` +
+                `0x${lost.eip.toString(16)} re-enabled them without a trap (silent event #${lost.seq} in the trap log)`
+              : ''),
+        );
         te.vmm.log.setOutcome(TrapAction.Stopped, COST.halt);
       } else if (!vm.devices.pic.hasInterrupt()) {
         vm.state = 'blocked';

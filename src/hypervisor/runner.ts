@@ -56,7 +56,7 @@ export interface HvCpuSnapshot {
 }
 
 export interface HvRunnerResult {
-  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung';
+  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung' | 'unsupported' | 'error';
   exitCode?: number;
   reason?: string;
 }
@@ -75,6 +75,8 @@ export interface HvVmInfo {
   injected: number;
   silent: number;
   switchesIn: number;
+  /** Modelled cycles of this VM's trap-log records. */
+  cycles: number;
 }
 
 /** The part of the session configuration a VMM needs. */

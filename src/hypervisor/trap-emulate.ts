@@ -71,7 +71,7 @@ export class TrapAndEmulate implements TechniqueHandler {
         this.reflect(vm, ev.vector, ev.errorCode, ev.eip, false, ev.instrEip, ev.length);
       }
     } catch (e) {
-      if (e instanceof Unvirtualizable) this.vmm.vmShutdown(vm, e.reason);
+      if (e instanceof Unvirtualizable) this.vmm.vmCannotContinue(vm, e);
       else throw e;
     } finally {
       this.vmm.eventCs = -1;
@@ -91,6 +91,9 @@ export class TrapAndEmulate implements TechniqueHandler {
     const verdict = judgeSilent(cpu, vm, kind, cpl, value, extra, () => vm.mem.fetch(lin, 15));
     if (verdict === null) return;
     vm.stats.silent++;
+    // For the diagnosis if the VM later hangs: the guest's attempt to re-enable interrupts was lost.
+    if ((verdict.op === TrapOp.POPF || verdict.op === TrapOp.IRET) && verdict.d0 & IF && verdict.d3 === 0)
+      vm.lostIf = { op: verdict.op, eip: eip >>> 0, seq: this.vmm.log.total };
     // d0: what the guest got or attempted; d1: what it would have seen natively / what the VMM
     // keeps; d2: the SilentKind; d3: kind-specific (trap-log.ts silentSummary).
     this.vmm.record(
@@ -126,7 +129,7 @@ export class TrapAndEmulate implements TechniqueHandler {
       vm.stats.injected++;
       this.vmm.log.setRegMask(MASK_FRAME);
     } catch (e) {
-      if (e instanceof Unvirtualizable) this.vmm.vmShutdown(vm, e.reason);
+      if (e instanceof Unvirtualizable) this.vmm.vmCannotContinue(vm, e);
       else throw e;
     }
   }

@@ -39,7 +39,19 @@ export interface VirtualCpu {
   msr: { sysenterCs: number; sysenterEsp: number; sysenterEip: number };
 }
 
-export type VmState = 'runnable' | 'blocked' | 'hung' | 'exited' | 'shutdown' | 'reset';
+/**
+ * hung: HLT with the virtual IF = 0 (nothing can wake it); shutdown: triple fault; unsupported: the
+ * guest did something the VMM does not virtualize; error: a VMM bug stopped this VM.
+ */
+export type VmState =
+  | 'runnable'
+  | 'blocked'
+  | 'hung'
+  | 'exited'
+  | 'shutdown'
+  | 'reset'
+  | 'unsupported'
+  | 'error';
 
 /** Real CR0 while a guest runs: PE, PG, WP (for A/D tracking through read-only shadows), ET, NE. */
 export const REAL_CR0 = (0x80000000 | 0x10000 | 0x20 | 0x10 | 0x1) >>> 0;
@@ -84,7 +96,18 @@ export class Vm {
   /** The VMM set the real TF to open an interrupt window after STI. */
   vmmTf = false;
   /** Counters for --stats. */
-  readonly stats = { traps: 0, hiddenFaults: 0, reflected: 0, injected: 0, silent: 0, switchesIn: 0 };
+  readonly stats = {
+    traps: 0,
+    hiddenFaults: 0,
+    reflected: 0,
+    injected: 0,
+    silent: 0,
+    switchesIn: 0,
+    /** Modelled cycles of this VM's trap-log records (cost-model.ts). */
+    cycles: 0,
+  };
+  /** The last POPF/IRET whose attempt to re-enable interrupts was silently lost (diagnosis only). */
+  lostIf: { op: number; eip: number; seq: number } | null = null;
   /** Times the VMM moved its region out of this guest's way. */
   get vmmRelocations(): number {
     return this.shadow.relocations;
@@ -126,9 +149,7 @@ export class Vm {
   }
 
   get terminal(): boolean {
-    return (
-      this.state === 'exited' || this.state === 'shutdown' || this.state === 'reset' || this.state === 'hung'
-    );
+    return this.state !== 'runnable' && this.state !== 'blocked';
   }
 
   stop(state: VmState, reason: string): void {

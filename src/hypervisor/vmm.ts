@@ -57,7 +57,8 @@ export interface VmmOptions {
 }
 
 export type VmmResult = {
-  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung';
+  /** As the session's RunnerResult; `unsupported`: a VM did what the VMM cannot virtualize. */
+  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung' | 'unsupported' | 'error';
   exitCode?: number;
   reason?: string;
 };
@@ -198,7 +199,11 @@ export class Vmm {
       this.handler.onGuestEvent(vm, ev);
     } catch (e) {
       // A VMM bug must not take the emulator down: stop this VM with the reason, keep the rest.
-      this.vmShutdown(vm, `VMM internal error while handling vector ${ev.vector}: ${(e as Error).message}`);
+      this.vmStop(
+        vm,
+        'error',
+        `VMM internal error while handling vector ${ev.vector}: ${(e as Error).message}`,
+      );
       return MonitorAction.Stop;
     }
     return MonitorAction.Resume;
@@ -291,6 +296,7 @@ export class Vmm {
     this.log.append(vm.index, kind, reason, this.timeNs, cs, eip >>> 0, f, action, cost);
     this.log.setDetails(d0 >>> 0, d1 >>> 0, d2 >>> 0, d3 >>> 0);
     this.modelledCycles += cost;
+    vm.stats.cycles += cost;
     if (this.stopOnTrap && this.inRun) this.requestStop();
   }
 
@@ -373,10 +379,20 @@ export class Vmm {
     }
   }
 
-  /** Stop a VM that cannot continue (triple fault, something the VMM does not virtualize). */
+  /** Stop a VM that triple-faulted (as a PC would shut down). */
   vmShutdown(vm: Vm, reason: string): void {
+    this.vmStop(vm, 'shutdown', reason);
+  }
+
+  /** Stop a VM the technique cannot carry on with: its triple fault, or something not virtualized. */
+  vmCannotContinue(vm: Vm, e: { reason: string; tripleFault: boolean }): void {
+    this.vmStop(vm, e.tripleFault ? 'shutdown' : 'unsupported', e.reason);
+  }
+
+  /** Stop one VM for good (logged); the others and the VMM carry on. */
+  vmStop(vm: Vm, state: 'shutdown' | 'unsupported' | 'error', reason: string): void {
     this.record(vm, TrapKind.VmShutdown, 0, TrapAction.Stopped, 0, 0, 0, 0, 0, 0);
-    vm.stop('shutdown', reason);
+    vm.stop(state, reason);
     if (this.cpu.shutdown) {
       // Clear the physical CPU's shutdown latch: only the VM died.
       this.cpu.shutdown = false;
@@ -421,7 +437,8 @@ export class Vmm {
     }
     const bad = this.vms.find((v) => v.state !== 'exited') as Vm;
     const prefix = this.vms.length > 1 ? `VM ${bad.index}: ` : '';
-    const state = bad.state === 'shutdown' ? 'shutdown' : bad.state === 'reset' ? 'reset' : 'hung';
+    const state =
+      bad.state === 'runnable' || bad.state === 'blocked' || bad.state === 'exited' ? 'hung' : bad.state;
     return { state, reason: prefix + bad.reason };
   }
 }

@@ -271,6 +271,29 @@ describe('Session with a hypervisor technique plugged in', () => {
       new Set([0, 1]),
     );
     expect(s.takeSerial(2).length).toBe(0); // no such VM: nothing, no throw
+    // vmInfo: each VM's guest-physical RAM lives in its own, disjoint host slice; counters add up.
+    const info = s.vmInfo();
+    expect(info.map((v) => v.vm)).toEqual([0, 1]);
+    const ram = info.map((v) => v.memory.find((r) => r.kind === 'ram' && r.guestPhys === 0));
+    expect(ram[0]?.hostPhys).not.toBe(ram[1]?.hostPhys);
+    expect(Math.abs((ram[0]?.hostPhys ?? 0) - (ram[1]?.hostPhys ?? 0))).toBeGreaterThanOrEqual(
+      16 * 1024 * 1024,
+    );
+    for (const v of info) {
+      expect(v.state).toBe('exited');
+      expect(v.traps).toBeGreaterThan(0);
+      expect(v.cycles).toBeGreaterThan(0);
+    }
+    let cycles = 0;
+    for (let i = 0; i < s.traps.count; i++) cycles += s.traps.get(i).cost;
+    expect(info[0].cycles + info[1].cycles).toBe(cycles);
+  });
+
+  it('describes the one native guest as owning host memory, identity-mapped', () => {
+    const s = hello({ technique: 'native' });
+    expect(s.vmInfo()).toMatchObject([
+      { vm: 0, running: true, memory: [{ guestPhys: 0, hostPhys: 0, bytes: 16 * 1024 * 1024, kind: 'ram' }] },
+    ]);
   });
 
   it('stops at the next trap with runToNextTrap', () => {

@@ -16,6 +16,7 @@ import {
   SessionError,
   type SessionStatus,
   TECHNIQUES,
+  type VmInfo,
 } from './types.ts';
 
 export const MAX_MEM_MIB = 3072;
@@ -123,8 +124,31 @@ export class Session {
         this.status = { state: 'reset', exitCode: 0, reason: r.reason ?? 'the guest reset the machine' };
         break;
       case 'hung':
-        // Not in the contract's state list as such: the guest has stopped for good.
-        this.status = { state: 'stopped', reason: r.reason ?? 'halted with interrupts disabled' };
+        // Not in the contract's state list as such: the guest has stopped for good. Natively that
+        // is how a kernel powers off without ACPI (cli; hlt): status 0. Under a VMM it is the
+        // predicted failure (a lost POPF/IRET IF change): exit status 4.
+        this.status =
+          this.config.technique === 'native'
+            ? { state: 'stopped', reason: r.reason ?? 'halted with interrupts disabled' }
+            : {
+                state: 'stopped',
+                exitCode: 4,
+                reason: `hung: ${r.reason ?? 'halted with interrupts disabled'}`,
+              };
+        break;
+      case 'unsupported':
+        this.status = {
+          state: 'stopped',
+          exitCode: 6,
+          reason: `the hypervisor cannot virtualize this guest: ${r.reason ?? 'unsupported operation'}`,
+        };
+        break;
+      case 'error':
+        this.status = {
+          state: 'stopped',
+          exitCode: 70,
+          reason: `internal emulator error: ${r.reason ?? ''}`,
+        };
         break;
     }
     return this.status;
@@ -148,6 +172,33 @@ export class Session {
   }
   snapshot(): CpuSnapshot {
     return this.runner.snapshot();
+  }
+
+  /**
+   * Each VM's state, guest-physical → host-physical map and counters (for the UI and --stats).
+   * Natively the one guest owns the machine: its memory is host memory, identity-mapped.
+   */
+  vmInfo(): VmInfo[] {
+    if (this.runner.vmInfo) return this.runner.vmInfo();
+    const s = this.status;
+    return [
+      {
+        vm: 0,
+        state: s.state === 'running' || s.state === 'idle' ? 'runnable' : s.state,
+        reason: s.reason ?? '',
+        exitCode: s.exitCode,
+        running: true,
+        memory: [{ guestPhys: 0, hostPhys: 0, bytes: this.config.memMiB * 1024 * 1024, kind: 'ram' }],
+        shadowTables: 0,
+        traps: 0,
+        hiddenFaults: 0,
+        reflected: 0,
+        injected: 0,
+        silent: 0,
+        switchesIn: 0,
+        cycles: 0,
+      },
+    ];
   }
 
   readPhysical(addr: number, len: number): Uint8Array {

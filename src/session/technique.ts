@@ -7,7 +7,7 @@
  */
 import type { TrapLog } from '../hypervisor/trap-log.ts';
 import type { BootImage } from '../machine/loaders/index.ts';
-import type { CpuSnapshot, SessionConfig, SessionStatus } from './types.ts';
+import type { CpuSnapshot, SessionConfig, SessionStatus, VmInfo } from './types.ts';
 
 /** What ended (or paused) a runner's run() call. */
 export interface RunnerResult {
@@ -16,9 +16,11 @@ export interface RunnerResult {
    * - idle: halted with nothing but host input able to wake any VM.
    * - exited / shutdown / reset: as SessionStatus; `reset` only when noReboot is set (otherwise the
    *   runner resets its machine and keeps going).
-   * - hung: halted with interrupts disabled: nothing at all can wake it.
+   * - hung: halted with interrupts disabled: nothing at all can wake it (under a VMM: the virtual IF).
+   * - unsupported: a VMM stopped a VM that did something it does not virtualize (reason says what).
+   * - error: a VMM bug stopped a VM (the other VMs were kept).
    */
-  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung';
+  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung' | 'unsupported' | 'error';
   exitCode?: number;
   reason?: string;
 }
@@ -45,6 +47,8 @@ export interface TechniqueRunner {
   translateLinear(addr: number): number | null;
   /** Disassemble one instruction from `bytes` decoded at `addr` in the current code size. */
   disassemble(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string };
+  /** Per-VM state, memory map and counters (a VMM); the session supplies a default without it. */
+  vmInfo?(): VmInfo[];
 }
 
 export type TechniqueFactory = (config: SessionConfig, boot: BootImage) => TechniqueRunner;

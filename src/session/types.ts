@@ -95,6 +95,39 @@ export interface CpuSnapshot {
   virtual?: CpuSnapshot;
 }
 
+/** One range of a VM's guest-physical → host-physical map. */
+export interface VmMemoryRange {
+  guestPhys: number;
+  hostPhys: number;
+  bytes: number;
+  /** ram: the VM's slice of host RAM; hole / unbacked: no RAM there (reads as all ones). */
+  kind: 'ram' | 'hole' | 'unbacked';
+}
+
+/** What one VM is doing, where its memory lives and what the VMM did for it (plain data). */
+export interface VmInfo {
+  vm: number;
+  /** runnable, blocked (HLT), hung, exited, shutdown, reset, unsupported, error. */
+  state: string;
+  reason: string;
+  exitCode: number | undefined;
+  /** Its state is in the physical CPU right now. */
+  running: boolean;
+  memory: VmMemoryRange[];
+  shadowTables: number;
+  /** Events that reached the VMM from this VM (exceptions, INT n). */
+  traps: number;
+  hiddenFaults: number;
+  reflected: number;
+  injected: number;
+  /** Silent events logged for it (sensitive instructions that did not trap and diverged). */
+  silent: number;
+  /** World switches into this VM. */
+  switchesIn: number;
+  /** Modelled cycles of its trap-log records (the technique's cost model). */
+  cycles: number;
+}
+
 export interface DisasmLine {
   addr: number;
   bytes: number[];
