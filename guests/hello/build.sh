@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Build the hello guest into $1 (default: this folder). Deterministic: same sources -> same bytes.
+# Build the hello guest into $1 (default: this folder). Deterministic: same sources -> same bytes
+# (nasm runs from this folder on relative paths, so no absolute path lands in the ELF's symbols).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here}
+out=$(mkdir -p "${1:-$here}" && cd "${1:-$here}" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-nasm -f elf32 -o "$tmp/hello.o" "$here/hello.asm"
-ld -m elf_i386 --build-id=none --no-warn-rwx-segments -nostdlib -T "$here/linker.ld" -o "$out/hello.elf" "$tmp/hello.o"
+cd "$here"
+nasm -f elf32 -o "$tmp/hello.o" hello.asm
+ld -m elf_i386 --build-id=none --no-warn-rwx-segments -nostdlib -T linker.ld -o "$out/hello.elf" "$tmp/hello.o"
