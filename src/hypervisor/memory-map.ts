@@ -44,6 +44,10 @@ export class VmmFrames {
   release(frame: number): void {
     this.free.push(frame);
   }
+  /** Host address above every frame the VMM has ever handed out (frames up to here may hold its data). */
+  get highWater(): number {
+    return this.next;
+  }
   get inUse(): number {
     return (this.next - VMM_BASE) / PAGE - this.free.length;
   }
