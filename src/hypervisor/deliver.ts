@@ -57,7 +57,7 @@ export function guestCpl(cpu: Cpu): number {
 /** EFLAGS as the guest should see them in a frame: virtual IF and IOPL, no VMM-owned TF. */
 export function virtualEflags(cpu: Cpu, vm: Vm): number {
   let f = cpu.getEflags() & ~(IF | IOPL);
-  if (vm.vmmTf) f &= ~TF;
+  if (vm.vmmOwnsTf) f &= ~TF;
   return (f | (vm.v.if ? IF : 0) | (vm.v.iopl << 12)) >>> 0;
 }
 

@@ -245,7 +245,10 @@ function virtualSnapshot(real: CpuState, vm: Vm): HvCpuSnapshot {
   const vcpl = real.cpl === 1 ? 0 : real.cpl;
   snap.cpl = vcpl;
   snap.eflags =
-    ((real.eflags & ~0x3200) | (v.if ? 0x200 : 0) | (v.iopl << 12) | (vm.vmmTf ? 0 : real.eflags & 0x100)) >>>
+    ((real.eflags & ~0x3200) |
+      (v.if ? 0x200 : 0) |
+      (v.iopl << 12) |
+      (vm.vmmOwnsTf ? 0 : real.eflags & 0x100)) >>>
     0;
   snap.cr0 = v.cr0 >>> 0;
   snap.cr2 = v.cr2 >>> 0;

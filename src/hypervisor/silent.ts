@@ -87,7 +87,7 @@ export function judgeSilent(
       // Natively PUSHF shows the guest's own IF and IOPL, and no TF the VMM set for itself.
       const effIf = v.if || vcpl === 3;
       let native = (value & ~(IF | IOPL)) | (effIf ? IF : 0) | (v.iopl << 12);
-      if (vm.vmmTf) native &= ~TF;
+      if (vm.vmmOwnsTf) native &= ~TF;
       if (native >>> 0 === value >>> 0) return null;
       return { op: TrapOp.PUSHF, d0: value >>> 0, d1: native >>> 0, d3: effIf ? 1 : 0 };
     }

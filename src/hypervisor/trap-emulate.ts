@@ -53,13 +53,19 @@ export class TrapAndEmulate implements TechniqueHandler {
     this.vmm.eventCs = (cpu.segSel[CS] & ~3) | this.vmm.eventCpl;
     // Guest user mode always runs with interrupts on (it cannot clear IF at IOPL 0).
     if (cpu.cpl === 3 && !vm.v.if) vm.v.if = true;
-    if (vm.vmmTf && !(ev.kind === EventKind.Exception && ev.vector === DB)) {
+    const isDb = ev.kind === EventKind.Exception && ev.vector === DB;
+    // A write let through to a protected guest GDT page has completed (its #DB), or something
+    // else happened first: either way, resync the shadow GDT and protect the page again.
+    const gdtStep = vm.gdtStep;
+    if (gdtStep) this.finishGdtWrite(vm);
+    const ownStep = isDb && (gdtStep || vm.vmmTf);
+    if (vm.vmmTf && !isDb) {
       // The instruction after STI trapped by itself: the window is open already.
       this.interruptWindow(vm);
     }
     try {
-      if (ev.kind === EventKind.Exception && ev.vector === DB && vm.vmmTf) {
-        this.interruptWindow(vm);
+      if (ownStep) {
+        if (vm.vmmTf) this.interruptWindow(vm);
       } else if (ev.kind === EventKind.Software || ev.kind === EventKind.Icebp) {
         // INT n/INT3/INTO check the gate's DPL; INT1 (ICEBP) is delivered like an external event.
         this.reflect(vm, ev.vector, -1, ev.eip, ev.kind === EventKind.Software, ev.instrEip, ev.length);
@@ -117,6 +123,8 @@ export class TrapAndEmulate implements TechniqueHandler {
     const cpu = this.cpu;
     // Guest user code runs with interrupts on; the kernel's IRET to ring 3 set IF without a trap.
     if (cpu.cpl === 3 && !vm.v.if && this.vmm.current === vm.index) vm.v.if = true;
+    // A guest GDT write is being single-stepped: interrupts wait for the instruction boundary.
+    if (vm.gdtStep) return;
     if (vm.state !== 'runnable' || !vm.v.if || !vm.devices.pic.hasInterrupt()) return;
     const pic = vm.devices.pic;
     const irqBase = pic.master.vector(0) & 0xf8;
@@ -193,18 +201,27 @@ export class TrapAndEmulate implements TechniqueHandler {
       return;
     }
     const w = vm.mem.info;
-    // Writable in the shadow only once the guest's dirty bit is set (so we see the first write).
-    const writable = w.writable && (w.dirty || write);
+    // Writable in the shadow only once the guest's dirty bit is set (so we see the first write),
+    // and never for a page of the guest's live GDT (so we see every write to it).
+    const gdtPage = this.onGuestGdt(vm, lin);
+    const writable = w.writable && (w.dirty || write) && (!gdtPage || write);
     const userOk = w.user && !(w.wpOverride && writable);
     const host = vm.shadow.fill(lin, w.gpa, writable, userOk, w.large, write);
     cpu.invlpg(lin);
     vm.stats.hiddenFaults++;
+    if (gdtPage && write) {
+      // Let this one write through and regain control right after it (real TF, as the STI
+      // window does); the #DB rebuilds the shadow GDT and protects the page again.
+      vm.gdtStep = true;
+      cpu.flags |= TF;
+      cpu.attention = true;
+    }
     this.vmm.record(
       vm,
       TrapKind.HiddenPageFault,
       PF,
       TrapAction.ShadowFill,
-      COST.hiddenFault,
+      gdtPage && write ? COST.hiddenFault + COST.resync : COST.hiddenFault,
       TrapFlag.HasErrorCode,
       lin,
       ev.errorCode,
@@ -432,14 +449,46 @@ export class TrapAndEmulate implements TechniqueHandler {
     return String(h);
   }
 
-  /** Build the shadow GDT from the guest's (virtual GDTR) and point the real GDTR at it. */
+  /**
+   * Build the shadow GDT from the guest's (virtual GDTR) and point the real GDTR at it. The pages
+   * of the guest's GDT lose their shadow entries: refilled read-only, every later guest write to
+   * its live GDT faults and resyncs the shadow (as VMware's and Xen's shadow code tracked it).
+   */
   rebuildGdt(vm: Vm): { compressed: number; omitted: number } {
     const g = vm.v.gdtr;
     const t = buildShadowTable(g.limit, (off) => this.safeRead32(vm, (g.base + off) >>> 0));
     vm.shadow.writeTable('gdt', t.bytes);
     this.cpu.gdtBase = vm.shadow.gdtLinear | 0;
     this.cpu.gdtLimit = Math.min(g.limit, 0xffff);
+    vm.gdtProtected = true;
+    const last = (g.base + Math.min(g.limit, 0xffff)) >>> 0;
+    for (let p = g.base & ~0xfff; ; p = (p + 0x1000) >>> 0) {
+      if (!vm.shadow.inVmmRegion(p)) {
+        vm.shadow.invalidate(p);
+        this.cpu.invlpg(p);
+      }
+      if (p === (last & ~0xfff) >>> 0 || p === 0xfffff000) break;
+    }
     return t;
+  }
+
+  /** True when the guest-linear page of `lin` holds part of the guest's GDT. */
+  private onGuestGdt(vm: Vm, lin: number): boolean {
+    if (!vm.gdtProtected) return false;
+    const g = vm.v.gdtr;
+    const page = (lin & ~0xfff) >>> 0;
+    const first = (g.base & ~0xfff) >>> 0;
+    const last = ((g.base + Math.min(g.limit, 0xffff)) & ~0xfff) >>> 0;
+    return first <= last ? page >= first && page <= last : page >= first || page <= last;
+  }
+
+  /** The guest's write to its GDT completed (or was interrupted): resync, protect, drop our TF. */
+  private finishGdtWrite(vm: Vm): void {
+    const cpu = this.cpu;
+    vm.gdtStep = false;
+    if (!vm.vmmTf) cpu.flags &= ~TF;
+    cpu.dr[6] &= ~0x4000;
+    this.rebuildGdt(vm);
   }
 
   rebuildLdt(vm: Vm): { compressed: number; omitted: number } {

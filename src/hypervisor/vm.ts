@@ -95,6 +95,17 @@ export class Vm {
   reason = '';
   /** The VMM set the real TF to open an interrupt window after STI. */
   vmmTf = false;
+  /**
+   * The VMM let one guest write into its write-protected GDT page through and set the real TF to
+   * regain control after it (trap-emulate.ts): the shadow GDT is rebuilt at the #DB.
+   */
+  gdtStep = false;
+  /** The guest has a GDT of its own (LGDT): its pages are write-protected in the shadow. */
+  gdtProtected = false;
+  /** The real TF is the VMM's (single-stepping for itself), not the guest's. */
+  get vmmOwnsTf(): boolean {
+    return this.vmmTf || this.gdtStep;
+  }
   /** Counters for --stats. */
   readonly stats = {
     traps: 0,
@@ -167,6 +178,8 @@ export class Vm {
     }
     this.devices.reset();
     Object.assign(this.v, initialVirtualCpu());
+    this.gdtProtected = false;
+    this.gdtStep = false;
     this.shadow.dropAll();
     this.placeImage();
     this.pendingReboot = true;
