@@ -293,6 +293,7 @@ export function emulateIret(cpu: Cpu, vm: Vm, op32: boolean): boolean {
   const mask = op32 ? 0x257fd5 : 0x7fd5;
   const img = (cpu.flags & ~mask) | (fl & mask) | 2;
   vm.v.if = (fl & IF) !== 0;
+  if (vm.v.if) vm.lostIf = null;
   vm.v.iopl = (fl >>> 12) & 3;
   cpu.flags = ((img & ~IOPL) | IF) >>> 0;
   if (vm.vmmTf) vm.vmmTf = false;

@@ -520,6 +520,7 @@ export class TrapAndEmulate implements TechniqueHandler {
   /** Virtual IF changed by emulation (the real IF stays the VMM's: 1). */
   setVirtualIf(vm: Vm, on: boolean): void {
     vm.v.if = on;
+    if (on) vm.lostIf = null; // the VMM's view caught up with the guest's
     keepRealIf(this.cpu);
   }
 }

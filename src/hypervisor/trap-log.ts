@@ -228,9 +228,11 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'sensitive ones (POPF, CLI, PUSH CS…) with code that acts on the virtual CPU. This is how VMware ' +
     'virtualized x86 before hardware support, catching even the instructions that never trap.',
   [TrapKind.VmShutdown]:
-    'The VM hit a fault it could not handle — typically a triple fault, when delivering a double fault ' +
-    'itself fails — which on a real PC shuts the processor down. The hypervisor stops only this VM; the ' +
-    'others and the hypervisor carry on.',
+    'The VM cannot go on. Either it hit a fault it could not handle — a triple fault, when delivering a ' +
+    'double fault itself fails, which on a real PC shuts the processor down — or it did something this ' +
+    'hypervisor does not virtualize (leaving protected mode for real mode, virtual-8086 mode, a task ' +
+    'gate); the stop reason says which. The hypervisor stops only this VM; the others and the ' +
+    'hypervisor carry on.',
 };
 
 /** Longest IA-32 instruction (SDM Vol.2 §2.3.11): each record has a 16-byte slot. */
