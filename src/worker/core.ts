@@ -8,6 +8,9 @@
  * Run modes: paused, run (free running), toTrap (until the trap log grows), untilKind (until a
  * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
  */
+
+import { Executor } from './exec.ts';
+import { decodePosition } from './position.ts';
 import {
   type DisasmLine,
   FRAME_TRAP_TAIL,
@@ -22,6 +25,7 @@ import {
   type StatsView,
   type StatusView,
   type ToWorker,
+  type VmInfoView,
 } from './protocol.ts';
 import { type TrapLogLike, TrapView } from './traps.ts';
 
@@ -63,6 +67,8 @@ export interface EmuSession {
   readonly traps: TrapLogLike;
   /** Optional: what the loader did, for the status line. */
   readonly bootSummary?: string;
+  /** Optional: each VM's state, memory map and counters. */
+  vmInfo?(): VmInfoView[];
 }
 
 export interface ResolvedGuest {
@@ -85,7 +91,7 @@ export interface CoreHost {
   wake(): void;
 }
 
-type Mode = 'paused' | 'run' | 'toTrap' | 'untilKind';
+type Mode = 'paused' | 'run' | 'toTrap' | 'untilKind' | 'replay';
 
 export interface SliceResult {
   /** The caller should call runSlice() again. */
@@ -110,8 +116,9 @@ export class WorkerCore {
   private config: SessionConfigLike | null = null;
   private info: LoadedInfo | null = null;
   private traps: TrapView | null = null;
+  private exec: Executor | null = null;
   private mode: Mode = 'paused';
-  private untilKind = -1;
+  private trapStop: number | undefined;
   private ips: number | null = null;
   /** Throttle bookkeeping: instructions allowed since `throttleT0`. */
   private throttleT0 = 0;
@@ -144,6 +151,7 @@ export class WorkerCore {
       await this.execute(msg);
     } catch (e) {
       // A bug below us must not kill the worker: report it and stop running.
+      this.exec?.interrupt();
       this.mode = 'paused';
       this.host.post({
         type: 'error',
@@ -158,7 +166,7 @@ export class WorkerCore {
   private async execute(msg: ToWorker): Promise<void> {
     switch (msg.type) {
       case 'load':
-        await this.load(msg.scenario);
+        await this.load(msg.scenario, msg.position);
         return;
       case 'reset':
         this.requireSession(msg.type);
@@ -172,9 +180,11 @@ export class WorkerCore {
         return;
       case 'step': {
         const s = this.requireSession(msg.type);
+        if (this.mode !== 'paused') this.exec!.interrupt();
         this.mode = 'paused';
+        this.trapStop = undefined;
         if (this.canRun(s.status.state)) {
-          s.step();
+          this.exec!.stepOnce();
           this.stopNote = 'Stepped one instruction';
         }
         this.postFrame(true);
@@ -184,8 +194,11 @@ export class WorkerCore {
         this.go('toTrap', 'Running to the next trap…');
         return;
       case 'runUntilTrapKind':
-        this.untilKind = msg.kind;
-        this.go('untilKind', `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`);
+        this.go(
+          'untilKind',
+          `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`,
+          msg.kind,
+        );
         return;
       case 'setSpeed':
         this.ips = msg.ips;
@@ -195,7 +208,7 @@ export class WorkerCore {
       case 'serialInput': {
         const s = this.requireSession(msg.type);
         if (msg.vm >= s.vmCount) throw new Error(`there is no VM ${msg.vm} (this scenario has ${s.vmCount})`);
-        s.sendSerial(msg.vm, msg.bytes);
+        this.exec!.input(msg.vm, msg.bytes);
         return;
       }
       case 'readMemory': {
@@ -232,7 +245,15 @@ export class WorkerCore {
       }
       case 'trapDetail': {
         const t = this.requireTraps(msg.type);
-        this.host.post({ type: 'trapDetail', id: msg.id, detail: t.detail(msg.index) });
+        const detail = t.detail(msg.index);
+        const pair = detail ? this.exec!.pairFor(detail.seq) : undefined;
+        if (detail && pair) {
+          const before = this.host.toRegSnapshot(pair.before);
+          const after = this.host.toRegSnapshot(pair.after);
+          if (before && after)
+            detail.regs = { before, after, exact: pair.exact, instructions: pair.instructions };
+        }
+        this.host.post({ type: 'trapDetail', id: msg.id, detail });
         return;
       }
       case 'exportTraps': {
@@ -264,7 +285,7 @@ export class WorkerCore {
     return this.traps!;
   }
 
-  private async load(scenario: Scenario): Promise<void> {
+  private async load(scenario: Scenario, position?: string): Promise<void> {
     const seq = ++this.loadSeq;
     this.mode = 'paused';
     let resolved: ResolvedGuest;
@@ -291,6 +312,30 @@ export class WorkerCore {
       names: { kinds: [], actions: [] },
     };
     this.start(config, info);
+    if (position && this.config === config) this.replay(position);
+  }
+
+  /** Replay a shared position on the fresh session (see position.ts). */
+  private replay(position: string): void {
+    let ops: ReturnType<typeof decodePosition>;
+    try {
+      ops = decodePosition(position, (this.config?.vms ?? 1) - 1);
+    } catch (e) {
+      this.host.post({
+        type: 'error',
+        command: 'replay',
+        message: `The link's run position is damaged (${e instanceof Error ? e.message : String(e)}); the guest starts from the beginning instead.`,
+      });
+      return;
+    }
+    if (ops.length === 0) return;
+    this.exec!.startReplay(ops);
+    this.mode = 'replay';
+    this.stopNote = 'Replaying the linked run position…';
+    this.throttleT0 = this.host.now();
+    this.throttleDone = 0;
+    this.postFrame(false);
+    this.host.wake();
   }
 
   private async resolve(g: GuestChoice): Promise<ResolvedGuest> {
@@ -325,6 +370,8 @@ export class WorkerCore {
     this.session = s;
     this.config = config;
     this.traps = new TrapView(s.traps);
+    this.exec = new Executor(s, this.traps);
+    this.trapStop = undefined;
     this.info = { ...info, summary: s.bootSummary ?? info.summary, names: this.traps.names() };
     this.mode = 'paused';
     this.stopNote = 'Loaded — press Run';
@@ -337,15 +384,18 @@ export class WorkerCore {
     return state === 'running' || state === 'idle';
   }
 
-  private go(mode: Mode, note: string): void {
+  private go(mode: 'run' | 'toTrap' | 'untilKind', note: string, kind = 0): void {
     const s = this.session;
     if (!s) throw new Error(`no guest is loaded yet (choose a guest before running)`);
+    if (this.mode !== 'paused') this.exec!.interrupt();
     if (!this.canRun(s.status.state)) {
       this.stopNote = `The guest has ${describeEnd(s.status)} — press Reset to start it again`;
       this.postFrame(true);
       return;
     }
     this.mode = mode;
+    this.exec!.start(mode === 'run' ? 'run' : mode === 'toTrap' ? 't' : 'u', kind);
+    this.trapStop = undefined;
     this.stopNote = note;
     this.throttleT0 = this.host.now();
     this.throttleDone = 0;
@@ -356,6 +406,7 @@ export class WorkerCore {
   }
 
   private stop(note: string): void {
+    this.exec?.interrupt();
     this.mode = 'paused';
     this.stopNote = note;
     this.postFrame(true);
@@ -367,6 +418,7 @@ export class WorkerCore {
       return this.slice();
     } catch (e) {
       // An emulator bug must not leave the UI showing "Running" forever: stop and say why.
+      this.exec?.interrupt();
       this.mode = 'paused';
       this.stopNote = 'Stopped by an internal error';
       this.host.post({
@@ -385,12 +437,13 @@ export class WorkerCore {
 
   private slice(): SliceResult {
     const s = this.session;
-    const t = this.traps;
-    if (!s || !t || this.mode === 'paused') return { more: false, waitMs: 0 };
+    const ex = this.exec;
+    if (!s || !ex || this.mode === 'paused') return { more: false, waitMs: 0 };
     const t0 = this.host.now();
     let waitMs = 0;
     let stopped: string | null = null;
-    const throttled = this.ips !== null;
+    // A replay runs flat out: slow motion is for watching, not for getting to the linked point.
+    const throttled = this.ips !== null && this.mode !== 'replay';
     for (;;) {
       let budget = this.chunk;
       if (throttled) {
@@ -402,27 +455,25 @@ export class WorkerCore {
         }
         budget = Math.min(budget, allowed);
       }
-      const before = s.instructions;
-      const totalBefore = t.total();
-      const st = this.mode === 'run' ? s.run(budget) : s.runToNextTrap(budget);
-      const ran = s.instructions - before;
+      const wasReplay = ex.replaying;
+      const r = ex.advance(budget);
+      const ran = r.ran;
       this.throttleDone += throttled ? Math.max(ran, 1) : 0;
-      if (!this.canRun(st.state)) {
-        stopped = `The guest has ${describeEnd(st)}`;
+      if (!this.canRun(r.st.state)) {
+        stopped = `The guest has ${describeEnd(r.st)}`;
         break;
       }
-      if (this.mode === 'toTrap' && t.total() > totalBefore) {
-        stopped = `Stopped at trap: ${t.kindName(t.lastKind())}`;
-        break;
-      }
-      if (this.mode === 'untilKind' && t.anyOfKindSince(totalBefore, this.untilKind)) {
-        stopped = `Stopped at the first ${t.kindName(this.untilKind)}`;
+      if (r.done) {
+        if (r.trapStop !== undefined) this.trapStop = r.trapStop;
+        if (wasReplay || this.mode === 'replay')
+          stopped = r.note ? `${r.note} (replayed from the link)` : 'At the linked run position';
+        else stopped = r.note ?? 'Stopped';
         break;
       }
       const elapsed = this.host.now() - t0;
       if (!throttled && ran === budget && elapsed < 1) this.chunk = Math.min(this.chunk * 2, 2_000_000);
       else if (!throttled && elapsed > 3 && this.chunk > 1000) this.chunk = Math.floor(this.chunk / 2);
-      if (st.state === 'idle' && ran === 0) {
+      if (r.st.state === 'idle' && ran === 0) {
         waitMs = 4; // halted, waiting for input: don't spin
         break;
       }
@@ -447,7 +498,11 @@ export class WorkerCore {
 
   private status(): StatusView {
     const st = this.session!.status;
-    const v: StatusView = { state: st.state, running: this.mode !== 'paused' };
+    const ex = this.exec!;
+    const v: StatusView = { state: st.state, running: this.mode !== 'paused', position: ex.position() };
+    if (this.trapStop !== undefined && this.mode === 'paused') v.trapStop = this.trapStop;
+    const rp = ex.replayProgress();
+    if (rp) v.replay = rp;
     if (st.exitCode !== undefined) v.exitCode = st.exitCode;
     if (st.reason !== undefined) v.reason = st.reason;
     if (this.stopNote !== undefined) v.stopNote = this.stopNote;
@@ -475,7 +530,16 @@ export class WorkerCore {
       mips: this.mips,
       ...t.counts(),
     };
-    this.host.post({ type: 'frame', status: this.status(), serial, traps, regs, stats });
+    const frame: Extract<FromWorker, { type: 'frame' }> = {
+      type: 'frame',
+      status: this.status(),
+      serial,
+      traps,
+      regs,
+      stats,
+    };
+    if (withRegs && s.vmInfo) frame.vms = s.vmInfo();
+    this.host.post(frame);
   }
 }
 

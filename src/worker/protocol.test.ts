@@ -132,7 +132,7 @@ describe('transferablesOf', () => {
     const own = new Uint8Array(5);
     const msg: FromWorker = {
       type: 'frame',
-      status: { state: 'running', running: true },
+      status: { state: 'running', running: true, position: '' },
       serial: [
         { vm: 0, bytes: own },
         { vm: 1, bytes: big.subarray(10, 20) },

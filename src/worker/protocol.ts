@@ -54,7 +54,8 @@ export interface TrapFilter {
 }
 
 export type ToWorker =
-  | { type: 'load'; scenario: Scenario }
+  /** `position`: a run position to replay after loading (see position.ts). */
+  | { type: 'load'; scenario: Scenario; position?: string }
   | { type: 'run' }
   | { type: 'pause' }
   | { type: 'step' }
@@ -87,6 +88,15 @@ export interface StatusView {
   reason?: string;
   /** Why the worker stopped running, for the status bar ("Trap: io-out", "Paused", …). */
   stopNote?: string;
+  /**
+   * Everything done since the guest started, as a replayable journal (position.ts), or null when
+   * it grew too long for a link.
+   */
+  position: string | null;
+  /** Log index of the first record of the trap the last "step to next trap" stopped at. */
+  trapStop?: number;
+  /** While a shared position is being replayed: ops done of total. */
+  replay?: { done: number; total: number };
 }
 
 export interface SegmentView {
@@ -176,8 +186,31 @@ export interface TrapDetail {
   fields: [string, string][];
   /** Teaching paragraph for this kind of trap, if the VMM supplied one. */
   explanation?: string;
-  before?: CpuView;
-  after?: CpuView;
+  /** Registers the VMM changed while handling it (from the record), e.g. ["EAX", "EIP"]. */
+  changedRegs: string[];
+  /**
+   * Real register snapshots around this trap: present only for a trap the worker stepped to.
+   * `exact`: `before` is the state right before the trapping instruction; otherwise it is the state
+   * at the previous stop, `instructions` earlier.
+   */
+  regs?: { before: RegSnapshot; after: RegSnapshot; exact: boolean; instructions: number };
+}
+
+/** One VM's state, memory map and counters (the session's VmInfo). */
+export interface VmInfoView {
+  vm: number;
+  state: string;
+  reason: string;
+  running: boolean;
+  memory: { guestPhys: number; hostPhys: number; bytes: number; kind: string }[];
+  shadowTables: number;
+  traps: number;
+  hiddenFaults: number;
+  reflected: number;
+  injected: number;
+  silent: number;
+  switchesIn: number;
+  cycles: number;
 }
 
 export interface StatsView {
@@ -223,6 +256,8 @@ export type FromWorker =
       traps: TrapRows | null;
       regs: RegSnapshot | null;
       stats: StatsView;
+      /** Per-VM info, sent with register snapshots when the session provides it. */
+      vms?: VmInfoView[];
     }
   | { type: 'memory'; id: number; space: MemorySpace; addr: number; bytes: Uint8Array }
   | { type: 'disasm'; id: number; addr: number; lines: DisasmLine[] }
@@ -366,8 +401,11 @@ function parseOrThrow(m: unknown): ToWorker {
   if (!isObj(m)) throw new Invalid(`expected an object with a 'type', got ${show(m)}`);
   const type = m.type as ToWorkerType;
   switch (type) {
-    case 'load':
-      return { type, scenario: parseScenario(m.scenario) };
+    case 'load': {
+      const out: Extract<ToWorker, { type: 'load' }> = { type, scenario: parseScenario(m.scenario) };
+      if (m.position !== undefined) out.position = str(m, 'position', 16384);
+      return out;
+    }
     case 'run':
     case 'pause':
     case 'step':

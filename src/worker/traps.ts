@@ -113,6 +113,11 @@ export class TrapView {
     return n === 0 ? -1 : this.log.slice(n - 1, n).kind[0];
   }
 
+  /** Kind of the record at log index `i` (-1 when not held). */
+  kindAt(i: number): number {
+    return i >= 0 && i < this.log.count ? this.log.slice(i, i + 1).kind[0] : -1;
+  }
+
   /** True when a record of `kind` was appended after the log's total was `totalBefore`. */
   anyOfKindSince(totalBefore: number, kind: number): boolean {
     const first = Math.max(totalBefore, this.firstSeq()) - this.firstSeq();
@@ -338,6 +343,7 @@ export class TrapView {
       eip: r.eip,
       fields,
       explanation: explanations[r.kind],
+      changedRegs: [...r.changedRegs],
     };
   }
 }

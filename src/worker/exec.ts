@@ -1,0 +1,285 @@
+/**
+ * How the worker advances a session, one budget at a time, for every run command — and the
+ * journal of what it did (position.ts), so a link can replay the run to exactly the same point.
+ *
+ * Live commands and a replayed journal go through the same code: "step to the next trap" executed
+ * live and the `t` token replayed are the same algorithm, so the same guest reaches the same state.
+ *
+ * Step to the next trap single-steps for the first EXACT_STEPS instructions, keeping the register
+ * snapshot from before each step: when the trap comes within that window, the trap detail shows
+ * the real registers right before the trapping instruction and right after the VMM handled it.
+ * Beyond the window it runs at full speed, and "before" is the state at the previous stop.
+ */
+import { NS_PER_TICK } from '../machine/clock.ts';
+import type { EmuSession, SessionStatusLike } from './core.ts';
+import { appendOp, encodePosition, MAX_POSITION_CHARS, type PosOp } from './position.ts';
+import type { TrapView } from './traps.ts';
+
+/** Instructions "step to the next trap" single-steps (with snapshots) before running freely. */
+export const EXACT_STEPS = 5000;
+/** Register pairs kept for the trap detail (the newest traps stepped to). */
+const MAX_PAIRS = 256;
+
+export interface RegPair {
+  before: unknown;
+  after: unknown;
+  exact: boolean;
+  instructions: number;
+}
+
+type Active =
+  | { k: 'run' }
+  | { k: 'c'; clock: number }
+  | { k: 't'; left: number; startTotal: number; steps: number; startSnap: unknown; startInstr: number }
+  | { k: 'u'; kind: number; left: number; startTotal: number }
+  | { k: 's'; left: number };
+
+export interface Advance {
+  /** Instructions retired by this call. */
+  ran: number;
+  /** The session's status afterwards. */
+  st: SessionStatusLike;
+  /** The command (or the whole replay) has finished. */
+  done: boolean;
+  /** Set when a "step to next trap" / "run until" stopped at a trap: what to tell the user. */
+  note?: string;
+  /** Log index of the first record of the trap a `t` op stopped at. */
+  trapStop?: number;
+}
+
+function runnable(st: SessionStatusLike): boolean {
+  return st.state === 'running' || st.state === 'idle';
+}
+
+export class Executor {
+  private readonly journal: PosOp[] = [];
+  private encoded: string | null = '';
+  private queue: PosOp[] = [];
+  private replayTotal = 0;
+  private cur: Active | null = null;
+  private readonly pairs = new Map<number, RegPair>();
+  /** True while the ops being executed come from a link. */
+  replaying = false;
+
+  constructor(
+    private readonly s: EmuSession,
+    private readonly t: TrapView,
+  ) {}
+
+  clock(): number {
+    return Math.round(this.s.virtualTimeNs / NS_PER_TICK);
+  }
+
+  /** The journal as a link token, or null when it is too long for a link. */
+  position(): string | null {
+    return this.encoded;
+  }
+
+  private record(o: PosOp): void {
+    appendOp(this.journal, o);
+    const e = encodePosition(this.journal);
+    this.encoded = e.length <= MAX_POSITION_CHARS ? e : null;
+  }
+
+  replayProgress(): { done: number; total: number } | undefined {
+    if (!this.replaying) return undefined;
+    return { done: this.replayTotal - this.queue.length - (this.cur ? 1 : 0), total: this.replayTotal };
+  }
+
+  get busy(): boolean {
+    return this.cur !== null || this.queue.length > 0;
+  }
+
+  /** A live command: free running, to the next trap, or until a trap kind. */
+  start(cmd: 'run' | 't' | 'u', kind = 0): void {
+    this.cur = cmd === 'run' ? { k: 'run' } : cmd === 't' ? this.newT(1) : this.newU(kind, 1);
+  }
+
+  /** Replay a journal from the current state (a fresh session). */
+  startReplay(ops: PosOp[]): void {
+    this.queue = ops.map((o) => (o.op === 'i' ? { ...o, bytes: o.bytes.slice() } : { ...o }));
+    this.replayTotal = ops.length;
+    this.replaying = ops.length > 0;
+    this.cur = null;
+  }
+
+  /** Stop whatever runs (Pause, an error): the progress made so far is journalled as a clock. */
+  interrupt(): void {
+    if (this.cur && this.cur.k !== 's') this.record({ op: 'c', clock: this.clock() });
+    this.cur = null;
+    this.queue = [];
+    this.replaying = false;
+  }
+
+  /** One instruction, now. */
+  stepOnce(): SessionStatusLike {
+    const st = this.s.step();
+    this.record({ op: 's', n: 1 });
+    return st;
+  }
+
+  /**
+   * Serial input. Mid-command, the progress so far is journalled first and the command goes on
+   * afresh from here, so a replay sends the bytes at the same virtual time.
+   */
+  input(vm: number, bytes: Uint8Array): void {
+    if (this.cur && this.cur.k !== 's') {
+      this.record({ op: 'c', clock: this.clock() });
+      const c = this.cur;
+      if (c.k === 't') this.cur = this.newT(c.left);
+      else if (c.k === 'u') this.cur = this.newU(c.kind, c.left);
+    }
+    this.s.sendSerial(vm, bytes);
+    this.record({ op: 'i', vm, bytes });
+  }
+
+  /** Registers around trap `seq`, when the worker stepped to it. */
+  pairFor(seq: number): RegPair | undefined {
+    return this.pairs.get(seq);
+  }
+
+  private newT(left: number): Active {
+    return {
+      k: 't',
+      left,
+      startTotal: this.t.total(),
+      steps: 0,
+      startSnap: this.s.snapshot(),
+      startInstr: this.s.instructions,
+    };
+  }
+
+  private newU(kind: number, left: number): Active {
+    return { k: 'u', kind, left, startTotal: this.t.total() };
+  }
+
+  /** Take the next replayed op (executing input at once); null when the replay is over. */
+  private nextQueued(): Active | null {
+    while (this.queue.length) {
+      const o = this.queue.shift()!;
+      switch (o.op) {
+        case 'i':
+          this.s.sendSerial(o.vm, o.bytes);
+          this.record(o);
+          continue;
+        case 'c':
+          return { k: 'c', clock: o.clock };
+        case 't':
+          return this.newT(o.n);
+        case 'u':
+          return this.newU(o.kind, o.n);
+        case 's':
+          return { k: 's', left: o.n };
+      }
+    }
+    return null;
+  }
+
+  /** Execute up to `budget` instructions of the current command. */
+  advance(budget: number): Advance {
+    const s = this.s;
+    const before = s.instructions;
+    if (!this.cur && this.replaying) this.cur = this.nextQueued();
+    const c = this.cur;
+    if (!c) {
+      this.replaying = false;
+      return { ran: 0, st: s.status, done: true };
+    }
+    let st = s.status;
+    let note: string | undefined;
+    let trapStop: number | undefined;
+    let opDone = false;
+    switch (c.k) {
+      case 'run':
+        st = s.run(budget);
+        break;
+      case 'c': {
+        const left = c.clock - this.clock();
+        if (left > 0) st = s.run(Math.min(budget, left));
+        // Reached, or the guest waits for input it never got: nothing more to replay here.
+        if (this.clock() >= c.clock || (st.state === 'idle' && s.instructions === before)) {
+          this.record({ op: 'c', clock: this.clock() });
+          opDone = true;
+        }
+        break;
+      }
+      case 's': {
+        for (let i = 0; i < budget && c.left > 0 && runnable(st); i++, c.left--) st = this.stepOnce();
+        opDone = c.left === 0;
+        break;
+      }
+      case 't': {
+        const r = this.trapChunk(c, budget);
+        st = r.st;
+        if (r.hit) {
+          trapStop = c.startTotal - (this.t.total() - this.t.held());
+          note = `Stopped at trap: ${this.t.kindName(this.t.kindAt(Math.max(0, trapStop)))}`;
+          this.record({ op: 't', n: 1 });
+          c.left--;
+          if (c.left > 0) this.cur = this.newT(c.left);
+          else opDone = true;
+        }
+        break;
+      }
+      case 'u': {
+        st = s.runToNextTrap(budget);
+        if (this.t.anyOfKindSince(c.startTotal, c.kind)) {
+          note = `Stopped at the first ${this.t.kindName(c.kind)}`;
+          this.record({ op: 'u', kind: c.kind, n: 1 });
+          c.left--;
+          if (c.left > 0) this.cur = this.newU(c.kind, c.left);
+          else opDone = true;
+        } else c.startTotal = this.t.total(); // scan only what is new next time
+        break;
+      }
+    }
+    const ran = s.instructions - before;
+    if (!runnable(st)) {
+      // The guest ended: that is where this command (and any replay) stops.
+      if (!opDone && c.k !== 's') this.record({ op: 'c', clock: this.clock() });
+      this.cur = null;
+      this.queue = [];
+      this.replaying = false;
+      return { ran, st, done: true, note, trapStop };
+    }
+    if (opDone) {
+      this.cur = this.replaying ? this.nextQueued() : null;
+      if (!this.cur) this.replaying = false;
+      return { ran, st, done: !this.cur, note, trapStop };
+    }
+    // A `t` or `u` op with more to go stops only at the end of the whole command.
+    return { ran, st, done: false, note: undefined, trapStop: undefined };
+  }
+
+  private trapChunk(c: Extract<Active, { k: 't' }>, budget: number): { st: SessionStatusLike; hit: boolean } {
+    const s = this.s;
+    let st = s.status;
+    for (let i = 0; i < budget && c.steps < EXACT_STEPS; i++) {
+      const pre = s.snapshot();
+      st = s.step();
+      c.steps++;
+      if (this.t.total() > c.startTotal) {
+        this.keepPair(c.startTotal, { before: pre, after: s.snapshot(), exact: true, instructions: 1 });
+        return { st, hit: true };
+      }
+      if (!runnable(st)) return { st, hit: false };
+    }
+    if (c.steps < EXACT_STEPS) return { st, hit: false };
+    st = s.runToNextTrap(budget);
+    if (this.t.total() > c.startTotal) {
+      this.keepPair(c.startTotal, {
+        before: c.startSnap,
+        after: s.snapshot(),
+        exact: false,
+        instructions: s.instructions - c.startInstr,
+      });
+      return { st, hit: true };
+    }
+    return { st, hit: false };
+  }
+
+  private keepPair(fromSeq: number, p: RegPair): void {
+    for (let seq = fromSeq; seq < this.t.total(); seq++) this.pairs.set(seq, p);
+    while (this.pairs.size > MAX_PAIRS) this.pairs.delete(this.pairs.keys().next().value!);
+  }
+}
