@@ -79,6 +79,8 @@ export function encodePosition(ops: readonly PosOp[]): string {
           return `u${b36(o.kind)}_${b36(o.n)}`;
         case 'i':
           return `i${o.vm}${toBase64Url(o.bytes)}`;
+        default:
+          return '';
       }
     })
     .join('.');
