@@ -3,6 +3,7 @@ import {
   explanations,
   REG_MASK_NAMES,
   regBit,
+  silentSummary,
   TRAP_FLAG_CPL_SHIFT,
   TRAP_KIND_COUNT,
   TRAP_RECORD_BYTES,
@@ -109,8 +110,30 @@ describe('TrapLog', () => {
     expect(sw.details).toEqual({ type: 'switch', fromVm: 1, toVm: 2 });
     expect(silent.invisible).toBe(true);
     expect(silent.reasonName).toBe('popf');
+    expect(silent.details).toMatchObject({
+      type: 'other',
+      summary: expect.stringMatching(/^POPF loaded IF=0/),
+    });
     expect(exit.reasonName).toBe('I/O instruction');
     expect(hc.reasonName).toBe('console_io');
+  });
+
+  it('summarises each kind of silent event with what the guest got and what it would get natively', () => {
+    const popf = silentSummary(TrapOp.POPF, 0x246, 0x046, 1, 0);
+    expect(popf).toMatch(/POPF loaded IF=1.*virtual IF=0: the guest believes interrupts are back on/);
+    expect(silentSummary(TrapOp.PUSH_SEG, 0x09, 0x08, 4, 0)).toMatch(
+      /read selector 0x0009: its RPL \(1\).*ring 1\. On the bare machine it would have read 0x0008 \(RPL 0\)/,
+    );
+    expect(silentSummary(TrapOp.SIDT, 0xffc01000, 0x81000, 5, (0x7ff << 16) | 0x17f)).toMatch(
+      /SIDT stored base 0xFFC01000 limit 0x07FF.*base 0x00081000 limit 0x017F/,
+    );
+    expect(silentSummary(TrapOp.LSL, 0, 0x67, 8, (0x28 << 16) | 1)).toMatch(
+      /LSL on selector 0x0028 answered ZF=0 .* answered ZF=1 \(0x00000067\)/,
+    );
+    expect(silentSummary(TrapOp.PUSHF, 0x202, 0x002, 9, 0)).toMatch(
+      /IF=1.*would have read 0x00000002 \(IF=0/,
+    );
+    expect(silentSummary(TrapOp.SMSW, 0x31, 0x11, 7, 0)).toMatch(/SMSW stored 0x0031.*0x0011/);
   });
 
   it('drops the oldest records when full and counts them', () => {

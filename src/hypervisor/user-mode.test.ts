@@ -7,6 +7,7 @@
  * is lost and the log shows no silent event; PUSH CS at ring 3 reads RPL 3, as it would natively.
  */
 import { describe, expect, it } from 'vitest';
+import { SilentKind } from '../cpu/index.ts';
 import { nasmBoot, runNative, runTe } from './test-guests.ts';
 import { TrapAction, TrapKind, TrapOp } from './trap-log.ts';
 
@@ -277,5 +278,53 @@ gdt:
     expect(vm.vmmRelocations).toBe(1);
     expect(vm.shadow.vmmPde).not.toBe(1023);
     expect(vm.shadow.lookup(0xffc00000)).toBe(vm.map.sliceBase + 0x200000);
+  });
+});
+
+describe('silent IF changes the VMM cannot honour', () => {
+  it('logs a kernel IRET to ring 3 that asked for interrupts off (user mode runs with them on)', () => {
+    const src = SOURCE.replace('push dword 0x202                  ; IF = 1', 'push dword 0x002 ; IF = 0');
+    expect(src).not.toBe(SOURCE);
+    const nat = runNative(nasmBoot('usermode-if0', src), 4);
+    const te = runTe(nasmBoot('usermode-if0', src), { memMiB: 4 });
+    expect(te.result.exitCode).toBe(nat.exitCode);
+    const t = te.runner.traps;
+    const silent = Array.from({ length: t.count }, (_, i) => t.get(i)).filter(
+      (r) => r.kind === TrapKind.SilentEvent,
+    );
+    // The kernel → user IRET asked for IF=0; the VMM runs user mode with interrupts on (its frames
+    // for the system calls then carry IF=1, so their IRETs ask for nothing that is lost).
+    expect(silent).toHaveLength(1);
+    for (const r of silent) {
+      expect(r.reason).toBe(TrapOp.IRET);
+      expect(r.cpl).toBe(0);
+      if (r.details.type !== 'other') throw new Error('details');
+      expect(r.details.values[0] & 0x200).toBe(0);
+      expect(r.details.values[1] & 0x200).toBe(0x200);
+      expect(r.details.values[3]).toBe(1);
+      expect(r.details.summary).toMatch(/believes interrupts are off, but the VMM will keep delivering them/);
+    }
+  });
+
+  it('logs a POPF that turns interrupts off while the VMM keeps them on', () => {
+    // sti; push 0x002; popfd (IF=0 at guest CPL 0: ignored by the CPU); out 0xf4, al
+    const src = 'sti\npush dword 0x002\npopfd\nmov al, 0\nout 0xf4, al\nhlt\n';
+    const te = runTe(nasmBoot('popf-off', src), { memMiB: 4 });
+    expect(te.result.state).toBe('exited');
+    const t = te.runner.traps;
+    const silent = Array.from({ length: t.count }, (_, i) => t.get(i)).filter(
+      (r) => r.kind === TrapKind.SilentEvent,
+    );
+    expect(silent).toHaveLength(1);
+    expect(silent[0].reason).toBe(TrapOp.POPF);
+    expect(silent[0].eip).toBe(0x100003); // sti (1 byte), push 2 (6A 02)
+    if (silent[0].details.type !== 'other') throw new Error('details');
+    const [attempted, kept, kind, virtualIf] = silent[0].details.values;
+    expect([attempted & 0x200, kept & 0x200, kind, virtualIf]).toEqual([
+      0,
+      0x200,
+      SilentKind.PopfIfDropped,
+      1,
+    ]);
   });
 });
