@@ -135,7 +135,18 @@ export class Vmm {
     this.cpu.monitor = { onEvent: (ev) => this.onEvent(ev) };
     this.cpu.observer = (kind, eip, cpl, value, extra) => {
       const vm = this.currentVm;
-      if (vm && this.handler) this.handler.onSilent(vm, kind, eip, cpl, value, extra);
+      if (!vm || !this.handler) return;
+      try {
+        this.handler.onSilent(vm, kind, eip, cpl, value, extra);
+      } catch (e) {
+        // Called in the middle of a guest instruction: never let a VMM bug unwind the CPU.
+        this.vmStop(
+          vm,
+          'error',
+          `VMM internal error while observing a silent event: ${(e as Error).message}`,
+        );
+        this.requestStop();
+      }
     };
     this.log.disassembler = (bytes, eip, code32) => {
       try {
