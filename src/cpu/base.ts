@@ -231,9 +231,7 @@ export class CpuBase {
 
   /** Write CF without disturbing the other lazy flags. */
   setCF(on: boolean | number): void {
-    if (this.lzMask & CF) {
-      this.materialize();
-    }
+    this.lzMask &= ~CF;
     this.flags = on ? this.flags | CF : this.flags & ~CF;
   }
 

@@ -361,7 +361,9 @@ export class CpuCore extends CpuCtl {
   }
 
   private setRotFlags(cf: number, of: number): void {
-    this.materialize();
+    // Only CF and OF change: the other status flags may stay lazy (they are still described by
+    // lzOp/lzA/lzB/lzR), so drop CF|OF from the lazy mask instead of materializing all six.
+    this.lzMask &= ~(CF | OF);
     this.flags = (this.flags & ~(CF | OF)) | cf | (of ? OF : 0);
   }
 

@@ -71,6 +71,8 @@ export class Cpu extends CpuCore {
   /** Stop with StopReason.Breakpoint right after any exception/interrupt is delivered. */
   breakOnEvent = false;
   private resumeSkip = false;
+  /** Set by stopRun(): end run() at the next instruction boundary. */
+  private stopRequested = false;
   /**
    * Delivered events (faults, interrupts). They consume run() budget so a monitor that resumes
    * without progress cannot spin forever, but they are not retired instructions.
@@ -133,6 +135,22 @@ export class Cpu extends CpuCore {
     this.attention = true;
   }
 
+  /**
+   * End the current run() at the next instruction boundary (after the instruction in progress
+   * retires, or after an event being delivered), returning StopReason.Budget. Called by devices
+   * during run() (debug-exit, reset, a newly armed timer deadline); a request made outside run()
+   * is forgotten when the next run() starts.
+   *
+   * Deliberately not named `requestStop` yet: src/machine/pc.ts calls `cpu.requestStop?.()` from
+   * its timer-deadline hook under a condition that depends on the host slice (`d < runLimit`),
+   * which would make guest histories slice-dependent (pc.test.ts "however the host slices time"
+   * fails). Rename once that hook tests `d < knownDeadline` instead.
+   */
+  stopRun(): void {
+    this.stopRequested = true;
+    this.attention = true;
+  }
+
   private setRegs(regs?: Partial<Record<RegName, number>>): void {
     if (!regs) return;
     for (let i = 0; i < 8; i++) {
@@ -186,11 +204,16 @@ export class Cpu extends CpuCore {
     // State may have been changed from outside since the last run (TF, DR7, IF, INTR…).
     this.attention = true;
     this.checkIntr = true;
+    this.stopRequested = false;
     for (;;) {
       if (this.shutdown) return StopReason.Shutdown;
       if (this.monitorStop) {
         this.monitorStop = false;
         return StopReason.Monitor;
+      }
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return StopReason.Budget;
       }
       if (this.eventDelivered) {
         this.eventDelivered = false;

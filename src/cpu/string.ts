@@ -5,6 +5,7 @@
  */
 import { DF, DS, ECX, EDI, ES, ESI } from './constants.ts';
 import type { CpuCore } from './core.ts';
+import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
 
 const CHUNK = 4096;
 
@@ -23,7 +24,25 @@ export function stringOp(c: CpuCore, b: number): void {
   if (n === 0) return;
   let chunk = Math.min(n, CHUNK);
   const amask = a32 ? -1 : 0xffff;
+  const bulk = rep !== 0 && a32 && delta > 0 && (b === 0xa4 || b === 0xa5 || b === 0xaa || b === 0xab);
   for (;;) {
+    if (bulk) {
+      // Page-sized runs straight on RAM; counts and registers exactly as the loop below.
+      const k = bulkRun(c, b, size, src, chunk);
+      if (k > 0) {
+        n -= k;
+        chunk -= k;
+        r[ECX] = n;
+        if (b <= 0xa5) r[ESI] = (r[ESI] + k * size) | 0;
+        r[EDI] = (r[EDI] + k * size) | 0;
+        if (n === 0) return;
+        if (chunk === 0) {
+          c.ip = c.eip;
+          return;
+        }
+        continue;
+      }
+    }
     const si = a32 ? r[ESI] >>> 0 : c.r16[ESI << 1];
     const di = a32 ? r[EDI] >>> 0 : c.r16[EDI << 1];
     let stop = false;
@@ -115,4 +134,48 @@ export function stringOp(c: CpuCore, b: number): void {
       return;
     }
   }
+}
+
+/**
+ * Fast REP MOVS/STOS (32-bit addressing, DF = 0) over flat segments: as many whole elements as
+ * fit before the source or destination crosses a page, when both pages are direct RAM already in
+ * the TLB with the needed rights (so no fault, A/D update, MMIO or data breakpoint can occur —
+ * watched pages and MMIO have slow TLB entries). Returns the element count done (0: take the
+ * one-element path, which fills the TLB or raises the architectural fault).
+ */
+function bulkRun(c: CpuCore, b: number, size: number, src: number, max: number): number {
+  if ((c.segChk[ES] & CHK_FLAT_W) === 0) return 0;
+  const dl = (c.segBase[ES] + c.regs[EDI]) | 0;
+  const de = c.tlbW[dl >>> 12];
+  if ((de & 0xfff) !== 0) return 0;
+  let k = ((4096 - (dl & 0xfff)) / size) | 0;
+  if (k > max) k = max;
+  const pd = de ^ dl;
+  const ram = c.ram;
+  if (b >= 0xaa) {
+    if (k === 0) return 0;
+    const len = k * size;
+    if (size === 1) ram.fill(c.regs[0] & 0xff, pd, pd + len);
+    else if (size === 4 && (pd & 3) === 0 && c.ram32 !== null)
+      c.ram32.fill(c.regs[0], pd >>> 2, (pd + len) >>> 2);
+    else {
+      const v = c.regs[0];
+      for (let i = 0; i < len; i++) ram[pd + i] = v >>> (8 * (i % size));
+    }
+    return k;
+  }
+  if ((c.segChk[src] & CHK_FLAT_R) === 0) return 0;
+  const sl = (c.segBase[src] + c.regs[ESI]) | 0;
+  const se = c.tlbR[sl >>> 12];
+  if ((se & 0xfff) !== 0) return 0;
+  const ks = ((4096 - (sl & 0xfff)) / size) | 0;
+  if (ks < k) k = ks;
+  if (k === 0) return 0;
+  const ps = se ^ sl;
+  const len = k * size;
+  // Element-by-element forward copying equals memmove unless the destination starts inside the
+  // source run (the pattern-replicating case): leave that to the one-element path.
+  if (pd > ps && pd < ps + len) return 0;
+  ram.copyWithin(pd, ps, ps + len);
+  return k;
 }
