@@ -193,6 +193,20 @@ describe('minikernel under trap-and-emulate fails as the theory predicts', () =>
     expect(first.invisible).toBe(true);
     expect(first.action).toBe(TrapAction.None);
     expect(first.bytes).toEqual([0x9d]);
+    // …in console_write() (irqrestore() inlined), per the kernel's own symbol table.
+    const syms = spawnSync('nm', ['-S', '--defined-only', join(ROOT, 'guests/minikernel/minikernel.elf')], {
+      encoding: 'utf8',
+    }).stdout;
+    const fn = syms
+      .split('\n')
+      .map((l) => l.split(' '))
+      .find(
+        ([a, n, t]) =>
+          /^[tT]$/.test(t ?? '') &&
+          Number.parseInt(a, 16) <= first.eip &&
+          first.eip < Number.parseInt(a, 16) + Number.parseInt(n, 16),
+      );
+    expect(fn?.[3]).toBe('console_write');
     if (first.details.type !== 'other') throw new Error('details');
     const [attempted, real, , virtualIf] = first.details.values;
     expect(attempted & 0x200).toBe(0x200); // the guest meant to turn interrupts back on…
