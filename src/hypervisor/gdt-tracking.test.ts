@@ -71,3 +71,69 @@ describe('write-protected guest GDT', () => {
     expect(recs.some((r) => r.kind === TrapKind.GuestException && r.reason === 1)).toBe(false);
   });
 });
+
+const LDT_SOURCE = `
+start:
+    mov esp, 0x90000
+    lgdt [gdtr]
+    jmp 0x08:pm
+pm:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov ax, 0x18
+    lldt ax
+    mov dword [0x1000], 0x11111111
+    mov dword [0x2000], 0x22222222
+    mov ax, 0x04                  ; LDT entry 0
+    mov fs, ax
+    mov ebx, [fs:0]
+    mov byte [ldt + 3], 0x20      ; edit the live LDT in place: base 0x1000 -> 0x2000
+    mov ax, 0x04
+    mov fs, ax
+    mov ecx, [fs:0]
+    cmp ebx, 0x11111111
+    jne bad
+    cmp ecx, 0x22222222
+    jne bad
+    mov al, 0
+    out 0xf4, al
+bad:
+    mov al, 1
+    out 0xf4, al
+    hlt
+gdtr:
+    dw 0x1f
+    dd gdt
+align 8
+gdt:
+    dq 0
+    dq 0x00CF9B000000FFFF
+    dq 0x00CF93000000FFFF
+    dw 0x0f                       ; LDT descriptor: limit 15, base ldt
+    dw ldt - 0x100000
+    db 0x10, 0x82, 0x00, 0x00
+align 4096
+ldt:                              ; at 0x101000, a page of its own
+    dq 0x00CF93001000FFFF
+    dq 0
+`;
+
+describe('write-protected guest LDT', () => {
+  it('resyncs the shadow LDT when the guest edits a live descriptor', () => {
+    const nat = runNative(nasmBoot('ldt-edit', LDT_SOURCE), 4);
+    expect(nat.exitCode).toBe(1);
+    const te = runTe(nasmBoot('ldt-edit', LDT_SOURCE), { memMiB: 4 });
+    expect(te.result).toMatchObject({ state: 'exited', exitCode: 1 });
+    const t = te.runner.traps;
+    const recs = Array.from({ length: t.count }, (_, i) => t.get(i));
+    const writes = recs.filter(
+      (r) =>
+        r.kind === TrapKind.HiddenPageFault &&
+        r.details.type === 'fault' &&
+        r.details.faultAddress === 0x101003,
+    );
+    expect(writes).toHaveLength(1);
+  });
+});

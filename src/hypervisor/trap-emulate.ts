@@ -461,41 +461,62 @@ export class TrapAndEmulate implements TechniqueHandler {
     this.cpu.gdtBase = vm.shadow.gdtLinear | 0;
     this.cpu.gdtLimit = Math.min(g.limit, 0xffff);
     vm.gdtProtected = true;
-    const last = (g.base + Math.min(g.limit, 0xffff)) >>> 0;
-    for (let p = g.base & ~0xfff; ; p = (p + 0x1000) >>> 0) {
+    this.protectPages(vm, g.base, g.limit);
+    return t;
+  }
+
+  /** Drop the shadow entries of the guest-linear pages of a table: they refill read-only. */
+  private protectPages(vm: Vm, base: number, limit: number): void {
+    const last = (base + Math.min(limit, 0xffff)) >>> 0;
+    for (let p = (base & ~0xfff) >>> 0; ; p = (p + 0x1000) >>> 0) {
       if (!vm.shadow.inVmmRegion(p)) {
         vm.shadow.invalidate(p);
         this.cpu.invlpg(p);
       }
       if (p === (last & ~0xfff) >>> 0 || p === 0xfffff000) break;
     }
-    return t;
   }
 
-  /** True when the guest-linear page of `lin` holds part of the guest's GDT. */
+  /** The guest has an LDT loaded (its pages are write-protected too). */
+  private ldtLive(vm: Vm): boolean {
+    const l = vm.v.ldtr;
+    return vm.gdtProtected && !(l.ar & AR_UNUSABLE) && (l.sel & 0xfffc) !== 0;
+  }
+
+  /** True when the guest-linear page of `lin` holds part of the guest's GDT or LDT. */
   private onGuestGdt(vm: Vm, lin: number): boolean {
     if (!vm.gdtProtected) return false;
-    const g = vm.v.gdtr;
     const page = (lin & ~0xfff) >>> 0;
-    const first = (g.base & ~0xfff) >>> 0;
-    const last = ((g.base + Math.min(g.limit, 0xffff)) & ~0xfff) >>> 0;
-    return first <= last ? page >= first && page <= last : page >= first || page <= last;
+    const within = (base: number, limit: number): boolean => {
+      const first = (base & ~0xfff) >>> 0;
+      const last = ((base + Math.min(limit, 0xffff)) & ~0xfff) >>> 0;
+      return first <= last ? page >= first && page <= last : page >= first || page <= last;
+    };
+    const g = vm.v.gdtr;
+    const l = vm.v.ldtr;
+    return within(g.base, g.limit) || (this.ldtLive(vm) && within(l.base, l.limit));
   }
 
-  /** The guest's write to its GDT completed (or was interrupted): resync, protect, drop our TF. */
+  /**
+   * The guest's write to its GDT/LDT completed (or something interrupted it): resync both shadows,
+   * protect the pages again, drop the VMM's TF.
+   */
   private finishGdtWrite(vm: Vm): void {
     const cpu = this.cpu;
     vm.gdtStep = false;
     if (!vm.vmmTf) cpu.flags &= ~TF;
     cpu.dr[6] &= ~0x4000;
     this.rebuildGdt(vm);
+    if (this.ldtLive(vm)) this.rebuildLdt(vm);
   }
 
+  /** Build the shadow LDT from the guest's (virtual LDTR); its pages are write-protected as well. */
   rebuildLdt(vm: Vm): { compressed: number; omitted: number } {
     const l = vm.v.ldtr;
     const t = buildShadowTable(l.limit, (off) => this.safeRead32(vm, (l.base + off) >>> 0));
     vm.shadow.writeTable('ldt', t.bytes);
     this.cpu.setSeg(LDTR, l.sel, vm.shadow.ldtLinear, Math.min(l.limit, 0xffff), 0x82);
+    if (this.ldtLive(vm)) this.protectPages(vm, l.base, l.limit);
     return t;
   }
 
