@@ -4,7 +4,14 @@ import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { Registers } from './Registers.tsx';
 import { Stats } from './Stats.tsx';
-import { commands, defaultScenario, loadScenario, scenarioFromSearch } from './scenario.ts';
+import {
+  commands,
+  defaultScenario,
+  loadScenario,
+  positionFromSearch,
+  scenarioFromSearch,
+  setUrlPosition,
+} from './scenario.ts';
 import { type UiState, useUi } from './store.ts';
 import { GuestBanner, Toolbar } from './Toolbar.tsx';
 import { TrapLog } from './TrapLog.tsx';
@@ -177,8 +184,19 @@ export function App() {
   }, [theme, classroom]);
 
   useEffect(() => {
-    loadScenario(scenarioFromSearch(location.search, defaultScenario()));
+    loadScenario(scenarioFromSearch(location.search, defaultScenario()), positionFromSearch(location.search));
   }, []);
+
+  // The selected trap goes into the URL (as its sequence number), so a shared link selects it too.
+  useEffect(
+    () =>
+      useUi.subscribe((s, p) => {
+        if (s.selectedTrap === p.selectedTrap || s.pendingSel !== null || s.uploadName) return;
+        const first = s.stats ? s.stats.trapTotal - s.stats.trapHeld : 0;
+        setUrlPosition({ sel: s.selectedTrap === null ? null : first + s.selectedTrap });
+      }),
+    [],
+  );
 
   return (
     <div className="app" data-testid="app">

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { DisasmLine, MemorySpace, RegSnapshot } from '../worker/protocol.ts';
 import { emulator } from './emulator.ts';
-import { hex, printable } from './format.ts';
+import { fmtBytes, hex, printable } from './format.ts';
 import { useUi } from './store.ts';
 
 const BEFORE = 6;
@@ -167,6 +167,7 @@ function HexView() {
         />
         <select
           className="space"
+          data-testid="mem-space"
           value={space}
           onChange={(e) => setSpace(e.target.value as MemorySpace)}
           aria-label="Address space"
@@ -202,6 +203,7 @@ function HexView() {
         </span>
       </div>
       {err ? <div className="error-text small">{err}</div> : null}
+      {space === 'physical' && regs ? <MemMap vm={regs.vm} onJump={jump} /> : null}
       <div className={`hex mono cols-${cols}`} ref={box}>
         {bytes
           ? Array.from({ length: Math.ceil(bytes.length / cols) }, (_, row) => {
@@ -227,6 +229,54 @@ function HexView() {
             })
           : null}
       </div>
+    </div>
+  );
+}
+
+/**
+ * The shown VM's guest-physical → host-physical map: under a VMM, "physical" addresses in the hex
+ * view are the guest's; this says where each range really lives in the host's RAM.
+ */
+function MemMap({ vm, onJump }: { vm: number; onJump: (a: number) => void }) {
+  const info = useUi((s) => s.vmInfo?.find((v) => v.vm === vm));
+  const technique = useUi((s) => s.loaded?.technique);
+  if (!info) return null;
+  if (technique === 'native') {
+    return (
+      <p className="muted small memmap-note" data-testid="memmap">
+        Native: the guest owns the machine, so its physical addresses are the host's.
+      </p>
+    );
+  }
+  return (
+    <div data-testid="memmap">
+      <p className="muted small memmap-note">
+        Guest-physical addresses of VM {vm}. The VMM keeps them in its own slice of host RAM:
+      </p>
+      <table className="memmap mono">
+        <thead>
+          <tr>
+            <th scope="col">guest-physical</th>
+            <th scope="col">host-physical</th>
+            <th scope="col">size</th>
+            <th scope="col">kind</th>
+          </tr>
+        </thead>
+        <tbody>
+          {info.memory.map((m) => (
+            <tr key={m.guestPhys}>
+              <td>
+                <button type="button" className="link mono" onClick={() => onJump(m.guestPhys)}>
+                  {hex(m.guestPhys)}–{hex(m.guestPhys + m.bytes - 1)}
+                </button>
+              </td>
+              <td>{m.kind === 'ram' ? `${hex(m.hostPhys)}–${hex(m.hostPhys + m.bytes - 1)}` : '—'}</td>
+              <td>{fmtBytes(m.bytes)}</td>
+              <td>{m.kind}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -1,4 +1,5 @@
-import { fmtCount, fmtTimeNs } from './format.ts';
+import type { VmInfoView } from '../worker/protocol.ts';
+import { fmtBytes, fmtCount, fmtTimeNs } from './format.ts';
 import { useUi } from './store.ts';
 import { kindClass } from './TrapLog.tsx';
 
@@ -46,9 +47,10 @@ export function Stats() {
           </div>
         ))}
       </div>
+      <VmTable />
       {vms > 1 ? (
         <>
-          <h3>Traps per VM</h3>
+          <h3>Trap-log records per VM</h3>
           <div className="bars">
             {[...Array(vms).keys()].map((vm) => {
               const n = stats.trapsByVm[vm] ?? 0;
@@ -67,5 +69,73 @@ export function Stats() {
         </>
       ) : null}
     </div>
+  );
+}
+
+const VM_COLS: { key: keyof VmInfoView; label: string; title: string }[] = [
+  { key: 'traps', label: 'traps', title: 'Exceptions and INT n that reached the VMM from this VM' },
+  {
+    key: 'hiddenFaults',
+    label: 'hidden #PF',
+    title: 'Page faults the VMM handled itself (shadow page tables)',
+  },
+  { key: 'reflected', label: 'reflected', title: 'Exceptions the VMM passed back into the guest' },
+  { key: 'injected', label: 'injected', title: 'Virtual interrupts the VMM delivered' },
+  {
+    key: 'silent',
+    label: 'silent',
+    title: 'Sensitive instructions that did not trap and behaved differently',
+  },
+  { key: 'switchesIn', label: 'switches', title: 'World switches into this VM' },
+  { key: 'cycles', label: 'cycles', title: 'Modelled cost of its trap-log records' },
+];
+
+/** Each VM's state and the VMM's counters for it (when the session reports them). */
+function VmTable() {
+  const info = useUi((s) => s.vmInfo);
+  const technique = useUi((s) => s.loaded?.technique);
+  if (!info || technique === 'native') return null;
+  return (
+    <>
+      <h3>Per VM</h3>
+      <div className="vm-table-wrap">
+        <table className="vm-table" data-testid="vm-table">
+          <thead>
+            <tr>
+              <th scope="col">VM</th>
+              <th scope="col">state</th>
+              <th scope="col" title="Guest RAM">
+                RAM
+              </th>
+              {VM_COLS.map((c) => (
+                <th scope="col" key={c.key} title={c.title} className="num">
+                  {c.label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {info.map((v) => (
+              <tr key={v.vm} className={v.running ? 'current' : ''}>
+                <th scope="row">
+                  {v.vm}
+                  {v.running ? <span className="muted"> ●</span> : null}
+                </th>
+                <td title={v.reason}>{v.state}</td>
+                <td className="mono">
+                  {fmtBytes(v.memory.filter((m) => m.kind === 'ram').reduce((n, m) => n + m.bytes, 0))}
+                </td>
+                {VM_COLS.map((c) => (
+                  <td key={c.key} className="mono num">
+                    {fmtCount(v[c.key] as number)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p className="muted small">● the VM whose state is in the physical CPU now.</p>
+    </>
   );
 }

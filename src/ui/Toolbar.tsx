@@ -241,15 +241,20 @@ export function Toolbar() {
         <button
           type="button"
           className="btn ghost icon-only"
-          aria-label="Copy a link to this scenario"
-          title="Copy a link to this scenario (guest, technique, VMs)"
+          aria-label="Copy a link to this scenario and run position"
+          title="Copy a link to this scenario and this point of the run (opening it replays the run to here)"
           data-testid="share"
           disabled={!!uploadName}
           onClick={() => {
             const ui = useUi.getState();
             navigator.clipboard
               .writeText(location.href)
-              .then(() => ui.toast(`Link copied: ${location.href}`, 'info'))
+              .then(() =>
+                ui.toast(
+                  `Link copied${new URLSearchParams(location.search).has('at') ? ' (it replays the run to this point)' : ''}: ${location.href}`,
+                  'info',
+                ),
+              )
               .catch(() => ui.toast(`Copy this link: ${location.href}`, 'info'));
           }}
         >

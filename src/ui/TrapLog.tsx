@@ -13,6 +13,7 @@ import { emulator, type TrapSliceReply } from './emulator.ts';
 import { fmtCount, fmtTimeNs, hex } from './format.ts';
 import { rowsOffset, rowWindow } from './row-window.ts';
 import { useUi } from './store.ts';
+import { TrapRegs } from './TrapRegs.tsx';
 
 const MAX_SCROLL_PX = 12_000_000;
 const OVERSCAN = 12;
@@ -120,6 +121,7 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
               </div>
             ))}
           </dl>
+          <TrapRegs d={d} />
         </>
       ) : null}
     </aside>

@@ -10,11 +10,15 @@ import type {
   ExportFormat,
   FromWorker,
   MemorySpace,
+  StatsView,
+  StatusView,
   ToWorker,
   TrapDetail,
   TrapFilter,
   TrapRows,
 } from '../worker/protocol.ts';
+import { uiMessage } from './messages.ts';
+import { setUrlPosition } from './scenario.ts';
 import { type FrameUpdate, type ScenarioSel, useUi } from './store.ts';
 
 function searchOf(s: ScenarioSel): string {
@@ -182,7 +186,9 @@ export class Emulator {
         q.stats = m.stats;
         if (m.regs) q.regs.push({ regs: m.regs, stop: !m.status.running });
         if (m.traps) q.trapsGrew = true;
+        if (m.vms) q.vms = m.vms;
         this.queued = q;
+        if (!m.status.running) this.atStop(m.status, m.stats, ui.status?.running ?? false);
         // A stop (or start) is shown at once; everything else waits for the next animation frame.
         if (m.status.running !== (ui.status?.running ?? false)) this.flush();
         else this.scheduleFlush();
@@ -201,7 +207,7 @@ export class Emulator {
           return;
         }
         if (m.command === 'load') {
-          ui.set({ loading: false, loadError: m.message });
+          ui.set({ loading: false, loadError: uiMessage(m.message) });
           // The worker kept the previous session: show that scenario again.
           if (ui.activeScenario && !ui.pendingUpload && !ui.uploadName) {
             ui.set({ scenario: ui.activeScenario });
@@ -213,13 +219,32 @@ export class Emulator {
           }
         }
         // The load dialog shows its own error; elsewhere errors are toasted.
-        if (!(m.command === 'load' && ui.loadOpen)) ui.toast(m.message);
+        if (!(m.command === 'load' && ui.loadOpen)) ui.toast(uiMessage(m.message));
         return;
       default: {
         const never: never = m;
         console.warn('unknown message from the worker', never);
       }
     }
+  }
+
+  /**
+   * A stop: record the run position in the URL (so the link reproduces it), select the trap that
+   * "step to next trap" reached, and apply a link's selected trap once the replay produced it.
+   */
+  private atStop(st: StatusView, stats: StatsView, wasRunning: boolean): void {
+    const ui = useUi.getState();
+    if (ui.uploadName || ui.pendingUpload) return;
+    const firstSeq = stats.trapTotal - stats.trapHeld;
+    if (!st.replay) setUrlPosition({ at: st.position ?? '' });
+    if (ui.pendingSel !== null) {
+      if (!st.replay && ui.pendingSel < stats.trapTotal) {
+        const index = ui.pendingSel - firstSeq;
+        ui.set({ pendingSel: null, selectedTrap: index >= 0 ? index : null });
+      }
+      return;
+    }
+    if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });
   }
 
   private settle(id: number, m: FromWorker): void {

@@ -126,3 +126,11 @@ export function describeSegAttrs(attrs: number): {
 export function printable(b: number): string {
   return b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '·';
 }
+
+/** 32 MiB, 640 KiB, 12 B. */
+export function fmtBytes(n: number): string {
+  if (n >= 1 << 30 && n % (1 << 30) === 0) return `${n / (1 << 30)} GiB`;
+  if (n >= 1 << 20) return `${+(n / (1 << 20)).toFixed(n % (1 << 20) ? 1 : 0)} MiB`;
+  if (n >= 1 << 10) return `${+(n / (1 << 10)).toFixed(n % (1 << 10) ? 1 : 0)} KiB`;
+  return `${n} B`;
+}

@@ -1,6 +1,7 @@
 /**
- * The scenario in the URL (`?guest=hello&technique=trap-and-emulate&vms=2`) and the commands the
- * toolbar and keyboard shortcuts share.
+ * The scenario in the URL (`?guest=hello&technique=trap-and-emulate&vms=2`), the run position
+ * (`&at=t5` — a journal the worker replays, see src/worker/position.ts — and `&sel=4`, the selected
+ * trap's sequence number), and the commands the toolbar and keyboard shortcuts share.
  */
 import { findGuest, guests } from '../worker/guests.ts';
 import { MAX_VMS, TECHNIQUES, type TechniqueId, type UploadedGuest } from '../worker/protocol.ts';
@@ -45,9 +46,47 @@ export function scenarioFromSearch(search: string, fallback: ScenarioSel): Scena
   };
 }
 
-export function searchFromScenario(s: ScenarioSel): string {
+export function searchFromScenario(s: ScenarioSel, pos?: LinkPosition): string {
   const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
+  if (pos?.at) q.set('at', pos.at);
+  if (pos?.sel !== undefined && pos.sel !== null) q.set('sel', String(pos.sel));
   return `?${q.toString()}`;
+}
+
+/** Where in the run a link points: the worker's journal and the selected trap's sequence number. */
+export interface LinkPosition {
+  at: string;
+  sel: number | null;
+}
+
+/** The position part of a query string (anything malformed is left to the worker to refuse). */
+export function positionFromSearch(search: string): LinkPosition {
+  const q = new URLSearchParams(search);
+  const at = q.get('at') ?? '';
+  const selText = q.get('sel');
+  const sel = selText !== null && /^\d{1,15}$/.test(selText) ? Number(selText) : null;
+  return { at: at.slice(0, 16384), sel };
+}
+
+/** Rewrite the position part of the URL (scenario kept), without a history entry. */
+export function setUrlPosition(p: Partial<LinkPosition>): void {
+  const q = new URLSearchParams(location.search);
+  if (p.at !== undefined) {
+    if (p.at) q.set('at', p.at);
+    else q.delete('at');
+  }
+  if (p.sel !== undefined) {
+    if (p.sel !== null) q.set('sel', String(p.sel));
+    else q.delete('sel');
+  }
+  // Always the same order, so the same point of the same run has one link.
+  const order = ['guest', 'technique', 'vms', 'at', 'sel'];
+  const sorted = new URLSearchParams();
+  for (const k of order) if (q.has(k)) sorted.set(k, q.get(k)!);
+  for (const [k, v] of q) if (!order.includes(k)) sorted.append(k, v);
+  const search = sorted.toString();
+  const url = `${location.pathname}${search ? `?${search}` : ''}${location.hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
 }
 
 export function defaultScenario(): ScenarioSel {
@@ -58,16 +97,20 @@ function prepareLoad(): void {
   useUi.getState().set({ loading: true, loadError: null });
 }
 
-/** Load the selected built-in scenario and record it in the URL. */
-export function loadScenario(s: ScenarioSel): void {
+/**
+ * Load the selected built-in scenario and record it in the URL. With a position (a shared link),
+ * the worker replays the run to it and the trap `pos.sel` is selected once it exists.
+ */
+export function loadScenario(s: ScenarioSel, pos?: LinkPosition): void {
   const ui = useUi.getState();
-  ui.set({ scenario: s, pendingUpload: null });
-  const url = `${location.pathname}${searchFromScenario(s)}${location.hash}`;
+  ui.set({ scenario: s, pendingUpload: null, pendingSel: pos?.sel ?? null });
+  const url = `${location.pathname}${searchFromScenario(s, pos)}${location.hash}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
   prepareLoad();
   emulator().send({
     type: 'load',
     scenario: { guest: { kind: 'builtin', id: s.guestId }, technique: s.technique, vms: s.vms },
+    ...(pos?.at ? { position: pos.at } : {}),
   });
 }
 
@@ -116,6 +159,7 @@ export const commands = {
     emulator().clearSerial();
     const ui = useUi.getState();
     ui.resetRun();
+    ui.set({ pendingSel: null });
     emulator().send({ type: 'reset' });
   },
   setSpeed: (ips: number | null) => {

@@ -4,7 +4,14 @@
  * through React state: they go straight from the worker client to xterm and to the trap table.
  */
 import { create } from 'zustand';
-import type { LoadedInfo, RegSnapshot, StatsView, StatusView, TechniqueId } from '../worker/protocol.ts';
+import type {
+  LoadedInfo,
+  RegSnapshot,
+  StatsView,
+  StatusView,
+  TechniqueId,
+  VmInfoView,
+} from '../worker/protocol.ts';
 
 export interface ScenarioSel {
   guestId: string;
@@ -61,6 +68,10 @@ export interface UiState {
   trapFilter: TrapFilterSel;
   follow: boolean;
   selectedTrap: number | null;
+  /** A link's selected trap (sequence number), applied once the replay has produced it. */
+  pendingSel: number | null;
+  /** Per-VM state, memory map and counters (when the session reports them). */
+  vmInfo: VmInfoView[] | null;
   rightTab: 'code' | 'stats';
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
@@ -75,6 +86,7 @@ export interface FrameUpdate {
   /** Register snapshots in arrival order, each with whether it marks a stop. */
   regs: { regs: RegSnapshot; stop: boolean }[];
   trapsGrew: boolean;
+  vms?: VmInfoView[];
 }
 
 export interface UiActions {
@@ -127,6 +139,8 @@ export const useUi = create<UiState & UiActions>()((set) => ({
   trapFilter: { vm: null, kinds: [] },
   follow: true,
   selectedTrap: null,
+  pendingSel: null,
+  vmInfo: null,
   rightTab: 'code',
   codeAt: null,
   leftSplit: 0.5,
@@ -152,6 +166,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
         baseRegs,
         stopRegs,
         trapVersion: u.trapsGrew ? s.trapVersion + 1 : s.trapVersion,
+        vmInfo: u.vms ?? s.vmInfo,
       };
     }),
   resetRun: () =>
@@ -163,6 +178,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
       stopRegs: null,
       selectedTrap: null,
       codeAt: null,
+      vmInfo: null,
       trapVersion: 0,
       serialGen: s.serialGen + 1,
     })),

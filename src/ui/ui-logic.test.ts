@@ -100,3 +100,35 @@ describe('trap table windowing', () => {
     expect(rowWindow(5, 24, 240, 10_000, 12_000_000).first).toBe(0);
   });
 });
+
+describe('run position in the URL', () => {
+  it('carries the journal and the selected trap after the scenario', async () => {
+    const { positionFromSearch } = await import('./scenario.ts');
+    const s: ScenarioSel = { guestId: 'trapdemo', technique: 'trap-and-emulate', vms: 1 };
+    const q = searchFromScenario(s, { at: 't5', sel: 4 });
+    expect(q).toBe('?guest=trapdemo&technique=trap-and-emulate&vms=1&at=t5&sel=4');
+    expect(positionFromSearch(q)).toEqual({ at: 't5', sel: 4 });
+    expect(scenarioFromSearch(q, fallback)).toEqual(s);
+    expect(positionFromSearch('?guest=hello&sel=-3')).toEqual({ at: '', sel: null });
+  });
+});
+
+describe('session messages in page terms', () => {
+  it('replaces command-line advice with the page’s own controls', async () => {
+    const { uiMessage } = await import('./messages.ts');
+    const m = uiMessage(
+      'Could not start Hello: native runs one guest; use --technique trap-and-emulate for several VMs',
+    );
+    expect(m).toBe(
+      'Could not start Hello: Native runs exactly one guest on the bare machine. To run several VMs side by side, choose a VMM technique such as Trap-and-emulate in the Technique menu.',
+    );
+    expect(m).not.toMatch(/--/);
+    expect(uiMessage('cannot allocate 512 MiB of guest memory on this host; try a smaller --mem')).toMatch(
+      /could not allocate 512 MiB.*fewer VMs/,
+    );
+    expect(uiMessage("technique 'paravirtual' is not built yet (see issue 6)")).toBe(
+      'The paravirtual technique is not built yet; choose another one in the Technique menu.',
+    );
+    expect(uiMessage('the kernel is empty')).toBe('the kernel is empty');
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * The run position in the URL: emulation is deterministic, so a link that carries what was done
+ * since the guest started (here: five "Next trap" steps) replays to exactly the same point.
+ */
+import { expect, test } from './fixtures.ts';
+
+test('a link to the 5th trap of trapdemo reproduces the registers and the selected trap', async ({
+  page,
+  context,
+  pageErrors,
+}) => {
+  test.setTimeout(120_000);
+  await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
+  for (let i = 1; i <= 5; i++) {
+    await page.getByTestId('step-trap').click();
+    await expect(page).toHaveURL(new RegExp(`[?&]at=t${i}(&|$)`));
+  }
+  await expect(page.getByTestId('status-note')).toContainText('Stopped at trap:');
+  await expect(page).toHaveURL(/[?&]sel=\d+(&|$)/);
+
+  // The trap reached is selected; its detail shows real registers right before and after it.
+  const detail = page.getByTestId('trap-detail');
+  await expect(detail).toBeVisible();
+  await expect(page.getByTestId('trap-regs-note')).toContainText('right before the trapping instruction');
+  const diff = page.getByTestId('trap-regdiff').last();
+  await expect(diff).toContainText('EIP');
+  await expect(diff.locator('td.changed').first()).toBeVisible();
+  await page.screenshot({ path: 'test-results/position-5th-trap.png' });
+
+  const regs = await page.getByTestId('registers').textContent();
+  const selected = await page.locator('.trow.selected .c-idx').textContent();
+  const fields = await detail.locator('.fields').textContent();
+  const instr = await page.getByTestId('statusbar').getAttribute('data-instructions');
+
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.getByTestId('share').click();
+  await expect(page.getByTestId('toast')).toContainText('replays the run to this point');
+  const link = await page.evaluate(() => navigator.clipboard.readText());
+  expect(link).toBe(page.url());
+  expect(link).toMatch(/[?&]at=t5(&|$)/);
+
+  // A fresh page (new worker, new session) replays the link.
+  const other = await context.newPage();
+  other.on('pageerror', (e) => pageErrors.push(`second page: ${e.message}`));
+  await other.goto(link);
+  await expect(other.getByTestId('status-note')).toHaveText(
+    /^Stopped at trap: .* \(replayed from the link\)$/,
+    { timeout: 30_000 },
+  );
+  await expect(other.getByTestId('statusbar')).toHaveAttribute('data-instructions', instr!);
+  await expect(other.locator('.trow.selected .c-idx')).toHaveText(selected!);
+  expect(await other.getByTestId('registers').textContent()).toBe(regs);
+  await expect.poll(() => other.getByTestId('trap-detail').locator('.fields').textContent()).toBe(fields);
+  await expect(other.getByTestId('trap-regs-note')).toContainText('right before the trapping instruction');
+  expect(other.url()).toBe(link);
+  await other.screenshot({ path: 'test-results/position-replayed.png' });
+});
+
+test('a record not stepped to says honestly that it carries no register values', async ({ page }) => {
+  await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toContainText('exited', { timeout: 60_000 });
+  // The URL records where the run ended; reset forgets it.
+  await expect(page).toHaveURL(/[?&]at=c[0-9a-z]+(&|$)/);
+  await page.getByTestId('trap-row').last().click();
+  await expect(page.getByTestId('trap-regs-note')).toContainText(
+    'kept only for a trap reached with Next trap',
+  );
+  await page.getByTestId('reset').click();
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await expect(page).not.toHaveURL(/[?&]at=/);
+});
