@@ -242,7 +242,7 @@ export function App() {
                   className="muted small"
                   title="Dotted underline: the VM's virtual CPU holds a different value than the real CPU"
                 >
-                  · <span className="differs">dotted</span>: virtual ≠ real
+                  <span className="differs">dotted</span>: virtual ≠ real
                 </span>
               ) : null}
             </div>

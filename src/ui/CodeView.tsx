@@ -253,30 +253,23 @@ function MemMap({ vm, onJump }: { vm: number; onJump: (a: number) => void }) {
       <p className="muted small memmap-note">
         Guest-physical addresses of VM {vm}. The VMM keeps them in its own slice of host RAM:
       </p>
-      <table className="memmap mono">
-        <thead>
-          <tr>
-            <th scope="col">guest-physical</th>
-            <th scope="col">host-physical</th>
-            <th scope="col">size</th>
-            <th scope="col">kind</th>
-          </tr>
-        </thead>
-        <tbody>
-          {info.memory.map((m) => (
-            <tr key={m.guestPhys}>
-              <td>
-                <button type="button" className="link mono" onClick={() => onJump(m.guestPhys)}>
-                  {hex(m.guestPhys)}–{hex(m.guestPhys + m.bytes - 1)}
-                </button>
-              </td>
-              <td>{m.kind === 'ram' ? `${hex(m.hostPhys)}–${hex(m.hostPhys + m.bytes - 1)}` : '—'}</td>
-              <td>{fmtBytes(m.bytes)}</td>
-              <td>{m.kind}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ul className="memmap mono">
+        {info.memory.map((m) => (
+          <li key={m.guestPhys} className={m.kind}>
+            <button
+              type="button"
+              className="link mono"
+              title="Show this guest-physical range"
+              onClick={() => onJump(m.guestPhys)}
+            >
+              {hex(m.guestPhys)}–{hex(m.guestPhys + m.bytes - 1)}
+            </button>{' '}
+            <span className="muted">→</span>{' '}
+            <span title="host-physical">{m.kind === 'ram' ? `host ${hex(m.hostPhys)}` : m.kind}</span>{' '}
+            <span className="muted">{fmtBytes(m.bytes)}</span>
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

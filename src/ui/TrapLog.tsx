@@ -79,6 +79,7 @@ function showCode(d: TrapDetail): void {
 
 function Detail({ index, onClose }: { index: number; onClose: () => void }) {
   const [d, setD] = useState<TrapDetail | null | undefined>(undefined);
+  const [longText, setLongText] = useState(false);
   useEffect(() => {
     let live = true;
     setD(undefined);
@@ -104,7 +105,21 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
       {d === null ? <div className="muted">This record is no longer held in the log.</div> : null}
       {d ? (
         <>
-          {d.explanation ? <p className="explanation">{d.explanation}</p> : null}
+          {d.explanation ? (
+            <>
+              <p className={`explanation ${longText ? '' : 'clamped'}`}>{d.explanation}</p>
+              {d.explanation.length > 220 ? (
+                <button
+                  type="button"
+                  className="link small explanation-more"
+                  onClick={() => setLongText(!longText)}
+                >
+                  {longText ? 'less' : 'read more'}
+                </button>
+              ) : null}
+            </>
+          ) : null}
+          <TrapRegs d={d} />
           <button
             type="button"
             className="btn small"
@@ -121,7 +136,6 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
               </div>
             ))}
           </dl>
-          <TrapRegs d={d} />
         </>
       ) : null}
     </aside>
