@@ -241,12 +241,14 @@ export function HelpOverlay() {
             </li>
             <li>
               <b>Trap detail</b> — click a row for the explanation and every field of the record; “Show this
-              instruction” pins the disassembly on it. <b>⤓ JSONL / Trace</b> download the log (the trace
-              opens in ui.perfetto.dev).
+              instruction” pins the disassembly on it. For a trap reached with <b>Next trap</b> it also shows
+              the real registers right before and after it (other records only list which registers the VMM
+              changed). <b>⤓ JSONL / Trace</b> download the log (the trace opens in ui.perfetto.dev).
             </li>
             <li>
-              <b>Share</b> — the address bar holds the scenario (guest, technique, VMs): copy it to show the
-              same thing elsewhere.
+              <b>Share</b> — the address bar holds the scenario (guest, technique, VMs) and where the run is:
+              the steps taken, the input typed and the selected trap. The emulator is deterministic, so
+              opening the link replays the run to exactly this point.
             </li>
           </ul>
         </section>
