@@ -72,7 +72,10 @@ function Console({ vm, count }: { vm: number; count: number }) {
     const ro = new ResizeObserver(refit);
     ro.observe(el);
     const emu = emulator();
-    const detach = emu.attachSerial(vm, { write: (text) => term.write(text), clear: () => term.reset() });
+    const detach = emu.attachSerial(vm, {
+      write: (text, done) => term.write(text, done),
+      clear: () => term.reset(),
+    });
     const data = term.onData((d) => emu.sendSerial(vm, d));
     const bin = term.onBinary((d) => {
       const bytes = Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff);

@@ -26,7 +26,8 @@ function searchOf(s: ScenarioSel): string {
 }
 
 export interface SerialSink {
-  write(text: string): void;
+  /** `done` runs once the terminal has processed the text (and answered any query in it). */
+  write(text: string, done?: () => void): void;
   /** A new guest run starts: forget what was shown. */
   clear(): void;
 }
@@ -45,6 +46,8 @@ type Pending = (m: FromWorker) => void;
 type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'>;
 
 const MAX_BACKLOG_CHARS = 256 * 1024;
+/** A terminal's cursor position report (the answer to ESC[6n): ESC [ row ; col R. */
+const CURSOR_REPORT = new RegExp(`^${String.fromCharCode(27)}\\[\\d+;\\d+R$`);
 
 export class Emulator {
   private readonly worker: Worker;
@@ -59,6 +62,14 @@ export class Emulator {
   private queued: FrameUpdate | null = null;
   private rafPending = false;
   readonly trapListeners = new Set<(rows: TrapRows) => void>();
+  /**
+   * Replayed output still being processed by a terminal. xterm answers queries in guest output
+   * (ESC[6n → ESC[row;colR); during a replay those answers are already in the link's journal, so
+   * sending them again would feed the guest input it never had.
+   */
+  private replayWrites = 0;
+  private replaying = false;
+  private readonly backlogReplay = new Set<number>();
 
   constructor() {
     this.worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module' });
@@ -111,6 +122,10 @@ export class Emulator {
   }
 
   sendSerial(vm: number, text: string): void {
+    // While a link replays, its journal already holds the input (the worker drops any more), and a
+    // terminal's answer to a replayed query was recorded too.
+    if (this.replaying) return;
+    if (this.replayWrites > 0 && CURSOR_REPORT.test(text)) return;
     const bytes = new TextEncoder().encode(text);
     this.send({ type: 'serialInput', vm, bytes }, [bytes.buffer]);
   }
@@ -121,7 +136,7 @@ export class Emulator {
     const b = this.backlog.get(vm);
     if (b) {
       this.backlog.delete(vm);
-      sink.write(b);
+      this.writeTo(sink, b, this.backlogReplay.delete(vm));
     }
     return () => {
       if (this.sinks.get(vm) === sink) this.sinks.delete(vm);
@@ -135,12 +150,13 @@ export class Emulator {
   /** Forget decoders and transcripts (a new guest is starting). */
   clearSerial(): void {
     for (const s of this.sinks.values()) s.clear();
+    this.backlogReplay.clear();
     this.decoders.clear();
     this.backlog.clear();
     this.transcript.clear();
   }
 
-  private serial(vm: number, bytes: Uint8Array): void {
+  private serial(vm: number, bytes: Uint8Array, replayed: boolean): void {
     let d = this.decoders.get(vm);
     if (!d) {
       d = new TextDecoder('utf-8', { fatal: false });
@@ -152,11 +168,23 @@ export class Emulator {
     const t = (this.transcript.get(vm) ?? '') + text;
     this.transcript.set(vm, t.length > MAX_BACKLOG_CHARS ? t.slice(-MAX_BACKLOG_CHARS) : t);
     const sink = this.sinks.get(vm);
-    if (sink) sink.write(text);
+    if (sink) this.writeTo(sink, text, replayed);
     else {
       const b = (this.backlog.get(vm) ?? '') + text;
       this.backlog.set(vm, b.length > MAX_BACKLOG_CHARS ? b.slice(-MAX_BACKLOG_CHARS) : b);
+      if (replayed) this.backlogReplay.add(vm);
     }
+  }
+
+  private writeTo(sink: SerialSink, text: string, replayed: boolean): void {
+    if (!replayed) {
+      sink.write(text);
+      return;
+    }
+    this.replayWrites++;
+    sink.write(text, () => {
+      this.replayWrites--;
+    });
   }
 
   private receive(m: FromWorker): void {
@@ -179,7 +207,10 @@ export class Emulator {
         });
         return;
       case 'frame': {
-        for (const s of m.serial) this.serial(s.vm, s.bytes);
+        // Output of a replay, including the frame that ends it.
+        const replayed = this.replaying || m.status.replay !== undefined;
+        this.replaying = m.status.replay !== undefined;
+        for (const s of m.serial) this.serial(s.vm, s.bytes, replayed);
         if (m.traps) for (const l of this.trapListeners) l(m.traps);
         const q = this.queued ?? { status: m.status, stats: m.stats, regs: [], trapsGrew: false };
         q.status = m.status;

@@ -208,6 +208,8 @@ export class WorkerCore {
       case 'serialInput': {
         const s = this.requireSession(msg.type);
         if (msg.vm >= s.vmCount) throw new Error(`there is no VM ${msg.vm} (this scenario has ${s.vmCount})`);
+        // A replay feeds the link's recorded input; anything else now would change the run.
+        if (this.mode === 'replay') return;
         this.exec!.input(msg.vm, msg.bytes);
         return;
       }

@@ -119,6 +119,9 @@ describe('run positions replay exactly', () => {
 
     const replay = harness();
     await replay.core.handle(load('minikernel', 'native', pos));
+    // Input arriving during the replay (a terminal answering replayed output) is not fed in.
+    replay.core.runSlice();
+    await replay.core.handle({ type: 'serialInput', vm: 0, bytes: new TextEncoder().encode('x') });
     replay.runToStop();
     const end = replay.last();
     expect(end.status.stopNote).toBe('At the linked run position');
