@@ -3,6 +3,7 @@
  * since the guest started (here: five "Next trap" steps) replays to exactly the same point.
  */
 import { expect, test } from './fixtures.ts';
+import { consoleText } from './helpers.ts';
 
 test('a link to the 5th trap of trapdemo reproduces the registers and the selected trap', async ({
   page,
@@ -71,4 +72,36 @@ test('a record not stepped to says honestly that it carries no register values',
   await page.getByTestId('reset').click();
   await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
   await expect(page).not.toHaveURL(/[?&]at=/);
+});
+
+test('typed input is part of the link: minikernel’s shell answers the same way after a replay', async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(120_000);
+  await page.goto('/?guest=minikernel&technique=native&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await page.getByTestId('run-pause').click();
+  await expect.poll(() => consoleText(page), { timeout: 30_000 }).toContain('mini$');
+  await page.getByTestId('console-0').click();
+  await page.keyboard.type('help');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => consoleText(page)).toMatch(/mini\$ help\s*\n.*\S/);
+  await page.keyboard.press('Escape');
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toHaveText('Paused');
+  // The link records the keys with the virtual time they arrived at.
+  await expect(page).toHaveURL(/[?&]at=c[0-9a-z]+\..*i0/);
+  const link = page.url();
+  const text = await consoleText(page);
+  const instr = await page.getByTestId('statusbar').getAttribute('data-instructions');
+
+  const other = await context.newPage();
+  await other.goto(link);
+  await expect(other.getByTestId('status-note')).toHaveText('At the linked run position', {
+    timeout: 60_000,
+  });
+  await expect(other.getByTestId('statusbar')).toHaveAttribute('data-instructions', instr!);
+  await expect.poll(() => consoleText(other)).toBe(text);
+  expect(other.url()).toBe(link);
 });

@@ -251,7 +251,9 @@ export function Toolbar() {
               .writeText(location.href)
               .then(() =>
                 ui.toast(
-                  `Link copied${new URLSearchParams(location.search).has('at') ? ' (it replays the run to this point)' : ''}: ${location.href}`,
+                  ui.status?.position === null
+                    ? `Link copied: ${location.href} — this run is too long to carry in a link, so it reproduces the scenario from the start`
+                    : `Link copied${new URLSearchParams(location.search).has('at') ? ' (it replays the run to this point)' : ''}: ${location.href}`,
                   'info',
                 ),
               )
