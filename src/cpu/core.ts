@@ -37,7 +37,10 @@ export class CpuCore extends CpuCtl {
   decodeModrm(): number {
     const m = this.fetch8();
     this.modrm = m;
-    if (m < 0xc0) this.decodeEA(m);
+    if (m < 0xc0) {
+      if (this.adsz32) this.ea32(m);
+      else this.ea16(m);
+    }
     return m;
   }
 
@@ -356,6 +359,49 @@ export class CpuCore extends CpuCtl {
       }
     }
     this.setLazy(LZ_LOGIC, r, 0, r, bits, ZF | SF | PF);
+    this.flags = (this.flags & ~(CF | OF | AF)) | cf | (of ? OF : 0);
+    return r;
+  }
+
+  /**
+   * shift() for 32-bit operands and a count of 1–31 (already masked): the same flag rules, in a
+   * body small enough for V8 to inline. RCL/RCR go to the general shift().
+   */
+  shift32(op: number, a: number, n: number): number {
+    let r: number;
+    let cf: number;
+    let of: number;
+    switch (op) {
+      case 0:
+        r = (a << n) | (a >>> (32 - n));
+        cf = r & 1;
+        this.setRotFlags(cf, (r >>> 31) ^ cf);
+        return r;
+      case 1:
+        r = (a >>> n) | (a << (32 - n));
+        cf = r >>> 31;
+        this.setRotFlags(cf, cf ^ ((r >>> 30) & 1));
+        return r;
+      case 2:
+      case 3:
+        return this.shift(op, a, n, 32);
+      case 5:
+        r = (a >>> n) | 0;
+        cf = (a >>> (n - 1)) & 1;
+        of = n === 1 ? a >>> 31 : 0;
+        break;
+      case 7:
+        r = a >> n;
+        cf = (a >> (n - 1)) & 1;
+        of = 0;
+        break;
+      default:
+        r = a << n;
+        cf = (a >>> (32 - n)) & 1;
+        of = (r >>> 31) ^ cf;
+        break;
+    }
+    this.setLazy(LZ_LOGIC, r, 0, r, 32, ZF | SF | PF);
     this.flags = (this.flags & ~(CF | OF | AF)) | cf | (of ? OF : 0);
     return r;
   }

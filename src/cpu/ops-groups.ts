@@ -42,14 +42,26 @@ export function group1(c: CpuCore, b: number): void {
 }
 
 export function group2(c: CpuCore, b: number): void {
-  c.decodeModrm();
-  const op = c.regField;
+  const m = c.decodeModrm();
+  const op = (m >> 3) & 7;
   const byte = (b & 1) === 0;
   let count: number;
   if (b <= 0xc1) count = c.fetch8();
   else if (b <= 0xd1) count = 1;
   else count = c.r8[4];
   count &= 31;
+  if (!byte && c.opsz32) {
+    // 32-bit operand: the common case, on the small shift32 (a zero count changes nothing).
+    if (count === 0) return;
+    if (m >= 0xc0) {
+      const r = c.regs;
+      r[m & 7] = c.shift32(op, r[m & 7], count);
+      return;
+    }
+    c.rmw(4);
+    c.wr32(c.eaSeg, c.eaOff, c.shift32(op, c.rd32(c.eaSeg, c.eaOff), count));
+    return;
+  }
   if (count !== 0) c.rmw(byte ? 1 : c.opsz32 ? 4 : 2);
   if (byte) {
     const a = c.getE8();

@@ -7,7 +7,7 @@ import { BR, CR0_PE, CS, DS, EAX, ES, ESP, FS, GS, IF, IOPL, RF, SS, UD, VM } fr
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { exec0F } from './ops-0f.ts';
-import { bcd } from './ops-groups.ts';
+import { bcd, group1, group2, group3, group45 } from './ops-groups.ts';
 import { HIGH_OPS } from './ops-high.ts';
 import { stringOp } from './string.ts';
 import { lookup } from './table.ts';
@@ -17,16 +17,15 @@ export function execute(c: CpuCore): void {
   // Invariant between instructions: opsz32 = adsz32 = code32, segOv = -1, rep = 0, lock = false
   // (restored by prefixed(), by CS loads and after event delivery), so the common prefix-free
   // path does no per-instruction resets.
+  // Prefix bytes have their own OPS entry (opPrefix), so the common path is one table call.
   const b = c.fetch8();
-  if (IS_PREFIX[b] === 0) {
-    OPS[b](c, b);
-    return;
-  }
-  prefixed(c, b, c.code32);
+  OPS[b](c, b);
 }
 
-const IS_PREFIX = new Uint8Array(256);
-for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) IS_PREFIX[p] = 1;
+const PREFIXES = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3];
+function opPrefix(c: CpuCore, b: number): void {
+  prefixed(c, b, c.code32);
+}
 
 /** Prefix loop (the less common path). */
 function prefixed(c: CpuCore, first: number, d32: boolean): void {
@@ -160,6 +159,13 @@ function opUD(c: CpuCore, _b: number): void {
 }
 for (let op = 0; op < 0x40; op++) if ((op & 7) < 6) OPS[op] = alu6;
 for (const [op, fn] of HIGH_OPS) OPS[op] = fn;
+// Group opcodes straight to their bodies (the one-line wrappers in ops-high cost a call each).
+for (const op of [0x80, 0x81, 0x82, 0x83]) OPS[op] = group1;
+for (const op of [0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3]) OPS[op] = group2;
+OPS[0xf6] = group3;
+OPS[0xf7] = group3;
+OPS[0xfe] = group45;
+OPS[0xff] = group45;
 OPS[0x06] = op_06;
 OPS[0x07] = op_07;
 OPS[0x0e] = op_0e;
@@ -232,6 +238,7 @@ OPS[0x7c] = op_70;
 OPS[0x7d] = op_70;
 OPS[0x7e] = op_70;
 OPS[0x7f] = op_70;
+for (const p of PREFIXES) OPS[p] = opPrefix;
 
 function op_06(c: CpuCore, _b: number): void {
   pushSeg(c, ES);
