@@ -9,6 +9,9 @@ import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
 
 const CHUNK = 4096;
 
+/** Switches for host-side fast paths (tests turn them off to prove they change nothing). */
+export const fastPaths = { bulkStrings: true };
+
 export function stringOp(c: CpuCore, b: number): void {
   const size = (b & 1) === 0 ? 1 : c.opsz32 ? 4 : 2;
   const a32 = c.adsz32;
@@ -24,7 +27,12 @@ export function stringOp(c: CpuCore, b: number): void {
   if (n === 0) return;
   let chunk = Math.min(n, CHUNK);
   const amask = a32 ? -1 : 0xffff;
-  const bulk = rep !== 0 && a32 && delta > 0 && (b === 0xa4 || b === 0xa5 || b === 0xaa || b === 0xab);
+  const bulk =
+    rep !== 0 &&
+    fastPaths.bulkStrings &&
+    a32 &&
+    delta > 0 &&
+    (b === 0xa4 || b === 0xa5 || b === 0xaa || b === 0xab);
   for (;;) {
     if (bulk) {
       // Page-sized runs straight on RAM; counts and registers exactly as the loop below.
