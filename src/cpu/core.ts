@@ -75,7 +75,9 @@ export class CpuCore extends CpuCtl {
     if (mod === 1) off += (this.fetch8() << 24) >> 24;
     else if (mod === 2) off += this.fetch32();
     this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
-    this.eaOff = off >>> 0;
+    // Kept as int32 (a Smi/int field even for kernel addresses ≥ 2 GiB); every consumer reads it
+    // modulo 2^32: segCheck uses `off >>> 0`, accessors `(base + off) | 0`, neighbours `(off + k) >>> 0`.
+    this.eaOff = off | 0;
   }
 
   /** 16-bit addressing (SDM Vol.2 Table 2-1). */
