@@ -146,7 +146,8 @@ function StatusBar() {
             <span className="muted">instr</span> <span className="mono">{fmtCount(stats.instructions)}</span>
           </span>
           <span className="sb-item" title="Measured emulation speed">
-            <span className="mono">{stats.mips.toFixed(1)}</span> <span className="muted">MIPS</span>
+            <span className="mono">{stats.mips > 0 ? stats.mips.toFixed(1) : '—'}</span>{' '}
+            <span className="muted">MIPS</span>
           </span>
           <span className="sb-item" title="Virtual time (derived from the instruction count)">
             <span className="muted">virtual</span>{' '}

@@ -23,7 +23,9 @@ export function Stats() {
         </div>
         <div className="stat">
           <span className="stat-label">Speed</span>
-          <span className="stat-value mono">{stats.mips.toFixed(stats.mips < 10 ? 2 : 1)} MIPS</span>
+          <span className="stat-value mono" title="Measured over at least 20 ms of running">
+            {stats.mips > 0 ? `${stats.mips.toFixed(stats.mips < 10 ? 2 : 1)} MIPS` : '—'}
+          </span>
         </div>
         <div className="stat">
           <span className="stat-label">Virtual time</span>

@@ -482,7 +482,8 @@ export class WorkerCore {
       if (elapsed >= SLICE_MS) break;
     }
     const now = this.host.now();
-    if (now - this.mipsT0 >= 500) {
+    // Every 0.5 s while running; at a stop, over the last stretch if it is long enough to mean much.
+    if (now - this.mipsT0 >= 500 || (stopped !== null && now - this.mipsT0 >= 20)) {
       this.mips = (s.instructions - this.mipsI0) / ((now - this.mipsT0) * 1000);
       this.mipsT0 = now;
       this.mipsI0 = s.instructions;

@@ -5,7 +5,7 @@
  * Live commands and a replayed journal go through the same code: "step to the next trap" executed
  * live and the `t` token replayed are the same algorithm, so the same guest reaches the same state.
  *
- * Step to the next trap single-steps for the first EXACT_STEPS instructions, keeping the register
+ * Step to the next trap single-steps for the first EXACT_STEPS ticks, keeping the register
  * snapshot from before each step: when the trap comes within that window, the trap detail shows
  * the real registers right before the trapping instruction and right after the VMM handled it.
  * Beyond the window it runs at full speed, and "before" is the state at the previous stop.
@@ -256,7 +256,9 @@ export class Executor {
     let st = s.status;
     for (let i = 0; i < budget && c.steps < EXACT_STEPS; i++) {
       const pre = s.snapshot();
-      st = s.step();
+      // One tick, stopping as soon as a record is appended: right after the VMM handled the trap
+      // (session.step() would also run the next guest instruction after an emulated one).
+      st = s.runToNextTrap(1);
       c.steps++;
       if (this.t.total() > c.startTotal) {
         this.keepPair(c.startTotal, { before: pre, after: s.snapshot(), exact: true, instructions: 1 });

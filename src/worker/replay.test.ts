@@ -84,6 +84,11 @@ describe('run positions replay exactly', () => {
     expect(d.regs!.after).toEqual(at.regs);
     // The trapping instruction was at the record's EIP.
     expect(d.regs!.before.real.eip).toBe(d.eip);
+    // trapdemo's 5th record is its first port access (IN AL,DX, one byte): "after" is right after
+    // the VMM emulated it — not one guest instruction later.
+    expect(d.kindName).toBe('port I/O');
+    expect(d.fields.find(([k]) => k === 'Instruction')?.[1]).toBe('in al, dx');
+    expect(d.regs!.after.real.eip).toBe(d.eip + 1);
 
     const replay = harness();
     await replay.core.handle(load('trapdemo', 'trap-and-emulate', 't5'));
