@@ -76,6 +76,8 @@ export class Executor {
   }
 
   private record(o: PosOp): void {
+    // Too long for a link already: stop journalling (it stays so until the guest restarts).
+    if (this.encoded === null) return;
     appendOp(this.journal, o);
     const e = encodePosition(this.journal);
     this.encoded = e.length <= MAX_POSITION_CHARS ? e : null;

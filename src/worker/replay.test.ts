@@ -146,3 +146,17 @@ describe('run positions replay exactly', () => {
     expect(h.last().status).toMatchObject({ running: false, position: '' });
   });
 });
+
+describe('a run too long for a link', () => {
+  it('reports no position rather than a truncated one', async () => {
+    const h = harness();
+    await h.core.handle(load('minikernel', 'native'));
+    // Single instructions alternate with typed keys: every key is its own pair of tokens.
+    for (let i = 0; i < 700; i++) {
+      await h.core.handle({ type: 'step' });
+      await h.core.handle({ type: 'serialInput', vm: 0, bytes: Uint8Array.of(0x61 + (i % 26)) });
+    }
+    await h.core.handle({ type: 'step' });
+    expect(h.last().status.position).toBeNull();
+  });
+});
