@@ -126,7 +126,13 @@ function StatusBar() {
         : st === 'running' || st === 'idle'
           ? 'paused'
           : st;
-  const note = loading ? 'Loading the guest…' : !loaded ? 'No guest loaded' : (status?.stopNote ?? '');
+  const replay = status?.replay;
+  const pct = replay && replay.total > 0 ? ` ${Math.floor((100 * replay.done) / replay.total)}%` : '';
+  const note = loading
+    ? 'Loading the guest…'
+    : !loaded
+      ? 'No guest loaded'
+      : `${status?.stopNote ?? ''}${pct}`;
   return (
     <footer
       className="statusbar"

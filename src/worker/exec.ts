@@ -83,9 +83,10 @@ export class Executor {
     this.encoded = e.length <= MAX_POSITION_CHARS ? e : null;
   }
 
+  /** Replay progress in virtual-clock ticks (total: the journal's last run target, 0 if none). */
   replayProgress(): { done: number; total: number } | undefined {
     if (!this.replaying) return undefined;
-    return { done: this.replayTotal - this.queue.length - (this.cur ? 1 : 0), total: this.replayTotal };
+    return { done: Math.min(this.clock(), this.replayTotal), total: this.replayTotal };
   }
 
   get busy(): boolean {
@@ -100,7 +101,7 @@ export class Executor {
   /** Replay a journal from the current state (a fresh session). */
   startReplay(ops: PosOp[]): void {
     this.queue = ops.map((o) => (o.op === 'i' ? { ...o, bytes: o.bytes.slice() } : { ...o }));
-    this.replayTotal = ops.length;
+    this.replayTotal = ops.reduce((m, o) => (o.op === 'c' ? Math.max(m, o.clock) : m), 0);
     this.replaying = ops.length > 0;
     this.cur = null;
   }

@@ -95,7 +95,7 @@ export interface StatusView {
   position: string | null;
   /** Log index of the first record of the trap the last "step to next trap" stopped at. */
   trapStop?: number;
-  /** While a shared position is being replayed: ops done of total. */
+  /** While a shared position is being replayed: virtual-clock ticks reached of the link's target. */
   replay?: { done: number; total: number };
 }
 
