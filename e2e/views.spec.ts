@@ -61,4 +61,7 @@ test('light theme and classroom mode on the trap detail', async ({ page }) => {
   await page.locator('body').press('c');
   await expect.poll(() => page.evaluate(() => document.documentElement.dataset.classroom)).toBe('on');
   await page.screenshot({ path: 'test-results/view-detail-classroom.png' });
+  // A projector is usually full HD.
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.screenshot({ path: 'test-results/view-detail-classroom-1080p.png' });
 });
