@@ -71,7 +71,7 @@ export class Cpu extends CpuCore {
   /** Stop with StopReason.Breakpoint right after any exception/interrupt is delivered. */
   breakOnEvent = false;
   private resumeSkip = false;
-  /** Set by stopRun(): end run() at the next instruction boundary. */
+  /** Set by requestStop(): end run() at the next instruction boundary. */
   private stopRequested = false;
   /**
    * Delivered events (faults, interrupts). They consume run() budget so a monitor that resumes
@@ -141,12 +141,11 @@ export class Cpu extends CpuCore {
    * during run() (debug-exit, reset, a newly armed timer deadline); a request made outside run()
    * is forgotten when the next run() starts.
    *
-   * Deliberately not named `requestStop` yet: src/machine/pc.ts calls `cpu.requestStop?.()` from
-   * its timer-deadline hook under a condition that depends on the host slice (`d < runLimit`),
-   * which would make guest histories slice-dependent (pc.test.ts "however the host slices time"
-   * fails). Rename once that hook tests `d < knownDeadline` instead.
+   * The machine's timer hook asks for a stop only for deadlines earlier than the last
+   * guest-determined one (`d < knownDeadline` in src/machine/pc.ts), so the stop point never
+   * depends on how the host slices time.
    */
-  stopRun(): void {
+  requestStop(): void {
     this.stopRequested = true;
     this.attention = true;
   }

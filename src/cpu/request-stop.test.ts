@@ -8,7 +8,7 @@ class StoppingBus extends TestBus {
   cpu: Cpu | null = null;
   override out8(port: number, v: number): void {
     super.out8(port, v);
-    if (port === 0xf4) this.cpu?.stopRun();
+    if (port === 0xf4) this.cpu?.requestStop();
   }
 }
 
@@ -39,7 +39,7 @@ describe('stopRun (requestStop)', () => {
 
   it('a request made outside run() is forgotten by the next run()', () => {
     const { cpu } = setup([0x43, 0xeb, 0xfd]);
-    cpu.stopRun();
+    cpu.requestStop();
     expect(cpu.run(50)).toBe(StopReason.Budget);
     expect(cpu.instructions).toBe(50);
   });

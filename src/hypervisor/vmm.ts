@@ -124,7 +124,7 @@ export class Vmm {
           boot: o.boot,
           noReboot: o.noReboot,
           onDeadline: (d) => {
-            if (this.inRun && d < this.runLimit) this.requestStop();
+            if (this.inRun && d < this.knownDeadline) this.requestStop();
           },
           onStop: () => this.requestStop(),
           maxTables,

@@ -143,10 +143,11 @@ export class Pc {
     this.io = new IoPortBus();
     // The clock reads the CPU's instruction count; the CPU is created below.
     this.clock = new VirtualClock(() => (this.cpu ? this.cpu.instructions : 0));
-    // A deadline armed during a run that falls before the run's end: ask the CPU (if it can) to
-    // stop early so the event is not late.
+    // A deadline armed during a run that falls before the earliest deadline known at the last
+    // guest-determined boundary: stop the CPU at once so the event is not late. Comparing with
+    // that deadline (not with the host's run limit) keeps the stop point independent of slicing.
     this.clock.onDeadline = (d) => {
-      if (this.inRun && d < this.runLimit) this.cpu.requestStop?.();
+      if (this.inRun && d < this.knownDeadline) this.cpu.requestStop?.();
     };
     this.platform = new PcPlatform({
       clock: this.clock,
