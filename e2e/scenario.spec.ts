@@ -41,3 +41,15 @@ test('a nonsense URL falls back to defaults instead of breaking', async ({ page 
   await expect(page.getByTestId('vms-select')).toHaveValue('1');
   await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
 });
+
+test('a damaged run position in a link is reported and the guest starts from the beginning', async ({
+  page,
+}) => {
+  await page.goto('/?guest=hello&technique=native&vms=1&at=t2.zz9&sel=1');
+  await expect(page.getByTestId('toast')).toContainText("The link's run position is damaged");
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await expect(page).not.toHaveURL(/[?&]at=/);
+  await expect(page).not.toHaveURL(/[?&]sel=/);
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toHaveText('The guest has exited with code 1');
+});

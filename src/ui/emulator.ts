@@ -237,6 +237,11 @@ export class Emulator {
           this.settle(m.id, m);
           return;
         }
+        if (m.command === 'replay') {
+          // The link's position could not be replayed: its selected trap means nothing either.
+          ui.set({ pendingSel: null, pendingAfterReplay: false });
+          setUrlPosition({ at: '', sel: null });
+        }
         if (m.command === 'load') {
           ui.set({ loading: false, loadError: uiMessage(m.message) });
           // The worker kept the previous session: show that scenario again.
@@ -269,10 +274,13 @@ export class Emulator {
     const firstSeq = stats.trapTotal - stats.trapHeld;
     if (!st.replay) setUrlPosition({ at: st.position ?? '' });
     if (ui.pendingSel !== null) {
-      if (!st.replay && ui.pendingSel < stats.trapTotal) {
-        const index = ui.pendingSel - firstSeq;
-        ui.set({ pendingSel: null, selectedTrap: index >= 0 ? index : null });
-      }
+      // Once the link's run is reproduced (after its replay, or at once without one), select its
+      // trap — or forget it, when this run has no such record.
+      if (st.replay || (ui.pendingAfterReplay && !wasRunning)) return;
+      const index = ui.pendingSel - firstSeq;
+      const ok = ui.pendingSel < stats.trapTotal && index >= 0;
+      ui.set({ pendingSel: null, pendingAfterReplay: false, selectedTrap: ok ? index : null });
+      if (!ok) setUrlPosition({ sel: null });
       return;
     }
     if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });

@@ -103,7 +103,12 @@ function prepareLoad(): void {
  */
 export function loadScenario(s: ScenarioSel, pos?: LinkPosition): void {
   const ui = useUi.getState();
-  ui.set({ scenario: s, pendingUpload: null, pendingSel: pos?.sel ?? null });
+  ui.set({
+    scenario: s,
+    pendingUpload: null,
+    pendingSel: pos?.sel ?? null,
+    pendingAfterReplay: !!pos?.at,
+  });
   const url = `${location.pathname}${searchFromScenario(s, pos)}${location.hash}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
   prepareLoad();

@@ -70,6 +70,8 @@ export interface UiState {
   selectedTrap: number | null;
   /** A link's selected trap (sequence number), applied once the replay has produced it. */
   pendingSel: number | null;
+  /** The link also carries a run position: apply `pendingSel` when its replay ends. */
+  pendingAfterReplay: boolean;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
   rightTab: 'code' | 'stats';
@@ -140,6 +142,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
   follow: true,
   selectedTrap: null,
   pendingSel: null,
+  pendingAfterReplay: false,
   vmInfo: null,
   rightTab: 'code',
   codeAt: null,
