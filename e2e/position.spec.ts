@@ -64,7 +64,7 @@ test('a record not stepped to says honestly that it carries no register values',
   await page.getByTestId('run-pause').click();
   await expect(page.getByTestId('status-note')).toContainText('exited', { timeout: 60_000 });
   // The URL records where the run ended; reset forgets it.
-  await expect(page).toHaveURL(/[?&]at=c[0-9a-z]+(&|$)/);
+  await expect(page).toHaveURL(/[?&]at=c[0-9a-z_]+(&|$)/);
   await page.getByTestId('trap-row').last().click();
   await expect(page.getByTestId('trap-regs-note')).toContainText(
     'kept only for a trap reached with Next trap',
@@ -91,7 +91,7 @@ test('typed input is part of the link: minikernel’s shell answers the same way
   await page.getByTestId('run-pause').click();
   await expect(page.getByTestId('status-note')).toHaveText('Paused');
   // The link records the keys with the virtual time they arrived at.
-  await expect(page).toHaveURL(/[?&]at=c[0-9a-z]+\..*i0/);
+  await expect(page).toHaveURL(/[?&]at=c[0-9a-z_]+\..*i0/);
   const link = page.url();
   const text = await consoleText(page);
   const instr = await page.getByTestId('statusbar').getAttribute('data-instructions');
@@ -142,4 +142,20 @@ test('Linux: a link after typing a command replays boot, input and the terminal�
   await other.getByTestId('run-pause').click();
   expect(await consoleText(other)).toBe(text);
   await other.screenshot({ path: 'test-results/position-linux-replayed.png' });
+});
+
+test('a link to an early trap of a long log scrolls the table to it', async ({ page }) => {
+  await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toContainText('exited', { timeout: 60_000 });
+  await expect(page).toHaveURL(/[?&]at=c[0-9a-z_]+(&|$)/);
+  const link = `${page.url()}&sel=10`;
+  await page.goto(link);
+  await expect(page.getByTestId('status-note')).toHaveText('At the linked run position', { timeout: 60_000 });
+  await expect(page.locator('.trow.selected .c-idx')).toHaveText('10');
+  await expect(page.locator('.trow.selected')).toBeInViewport();
+  await expect(page.getByTestId('follow')).not.toBeChecked();
+  await expect(page.getByTestId('trap-detail')).toContainText('record 10');
+  await page.screenshot({ path: 'test-results/position-early-trap.png' });
 });

@@ -275,6 +275,22 @@ export function TrapLog() {
     }
   }, [follow, total]);
 
+  // A link's selected trap: bring its row into view (unfiltered, the row is the log index).
+  const reveal = useUi((s) => s.revealTrap);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when a reveal is asked for (or rows arrive)
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (reveal === null || !el || total === 0) return;
+    set({ revealTrap: null });
+    if (filterKey !== '{}' || follow) return;
+    const top = win.scaled
+      ? (reveal / Math.max(1, total - 1)) * (el.scrollHeight - el.clientHeight)
+      : reveal * rowH - el.clientHeight / 2;
+    autoScroll.current = true;
+    el.scrollTop = Math.max(0, top);
+    setScrollTop(el.scrollTop);
+  }, [reveal, total]);
+
   useEffect(() => {
     const el = scroller.current;
     if (!el) return;

@@ -279,7 +279,12 @@ export class Emulator {
       if (st.replay || (ui.pendingAfterReplay && !wasRunning)) return;
       const index = ui.pendingSel - firstSeq;
       const ok = ui.pendingSel < stats.trapTotal && index >= 0;
-      ui.set({ pendingSel: null, pendingAfterReplay: false, selectedTrap: ok ? index : null });
+      ui.set({
+        pendingSel: null,
+        pendingAfterReplay: false,
+        selectedTrap: ok ? index : null,
+        ...(ok ? { revealTrap: index, follow: index >= stats.trapHeld - 1 } : {}),
+      });
       if (!ok) setUrlPosition({ sel: null });
       return;
     }

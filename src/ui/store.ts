@@ -72,6 +72,8 @@ export interface UiState {
   pendingSel: number | null;
   /** The link also carries a run position: apply `pendingSel` when its replay ends. */
   pendingAfterReplay: boolean;
+  /** Scroll the trap table to this log index once (a link's selected trap). */
+  revealTrap: number | null;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
   rightTab: 'code' | 'stats';
@@ -143,6 +145,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
   selectedTrap: null,
   pendingSel: null,
   pendingAfterReplay: false,
+  revealTrap: null,
   vmInfo: null,
   rightTab: 'code',
   codeAt: null,

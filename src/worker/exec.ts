@@ -29,7 +29,7 @@ export interface RegPair {
 
 type Active =
   | { k: 'run' }
-  | { k: 'c'; clock: number }
+  | { k: 'c'; clock: number; traps: number }
   | { k: 't'; left: number; startTotal: number; steps: number; startSnap: unknown; startInstr: number }
   | { k: 'u'; kind: number; left: number; startTotal: number }
   | { k: 's'; left: number };
@@ -108,7 +108,7 @@ export class Executor {
 
   /** Stop whatever runs (Pause, an error): the progress made so far is journalled as a clock. */
   interrupt(): void {
-    if (this.cur && this.cur.k !== 's') this.record({ op: 'c', clock: this.clock() });
+    if (this.cur && this.cur.k !== 's') this.record({ op: 'c', clock: this.clock(), traps: this.t.total() });
     this.cur = null;
     this.queue = [];
     this.replaying = false;
@@ -127,7 +127,7 @@ export class Executor {
    */
   input(vm: number, bytes: Uint8Array): void {
     if (this.cur && this.cur.k !== 's') {
-      this.record({ op: 'c', clock: this.clock() });
+      this.record({ op: 'c', clock: this.clock(), traps: this.t.total() });
       const c = this.cur;
       if (c.k === 't') this.cur = this.newT(c.left);
       else if (c.k === 'u') this.cur = this.newU(c.kind, c.left);
@@ -166,7 +166,7 @@ export class Executor {
           this.record(o);
           continue;
         case 'c':
-          return { k: 'c', clock: o.clock };
+          return { k: 'c', clock: o.clock, traps: o.traps };
         case 't':
           return this.newT(o.n);
         case 'u':
@@ -199,9 +199,18 @@ export class Executor {
       case 'c': {
         const left = c.clock - this.clock();
         if (left > 0) st = s.run(Math.min(budget, left));
+        else if (this.t.total() < c.traps) {
+          // At the clock, short of records: the next instruction traps and takes no tick.
+          const had = this.t.total();
+          st = s.runToNextTrap(1);
+          if (this.t.total() === had) c.traps = 0; // no trap came: the run diverged, stop here
+        }
         // Reached, or the guest waits for input it never got: nothing more to replay here.
-        if (this.clock() >= c.clock || (st.state === 'idle' && s.instructions === before)) {
-          this.record({ op: 'c', clock: this.clock() });
+        if (
+          (this.clock() >= c.clock && this.t.total() >= c.traps) ||
+          (st.state === 'idle' && s.instructions === before && left > 0)
+        ) {
+          this.record({ op: 'c', clock: this.clock(), traps: this.t.total() });
           opDone = true;
         }
         break;
@@ -239,7 +248,7 @@ export class Executor {
     const ran = s.instructions - before;
     if (!runnable(st)) {
       // The guest ended: that is where this command (and any replay) stops.
-      if (!opDone && c.k !== 's') this.record({ op: 'c', clock: this.clock() });
+      if (!opDone && c.k !== 's') this.record({ op: 'c', clock: this.clock(), traps: this.t.total() });
       this.cur = null;
       this.queue = [];
       this.replaying = false;

@@ -5,7 +5,9 @@
  * trap log, same console.
  *
  * Tokens, joined by '.' (numbers in base 36):
- * - `c<clock>`  run until the virtual clock (ticks: instructions + HLT skips) reaches <clock>
+ * - `c<clock>_<traps>`  run until the virtual clock (ticks: instructions + HLT skips) reaches
+ *   <clock>, then on until the trap log holds <traps> records (a trapping instruction the VMM
+ *   emulates takes no tick, so a run can stop right after one at the same clock)
  * - `t<n>`      n × "step to the next trap"
  * - `s<n>`      n × "step one instruction"
  * - `u<kind>_<n>` n × "run until a trap of <kind>"
@@ -16,7 +18,7 @@
  */
 
 export type PosOp =
-  | { op: 'c'; clock: number }
+  | { op: 'c'; clock: number; traps: number }
   | { op: 't'; n: number }
   | { op: 's'; n: number }
   | { op: 'u'; kind: number; n: number }
@@ -71,7 +73,7 @@ export function encodePosition(ops: readonly PosOp[]): string {
     .map((o) => {
       switch (o.op) {
         case 'c':
-          return `c${b36(o.clock)}`;
+          return `c${b36(o.clock)}_${b36(o.traps)}`;
         case 't':
         case 's':
           return `${o.op}${b36(o.n)}`;
@@ -93,8 +95,15 @@ export function decodePosition(s: string, maxVm = 3): PosOp[] {
   return s.split('.').map((t) => {
     const body = t.slice(1);
     switch (t[0]) {
-      case 'c':
-        return { op: 'c', clock: num(body, 'clock') };
+      case 'c': {
+        const m = /^([0-9a-z]+)(?:_([0-9a-z]+))?$/.exec(body);
+        if (!m) throw new Error(`'${t.slice(0, 12)}' is not c<clock>_<traps>`);
+        return {
+          op: 'c',
+          clock: num(m[1], 'clock'),
+          traps: m[2] === undefined ? 0 : num(m[2], 'trap count'),
+        };
+      }
       case 't':
       case 's': {
         const n = num(body, 'count');
@@ -126,6 +135,7 @@ export function appendOp(ops: PosOp[], o: PosOp): void {
   if (last && last.op === o.op) {
     if (last.op === 'c' && o.op === 'c') {
       last.clock = Math.max(last.clock, o.clock);
+      last.traps = Math.max(last.traps, o.traps);
       return;
     }
     if ((last.op === 't' || last.op === 's') && o.op === last.op) {

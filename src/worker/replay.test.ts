@@ -119,7 +119,7 @@ describe('run positions replay exactly', () => {
     await live.core.handle({ type: 'pause' });
     const at = live.last();
     const pos = at.status.position!;
-    expect(pos).toMatch(/^c[0-9a-z]+\.s1\.i0aGVscAo\.c[0-9a-z]+$/);
+    expect(pos).toMatch(/^c[0-9a-z]+_0\.s1\.i0aGVscAo\.c[0-9a-z]+_0$/);
     expect(live.serial()).toContain('mini$ help');
 
     const replay = harness();
@@ -135,6 +135,23 @@ describe('run positions replay exactly', () => {
     expect(end.stats.virtualTimeNs).toBe(at.stats.virtualTimeNs);
     expect(replay.serial()).toBe(live.serial());
     expect(end.status.position).toBe(pos);
+  });
+
+  it('a run that ended on a trap the VMM emulates (no tick) replays to the same end', async () => {
+    const live = harness();
+    await live.core.handle(load('trapdemo', 'trap-and-emulate'));
+    await live.core.handle({ type: 'run' });
+    live.runToStop();
+    const at = live.last();
+    expect(at.status.state).toBe('exited');
+    const replay = harness();
+    await replay.core.handle(load('trapdemo', 'trap-and-emulate', at.status.position!));
+    replay.runToStop();
+    const end = replay.last();
+    expect(end.status).toMatchObject({ state: 'exited', exitCode: at.status.exitCode });
+    expect(end.stats.trapTotal).toBe(at.stats.trapTotal);
+    expect(end.stats.virtualTimeNs).toBe(at.stats.virtualTimeNs);
+    expect(end.regs).toEqual(at.regs);
   });
 
   it('a damaged position is reported and the guest starts from the beginning', async () => {
