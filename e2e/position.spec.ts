@@ -152,7 +152,11 @@ test('a link to an early trap of a long log scrolls the table to it', async ({ p
   await expect(page).toHaveURL(/[?&]at=c[0-9a-z_]+(&|$)/);
   const link = `${page.url()}&sel=10`;
   await page.goto(link);
-  await expect(page.getByTestId('status-note')).toHaveText('At the linked run position', { timeout: 60_000 });
+  // The link's run ends where the guest did.
+  await expect(page.getByTestId('status-note')).toHaveText(
+    'The guest has exited with code 1 (replayed from the link)',
+    { timeout: 60_000 },
+  );
   await expect(page.locator('.trow.selected .c-idx')).toHaveText('10');
   await expect(page.locator('.trow.selected')).toBeInViewport();
   await expect(page.getByTestId('follow')).not.toBeChecked();

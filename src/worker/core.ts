@@ -462,7 +462,7 @@ export class WorkerCore {
       const ran = r.ran;
       this.throttleDone += throttled ? Math.max(ran, 1) : 0;
       if (!this.canRun(r.st.state)) {
-        stopped = `The guest has ${describeEnd(r.st)}`;
+        stopped = `The guest has ${describeEnd(r.st)}${wasReplay ? ' (replayed from the link)' : ''}`;
         break;
       }
       if (r.done) {

@@ -149,6 +149,7 @@ describe('run positions replay exactly', () => {
     replay.runToStop();
     const end = replay.last();
     expect(end.status).toMatchObject({ state: 'exited', exitCode: at.status.exitCode });
+    expect(end.status.stopNote).toBe('The guest has exited with code 1 (replayed from the link)');
     expect(end.stats.trapTotal).toBe(at.stats.trapTotal);
     expect(end.stats.virtualTimeNs).toBe(at.stats.virtualTimeNs);
     expect(end.regs).toEqual(at.regs);
