@@ -306,3 +306,27 @@ describe('Session with a hypervisor technique plugged in', () => {
     expect(s.snapshot().virtual).toBeDefined();
   });
 });
+
+describe('step() under trap-and-emulate', () => {
+  // hello polls the UART with `in al, dx` (LSR) then `test al, 0x20`. The VMM emulates the IN,
+  // which takes no tick of its own: a step must still stop right after it, not one instruction on.
+  it('stops right after an instruction the VMM emulates', () => {
+    const s = hello({ technique: 'trap-and-emulate' });
+    let steps = 0;
+    let traps = s.traps.count;
+    for (; steps < 20_000; steps++) {
+      const before = s.snapshot();
+      const bytes = s.readLinear(before.eip, 2);
+      s.step();
+      if (bytes[0] === 0xec) {
+        // IN AL, DX is one byte: the step ends at the next instruction, with one new trap record.
+        expect(s.snapshot().eip).toBe(before.eip + 1);
+        expect(s.traps.count).toBeGreaterThan(traps);
+        expect(Array.from(s.readLinear(s.snapshot().eip, 2))).toEqual([0xa8, 0x20]); // test al, 0x20
+        return;
+      }
+      traps = s.traps.count;
+    }
+    throw new Error('hello never reached its IN AL, DX');
+  });
+});

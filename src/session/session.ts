@@ -73,9 +73,13 @@ export class Session {
   run(budget: number): SessionStatus {
     return this.advance(budget, false);
   }
-  /** Execute exactly one instruction (or wake from HLT, when an interrupt is due). */
+  /**
+   * Execute exactly one guest instruction (or wake from HLT, when an interrupt is due). Under a
+   * VMM, a step also ends at a trap: an instruction the VMM emulates takes no tick of its own, so
+   * without stopping on the trap record the one-tick budget would run the next instruction too.
+   */
   step(): SessionStatus {
-    return this.advance(1, false);
+    return this.advance(1, true);
   }
   /** Run until the trap log gains a record, or `budget` instructions have run. */
   runToNextTrap(budget: number): SessionStatus {
