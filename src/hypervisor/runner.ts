@@ -6,6 +6,7 @@
 
 import type { CpuState } from '../cpu/index.ts';
 import { disassemble } from '../cpu/index.ts';
+import { type CpuSnapshot, snapshotOf } from '../cpu/snapshot.ts';
 import type { BootImage } from '../machine/loaders/types.ts';
 import type { GuestMemoryMap, MapRange } from './memory-map.ts';
 import { TrapAndEmulate } from './trap-emulate.ts';
@@ -13,47 +14,8 @@ import type { TrapLog } from './trap-log.ts';
 import type { Vm } from './vm.ts';
 import { Vmm } from './vmm.ts';
 
-export interface HvSegmentSnapshot {
-  selector: number;
-  base: number;
-  limit: number;
-  access: number;
-}
-
-/** Same shape as the session's CpuSnapshot. */
-export interface HvCpuSnapshot {
-  eax: number;
-  ecx: number;
-  edx: number;
-  ebx: number;
-  esp: number;
-  ebp: number;
-  esi: number;
-  edi: number;
-  eip: number;
-  eflags: number;
-  cpl: number;
-  mode: 'real' | 'protected' | 'v86';
-  cr0: number;
-  cr2: number;
-  cr3: number;
-  cr4: number;
-  es: HvSegmentSnapshot;
-  cs: HvSegmentSnapshot;
-  ss: HvSegmentSnapshot;
-  ds: HvSegmentSnapshot;
-  fs: HvSegmentSnapshot;
-  gs: HvSegmentSnapshot;
-  ldtr: HvSegmentSnapshot;
-  tr: HvSegmentSnapshot;
-  gdtr: { base: number; limit: number };
-  idtr: { base: number; limit: number };
-  dr: number[];
-  halted: boolean;
-  instructions: number;
-  vm: number;
-  virtual?: HvCpuSnapshot;
-}
+/** The session's snapshot shape lives in the CPU layer (src/cpu/snapshot.ts). */
+export type HvCpuSnapshot = CpuSnapshot;
 
 export interface HvRunnerResult {
   state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung' | 'unsupported' | 'error';
@@ -194,48 +156,6 @@ export class TrapAndEmulateRunner {
       return { length: 1, text: `db 0x${bytes[0].toString(16).padStart(2, '0')}` };
     }
   }
-}
-
-function seg(s: CpuState, i: number): HvSegmentSnapshot {
-  const x = s.segs[i];
-  return { selector: x.sel & 0xffff, base: x.base >>> 0, limit: x.limit >>> 0, access: x.ar >>> 0 };
-}
-
-function snapshotOf(s: CpuState, vm: number): HvCpuSnapshot {
-  const r = s.regs.map((v) => v >>> 0);
-  const eflags = s.eflags >>> 0;
-  return {
-    eax: r[0],
-    ecx: r[1],
-    edx: r[2],
-    ebx: r[3],
-    esp: r[4],
-    ebp: r[5],
-    esi: r[6],
-    edi: r[7],
-    eip: s.eip >>> 0,
-    eflags,
-    cpl: s.cpl,
-    mode: (s.cr0 & 1) === 0 ? 'real' : eflags & 0x20000 ? 'v86' : 'protected',
-    cr0: s.cr0 >>> 0,
-    cr2: s.cr2 >>> 0,
-    cr3: s.cr3 >>> 0,
-    cr4: s.cr4 >>> 0,
-    es: seg(s, 0),
-    cs: seg(s, 1),
-    ss: seg(s, 2),
-    ds: seg(s, 3),
-    fs: seg(s, 4),
-    gs: seg(s, 5),
-    ldtr: seg(s, 6),
-    tr: seg(s, 7),
-    gdtr: { base: s.gdtr.base >>> 0, limit: s.gdtr.limit },
-    idtr: { base: s.idtr.base >>> 0, limit: s.idtr.limit },
-    dr: s.dr.map((v) => v >>> 0),
-    halted: s.halted,
-    instructions: s.instructions,
-    vm,
-  };
 }
 
 /** What the guest believes: its CPL, IF/IOPL, control registers, tables, RPL-0 kernel selectors. */

@@ -89,7 +89,6 @@ export class Vmm {
   private boundaryDue = true;
   private knownDeadline = Number.POSITIVE_INFINITY;
   private inRun = false;
-  private runLimit = 0;
   private ticksInSlice = 0;
   private switchWanted = false;
   private readonly memBytes: number;
@@ -365,7 +364,6 @@ export class Vmm {
       let limit = Math.min(end, aligned);
       if (this.knownDeadline > now && this.knownDeadline < limit) limit = this.knownDeadline;
       this.inRun = true;
-      this.runLimit = limit;
       let r: StopReason;
       try {
         r = cpu.run(limit - now);

@@ -128,7 +128,6 @@ export class Pc {
   private inRun = false;
   /** Earliest deadline as of the last guest-determined boundary (see the file comment). */
   private knownDeadline = Number.POSITIVE_INFINITY;
-  private runLimit = 0;
 
   constructor(options: PcOptions = {}) {
     const memMiB = options.memMiB ?? 64;
@@ -341,7 +340,6 @@ export class Pc {
       let limit = Math.min(sliceEnd, aligned);
       if (this.knownDeadline > now && this.knownDeadline < limit) limit = this.knownDeadline;
       this.inRun = true;
-      this.runLimit = limit;
       let r: number;
       try {
         r = cpu.run(limit - now);

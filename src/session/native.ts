@@ -3,14 +3,15 @@
  * virtualization technique is compared with. Its trap log stays empty: with nothing between the
  * guest and the hardware, nothing traps to anyone.
  */
-import type { Cpu, CpuState } from '../cpu/index.ts';
+import type { Cpu } from '../cpu/index.ts';
+import { snapshotOf } from '../cpu/snapshot.ts';
 import { TrapLog } from '../hypervisor/trap-log.ts';
 import type { BootImage } from '../machine/loaders/index.ts';
 import { Pc, type RunResult } from '../machine/pc.ts';
 import { disassembleOne } from './disasm.ts';
 import { walkLinear } from './paging.ts';
 import type { RunnerResult, TechniqueRunner } from './technique.ts';
-import { type CpuSnapshot, type SegmentSnapshot, type SessionConfig, SessionError } from './types.ts';
+import { type CpuSnapshot, type SessionConfig, SessionError } from './types.ts';
 
 /** Longest virtual-time skip one step() may take to reach the next instruction (10 s virtual). */
 const STEP_MAX_TICKS = 1_000_000_000;
@@ -132,50 +133,3 @@ export class NativeRunner implements TechniqueRunner {
     return disassembleOne(bytes, addr, code32);
   }
 }
-
-const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldtr', 'tr'] as const;
-
-/** The CPU's state as the session's plain snapshot. */
-export function snapshotOf(s: CpuState, vm: number): CpuSnapshot {
-  const seg = (i: number): SegmentSnapshot => {
-    const x = s.segs[i];
-    return { selector: x.sel & 0xffff, base: x.base >>> 0, limit: x.limit >>> 0, access: x.ar >>> 0 };
-  };
-  const r = s.regs.map((v) => v >>> 0);
-  const eflags = s.eflags >>> 0;
-  const mode = (s.cr0 & 1) === 0 ? 'real' : eflags & 0x20000 ? 'v86' : 'protected';
-  return {
-    eax: r[0],
-    ecx: r[1],
-    edx: r[2],
-    ebx: r[3],
-    esp: r[4],
-    ebp: r[5],
-    esi: r[6],
-    edi: r[7],
-    eip: s.eip >>> 0,
-    eflags,
-    cpl: s.cpl,
-    mode,
-    cr0: s.cr0 >>> 0,
-    cr2: s.cr2 >>> 0,
-    cr3: s.cr3 >>> 0,
-    cr4: s.cr4 >>> 0,
-    es: seg(0),
-    cs: seg(1),
-    ss: seg(2),
-    ds: seg(3),
-    fs: seg(4),
-    gs: seg(5),
-    ldtr: seg(6),
-    tr: seg(7),
-    gdtr: { base: s.gdtr.base >>> 0, limit: s.gdtr.limit },
-    idtr: { base: s.idtr.base >>> 0, limit: s.idtr.limit },
-    dr: s.dr.map((v) => v >>> 0),
-    halted: s.halted,
-    instructions: s.instructions,
-    vm,
-  };
-}
-
-export { SEG_NAMES };

@@ -50,50 +50,7 @@ export class SessionError extends Error {
   override name = 'SessionError';
 }
 
-export interface SegmentSnapshot {
-  selector: number;
-  base: number;
-  limit: number;
-  /** Access rights as in descriptor bits 8–23 of the high dword (type, S, DPL, P, AVL, D/B, G). */
-  access: number;
-}
-
-export interface CpuSnapshot {
-  eax: number;
-  ecx: number;
-  edx: number;
-  ebx: number;
-  esp: number;
-  ebp: number;
-  esi: number;
-  edi: number;
-  eip: number;
-  eflags: number;
-  cpl: number;
-  /** 'real' (CR0.PE=0), 'v86' (EFLAGS.VM=1) or 'protected'. */
-  mode: 'real' | 'protected' | 'v86';
-  cr0: number;
-  cr2: number;
-  cr3: number;
-  cr4: number;
-  es: SegmentSnapshot;
-  cs: SegmentSnapshot;
-  ss: SegmentSnapshot;
-  ds: SegmentSnapshot;
-  fs: SegmentSnapshot;
-  gs: SegmentSnapshot;
-  ldtr: SegmentSnapshot;
-  tr: SegmentSnapshot;
-  gdtr: { base: number; limit: number };
-  idtr: { base: number; limit: number };
-  dr: number[];
-  halted: boolean;
-  instructions: number;
-  /** Which VM this CPU state belongs to (0 under native). */
-  vm: number;
-  /** Under a VMM: the current VM's virtual CPU (what the guest believes), beside the real one. */
-  virtual?: CpuSnapshot;
-}
+export type { CpuSnapshot, SegmentSnapshot } from '../cpu/snapshot.ts';
 
 /** One range of a VM's guest-physical → host-physical map. */
 export interface VmMemoryRange {
