@@ -1,0 +1,226 @@
+/**
+ * The trap log's vocabulary: record kinds, VMM actions, flags and operations, the names of vectors,
+ * VT-x exit reasons and Xen hypercalls, and one paragraph per kind for a student. The store itself
+ * is trap-log.ts, which re-exports all of this.
+ */
+/** What happened. Values are stored in a Uint8Array column and appear in exported logs. */
+export const TrapKind = {
+  /** A privileged instruction the deprivileged guest issued trapped (#GP) and the VMM emulated it. */
+  PrivilegedInstruction: 0,
+  /** IN/OUT/INS/OUTS trapped (CPL > IOPL) and went to the VM's virtual devices. */
+  PortIo: 1,
+  /** MOV to/from CR0–CR4, LMSW or CLTS. */
+  ControlRegister: 2,
+  /** A guest exception the VMM intercepted and reflected through the guest's own IDT. */
+  GuestException: 3,
+  /** A page fault caused only by the shadow page tables; the VMM filled a shadow entry. */
+  HiddenPageFault: 4,
+  /** The VMM delivered a virtual interrupt from the VM's virtual PIC through the guest's IDT. */
+  Interrupt: 5,
+  /** The VMM switched the physical CPU from one VM to another (save/restore all state). */
+  WorldSwitch: 6,
+  /** Something sensitive happened with no trap: the VMM never saw it (e.g. POPF dropping IF). */
+  SilentEvent: 7,
+  /** A paravirtual guest called the hypervisor (int 0x82, Xen numbering). */
+  Hypercall: 8,
+  /** A hardware-assisted (VT-x style) VM exit; reason = the exit-reason number. */
+  VmExit: 9,
+  /** Binary translation: a block of guest code was translated. */
+  Translation: 10,
+  /** The VM triple-faulted or otherwise died; the VMM stopped it. */
+  VmShutdown: 11,
+} as const;
+export type TrapKind = (typeof TrapKind)[keyof typeof TrapKind];
+export const TRAP_KIND_COUNT = 12;
+
+/** What the VMM did about it. */
+export const TrapAction = {
+  /** Nothing: the VMM did not see the event (silent events) or only observed it. */
+  None: 0,
+  /** Emulated the instruction against the VM's virtual CPU/devices and resumed after it. */
+  Emulated: 1,
+  /** Reflected it to the guest: built the frame the guest expects and entered its handler. */
+  Reflected: 2,
+  /** Filled (or fixed up) a shadow page-table entry and restarted the instruction. */
+  ShadowFill: 3,
+  /** Injected a virtual interrupt. */
+  Injected: 4,
+  /** Switched to another VM. */
+  Switched: 5,
+  /** Blocked the VM (HLT) until its next virtual interrupt. */
+  Blocked: 6,
+  /** Translated guest code (binary translation). */
+  Translated: 7,
+  /** Stopped the VM. */
+  Stopped: 8,
+} as const;
+export type TrapAction = (typeof TrapAction)[keyof typeof TrapAction];
+
+/** Bits of the `flags` column. */
+export const TrapFlag = {
+  /** The VMM could not see this event (a silent event): shown as "invisible to the VMM". */
+  Invisible: 1,
+  /** The guest was executing 32-bit code (disassemble as 32-bit). */
+  Code32: 2,
+  /** `d1` holds a valid error code (exceptions, page faults). */
+  HasErrorCode: 4,
+  /** Port I/O: the access was a write (OUT/OUTS); otherwise a read. */
+  Out: 8,
+  /** Port I/O: string instruction (INS/OUTS), possibly REP. */
+  String: 16,
+} as const;
+/** Guest (virtual) CPL lives in bits 6–7 of `flags`. */
+export const TRAP_FLAG_CPL_SHIFT = 6;
+
+/**
+ * The instruction or event behind a PrivilegedInstruction, PortIo, ControlRegister or SilentEvent
+ * record (its `reason`). GuestException/HiddenPageFault/Interrupt use the vector as the reason,
+ * VmExit the VT-x exit-reason number (SDM Vol.3 App. C), Hypercall the Xen hypercall number.
+ */
+// biome-ignore format: a compact table
+export const TrapOp = {
+  CLI: 1, STI: 2, HLT: 3, IN: 4, OUT: 5, INS: 6, OUTS: 7,
+  MOV_TO_CR: 8, MOV_FROM_CR: 9, MOV_DR: 10, LGDT: 11, LIDT: 12, LLDT: 13, LTR: 14,
+  LMSW: 15, CLTS: 16, INVLPG: 17, INVD: 18, WBINVD: 19, RDMSR: 20, WRMSR: 21,
+  CPUID: 22, RDTSC: 23, IRET: 24, SEG_LOAD: 25, POPF: 26, PUSHF: 27, INT: 28,
+  SGDT: 29, SIDT: 30, SLDT: 31, SMSW: 32, STR: 33, PUSH_SEG: 34, MOV_FROM_SEG: 35,
+  LAR: 36, LSL: 37, VERR: 38, VERW: 39, FAR_CALL: 40, FAR_JMP: 41, FAR_RET: 42,
+} as const;
+/** Lower-case operation names by TrapOp value (for reasons and summaries). */
+export const opNames: string[] = [];
+for (const [name, v] of Object.entries(TrapOp)) opNames[v] = name.toLowerCase().replace(/_/g, ' ');
+
+// biome-ignore format: a compact table
+export const kindNames: readonly string[] = [
+  'privileged instruction', 'port I/O', 'control register', 'guest exception', 'hidden page fault',
+  'interrupt', 'world switch', 'silent event', 'hypercall', 'VM exit', 'translation', 'VM shutdown',
+];
+// biome-ignore format: a compact table
+export const actionNames: readonly string[] = [
+  'none', 'emulated', 'reflected to the guest', 'filled a shadow entry', 'injected an interrupt',
+  'switched VMs', 'blocked until an interrupt', 'translated', 'stopped the VM',
+];
+/** SDM Vol.3 §6.3.1 Table 6-1. */
+// biome-ignore format: a compact table
+const vectorNames = [
+  '#DE divide error', '#DB debug', 'NMI', '#BP breakpoint', '#OF overflow', '#BR bound range',
+  '#UD invalid opcode', '#NM device not available', '#DF double fault', 'coprocessor segment overrun',
+  '#TS invalid TSS', '#NP segment not present', '#SS stack fault', '#GP general protection',
+  '#PF page fault', 'reserved 15', '#MF x87 error', '#AC alignment check', '#MC machine check',
+  '#XM SIMD exception',
+];
+/** SDM Vol.3 Appendix C (the subset a 32-bit VT-x model produces). */
+// biome-ignore format: a compact table
+const exitReasonNames: Record<number, string> = {
+  0: 'exception or NMI', 1: 'external interrupt', 2: 'triple fault', 7: 'interrupt window',
+  10: 'CPUID', 12: 'HLT', 14: 'INVLPG', 16: 'RDTSC', 18: 'VMCALL', 19: 'VMCLEAR', 20: 'VMLAUNCH',
+  21: 'VMPTRLD', 22: 'VMPTRST', 23: 'VMREAD', 24: 'VMRESUME', 25: 'VMWRITE', 26: 'VMXOFF',
+  27: 'VMXON', 28: 'control-register access', 29: 'MOV DR', 30: 'I/O instruction', 31: 'RDMSR',
+  32: 'WRMSR', 33: 'invalid guest state', 37: 'monitor trap flag', 46: 'GDTR/IDTR access',
+  47: 'LDTR/TR access', 48: 'EPT violation', 49: 'EPT misconfiguration', 52: 'preemption timer',
+};
+/** Xen's public hypercall numbers (xen/include/public/xen.h). */
+// biome-ignore format: a compact table
+const hypercallNames: Record<number, string> = {
+  0: 'set_trap_table', 1: 'mmu_update', 2: 'set_gdt', 3: 'stack_switch', 4: 'set_callbacks',
+  13: 'multicall', 14: 'update_va_mapping', 15: 'set_timer_op', 18: 'console_io', 23: 'iret',
+  26: 'mmuext_op', 29: 'sched_op', 32: 'event_channel_op',
+};
+
+/** Human name of a record's reason, given its kind. */
+export function reasonName(kind: number, reason: number): string {
+  switch (kind) {
+    case TrapKind.GuestException:
+    case TrapKind.HiddenPageFault:
+      return vectorNames[reason] ?? `vector ${reason}`;
+    case TrapKind.Interrupt:
+      return reason < 32 ? (vectorNames[reason] ?? `vector ${reason}`) : `vector 0x${reason.toString(16)}`;
+    case TrapKind.VmExit:
+      return exitReasonNames[reason] ?? `exit reason ${reason}`;
+    case TrapKind.Hypercall:
+      return hypercallNames[reason] ?? `hypercall ${reason}`;
+    case TrapKind.WorldSwitch:
+    case TrapKind.Translation:
+    case TrapKind.VmShutdown:
+      return reason === 0 ? '' : (opNames[reason] ?? `reason ${reason}`);
+    default:
+      return opNames[reason] ?? `reason ${reason}`;
+  }
+}
+
+/** One paragraph per record kind, for a student reading the log. */
+export const explanations: Readonly<Record<TrapKind, string>> = {
+  [TrapKind.PrivilegedInstruction]:
+    'The guest kernel believes it runs in ring 0, but the hypervisor deprivileged it to ring 1. When it ' +
+    'executed a privileged instruction (CLI, LGDT, HLT, …), the real CPU refused and raised a general-' +
+    'protection fault that the hypervisor catches first. The hypervisor decodes the instruction, applies ' +
+    "its effect to the VM's virtual CPU (for example clearing the virtual interrupt flag) and resumes the " +
+    'guest after it — the guest cannot tell, apart from the time it took. This is trap-and-emulate as IBM ' +
+    'did it on CP-67 in 1967.',
+  [TrapKind.PortIo]:
+    'The guest touched an I/O port (IN, OUT, INS or OUTS). The hypervisor keeps the real EFLAGS.IOPL at 0, ' +
+    "so from a deprivileged ring this faults. The hypervisor sends the access to the VM's own virtual device " +
+    '(its UART, PIC, PIT…) — the same device model the physical machine uses — and, for IN, places the ' +
+    "device's answer in the guest's register. Device I/O is one of the most frequent and most expensive " +
+    'traps, which is why later hardware and paravirtual drivers work hard to avoid it.',
+  [TrapKind.ControlRegister]:
+    'The guest read or wrote a control register (MOV CRn, LMSW, CLTS). Control registers decide paging ' +
+    '(CR0.PG, CR3, CR4) and protection, so the guest may only change its virtual copies: the hypervisor ' +
+    'records the old and new values and, on a CR3 write, switches to (or builds) the shadow page tables ' +
+    "that really translate the guest's addresses. The real control registers stay under the hypervisor's control.",
+  [TrapKind.GuestException]:
+    'The guest itself caused an exception — a page fault on one of its own unmapped pages, a divide by zero, ' +
+    'a protection fault its own code deserves. Every exception reaches the hypervisor first because the real ' +
+    "IDT is the hypervisor's. It checks the fault is the guest's business, builds the exact stack frame the " +
+    "guest's handler expects (with the guest-visible CR2 for page faults) and enters the guest's handler " +
+    'through the guest\'s own IDT: the exception is "reflected".',
+  [TrapKind.HiddenPageFault]:
+    "A page fault the guest never sees. The real CPU walks the hypervisor's shadow page tables, which are " +
+    "filled lazily from the guest's own tables. When a shadow entry is missing (or must be upgraded to set " +
+    "the guest's accessed/dirty bits), the CPU faults; the hypervisor walks the guest's tables, finds the " +
+    'mapping is valid, fills the shadow entry with the host-physical page and restarts the instruction. ' +
+    'These hidden faults are the main hidden cost of shadow paging.',
+  [TrapKind.Interrupt]:
+    "A virtual device of this VM (for example its timer) raised an interrupt on the VM's virtual PIC and the " +
+    "guest's virtual interrupt flag allowed it. The hypervisor delivers it the way the hardware would: it " +
+    "acknowledges the virtual PIC, pushes an interrupt frame on the guest's stack and jumps to the handler " +
+    "the guest installed in its own IDT. The guest's later IRET returns through the hypervisor, which then " +
+    'restores the virtual interrupt flag.',
+  [TrapKind.WorldSwitch]:
+    "Several VMs share one physical CPU. When a VM's time slice ends (the physical timer fired) or it " +
+    'blocked in HLT, the hypervisor saves the whole CPU state of the running VM — general registers, ' +
+    "segments, control registers, descriptor tables — and loads the next VM's. Each VM only ever sees its " +
+    'own memory slice and devices. The switch is costed because real hypervisors pay heavily for it.',
+  [TrapKind.SilentEvent]:
+    'Invisible to the hypervisor: the guest executed a sensitive instruction that did NOT trap, and it ' +
+    'behaved differently than on the bare machine. On x86, POPF and IRET at a deprivileged ring silently ' +
+    "ignore the interrupt flag — the guest's attempt to re-enable interrupts is lost and the hypervisor " +
+    'never learns of it; PUSHF shows the real flags; PUSH CS or MOV from CS/SS reveals that the kernel ' +
+    "really runs in ring 1; SGDT/SIDT/SLDT/STR and SMSW show the hypervisor's tables and CR0; LAR/LSL/" +
+    "VERR/VERW answer for the hypervisor's shadow descriptors. The emulator can see it, so the log shows " +
+    'it (what the guest got, and what it would have seen natively), but a real trap-and-emulate ' +
+    'hypervisor never would. These are the instructions Robin & Irvine (2000) listed: they break Popek & ' +
+    "Goldberg's condition, which is why pure trap-and-emulate cannot virtualize x86.",
+  [TrapKind.Hypercall]:
+    'A paravirtualized guest knows it runs on a hypervisor and asks it for a service directly (Xen-style ' +
+    '`int 0x82`), instead of executing a privileged instruction and being trapped. One hypercall can ' +
+    'replace many traps — for example batching several page-table updates — and operations such as ' +
+    'disabling interrupts become plain memory writes to a shared page that need no trap at all.',
+  [TrapKind.VmExit]:
+    'With hardware assistance (Intel VT-x), the guest kernel really runs in ring 0 of a "non-root" mode, ' +
+    'and the CPU itself leaves the guest on the events the hypervisor asked for in its VMCS controls — ' +
+    'an I/O instruction, a CR3 write, HLT, an external interrupt. The CPU saves the guest state and records ' +
+    'an exit reason and qualification; the hypervisor handles it and resumes with VMRESUME. Early VT-x ' +
+    'exits cost thousands of cycles each (Adams & Agesen, 2006).',
+  [TrapKind.Translation]:
+    'Binary translation: before guest kernel code runs, the hypervisor reads a block of it and writes an ' +
+    'equivalent block into its translation cache, copying harmless instructions unchanged and replacing ' +
+    'sensitive ones (POPF, CLI, PUSH CS…) with code that acts on the virtual CPU. This is how VMware ' +
+    'virtualized x86 before hardware support, catching even the instructions that never trap.',
+  [TrapKind.VmShutdown]:
+    'The VM cannot go on. Either it hit a fault it could not handle — a triple fault, when delivering a ' +
+    'double fault itself fails, which on a real PC shuts the processor down — or it did something this ' +
+    'hypervisor does not virtualize (leaving protected mode for real mode, virtual-8086 mode, a task ' +
+    'gate); the stop reason says which. The hypervisor stops only this VM; the others and the ' +
+    'hypervisor carry on.',
+};
