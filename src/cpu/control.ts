@@ -222,14 +222,7 @@ export class CpuCtl extends CpuInt {
       return;
     }
     const rpl = csSel & 3;
-    if ((csSel & 0xfffc) === 0) this.gp(0);
-    this.readDesc(csSel, GP);
-    const ar = CpuSeg.descAr(this.dHi);
-    const dpl = (ar >> 5) & 3;
-    if ((ar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(csSel & 0xfffc);
-    if (rpl < this.cpl) this.gp(csSel & 0xfffc);
-    if (ar & AR_DC ? dpl > rpl : dpl !== rpl) this.gp(csSel & 0xfffc);
-    if ((ar & AR_P) === 0) this.raise(NP, csSel & 0xfffc);
+    this.checkReturnCs(csSel);
     const cLo = this.dLo;
     const cHi = this.dHi;
     const cAddr = this.dAddr;

@@ -463,14 +463,7 @@ export class CpuInt extends CpuTask {
       return;
     }
     const rpl = csSel & 3;
-    if ((csSel & 0xfffc) === 0) this.gp(0);
-    this.readDesc(csSel, GP);
-    const ar = CpuSeg.descAr(this.dHi);
-    const dpl = (ar >> 5) & 3;
-    if ((ar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(csSel & 0xfffc);
-    if (rpl < this.cpl) this.gp(csSel & 0xfffc);
-    if (ar & AR_DC ? dpl > rpl : dpl !== rpl) this.gp(csSel & 0xfffc);
-    if ((ar & AR_P) === 0) this.raise(NP, csSel & 0xfffc);
+    this.checkReturnCs(csSel);
     const csLo = this.dLo;
     const csHi = this.dHi;
     const csAddr = this.dAddr;

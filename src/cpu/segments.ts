@@ -45,6 +45,23 @@ export class CpuSeg extends CpuMmu {
   }
 
   /**
+   * The checks on the CS a far RET or IRET returns to (SDM Vol.2 RET and IRET, "return from
+   * procedure/interrupt"): non-null, a code segment, RPL ≥ CPL, DPL = RPL for non-conforming or
+   * DPL ≤ RPL for conforming code, present. Leaves the descriptor in dLo/dHi/dAddr.
+   */
+  checkReturnCs(csSel: number): void {
+    if ((csSel & 0xfffc) === 0) this.gp(0);
+    this.readDesc(csSel, GP);
+    const ar = CpuSeg.descAr(this.dHi);
+    const dpl = (ar >> 5) & 3;
+    const rpl = csSel & 3;
+    if ((ar & (AR_S | AR_CODE)) !== (AR_S | AR_CODE)) this.gp(csSel & 0xfffc);
+    if (rpl < this.cpl) this.gp(csSel & 0xfffc);
+    if (ar & AR_DC ? dpl > rpl : dpl !== rpl) this.gp(csSel & 0xfffc);
+    if ((ar & AR_P) === 0) this.raise(NP, csSel & 0xfffc);
+  }
+
+  /**
    * Read the descriptor for `sel` into dLo/dHi. Raises `vec` (#GP or #TS) with error code
    * sel & 0xFFFC when the selector lies outside the GDT/LDT limit.
    */
