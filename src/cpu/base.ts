@@ -61,9 +61,15 @@ export class CpuBase {
   ram32: Int32Array | null;
 
   /** General registers EAX..EDI with 16- and 8-bit views on the same buffer. */
-  readonly regs = new Int32Array(8);
-  readonly r16 = new Uint16Array(this.regs.buffer);
-  readonly r8 = new Uint8Array(this.regs.buffer);
+  private readonly regBuf = new ArrayBuffer(36);
+  readonly regs = new Int32Array(this.regBuf, 0, 8);
+  readonly r16 = new Uint16Array(this.regBuf, 0, 16);
+  readonly r8 = new Uint8Array(this.regBuf, 0, 32);
+  /**
+   * The same registers plus a constant 0 at index 8: pre-decoded address arithmetic
+   * (`regsZ[base] + (regsZ[index] << scale) + disp`) names "no base" / "no index" as register 8.
+   */
+  readonly regsZ = new Int32Array(this.regBuf);
 
   /** EIP of the instruction being executed (the fault EIP). */
   eip = 0;

@@ -2,6 +2,8 @@
  * The Cpu: run loop, reset/loader entry points, state save/restore and stepping hooks.
  * See README.md for the internal map.
  */
+
+import { BlockCache, H_EPOCH, HANDLERS, HDR, REC } from './blocks.ts';
 import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
 import {
   AR_ACCESSED,
@@ -27,6 +29,7 @@ import {
   TR,
 } from './constants.ts';
 import { CpuCore } from './core.ts';
+import { fastPaths } from './fastpaths.ts';
 import { EventKind } from './interrupts.ts';
 import { execute } from './ops-main.ts';
 import { CpuSeg } from './segments.ts';
@@ -78,6 +81,8 @@ export class Cpu extends CpuCore {
    * without progress cannot spin forever, but they are not retired instructions.
    */
   eventSteps = 0;
+  /** Pre-decoded blocks (blocks.ts); the interpreter runs whatever they do not cover. */
+  readonly blocks = new BlockCache(this.code);
 
   constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
     super(mem, io, intr);
@@ -119,6 +124,8 @@ export class Cpu extends CpuCore {
     this.shadow = false;
     this.monitorStop = false;
     this.a20Mask = -1;
+    this.blocks.clear();
+    this.code.clear();
     this.updateTlbViews();
     this.flushTlb(false);
     this.attention = true;
@@ -294,8 +301,55 @@ export class Cpu extends CpuCore {
   }
 
   private fastLoop(n: number): void {
+    const cache = fastPaths.blockCache ? this.blocks : null;
+    const arena = this.blocks.arena;
+    // Arena offset of the pre-decoded instruction running (-1: the interpreter's own step).
+    let k = -1;
+    // The block that ran last (its links may name the next one without a hash lookup).
+    let prev = -1;
+    const code = this.code;
     try {
       while (n > 0) {
+        let b = -1;
+        if (cache !== null) {
+          const ip = this.ip | 0;
+          if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
+            if (arena[prev + 9] === ip) b = arena[prev + 10];
+            else if (arena[prev + 11] === ip) b = arena[prev + 12];
+          }
+          if (b < 0) {
+            const flushes = cache.flushes;
+            b = cache.lookup(this);
+            if (prev >= 0 && b >= 0 && cache.flushes === flushes) cache.link(prev, ip, b);
+          }
+        }
+        prev = -1;
+        if (b >= 0 && arena[b + 6] <= n) {
+          // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
+          // EIP/IP are stored only where someone can look: before the last instruction (a branch
+          // or `interpret` uses them), at an early exit, and in the fault handler below.
+          const len = arena[b + 6];
+          k = b + HDR;
+          const last = k + (len - 1) * REC;
+          for (; k < last; k += REC) {
+            HANDLERS[arena[k]](this, arena, k + 3);
+            this.instructions++;
+            if (this.attention) {
+              this.eip = arena[k + 1] >>> 0;
+              this.ip = arena[k + 2] >>> 0;
+              return;
+            }
+          }
+          this.eip = arena[k + 1] >>> 0;
+          this.ip = arena[k + 2] >>> 0;
+          HANDLERS[arena[k]](this, arena, k + 3);
+          k = -1;
+          this.instructions++;
+          if (this.attention) return;
+          n -= len;
+          prev = b;
+          continue;
+        }
         this.eip = this.ip;
         execute(this);
         n--;
@@ -304,6 +358,11 @@ export class Cpu extends CpuCore {
       }
     } catch (e) {
       if (e !== FAULT) throw e;
+      if (k >= 0) {
+        // A pre-decoded instruction faulted: its EIP is the fault EIP (nothing of it retired).
+        this.eip = arena[k + 1] >>> 0;
+        this.ip = arena[k + 2] >>> 0;
+      }
       this.faulted();
     }
   }

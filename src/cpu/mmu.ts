@@ -8,6 +8,7 @@
  * views for the current CPL. A fill list records live pages so flushes cost O(live entries).
  */
 import { CpuBase } from './base.ts';
+import { CodeMap } from './codemap.ts';
 import {
   AR_CODE,
   AR_DB,
@@ -53,6 +54,8 @@ export class CpuMmu extends CpuBase {
   dataBpHits = 0;
   tlbR: Int32Array = this.tlbRS;
   tlbW: Int32Array = this.tlbWS;
+  /** Physical pages holding pre-decoded code: their TLB write entries are slow (see codemap.ts). */
+  readonly code = new CodeMap(this.ram.length);
   readonly fillList = new Int32Array(FILL_MAX);
   fillCount = 0;
   fillOverflow = false;
@@ -108,6 +111,7 @@ export class CpuMmu extends CpuBase {
 
   flushTlb(keepGlobal: boolean): void {
     this.fetchHi = 0;
+    this.code.epoch = (this.code.epoch + 1) | 0;
     if (this.fillOverflow) {
       this.tlbRS.fill(-1);
       this.tlbWS.fill(-1);
@@ -143,6 +147,7 @@ export class CpuMmu extends CpuBase {
     this.tlbWU[p] = -1;
     this.tlbGlobal[p] = 0;
     this.fetchHi = 0;
+    this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
   private noteFill(p: number): void {
@@ -158,6 +163,7 @@ export class CpuMmu extends CpuBase {
     this.tlbR = user ? this.tlbRU : this.tlbRS;
     this.tlbW = user ? this.tlbWU : this.tlbWS;
     this.fetchHi = 0;
+    this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
   /**
@@ -171,11 +177,13 @@ export class CpuMmu extends CpuBase {
     if ((this.cr0 & CR0_PG) === 0) {
       const phys = lin & a20;
       const e = this.entryFor(phys, lin);
+      const ew = this.writeEntry(e, phys);
       this.noteFill(page);
+      this.replacing(page, e);
       this.tlbRS[page] = e;
-      this.tlbWS[page] = e;
+      this.tlbWS[page] = ew;
       this.tlbRU[page] = e;
-      this.tlbWU[page] = e;
+      this.tlbWU[page] = ew;
       return phys;
     }
     const pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) & a20;
@@ -216,14 +224,16 @@ export class CpuMmu extends CpuBase {
       global = pte & 0x100;
     }
     const e = this.entryFor(phys, lin);
+    const ew = this.writeEntry(e, phys);
     this.noteFill(page);
     if (global && this.cr4 & CR4_PGE) this.tlbGlobal[page] = 1;
+    this.replacing(page, e);
     // Supervisor may always read; user only if U/S. Writes cached only once the page is dirty.
     this.tlbRS[page] = e;
     if (us) this.tlbRU[page] = e;
     if (dirty) {
-      if (rw || (this.cr0 & CR0_WP) === 0) this.tlbWS[page] = e;
-      if (rw && us) this.tlbWU[page] = e;
+      if (rw || (this.cr0 & CR0_WP) === 0) this.tlbWS[page] = ew;
+      if (rw && us) this.tlbWU[page] = ew;
     }
     return phys;
   }
@@ -250,6 +260,46 @@ export class CpuMmu extends CpuBase {
     return ((phys ^ lin) & ~0xfff) | (direct ? 0 : 1);
   }
 
+  /** A live read entry for `page` is being replaced by a different one: block links are stale. */
+  private replacing(page: number, e: number): void {
+    const rs = this.tlbRS[page];
+    const ru = this.tlbRU[page];
+    if ((rs !== -1 && rs !== e) || (ru !== -1 && ru !== e)) this.code.epoch = (this.code.epoch + 1) | 0;
+  }
+
+  /** The write-TLB form of entry `e`: writes to pages holding decoded code take the slow path. */
+  private writeEntry(e: number, phys: number): number {
+    return (e & 1) === 0 && this.code.active[phys >>> 12] !== 0 ? e | 1 : e;
+  }
+
+  /**
+   * Physical page `page` has just become a code page: live TLB write entries that map it become
+   * slow, so every later store to it reaches physWrite* and its code check.
+   */
+  markCodePage(page: number): void {
+    if (this.fillOverflow) {
+      this.flushTlb(false);
+      return;
+    }
+    const list = this.fillList;
+    for (let i = 0; i < this.fillCount; i++) {
+      const p = list[i];
+      const ws = this.tlbWS[p];
+      if (ws !== -1 && (ws & 1) === 0 && (ws ^ (p << 12)) >>> 12 === page) this.tlbWS[p] = ws | 1;
+      const wu = this.tlbWU[p];
+      if (wu !== -1 && (wu & 1) === 0 && (wu ^ (p << 12)) >>> 12 === page) this.tlbWU[p] = wu | 1;
+    }
+  }
+
+  /**
+   * RAM at physical `addr` was written other than through the fast TLB path (slow path here, or
+   * a host-side writer such as a loader or a VMM). Decoded code there is dropped, and the run loop
+   * leaves its block at the next instruction boundary.
+   */
+  codeWritten(addr: number, len: number): void {
+    if (this.code.written(addr, len)) this.attention = true;
+  }
+
   // ---- physical access (page walker, slow paths) -----------------------------------------------
 
   physRead8(p: number): number {
@@ -259,8 +309,10 @@ export class CpuMmu extends CpuBase {
     return this.mem.read8(p) & 0xff;
   }
   physWrite8(p: number, v: number): void {
-    if (this.mem.isDirect(p >>> 12) && p < this.ram.length) this.ram[p] = v;
-    else {
+    if (this.mem.isDirect(p >>> 12) && p < this.ram.length) {
+      this.ram[p] = v;
+      if (this.code.active[p >>> 12] !== 0) this.codeWritten(p, 1);
+    } else {
       this.checkIntr = true;
       this.attention = true;
       this.mem.write8(p, v & 0xff);
@@ -279,6 +331,7 @@ export class CpuMmu extends CpuBase {
   physWrite32(p: number, v: number): void {
     if ((p & 3) === 0 && this.ram32 !== null && p + 4 <= this.ram.length && this.mem.isDirect(p >>> 12)) {
       this.ram32[p >>> 2] = v;
+      if (this.code.active[p >>> 12] !== 0) this.codeWritten(p, 4);
       return;
     }
     this.physWrite8(p, v & 0xff);
@@ -473,6 +526,7 @@ export class CpuMmu extends CpuBase {
       this.opsz32 = this.code32;
       this.adsz32 = this.code32;
       this.fetchHi = 0;
+      this.code.epoch = (this.code.epoch + 1) | 0;
     } else if (s === SS) {
       this.ss32 = (ar & AR_DB) !== 0;
     }

@@ -7,6 +7,7 @@ import { resolveGuest } from '../cli/guest-files.ts';
 import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
 import { Cpu } from './cpu.ts';
+import { fastPaths } from './fastpaths.ts';
 
 const stats = { fast: 0, slow: 0 };
 const proto = Cpu.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -22,6 +23,7 @@ for (const [name, key] of [
 }
 const { source } = resolveGuest({ kind: 'guest', id: 'linux' });
 if (source.kind !== 'kernel') throw new Error('linux guest is not a kernel image');
+if (process.env.NOBLOCKS) fastPaths.blockCache = false;
 for (let run = 0; run < 2; run++) {
   stats.fast = 0;
   stats.slow = 0;
@@ -36,7 +38,8 @@ for (let run = 0; run < 2; run++) {
   }
   const cu = process.cpuUsage(c0);
   const s = (cu.user + cu.system) / 1e6;
+  const cpu = pc.cpu as unknown as Cpu;
   console.log(
-    `${pc.instructions} instructions, ${s.toFixed(3)} s CPU, ${(pc.instructions / s / 1e6).toFixed(1)} MIPS; fastLoop entries ${stats.fast}, slow steps ${stats.slow}`,
+    `${pc.instructions} instructions, ${s.toFixed(3)} s CPU, ${(pc.instructions / s / 1e6).toFixed(1)} MIPS; fastLoop entries ${stats.fast}, slow steps ${stats.slow}; blocks built ${cpu.blocks.built} (flushes ${cpu.blocks.flushes}), code invalidations ${cpu.code.invalidations}, pages given up ${cpu.code.noCache.reduce((a, v) => a + v, 0)}`,
   );
 }

@@ -5,12 +5,12 @@
  */
 import { DF, DS, ECX, EDI, ES, ESI } from './constants.ts';
 import type { CpuCore } from './core.ts';
+import { fastPaths } from './fastpaths.ts';
 import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
 
 const CHUNK = 4096;
 
-/** Switches for host-side fast paths (tests turn them off to prove they change nothing). */
-export const fastPaths = { bulkStrings: true };
+export { fastPaths };
 
 export function stringOp(c: CpuCore, b: number): void {
   const size = (b & 1) === 0 ? 1 : c.opsz32 ? 4 : 2;

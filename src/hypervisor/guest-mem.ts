@@ -41,6 +41,8 @@ export interface WalkInfo {
 }
 
 export class GuestMemory {
+  /** Called after every store into host RAM (the CPU's code cache listens; see VmOptions.onRamWrite). */
+  onWrite: ((hostAddr: number, len: number) => void) | null = null;
   readonly info: WalkInfo = {
     gpa: 0,
     writable: false,
@@ -64,7 +66,10 @@ export class GuestMemory {
   }
   writePhys8(gpa: number, v: number): void {
     const h = this.map.toHost(gpa);
-    if (h >= 0) this.ram[h] = v;
+    if (h >= 0) {
+      this.ram[h] = v;
+      if (this.onWrite !== null) this.onWrite(h, 1);
+    }
   }
   readPhys32(gpa: number): number {
     return (

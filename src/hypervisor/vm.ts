@@ -77,6 +77,11 @@ export interface VmOptions {
   onStop: () => void;
   /** Most shadow page tables this VM may hold. */
   maxTables: number;
+  /**
+   * Host RAM the VMM wrote on the guest's behalf (emulated stores, image placement): the CPU drops
+   * pre-decoded code there (Cpu.codeWritten — the self-modifying-code rule holds for VMM writes too).
+   */
+  onRamWrite?: (hostAddr: number, len: number) => void;
 }
 
 export class Vm {
@@ -137,6 +142,7 @@ export class Vm {
     this.map = new GuestMemoryMap(o.index, o.memBytes, o.emptyPage, o.frames.alloc());
     this.v = initialVirtualCpu();
     this.mem = new GuestMemory(o.hostRam, this.map, this.v);
+    this.mem.onWrite = o.onRamWrite ?? null;
     this.shadow = new ShadowPaging(o.hostRam, o.hostRam32, o.frames, this.map, o.maxTables);
     this.clock = new VirtualClock(o.now);
     this.clock.onDeadline = o.onDeadline;
@@ -208,6 +214,7 @@ export class Vm {
           );
         }
         this.hostRam.set(c.bytes.subarray(off, off + n), this.map.sliceBase + gpa);
+        this.mem.onWrite?.(this.map.sliceBase + gpa, n);
       }
     }
     const r = e.regs;

@@ -126,6 +126,7 @@ export class Vmm {
             if (this.inRun && d < this.knownDeadline) this.requestStop();
           },
           onStop: () => this.requestStop(),
+          onRamWrite: (a, n) => this.cpu.codeWritten(a, n),
           maxTables,
         }),
       );

@@ -47,6 +47,8 @@ export interface MachineCpu {
   tscOffset?: number;
   /** Optional: end the current run() at the next instruction boundary. */
   requestStop?(): void;
+  /** Optional: RAM at physical `addr` was written behind the CPU's back (drop cached code there). */
+  codeWritten?(addr: number, len: number): void;
 }
 
 export type CpuFactory = (mem: MemoryBus, io: IoBus, intr: InterruptLine) => MachineCpu;
@@ -215,6 +217,7 @@ export class Pc {
       );
     }
     this.memory.loadRam(addr, bytes);
+    this.cpu.codeWritten?.(addr, bytes.length);
   }
 
   /** Map a read-only image at `addr` (4 KiB aligned). */

@@ -1,0 +1,168 @@
+/**
+ * The pre-decoded block cache. A block is a straight run of instructions from one physical page,
+ * decoded once (predecode.ts) and ended by the first control transfer or by an instruction left
+ * to the interpreter. Blocks are found by the physical address of their first byte, so paging
+ * changes never serve stale code; a block also records the code-segment state it was decoded
+ * under (CS base, limit, default size, entry offset) and is used only while that still holds.
+ * Writes to decoded bytes bump the page's generation (codemap.ts), which retires its blocks.
+ *
+ * Everything lives in one Int32Array arena — no object per block or per instruction — because
+ * the cache is consulted every few instructions and a lookup that chases several heap objects
+ * costs more in cache misses than decoding saves (measured on the Linux boot). When the arena is
+ * full, the whole cache is dropped and refilled (as QEMU flushes its translation buffer).
+ *
+ * Block header (HDR ints): phys, ip, gen, csBase, csLim, code32, instruction count, record
+ * count, then the links: epoch, ip₀, block₀, ip₁, block₁ — the blocks that last followed this one,
+ * valid while CodeMap.epoch is unchanged (no TLB, CS, CPL or code change since), which lets the
+ * run loop skip the hash lookup between blocks that follow each other.
+ * Then the records (REC ints): handler index, ip, next ip, then the SLOTS operands it reads.
+ */
+import type { CodeMap } from './codemap.ts';
+import type { CpuCore } from './core.ts';
+import { interpret, type Op, operands, predecode, SLOTS } from './predecode.ts';
+
+/** Instructions per block at most (longer runs are split; the next block picks up). */
+const MAX_LEN = 48;
+export const HDR = 16;
+/** Header slots. */
+export const H_COUNT = 6;
+export const H_EPOCH = 8;
+export const REC = 3 + SLOTS;
+const BITS = 16;
+const SIZE = 1 << BITS;
+const ARENA = 1 << 21; // ints (8 MiB): room for ~150k instructions
+
+/** Handler functions by index (the arena stores indices). */
+export const HANDLERS: Op[] = [interpret];
+const INDEX = new Map<Op, number>([[interpret, 0]]);
+function handlerIndex(op: Op): number {
+  let i = INDEX.get(op);
+  if (i === undefined) {
+    i = HANDLERS.length;
+    HANDLERS.push(op);
+    INDEX.set(op, i);
+  }
+  return i;
+}
+
+export class BlockCache {
+  constructor(private readonly code: CodeMap) {}
+  readonly arena = new Int32Array(ARENA);
+  private top = 0;
+  /** Direct-mapped by a hash of the physical address: arena offset of a block, or -1. */
+  private readonly table = new Int32Array(SIZE).fill(-1);
+  /** Blocks decoded so far, and whole-cache flushes (stats). */
+  built = 0;
+  flushes = 0;
+
+  clear(): void {
+    this.table.fill(-1);
+    this.top = 0;
+    this.code.epoch = (this.code.epoch + 1) | 0;
+  }
+
+  /** Remember that block `to` (entered at `ip`) followed block `from` (see the header layout). */
+  link(from: number, ip: number, to: number): void {
+    const a = this.arena;
+    const epoch = this.code.epoch;
+    if (a[from + H_EPOCH] !== epoch) {
+      a[from + H_EPOCH] = epoch;
+      a[from + 9] = ip;
+      a[from + 10] = to;
+      a[from + 12] = -1;
+    } else if (a[from + 10] < 0 || a[from + 9] === ip) {
+      a[from + 9] = ip;
+      a[from + 10] = to;
+    } else {
+      a[from + 11] = ip;
+      a[from + 12] = to;
+    }
+  }
+
+  /**
+   * Arena offset of the block for the instruction at CS:c.ip, decoding it if needed; -1 when it
+   * must be interpreted (no direct-RAM read translation yet, a page given up on, 16-bit code).
+   */
+  lookup(c: CpuCore): number {
+    const ip = c.ip | 0;
+    const lin = (c.csBase + ip) | 0;
+    const e = c.tlbR[lin >>> 12];
+    if ((e & 0xfff) !== 0) return -1;
+    const phys = e ^ lin;
+    const page = phys >>> 12;
+    const code = c.code;
+    if (code.noCache[page] !== 0) return -1;
+    const h = Math.imul(phys, 0x9e3779b1) >>> (32 - BITS);
+    const b = this.table[h];
+    if (b >= 0) {
+      const a = this.arena;
+      if (
+        a[b] === phys &&
+        a[b + 1] === ip &&
+        a[b + 2] === code.gen[page] &&
+        a[b + 3] === c.csBase &&
+        a[b + 4] === (c.csLim | 0) &&
+        a[b + 5] === (c.code32 ? 1 : 0)
+      )
+        return b;
+    }
+    const nb = this.build(c, phys, c.ip);
+    this.table[h] = nb;
+    return nb;
+  }
+
+  private build(c: CpuCore, phys: number, ip0: number): number {
+    if (!c.code32) return -1;
+    if (this.top + HDR + MAX_LEN * REC > ARENA) {
+      this.clear();
+      this.flushes++;
+    }
+    const a = this.arena;
+    const b = this.top;
+    const ram = c.ram;
+    const page = phys >>> 12;
+    const pageEnd = (page + 1) * 4096;
+    let ip = ip0;
+    let p = phys;
+    let decodedEnd = phys;
+    let n = 0;
+    let k = b + HDR;
+    while (n < MAX_LEN) {
+      const avail = Math.min(pageEnd - p, c.csLim - ip + 1);
+      if (avail <= 0) break;
+      const d = predecode(ram, p, ip, avail);
+      a[k + 1] = ip;
+      n++;
+      if (d === null) {
+        a[k] = 0; // interpret
+        a[k + 2] = ip;
+        k += REC;
+        break;
+      }
+      a[k] = handlerIndex(d.op);
+      ip = (ip + d.len) >>> 0;
+      a[k + 2] = ip;
+      a.set(operands, k + 3);
+      k += REC;
+      p += d.len;
+      decodedEnd = p;
+      if (d.end) break;
+    }
+    if (n === 0) return -1;
+    a[b] = phys;
+    a[b + 1] = ip0;
+    a[b + 2] = c.code.gen[page];
+    a[b + 3] = c.csBase;
+    a[b + 4] = c.csLim;
+    a[b + 5] = c.code32 ? 1 : 0;
+    a[b + 6] = n;
+    a[b + 7] = n;
+    a[b + H_EPOCH] = this.code.epoch - 1;
+    a[b + 10] = -1;
+    a[b + 12] = -1;
+    this.top = k;
+    if (decodedEnd > phys && c.code.cover(page, phys & 0xfff, decodedEnd - page * 4096)) c.markCodePage(page);
+    this.built++;
+    return b;
+  }
+}
