@@ -19,7 +19,26 @@
  */
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
-import { interpret, type Op, operands, predecode, SLOTS } from './predecode.ts';
+import {
+  followedCall,
+  followedJmp,
+  fuseJcc,
+  interpret,
+  K_CALL,
+  K_JCC,
+  K_JMP,
+  K_PLAIN,
+  type Op,
+  operands,
+  predecode,
+  SLOT_S,
+  SLOT_SC,
+  SLOT_T,
+  SLOTS,
+} from './predecode.ts';
+
+/** The Jcc's condition code is in its S slot; the fused record keeps it in SC. */
+const SLOT_SC_SRC = SLOT_S;
 
 /** Instructions per block at most (longer runs are split; the next block picks up). */
 const MAX_LEN = 48;
@@ -121,32 +140,64 @@ export class BlockCache {
     const b = this.top;
     const ram = c.ram;
     const page = phys >>> 12;
-    const pageEnd = (page + 1) * 4096;
+    const pageBase = page * 4096;
+    const lin0 = (c.csBase + ip0) | 0;
     let ip = ip0;
     let p = phys;
-    let decodedEnd = phys;
-    let n = 0;
+    // Decoded bytes span [lo, hi) of the page (a superset when the block follows a jump).
+    let lo = 4096;
+    let hi = 0;
+    let n = 0; // instructions
     let k = b + HDR;
     while (n < MAX_LEN) {
-      const avail = Math.min(pageEnd - p, c.csLim - ip + 1);
+      const avail = Math.min(pageBase + 4096 - p, c.csLim - ip + 1);
       if (avail <= 0) break;
-      const d = predecode(ram, p, ip, avail);
-      a[k + 1] = ip;
+      const d = predecode(ram, p, ip, avail, c.csLim);
       n++;
       if (d === null) {
         a[k] = 0; // interpret
+        a[k + 1] = ip;
         a[k + 2] = ip;
         k += REC;
         break;
       }
-      a[k] = handlerIndex(d.op);
-      ip = (ip + d.len) >>> 0;
-      a[k + 2] = ip;
+      if (p - pageBase < lo) lo = p - pageBase;
+      if (p + d.len - pageBase > hi) hi = p + d.len - pageBase;
+      const next = (ip + d.len) >>> 0;
+      if (d.kind === K_JCC && k > b + HDR) {
+        // Fuse with the flag-setting instruction just before it, when that is a simple one.
+        const prev = k - REC;
+        const fused = fuseJcc(HANDLERS[a[prev]]);
+        if (fused !== null) {
+          a[prev] = handlerIndex(fused);
+          a[prev + 2] = next;
+          a[prev + 3 + SLOT_SC] = operands[SLOT_SC_SRC];
+          a[prev + 3 + SLOT_T] = operands[SLOT_T];
+          break;
+        }
+      }
+      a[k + 1] = ip;
       a.set(operands, k + 3);
+      if (d.kind === K_JMP || d.kind === K_CALL) {
+        // A direct JMP/CALL to the same linear page: the block goes on at the target (the JMP
+        // itself becomes a no-op record, the CALL a push of its return address).
+        const t = operands[SLOT_T] >>> 0;
+        const lt = (c.csBase + t) | 0;
+        if (((lt ^ lin0) & ~0xfff) === 0) {
+          a[k] = handlerIndex(d.kind === K_JMP ? followedJmp : followedCall);
+          a[k + 2] = t;
+          k += REC;
+          ip = t;
+          p = pageBase + (lt & 0xfff);
+          continue;
+        }
+      }
+      a[k] = handlerIndex(d.op);
+      a[k + 2] = next;
       k += REC;
+      ip = next;
       p += d.len;
-      decodedEnd = p;
-      if (d.end) break;
+      if (d.kind !== K_PLAIN) break;
     }
     if (n === 0) return -1;
     a[b] = phys;
@@ -156,12 +207,12 @@ export class BlockCache {
     a[b + 4] = c.csLim;
     a[b + 5] = c.code32 ? 1 : 0;
     a[b + 6] = n;
-    a[b + 7] = n;
+    a[b + 7] = (k - b - HDR) / REC;
     a[b + H_EPOCH] = this.code.epoch - 1;
     a[b + 10] = -1;
     a[b + 12] = -1;
     this.top = k;
-    if (decodedEnd > phys && c.code.cover(page, phys & 0xfff, decodedEnd - page * 4096)) c.markCodePage(page);
+    if (hi > lo && c.code.cover(page, lo, hi)) c.markCodePage(page);
     this.built++;
     return b;
   }

@@ -328,9 +328,9 @@ export class Cpu extends CpuCore {
           // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
           // EIP/IP are stored only where someone can look: before the last instruction (a branch
           // or `interpret` uses them), at an early exit, and in the fault handler below.
-          const len = arena[b + 6];
+          const len = arena[b + 6]; // instructions (fused pairs count two)
           k = b + HDR;
-          const last = k + (len - 1) * REC;
+          const last = k + (arena[b + 7] - 1) * REC;
           for (; k < last; k += REC) {
             HANDLERS[arena[k]](this, arena, k + 3);
             this.instructions++;

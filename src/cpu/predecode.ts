@@ -40,11 +40,19 @@ export const interpret: Op = (c) => {
   execute(c);
 };
 
-/** What predecode() found: handler, length, operands in `operands`; `end` = may transfer control. */
+/** Control-transfer kinds (Decoded.kind); the target is operand slot T, checked against the limit. */
+export const K_PLAIN = 0;
+export const K_JCC = 1;
+export const K_JMP = 2;
+export const K_CALL = 3;
+/** Any other control transfer (RET, indirect): ends the block. */
+export const K_END = 4;
+
+/** What predecode() found: handler, length, kind; the operands are in `operands`. */
 export interface Decoded {
   op: Op;
   len: number;
-  end: boolean;
+  kind: number;
 }
 /** Operands of the last predecode() (copied by the caller). */
 export const operands = new Int32Array(SLOTS);
@@ -125,7 +133,13 @@ function modrm(segOv: number): number {
  * read (the rest of the page, within the CS limit). Returns null when it cannot be pre-decoded
  * or does not fit: the caller ends the block with `interpret` for it.
  */
-export function predecode(ram: Uint8Array, p: number, ip: number, avail: number): Decoded | null {
+export function predecode(
+  ram: Uint8Array,
+  p: number,
+  ip: number,
+  avail: number,
+  csLim: number,
+): Decoded | null {
   cur.ram = ram;
   cur.pos = p;
   cur.end = p + avail;
@@ -143,20 +157,24 @@ export function predecode(ram: Uint8Array, p: number, ip: number, avail: number)
   }
   const op = decodeOp(b, segOv);
   if (op === null || !cur.ok) return null;
+  // Direct branch targets are constants, and a block runs only under the CS limit it was decoded
+  // with, so the near-branch limit check (#GP(0), SDM Vol.2 JMP/Jcc/CALL) is done here, once:
+  // a branch that would fault is left to the interpreter.
+  if (kind >= K_JCC && kind <= K_CALL && o[T] >>> 0 > csLim) return null;
   result.op = op;
   result.len = cur.pos - p;
-  result.end = ends;
+  result.kind = kind;
   return result;
 }
-const result: Decoded = { op: interpret, len: 0, end: false };
-/** Set by decodeOp: the instruction may transfer control (ends the block). */
-let ends = false;
+const result: Decoded = { op: interpret, len: 0, kind: K_PLAIN };
+/** Set by decodeOp: the control-transfer kind. */
+let kind = K_PLAIN;
 
 const ALU_RR: Op[] = [];
 const ALU_RI: Op[] = [];
 
 function decodeOp(b: number, segOv: number): Op | null {
-  ends = false;
+  kind = K_PLAIN;
   if (b === 0x0f) return decode0F(segOv);
   // ALU Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz (00–3F, low 3 bits 0–5).
   if (b < 0x40) {
@@ -201,7 +219,7 @@ function decodeOp(b: number, segOv: number): Op | null {
     const d = cur.s8();
     o[S] = b & 15;
     o[T] = (next() + d) >>> 0;
-    ends = true;
+    kind = K_JCC;
     return jcc;
   }
   switch (b) {
@@ -260,8 +278,7 @@ function decodeOp(b: number, segOv: number): Op | null {
       return nop;
     case 0xa8:
       o[S] = cur.u8();
-      o[T] = 4 | 8;
-      return aluRI8;
+      return testRI8;
     case 0xa9:
       o[S] = cur.i32();
       return testRI;
@@ -278,25 +295,25 @@ function decodeOp(b: number, segOv: number): Op | null {
       return shiftRI;
     }
     case 0xc3:
-      ends = true;
+      kind = K_END;
       return ret;
     case 0xe8: {
       const d = cur.i32();
       o[S] = next();
       o[T] = (o[S] + d) >>> 0;
-      ends = true;
+      kind = K_CALL;
       return callRel;
     }
     case 0xe9: {
       const d = cur.i32();
       o[T] = (next() + d) >>> 0;
-      ends = true;
+      kind = K_JMP;
       return jmp;
     }
     case 0xeb: {
       const d = cur.s8();
       o[T] = (next() + d) >>> 0;
-      ends = true;
+      kind = K_JMP;
       return jmp;
     }
     default:
@@ -320,7 +337,7 @@ function decode0F(segOv: number): Op | null {
     const d = cur.i32();
     o[S] = b & 15;
     o[T] = (next() + d) >>> 0;
-    ends = true;
+    kind = K_JCC;
     return jcc;
   }
   if (b === 0xb6 || b === 0xb7 || b === 0xbe || b === 0xbf) {
@@ -439,6 +456,10 @@ function aluRIGeneric(c: CpuCore, a: Int32Array, k: number): void {
 }
 const testRI: Op = (c, a, k) => {
   c.setLogic(c.regs[0] & a[k + S], 32);
+};
+/** TEST r8, imm8 (D = register number). */
+const testRI8: Op = (c, a, k) => {
+  c.setLogic(c.r8[R8[a[k]]] & a[k + S], 8);
 };
 
 /** Gv op= [mem] (03, 0B, …, 33; never writes memory). */
@@ -612,24 +633,16 @@ const shiftRI: Op = (c, a, k) => {
   r[d] = c.shift32(a[k + T], r[d], a[k + S]);
 };
 
-// Control transfers: the target (T) was computed at decode time; the limit check is not.
+// Control transfers: the target (T) was computed and limit-checked at decode time.
 const jcc: Op = (c, a, k) => {
-  if (c.cond(a[k + S])) {
-    const t = a[k + T] >>> 0;
-    if (t > c.csLim) c.gp(0);
-    c.ip = t;
-  }
+  if (c.cond(a[k + S])) c.ip = a[k + T] >>> 0;
 };
 const jmp: Op = (c, a, k) => {
-  const t = a[k + T] >>> 0;
-  if (t > c.csLim) c.gp(0);
-  c.ip = t;
+  c.ip = a[k + T] >>> 0;
 };
 const callRel: Op = (c, a, k) => {
-  const t = a[k + T] >>> 0;
-  if (t > c.csLim) c.gp(0);
   c.push32(a[k + S]);
-  c.ip = t;
+  c.ip = a[k + T] >>> 0;
 };
 /** RET near, 32-bit: pop first (a #SS/#PF leaves ESP intact), then check the target. */
 const ret: Op = (c) => {
@@ -641,3 +654,182 @@ const ret: Op = (c) => {
   }
   c.ip = t;
 };
+
+// ---- fused flag-setter + Jcc ------------------------------------------------------------------
+// CMP/TEST/SUB/AND/INC/DEC on registers followed by Jcc run as one handler: the flags are still
+// recorded (lazily) exactly as the pair leaves them, and the condition is decided from the
+// operands directly. Neither instruction can fault (registers only; the branch target was
+// limit-checked at decode) nor set `attention`, so no event could come between them anyway.
+// The handler retires the first instruction itself (c.instructions++); the run loop the second.
+// Slots: D, S as the flag-setter had them; SC = condition code; T = branch target.
+
+/** Jcc after SUB/CMP x, y (r = x - y, all int32). SDM Vol.1 Appendix B condition codes. */
+function condSub(c: CpuCore, cc: number, x: number, y: number, r: number): boolean {
+  switch (cc) {
+    case 2:
+      return x >>> 0 < y >>> 0;
+    case 3:
+      return x >>> 0 >= y >>> 0;
+    case 4:
+      return r === 0;
+    case 5:
+      return r !== 0;
+    case 6:
+      return x >>> 0 <= y >>> 0;
+    case 7:
+      return x >>> 0 > y >>> 0;
+    case 8:
+      return r < 0;
+    case 9:
+      return r >= 0;
+    case 12:
+      return x < y;
+    case 13:
+      return x >= y;
+    case 14:
+      return x <= y;
+    case 15:
+      return x > y;
+    default:
+      return c.cond(cc);
+  }
+}
+/** Jcc after a logic operation (CF = OF = 0) with the sign-extended result r. */
+function condLogic(c: CpuCore, cc: number, r: number): boolean {
+  switch (cc) {
+    case 0:
+    case 2:
+      return false;
+    case 1:
+    case 3:
+      return true;
+    case 4:
+    case 6:
+      return r === 0;
+    case 5:
+    case 7:
+      return r !== 0;
+    case 8:
+    case 12:
+      return r < 0;
+    case 9:
+    case 13:
+      return r >= 0;
+    case 14:
+      return r <= 0;
+    case 15:
+      return r > 0;
+    default:
+      return c.cond(cc);
+  }
+}
+/** Jcc after INC/DEC (CF untouched): only ZF/SF conditions are decided directly. */
+function condIncDec(c: CpuCore, cc: number, r: number): boolean {
+  switch (cc) {
+    case 4:
+      return r === 0;
+    case 5:
+      return r !== 0;
+    case 8:
+      return r < 0;
+    case 9:
+      return r >= 0;
+    default:
+      return c.cond(cc);
+  }
+}
+
+const cmpRRJcc: Op = (c, a, k) => {
+  const x = c.regs[a[k]];
+  const y = c.regs[a[k + S]];
+  const r = sub32(c, x, y);
+  c.instructions++;
+  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+};
+const cmpRIJcc: Op = (c, a, k) => {
+  const x = c.regs[a[k]];
+  const y = a[k + S];
+  const r = sub32(c, x, y);
+  c.instructions++;
+  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+};
+const subRRJcc: Op = (c, a, k) => {
+  const d = a[k];
+  const x = c.regs[d];
+  const y = c.regs[a[k + S]];
+  const r = sub32(c, x, y);
+  c.regs[d] = r;
+  c.instructions++;
+  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+};
+const subRIJcc: Op = (c, a, k) => {
+  const d = a[k];
+  const x = c.regs[d];
+  const y = a[k + S];
+  const r = sub32(c, x, y);
+  c.regs[d] = r;
+  c.instructions++;
+  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+};
+const testRRJcc: Op = (c, a, k) => {
+  const r = c.regs[a[k]] & c.regs[a[k + S]];
+  c.setLogic(r, 32);
+  c.instructions++;
+  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
+};
+const testRIJcc: Op = (c, a, k) => {
+  const r = c.regs[0] & a[k + S];
+  c.setLogic(r, 32);
+  c.instructions++;
+  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
+};
+const testRI8Jcc: Op = (c, a, k) => {
+  const r = c.r8[R8[a[k]]] & a[k + S];
+  c.setLogic(r, 8);
+  c.instructions++;
+  if (condLogic(c, a[k + SC], (r << 24) >> 24)) c.ip = a[k + T] >>> 0;
+};
+const andRIJcc: Op = (c, a, k) => {
+  const d = a[k];
+  const r = c.regs[d] & a[k + S];
+  c.regs[d] = r;
+  c.setLogic(r, 32);
+  c.instructions++;
+  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
+};
+const decJcc: Op = (c, a, k) => {
+  decReg(c, a, k);
+  c.instructions++;
+  if (condIncDec(c, a[k + SC], c.regs[a[k]])) c.ip = a[k + T] >>> 0;
+};
+const incJcc: Op = (c, a, k) => {
+  incReg(c, a, k);
+  c.instructions++;
+  if (condIncDec(c, a[k + SC], c.regs[a[k]])) c.ip = a[k + T] >>> 0;
+};
+
+const FUSE = new Map<Op, Op>([
+  [ALU_RR[7], cmpRRJcc],
+  [ALU_RI[7], cmpRIJcc],
+  [ALU_RR[5], subRRJcc],
+  [ALU_RI[5], subRIJcc],
+  [testRR, testRRJcc],
+  [testRI, testRIJcc],
+  [testRI8, testRI8Jcc],
+  [ALU_RI[4], andRIJcc],
+  [decReg, decJcc],
+  [incReg, incJcc],
+]);
+
+/** The handler for flag-setter `prev` fused with the Jcc that follows it, or null. */
+export function fuseJcc(prev: Op): Op | null {
+  return FUSE.get(prev) ?? null;
+}
+
+/** Handlers a followed direct JMP/CALL becomes (the block continues at the target). */
+export const followedJmp: Op = nop;
+export const followedCall: Op = pushImm;
+/** Operand slot numbers the block builder needs. */
+export const SLOT_SC = SC;
+export const SLOT_S = S;
+export const SLOT_T = T;
