@@ -17,28 +17,12 @@
  * run loop skip the hash lookup between blocks that follow each other.
  * Then the records (REC ints): handler index, ip, next ip, then the SLOTS operands it reads.
  */
+
+import { followedCall, followedJmp, fuseJcc } from './block-fused.ts';
+import { interpret, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
-import {
-  followedCall,
-  followedJmp,
-  fuseJcc,
-  interpret,
-  K_CALL,
-  K_JCC,
-  K_JMP,
-  K_PLAIN,
-  type Op,
-  operands,
-  predecode,
-  SLOT_S,
-  SLOT_SC,
-  SLOT_T,
-  SLOTS,
-} from './predecode.ts';
-
-/** The Jcc's condition code is in its S slot; the fused record keeps it in SC. */
-const SLOT_SC_SRC = SLOT_S;
+import { K_CALL, K_JCC, K_JMP, K_PLAIN, operands, predecode } from './predecode.ts';
 
 /** Instructions per block at most (longer runs are split; the next block picks up). */
 const MAX_LEN = 48;
@@ -171,8 +155,8 @@ export class BlockCache {
         if (fused !== null) {
           a[prev] = handlerIndex(fused);
           a[prev + 2] = next;
-          a[prev + 3 + SLOT_SC] = operands[SLOT_SC_SRC];
-          a[prev + 3 + SLOT_T] = operands[SLOT_T];
+          a[prev + 3 + SC] = operands[S] /* the Jcc's condition code */;
+          a[prev + 3 + T] = operands[T];
           break;
         }
       }
@@ -181,7 +165,7 @@ export class BlockCache {
       if (d.kind === K_JMP || d.kind === K_CALL) {
         // A direct JMP/CALL to the same linear page: the block goes on at the target (the JMP
         // itself becomes a no-op record, the CALL a push of its return address).
-        const t = operands[SLOT_T] >>> 0;
+        const t = operands[T] >>> 0;
         const lt = (c.csBase + t) | 0;
         if (((lt ^ lin0) & ~0xfff) === 0) {
           a[k] = handlerIndex(d.kind === K_JMP ? followedJmp : followedCall);

@@ -13,32 +13,66 @@
  * restartability of every instruction are unchanged — a pre-decoded block is an optimisation the
  * guest cannot observe (tests: blocks.test.ts, fastpath-determinism.test.ts).
  */
-import { LZ_ADD, LZ_SUB } from './base.ts';
-import { ARITH, CF, DS, EBP, ESP, SS } from './constants.ts';
-import type { CpuCore } from './core.ts';
+
+import {
+  ALU_RI,
+  ALU_RR,
+  aluMI,
+  aluMI8,
+  aluMR,
+  aluMR8,
+  aluRI8,
+  aluRM,
+  aluRM8,
+  aluRR8,
+  B,
+  callRel,
+  cmpMI,
+  cmpRM,
+  D,
+  DISP,
+  decReg,
+  flagsMR,
+  incReg,
+  interpret,
+  jcc,
+  jmp,
+  lea,
+  movMR,
+  movMR8,
+  movRI,
+  movRI8,
+  movRM,
+  movRM8,
+  movRR,
+  movRR8,
+  movsxRM8,
+  movsxRM16,
+  movsxRR8,
+  movsxRR16,
+  movzxRM8,
+  movzxRM16,
+  movzxRR8,
+  movzxRR16,
+  nop,
+  type Op,
+  popReg,
+  pushImm,
+  pushReg,
+  ret,
+  S,
+  SC,
+  SG,
+  SLOTS,
+  shiftRI,
+  T,
+  testRI,
+  testRI8,
+  testRR,
+  X,
+} from './block-ops.ts';
+import { DS, EBP, ESP, SS } from './constants.ts';
 import { R8 } from './core.ts';
-import { execute } from './ops-main.ts';
-
-/** A pre-decoded instruction: operands are a[k] … a[k + 7] (see the slot names below). */
-export type Op = (c: CpuCore, a: Int32Array, k: number) => void;
-/** Operand slots per instruction. */
-export const SLOTS = 8;
-// Slot meanings: D destination / ModR/M reg, S source reg or immediate, then the memory operand
-// [B + (X << SC) + DISP] in segment SG (B/X = 8 → regsZ's constant 0), and T (ALU op or target).
-const D = 0;
-const S = 1;
-const B = 2;
-const X = 3;
-const SC = 4;
-const DISP = 5;
-const SG = 6;
-const T = 7;
-
-/** The interpreter on the instruction at c.eip (block terminator for everything not below). */
-export const interpret: Op = (c) => {
-  c.ip = c.eip;
-  execute(c);
-};
 
 /** Control-transfer kinds (Decoded.kind); the target is operand slot T, checked against the limit. */
 export const K_PLAIN = 0;
@@ -169,9 +203,6 @@ export function predecode(
 const result: Decoded = { op: interpret, len: 0, kind: K_PLAIN };
 /** Set by decodeOp: the control-transfer kind. */
 let kind = K_PLAIN;
-
-const ALU_RR: Op[] = [];
-const ALU_RI: Op[] = [];
 
 function decodeOp(b: number, segOv: number): Op | null {
   kind = K_PLAIN;
@@ -354,482 +385,3 @@ function decode0F(segOv: number): Op | null {
   }
   return null;
 }
-
-// ---- handlers -------------------------------------------------------------------------------
-
-/** Effective address offset of the memory operand (the interpreter keeps it as an int32 too). */
-function ea(c: CpuCore, a: Int32Array, k: number): number {
-  const z = c.regsZ;
-  return (z[a[k + B]] + (z[a[k + X]] << a[k + SC]) + a[k + DISP]) | 0;
-}
-
-const nop: Op = () => {};
-
-function add32(c: CpuCore, x: number, y: number): number {
-  const r = (x + y) | 0;
-  c.setLazy(LZ_ADD, x, y, r, 32, ARITH);
-  return r;
-}
-function sub32(c: CpuCore, x: number, y: number): number {
-  const r = (x - y) | 0;
-  c.setLazy(LZ_SUB, x, y, r, 32, ARITH);
-  return r;
-}
-
-// Register–register ALU, one handler per operation (the hot ones without the alu() switch).
-ALU_RR[0] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  r[d] = add32(c, r[d], r[a[k + S]]);
-};
-ALU_RR[1] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  const v = r[d] | r[a[k + S]];
-  r[d] = v;
-  c.setLogic(v, 32);
-};
-ALU_RR[2] = aluRRGeneric;
-ALU_RR[3] = aluRRGeneric;
-ALU_RR[4] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  const v = r[d] & r[a[k + S]];
-  r[d] = v;
-  c.setLogic(v, 32);
-};
-ALU_RR[5] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  r[d] = sub32(c, r[d], r[a[k + S]]);
-};
-ALU_RR[6] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  const v = r[d] ^ r[a[k + S]];
-  r[d] = v;
-  c.setLogic(v, 32);
-};
-ALU_RR[7] = (c, a, k) => {
-  const r = c.regs;
-  sub32(c, r[a[k]], r[a[k + S]]);
-};
-function aluRRGeneric(c: CpuCore, a: Int32Array, k: number): void {
-  const r = c.regs;
-  const d = a[k];
-  r[d] = c.alu(a[k + T], r[d], r[a[k + S]], 32);
-}
-const testRR: Op = (c, a, k) => {
-  const r = c.regs;
-  c.setLogic(r[a[k]] & r[a[k + S]], 32);
-};
-
-// Register–immediate ALU.
-ALU_RI[0] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  r[d] = add32(c, r[d], a[k + S]);
-};
-ALU_RI[1] = aluRIGeneric;
-ALU_RI[2] = aluRIGeneric;
-ALU_RI[3] = aluRIGeneric;
-ALU_RI[4] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  const v = r[d] & a[k + S];
-  r[d] = v;
-  c.setLogic(v, 32);
-};
-ALU_RI[5] = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  r[d] = sub32(c, r[d], a[k + S]);
-};
-ALU_RI[6] = aluRIGeneric;
-ALU_RI[7] = (c, a, k) => {
-  sub32(c, c.regs[a[k]], a[k + S]);
-};
-function aluRIGeneric(c: CpuCore, a: Int32Array, k: number): void {
-  const r = c.regs;
-  const d = a[k];
-  r[d] = c.alu(a[k + T], r[d], a[k + S], 32);
-}
-const testRI: Op = (c, a, k) => {
-  c.setLogic(c.regs[0] & a[k + S], 32);
-};
-/** TEST r8, imm8 (D = register number). */
-const testRI8: Op = (c, a, k) => {
-  c.setLogic(c.r8[R8[a[k]]] & a[k + S], 8);
-};
-
-/** Gv op= [mem] (03, 0B, …, 33; never writes memory). */
-const aluRM: Op = (c, a, k) => {
-  const v = c.rd32(a[k + SG], ea(c, a, k));
-  const d = a[k];
-  c.regs[d] = c.alu(a[k + T], c.regs[d], v, 32);
-};
-const cmpRM: Op = (c, a, k) => {
-  sub32(c, c.regs[a[k]], c.rd32(a[k + SG], ea(c, a, k)));
-};
-/** [mem] op= Gv: probe the write first, as the interpreter's rmw() does. */
-const aluMR: Op = (c, a, k) => {
-  const seg = a[k + SG];
-  const off = ea(c, a, k);
-  c.probeWrite(seg, off, 4);
-  c.wr32(seg, off, c.alu(a[k + T], c.rd32(seg, off), c.regs[a[k]], 32));
-};
-/** CMP/TEST [mem], Gv: flags only (op in T; TEST is 4 | 8). */
-const flagsMR: Op = (c, a, k) => {
-  c.alu(a[k + T] & 7, c.rd32(a[k + SG], ea(c, a, k)), c.regs[a[k]], 32);
-};
-const aluMI: Op = (c, a, k) => {
-  const seg = a[k + SG];
-  const off = ea(c, a, k);
-  c.probeWrite(seg, off, 4);
-  c.wr32(seg, off, c.alu(a[k + T], c.rd32(seg, off), a[k + S], 32));
-};
-const cmpMI: Op = (c, a, k) => {
-  sub32(c, c.rd32(a[k + SG], ea(c, a, k)), a[k + S]);
-};
-
-// Byte ALU forms (op in T; ≥ 7 = flags only, TEST = 4 | 8). D and S are R8 register numbers.
-const aluRR8: Op = (c, a, k) => {
-  const r = c.r8;
-  const d = R8[a[k]];
-  const op = a[k + T];
-  const v = c.alu(op & 7, r[d], r[R8[a[k + S]]], 8);
-  if (op < 7) r[d] = v;
-};
-const aluRI8: Op = (c, a, k) => {
-  const r = c.r8;
-  const d = R8[a[k]];
-  const op = a[k + T];
-  const v = c.alu(op & 7, r[d], a[k + S], 8);
-  if (op < 7) r[d] = v;
-};
-const aluRM8: Op = (c, a, k) => {
-  const v = c.rd8(a[k + SG], ea(c, a, k));
-  const d = R8[a[k]];
-  const op = a[k + T];
-  const res = c.alu(op, c.r8[d], v, 8);
-  if (op !== 7) c.r8[d] = res;
-};
-const aluMR8: Op = (c, a, k) => {
-  const seg = a[k + SG];
-  const off = ea(c, a, k);
-  const op = a[k + T];
-  const g = c.r8[R8[a[k]]];
-  if (op >= 7) {
-    c.alu(op & 7, c.rd8(seg, off), g, 8);
-    return;
-  }
-  c.probeWrite(seg, off, 1);
-  c.wr8(seg, off, c.alu(op, c.rd8(seg, off), g, 8));
-};
-const aluMI8: Op = (c, a, k) => {
-  const seg = a[k + SG];
-  const off = ea(c, a, k);
-  const op = a[k + T];
-  if (op === 7) {
-    c.alu(7, c.rd8(seg, off), a[k + S], 8);
-    return;
-  }
-  c.probeWrite(seg, off, 1);
-  c.wr8(seg, off, c.alu(op, c.rd8(seg, off), a[k + S], 8));
-};
-
-/** INC/DEC r32: like ADD/SUB 1 with CF kept (materialized from the lazy state first). */
-const incReg: Op = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  const x = r[d];
-  const v = (x + 1) | 0;
-  c.flags = (c.flags & ~CF) | c.getCF();
-  c.setLazy(LZ_ADD, x, 1, v, 32, ARITH & ~CF);
-  r[d] = v;
-};
-const decReg: Op = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  const x = r[d];
-  const v = (x - 1) | 0;
-  c.flags = (c.flags & ~CF) | c.getCF();
-  c.setLazy(LZ_SUB, x, 1, v, 32, ARITH & ~CF);
-  r[d] = v;
-};
-/** PUSH r32 pushes the value before the decrement (PUSH ESP included). */
-const pushReg: Op = (c, a, k) => {
-  c.push32(c.regs[a[k]]);
-};
-/** POP r32 (POP ESP: ESP = the value read, as the SDM says). */
-const popReg: Op = (c, a, k) => {
-  const v = c.pop32();
-  c.regs[a[k]] = v;
-};
-const pushImm: Op = (c, a, k) => {
-  c.push32(a[k + S]);
-};
-
-const movRR: Op = (c, a, k) => {
-  const r = c.regs;
-  r[a[k]] = r[a[k + S]];
-};
-const movRR8: Op = (c, a, k) => {
-  const r = c.r8;
-  r[R8[a[k]]] = r[R8[a[k + S]]];
-};
-const movRI: Op = (c, a, k) => {
-  c.regs[a[k]] = a[k + S];
-};
-/** MOV r8, imm8 (D is already a byte offset into r8). */
-const movRI8: Op = (c, a, k) => {
-  c.r8[a[k]] = a[k + S];
-};
-const movRM: Op = (c, a, k) => {
-  c.regs[a[k]] = c.rd32(a[k + SG], ea(c, a, k));
-};
-const movMR: Op = (c, a, k) => {
-  c.wr32(a[k + SG], ea(c, a, k), c.regs[a[k]]);
-};
-const movRM8: Op = (c, a, k) => {
-  c.r8[R8[a[k]]] = c.rd8(a[k + SG], ea(c, a, k));
-};
-const movMR8: Op = (c, a, k) => {
-  c.wr8(a[k + SG], ea(c, a, k), c.r8[R8[a[k]]]);
-};
-const lea: Op = (c, a, k) => {
-  c.regs[a[k]] = ea(c, a, k);
-};
-// MOVZX/MOVSX: register sources are pre-mapped (S = r16 index or r8 byte offset).
-const movzxRR8: Op = (c, a, k) => {
-  c.regs[a[k]] = c.r8[a[k + S]];
-};
-const movsxRR8: Op = (c, a, k) => {
-  c.regs[a[k]] = (c.r8[a[k + S]] << 24) >> 24;
-};
-const movzxRR16: Op = (c, a, k) => {
-  c.regs[a[k]] = c.r16[a[k + S]];
-};
-const movsxRR16: Op = (c, a, k) => {
-  c.regs[a[k]] = (c.r16[a[k + S]] << 16) >> 16;
-};
-const movzxRM8: Op = (c, a, k) => {
-  c.regs[a[k]] = c.rd8(a[k + SG], ea(c, a, k));
-};
-const movsxRM8: Op = (c, a, k) => {
-  c.regs[a[k]] = (c.rd8(a[k + SG], ea(c, a, k)) << 24) >> 24;
-};
-const movzxRM16: Op = (c, a, k) => {
-  c.regs[a[k]] = c.rd16(a[k + SG], ea(c, a, k));
-};
-const movsxRM16: Op = (c, a, k) => {
-  c.regs[a[k]] = (c.rd16(a[k + SG], ea(c, a, k)) << 16) >> 16;
-};
-
-/** ROL/ROR/SHL/SHR/SAR r32, n (n = 1–31; RCL/RCR stay in the interpreter). */
-const shiftRI: Op = (c, a, k) => {
-  const r = c.regs;
-  const d = a[k];
-  r[d] = c.shift32(a[k + T], r[d], a[k + S]);
-};
-
-// Control transfers: the target (T) was computed and limit-checked at decode time.
-const jcc: Op = (c, a, k) => {
-  if (c.cond(a[k + S])) c.ip = a[k + T] >>> 0;
-};
-const jmp: Op = (c, a, k) => {
-  c.ip = a[k + T] >>> 0;
-};
-const callRel: Op = (c, a, k) => {
-  c.push32(a[k + S]);
-  c.ip = a[k + T] >>> 0;
-};
-/** RET near, 32-bit: pop first (a #SS/#PF leaves ESP intact), then check the target. */
-const ret: Op = (c) => {
-  const esp = c.regs[ESP];
-  const t = c.pop32() >>> 0;
-  if (t > c.csLim) {
-    c.regs[ESP] = esp;
-    c.gp(0);
-  }
-  c.ip = t;
-};
-
-// ---- fused flag-setter + Jcc ------------------------------------------------------------------
-// CMP/TEST/SUB/AND/INC/DEC on registers followed by Jcc run as one handler: the flags are still
-// recorded (lazily) exactly as the pair leaves them, and the condition is decided from the
-// operands directly. Neither instruction can fault (registers only; the branch target was
-// limit-checked at decode) nor set `attention`, so no event could come between them anyway.
-// The handler retires the first instruction itself (c.instructions++); the run loop the second.
-// Slots: D, S as the flag-setter had them; SC = condition code; T = branch target.
-
-/** Jcc after SUB/CMP x, y (r = x - y, all int32). SDM Vol.1 Appendix B condition codes. */
-function condSub(c: CpuCore, cc: number, x: number, y: number, r: number): boolean {
-  switch (cc) {
-    case 2:
-      return x >>> 0 < y >>> 0;
-    case 3:
-      return x >>> 0 >= y >>> 0;
-    case 4:
-      return r === 0;
-    case 5:
-      return r !== 0;
-    case 6:
-      return x >>> 0 <= y >>> 0;
-    case 7:
-      return x >>> 0 > y >>> 0;
-    case 8:
-      return r < 0;
-    case 9:
-      return r >= 0;
-    case 12:
-      return x < y;
-    case 13:
-      return x >= y;
-    case 14:
-      return x <= y;
-    case 15:
-      return x > y;
-    default:
-      return c.cond(cc);
-  }
-}
-/** Jcc after a logic operation (CF = OF = 0) with the sign-extended result r. */
-function condLogic(c: CpuCore, cc: number, r: number): boolean {
-  switch (cc) {
-    case 0:
-    case 2:
-      return false;
-    case 1:
-    case 3:
-      return true;
-    case 4:
-    case 6:
-      return r === 0;
-    case 5:
-    case 7:
-      return r !== 0;
-    case 8:
-    case 12:
-      return r < 0;
-    case 9:
-    case 13:
-      return r >= 0;
-    case 14:
-      return r <= 0;
-    case 15:
-      return r > 0;
-    default:
-      return c.cond(cc);
-  }
-}
-/** Jcc after INC/DEC (CF untouched): only ZF/SF conditions are decided directly. */
-function condIncDec(c: CpuCore, cc: number, r: number): boolean {
-  switch (cc) {
-    case 4:
-      return r === 0;
-    case 5:
-      return r !== 0;
-    case 8:
-      return r < 0;
-    case 9:
-      return r >= 0;
-    default:
-      return c.cond(cc);
-  }
-}
-
-const cmpRRJcc: Op = (c, a, k) => {
-  const x = c.regs[a[k]];
-  const y = c.regs[a[k + S]];
-  const r = sub32(c, x, y);
-  c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
-};
-const cmpRIJcc: Op = (c, a, k) => {
-  const x = c.regs[a[k]];
-  const y = a[k + S];
-  const r = sub32(c, x, y);
-  c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
-};
-const subRRJcc: Op = (c, a, k) => {
-  const d = a[k];
-  const x = c.regs[d];
-  const y = c.regs[a[k + S]];
-  const r = sub32(c, x, y);
-  c.regs[d] = r;
-  c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
-};
-const subRIJcc: Op = (c, a, k) => {
-  const d = a[k];
-  const x = c.regs[d];
-  const y = a[k + S];
-  const r = sub32(c, x, y);
-  c.regs[d] = r;
-  c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
-};
-const testRRJcc: Op = (c, a, k) => {
-  const r = c.regs[a[k]] & c.regs[a[k + S]];
-  c.setLogic(r, 32);
-  c.instructions++;
-  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
-};
-const testRIJcc: Op = (c, a, k) => {
-  const r = c.regs[0] & a[k + S];
-  c.setLogic(r, 32);
-  c.instructions++;
-  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
-};
-const testRI8Jcc: Op = (c, a, k) => {
-  const r = c.r8[R8[a[k]]] & a[k + S];
-  c.setLogic(r, 8);
-  c.instructions++;
-  if (condLogic(c, a[k + SC], (r << 24) >> 24)) c.ip = a[k + T] >>> 0;
-};
-const andRIJcc: Op = (c, a, k) => {
-  const d = a[k];
-  const r = c.regs[d] & a[k + S];
-  c.regs[d] = r;
-  c.setLogic(r, 32);
-  c.instructions++;
-  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
-};
-const decJcc: Op = (c, a, k) => {
-  decReg(c, a, k);
-  c.instructions++;
-  if (condIncDec(c, a[k + SC], c.regs[a[k]])) c.ip = a[k + T] >>> 0;
-};
-const incJcc: Op = (c, a, k) => {
-  incReg(c, a, k);
-  c.instructions++;
-  if (condIncDec(c, a[k + SC], c.regs[a[k]])) c.ip = a[k + T] >>> 0;
-};
-
-const FUSE = new Map<Op, Op>([
-  [ALU_RR[7], cmpRRJcc],
-  [ALU_RI[7], cmpRIJcc],
-  [ALU_RR[5], subRRJcc],
-  [ALU_RI[5], subRIJcc],
-  [testRR, testRRJcc],
-  [testRI, testRIJcc],
-  [testRI8, testRI8Jcc],
-  [ALU_RI[4], andRIJcc],
-  [decReg, decJcc],
-  [incReg, incJcc],
-]);
-
-/** The handler for flag-setter `prev` fused with the Jcc that follows it, or null. */
-export function fuseJcc(prev: Op): Op | null {
-  return FUSE.get(prev) ?? null;
-}
-
-/** Handlers a followed direct JMP/CALL becomes (the block continues at the target). */
-export const followedJmp: Op = nop;
-export const followedCall: Op = pushImm;
-/** Operand slot numbers the block builder needs. */
-export const SLOT_SC = SC;
-export const SLOT_S = S;
-export const SLOT_T = T;

@@ -1,0 +1,338 @@
+/**
+ * Handlers of pre-decoded instructions (predecode.ts decodes, blocks.ts stores, cpu.ts runs them).
+ * A handler gets the CPU, the block arena and the index of its operand slots. Handlers are a fixed
+ * set of module-level functions — never closures made per instruction: V8 would pay a lazy-compile
+ * runtime call for every new closure's first call, which costs more than decoding a cold
+ * instruction. Each performs exactly the interpreter's accesses in the interpreter's order (probe
+ * the destination, then read, then write), so faults, error codes, A/D bits and restartability are
+ * the interpreter's.
+ */
+import { LZ_ADD, LZ_SUB } from './base.ts';
+import { ARITH, CF, ESP } from './constants.ts';
+import type { CpuCore } from './core.ts';
+import { R8 } from './core.ts';
+import { execute } from './ops-main.ts';
+
+/** A pre-decoded instruction: operands are a[k] … a[k + 7] (see the slot names below). */
+export type Op = (c: CpuCore, a: Int32Array, k: number) => void;
+/** Operand slots per instruction. */
+export const SLOTS = 8;
+// Slot meanings: D destination / ModR/M reg, S source reg or immediate, then the memory operand
+// [B + (X << SC) + DISP] in segment SG (B/X = 8 → regsZ's constant 0), and T (ALU op or target).
+export const D = 0;
+export const S = 1;
+export const B = 2;
+export const X = 3;
+export const SC = 4;
+export const DISP = 5;
+export const SG = 6;
+export const T = 7;
+
+/** The interpreter on the instruction at c.eip (block terminator for everything not below). */
+export const interpret: Op = (c) => {
+  c.ip = c.eip;
+  execute(c);
+};
+
+export const ALU_RR: Op[] = [];
+export const ALU_RI: Op[] = [];
+
+// ---- handlers -------------------------------------------------------------------------------
+
+/** Effective address offset of the memory operand (the interpreter keeps it as an int32 too). */
+export function ea(c: CpuCore, a: Int32Array, k: number): number {
+  const z = c.regsZ;
+  return (z[a[k + B]] + (z[a[k + X]] << a[k + SC]) + a[k + DISP]) | 0;
+}
+
+export const nop: Op = () => {};
+
+export function add32(c: CpuCore, x: number, y: number): number {
+  const r = (x + y) | 0;
+  c.setLazy(LZ_ADD, x, y, r, 32, ARITH);
+  return r;
+}
+export function sub32(c: CpuCore, x: number, y: number): number {
+  const r = (x - y) | 0;
+  c.setLazy(LZ_SUB, x, y, r, 32, ARITH);
+  return r;
+}
+
+// Register–register ALU, one handler per operation (the hot ones without the alu() switch).
+ALU_RR[0] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = add32(c, r[d], r[a[k + S]]);
+};
+ALU_RR[1] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const v = r[d] | r[a[k + S]];
+  r[d] = v;
+  c.setLogic(v, 32);
+};
+ALU_RR[2] = aluRRGeneric;
+ALU_RR[3] = aluRRGeneric;
+ALU_RR[4] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const v = r[d] & r[a[k + S]];
+  r[d] = v;
+  c.setLogic(v, 32);
+};
+ALU_RR[5] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = sub32(c, r[d], r[a[k + S]]);
+};
+ALU_RR[6] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const v = r[d] ^ r[a[k + S]];
+  r[d] = v;
+  c.setLogic(v, 32);
+};
+ALU_RR[7] = (c, a, k) => {
+  const r = c.regs;
+  sub32(c, r[a[k]], r[a[k + S]]);
+};
+function aluRRGeneric(c: CpuCore, a: Int32Array, k: number): void {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = c.alu(a[k + T], r[d], r[a[k + S]], 32);
+}
+export const testRR: Op = (c, a, k) => {
+  const r = c.regs;
+  c.setLogic(r[a[k]] & r[a[k + S]], 32);
+};
+
+// Register–immediate ALU.
+ALU_RI[0] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = add32(c, r[d], a[k + S]);
+};
+ALU_RI[1] = aluRIGeneric;
+ALU_RI[2] = aluRIGeneric;
+ALU_RI[3] = aluRIGeneric;
+ALU_RI[4] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const v = r[d] & a[k + S];
+  r[d] = v;
+  c.setLogic(v, 32);
+};
+ALU_RI[5] = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = sub32(c, r[d], a[k + S]);
+};
+ALU_RI[6] = aluRIGeneric;
+ALU_RI[7] = (c, a, k) => {
+  sub32(c, c.regs[a[k]], a[k + S]);
+};
+function aluRIGeneric(c: CpuCore, a: Int32Array, k: number): void {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = c.alu(a[k + T], r[d], a[k + S], 32);
+}
+export const testRI: Op = (c, a, k) => {
+  c.setLogic(c.regs[0] & a[k + S], 32);
+};
+/** TEST r8, imm8 (D = register number). */
+export const testRI8: Op = (c, a, k) => {
+  c.setLogic(c.r8[R8[a[k]]] & a[k + S], 8);
+};
+
+/** Gv op= [mem] (03, 0B, …, 33; never writes memory). */
+export const aluRM: Op = (c, a, k) => {
+  const v = c.rd32(a[k + SG], ea(c, a, k));
+  const d = a[k];
+  c.regs[d] = c.alu(a[k + T], c.regs[d], v, 32);
+};
+export const cmpRM: Op = (c, a, k) => {
+  sub32(c, c.regs[a[k]], c.rd32(a[k + SG], ea(c, a, k)));
+};
+/** [mem] op= Gv: probe the write first, as the interpreter's rmw() does. */
+export const aluMR: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  c.probeWrite(seg, off, 4);
+  c.wr32(seg, off, c.alu(a[k + T], c.rd32(seg, off), c.regs[a[k]], 32));
+};
+/** CMP/TEST [mem], Gv: flags only (op in T; TEST is 4 | 8). */
+export const flagsMR: Op = (c, a, k) => {
+  c.alu(a[k + T] & 7, c.rd32(a[k + SG], ea(c, a, k)), c.regs[a[k]], 32);
+};
+export const aluMI: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  c.probeWrite(seg, off, 4);
+  c.wr32(seg, off, c.alu(a[k + T], c.rd32(seg, off), a[k + S], 32));
+};
+export const cmpMI: Op = (c, a, k) => {
+  sub32(c, c.rd32(a[k + SG], ea(c, a, k)), a[k + S]);
+};
+
+// Byte ALU forms (op in T; ≥ 7 = flags only, TEST = 4 | 8). D and S are R8 register numbers.
+export const aluRR8: Op = (c, a, k) => {
+  const r = c.r8;
+  const d = R8[a[k]];
+  const op = a[k + T];
+  const v = c.alu(op & 7, r[d], r[R8[a[k + S]]], 8);
+  if (op < 7) r[d] = v;
+};
+export const aluRI8: Op = (c, a, k) => {
+  const r = c.r8;
+  const d = R8[a[k]];
+  const op = a[k + T];
+  const v = c.alu(op & 7, r[d], a[k + S], 8);
+  if (op < 7) r[d] = v;
+};
+export const aluRM8: Op = (c, a, k) => {
+  const v = c.rd8(a[k + SG], ea(c, a, k));
+  const d = R8[a[k]];
+  const op = a[k + T];
+  const res = c.alu(op, c.r8[d], v, 8);
+  if (op !== 7) c.r8[d] = res;
+};
+export const aluMR8: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  const op = a[k + T];
+  const g = c.r8[R8[a[k]]];
+  if (op >= 7) {
+    c.alu(op & 7, c.rd8(seg, off), g, 8);
+    return;
+  }
+  c.probeWrite(seg, off, 1);
+  c.wr8(seg, off, c.alu(op, c.rd8(seg, off), g, 8));
+};
+export const aluMI8: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  const op = a[k + T];
+  if (op === 7) {
+    c.alu(7, c.rd8(seg, off), a[k + S], 8);
+    return;
+  }
+  c.probeWrite(seg, off, 1);
+  c.wr8(seg, off, c.alu(op, c.rd8(seg, off), a[k + S], 8));
+};
+
+/** INC/DEC r32: like ADD/SUB 1 with CF kept (materialized from the lazy state first). */
+export const incReg: Op = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const x = r[d];
+  const v = (x + 1) | 0;
+  c.flags = (c.flags & ~CF) | c.getCF();
+  c.setLazy(LZ_ADD, x, 1, v, 32, ARITH & ~CF);
+  r[d] = v;
+};
+export const decReg: Op = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const x = r[d];
+  const v = (x - 1) | 0;
+  c.flags = (c.flags & ~CF) | c.getCF();
+  c.setLazy(LZ_SUB, x, 1, v, 32, ARITH & ~CF);
+  r[d] = v;
+};
+/** PUSH r32 pushes the value before the decrement (PUSH ESP included). */
+export const pushReg: Op = (c, a, k) => {
+  c.push32(c.regs[a[k]]);
+};
+/** POP r32 (POP ESP: ESP = the value read, as the SDM says). */
+export const popReg: Op = (c, a, k) => {
+  const v = c.pop32();
+  c.regs[a[k]] = v;
+};
+export const pushImm: Op = (c, a, k) => {
+  c.push32(a[k + S]);
+};
+
+export const movRR: Op = (c, a, k) => {
+  const r = c.regs;
+  r[a[k]] = r[a[k + S]];
+};
+export const movRR8: Op = (c, a, k) => {
+  const r = c.r8;
+  r[R8[a[k]]] = r[R8[a[k + S]]];
+};
+export const movRI: Op = (c, a, k) => {
+  c.regs[a[k]] = a[k + S];
+};
+/** MOV r8, imm8 (D is already a byte offset into r8). */
+export const movRI8: Op = (c, a, k) => {
+  c.r8[a[k]] = a[k + S];
+};
+export const movRM: Op = (c, a, k) => {
+  c.regs[a[k]] = c.rd32(a[k + SG], ea(c, a, k));
+};
+export const movMR: Op = (c, a, k) => {
+  c.wr32(a[k + SG], ea(c, a, k), c.regs[a[k]]);
+};
+export const movRM8: Op = (c, a, k) => {
+  c.r8[R8[a[k]]] = c.rd8(a[k + SG], ea(c, a, k));
+};
+export const movMR8: Op = (c, a, k) => {
+  c.wr8(a[k + SG], ea(c, a, k), c.r8[R8[a[k]]]);
+};
+export const lea: Op = (c, a, k) => {
+  c.regs[a[k]] = ea(c, a, k);
+};
+// MOVZX/MOVSX: register sources are pre-mapped (S = r16 index or r8 byte offset).
+export const movzxRR8: Op = (c, a, k) => {
+  c.regs[a[k]] = c.r8[a[k + S]];
+};
+export const movsxRR8: Op = (c, a, k) => {
+  c.regs[a[k]] = (c.r8[a[k + S]] << 24) >> 24;
+};
+export const movzxRR16: Op = (c, a, k) => {
+  c.regs[a[k]] = c.r16[a[k + S]];
+};
+export const movsxRR16: Op = (c, a, k) => {
+  c.regs[a[k]] = (c.r16[a[k + S]] << 16) >> 16;
+};
+export const movzxRM8: Op = (c, a, k) => {
+  c.regs[a[k]] = c.rd8(a[k + SG], ea(c, a, k));
+};
+export const movsxRM8: Op = (c, a, k) => {
+  c.regs[a[k]] = (c.rd8(a[k + SG], ea(c, a, k)) << 24) >> 24;
+};
+export const movzxRM16: Op = (c, a, k) => {
+  c.regs[a[k]] = c.rd16(a[k + SG], ea(c, a, k));
+};
+export const movsxRM16: Op = (c, a, k) => {
+  c.regs[a[k]] = (c.rd16(a[k + SG], ea(c, a, k)) << 16) >> 16;
+};
+
+/** ROL/ROR/SHL/SHR/SAR r32, n (n = 1–31; RCL/RCR stay in the interpreter). */
+export const shiftRI: Op = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = c.shift32(a[k + T], r[d], a[k + S]);
+};
+
+// Control transfers: the target (T) was computed and limit-checked at decode time.
+export const jcc: Op = (c, a, k) => {
+  if (c.cond(a[k + S])) c.ip = a[k + T] >>> 0;
+};
+export const jmp: Op = (c, a, k) => {
+  c.ip = a[k + T] >>> 0;
+};
+export const callRel: Op = (c, a, k) => {
+  c.push32(a[k + S]);
+  c.ip = a[k + T] >>> 0;
+};
+/** RET near, 32-bit: pop first (a #SS/#PF leaves ESP intact), then check the target. */
+export const ret: Op = (c) => {
+  const esp = c.regs[ESP];
+  const t = c.pop32() >>> 0;
+  if (t > c.csLim) {
+    c.regs[ESP] = esp;
+    c.gp(0);
+  }
+  c.ip = t;
+};
