@@ -1,0 +1,628 @@
+/**
+ * The pre-decoded block cache (blocks.ts, predecode.ts, codemap.ts) must be invisible to the
+ * guest: with fastPaths.blockCache on or off the same program gives the same instruction count,
+ * registers, flags, memory, faults and run(budget) stopping points. Self-modifying code follows
+ * SDM Vol.3 §8.1.3 / §11.6: a store to an instruction is seen by every later instruction, the
+ * immediately following one included (P6 and later), also through another linear alias.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fastPaths } from './fastpaths.ts';
+import { MonitorAction, type TrapEvent } from './interrupts.ts';
+import { CpuSeg } from './segments.ts';
+import { CODE, DATA, type Env, PT, pmEnv, stubVector } from './test/env.ts';
+import { loadElf, makeCpu, runToExit } from './test/harness.ts';
+
+const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+const HLT = 0xf4;
+const view = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const same = (a: Uint8Array, b: Uint8Array) => view(a).equals(view(b));
+/** Backward short displacement from the byte after `at` (index of the disp byte) to `to`. */
+const back = (to: number, at: number) => (to - (at + 1)) & 0xff;
+
+afterEach(() => {
+  fastPaths.blockCache = true;
+  fastPaths.bulkStrings = true;
+});
+
+interface Opts {
+  paging?: boolean;
+  setup?: (e: Env) => void;
+  budget?: number;
+}
+
+function runWith(cache: boolean, code: number[], o: Opts): Env {
+  const e = pmEnv(code, { paging: o.paging });
+  fastPaths.blockCache = cache;
+  o.setup?.(e);
+  e.cpu.run(o.budget ?? 10_000);
+  fastPaths.blockCache = true;
+  return e;
+}
+
+/** Run `code` with the cache on and off from identical state; both must agree on everything. */
+function twin(code: number[], o: Opts = {}): Env {
+  const on = runWith(true, code, o);
+  const off = runWith(false, code, o);
+  expect(on.cpu.getState()).toEqual(off.cpu.getState());
+  expect(same(on.bus.ram, off.bus.ram)).toBe(true);
+  expect(off.cpu.blocks.built).toBe(0);
+  return on;
+}
+
+describe('self-modifying code (SDM Vol.3 §8.1.3)', () => {
+  it('(a) a store rewriting the immediate of the very next instruction is seen', () => {
+    // mov byte [next+1], 0x22 ; next: mov eax, 0x11111111 ; hlt
+    const next = CODE + 7;
+    const e = twin([0xc6, 0x05, ...le(next + 1), 0x22, 0xb8, ...le(0x11111111), HLT]);
+    expect(e.cpu.regs[0] >>> 0).toBe(0x11111122);
+    expect(e.cpu.halted).toBe(true);
+  });
+
+  it('(a) a store rewriting the next opcode (INC EAX → DEC EAX) in a block that already ran', () => {
+    // Run the straight line twice: the first pass builds the block, the second patches it.
+    // ecx=2; L: inc eax ; mov byte [L], 0x48 ; (patched) ; inc ebx ; dec ecx ; jnz L ; hlt
+    // The patch hits the instruction at L, which runs again on the second iteration only.
+    const L = CODE + 5;
+    const code = [0xb9, ...le(2), 0x40, 0xc6, 0x05, ...le(L), 0x48, 0x43, 0x49, 0x75, 0, HLT];
+    code[16] = back(5, 16);
+    const e = twin(code);
+    expect(e.cpu.regs[0]).toBe(0); // +1 then -1
+    expect(e.cpu.regs[3]).toBe(2);
+    // mov byte [n], 0x48 ; n: inc eax — the very next instruction, in the same block.
+    const n = CODE + 7;
+    const f = twin([0xc6, 0x05, ...le(n), 0x48, 0x40, HLT]);
+    expect(f.cpu.regs[0]).toBe(-1);
+  });
+
+  it('(b) a loop whose body is patched on a later iteration', () => {
+    // mov ecx,5 ; xor eax,eax ; L: add eax, imm32 ; cmp ecx,3 ; jne S ; mov dword [L+1],100 ;
+    // S: dec ecx ; jnz L ; hlt   → 1 + 1 + 1 + 100 + 100
+    const L = CODE + 7;
+    const code = [
+      0xb9,
+      ...le(5),
+      0x31,
+      0xc0,
+      0x05,
+      ...le(1),
+      0x83,
+      0xf9,
+      0x03,
+      0x75,
+      0x0a,
+      0xc7,
+      0x05,
+      ...le(L + 1),
+      ...le(100),
+      0x49,
+      0x75,
+      0,
+      HLT,
+    ];
+    code[29] = back(7, 29);
+    expect(code[L - CODE]).toBe(0x05);
+    const e = twin(code);
+    expect(e.cpu.regs[0]).toBe(203);
+    expect(e.cpu.blocks.built).toBeGreaterThan(0);
+  });
+
+  for (const bulk of [true, false]) {
+    it(`(c) patching through REP STOSB and REP MOVSB (bulkStrings ${bulk ? 'on' : 'off'})`, () => {
+      fastPaths.bulkStrings = bulk;
+      // Loop twice so the patched code is cached before the patch:
+      // ebp=2; L: mov eax,0x11111111 ; mov ebx,0 ; nop×5 … ; then patch and loop.
+      // Body: T1: mov eax, imm ; T2: 5 NOPs ; edi=T1+1, al=0x33, ecx=4, rep stosb ;
+      //       esi=DATA, edi=T2, ecx=5, rep movsb ; dec ebp ; jnz L ; hlt
+      const T1 = CODE + 5;
+      const T2 = T1 + 5;
+      const body = [
+        0xbd,
+        ...le(2), // mov ebp, 2
+        0xb8,
+        ...le(0x11111111), // T1
+        0x90,
+        0x90,
+        0x90,
+        0x90,
+        0x90, // T2
+        0x89,
+        0xc2, // mov edx, eax (the value seen this pass)
+        0xbf,
+        ...le(T1 + 1),
+        0xb0,
+        0x33,
+        0xb9,
+        ...le(4),
+        0xf3,
+        0xaa, // rep stosb
+        0x50, // push eax (keep al 0x33 off the copy)
+        0xbe,
+        ...le(DATA),
+        0xbf,
+        ...le(T2),
+        0xb9,
+        ...le(5),
+        0xf3,
+        0xa4, // rep movsb
+        0x58,
+        0x4d, // dec ebp
+        0x75,
+        0,
+        HLT,
+      ];
+      const jnz = body.length - 2;
+      body[jnz] = (T1 - (CODE + jnz + 1)) & 0xff;
+      const setup = (e: Env) => e.bus.ram.set([0xbb, ...le(0x12345678)], DATA); // mov ebx, 0x12345678
+      const e = twin(body, { setup });
+      expect(e.cpu.regs[0] >>> 0).toBe(0x33333333);
+      expect(e.cpu.regs[3]).toBe(0x12345678);
+      expect(e.cpu.regs[2]).toBe(0x33333333); // the second pass saw the patched immediate
+      expect(e.cpu.code.invalidations).toBeGreaterThan(0);
+    });
+  }
+
+  it('(d) patching through a second linear alias of the same physical page (paging on)', () => {
+    // Linear ALIAS maps the frame holding CODE. Loop: L: mov eax, imm ; add ebx, eax ;
+    // mov dword [ALIAS + (L+1 - CODE)], 7 ; dec ecx ; jnz L ; then patch the next instruction
+    // through the alias: mov byte [ALIAS + off(n)+1], 9 ; n: mov edx, 1 ; hlt
+    const ALIAS = 0x50000;
+    const L = CODE + 5;
+    const code = [
+      0xb9,
+      ...le(3),
+      0xb8,
+      ...le(1),
+      0x01,
+      0xc3,
+      0xc7,
+      0x05,
+      ...le(ALIAS + (L + 1 - CODE)),
+      ...le(7),
+    ];
+    code.push(0x49, 0x75, 0);
+    code[code.length - 1] = back(L - CODE, code.length - 1);
+    const n = CODE + code.length + 7;
+    code.push(0xc6, 0x05, ...le(ALIAS + (n + 1 - CODE)), 9, 0xba, ...le(1), HLT);
+    const setup = (e: Env) => e.dv.setUint32(PT + (ALIAS >>> 12) * 4, CODE | 7, true);
+    const e = twin(code, { paging: true, setup });
+    expect(e.cpu.regs[3]).toBe(1 + 7 + 7);
+    expect(e.cpu.regs[2]).toBe(9);
+    expect(e.cpu.halted).toBe(true);
+  });
+
+  it('(e) data stores to the code page outside the code bytes do not invalidate', () => {
+    // ecx=50 ; L: add dword [CODE+0x800], ecx ; mov [CODE+0x900], ecx ; dec ecx ; jnz L ; hlt
+    const code = [0xb9, ...le(50), 0x01, 0x0d, ...le(CODE + 0x800), 0x89, 0x0d, ...le(CODE + 0x900), 0x49];
+    code.push(0x75, 0, HLT);
+    code[code.length - 2] = back(5, code.length - 2);
+    const e = twin(code);
+    expect(e.dv.getUint32(CODE + 0x800, true)).toBe((50 * 51) / 2);
+    expect(e.dv.getUint32(CODE + 0x900, true)).toBe(1);
+    expect(e.cpu.blocks.built).toBeGreaterThan(0);
+    expect(e.cpu.code.invalidations).toBe(0);
+    expect(e.cpu.instructions).toBe(1 + 50 * 4 + 1);
+  });
+
+  it('(f) a host-side write announced with codeWritten() takes effect', () => {
+    // L: mov eax, 1 ; add ebx, eax ; hlt — run it, patch the immediate in RAM, rerun.
+    const code = [0xb8, ...le(1), 0x01, 0xc3, HLT];
+    const both = [true, false].map((cache) => {
+      const e = pmEnv(code);
+      fastPaths.blockCache = cache;
+      const { cpu, bus } = e;
+      const again = () => {
+        cpu.ip = CODE;
+        cpu.halted = false;
+        cpu.run(100);
+      };
+      cpu.run(100);
+      again();
+      bus.ram[CODE + 1] = 40;
+      cpu.codeWritten(CODE + 1, 1);
+      again();
+      fastPaths.blockCache = true;
+      return e;
+    });
+    expect(both[0].cpu.regs[3]).toBe(42);
+    expect(both[0].cpu.blocks.built).toBeGreaterThan(0);
+    expect(both[0].cpu.getState()).toEqual(both[1].cpu.getState());
+  });
+});
+
+describe('faults inside a block', () => {
+  // mov eax,1 ; mov ebx,2 ; mov [addr], eax ; mov ecx,3 ; hlt — the store faults.
+  const prog = (addr: number) => [
+    0xb8,
+    ...le(1),
+    0xbb,
+    ...le(2),
+    0x89,
+    0x05,
+    ...le(addr),
+    0xb9,
+    ...le(3),
+    HLT,
+  ];
+  const STORE = CODE + 10;
+
+  it('#PF mid-block: fault EIP, error code, CR2, count; earlier instructions retired', () => {
+    const addr = DATA + 0x1234;
+    const setup = (e: Env) => e.dv.setUint32(PT + (addr >>> 12) * 4, 0, true);
+    // Warm the block with a run that does not fault, then fault from the cached block.
+    for (const warm of [false, true]) {
+      const s = (e: Env) => {
+        if (warm) {
+          e.cpu.run(100);
+          e.cpu.ip = CODE;
+          e.cpu.eip = CODE;
+          e.cpu.halted = false;
+          e.cpu.regs.fill(0, 0, 4);
+          e.cpu.regs[4] = 0x8000;
+          e.cpu.instructions = 0;
+        }
+        setup(e);
+        e.cpu.flushTlb(false);
+      };
+      const e = twin(prog(addr), { paging: true, setup: s });
+      expect(stubVector(e.cpu)).toBe(14);
+      expect(e.dv.getUint32(0x8000 - 16, true)).toBe(2); // supervisor write, not present
+      expect(e.dv.getUint32(0x8000 - 12, true)).toBe(STORE);
+      expect(e.cpu.cr2 >>> 0).toBe(addr);
+      expect([e.cpu.regs[0], e.cpu.regs[3], e.cpu.regs[1]]).toEqual([1, 2, 0]);
+      expect(e.cpu.instructions).toBe(3); // two MOVs and the stub's HLT
+    }
+  });
+
+  it('#GP(0) from a DS limit mid-block', () => {
+    const limit = DATA + 0xfff;
+    const setup = (e: Env) => e.cpu.setSeg(3, 0x10, 0, limit, CpuSeg.flatAr(false, 0) & ~0x8000);
+    const e = twin(prog(DATA + 0x2000), { setup });
+    expect(e.cpu.segLim[3]).toBe(limit);
+    expect(stubVector(e.cpu)).toBe(13);
+    expect(e.dv.getUint32(0x8000 - 16, true)).toBe(0);
+    expect(e.dv.getUint32(0x8000 - 12, true)).toBe(STORE);
+    expect(e.cpu.instructions).toBe(3);
+  });
+
+  it('a monitor sees the faulting instruction: instrEip and length', () => {
+    const addr = DATA + 0x1234;
+    const seen = [true, false].map((cache) => {
+      const got: TrapEvent[] = [];
+      const e = runWith(cache, prog(addr), {
+        paging: true,
+        setup: (e) => {
+          e.dv.setUint32(PT + (addr >>> 12) * 4, 0, true);
+          e.cpu.monitor = {
+            onEvent: (ev) => {
+              got.push({ ...ev });
+              return MonitorAction.Stop;
+            },
+          };
+        },
+      });
+      return { got, state: e.cpu.getState() };
+    });
+    expect(seen[0]).toEqual(seen[1]);
+    expect(seen[0].got).toHaveLength(1);
+    const ev = seen[0].got[0];
+    expect([ev.vector, ev.errorCode, ev.eip, ev.instrEip, ev.length, ev.faultAddr >>> 0]).toEqual([
+      14,
+      2,
+      STORE,
+      STORE,
+      6,
+      addr,
+    ]);
+    expect(seen[0].state.instructions).toBe(2);
+  });
+});
+
+/** A program of long straight runs and a loop (blocks of dozens of instructions). */
+function longBlocks(): number[] {
+  const c: number[] = [0xb9, ...le(2)]; // mov ecx, 2
+  const top = c.length;
+  for (let i = 0; i < 30; i++) {
+    c.push(0x05, ...le(i * 3 + 1)); // add eax, imm
+    c.push(0x01, 0xc3); // add ebx, eax
+    if (i % 7 === 3) c.push(0x89, 0x1d, ...le(DATA + i * 4)); // mov [DATA+4i], ebx
+    if (i % 11 === 5) c.push(0xc1, 0xc3, 3); // rol ebx, 3
+  }
+  c.push(0x49, 0x0f, 0x85, ...le(top - (c.length + 7))); // dec ecx ; jnz top (rel32)
+  c.push(HLT);
+  return c;
+}
+
+describe('run(budget) stops at exactly the same boundary', () => {
+  it('every budget 1..N from reset', () => {
+    const code = longBlocks();
+    const full = twin(code);
+    const n = full.cpu.instructions;
+    expect(n).toBeGreaterThan(120);
+    for (let b = 1; b <= n + 1; b++) {
+      const on = runWith(true, code, { budget: b });
+      const off = runWith(false, code, { budget: b });
+      expect(on.cpu.getState(), `budget ${b}`).toEqual(off.cpu.getState());
+      expect(on.cpu.instructions).toBe(Math.min(b, n));
+    }
+  });
+
+  it('many small run() slices land on the same states', () => {
+    const code = longBlocks();
+    const on = pmEnv(code);
+    const off = pmEnv(code);
+    for (let i = 0; i < 200 && !on.cpu.halted; i++) {
+      const b = 1 + ((i * 7) % 23);
+      fastPaths.blockCache = true;
+      on.cpu.run(b);
+      fastPaths.blockCache = false;
+      off.cpu.run(b);
+      expect(on.cpu.getState()).toEqual(off.cpu.getState());
+    }
+    expect(on.cpu.halted).toBe(true);
+  });
+});
+
+// ---- differential: random programs -------------------------------------------------------------
+
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Registers a random instruction may change (never ESP; EBP holds DATA). */
+const GPR = [0, 1, 2, 3, 6, 7];
+const NOT_PRESENT = DATA + 0x3000; // unmapped when paging is on
+
+type Item = { bytes: number[]; jcc?: number; skip?: number; patch?: number };
+
+function genProgram(rnd: () => number, paging: boolean): { code: number[]; init: number[] } {
+  const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+  const int = (n: number) => Math.floor(rnd() * n);
+  const r = () => pick(GPR);
+  const imm32 = () => (rnd() < 0.5 ? int(256) - 128 : (rnd() * 2 ** 32) | 0);
+  const modrm = (mod: number, reg: number, rm: number) => (mod << 6) | (reg << 3) | rm;
+  // A memory operand (ModR/M bytes after the reg field is known); EBP = DATA.
+  const mem = (reg: number): number[] => {
+    const k = int(10);
+    if (k < 5) return [modrm(1, reg, 5), int(0x58)]; // [ebp+disp8]
+    if (k < 7) return [modrm(0, reg, 5), ...le(DATA + 0x100 + int(0x40))]; // [disp32]
+    if (k < 9) return [modrm(2, reg, 4), (int(4) << 6) | (pick(GPR) << 3) | 5, ...le(0x200)]; // [ebp+idx*s+0x200]
+    if (paging && rnd() < 0.5) return [modrm(0, reg, 5), ...le(NOT_PRESENT + int(0x100))];
+    return [modrm(0, reg, 5), ...le(CODE + 0xc00 + int(0x40))]; // data in the code page
+  };
+  // SIB memory operands need a small index: emit AND idx, 0x1f first.
+  const memOp = (prefix: number[], reg: number, tail: number[] = []): number[] => {
+    const m = mem(reg);
+    if ((m[0] & 0xc7) === 0x84) {
+      const idx = (m[1] >> 3) & 7;
+      return [0x83, modrm(3, 4, idx), 0x1f, ...prefix, ...m, ...tail];
+    }
+    return [...prefix, ...m, ...tail];
+  };
+  const alu = () => int(8) << 3;
+  const forms: Array<() => number[]> = [
+    () => [alu() | 1, modrm(3, r(), r())], // ALU r/m32, r32
+    () => [alu() | 0, modrm(3, int(8), int(8))], // ALU r/m8, r8 (AL..BH only touch EAX..EBX)
+    () => [0x81, modrm(3, int(8), r()), ...le(imm32())],
+    () => [0x83, modrm(3, int(8), r()), int(256)],
+    () => [0x80, modrm(3, int(8), int(8)), int(256)],
+    () => [alu() | 5, ...le(imm32())], // ALU eAX, imm32
+    () => memOp([alu() | 3], r()), // ALU r32, m32
+    () => memOp([alu() | 1], r()), // ALU m32, r32
+    () => memOp([alu() | 0], int(8)), // ALU m8, r8
+    () => memOp([alu() | 2], int(8)),
+    () => memOp([0x83], int(8), [int(256)]),
+    () => memOp([0x81], int(8), le(imm32())),
+    () => memOp([0x80], int(8), [int(256)]),
+    () => [0x40 | r()], // INC
+    () => [0x48 | r()], // DEC
+    () => memOp([0xff], int(2)), // INC/DEC m32
+    () => [0x50 | int(8)], // PUSH r (ESP/EBP included)
+    () => [0x58 | r()], // POP r
+    () => [0x6a, int(256)],
+    () => [0x68, ...le(imm32())],
+    () => memOp([0xff], 6), // PUSH m32
+    () => memOp([0x8f], 0), // POP m32
+    () => [0xb8 | r(), ...le(imm32())],
+    () => [0xb0 | int(8), int(256)],
+    () => [0x89, modrm(3, r(), r())],
+    () => [0x88, modrm(3, int(8), int(8))],
+    () => memOp([0x8b], r()),
+    () => memOp([0x89], int(8)),
+    () => memOp([0x8a], int(8)),
+    () => memOp([0x88], int(8)),
+    () => memOp([0xc7], 0, le(imm32())),
+    () => memOp([0xc6], 0, [int(256)]),
+    () => [0x0f, pick([0xb6, 0xb7, 0xbe, 0xbf]), modrm(3, r(), int(8))],
+    () => memOp([0x0f, pick([0xb6, 0xb7, 0xbe, 0xbf])], r()),
+    () => [0x8d, modrm(0, r(), 4), (int(4) << 6) | (int(8) << 3) | pick([0, 1, 2, 3, 6, 7])],
+    () => [0x8d, modrm(1, r(), 4), (int(4) << 6) | (int(8) << 3) | int(8), int(256)],
+    () => [0x8d, modrm(2, r(), 4), (int(4) << 6) | (int(8) << 3) | int(8), ...le(imm32())],
+    () => [0xc1, modrm(3, pick([0, 1, 2, 3, 4, 5, 7]), r()), int(40)],
+    () => [0xd1, modrm(3, pick([0, 1, 2, 3, 4, 5, 7]), r())],
+    () => [0xc0, modrm(3, pick([0, 1, 4, 5, 7]), int(8)), int(12)],
+    () => memOp([0xc1], pick([0, 1, 4, 5, 7]), [int(33)]),
+    () => [0x85, modrm(3, r(), r())],
+    () => [0x84, modrm(3, int(8), int(8))],
+    () => [0xf7, modrm(3, 0, r()), ...le(imm32())],
+    () => [0xa9, ...le(imm32())],
+    () => memOp([0x85], r()),
+    () => [0xf7, modrm(3, pick([2, 3, 4, 5]), r())], // NOT NEG MUL IMUL
+    () => [0x87, modrm(3, r(), r())],
+    () => [0x0f, 0xc8 | r()],
+    () => [0x99],
+    () => [0x98],
+    () => [pick([0xf8, 0xf9, 0xf5, 0xfc])],
+    // Interpreter-only forms.
+    () => [0x66, alu() | 1, modrm(3, r(), r())],
+    () => [0x66, 0xb8 | r(), int(256), int(256)],
+    () => memOp([0x66, 0x89], r()),
+    () => [0x0f, 0x90 | int(16), modrm(3, 0, int(8))],
+    () => memOp([0x0f, 0x90 | int(16)], 0),
+    () => [0x0f, 0xaf, modrm(3, r(), r())],
+    () => [0x6b, modrm(3, r(), r()), int(256)],
+    () => [0x69, modrm(3, r(), r()), ...le(imm32())],
+    () => [0x0f, 0x40 | int(16), modrm(3, r(), r())],
+    () => [0x0f, 0xa3, modrm(3, r(), r())],
+    () => [
+      0x8d,
+      0x75,
+      int(0x40),
+      0x8d,
+      0x7d,
+      0x40 + int(0x30),
+      0xb9,
+      ...le(int(9)),
+      0xf3,
+      pick([0xa4, 0xa5, 0xaa, 0xab]),
+    ],
+    () => [0x8d, 0x75, int(0x40), pick([0xac, 0xad])],
+    () => [0xf6, modrm(3, 6, r())], // DIV r8 (#DE when the quotient overflows)
+    () => (rnd() < 0.2 ? [0x0f, 0x0b] : [0x90]), // UD2 sometimes
+  ];
+  const items: Item[] = [];
+  const n = 8 + int(40);
+  let loopAt = -1;
+  for (let i = 0; i < n; i++) {
+    const k = rnd();
+    if (k < 0.08) {
+      items.push({ bytes: [0x70 | int(16), 0], jcc: 1, skip: int(6) });
+    } else if (k < 0.11) {
+      items.push({ bytes: [0xeb, 0], jcc: 1, skip: 1 + int(3) });
+    } else if (k < 0.14) {
+      // call +2 ; jmp over ; body ; ret
+      const body: number[] = [];
+      for (let j = 0, m = 1 + int(3); j < m; j++) body.push(0x01, modrm(3, r(), r()));
+      items.push({ bytes: [0xe8, ...le(2), 0xeb, body.length + 1, ...body, 0xc3] });
+    } else if (k < 0.17 && loopAt < 0) {
+      items.push({ bytes: [0xc7, 0x45, 0x7c, ...le(1 + int(4))] }); // mov dword [ebp+0x7c], n
+      loopAt = items.length;
+    } else if (k < 0.2) {
+      // A store patching a later instruction: the target is the next MOV r, imm32 / INC r.
+      items.push({ bytes: [0xc6, 0x05, 0, 0, 0, 0, int(256)], patch: 1 + int(4) });
+    } else if (k < 0.23) {
+      items.push({ bytes: [0x40 | r()] }); // a 1-byte patch target
+      items.push({ bytes: [0xb8 | r(), ...le(imm32())] });
+    } else {
+      items.push({ bytes: pick(forms)() });
+    }
+  }
+  if (loopAt >= 0) items.push({ bytes: [0xff, 0x4d, 0x7c, 0x0f, 0x85, 0, 0, 0, 0], jcc: -loopAt });
+  items.push({ bytes: [HLT] });
+  // Lay out, then fix the branch displacements and patch addresses.
+  const off: number[] = [];
+  let o = 0;
+  for (const it of items) {
+    off.push(o);
+    o += it.bytes.length;
+  }
+  off.push(o);
+  items.forEach((it, i) => {
+    const b = it.bytes;
+    if (it.jcc === 1) {
+      const t = off[Math.min(i + 1 + (it.skip ?? 0), items.length - 1)];
+      b[1] = (t - off[i + 1]) & 0xff;
+    } else if (it.jcc !== undefined) {
+      const d = off[-it.jcc] - off[i + 1];
+      b.splice(5, 4, ...le(d));
+    } else if (it.patch !== undefined) {
+      // Patch byte `patch - 1` of the instruction two items on (or this one's own immediate).
+      const j = Math.min(i + 1 + int(2), items.length - 1);
+      const at = off[j] + Math.min(it.patch - 1, items[j].bytes.length - 1);
+      b.splice(2, 4, ...le(CODE + at));
+      // Keep 1-byte patch targets in INC/DEC of allowed registers (no ESP/EBP).
+      if (items[j].bytes.length === 1 && items[j].bytes[0] >= 0x40 && items[j].bytes[0] < 0x50)
+        b[6] = 0x40 | (b[6] & 8) | pick(GPR);
+    }
+  });
+  const code = items.flatMap((it) => it.bytes);
+  const init = Array.from({ length: 8 }, () => imm32());
+  return { code, init };
+}
+
+function runRandom(code: number[], init: number[], paging: boolean, cache: boolean, dataSeed: number) {
+  const e = pmEnv(code, { paging });
+  const { cpu, bus, dv } = e;
+  if (paging) dv.setUint32(PT + (NOT_PRESENT >>> 12) * 4, 0, true);
+  const rnd = mulberry32(dataSeed);
+  for (let a = DATA; a < DATA + 0x800; a++) bus.ram[a] = (rnd() * 256) | 0;
+  for (const i of GPR) cpu.regs[i] = init[i];
+  cpu.regs[5] = DATA;
+  cpu.flags = 2 | (init[4] & 0x8d5);
+  fastPaths.blockCache = cache;
+  const r = cpu.run(3000);
+  fastPaths.blockCache = true;
+  return { e, r };
+}
+
+describe('differential: random programs, cache on vs off', () => {
+  for (const paging of [false, true]) {
+    it(`200 programs, paging ${paging ? 'on' : 'off'}`, () => {
+      const rnd = mulberry32(paging ? 0xc0ffee : 0xbadf00d);
+      let faults = 0;
+      let blocks = 0;
+      let smc = 0;
+      for (let p = 0; p < 200; p++) {
+        const { code, init } = genProgram(rnd, paging);
+        const on = runRandom(code, init, paging, true, p);
+        const off = runRandom(code, init, paging, false, p);
+        const tag = `program ${p}: ${code.map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+        expect(on.r, tag).toBe(off.r);
+        expect(on.e.cpu.getState(), tag).toEqual(off.e.cpu.getState());
+        expect(same(on.e.bus.ram, off.e.bus.ram), tag).toBe(true);
+        if (stubVector(on.e.cpu) >= 0) faults++;
+        blocks += on.e.cpu.blocks.built;
+        smc += on.e.cpu.code.invalidations;
+      }
+      // The generator must reach the interesting cases.
+      expect(faults).toBeGreaterThan(10);
+      expect(blocks).toBeGreaterThan(200);
+      expect(smc).toBeGreaterThan(10);
+    });
+  }
+});
+
+describe('16-bit code and V86 with the cache on', () => {
+  it('real-mode code runs the same (no blocks are built for 16-bit code)', () => {
+    // mov cx,5 ; L: add ax,cx ; mov [0x500],ax ; loop L ; hlt
+    const code = [0xb9, 5, 0, 0x01, 0xc8, 0xa3, 0x00, 0x05, 0xe2, 0xf9, HLT];
+    const res = [true, false].map((cache) => {
+      const { cpu, bus } = makeCpu(1 << 20);
+      bus.ram.set(code, 0x7c00);
+      cpu.enterReal(0, 0x7c00);
+      fastPaths.blockCache = cache;
+      cpu.run(1000);
+      fastPaths.blockCache = true;
+      return { cpu, word: bus.ram[0x500] | (bus.ram[0x501] << 8) };
+    });
+    expect(res[0].word).toBe(15);
+    expect(res[0].cpu.blocks.built).toBe(0);
+    expect(res[0].cpu.getState()).toEqual(res[1].cpu.getState());
+  });
+
+  const dir = resolve(import.meta.dirname, '../../guests/cputests');
+  const elfs = readdirSync(dir).filter((f) => f.endsWith('.elf') && f !== 'triplefault.elf');
+  it.each(elfs)('cputests %s: same serial, exit, count and state with the cache on and off', (f) => {
+    const res = [true, false].map((cache) => {
+      const { cpu, bus } = makeCpu(32 << 20);
+      bus.latchPorts = true;
+      const entry = loadElf(bus.ram, new Uint8Array(readFileSync(resolve(dir, f))));
+      cpu.enterProtectedFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
+      fastPaths.blockCache = cache;
+      const code = runToExit(cpu, bus, 50_000_000);
+      fastPaths.blockCache = true;
+      return { code, serial: bus.serial, state: cpu.getState(), built: cpu.blocks.built };
+    });
+    expect(res[0].code).toBe(0);
+    expect(res[0].built).toBeGreaterThan(0);
+    expect(res[1].built).toBe(0);
+    expect({ ...res[0], built: 0 }).toEqual({ ...res[1], built: 0 });
+  });
+});
