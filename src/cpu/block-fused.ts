@@ -143,7 +143,7 @@ const testRRJcc: Op = (c, a, k) => {
   if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
 };
 const testRIJcc: Op = (c, a, k) => {
-  const r = c.regs[0] & a[k + S];
+  const r = c.regs[a[k]] & a[k + S];
   c.setLogic(r, 32);
   c.instructions++;
   if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;

@@ -8,7 +8,7 @@
  * the interpreter's.
  */
 import { LZ_ADD, LZ_SUB } from './base.ts';
-import { ARITH, CF, ESP } from './constants.ts';
+import { ARITH, CF, EBP, ESP, SS } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { execute } from './ops-main.ts';
@@ -136,8 +136,9 @@ function aluRIGeneric(c: CpuCore, a: Int32Array, k: number): void {
   const d = a[k];
   r[d] = c.alu(a[k + T], r[d], a[k + S], 32);
 }
+/** TEST r32, imm32 (A9 with D = EAX, F7 /0). */
 export const testRI: Op = (c, a, k) => {
-  c.setLogic(c.regs[0] & a[k + S], 32);
+  c.setLogic(c.regs[a[k]] & a[k + S], 32);
 };
 /** TEST r8, imm8 (D = register number). */
 export const testRI8: Op = (c, a, k) => {
@@ -335,4 +336,181 @@ export const ret: Op = (c) => {
     c.gp(0);
   }
   c.ip = t;
+};
+
+// ---- more forms (the ones the Linux boot leaves to the interpreter most often) ------------------
+
+/** MOV r/m32, imm32 and MOV r/m8, imm8 (C7/C6 /0) to memory. */
+export const movMI: Op = (c, a, k) => {
+  c.wr32(a[k + SG], ea(c, a, k), a[k + S]);
+};
+export const movMI8: Op = (c, a, k) => {
+  c.wr8(a[k + SG], ea(c, a, k), a[k + S]);
+};
+// 16-bit MOV forms (66 89 / 66 8B / 66 C7); D and S are register numbers.
+export const movRR16: Op = (c, a, k) => {
+  const r = c.r16;
+  r[a[k] << 1] = r[a[k + S] << 1];
+};
+export const movRM16: Op = (c, a, k) => {
+  c.r16[a[k] << 1] = c.rd16(a[k + SG], ea(c, a, k));
+};
+export const movMR16: Op = (c, a, k) => {
+  c.wr16(a[k + SG], ea(c, a, k), c.r16[a[k] << 1]);
+};
+export const movRI16: Op = (c, a, k) => {
+  c.r16[a[k] << 1] = a[k + S];
+};
+export const movMI16: Op = (c, a, k) => {
+  c.wr16(a[k + SG], ea(c, a, k), a[k + S]);
+};
+
+/** TEST r/m, imm with a memory operand (F6/F7 /0): flags only. */
+export const testMI8: Op = (c, a, k) => {
+  c.setLogic(c.rd8(a[k + SG], ea(c, a, k)) & a[k + S], 8);
+};
+export const testMI: Op = (c, a, k) => {
+  c.setLogic(c.rd32(a[k + SG], ea(c, a, k)) & a[k + S], 32);
+};
+/** NOT r32 (no flags) and NEG r32 (flags as 0 - x). */
+export const notR: Op = (c, a, k) => {
+  const r = c.regs;
+  r[a[k]] = ~r[a[k]];
+};
+export const negR: Op = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  r[d] = sub32(c, 0, r[d]);
+};
+
+/** INC/DEC m32 (FF /0, /1): probe the write first, as the interpreter's rmw(). */
+export const incM: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  c.probeWrite(seg, off, 4);
+  c.wr32(seg, off, c.incdec(c.rd32(seg, off), false, 32));
+};
+export const decM: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  c.probeWrite(seg, off, 4);
+  c.wr32(seg, off, c.incdec(c.rd32(seg, off), true, 32));
+};
+/** PUSH m32 (FF /6): the operand is read before ESP moves. */
+export const pushM: Op = (c, a, k) => {
+  c.push32(c.rd32(a[k + SG], ea(c, a, k)));
+};
+/** CALL/JMP near indirect (FF /2, /4); T = the return address for CALL. */
+export const callR: Op = (c, a, k) => {
+  const t = c.regs[a[k + S]] >>> 0;
+  if (t > c.csLim) c.gp(0);
+  c.push32(a[k + T]);
+  c.ip = t;
+};
+export const callM: Op = (c, a, k) => {
+  const t = c.rd32(a[k + SG], ea(c, a, k)) >>> 0;
+  if (t > c.csLim) c.gp(0);
+  c.push32(a[k + T]);
+  c.ip = t;
+};
+export const jmpR: Op = (c, a, k) => {
+  const t = c.regs[a[k + S]] >>> 0;
+  if (t > c.csLim) c.gp(0);
+  c.ip = t;
+};
+export const jmpM: Op = (c, a, k) => {
+  const t = c.rd32(a[k + SG], ea(c, a, k)) >>> 0;
+  if (t > c.csLim) c.gp(0);
+  c.ip = t;
+};
+/** RET imm16 (32-bit): read the target, check it, then release 4 + imm bytes. */
+export const retImm: Op = (c, a, k) => {
+  const sp = c.spAdd(0);
+  const t = c.rd32(SS, sp) >>> 0;
+  if (t > c.csLim) c.gp(0);
+  c.ip = t;
+  c.setSp(c.spAdd(4 + a[k + S]));
+};
+/** LEAVE (32-bit operand size): ESP = EBP, then pop EBP — the read comes first. */
+export const leave: Op = (c) => {
+  const r = c.regs;
+  const bp = c.ss32 ? r[EBP] >>> 0 : r[EBP] & 0xffff;
+  const v = c.rd32(SS, bp);
+  c.setSp(c.ss32 ? (bp + 4) >>> 0 : (bp + 4) & 0xffff);
+  r[EBP] = v;
+};
+
+/** SETcc r/m8 (condition in T). */
+export const setccR: Op = (c, a, k) => {
+  c.r8[R8[a[k + S]]] = c.cond(a[k + T]) ? 1 : 0;
+};
+export const setccM: Op = (c, a, k) => {
+  c.wr8(a[k + SG], ea(c, a, k), c.cond(a[k + T]) ? 1 : 0);
+};
+/** CMOVcc r32, r/m32: the source is read (and may fault) even when the condition is false. */
+export const cmovR: Op = (c, a, k) => {
+  const v = c.regs[a[k + S]];
+  if (c.cond(a[k + T])) c.regs[a[k]] = v;
+};
+export const cmovM: Op = (c, a, k) => {
+  const v = c.rd32(a[k + SG], ea(c, a, k));
+  if (c.cond(a[k + T])) c.regs[a[k]] = v;
+};
+
+/** IMUL r32, r/m32[, imm] (0F AF, 69, 6B); imm in T (0F AF: T unused, the factor is D itself). */
+function imul32(c: CpuCore, d: number, x: number, y: number): void {
+  c.muls32(x | 0, y | 0);
+  const lo = c.mulLo;
+  c.regs[d] = lo;
+  c.mulFlags(c.mulHi !== lo >> 31, lo, 32);
+}
+export const imulRRI: Op = (c, a, k) => {
+  imul32(c, a[k], c.regs[a[k + S]], a[k + T]);
+};
+export const imulRMI: Op = (c, a, k) => {
+  imul32(c, a[k], c.rd32(a[k + SG], ea(c, a, k)), a[k + T]);
+};
+export const imulRR: Op = (c, a, k) => {
+  imul32(c, a[k], c.regs[a[k + S]], c.regs[a[k]]);
+};
+export const imulRM: Op = (c, a, k) => {
+  imul32(c, a[k], c.rd32(a[k + SG], ea(c, a, k)), c.regs[a[k]]);
+};
+
+/** SHL/SHR/SAR/ROL/ROR r32, CL (D3): a masked count of 0 changes nothing (flags included). */
+export const shiftRCL: Op = (c, a, k) => {
+  const n = c.r8[4] & 31;
+  if (n === 0) return;
+  const r = c.regs;
+  const d = a[k];
+  r[d] = c.shift32(a[k + T], r[d], n);
+};
+
+/** BT/BTS/BTR/BTC r32, imm8 (0F BA /4–/7; op in T, bit in S): CF = the bit, then modify. */
+export const btRI: Op = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const v = r[d];
+  const bit = a[k + S];
+  c.setCF((v >>> bit) & 1);
+  const op = a[k + T];
+  if (op === 0) return;
+  const m = 1 << bit;
+  r[d] = op === 1 ? v | m : op === 2 ? v & ~m : v ^ m;
+};
+
+/** CDQ, CWDE, XCHG r32, r32 (87 and 90+r). */
+export const cdq: Op = (c) => {
+  c.regs[2] = c.regs[0] >> 31;
+};
+export const cwde: Op = (c) => {
+  c.regs[0] = (c.r16[0] << 16) >> 16;
+};
+export const xchgRR: Op = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const s = a[k + S];
+  const v = r[d];
+  r[d] = r[s];
+  r[s] = v;
 };

@@ -26,26 +26,49 @@ import {
   aluRM8,
   aluRR8,
   B,
+  btRI,
+  callM,
+  callR,
   callRel,
+  cdq,
+  cmovM,
+  cmovR,
   cmpMI,
   cmpRM,
+  cwde,
   D,
   DISP,
+  decM,
   decReg,
   flagsMR,
+  imulRM,
+  imulRMI,
+  imulRR,
+  imulRRI,
+  incM,
   incReg,
   interpret,
   jcc,
   jmp,
+  jmpM,
+  jmpR,
   lea,
+  leave,
+  movMI,
+  movMI8,
+  movMI16,
   movMR,
   movMR8,
+  movMR16,
   movRI,
   movRI8,
+  movRI16,
   movRM,
   movRM8,
+  movRM16,
   movRR,
   movRR8,
+  movRR16,
   movsxRM8,
   movsxRM16,
   movsxRR8,
@@ -54,22 +77,32 @@ import {
   movzxRM16,
   movzxRR8,
   movzxRR16,
+  negR,
   nop,
+  notR,
   type Op,
   popReg,
   pushImm,
+  pushM,
   pushReg,
   ret,
+  retImm,
   S,
   SC,
   SG,
   SLOTS,
+  setccM,
+  setccR,
+  shiftRCL,
   shiftRI,
   T,
+  testMI,
+  testMI8,
   testRI,
   testRI8,
   testRR,
   X,
+  xchgRR,
 } from './block-ops.ts';
 import { DS, EBP, ESP, SS } from './constants.ts';
 import { R8 } from './core.ts';
@@ -184,12 +217,14 @@ export function predecode(
   let segOv = -1;
   let b = cur.u8();
   let prefixes = 0;
-  while (b in SEG_PREFIX) {
-    segOv = SEG_PREFIX[b];
+  let opsz16 = false;
+  while (b in SEG_PREFIX || b === 0x66) {
+    if (b === 0x66) opsz16 = true;
+    else segOv = SEG_PREFIX[b];
     b = cur.u8();
     if (++prefixes > 4) return null;
   }
-  const op = decodeOp(b, segOv);
+  const op = opsz16 ? decode16(b, segOv) : decodeOp(b, segOv);
   if (op === null || !cur.ok) return null;
   // Direct branch targets are constants, and a block runs only under the CS limit it was decoded
   // with, so the near-branch limit check (#GP(0), SDM Vol.2 JMP/Jcc/CALL) is done here, once:
@@ -358,6 +393,158 @@ function decodeOp(b: number, segOv: number): Op | null {
         o[S] = cur.u8();
         return movRI8;
       }
+      return decodeMore(b, segOv);
+  }
+}
+
+/** The few 16-bit operand-size forms (66 prefix) worth pre-decoding in 32-bit code: MOVs. */
+function decode16(b: number, segOv: number): Op | null {
+  kind = K_PLAIN;
+  switch (b) {
+    case 0x89:
+      if (modrm(segOv) === 3) {
+        const g = o[D];
+        o[D] = o[S];
+        o[S] = g;
+        return movRR16;
+      }
+      return movMR16;
+    case 0x8b:
+      return modrm(segOv) === 3 ? movRR16 : movRM16;
+    case 0xc7: {
+      const mod = modrm(segOv);
+      if (o[D] !== 0) return null;
+      const imm = cur.u8() | (cur.u8() << 8);
+      if (mod === 3) {
+        o[D] = o[S];
+        o[S] = imm;
+        return movRI16;
+      }
+      o[S] = imm;
+      return movMI16;
+    }
+    case 0x90:
+      return nop; // XCHG AX, AX
+    default:
+      if (b >= 0xb8 && b < 0xc0) {
+        o[D] = b & 7;
+        o[S] = cur.u8() | (cur.u8() << 8);
+        return movRI16;
+      }
+      return null;
+  }
+}
+
+/** One-byte opcodes beyond the core set (decodeOp's default case). */
+function decodeMore(b: number, segOv: number): Op | null {
+  switch (b) {
+    case 0x69:
+    case 0x6b: {
+      const mod = modrm(segOv);
+      o[T] = b === 0x69 ? cur.i32() : cur.s8();
+      return mod === 3 ? imulRRI : imulRMI;
+    }
+    case 0x87:
+      if (modrm(segOv) !== 3) return null; // a locked memory exchange: interpreter
+      return xchgRR;
+    case 0x98:
+      return cwde;
+    case 0x99:
+      return cdq;
+    case 0xa0:
+    case 0xa1:
+    case 0xa2:
+    case 0xa3:
+      // MOV AL/EAX <-> moffs: the memory-operand handlers with [disp32] (D = AL/EAX).
+      o[D] = 0;
+      o[B] = Z;
+      o[X] = Z;
+      o[SC] = 0;
+      o[DISP] = cur.i32();
+      o[SG] = segOv >= 0 ? segOv : DS;
+      return b === 0xa0 ? movRM8 : b === 0xa1 ? movRM : b === 0xa2 ? movMR8 : movMR;
+    case 0xc2:
+      o[S] = cur.u8() | (cur.u8() << 8);
+      kind = K_END;
+      return retImm;
+    case 0xc6:
+    case 0xc7: {
+      const mod = modrm(segOv);
+      if (o[D] !== 0) return null; // #UD
+      const imm = b === 0xc6 ? cur.u8() : cur.i32();
+      if (mod === 3) {
+        o[D] = b === 0xc6 ? R8[o[S]] : o[S];
+        o[S] = imm;
+        return b === 0xc6 ? movRI8 : movRI;
+      }
+      o[S] = imm;
+      return b === 0xc6 ? movMI8 : movMI;
+    }
+    case 0xc9:
+      return leave;
+    case 0xd3: {
+      const mod = modrm(segOv);
+      const sh = o[D];
+      if (sh === 2 || sh === 3 || mod !== 3) return null;
+      o[T] = sh;
+      o[D] = o[S];
+      return shiftRCL;
+    }
+    case 0xf6:
+    case 0xf7: {
+      const mod = modrm(segOv);
+      const op = o[D];
+      if (op === 0 || op === 1) {
+        // TEST r/m, imm (/1 is an undocumented alias the interpreter also accepts).
+        const imm = b === 0xf6 ? cur.u8() : cur.i32();
+        if (mod === 3) {
+          o[D] = o[S];
+          o[S] = imm;
+          return b === 0xf6 ? testRI8 : testRI;
+        }
+        o[S] = imm;
+        return b === 0xf6 ? testMI8 : testMI;
+      }
+      if (b === 0xf7 && mod === 3 && (op === 2 || op === 3)) {
+        o[D] = o[S];
+        return op === 2 ? notR : negR;
+      }
+      return null;
+    }
+    case 0xff: {
+      const mod = modrm(segOv);
+      const op = o[D];
+      switch (op) {
+        case 0:
+        case 1:
+          if (mod === 3) {
+            o[D] = o[S];
+            return op === 0 ? incReg : decReg;
+          }
+          return op === 0 ? incM : decM;
+        case 2:
+          o[T] = next();
+          kind = K_END;
+          return mod === 3 ? callR : callM;
+        case 4:
+          kind = K_END;
+          return mod === 3 ? jmpR : jmpM;
+        case 6:
+          if (mod === 3) {
+            o[D] = o[S];
+            return pushReg;
+          }
+          return pushM;
+        default:
+          return null;
+      }
+    }
+    default:
+      if (b > 0x90 && b < 0x98) {
+        o[D] = 0;
+        o[S] = b & 7;
+        return xchgRR;
+      }
       return null;
   }
 }
@@ -370,6 +557,27 @@ function decode0F(segOv: number): Op | null {
     o[T] = (next() + d) >>> 0;
     kind = K_JCC;
     return jcc;
+  }
+  if (b >= 0x90 && b < 0xa0) {
+    const mod = modrm(segOv);
+    o[T] = b & 15;
+    return mod === 3 ? setccR : setccM;
+  }
+  if (b >= 0x40 && b < 0x50) {
+    const mod = modrm(segOv);
+    o[T] = b & 15;
+    return mod === 3 ? cmovR : cmovM;
+  }
+  if (b === 0xaf) return modrm(segOv) === 3 ? imulRR : imulRM;
+  if (b === 0xba) {
+    const mod = modrm(segOv);
+    const op = o[D];
+    const imm = cur.u8();
+    if (op < 4 || mod !== 3) return null;
+    o[T] = op & 3;
+    o[D] = o[S];
+    o[S] = imm & 31;
+    return btRI;
   }
   if (b === 0xb6 || b === 0xb7 || b === 0xbe || b === 0xbf) {
     const mod = modrm(segOv);
