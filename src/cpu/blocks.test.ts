@@ -634,3 +634,252 @@ describe('16-bit code and V86 with the cache on', () => {
     expect({ ...res[0], built: 0, inv: 0 }).toEqual({ ...res[1], built: 0, inv: 0 });
   });
 });
+
+describe('every kind of memory writer that hits a cached instruction', () => {
+  // ecx = 2 ; ebx = 0 ; L: mov edx, ecx ; imul edx, edx, 0x11111111 ; <writer> ;
+  // T: mov eax, 0x01010101 ; add ebx, eax ; mov esp, 0x8000 ; dec ecx ; jnz L ; hlt
+  // The writer stores into T's immediate (T+1..T+4) on both passes; on the second pass T sits in
+  // a block decoded during the first. `w(a)` encodes the writer for target address a = T + 1.
+  const abs = (a: number) => le(a);
+  const writers: Array<[string, (a: number) => number[]]> = [
+    ['MOV m32, r32', (a) => [0x89, 0x15, ...abs(a)]],
+    ['MOV m32, imm32', (a) => [0xc7, 0x05, ...abs(a), 0x78, 0x56, 0x34, 0x12]],
+    ['MOV m8, imm8', (a) => [0xc6, 0x05, ...abs(a + 1), 0x77]],
+    ['MOV m16, r16 (66h)', (a) => [0x66, 0x89, 0x15, ...abs(a + 2)]],
+    ['MOV [edi+disp8], r32', (a) => [0xbf, ...abs(a - 0x10), 0x89, 0x57, 0x10]],
+    ['MOV [edi+esi*4], r32', (a) => [0xbf, ...abs(a - 8), 0xbe, ...abs(2), 0x89, 0x14, 0xb7]],
+    ['MOV moffs32, EAX', (a) => [0x89, 0xd0, 0xa3, ...abs(a)]],
+    ['ADD m32, r32', (a) => [0x01, 0x15, ...abs(a)]],
+    ['ADC m32, r32', (a) => [0xf9, 0x11, 0x15, ...abs(a)]],
+    ['SBB m32, imm8', (a) => [0xf9, 0x83, 0x1d, ...abs(a), 0x40]],
+    ['OR m8, r8', (a) => [0x08, 0x35, ...abs(a + 3)]],
+    ['INC m32', (a) => [0xff, 0x05, ...abs(a)]],
+    ['DEC m8', (a) => [0xfe, 0x0d, ...abs(a + 2)]],
+    ['NOT m32', (a) => [0xf7, 0x15, ...abs(a)]],
+    ['NEG m32', (a) => [0xf7, 0x1d, ...abs(a)]],
+    ['XCHG m32, r32', (a) => [0x87, 0x15, ...abs(a)]],
+    ['XADD m32, r32', (a) => [0x0f, 0xc1, 0x15, ...abs(a)]],
+    ['CMPXCHG m32, r32', (a) => [0xb8, ...le(0x01010101), 0x0f, 0xb1, 0x15, ...abs(a)]],
+    ['LOCK ADD m32, r32', (a) => [0xf0, 0x01, 0x15, ...abs(a)]],
+    ['CMPXCHG8B', (a) => [0x31, 0xc0, 0x31, 0xdb, 0x87, 0xd3, 0x0f, 0xc7, 0x0d, ...abs(a)]],
+    ['SETcc m8', (a) => [0x85, 0xd2, 0x0f, 0x95, 0x05, ...abs(a + 1)]],
+    ['BTS m32, imm8', (a) => [0x0f, 0xba, 0x2d, ...abs(a), 0x1c]],
+    ['BTC m32, r32', (a) => [0x0f, 0xbb, 0x0d, ...abs(a)]],
+    ['SHL m32, imm8', (a) => [0xc1, 0x25, ...abs(a), 4]],
+    ['ROL m32, CL', (a) => [0xd3, 0x05, ...abs(a)]],
+    ['SHLD m32, r32, imm8', (a) => [0x0f, 0xa4, 0x15, ...abs(a), 8]],
+    ['POP m32', (a) => [0x52, 0x8f, 0x05, ...abs(a)]],
+    ['PUSH r32 (stack over the code)', (a) => [0xbc, ...abs(a + 4), 0x52]],
+    ['PUSH imm32 (stack over the code)', (a) => [0xbc, ...abs(a + 4), 0x68, ...le(0x0badc0de)]],
+    ['PUSH r16 (66h)', (a) => [0xbc, ...abs(a + 2), 0x66, 0x52]],
+    ['CALL rel32 (return address over the code)', (a) => [0xbc, ...abs(a + 4), 0xe8, 0, 0, 0, 0]],
+    [
+      'PUSH m32 (stack over the code)',
+      (a) => [0x89, 0x15, ...le(DATA), 0xbc, ...abs(a + 4), 0xff, 0x35, ...le(DATA)],
+    ],
+    ['ENTER (frame over the code)', (a) => [0xbc, ...abs(a + 4), 0x89, 0xd5, 0xc8, 0, 0, 0]],
+    ['STOSD', (a) => [0xbf, ...abs(a), 0x89, 0xd0, 0xab]],
+    ['STOSD with DF=1', (a) => [0xbf, ...abs(a), 0x89, 0xd0, 0xfd, 0xab, 0xfc]],
+    ['MOVSD', (a) => [0x89, 0x15, ...le(DATA), 0xbe, ...le(DATA), 0xbf, ...abs(a), 0xa5]],
+    ['REP STOSB', (a) => [0x51, 0xbf, ...abs(a), 0x89, 0xd0, 0xb9, ...le(4), 0xf3, 0xaa, 0x59]],
+    [
+      'REP MOVSB',
+      (a) => [
+        0x89,
+        0x15,
+        ...le(DATA),
+        0x51,
+        0xbe,
+        ...le(DATA),
+        0xbf,
+        ...abs(a),
+        0xb9,
+        ...le(4),
+        0xf3,
+        0xa4,
+        0x59,
+      ],
+    ],
+    [
+      'REP MOVSD backwards',
+      (a) => [
+        0x89,
+        0x15,
+        ...le(DATA),
+        0x51,
+        0xbe,
+        ...le(DATA),
+        0xbf,
+        ...abs(a),
+        0xb9,
+        ...le(1),
+        0xfd,
+        0xf3,
+        0xa5,
+        0xfc,
+        0x59,
+      ],
+    ],
+  ];
+
+  function program(w: (a: number) => number[]): number[] {
+    const L = 7;
+    const n = w(0).length;
+    const T = CODE + L + 8 + n;
+    const c = [0xb9, ...le(2), 0x31, 0xdb, 0x89, 0xca, 0x69, 0xd2, ...le(0x11111111), ...w(T + 1)];
+    expect(c.length).toBe(L + 8 + n);
+    c.push(0xb8, ...le(0x01010101), 0x01, 0xc3, 0xbc, ...le(0x8000), 0x49, 0x0f, 0x85);
+    c.push(...le(L - (c.length + 4)), HLT);
+    return c;
+  }
+
+  for (const paging of [false, true]) {
+    it.each(writers)(`%s${paging ? ' (paging on)' : ''}`, (_name, w) => {
+      const code = program(w);
+      const e = twin(code, { paging });
+      expect(e.cpu.halted).toBe(true);
+      expect(e.cpu.regs[1]).toBe(0); // both passes ran
+      expect(e.cpu.code.invalidations).toBeGreaterThan(0);
+      expect(e.cpu.blocks.built).toBeGreaterThan(0);
+    });
+  }
+
+  it('a dword store straddling into the first bytes of a code page', () => {
+    // L: mov edx, ecx ; imul edx, edx, 0x11111111 ; mov dl, 0xb8 ; rol edx, 8 ;
+    // mov [P-1], edx ; jmp P ; … P (next page): mov eax, imm32 ; add ebx, eax ; dec ecx ;
+    // jnz L ; hlt. The store's last three bytes are P's opcode (kept) and first two immediates.
+    const P = CODE + 0x1000;
+    const c = [
+      0xb9,
+      ...le(2),
+      0x31,
+      0xdb,
+      0x89,
+      0xca,
+      0x69,
+      0xd2,
+      ...le(0x11111111),
+      0xb2,
+      0xb8,
+      0xc1,
+      0xc2,
+      8,
+    ];
+    c.push(0x89, 0x15, ...le(P - 1), 0xe9, ...le(P - (CODE + c.length + 11)));
+    const L = 7;
+    const page2 = [0xb8, ...le(0x01010101), 0x01, 0xc3, 0x49, 0x0f, 0x85];
+    page2.push(...le(CODE + L - (P + page2.length + 4)), HLT);
+    const code = [...c, ...new Array(0x1000 - c.length).fill(0x90), ...page2];
+    for (const paging of [false, true]) {
+      const e = twin(code, { paging });
+      expect(e.cpu.halted).toBe(true);
+      expect(e.cpu.regs[3] >>> 0).toBe((0x01012222 + 0x01011111) >>> 0);
+    }
+  });
+});
+
+describe('code mappings, limits and single-step', () => {
+  it('a remapped code page (PTE change + INVLPG) runs the new frame, the old one without', () => {
+    // Code at CODE calls into linear page X (frame A: mov eax,1 ; ret) three times; between the
+    // calls the PTE of X is switched to frame B (mov eax,2 ; ret) with and without INVLPG.
+    const X = 0x60000;
+    const A = 0x61000;
+    const B = 0x62000;
+    const pte = PT + (X >>> 12) * 4;
+    const code = [
+      0xe8,
+      ...le(X - (CODE + 5)), // call X
+      0x01,
+      0xc3, // add ebx, eax
+      0xc7,
+      0x05,
+      ...le(pte),
+      ...le(B | 7), // PTE(X) = B (no INVLPG: the TLB may keep A — both paths use the same TLB)
+      0xe8,
+      ...le(X - (CODE + 22)),
+      0xc1,
+      0xe3,
+      4, // shl ebx, 4
+      0x01,
+      0xc3,
+      0x0f,
+      0x01,
+      0x3d,
+      ...le(X), // invlpg [X]
+      0xe8,
+      ...le(X - (CODE + 39)),
+      0xc1,
+      0xe3,
+      4,
+      0x01,
+      0xc3,
+      HLT,
+    ];
+    const setup = (e: Env) => {
+      e.bus.ram.set([0xb8, ...le(1), 0xc3], A);
+      e.bus.ram.set([0xb8, ...le(2), 0xc3], B);
+      e.dv.setUint32(pte, A | 7, true);
+    };
+    const e = twin(code, { paging: true, setup });
+    expect(e.cpu.halted).toBe(true);
+    // 1, then 1 again (stale TLB entry), then 2 after INVLPG.
+    expect(e.cpu.regs[3]).toBe(((1 << 4) + 1) * 16 + 2);
+  });
+
+  it('an instruction straddling into a not-present page: #PF with CR2 on the next page', () => {
+    // NOPs up to the last byte of the page, then mov eax, imm32 whose immediate is on page 2.
+    const P = CODE + 0x1000;
+    const code = [...new Array(0x1000 - 3).fill(0x90), 0xb8, 1, 2, 3, 4];
+    const setup = (e: Env) => e.dv.setUint32(PT + (P >>> 12) * 4, 0, true);
+    const e = twin(code, { paging: true, setup });
+    expect(stubVector(e.cpu)).toBe(14);
+    expect(e.cpu.cr2 >>> 0).toBe(P);
+    expect(e.dv.getUint32(0x8000 - 12, true)).toBe(P - 3);
+    expect(e.dv.getUint32(0x8000 - 16, true)).toBe(0); // supervisor read (fetch), not present
+    expect(e.cpu.instructions).toBe(0x1000 - 3 + 1);
+  });
+
+  it('running into the CS limit mid-block: #GP(0) at the first instruction past it', () => {
+    // inc ×3 ; mov eax, 5 (ends at the limit) ; inc eax (past it) ; hlt
+    const code = [0x40, 0x40, 0x40, 0xb8, ...le(5), 0x40, HLT];
+    for (const limit of [CODE + 7, CODE + 6]) {
+      const setup = (e: Env) => e.cpu.setSeg(1, 0x08, 0, limit, CpuSeg.flatAr(true, 0) & ~0x8000);
+      const e = twin(code, { setup });
+      expect(stubVector(e.cpu)).toBe(13);
+      expect(e.dv.getUint32(0x8000 - 16, true)).toBe(0);
+      const at = limit === CODE + 7 ? CODE + 8 : CODE + 3; // a MOV straddling the limit faults whole
+      expect(e.dv.getUint32(0x8000 - 12, true)).toBe(at);
+      expect(e.cpu.regs[0]).toBe(limit === CODE + 7 ? 5 : 3);
+    }
+  });
+
+  it('a non-zero CS base: the same bytes at two offsets, blocks keyed by CS state', () => {
+    // CS base = CODE - 0x100: the code runs at offset 0x100; a second run with base CODE - 0x200.
+    const code = [0xb8, ...le(7), 0x01, 0xc3, 0xe8, 0, 0, 0, 0, 0x5a, HLT]; // call $+5 ; pop edx
+    const res = [true, false].map((cache) => {
+      const e = pmEnv(code);
+      fastPaths.blockCache = cache;
+      for (const base of [CODE - 0x100, CODE - 0x200, CODE - 0x100]) {
+        e.cpu.setSeg(1, 0x08, base, 0xfffff, CpuSeg.flatAr(true, 0) & ~0x8000);
+        e.cpu.ip = CODE - base;
+        e.cpu.halted = false;
+        e.cpu.run(100);
+        e.cpu.regs[6] = (e.cpu.regs[6] << 12) | e.cpu.regs[2];
+      }
+      fastPaths.blockCache = true;
+      return e.cpu.getState();
+    });
+    expect(res[0]).toEqual(res[1]);
+    expect(res[0].regs[6] >>> 0).toBe(0x0c20c10c); // return offsets 0x10c, 0x20c, 0x10c
+    expect(res[0].regs[3]).toBe(21);
+  });
+
+  it('POPF setting TF inside a block: #DB after the next instruction, as in the interpreter', () => {
+    // pushfd ; or dword [esp], 0x100 ; popfd ; inc eax ; inc eax ; hlt
+    const code = [0x40, 0x9c, 0x81, 0x0c, 0x24, ...le(0x100), 0x9d, 0x40, 0x40, HLT];
+    const e = twin(code);
+    expect(stubVector(e.cpu)).toBe(1);
+    expect(e.cpu.regs[0]).toBe(2);
+    expect(e.dv.getUint32(0x8000 - 12, true)).toBe(CODE + 11); // after the first INC past POPF
+  });
+});
