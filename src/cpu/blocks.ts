@@ -13,6 +13,7 @@
  *
  * Block header (HDR ints): phys, ip, gen, csBase, csLim, code32, instruction count, record
  * count, then the links: epoch, ip₀, block₀, ip₁, block₁ — the blocks that last followed this one,
+ * then the compiled-function index and run count (jit.ts), then one unused slot. The links are
  * valid while CodeMap.epoch is unchanged (no TLB, CS, CPL or code change since), which lets the
  * run loop skip the hash lookup between blocks that follow each other.
  * Then the records (REC ints): handler index, ip, next ip, then the SLOTS operands it reads.
@@ -30,6 +31,9 @@ export const HDR = 16;
 /** Header slots. */
 export const H_COUNT = 6;
 export const H_EPOCH = 8;
+/** Index into BlockCache.compiled (-1: not compiled) and the run count that triggers compiling. */
+export const H_JIT = 13;
+export const H_RUNS = 14;
 export const REC = 3 + SLOTS;
 const BITS = 16;
 const SIZE = 1 << BITS;
@@ -51,6 +55,8 @@ function handlerIndex(op: Op): number {
 export class BlockCache {
   constructor(private readonly code: CodeMap) {}
   readonly arena = new Int32Array(ARENA);
+  /** Second-tier functions of blocks in the arena (jit.ts); dropped with the arena. */
+  readonly compiled: Array<(c: CpuCore, a: Int32Array) => number> = [];
   private top = 0;
   /** Direct-mapped by a hash of the physical address: arena offset of a block, or -1. */
   private readonly table = new Int32Array(SIZE).fill(-1);
@@ -61,6 +67,7 @@ export class BlockCache {
   clear(): void {
     this.table.fill(-1);
     this.top = 0;
+    this.compiled.length = 0;
     this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
@@ -195,6 +202,8 @@ export class BlockCache {
     a[b + H_EPOCH] = this.code.epoch - 1;
     a[b + 10] = -1;
     a[b + 12] = -1;
+    a[b + H_JIT] = -1;
+    a[b + H_RUNS] = 0;
     this.top = k;
     if (hi > lo && c.code.cover(page, lo, hi)) c.markCodePage(page);
     this.built++;

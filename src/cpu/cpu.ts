@@ -3,7 +3,7 @@
  * See README.md for the internal map.
  */
 
-import { BlockCache, H_EPOCH, HANDLERS, HDR, REC } from './blocks.ts';
+import { BlockCache, H_EPOCH, H_JIT, H_RUNS, HANDLERS, HDR, REC } from './blocks.ts';
 import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
 import {
   AR_ACCESSED,
@@ -29,7 +29,8 @@ import {
   TR,
 } from './constants.ts';
 import { CpuCore } from './core.ts';
-import { fastPaths } from './fastpaths.ts';
+import { fastPaths, jitTuning } from './fastpaths.ts';
+import { compileBlock } from './jit.ts';
 import { EventKind } from './interrupts.ts';
 import { execute } from './ops-main.ts';
 import { CpuSeg } from './segments.ts';
@@ -81,6 +82,8 @@ export class Cpu extends CpuCore {
    * without progress cannot spin forever, but they are not retired instructions.
    */
   eventSteps = 0;
+  /** Set by a compiled block (jit.ts) that faulted: the arena offset of the faulting record. */
+  faultK = -1;
   /** Pre-decoded blocks (blocks.ts); the interpreter runs whatever they do not cover. */
   readonly blocks = new BlockCache(this.code);
 
@@ -303,6 +306,8 @@ export class Cpu extends CpuCore {
   private fastLoop(n: number): void {
     const cache = fastPaths.blockCache ? this.blocks : null;
     const arena = this.blocks.arena;
+    const compiled = this.blocks.compiled;
+    const jitAfter = fastPaths.jit ? jitTuning.jitAfter : 0;
     // Arena offset of the pre-decoded instruction running (-1: the interpreter's own step).
     let k = -1;
     // The block that ran last (its links may name the next one without a hash lookup).
@@ -325,6 +330,24 @@ export class Cpu extends CpuCore {
         }
         prev = -1;
         if (b >= 0 && arena[b + 6] <= n) {
+          const j = arena[b + H_JIT];
+          if (j >= 0) {
+            // Second tier: the block as one function (jit.ts) — the same calls as below.
+            k = -2;
+            const stopped = compiled[j](this, arena);
+            k = -1;
+            if (stopped !== 0) return;
+            n -= arena[b + 6];
+            prev = b;
+            continue;
+          }
+          if (++arena[b + H_RUNS] === jitAfter) {
+            const f = compileBlock(arena, b);
+            if (f !== null) {
+              arena[b + H_JIT] = compiled.length;
+              compiled.push(f);
+            }
+          }
           // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
           // EIP/IP are stored only where someone can look: before the last instruction (a branch
           // or `interpret` uses them), at an early exit, and in the fault handler below.
@@ -358,6 +381,7 @@ export class Cpu extends CpuCore {
       }
     } catch (e) {
       if (e !== FAULT) throw e;
+      if (k === -2) k = this.faultK;
       if (k >= 0) {
         // A pre-decoded instruction faulted: its EIP is the fault EIP (nothing of it retired).
         this.eip = arena[k + 1] >>> 0;

@@ -40,6 +40,6 @@ for (let run = 0; run < 2; run++) {
   const s = (cu.user + cu.system) / 1e6;
   const cpu = pc.cpu as unknown as Cpu;
   console.log(
-    `${pc.instructions} instructions, ${s.toFixed(3)} s CPU, ${(pc.instructions / s / 1e6).toFixed(1)} MIPS; fastLoop entries ${stats.fast}, slow steps ${stats.slow}; blocks built ${cpu.blocks.built} (flushes ${cpu.blocks.flushes}), code invalidations ${cpu.code.invalidations}, pages given up ${cpu.code.noCache.reduce((a, v) => a + v, 0)}`,
+    `${pc.instructions} instructions, ${s.toFixed(3)} s CPU, ${(pc.instructions / s / 1e6).toFixed(1)} MIPS; fastLoop entries ${stats.fast}, slow steps ${stats.slow}; blocks built ${cpu.blocks.built} (flushes ${cpu.blocks.flushes}, compiled ${cpu.blocks.compiled.length}), code invalidations ${cpu.code.invalidations}, pages given up ${cpu.code.noCache.reduce((a, v) => a + v, 0)}`,
   );
 }

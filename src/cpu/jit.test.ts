@@ -1,0 +1,158 @@
+/**
+ * The second tier (jit.ts) must be invisible to the guest. With `jitAfter = 1` every block is
+ * compiled on its first run, so these tests push all code through compiled functions and compare
+ * with the first tier and with the plain interpreter.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HDR, REC } from './blocks.ts';
+import type { Cpu } from './cpu.ts';
+import { fastPaths, jitTuning } from './fastpaths.ts';
+import { MonitorAction } from './interrupts.ts';
+import { blockSource } from './jit.ts';
+import { loadElf, makeCpu, runToExit } from './test/harness.ts';
+
+const dir = resolve(__dirname, '../../guests/cputests');
+const guests = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.elf') && f !== 'triplefault.elf')
+      .sort()
+  : [];
+
+type Tier = 'interpreter' | 'blocks' | 'jit';
+function setTier(t: Tier): void {
+  fastPaths.blockCache = t !== 'interpreter';
+  fastPaths.jit = t === 'jit';
+  jitTuning.jitAfter = 1;
+}
+afterEach(() => {
+  fastPaths.blockCache = true;
+  fastPaths.jit = true;
+  jitTuning.jitAfter = 50_000;
+});
+
+function bootGuest(file: string, tier: Tier) {
+  setTier(tier);
+  const { cpu, bus } = makeCpu(32 << 20);
+  bus.latchPorts = true;
+  const entry = loadElf(bus.ram, new Uint8Array(readFileSync(resolve(dir, file))));
+  cpu.enterProtectedFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
+  const code = runToExit(cpu, bus, 50_000_000);
+  return { cpu, bus, code };
+}
+
+describe('second tier: self-checking guests', () => {
+  it('found the guests', () => {
+    expect(guests.length).toBeGreaterThan(5);
+  });
+  for (const g of guests) {
+    it(`${g}: same output, exit code and instruction count in all three tiers`, () => {
+      const jit = bootGuest(g, 'jit');
+      expect(jit.bus.serial.split(/\r?\n/).filter((l) => l.includes('FAIL'))).toEqual([]);
+      expect(jit.code, jit.bus.serial).toBe(0);
+      expect((jit.cpu as Cpu).blocks.compiled.length).toBeGreaterThan(0);
+      const blocks = bootGuest(g, 'blocks');
+      const plain = bootGuest(g, 'interpreter');
+      for (const other of [blocks, plain]) {
+        expect(jit.bus.serial).toBe(other.bus.serial);
+        expect(jit.cpu.instructions).toBe(other.cpu.instructions);
+        expect(jit.cpu.getState()).toEqual(other.cpu.getState());
+      }
+    });
+  }
+});
+
+/** A loop at 0x1000 that runs `iterations` times, with a load from [esi] that can fault. */
+function loopCpu(tier: Tier) {
+  setTier(tier);
+  const { cpu, bus } = makeCpu(4 << 20);
+  // mov ecx, 50 ; L: add eax, ebx ; mov edx, [esi] ; inc ebx ; add esi, 0x1000 ; dec ecx ; jnz L ; hlt
+  bus.ram.set(
+    [0xb9, 50, 0, 0, 0, 0x01, 0xd8, 0x8b, 0x16, 0x43, 0x81, 0xc6, 0, 0x10, 0, 0, 0x49, 0x75, 0xf2, 0xf4],
+    0x1000,
+  );
+  // Paging: identity-map the first 0x40 pages; the loop walks ESI off the mapped range → #PF.
+  const dv = new DataView(bus.ram.buffer);
+  dv.setUint32(0x10000, 0x11000 | 7, true);
+  for (let i = 0; i < 0x40; i++) dv.setUint32(0x11000 + i * 4, (i << 12) | 7, true);
+  cpu.enterProtectedFlat(0x1000, { esi: 0x20000, esp: 0x9000, ebx: 1 });
+  cpu.cr3 = 0x10000;
+  cpu.cr0 |= 0x80000000;
+  cpu.flushTlb(false);
+  return { cpu, bus };
+}
+
+describe('second tier: faults, budgets and self-modifying code', () => {
+  it('a #PF inside a compiled block: fault EIP, CR2, error code and count as the interpreter', () => {
+    const results = (['jit', 'blocks', 'interpreter'] as const).map((t) => {
+      const { cpu } = loopCpu(t);
+      const events: Array<{ vector: number; eip: number; code: number }> = [];
+      cpu.monitor = {
+        onEvent: (ev) => {
+          events.push({ vector: ev.vector, eip: ev.instrEip, code: ev.errorCode });
+          return MonitorAction.Stop;
+        },
+      };
+      cpu.run(10_000);
+      return { events: events.slice(0, 1), cr2: cpu.cr2 >>> 0, n: cpu.instructions, eip: cpu.eip };
+    });
+    expect(results[0].events[0]?.vector).toBe(14);
+    expect(results[0].events[0]?.eip).toBe(0x1007); // the MOV EDX, [ESI]
+    expect(results[0].cr2).toBe(0x40000);
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]).toEqual(results[2]);
+  });
+
+  it('run(budget) stops at the same instruction in every tier, for every budget', () => {
+    for (let budget = 1; budget <= 60; budget++) {
+      const states = (['jit', 'blocks', 'interpreter'] as const).map((t) => {
+        const { cpu } = loopCpu(t);
+        cpu.run(7); // warm: compile what runs
+        cpu.run(budget);
+        return cpu.getState();
+      });
+      expect(states[0]).toEqual(states[2]);
+      expect(states[1]).toEqual(states[2]);
+    }
+  });
+
+  it('a store that rewrites code of a compiled block takes effect at once', () => {
+    for (const t of ['jit', 'interpreter'] as const) {
+      setTier(t);
+      const { cpu, bus } = makeCpu(4 << 20);
+      // L: mov eax, 1 ; add ebx, eax ; mov byte [0x1001], 5 (patch the immediate) ; dec ecx ; jnz L ; hlt
+      bus.ram.set(
+        [0xb8, 1, 0, 0, 0, 0x01, 0xc3, 0xc6, 0x05, 0x01, 0x10, 0, 0, 5, 0x49, 0x75, 0xef, 0xf4],
+        0x1000,
+      );
+      cpu.enterProtectedFlat(0x1000, { ecx: 4, esp: 0x9000 });
+      cpu.run(1000);
+      expect(cpu.regs[3], t).toBe(1 + 5 + 5 + 5);
+    }
+  });
+});
+
+describe('second tier: generated source', () => {
+  it('calls each record handler in order, with EIP/IP only where the run loop stores them', () => {
+    setTier('jit');
+    const { cpu, bus } = makeCpu(1 << 20);
+    // add eax, ebx ; xor edx, eax ; jmp $-4 (back into the block)
+    bus.ram.set([0x01, 0xd8, 0x31, 0xc2, 0xeb, 0xfa], 0x1000);
+    cpu.enterProtectedFlat(0x1000, {});
+    cpu.run(3);
+    const b = (cpu as Cpu).blocks.lookup(cpu);
+    expect(b).toBeGreaterThanOrEqual(0);
+    const a = (cpu as Cpu).blocks.arena;
+    const { params, body } = blockSource(a, b);
+    const records = a[b + 7];
+    expect(records).toBeGreaterThanOrEqual(2);
+    // One call per record, in order, at its operand offset.
+    for (let r = 0; r < records; r++) {
+      const k = b + HDR + r * REC;
+      expect(body).toContain(`h${a[k]}(c, a, ${k + 3})`);
+    }
+    expect(params.length).toBeGreaterThan(0);
+    expect(body.match(/c\.instructions\+\+/g)?.length).toBe(records);
+  });
+});
