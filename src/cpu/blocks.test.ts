@@ -286,6 +286,35 @@ describe('faults inside a block', () => {
     expect(e.cpu.instructions).toBe(3);
   });
 
+  // BUG (found by the random monitor differential; reported to the coordinator): when an
+  // instruction the predecoder left to the interpreter (an `interpret` record) faults inside a
+  // block, Cpu.fastLoop's catch resets c.ip to the record's "next ip" slot — which for an
+  // `interpret` record holds the instruction's own start — so deliverFault() computes
+  // length = ip − eip = 0. The interpreter leaves ip after the bytes it decoded (2 for FF FF).
+  // A monitor sees it whenever exactLength() cannot decode the bytes itself: an invalid opcode
+  // (#UD, the disassembler says "(bad)"). Minimal reproducer: INC EAX ; FF FF (FF /7, #UD) with
+  // any monitor: cache off → {vector 6, instrEip CODE+1, length 2}; cache on → length 0.
+  // Fix suggestion: in fastLoop's catch, leave eip/ip alone when HANDLERS[arena[k]] is
+  // `interpret` (execute() already set them exactly as the interpreter does).
+  it.fails('BUG: #UD raised by an interpreted record inside a block reports TrapEvent.length 0', () => {
+    const seen = [true, false].map((cache) => {
+      const got: TrapEvent[] = [];
+      runWith(cache, [0x40, 0xff, 0xff, HLT], {
+        setup: (e) => {
+          e.cpu.monitor = {
+            onEvent: (ev) => {
+              got.push({ ...ev });
+              return MonitorAction.Stop;
+            },
+          };
+        },
+      });
+      return got;
+    });
+    expect(seen[1]).toEqual([expect.objectContaining({ vector: 6, instrEip: CODE + 1, length: 2 })]);
+    expect(seen[0]).toEqual(seen[1]);
+  });
+
   it('a monitor sees the faulting instruction: instrEip and length', () => {
     const addr = DATA + 0x1234;
     const seen = [true, false].map((cache) => {
@@ -380,7 +409,16 @@ function mulberry32(seed: number): () => number {
 const GPR = [0, 1, 2, 3, 6, 7];
 const NOT_PRESENT = DATA + 0x3000; // unmapped when paging is on
 
-type Item = { bytes: number[]; jcc?: number; skip?: number; patch?: number };
+type Item = {
+  bytes: number[];
+  jcc?: number;
+  skip?: number;
+  patch?: number;
+  /** Fill in absolute addresses once the layout is known (`at` = this item's address). */
+  fix?: (b: number[], at: number, off: number[], i: number) => void;
+};
+/** Where indirect CALLs find their target (random stores never reach it). */
+const VECTOR = DATA + 0x780;
 
 function genProgram(rnd: () => number, paging: boolean): { code: number[]; init: number[] } {
   const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)];
@@ -486,6 +524,22 @@ function genProgram(rnd: () => number, paging: boolean): { code: number[]; init:
     () => [0x8d, 0x75, int(0x40), pick([0xac, 0xad])],
     () => [0xf6, modrm(3, 6, r())], // DIV r8 (#DE when the quotient overflows)
     () => (rnd() < 0.2 ? [0x0f, 0x0b] : [0x90]), // UD2 sometimes
+    // Forms pre-decoded since 92ce281: moffs, 16-bit, shifts by CL, BT imm, XCHG, CMOVcc, LEAVE.
+    () => [pick([0xa1, 0xa3, 0xa0, 0xa2]), ...le(DATA + 0x100 + int(0x40))],
+    () => [0x66, alu() | pick([1, 3]), modrm(3, r(), r())],
+    () => [0x66, 0x81, modrm(3, int(8), r()), int(256), int(256)],
+    () => memOp([0x66, alu() | pick([1, 3])], r()),
+    () => [0x66, pick([0x40, 0x48]) | r()],
+    () => [0x66, 0xc7, modrm(3, 0, r()), int(256), int(256)],
+    () => [0xd3, modrm(3, pick([0, 1, 2, 3, 4, 5, 7]), r())],
+    () => [0xd2, modrm(3, pick([0, 1, 4, 5, 7]), int(8))],
+    () => memOp([0xd3], pick([0, 1, 4, 5, 7])),
+    () => [0x0f, 0xba, modrm(3, 4 + int(4), r()), int(64)],
+    () => memOp([0x0f, 0xba], 4 + int(4), [int(64)]),
+    () => memOp([0x87], r()),
+    () => memOp([0x0f, 0x40 | int(16)], r()),
+    () => [0x55, 0x89, 0xe5, 0x83, 0xec, 8, 0x89, 0x45, 0xfc, 0xff, 0x75, 0xfc, 0x58 | r(), 0xc9], // frame + LEAVE
+    () => memOp([0xff], 6).concat([0x58 | r()]), // PUSH m32 ; POP r
   ];
   const items: Item[] = [];
   const n = 8 + int(40);
@@ -501,6 +555,29 @@ function genProgram(rnd: () => number, paging: boolean): { code: number[]; init:
       const body: number[] = [];
       for (let j = 0, m = 1 + int(3); j < m; j++) body.push(0x01, modrm(3, r(), r()));
       items.push({ bytes: [0xe8, ...le(2), 0xeb, body.length + 1, ...body, 0xc3] });
+    } else if (k < 0.155) {
+      // Indirect calls (register, memory), RET imm16, and an indirect JMP forward.
+      const body: number[] = [];
+      for (let j = 0, m = 1 + int(3); j < m; j++) body.push(0x01, modrm(3, r(), r()));
+      const v = int(4);
+      const reg = r();
+      if (v === 0) {
+        const b = [0xb8 | reg, 0, 0, 0, 0, 0xff, 0xd0 | reg, 0xeb, body.length + 1, ...body, 0xc3];
+        items.push({ bytes: b, fix: (b, at) => b.splice(1, 4, ...le(at + 9)) });
+      } else if (v === 1) {
+        const b = [0xc7, 0x05, ...le(VECTOR), 0, 0, 0, 0, 0xff, 0x15, ...le(VECTOR), 0xeb, body.length + 1];
+        b.push(...body, 0xc3);
+        items.push({ bytes: b, fix: (b, at) => b.splice(6, 4, ...le(at + 18)) });
+      } else if (v === 2) {
+        const b = [0x6a, int(256), 0xe8, ...le(2), 0xeb, body.length + 3, ...body, 0xc2, 4, 0];
+        items.push({ bytes: b });
+      } else {
+        const skip = 1 + int(3);
+        items.push({
+          bytes: [0xb8 | reg, 0, 0, 0, 0, 0xff, 0xe0 | reg],
+          fix: (b, _at, off, i) => b.splice(1, 4, ...le(CODE + off[Math.min(i + 1 + skip, off.length - 2)])),
+        });
+      }
     } else if (k < 0.17 && loopAt < 0) {
       items.push({ bytes: [0xc7, 0x45, 0x7c, ...le(1 + int(4))] }); // mov dword [ebp+0x7c], n
       loopAt = items.length;
@@ -526,6 +603,7 @@ function genProgram(rnd: () => number, paging: boolean): { code: number[]; init:
   off.push(o);
   items.forEach((it, i) => {
     const b = it.bytes;
+    it.fix?.(b, CODE + off[i], off, i);
     if (it.jcc === 1) {
       const t = off[Math.min(i + 1 + (it.skip ?? 0), items.length - 1)];
       b[1] = (t - off[i + 1]) & 0xff;
@@ -547,9 +625,23 @@ function genProgram(rnd: () => number, paging: boolean): { code: number[]; init:
   return { code, init };
 }
 
-function runRandom(code: number[], init: number[], paging: boolean, cache: boolean, dataSeed: number) {
+function runRandom(
+  code: number[],
+  init: number[],
+  paging: boolean,
+  cache: boolean,
+  dataSeed: number,
+  events?: TrapEvent[],
+) {
   const e = pmEnv(code, { paging });
   const { cpu, bus, dv } = e;
+  if (events)
+    cpu.monitor = {
+      onEvent: (ev) => {
+        events.push({ ...ev });
+        return MonitorAction.Reflect;
+      },
+    };
   if (paging) dv.setUint32(PT + (NOT_PRESENT >>> 12) * 4, 0, true);
   const rnd = mulberry32(dataSeed);
   for (let a = DATA; a < DATA + 0x800; a++) bus.ram[a] = (rnd() * 256) | 0;
@@ -564,12 +656,12 @@ function runRandom(code: number[], init: number[], paging: boolean, cache: boole
 
 describe('differential: random programs, cache on vs off', () => {
   for (const paging of [false, true]) {
-    it(`200 programs, paging ${paging ? 'on' : 'off'}`, () => {
+    it(`160 programs, paging ${paging ? 'on' : 'off'}`, () => {
       const rnd = mulberry32(paging ? 0xc0ffee : 0xbadf00d);
       let faults = 0;
       let blocks = 0;
       let smc = 0;
-      for (let p = 0; p < 200; p++) {
+      for (let p = 0; p < 160; p++) {
         const { code, init } = genProgram(rnd, paging);
         const on = runRandom(code, init, paging, true, p);
         const off = runRandom(code, init, paging, false, p);
@@ -583,10 +675,32 @@ describe('differential: random programs, cache on vs off', () => {
       }
       // The generator must reach the interesting cases.
       expect(faults).toBeGreaterThan(10);
-      expect(blocks).toBeGreaterThan(200);
+      expect(blocks).toBeGreaterThan(160);
       expect(smc).toBeGreaterThan(10);
     });
   }
+
+  it('100 programs with a monitor that reflects every event: the same events', () => {
+    const rnd = mulberry32(0x5eed);
+    let seen = 0;
+    for (let p = 0; p < 100; p++) {
+      const paging = p % 2 === 1;
+      const { code, init } = genProgram(rnd, paging);
+      const evOn: TrapEvent[] = [];
+      const evOff: TrapEvent[] = [];
+      const on = runRandom(code, init, paging, true, p, evOn);
+      const off = runRandom(code, init, paging, false, p, evOff);
+      const tag = `program ${p}: ${code.map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+      // TrapEvent.length of a #UD differs (known bug, see 'BUG: #UD raised by an interpreted
+      // record…' below); every other field and every other event must match.
+      const udLen = (evs: TrapEvent[]) => evs.map((e) => (e.vector === 6 ? { ...e, length: -1 } : e));
+      expect(udLen(evOn), tag).toEqual(udLen(evOff));
+      expect(on.e.cpu.getState(), tag).toEqual(off.e.cpu.getState());
+      expect(same(on.e.bus.ram, off.e.bus.ram), tag).toBe(true);
+      seen += evOn.length;
+    }
+    expect(seen).toBeGreaterThan(10);
+  });
 });
 
 describe('16-bit code and V86 with the cache on', () => {
