@@ -28,12 +28,13 @@ afterEach(() => {
 
 interface Opts {
   paging?: boolean;
+  cpl?: number;
   setup?: (e: Env) => void;
   budget?: number;
 }
 
 function runWith(cache: boolean, code: number[], o: Opts): Env {
-  const e = pmEnv(code, { paging: o.paging });
+  const e = pmEnv(code, { paging: o.paging, cpl: o.cpl });
   fastPaths.blockCache = cache;
   o.setup?.(e);
   e.cpu.run(o.budget ?? 10_000);
@@ -792,6 +793,8 @@ describe('every kind of memory writer that hits a cached instruction', () => {
       (a) => [0x89, 0x15, ...le(DATA), 0xbc, ...abs(a + 4), 0xff, 0x35, ...le(DATA)],
     ],
     ['ENTER (frame over the code)', (a) => [0xbc, ...abs(a + 4), 0x89, 0xd5, 0xc8, 0, 0, 0]],
+    ['REP INSB', (a) => [0x51, 0x66, 0xba, 0x80, 0, 0xbf, ...abs(a), 0xb9, ...le(4), 0xf3, 0x6c, 0x59]],
+    ['INSD', (a) => [0x66, 0xba, 0x80, 0, 0xbf, ...abs(a), 0x6d]],
     ['STOSD', (a) => [0xbf, ...abs(a), 0x89, 0xd0, 0xab]],
     ['STOSD with DF=1', (a) => [0xbf, ...abs(a), 0x89, 0xd0, 0xfd, 0xab, 0xfc]],
     ['MOVSD', (a) => [0x89, 0x15, ...le(DATA), 0xbe, ...le(DATA), 0xbf, ...abs(a), 0xa5]],
@@ -847,10 +850,21 @@ describe('every kind of memory writer that hits a cached instruction', () => {
     return c;
   }
 
-  for (const paging of [false, true]) {
-    it.each(writers)(`%s${paging ? ' (paging on)' : ''}`, (_name, w) => {
+  // Write paths: flat; paging (supervisor write TLB); CPL 3 (user write TLB, IOPL 3 for INS,
+  // the final HLT is a #GP); a read-only code page written at CPL 0 with CR0.WP = 0 (SDM §4.6).
+  const configs: Array<[string, Opts]> = [
+    ['', {}],
+    [' (paging on)', { paging: true }],
+    [' (CPL 3, paging on)', { paging: true, cpl: 3, setup: (e) => (e.cpu.flags |= 0x3000) }],
+    [
+      ' (read-only code page, CR0.WP = 0)',
+      { paging: true, setup: (e) => e.dv.setUint32(PT + (CODE >>> 12) * 4, CODE | 5, true) },
+    ],
+  ];
+  for (const [label, o] of configs) {
+    it.each(writers)(`%s${label}`, (_name, w) => {
       const code = program(w);
-      const e = twin(code, { paging });
+      const e = twin(code, o);
       expect(e.cpu.halted).toBe(true);
       expect(e.cpu.regs[1]).toBe(0); // both passes ran
       expect(e.cpu.code.invalidations).toBeGreaterThan(0);
