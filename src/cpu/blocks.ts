@@ -94,6 +94,7 @@ export class BlockCache {
    * must be interpreted (no direct-RAM read translation yet, a page given up on, 16-bit code).
    */
   lookup(c: CpuCore): number {
+    if (!c.code32) return -1; // 16-bit code runs in the interpreter
     const ip = c.ip | 0;
     const lin = (c.csBase + ip) | 0;
     const e = c.tlbR[lin >>> 12];
@@ -122,7 +123,6 @@ export class BlockCache {
   }
 
   private build(c: CpuCore, phys: number, ip0: number): number {
-    if (!c.code32) return -1;
     if (this.top + HDR + MAX_LEN * REC > ARENA) {
       this.clear();
       this.flushes++;
