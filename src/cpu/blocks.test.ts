@@ -287,7 +287,7 @@ describe('faults inside a block', () => {
     expect(e.cpu.instructions).toBe(3);
   });
 
-  // BUG (found by the random monitor differential; reported to the coordinator): when an
+  // Was a bug (found by the random monitor differential, fixed in Cpu.fastLoop): when an
   // instruction the predecoder left to the interpreter (an `interpret` record) faults inside a
   // block, Cpu.fastLoop's catch resets c.ip to the record's "next ip" slot — which for an
   // `interpret` record holds the instruction's own start — so deliverFault() computes
@@ -297,7 +297,7 @@ describe('faults inside a block', () => {
   // any monitor: cache off → {vector 6, instrEip CODE+1, length 2}; cache on → length 0.
   // Fix suggestion: in fastLoop's catch, leave eip/ip alone when HANDLERS[arena[k]] is
   // `interpret` (execute() already set them exactly as the interpreter does).
-  it.fails('BUG: #UD raised by an interpreted record inside a block reports TrapEvent.length 0', () => {
+  it("#UD raised by an interpreted record inside a block reports the interpreter's length", () => {
     const seen = [true, false].map((cache) => {
       const got: TrapEvent[] = [];
       runWith(cache, [0x40, 0xff, 0xff, HLT], {
@@ -1009,5 +1009,47 @@ describe('code mappings, limits and single-step', () => {
     expect(stubVector(e.cpu)).toBe(1);
     expect(e.cpu.regs[0]).toBe(2);
     expect(e.dv.getUint32(0x8000 - 12, true)).toBe(CODE + 11); // after the first INC past POPF
+  });
+});
+
+describe('stores into the Jcc that a flag-setting instruction would be fused with', () => {
+  // The predecoder fuses simple flag-setters with the following Jcc (blocks.ts, fuseJcc); an
+  // ALU instruction that writes the Jcc's own displacement must still be followed by the new one.
+  const J = (n: number) => CODE + n;
+  const progs: Array<[string, number[], number]> = [
+    ['ADD m8, imm8 ; JNZ', [0x80, 0x05, ...le(J(8)), 2, 0x75, 0, 0x40, 0x40, HLT], 0],
+    ['SUB m8, imm8 ; JNZ', [0x80, 0x2d, ...le(J(8)), 0xfe, 0x75, 0, 0x40, 0x40, HLT], 0],
+    ['OR m8, r8 ; JNZ', [0xb1, 2, 0x08, 0x0d, ...le(J(9)), 0x75, 0, 0x40, 0x40, HLT], 0],
+    ['XOR m8, r8 ; JNZ', [0xb1, 2, 0x30, 0x0d, ...le(J(9)), 0x75, 0, 0x40, 0x40, HLT], 0],
+    ['INC m8 ; JNZ', [0xfe, 0x05, ...le(J(7)), 0x75, 0, 0x40, 0x40, HLT], 1],
+    ['DEC m32 ; JNZ', [0xff, 0x0d, ...le(J(7)), 0x75, 3, 0x40, 0x40, HLT], 0],
+  ];
+  it.each(progs)('%s', (_name, code, eax) => {
+    const e = twin(code);
+    expect(e.cpu.regs[0]).toBe(eax);
+    expect(e.cpu.halted).toBe(true);
+  });
+});
+
+describe('cache housekeeping is invisible too', () => {
+  it('a page patched again and again is given up on (noCache) and still runs right', () => {
+    // ecx = 100 ; L: mov [T+1], ecx ; T: add eax, imm32 ; dec ecx ; jnz L ; hlt → 100+99+…+1
+    const T = CODE + 11;
+    const code = [0xb9, ...le(100), 0x89, 0x0d, ...le(T + 1), 0x05, ...le(0), 0x49, 0x75, 0, HLT];
+    code[code.length - 2] = back(5, code.length - 2);
+    const e = twin(code);
+    expect(e.cpu.regs[0]).toBe(5050);
+    expect(e.cpu.code.noCache[CODE >>> 12]).toBe(1);
+  });
+
+  it('a whole-cache flush (arena full) in the middle of a run', () => {
+    // 240 000 distinct `add eax, imm32` (1.2 MB of code, ~5000 blocks) run twice.
+    const n = 240_000;
+    const code: number[] = [0xb9, ...le(2)];
+    for (let i = 0; i < n; i++) code.push(0x05, i & 0xff, (i >> 8) & 0xff, 0, 0);
+    code.push(0x49, 0x0f, 0x85, ...le(5 - (code.length + 7)), HLT);
+    const e = twin(code, { budget: 2 * n + 10 });
+    expect(e.cpu.halted).toBe(true);
+    expect(e.cpu.blocks.flushes).toBeGreaterThan(0);
   });
 });

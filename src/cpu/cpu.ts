@@ -382,8 +382,10 @@ export class Cpu extends CpuCore {
     } catch (e) {
       if (e !== FAULT) throw e;
       if (k === -2) k = this.faultK;
-      if (k >= 0) {
+      if (k >= 0 && arena[k] !== 0) {
         // A pre-decoded instruction faulted: its EIP is the fault EIP (nothing of it retired).
+        // (Not for `interpret`, handler 0: execute() left EIP/IP exactly as the interpreter does,
+        // IP after the bytes it decoded — the length a monitor sees.)
         this.eip = arena[k + 1] >>> 0;
         this.ip = arena[k + 2] >>> 0;
       }
