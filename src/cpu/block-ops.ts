@@ -8,7 +8,7 @@
  * the interpreter's.
  */
 import { LZ_ADD, LZ_SUB } from './base.ts';
-import { ARITH, CF, EBP, ESP, SS } from './constants.ts';
+import { ARITH, CF, EBP, SS } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { execute } from './ops-main.ts';
@@ -327,15 +327,9 @@ export const callRel: Op = (c, a, k) => {
   c.push32(a[k + S]);
   c.ip = a[k + T] >>> 0;
 };
-/** RET near, 32-bit: pop first (a #SS/#PF leaves ESP intact), then check the target. */
+/** RET near, 32-bit (the interpreter's own body). */
 export const ret: Op = (c) => {
-  const esp = c.regs[ESP];
-  const t = c.pop32() >>> 0;
-  if (t > c.csLim) {
-    c.regs[ESP] = esp;
-    c.gp(0);
-  }
-  c.ip = t;
+  c.retNear32();
 };
 
 // ---- more forms (the ones the Linux boot leaves to the interpreter most often) ------------------

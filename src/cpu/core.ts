@@ -4,7 +4,7 @@
  */
 
 import { LZ_ADC, LZ_ADD, LZ_LOGIC, LZ_SBB, LZ_SUB } from './base.ts';
-import { AF, ARITH, CF, DS, EBP, EBX, EDI, ESI, OF, PF, SF, SS, UD, ZF } from './constants.ts';
+import { AF, ARITH, CF, DS, EBP, EBX, EDI, ESI, ESP, OF, PF, SF, SS, UD, ZF } from './constants.ts';
 import { CpuCtl } from './control.ts';
 
 /** Byte offsets of AL,CL,DL,BL,AH,CH,DH,BH in the register buffer (little-endian). */
@@ -189,6 +189,17 @@ export class CpuCore extends CpuCtl {
    */
   rmw(size: number): void {
     if (this.modrm < 0xc0) this.probeWrite(this.eaSeg, this.eaOff, size);
+  }
+
+  /** RET near, 32-bit: pop first (a #SS/#PF leaves ESP intact), then check the target. */
+  retNear32(): void {
+    const esp = this.regs[ESP];
+    const t = this.pop32() >>> 0;
+    if (t > this.csLim) {
+      this.regs[ESP] = esp;
+      this.gp(0);
+    }
+    this.ip = t;
   }
 
   /** Memory-only operand: #UD when mod = 3 (LEA, LDS, BOUND, LGDT, ...). */

@@ -324,14 +324,7 @@ function op_c0(c: CpuCore, b: number): void {
 function op_c2(c: CpuCore, b: number): void {
   const imm = b === 0xc2 ? c.fetch16() : 0;
   if (imm === 0 && c.opsz32) {
-    // RET near, 32-bit: pop first (a #SS/#PF leaves ESP intact), then check the target.
-    const esp = c.regs[ESP];
-    const t = c.pop32() >>> 0;
-    if (t > c.csLim) {
-      c.regs[ESP] = esp;
-      c.gp(0);
-    }
-    c.ip = t;
+    c.retNear32();
     return;
   }
   const t = c.opsz32 ? c.rd32(SS, c.spAdd(0)) : c.rd16(SS, c.spAdd(0));
