@@ -1,14 +1,15 @@
 /**
- * The pre-decoded block cache (blocks.ts, predecode.ts, codemap.ts) must be invisible to the
- * guest: with fastPaths.blockCache on or off the same program gives the same instruction count,
- * registers, flags, memory, faults and run(budget) stopping points. Self-modifying code follows
+ * The pre-decoded block cache (blocks.ts, predecode.ts, codemap.ts) and its second tier (jit.ts)
+ * must be invisible to the guest: with fastPaths.blockCache on or off, and with every block
+ * compiled on its first run, the same program gives the same instruction count, registers, flags,
+ * memory, faults and run(budget) stopping points. Self-modifying code follows
  * SDM Vol.3 §8.1.3 / §11.6: a store to an instruction is seen by every later instruction, the
  * immediately following one included (P6 and later), also through another linear alias.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fastPaths } from './fastpaths.ts';
+import { fastPaths, jitTuning } from './fastpaths.ts';
 import { MonitorAction, type TrapEvent } from './interrupts.ts';
 import { CpuSeg } from './segments.ts';
 import { CODE, DATA, type Env, PT, pmEnv, stubVector } from './test/env.ts';
@@ -21,8 +22,26 @@ const same = (a: Uint8Array, b: Uint8Array) => view(a).equals(view(b));
 /** Backward short displacement from the byte after `at` (index of the disp byte) to `to`. */
 const back = (to: number, at: number) => (to - (at + 1)) & 0xff;
 
-afterEach(() => {
+/**
+ * Which engine runs: false = the interpreter, true = pre-decoded blocks (no second tier),
+ * 'jit' = blocks compiled into JavaScript on their first run (jit.ts, jitAfter = 1).
+ */
+type Tier = boolean | 'jit';
+const JIT_AFTER = jitTuning.jitAfter;
+function setTier(t: Tier): void {
+  fastPaths.blockCache = t !== false;
+  fastPaths.jit = t === 'jit';
+  jitTuning.jitAfter = t === 'jit' ? 1 : JIT_AFTER;
+}
+function resetTier(): void {
   fastPaths.blockCache = true;
+  fastPaths.jit = true;
+  jitTuning.jitAfter = JIT_AFTER;
+}
+const TIERS: Tier[] = [true, false, 'jit'];
+
+afterEach(() => {
+  resetTier();
   fastPaths.bulkStrings = true;
 });
 
@@ -33,21 +52,27 @@ interface Opts {
   budget?: number;
 }
 
-function runWith(cache: boolean, code: number[], o: Opts): Env {
+function runWith(cache: Tier, code: number[], o: Opts): Env {
   const e = pmEnv(code, { paging: o.paging, cpl: o.cpl });
-  fastPaths.blockCache = cache;
+  setTier(cache);
   o.setup?.(e);
   e.cpu.run(o.budget ?? 10_000);
-  fastPaths.blockCache = true;
+  resetTier();
   return e;
 }
 
-/** Run `code` with the cache on and off from identical state; both must agree on everything. */
+/**
+ * Run `code` with the cache on, off, and compiled (second tier) from identical state; all three
+ * must agree on everything. Returns the block-cache run.
+ */
 function twin(code: number[], o: Opts = {}): Env {
   const on = runWith(true, code, o);
   const off = runWith(false, code, o);
+  const jit = runWith('jit', code, o);
   expect(on.cpu.getState()).toEqual(off.cpu.getState());
   expect(same(on.bus.ram, off.bus.ram)).toBe(true);
+  expect(jit.cpu.getState(), 'second tier').toEqual(off.cpu.getState());
+  expect(same(jit.bus.ram, off.bus.ram), 'second tier memory').toBe(true);
   expect(off.cpu.blocks.built).toBe(0);
   return on;
 }
@@ -209,9 +234,9 @@ describe('self-modifying code (SDM Vol.3 §8.1.3)', () => {
   it('(f) a host-side write announced with codeWritten() takes effect', () => {
     // L: mov eax, 1 ; add ebx, eax ; hlt — run it, patch the immediate in RAM, rerun.
     const code = [0xb8, ...le(1), 0x01, 0xc3, HLT];
-    const both = [true, false].map((cache) => {
+    const both = TIERS.map((cache) => {
       const e = pmEnv(code);
-      fastPaths.blockCache = cache;
+      setTier(cache);
       const { cpu, bus } = e;
       const again = () => {
         cpu.ip = CODE;
@@ -223,12 +248,13 @@ describe('self-modifying code (SDM Vol.3 §8.1.3)', () => {
       bus.ram[CODE + 1] = 40;
       cpu.codeWritten(CODE + 1, 1);
       again();
-      fastPaths.blockCache = true;
+      resetTier();
       return e;
     });
     expect(both[0].cpu.regs[3]).toBe(42);
     expect(both[0].cpu.blocks.built).toBeGreaterThan(0);
     expect(both[0].cpu.getState()).toEqual(both[1].cpu.getState());
+    expect(both[2].cpu.getState()).toEqual(both[1].cpu.getState());
   });
 });
 
@@ -298,7 +324,7 @@ describe('faults inside a block', () => {
   // Fix suggestion: in fastLoop's catch, leave eip/ip alone when HANDLERS[arena[k]] is
   // `interpret` (execute() already set them exactly as the interpreter does).
   it("#UD raised by an interpreted record inside a block reports the interpreter's length", () => {
-    const seen = [true, false].map((cache) => {
+    const seen = TIERS.map((cache) => {
       const got: TrapEvent[] = [];
       runWith(cache, [0x40, 0xff, 0xff, HLT], {
         setup: (e) => {
@@ -314,11 +340,12 @@ describe('faults inside a block', () => {
     });
     expect(seen[1]).toEqual([expect.objectContaining({ vector: 6, instrEip: CODE + 1, length: 2 })]);
     expect(seen[0]).toEqual(seen[1]);
+    expect(seen[2]).toEqual(seen[1]);
   });
 
   it('a monitor sees the faulting instruction: instrEip and length', () => {
     const addr = DATA + 0x1234;
-    const seen = [true, false].map((cache) => {
+    const seen = TIERS.map((cache) => {
       const got: TrapEvent[] = [];
       const e = runWith(cache, prog(addr), {
         paging: true,
@@ -335,6 +362,7 @@ describe('faults inside a block', () => {
       return { got, state: e.cpu.getState() };
     });
     expect(seen[0]).toEqual(seen[1]);
+    expect(seen[2]).toEqual(seen[1]);
     expect(seen[0].got).toHaveLength(1);
     const ev = seen[0].got[0];
     expect([ev.vector, ev.errorCode, ev.eip, ev.instrEip, ev.length, ev.faultAddr >>> 0]).toEqual([
@@ -374,6 +402,11 @@ describe('run(budget) stops at exactly the same boundary', () => {
       const on = runWith(true, code, { budget: b });
       const off = runWith(false, code, { budget: b });
       expect(on.cpu.getState(), `budget ${b}`).toEqual(off.cpu.getState());
+      if (b % 3 === 0) {
+        // (every third budget: compiling every block on first run is slow)
+        const jit = runWith('jit', code, { budget: b });
+        expect(jit.cpu.getState(), `budget ${b}, second tier`).toEqual(off.cpu.getState());
+      }
       expect(on.cpu.instructions).toBe(Math.min(b, n));
     }
   });
@@ -382,13 +415,18 @@ describe('run(budget) stops at exactly the same boundary', () => {
     const code = longBlocks();
     const on = pmEnv(code);
     const off = pmEnv(code);
+    const jit = pmEnv(code);
     for (let i = 0; i < 200 && !on.cpu.halted; i++) {
       const b = 1 + ((i * 7) % 23);
-      fastPaths.blockCache = true;
+      setTier(true);
       on.cpu.run(b);
-      fastPaths.blockCache = false;
+      setTier(false);
       off.cpu.run(b);
+      setTier('jit');
+      jit.cpu.run(b);
+      resetTier();
       expect(on.cpu.getState()).toEqual(off.cpu.getState());
+      expect(jit.cpu.getState()).toEqual(off.cpu.getState());
     }
     expect(on.cpu.halted).toBe(true);
   });
@@ -630,7 +668,7 @@ function runRandom(
   code: number[],
   init: number[],
   paging: boolean,
-  cache: boolean,
+  cache: Tier,
   dataSeed: number,
   events?: TrapEvent[],
 ) {
@@ -649,49 +687,57 @@ function runRandom(
   for (const i of GPR) cpu.regs[i] = init[i];
   cpu.regs[5] = DATA;
   cpu.flags = 2 | (init[4] & 0x8d5);
-  fastPaths.blockCache = cache;
+  setTier(cache);
   const r = cpu.run(3000);
-  fastPaths.blockCache = true;
+  resetTier();
   return { e, r };
 }
 
 describe('differential: random programs, cache on vs off', () => {
   for (const paging of [false, true]) {
-    it(`160 programs, paging ${paging ? 'on' : 'off'}`, () => {
+    it(`120 programs, paging ${paging ? 'on' : 'off'}`, () => {
       const rnd = mulberry32(paging ? 0xc0ffee : 0xbadf00d);
       let faults = 0;
       let blocks = 0;
       let smc = 0;
-      for (let p = 0; p < 160; p++) {
+      for (let p = 0; p < 120; p++) {
         const { code, init } = genProgram(rnd, paging);
         const on = runRandom(code, init, paging, true, p);
         const off = runRandom(code, init, paging, false, p);
+        const jit = runRandom(code, init, paging, 'jit', p);
         const tag = `program ${p}: ${code.map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
         expect(on.r, tag).toBe(off.r);
         expect(on.e.cpu.getState(), tag).toEqual(off.e.cpu.getState());
         expect(same(on.e.bus.ram, off.e.bus.ram), tag).toBe(true);
+        expect(jit.r, `${tag} (second tier)`).toBe(off.r);
+        expect(jit.e.cpu.getState(), `${tag} (second tier)`).toEqual(off.e.cpu.getState());
+        expect(same(jit.e.bus.ram, off.e.bus.ram), `${tag} (second tier)`).toBe(true);
         if (stubVector(on.e.cpu) >= 0) faults++;
         blocks += on.e.cpu.blocks.built;
         smc += on.e.cpu.code.invalidations;
       }
       // The generator must reach the interesting cases.
       expect(faults).toBeGreaterThan(10);
-      expect(blocks).toBeGreaterThan(160);
+      expect(blocks).toBeGreaterThan(120);
       expect(smc).toBeGreaterThan(10);
     });
   }
 
-  it('100 programs with a monitor that reflects every event: the same events', () => {
+  it('80 programs with a monitor that reflects every event: the same events', () => {
     const rnd = mulberry32(0x5eed);
     let seen = 0;
-    for (let p = 0; p < 100; p++) {
+    for (let p = 0; p < 80; p++) {
       const paging = p % 2 === 1;
       const { code, init } = genProgram(rnd, paging);
       const evOn: TrapEvent[] = [];
       const evOff: TrapEvent[] = [];
+      const evJit: TrapEvent[] = [];
       const on = runRandom(code, init, paging, true, p, evOn);
       const off = runRandom(code, init, paging, false, p, evOff);
+      const jit = runRandom(code, init, paging, 'jit', p, evJit);
       const tag = `program ${p}: ${code.map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+      expect(evJit, `${tag} (second tier)`).toEqual(evOff);
+      expect(jit.e.cpu.getState(), `${tag} (second tier)`).toEqual(off.e.cpu.getState());
       expect(evOn, tag).toEqual(evOff); // every field, TrapEvent.length of a #UD included
       expect(on.e.cpu.getState(), tag).toEqual(off.e.cpu.getState());
       expect(same(on.e.bus.ram, off.e.bus.ram), tag).toBe(true);
@@ -705,31 +751,32 @@ describe('16-bit code and V86 with the cache on', () => {
   it('real-mode code runs the same (no blocks are built for 16-bit code)', () => {
     // mov cx,5 ; L: add ax,cx ; mov [0x500],ax ; loop L ; hlt
     const code = [0xb9, 5, 0, 0x01, 0xc8, 0xa3, 0x00, 0x05, 0xe2, 0xf9, HLT];
-    const res = [true, false].map((cache) => {
+    const res = TIERS.map((cache) => {
       const { cpu, bus } = makeCpu(1 << 20);
       bus.ram.set(code, 0x7c00);
       cpu.enterReal(0, 0x7c00);
-      fastPaths.blockCache = cache;
+      setTier(cache);
       cpu.run(1000);
-      fastPaths.blockCache = true;
+      resetTier();
       return { cpu, word: bus.ram[0x500] | (bus.ram[0x501] << 8) };
     });
     expect(res[0].word).toBe(15);
     expect(res[0].cpu.blocks.built).toBe(0);
     expect(res[0].cpu.getState()).toEqual(res[1].cpu.getState());
+    expect(res[2].cpu.getState()).toEqual(res[1].cpu.getState());
   });
 
   const dir = resolve(import.meta.dirname, '../../guests/cputests');
   const elfs = readdirSync(dir).filter((f) => f.endsWith('.elf') && f !== 'triplefault.elf');
   it.each(elfs)('cputests %s: same serial, exit, count and state with the cache on and off', (f) => {
-    const res = [true, false].map((cache) => {
+    const res = TIERS.map((cache) => {
       const { cpu, bus } = makeCpu(32 << 20);
       bus.latchPorts = true;
       const entry = loadElf(bus.ram, new Uint8Array(readFileSync(resolve(dir, f))));
       cpu.enterProtectedFlat(entry, { eax: 0x2badb002, ebx: 0x9000 });
-      fastPaths.blockCache = cache;
+      setTier(cache);
       const code = runToExit(cpu, bus, 50_000_000);
-      fastPaths.blockCache = true;
+      resetTier();
       return {
         code,
         serial: bus.serial,
@@ -744,6 +791,7 @@ describe('16-bit code and V86 with the cache on', () => {
     expect(res[0].built).toBeGreaterThan(0);
     expect(res[1].built).toBe(0);
     expect({ ...res[0], built: 0, inv: 0 }).toEqual({ ...res[1], built: 0, inv: 0 });
+    expect({ ...res[2], built: 0, inv: 0 }, 'second tier').toEqual({ ...res[1], built: 0, inv: 0 });
   });
 });
 
@@ -981,9 +1029,9 @@ describe('code mappings, limits and single-step', () => {
   it('a non-zero CS base: the same bytes at two offsets, blocks keyed by CS state', () => {
     // CS base = CODE - 0x100: the code runs at offset 0x100; a second run with base CODE - 0x200.
     const code = [0xb8, ...le(7), 0x01, 0xc3, 0xe8, 0, 0, 0, 0, 0x5a, HLT]; // call $+5 ; pop edx
-    const res = [true, false].map((cache) => {
+    const res = TIERS.map((cache) => {
       const e = pmEnv(code);
-      fastPaths.blockCache = cache;
+      setTier(cache);
       for (const base of [CODE - 0x100, CODE - 0x200, CODE - 0x100]) {
         e.cpu.setSeg(1, 0x08, base, 0xfffff, CpuSeg.flatAr(true, 0) & ~0x8000);
         e.cpu.ip = CODE - base;
@@ -991,10 +1039,11 @@ describe('code mappings, limits and single-step', () => {
         e.cpu.run(100);
         e.cpu.regs[6] = (e.cpu.regs[6] << 12) | e.cpu.regs[2];
       }
-      fastPaths.blockCache = true;
+      resetTier();
       return e.cpu.getState();
     });
     expect(res[0]).toEqual(res[1]);
+    expect(res[2]).toEqual(res[1]);
     expect(res[0].regs[6] >>> 0).toBe(0x0c20c10c); // return offsets 0x10c, 0x20c, 0x10c
     expect(res[0].regs[3]).toBe(21);
   });
