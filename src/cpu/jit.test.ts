@@ -133,26 +133,47 @@ describe('second tier: faults, budgets and self-modifying code', () => {
   });
 });
 
+const PROG = [0x01, 0xd8, 0x31, 0xc2, 0x89, 0x06, 0x8d, 0x4c, 0x98, 0x08, 0xc3];
+
 describe('second tier: generated source', () => {
-  it('calls each record handler in order, with EIP/IP only where the run loop stores them', () => {
+  it('writes register-only records inline, calls the rest in order, and retires every record', () => {
     setTier('jit');
     const { cpu, bus } = makeCpu(1 << 20);
-    // add eax, ebx ; xor edx, eax ; jmp $-4 (back into the block)
-    bus.ram.set([0x01, 0xd8, 0x31, 0xc2, 0xeb, 0xfa], 0x1000);
-    cpu.enterProtectedFlat(0x1000, {});
-    cpu.run(3);
+    // add eax, ebx ; xor edx, eax ; mov [esi], eax ; lea ecx, [eax+ebx*4+8] ; ret
+    bus.ram.set(PROG, 0x1000);
+    cpu.enterProtectedFlat(0x1000, { esi: 0x2000, esp: 0x9000 });
+    cpu.run(4);
+    cpu.ip = 0x1000;
     const b = (cpu as Cpu).blocks.lookup(cpu);
     expect(b).toBeGreaterThanOrEqual(0);
     const a = (cpu as Cpu).blocks.arena;
-    const { params, body } = blockSource(a, b);
+    const { body } = blockSource(a, b);
     const records = a[b + 7];
-    expect(records).toBeGreaterThanOrEqual(2);
-    // One call per record, in order, at its operand offset.
-    for (let r = 0; r < records; r++) {
-      const k = b + HDR + r * REC;
-      expect(body).toContain(`h${a[k]}(c, a, ${k + 3})`);
-    }
-    expect(params.length).toBeGreaterThan(0);
-    expect(body.match(/c\.instructions\+\+/g)?.length).toBe(records);
+    expect(records).toBe(5);
+    // ADD and XOR inline with constant register numbers; the store is a call (it can fault).
+    expect(body).toContain('const x = r[0], y = r[3], v = (x + y) | 0; r[0] = v;');
+    expect(body).toContain('const v = r[2] ^ r[0]; r[2] = v; c.setLogic(v, 32);');
+    expect(body).toContain('r[1] = (r[0] + (r[3] << 2) + 8) | 0;');
+    const k2 = b + HDR + 2 * REC;
+    expect(body).toContain(`h${a[k2]}(c, a, ${k2 + 3})`);
+    const k4 = b + HDR + 4 * REC;
+    expect(body).toContain(`h${a[k4]}(c, a, ${k4 + 3})`);
+    // Retirement: the two inline records are added before the call that can fault.
+    const before = body.indexOf(`h${a[k2]}(`);
+    expect(body.lastIndexOf('c.instructions += 2;', before)).toBeGreaterThan(-1);
+    const singles = body.match(/c\.instructions\+\+/g)?.length ?? 0;
+    const batched = [...body.matchAll(/c\.instructions \+= (\d+)/g)].reduce((t, m) => t + Number(m[1]), 0);
+    expect(singles + batched).toBe(records);
+    // And it runs like the interpreter.
+    const run = (t: Tier) => {
+      setTier(t);
+      const m = makeCpu(1 << 20);
+      m.bus.ram.set(PROG, 0x1000);
+      m.bus.ram.set([0x00, 0x10, 0, 0], 0x9000); // RET returns to 0x1000: the block loops
+      m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, esp: 0x9000 });
+      m.cpu.run(5000);
+      return m.cpu.getState();
+    };
+    expect(run('jit')).toEqual(run('interpreter'));
   });
 });

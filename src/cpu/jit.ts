@@ -1,17 +1,46 @@
 /**
  * The second tier of the block cache: a block that has run often is turned into one JavaScript
- * function that calls its instructions' handlers in order (new Function). Each call site in it
- * always calls the same handler, so V8 inlines the handlers into one straight-line function —
- * no per-instruction table dispatch, operands still read from the arena. It is the same sequence
- * of handler calls, retirement counts and `attention` checks as the run loop in cpu.ts performs
- * for the block, written out: the guest cannot tell the tiers apart (blocks.test.ts,
- * fastpath-determinism.test.ts run guests with the tiers on and off).
+ * function (new Function). Records whose handler only moves values between registers and the
+ * lazy flags — they can neither fault nor set `attention` — are written out inline with their
+ * operands as constants; every other record becomes a call of its handler (each call site always
+ * calls the same handler, so V8 inlines it). Retirement counts, `attention` checks and the
+ * EIP/IP stores are the run loop's (cpu.ts); the guest cannot tell the tiers apart (jit.test.ts,
+ * blocks.test.ts and the fuzz differential run guests and random code through all three tiers).
  *
  * Where code generation is not allowed (a Content-Security-Policy without 'unsafe-eval'),
  * `new Function` throws once and the tier switches itself off; the blocks keep running in the
  * first tier.
  */
+import { LZ_ADD, LZ_SUB } from './base.ts';
+import { followedJmp } from './block-fused.ts';
+import {
+  ALU_RI,
+  ALU_RR,
+  B,
+  cdq,
+  cwde,
+  D,
+  DISP,
+  decReg,
+  incReg,
+  lea,
+  movRI,
+  movRR,
+  movsxRR8,
+  movsxRR16,
+  movzxRR8,
+  movzxRR16,
+  nop,
+  type Op,
+  S,
+  SC,
+  T,
+  testRI,
+  testRR,
+  X,
+} from './block-ops.ts';
 import { HANDLERS, HDR, REC } from './blocks.ts';
+import { ARITH, CF } from './constants.ts';
 import type { CpuCore } from './core.ts';
 
 /** A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`. */
@@ -19,25 +48,105 @@ export type CompiledBlock = (c: CpuCore, a: Int32Array) => number;
 
 let available = true;
 
+const Z = 8; // "no register" in the address slots
+
+/** `r[x] = … ; c.setLazy(op, x, y, v, 32, mask)` for a register ALU operation. */
+function arith(d: number, y: string, op: number, store: boolean): string {
+  const kind = op === 0 ? LZ_ADD : LZ_SUB;
+  const e = op === 0 ? 'x + y' : 'x - y';
+  return `{ const x = r[${d}], y = ${y}, v = (${e}) | 0; ${store ? `r[${d}] = v; ` : ''}c.setLazy(${kind}, x, y, v, 32, ${ARITH}); }`;
+}
+function logic(d: number, y: string, sym: string, store: boolean): string {
+  return `{ const v = r[${d}] ${sym} ${y}; ${store ? `r[${d}] = v; ` : ''}c.setLogic(v, 32); }`;
+}
+function aluCode(op: number, d: number, y: string): string | null {
+  switch (op) {
+    case 0:
+      return arith(d, y, 0, true);
+    case 1:
+      return logic(d, y, '|', true);
+    case 4:
+      return logic(d, y, '&', true);
+    case 5:
+      return arith(d, y, 5, true);
+    case 6:
+      return logic(d, y, '^', true);
+    case 7:
+      return arith(d, y, 7, false);
+    default:
+      return null; // ADC/SBB read CF: a call
+  }
+}
+
+/**
+ * Inline JavaScript for a record whose handler is register-only, or null (then it is called).
+ * Each template is the handler's body with its operand slots replaced by their values.
+ */
+function inline(h: Op, a: Int32Array, k: number): string | null {
+  const d = a[k + D];
+  const s = a[k + S];
+  if (h === nop || h === followedJmp) return '';
+  if (h === movRR) return `r[${d}] = r[${s}];`;
+  if (h === movRI) return `r[${d}] = ${s};`;
+  if (h === lea) {
+    const parts: string[] = [];
+    if (a[k + B] !== Z) parts.push(`r[${a[k + B]}]`);
+    if (a[k + X] !== Z) parts.push(`(r[${a[k + X]}] << ${a[k + SC]})`);
+    parts.push(String(a[k + DISP]));
+    return `r[${d}] = (${parts.join(' + ')}) | 0;`;
+  }
+  // Several ALU_RR/ALU_RI entries share one generic handler, so the operation comes from slot T
+  // (the decoder always puts it there for these handlers), not from the table position.
+  if (ALU_RR.includes(h)) return aluCode(a[k + T], d, `r[${s}]`);
+  if (ALU_RI.includes(h)) return aluCode(a[k + T], d, String(s));
+  if (h === testRR) return `c.setLogic(r[${d}] & r[${s}], 32);`;
+  if (h === testRI) return `c.setLogic(r[${d}] & ${s}, 32);`;
+  if (h === incReg || h === decReg) {
+    const inc = h === incReg;
+    return `{ const x = r[${d}], v = (x ${inc ? '+' : '-'} 1) | 0; c.flags = (c.flags & ${~CF}) | c.getCF(); c.setLazy(${inc ? LZ_ADD : LZ_SUB}, x, 1, v, 32, ${ARITH & ~CF}); r[${d}] = v; }`;
+  }
+  if (h === movzxRR8) return `r[${d}] = c.r8[${s}];`;
+  if (h === movsxRR8) return `r[${d}] = (c.r8[${s}] << 24) >> 24;`;
+  if (h === movzxRR16) return `r[${d}] = c.r16[${s}];`;
+  if (h === movsxRR16) return `r[${d}] = (c.r16[${s}] << 16) >> 16;`;
+  if (h === cdq) return 'r[2] = r[0] >> 31;';
+  if (h === cwde) return 'r[0] = (c.r16[0] << 16) >> 16;';
+  return null;
+}
 /** JavaScript source of block `b` (arena offset), for tests and for compile(). */
 export function blockSource(a: Int32Array, b: number): { params: string[]; body: string } {
   const records = a[b + 7];
   const params: string[] = [];
   const seen = new Map<number, string>();
-  const lines: string[] = ['let i = 0;', 'try {'];
+  const lines: string[] = ['const r = c.regs;', 'let i = 0;', 'try {'];
+  // Retirements not yet added to c.instructions (inline records), flushed before anything that
+  // can fault, look at the count or leave.
+  let pending = 0;
+  const flush = (): void => {
+    if (pending > 0) lines.push(`c.instructions += ${pending};`);
+    pending = 0;
+  };
   for (let r = 0; r < records; r++) {
     const k = b + HDR + r * REC;
     const h = a[k];
+    const eip = a[k + 1] >>> 0;
+    const next = a[k + 2] >>> 0;
+    const last = r === records - 1;
+    const code = last ? null : inline(HANDLERS[h], a, k + 3);
+    if (code !== null) {
+      lines.push(code);
+      pending++;
+      continue;
+    }
     let name = seen.get(h);
     if (name === undefined) {
       name = `h${h}`;
       seen.set(h, name);
       params.push(name);
     }
-    const eip = a[k + 1] >>> 0;
-    const next = a[k + 2] >>> 0;
+    flush();
     lines.push(`i = ${k};`);
-    if (r === records - 1) {
+    if (last) {
       // The last record (a branch or `interpret`) sees EIP/IP, as in the run loop.
       lines.push(`c.eip = ${eip}; c.ip = ${next};`);
       lines.push(`${name}(c, a, ${k + 3}); c.instructions++;`);
