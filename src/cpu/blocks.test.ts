@@ -695,12 +695,12 @@ function runRandom(
 
 describe('differential: random programs, cache on vs off', () => {
   for (const paging of [false, true]) {
-    it(`120 programs, paging ${paging ? 'on' : 'off'}`, () => {
+    it(`100 programs, paging ${paging ? 'on' : 'off'}`, () => {
       const rnd = mulberry32(paging ? 0xc0ffee : 0xbadf00d);
       let faults = 0;
       let blocks = 0;
       let smc = 0;
-      for (let p = 0; p < 120; p++) {
+      for (let p = 0; p < 100; p++) {
         const { code, init } = genProgram(rnd, paging);
         const on = runRandom(code, init, paging, true, p);
         const off = runRandom(code, init, paging, false, p);
@@ -718,15 +718,15 @@ describe('differential: random programs, cache on vs off', () => {
       }
       // The generator must reach the interesting cases.
       expect(faults).toBeGreaterThan(10);
-      expect(blocks).toBeGreaterThan(120);
+      expect(blocks).toBeGreaterThan(100);
       expect(smc).toBeGreaterThan(10);
     });
   }
 
-  it('80 programs with a monitor that reflects every event: the same events', () => {
+  it('60 programs with a monitor that reflects every event: the same events', () => {
     const rnd = mulberry32(0x5eed);
     let seen = 0;
-    for (let p = 0; p < 80; p++) {
+    for (let p = 0; p < 60; p++) {
       const paging = p % 2 === 1;
       const { code, init } = genProgram(rnd, paging);
       const evOn: TrapEvent[] = [];
