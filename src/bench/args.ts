@@ -1,4 +1,4 @@
-/** `npm run bench -- [--json] [--runs N] [--only NAME[,NAME…]] [--quick] [--list]` */
+/** `npm run bench -- [--json] [--runs N] [--only NAME[,NAME…]] [--quick] [--tier T] [--list]` */
 
 export interface BenchArgs {
   json: boolean;
@@ -11,6 +11,8 @@ export interface BenchArgs {
   backend: 'auto' | 'session' | 'pc';
   /** wall: elapsed time; cpu: this process's CPU time (for a machine shared with other work). */
   clock: 'wall' | 'cpu';
+  /** CPU execution tiers: interpreter only, + pre-decoded blocks, + compiled blocks (default). */
+  tier: 'interpreter' | 'blocks' | 'jit';
 }
 
 export class BenchUsageError extends Error {
@@ -26,6 +28,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
                   session when it loads, else pc)
   --clock C       wall (default): elapsed seconds; cpu: this process's CPU seconds, steadier when
                   other work shares the machine
+  --tier T        CPU tiers to use: interpreter, blocks (pre-decoded blocks) or jit (default:
+                  blocks, and the hottest ones compiled to JavaScript functions)
   --list          list the workloads and whether they can run
   --help          this text`;
 
@@ -39,6 +43,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     help: false,
     backend: 'auto',
     clock: 'wall',
+    tier: 'jit',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -81,6 +86,14 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         const v = value();
         if (v !== 'wall' && v !== 'cpu') throw new BenchUsageError(`--clock: '${v}' is not wall or cpu`);
         a.clock = v;
+        break;
+      }
+      case '--tier': {
+        const v = value();
+        if (v !== 'interpreter' && v !== 'blocks' && v !== 'jit') {
+          throw new BenchUsageError(`--tier: '${v}' is not interpreter, blocks or jit`);
+        }
+        a.tier = v;
         break;
       }
       case '--list':

@@ -141,6 +141,7 @@ describe('bench arguments', () => {
       help: false,
       backend: 'auto',
       clock: 'wall',
+      tier: 'jit',
     });
     expect(parseBenchArgs(['--json', '--runs', '5', '--only', 'linux-boot, hello-boot'])).toMatchObject({
       json: true,
@@ -154,6 +155,11 @@ describe('bench arguments', () => {
     expect(() => parseBenchArgs(['--runs'])).toThrow(/--runs needs a value/);
     expect(() => parseBenchArgs(['--fast'])).toThrow(/unknown option '--fast'/);
     expect(parseBenchArgs(['--clock', 'cpu']).clock).toBe('cpu');
+    expect(parseBenchArgs([]).tier).toBe('jit');
+    expect(parseBenchArgs(['--tier', 'interpreter']).tier).toBe('interpreter');
+    expect(() => parseBenchArgs(['--tier', 'fast'])).toThrow(
+      /--tier: 'fast' is not interpreter, blocks or jit/,
+    );
     expect(() => parseBenchArgs(['--clock', 'sundial'])).toThrow(/--clock: 'sundial' is not wall or cpu/);
     expect(() => parseBenchArgs(['--backend', 'qemu'])).toThrow(
       /--backend: 'qemu' is not auto, session or pc/,

@@ -4,6 +4,7 @@
  * Notes (skipped workloads, run times, failures) go to stderr so --json output stays clean.
  * Exit status: 0 if every runnable workload finished, 1 if one failed, 64 for bad arguments.
  */
+import { fastPaths } from '../cpu/fastpaths.ts';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from './args.ts';
 import { BenchFailure, cpuClock, defaultClock, measure } from './measure.ts';
 import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
@@ -43,7 +44,9 @@ async function main(argv: string[]): Promise<number> {
       backend = 'pc';
     }
   }
-  if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock\n`);
+  fastPaths.blockCache = args.tier !== 'interpreter';
+  fastPaths.jit = args.tier === 'jit';
+  if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock, tier ${args.tier}\n`);
   let list = workloads({ kind: backend, SessionCtor });
   if (args.only) {
     const names = new Set(list.map((w) => w.name));
