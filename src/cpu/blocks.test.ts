@@ -74,6 +74,8 @@ function twin(code: number[], o: Opts = {}): Env {
   expect(jit.cpu.getState(), 'second tier').toEqual(off.cpu.getState());
   expect(same(jit.bus.ram, off.bus.ram), 'second tier memory').toBe(true);
   expect(off.cpu.blocks.built).toBe(0);
+  // The second tier really ran: compiled functions exist whenever blocks were built.
+  if (on.cpu.blocks.built > 0) expect(jit.cpu.blocks.compiled.length).toBeGreaterThan(0);
   return on;
 }
 

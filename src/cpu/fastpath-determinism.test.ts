@@ -11,7 +11,7 @@ import { resolveGuest } from '../cli/guest-files.ts';
 import { bootImage, jsonl, runTe } from '../hypervisor/test-guests.ts';
 import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
-import { fastPaths } from './fastpaths.ts';
+import { fastPaths, jitTuning } from './fastpaths.ts';
 
 type Switch = keyof typeof fastPaths;
 
@@ -37,10 +37,18 @@ function boot(id: string, maxTicks: number, slice: number, input = '') {
   return { instructions: pc.instructions, ticks: pc.virtualTicks, serial, state };
 }
 
-/** The same boot with `sw` on (1 M slices) and off (777 777 slices). */
-function both(sw: Switch, id: string, max: number, input?: string) {
+const JIT_AFTER = jitTuning.jitAfter;
+
+/**
+ * The same boot with `sw` on (1 M slices) and off (777 777 slices). For the second tier (`jit`)
+ * the "on" run compiles every block on its first run unless `eager` is false (the Linux prefix:
+ * compiling everything would be slow; it keeps the product threshold).
+ */
+function both(sw: Switch, id: string, max: number, input?: string, eager = true) {
   fastPaths[sw] = true;
+  if (sw === 'jit' && eager) jitTuning.jitAfter = 1;
   const on = boot(id, max, 1_000_000, input);
+  jitTuning.jitAfter = JIT_AFTER;
   fastPaths[sw] = false;
   const off = boot(id, max, 777_777, input);
   fastPaths[sw] = true;
@@ -50,11 +58,13 @@ function both(sw: Switch, id: string, max: number, input?: string) {
 afterEach(() => {
   fastPaths.bulkStrings = true;
   fastPaths.blockCache = true;
+  fastPaths.jit = true;
+  jitTuning.jitAfter = JIT_AFTER;
 });
 
 const MINI_INPUT = 'ps\rmem\rbench\rbench divzero\rexit\r';
 
-describe.each(['bulkStrings', 'blockCache'] as const)('fast path %s on vs off', (sw) => {
+describe.each(['bulkStrings', 'blockCache', 'jit'] as const)('fast path %s on vs off', (sw) => {
   it('trapdemo: same instruction count and byte-identical serial output', () => {
     const { on, off } = both(sw, 'trapdemo', 50_000_000);
     expect(on.state).toBe('exited');
@@ -73,8 +83,10 @@ describe.each(['bulkStrings', 'blockCache'] as const)('fast path %s on vs off', 
   it('trapdemo under trap-and-emulate: same console, result and trap log', () => {
     const run = (v: boolean, slice: number) => {
       fastPaths[sw] = v;
+      if (sw === 'jit' && v) jitTuning.jitAfter = 1;
       const r = runTe(bootImage('trapdemo/trapdemo.elf', 16), { memMiB: 16, slice });
       fastPaths[sw] = true;
+      jitTuning.jitAfter = JIT_AFTER;
       return { outs: r.outs, result: r.result, traps: r.runner.traps.count, log: jsonl(r.runner) };
     };
     const on = run(true, 1_000_000);
@@ -95,6 +107,14 @@ describe('Linux boot prefix: same count, virtual time and console', () => {
 
   it('blockCache (24 M ticks)', () => {
     const { on, off } = both('blockCache', 'linux', 24_000_000);
+    expect(on.serial).toContain('Linux version');
+    expect(off.serial).toBe(on.serial);
+    expect(off.instructions).toBe(on.instructions);
+    expect(off.ticks).toBe(on.ticks);
+  }, 90_000);
+
+  it('jit at its product threshold (24 M ticks)', () => {
+    const { on, off } = both('jit', 'linux', 24_000_000, undefined, false);
     expect(on.serial).toContain('Linux version');
     expect(off.serial).toBe(on.serial);
     expect(off.instructions).toBe(on.instructions);
