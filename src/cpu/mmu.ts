@@ -277,13 +277,12 @@ export class CpuMmu extends CpuBase {
    * slow, so every later store to it reaches physWrite* and its code check.
    */
   markCodePage(page: number): void {
-    if (this.fillOverflow) {
-      this.flushTlb(false);
-      return;
-    }
+    // Not a TLB flush: that would be visible (a re-walk sets A bits the guest may have cleared).
     const list = this.fillList;
-    for (let i = 0; i < this.fillCount; i++) {
-      const p = list[i];
+    const all = this.fillOverflow;
+    const n = all ? TLB_PAGES : this.fillCount;
+    for (let i = 0; i < n; i++) {
+      const p = all ? i : list[i];
       const ws = this.tlbWS[p];
       if (ws !== -1 && (ws & 1) === 0 && (ws ^ (p << 12)) >>> 12 === page) this.tlbWS[p] = ws | 1;
       const wu = this.tlbWU[p];
