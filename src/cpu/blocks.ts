@@ -28,9 +28,14 @@ import { K_CALL, K_JCC, K_JMP, K_PLAIN, operands, predecode } from './predecode.
 /** Instructions per block at most (longer runs are split; the next block picks up). */
 const MAX_LEN = 48;
 export const HDR = 16;
-/** Header slots. */
+/** Header slots (see the layout above). */
 export const H_COUNT = 6;
+export const H_RECORDS = 7;
 export const H_EPOCH = 8;
+export const H_IP0 = 9;
+export const H_BLK0 = 10;
+export const H_IP1 = 11;
+export const H_BLK1 = 12;
 /** Index into BlockCache.compiled (-1: not compiled) and the run count that triggers compiling. */
 export const H_JIT = 13;
 export const H_RUNS = 14;
@@ -77,15 +82,15 @@ export class BlockCache {
     const epoch = this.code.epoch;
     if (a[from + H_EPOCH] !== epoch) {
       a[from + H_EPOCH] = epoch;
-      a[from + 9] = ip;
-      a[from + 10] = to;
-      a[from + 12] = -1;
-    } else if (a[from + 10] < 0 || a[from + 9] === ip) {
-      a[from + 9] = ip;
-      a[from + 10] = to;
+      a[from + H_IP0] = ip;
+      a[from + H_BLK0] = to;
+      a[from + H_BLK1] = -1;
+    } else if (a[from + H_BLK0] < 0 || a[from + H_IP0] === ip) {
+      a[from + H_IP0] = ip;
+      a[from + H_BLK0] = to;
     } else {
-      a[from + 11] = ip;
-      a[from + 12] = to;
+      a[from + H_IP1] = ip;
+      a[from + H_BLK1] = to;
     }
   }
 
@@ -197,11 +202,11 @@ export class BlockCache {
     a[b + 3] = c.csBase;
     a[b + 4] = c.csLim;
     a[b + 5] = c.code32 ? 1 : 0;
-    a[b + 6] = n;
-    a[b + 7] = (k - b - HDR) / REC;
+    a[b + H_COUNT] = n;
+    a[b + H_RECORDS] = (k - b - HDR) / REC;
     a[b + H_EPOCH] = this.code.epoch - 1;
-    a[b + 10] = -1;
-    a[b + 12] = -1;
+    a[b + H_BLK0] = -1;
+    a[b + H_BLK1] = -1;
     a[b + H_JIT] = -1;
     a[b + H_RUNS] = 0;
     this.top = k;

@@ -3,7 +3,21 @@
  * See README.md for the internal map.
  */
 
-import { BlockCache, H_EPOCH, H_JIT, H_RUNS, HANDLERS, HDR, REC } from './blocks.ts';
+import {
+  BlockCache,
+  H_BLK0,
+  H_BLK1,
+  H_COUNT,
+  H_EPOCH,
+  H_IP0,
+  H_IP1,
+  H_JIT,
+  H_RECORDS,
+  H_RUNS,
+  HANDLERS,
+  HDR,
+  REC,
+} from './blocks.ts';
 import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
 import {
   AR_ACCESSED,
@@ -30,8 +44,8 @@ import {
 } from './constants.ts';
 import { CpuCore } from './core.ts';
 import { fastPaths, jitTuning } from './fastpaths.ts';
-import { compileBlock } from './jit.ts';
 import { EventKind } from './interrupts.ts';
+import { compileBlock } from './jit.ts';
 import { execute } from './ops-main.ts';
 import { CpuSeg } from './segments.ts';
 
@@ -319,8 +333,8 @@ export class Cpu extends CpuCore {
         if (cache !== null) {
           const ip = this.ip | 0;
           if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
-            if (arena[prev + 9] === ip) b = arena[prev + 10];
-            else if (arena[prev + 11] === ip) b = arena[prev + 12];
+            if (arena[prev + H_IP0] === ip) b = arena[prev + H_BLK0];
+            else if (arena[prev + H_IP1] === ip) b = arena[prev + H_BLK1];
           }
           if (b < 0) {
             const flushes = cache.flushes;
@@ -329,7 +343,7 @@ export class Cpu extends CpuCore {
           }
         }
         prev = -1;
-        if (b >= 0 && arena[b + 6] <= n) {
+        if (b >= 0 && arena[b + H_COUNT] <= n) {
           const j = arena[b + H_JIT];
           if (j >= 0) {
             // Second tier: the block as one function (jit.ts) — the same calls as below.
@@ -337,11 +351,11 @@ export class Cpu extends CpuCore {
             const stopped = compiled[j](this, arena);
             k = -1;
             if (stopped !== 0) return;
-            n -= arena[b + 6];
+            n -= arena[b + H_COUNT];
             prev = b;
             continue;
           }
-          if (++arena[b + H_RUNS] === jitAfter) {
+          if (jitAfter > 0 && ++arena[b + H_RUNS] === jitAfter) {
             const f = compileBlock(arena, b);
             if (f !== null) {
               arena[b + H_JIT] = compiled.length;
@@ -351,9 +365,9 @@ export class Cpu extends CpuCore {
           // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
           // EIP/IP are stored only where someone can look: before the last instruction (a branch
           // or `interpret` uses them), at an early exit, and in the fault handler below.
-          const len = arena[b + 6]; // instructions (fused pairs count two)
+          const len = arena[b + H_COUNT]; // instructions (fused pairs count two)
           k = b + HDR;
-          const last = k + (arena[b + 7] - 1) * REC;
+          const last = k + (arena[b + H_RECORDS] - 1) * REC;
           for (; k < last; k += REC) {
             HANDLERS[arena[k]](this, arena, k + 3);
             this.instructions++;

@@ -39,7 +39,7 @@ import {
   testRR,
   X,
 } from './block-ops.ts';
-import { HANDLERS, HDR, REC } from './blocks.ts';
+import { H_RECORDS, HANDLERS, HDR, REC } from './blocks.ts';
 import { ARITH, CF } from './constants.ts';
 import type { CpuCore } from './core.ts';
 
@@ -115,7 +115,7 @@ function inline(h: Op, a: Int32Array, k: number): string | null {
 }
 /** JavaScript source of block `b` (arena offset), for tests and for compile(). */
 export function blockSource(a: Int32Array, b: number): { params: string[]; body: string } {
-  const records = a[b + 7];
+  const records = a[b + H_RECORDS];
   const params: string[] = [];
   const seen = new Map<number, string>();
   const lines: string[] = ['const r = c.regs;', 'let i = 0;', 'try {'];
