@@ -36,6 +36,8 @@ export function Stats() {
           <span className="stat-value mono">{fmtCount(stats.trapTotal)}</span>
         </div>
       </div>
+      {/* With several VMs the per-VM comparison is the headline, so it comes before the bars. */}
+      <VmTable />
       <h3>Traps per kind</h3>
       {kinds.length === 0 ? <p className="muted small">None so far.</p> : null}
       <div className="bars">
@@ -49,7 +51,6 @@ export function Stats() {
           </div>
         ))}
       </div>
-      <VmTable />
       {vms > 1 ? (
         <>
           <h3>Trap-log records per VM</h3>
@@ -106,11 +107,11 @@ function VmTable() {
             <tr>
               <th scope="col">VM</th>
               <th scope="col">state</th>
-              <th scope="col" title="Guest RAM">
+              <th scope="col" title="Guest RAM" className="c-ram">
                 RAM
               </th>
               {VM_COLS.map((c) => (
-                <th scope="col" key={c.key} title={c.title} className="num">
+                <th scope="col" key={c.key} title={c.title} className={`num c-${c.key}`}>
                   {c.label}
                 </th>
               ))}
@@ -124,11 +125,11 @@ function VmTable() {
                   {v.running ? <span className="muted"> ●</span> : null}
                 </th>
                 <td title={v.reason}>{v.state}</td>
-                <td className="mono">
+                <td className="mono c-ram">
                   {fmtBytes(v.memory.filter((m) => m.kind === 'ram').reduce((n, m) => n + m.bytes, 0))}
                 </td>
                 {VM_COLS.map((c) => (
-                  <td key={c.key} className="mono num">
+                  <td key={c.key} className={`mono num c-${c.key}`}>
                     {fmtCount(v[c.key] as number)}
                   </td>
                 ))}
@@ -137,7 +138,7 @@ function VmTable() {
           </tbody>
         </table>
       </div>
-      <p className="muted small">● the VM whose state is in the physical CPU now.</p>
+      <p className="muted small vm-note">● the VM whose state is in the physical CPU now.</p>
     </>
   );
 }

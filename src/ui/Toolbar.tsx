@@ -68,7 +68,7 @@ export function Toolbar() {
         <span>TrapLab</span>
       </div>
 
-      <div className="tb-group">
+      <div className="tb-group scenario">
         <Field label="Guest">
           <select
             data-testid="guest-select"
@@ -221,20 +221,20 @@ export function Toolbar() {
           <ResetIcon />
           <span>Reset</span>
         </button>
-        <Field label="Speed">
-          <select
-            data-testid="speed"
-            value={speed === null ? 'max' : String(speed)}
-            onChange={(e) => commands.setSpeed(e.target.value === 'max' ? null : Number(e.target.value))}
-            title="Slow it down so a class can follow  [ and ]"
-          >
-            {SPEEDS.map((s) => (
-              <option key={s.label} value={s.ips === null ? 'max' : String(s.ips)}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </Field>
+        {/* No visible label: every option says it is a speed ("Full speed", "1 M instr/s"). */}
+        <select
+          aria-label="Speed"
+          data-testid="speed"
+          value={speed === null ? 'max' : String(speed)}
+          onChange={(e) => commands.setSpeed(e.target.value === 'max' ? null : Number(e.target.value))}
+          title="Slow it down so a class can follow  [ and ]"
+        >
+          {SPEEDS.map((s) => (
+            <option key={s.label} value={s.ips === null ? 'max' : String(s.ips)}>
+              {s.label}
+            </option>
+          ))}
+        </select>
       </div>
 
       <div className="tb-group tb-end">
