@@ -7,7 +7,7 @@ import json, pathlib, re, subprocess
 
 here = pathlib.Path(__file__).resolve().parent
 guests = ["gates", "gate286", "tasks", "v86", "paging", "doublefault", "triplefault", "iobitmap",
-          "iopl", "singlestep"]
+          "iopl", "singlestep", "smc"]
 
 
 def run(script, name):
