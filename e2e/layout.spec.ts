@@ -65,14 +65,21 @@ test('1280×720 classroom: all general registers and EIP are in view beside the 
   await noHorizontalScroll(page);
 });
 
-for (const [width, height, maxRows] of [
-  [1920, 1080, 1],
-  [1280, 720, 2],
+for (const [width, height, room, maxRows] of [
+  [1920, 1080, true, 1],
+  [1600, 900, true, 2],
+  [1280, 720, true, 2],
+  [1280, 720, false, 2],
 ] as const) {
-  test(`${width}×${height} classroom: the toolbar takes ${maxRows === 1 ? 'one row' : 'at most two rows'}`, async ({
+  test(`${width}×${height}${room ? ' classroom' : ''}: the toolbar takes ${maxRows === 1 ? 'one row' : 'at most two rows'}, nothing overlaps`, async ({
     page,
   }) => {
-    await classroom(page, width, height, '/?guest=trapdemo&technique=trap-and-emulate&vms=2');
+    if (room) await classroom(page, width, height, '/?guest=trapdemo&technique=trap-and-emulate&vms=2');
+    else {
+      await page.setViewportSize({ width, height });
+      await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=2');
+      await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
+    }
     const boxes = await page.locator('.toolbar > *').evaluateAll((els) =>
       els.map((el) => {
         const b = el.getBoundingClientRect();
@@ -90,9 +97,27 @@ for (const [width, height, maxRows] of [
     const bar = await page.locator('.toolbar').boundingBox();
     expect(bar!.height).toBeLessThan(maxRows * run!.height + (maxRows + 1) * 17);
     for (const b of boxes) expect(b.right).toBeLessThanOrEqual(width);
+    // No control, label or picker sits on another one.
+    const overlaps = await page
+      .locator('.toolbar .brand, .toolbar .field-label, .toolbar select, .toolbar button')
+      .evaluateAll((els) => {
+        const bs = els.map((el) => ({ el, b: el.getBoundingClientRect() }));
+        const out: string[] = [];
+        for (let i = 0; i < bs.length; i++)
+          for (let j = i + 1; j < bs.length; j++) {
+            const [a, c] = [bs[i].b, bs[j].b];
+            const x = Math.min(a.right, c.right) - Math.max(a.left, c.left);
+            const y = Math.min(a.bottom, c.bottom) - Math.max(a.top, c.top);
+            if (x > 0.5 && y > 0.5 && !bs[i].el.contains(bs[j].el) && !bs[j].el.contains(bs[i].el))
+              out.push(`${bs[i].el.textContent?.slice(0, 20)} × ${bs[j].el.textContent?.slice(0, 20)}`);
+          }
+        return out;
+      });
+    expect(overlaps).toEqual([]);
     // Pickers that gave way still say what they hold.
+    const rem = room ? 17 : 13;
     for (const id of ['guest-select', 'technique-select']) {
-      expect((await page.getByTestId(id).boundingBox())!.width).toBeGreaterThanOrEqual(7.5 * 17 - 1);
+      expect((await page.getByTestId(id).boundingBox())!.width).toBeGreaterThanOrEqual(7.5 * rem - 1);
     }
     await noHorizontalScroll(page);
   });
