@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TrapAction, TrapKind, TrapLog, TrapOp } from '../hypervisor/trap-log.ts';
+import { TrapAction, TrapKind, TrapLog, TrapOp } from '../hypervisor/vmm/trap-log.ts';
 import { UsageError } from './args.ts';
 import { type ByteSink, bytesOf, openSink, TraceStreamer, VmPrefixer } from './output.ts';
 

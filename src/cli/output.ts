@@ -1,6 +1,6 @@
 /** Where the CLI's byte streams go: stdout, stderr, a file, or nowhere. */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { TrapLogReader } from '../hypervisor/trap-log.ts';
+import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { type Sink, UsageError } from './args.ts';
 import { errorText } from './manifest.ts';
 

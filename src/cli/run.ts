@@ -7,7 +7,7 @@
  * input (--wait-for/--send) lands in the instruction stream is the same on every run.
  */
 import { closeSync, writeSync } from 'node:fs';
-import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/trap-log.ts';
+import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/vmm/trap-log.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
 import { type RunOptions, UsageError } from './args.ts';
 import { HostConsole } from './console.ts';

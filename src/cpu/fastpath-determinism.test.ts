@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveGuest } from '../cli/guest-files.ts';
-import { bootImage, jsonl, runTe } from '../hypervisor/test-guests.ts';
+import { bootImage, jsonl, runTe } from '../hypervisor/trap-and-emulate/test-guests.ts';
 import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
 import { fastPaths, jitTuning } from './fastpaths.ts';

@@ -5,7 +5,7 @@
  */
 import type { Cpu } from '../cpu/index.ts';
 import { snapshotOf } from '../cpu/snapshot.ts';
-import { TrapLog } from '../hypervisor/trap-log.ts';
+import { TrapLog } from '../hypervisor/vmm/trap-log.ts';
 import type { BootImage } from '../machine/loaders/index.ts';
 import { Pc, type RunResult } from '../machine/pc.ts';
 import { disassembleOne } from './disasm.ts';

@@ -4,7 +4,7 @@
  * status machine. It never throws for anything a guest does; bad configuration or images throw
  * SessionError with a message meant for the user.
  */
-import type { TrapLogReader } from '../hypervisor/trap-log.ts';
+import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
 import { isTerminal, type RunnerResult, type TechniqueRunner } from './technique.ts';
 import { techniqueFactory } from './techniques.ts';

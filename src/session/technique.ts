@@ -5,7 +5,7 @@
  * and the trap log. The session adds what every technique shares: config validation, guest loading,
  * the status machine, stepping, and the debugger's memory and disassembly views.
  */
-import type { TrapLog } from '../hypervisor/trap-log.ts';
+import type { TrapLog } from '../hypervisor/vmm/trap-log.ts';
 import type { BootImage } from '../machine/loaders/index.ts';
 import type { CpuSnapshot, SessionConfig, SessionStatus, VmInfo } from './types.ts';
 

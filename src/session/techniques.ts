@@ -2,8 +2,8 @@
  * The technique registry. A hypervisor technique (issue 6 and later) adds its factory here; until
  * then the session reports it as not built yet.
  */
-import { createTrapAndEmulateRunner } from '../hypervisor/runner.ts';
-import { VmmConfigError } from '../hypervisor/vm.ts';
+import { createTrapAndEmulateRunner } from '../hypervisor/trap-and-emulate/runner.ts';
+import { VmmConfigError } from '../hypervisor/vmm/vm.ts';
 import { createNativeRunner } from './native.ts';
 import type { TechniqueFactory } from './technique.ts';
 import { SessionError, type Technique } from './types.ts';

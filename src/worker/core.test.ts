@@ -4,7 +4,7 @@
  * Session and the hello guest live in worker-session.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { TrapAction, TrapKind, TrapLog } from '../hypervisor/trap-log.ts';
+import { TrapAction, TrapKind, TrapLog } from '../hypervisor/vmm/trap-log.ts';
 import {
   type CoreHost,
   type EmuSession,

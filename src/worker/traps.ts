@@ -14,7 +14,7 @@ import {
   type TrapColumns,
   type TrapKind,
   type TrapRecord,
-} from '../hypervisor/trap-log.ts';
+} from '../hypervisor/vmm/trap-log.ts';
 import type { TrapDetail, TrapFilter, TrapNames, TrapRows } from './protocol.ts';
 
 /** The read side of the session's trap log that the worker uses. */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TrapKind } from '../hypervisor/trap-log.ts';
+import { TrapKind } from '../hypervisor/vmm/trap-log.ts';
 import { type CoreHost, WorkerCore } from './core.ts';
 import type { FromWorker } from './protocol.ts';
 import { createEmuSession } from './session-adapter.ts';

@@ -7,10 +7,10 @@
  * VMM's programming, and every VM's memory ends exactly as when it runs alone.
  */
 import { describe, expect, it } from 'vitest';
-import { SLICES_BASE, VMM_BASE } from './memory-map.ts';
+import { SLICES_BASE, VMM_BASE } from '../vmm/memory-map.ts';
+import { TrapKind } from '../vmm/trap-log.ts';
 import { createTrapAndEmulateRunner } from './runner.ts';
 import { nasmBoot } from './test-guests.ts';
-import { TrapKind } from './trap-log.ts';
 
 const MEM = 4;
 const MIB = 1024 * 1024;

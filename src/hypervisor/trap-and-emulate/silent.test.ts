@@ -5,10 +5,10 @@
  * values[0] = what the guest got under the VMM, values[1] = what it read on the bare machine.
  */
 import { describe, expect, it } from 'vitest';
-import { SilentKind } from '../cpu/index.ts';
-import { Pc } from '../machine/pc.ts';
+import { SilentKind } from '../../cpu/index.ts';
+import { Pc } from '../../machine/pc.ts';
+import { TrapAction, TrapKind, TrapOp } from '../vmm/trap-log.ts';
 import { nasmBoot, runTe } from './test-guests.ts';
-import { TrapAction, TrapKind, TrapOp } from './trap-log.ts';
 
 const OUT = 0x80000;
 

@@ -5,13 +5,13 @@
  * virtual state, adjusts the real state the VMM keeps in sync (shadows, mirrored IF, TLB), steps
  * EIP past the instruction and writes one trap-log record with the details.
  */
-import { COST } from './cost-model.ts';
-import type { Insn } from './decode.ts';
-import { GuestFault, Unvirtualizable } from './deliver.ts';
-import { AR_UNUSABLE, parseDescriptor } from './descriptors.ts';
+import { COST } from '../vmm/cost-model.ts';
+import type { Insn } from '../vmm/decode.ts';
+import { GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
+import { AR_UNUSABLE, parseDescriptor } from '../vmm/descriptors.ts';
+import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from '../vmm/trap-log.ts';
+import type { Vm } from '../vmm/vm.ts';
 import type { TrapAndEmulate } from './trap-emulate.ts';
-import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
-import type { Vm } from './vm.ts';
 
 const EAX = 0;
 const ECX = 1;

@@ -7,9 +7,9 @@
  * is lost and the log shows no silent event; PUSH CS at ring 3 reads RPL 3, as it would natively.
  */
 import { describe, expect, it } from 'vitest';
-import { SilentKind } from '../cpu/index.ts';
+import { SilentKind } from '../../cpu/index.ts';
+import { TrapAction, TrapKind, TrapOp } from '../vmm/trap-log.ts';
 import { nasmBoot, runNative, runTe } from './test-guests.ts';
-import { TrapAction, TrapKind, TrapOp } from './trap-log.ts';
 
 const SOURCE = `
 start:

@@ -6,7 +6,7 @@
  * kernel) and EFLAGS (virtual IF and IOPL), so the guest's IRET back to its kernel traps (RPL 0 <
  * CPL 1) and the VMM restores the virtual IF there (`emulateIret`). The real IF stays 1 throughout.
  */
-import type { Cpu } from '../cpu/index.ts';
+import type { Cpu } from '../../cpu/index.ts';
 import {
   AR_CODE,
   AR_DC,

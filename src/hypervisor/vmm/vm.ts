@@ -3,12 +3,12 @@
  * own virtual devices (new instances of the machine's device classes on the VM's own I/O bus and
  * clock) and its own console. Nothing here is shared between VMs.
  */
-import type { CpuState } from '../cpu/index.ts';
-import type { ByteSink } from '../machine/byte-sink.ts';
-import { VirtualClock } from '../machine/clock.ts';
-import { IoPortBus } from '../machine/io-bus.ts';
-import type { BootImage } from '../machine/loaders/types.ts';
-import { PcPlatform } from '../machine/platform.ts';
+import type { CpuState } from '../../cpu/index.ts';
+import type { ByteSink } from '../../machine/byte-sink.ts';
+import { VirtualClock } from '../../machine/clock.ts';
+import { IoPortBus } from '../../machine/io-bus.ts';
+import type { BootImage } from '../../machine/loaders/types.ts';
+import { PcPlatform } from '../../machine/platform.ts';
 import { AR_CODE, AR_DB, AR_P, AR_RW, AR_S, AR_UNUSABLE, compressAr } from './descriptors.ts';
 import { GuestMemory } from './guest-mem.ts';
 import { GuestMemoryMap, type VmmFrames } from './memory-map.ts';

@@ -4,15 +4,15 @@
  * POPF in a five-byte guest, and configuration errors.
  */
 import { describe, expect, it } from 'vitest';
-import { loadRaw } from '../machine/loaders/index.ts';
-import { COST } from './cost-model.ts';
-import { decode } from './decode.ts';
-import { GuestMemory } from './guest-mem.ts';
-import { GuestMemoryMap, SLICES_BASE, VmmFrames } from './memory-map.ts';
+import { loadRaw } from '../../machine/loaders/index.ts';
+import { COST } from '../vmm/cost-model.ts';
+import { decode } from '../vmm/decode.ts';
+import { GuestMemory } from '../vmm/guest-mem.ts';
+import { GuestMemoryMap, SLICES_BASE, VmmFrames } from '../vmm/memory-map.ts';
+import { ShadowPaging, VMM_LIN_GDT } from '../vmm/shadow.ts';
+import { TrapAction, TrapKind, TrapOp } from '../vmm/trap-log.ts';
+import { VmmConfigError } from '../vmm/vm.ts';
 import { createTrapAndEmulateRunner } from './runner.ts';
-import { ShadowPaging, VMM_LIN_GDT } from './shadow.ts';
-import { TrapAction, TrapKind, TrapOp } from './trap-log.ts';
-import { VmmConfigError } from './vm.ts';
 
 const MiB = 1024 * 1024;
 

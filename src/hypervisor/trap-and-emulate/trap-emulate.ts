@@ -8,9 +8,9 @@
  * (POPF, PUSHF, PUSH CS, SGDT, …) the VMM never sees: the CPU's observation channel shows it in the
  * log as "invisible" when it made the guest diverge from the bare machine (silent.ts).
  */
-import { type Cpu, EventKind, type SilentKind, type TrapEvent } from '../cpu/index.ts';
-import { COST } from './cost-model.ts';
-import { decode, type Insn, SS } from './decode.ts';
+import { type Cpu, EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
+import { COST } from '../vmm/cost-model.ts';
+import { decode, type Insn, SS } from '../vmm/decode.ts';
 import {
   deliver,
   emulateIret,
@@ -20,14 +20,14 @@ import {
   loadShadowSeg,
   readGuestDescriptor,
   Unvirtualizable,
-} from './deliver.ts';
-import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from './descriptors.ts';
+} from '../vmm/deliver.ts';
+import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from '../vmm/descriptors.ts';
+import { GuestPageFault } from '../vmm/guest-mem.ts';
+import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from '../vmm/trap-log.ts';
+import type { Vm } from '../vmm/vm.ts';
+import type { TechniqueHandler, Vmm } from '../vmm/vmm.ts';
 import { emulatePrivileged } from './emulate.ts';
-import { GuestPageFault } from './guest-mem.ts';
 import { judgeSilent } from './silent.ts';
-import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
-import type { Vm } from './vm.ts';
-import type { TechniqueHandler, Vmm } from './vmm.ts';
 
 const GP = 13;
 const PF = 14;

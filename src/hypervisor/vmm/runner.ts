@@ -1,18 +1,18 @@
 /**
- * The trap-and-emulate technique as a session runner. Its shape is the session's TechniqueRunner
+ * A VMM-based technique as a session runner. Its shape is the session's TechniqueRunner
  * (src/session/technique.ts), restated here with local types so the hypervisor never imports the
- * session layer; the session registers `createTrapAndEmulateRunner` directly.
+ * session layer. Each technique folder subclasses `VmmRunner` with its own TechniqueHandler and
+ * the session registers its factory (src/session/techniques.ts).
  */
 
-import type { CpuState } from '../cpu/index.ts';
-import { disassemble } from '../cpu/index.ts';
-import { type CpuSnapshot, snapshotOf } from '../cpu/snapshot.ts';
-import type { BootImage } from '../machine/loaders/types.ts';
+import type { CpuState } from '../../cpu/index.ts';
+import { disassemble } from '../../cpu/index.ts';
+import { type CpuSnapshot, snapshotOf } from '../../cpu/snapshot.ts';
+import type { BootImage } from '../../machine/loaders/types.ts';
 import type { GuestMemoryMap, MapRange } from './memory-map.ts';
-import { TrapAndEmulate } from './trap-emulate.ts';
 import type { TrapLog } from './trap-log.ts';
 import type { Vm } from './vm.ts';
-import { Vmm } from './vmm.ts';
+import { type TechniqueHandler, Vmm } from './vmm.ts';
 
 /** The session's snapshot shape lives in the CPU layer (src/cpu/snapshot.ts). */
 export type HvCpuSnapshot = CpuSnapshot;
@@ -48,17 +48,14 @@ export interface HvConfig {
   noReboot: boolean;
 }
 
-export function createTrapAndEmulateRunner(config: HvConfig, boot: BootImage): TrapAndEmulateRunner {
-  return new TrapAndEmulateRunner(config, boot);
-}
-
-export class TrapAndEmulateRunner {
+/** The session-facing runner shared by every VMM technique; `technique` handles the events. */
+export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
   readonly vmm: Vmm;
-  readonly technique: TrapAndEmulate;
+  readonly technique: H;
 
-  constructor(config: HvConfig, boot: BootImage) {
+  constructor(config: HvConfig, boot: BootImage, makeHandler: (vmm: Vmm) => H) {
     this.vmm = new Vmm({ vms: config.vms, memMiB: config.memMiB, noReboot: config.noReboot, boot });
-    this.technique = new TrapAndEmulate(this.vmm);
+    this.technique = makeHandler(this.vmm);
     this.vmm.handler = this.technique;
   }
 
@@ -130,8 +127,13 @@ export class TrapAndEmulateRunner {
     const vm = this.shown();
     const real = vm.saved ?? this.vmm.cpu.getState();
     const snap = snapshotOf(real, vm.index);
-    snap.virtual = virtualSnapshot(real, vm);
+    snap.virtual = this.virtualSnapshot(real, vm);
     return snap;
+  }
+
+  /** What the guest believes; ring-compressing techniques read real ring 1 as ring 0. */
+  protected virtualSnapshot(real: CpuState, vm: Vm): HvCpuSnapshot {
+    return ringCompressedSnapshot(real, vm);
   }
 
   /** Guest-physical memory of the shown VM (its slice; non-RAM reads as 0xFF). */
@@ -159,7 +161,7 @@ export class TrapAndEmulateRunner {
 }
 
 /** What the guest believes: its CPL, IF/IOPL, control registers, tables, RPL-0 kernel selectors. */
-function virtualSnapshot(real: CpuState, vm: Vm): HvCpuSnapshot {
+export function ringCompressedSnapshot(real: CpuState, vm: Vm): HvCpuSnapshot {
   const v = vm.v;
   const snap = snapshotOf(real, vm.index);
   const vcpl = real.cpl === 1 ? 0 : real.cpl;

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SLICES_BASE } from './memory-map.ts';
+import { SLICES_BASE } from '../vmm/memory-map.ts';
+import { TrapAction, TrapKind, TrapOp, type TrapRecord } from '../vmm/trap-log.ts';
 import { bootImage, jsonl, ROOT, runNative, runTe, type TeRun } from './test-guests.ts';
-import { TrapAction, TrapKind, TrapOp, type TrapRecord } from './trap-log.ts';
 
 const EXPECTED = readFileSync(resolve(ROOT, 'guests/trapdemo/expected-output.txt'), 'latin1');
 const MEM = 16;

@@ -6,8 +6,8 @@
  * it would silently load the old one (no fault: the old descriptor is still valid).
  */
 import { describe, expect, it } from 'vitest';
+import { TrapKind } from '../vmm/trap-log.ts';
 import { nasmBoot, runNative, runTe } from './test-guests.ts';
-import { TrapKind } from './trap-log.ts';
 
 const SOURCE = `
 start:

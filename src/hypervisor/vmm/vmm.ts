@@ -13,7 +13,7 @@
  * never where a host's run() budget happens to end — so the same guest gives the same trap log.
  */
 
-import type { SilentKind } from '../cpu/index.ts';
+import type { SilentKind } from '../../cpu/index.ts';
 import {
   type Cpu,
   type CpuState,
@@ -21,10 +21,10 @@ import {
   MonitorAction,
   StopReason,
   type TrapEvent,
-} from '../cpu/index.ts';
-import { NS_PER_TICK } from '../machine/clock.ts';
-import type { BootImage } from '../machine/loaders/types.ts';
-import { Pc } from '../machine/pc.ts';
+} from '../../cpu/index.ts';
+import { NS_PER_TICK } from '../../machine/clock.ts';
+import type { BootImage } from '../../machine/loaders/types.ts';
+import { Pc } from '../../machine/pc.ts';
 import { COST } from './cost-model.ts';
 import { type GuestMemoryMap, PAGE, SLICES_BASE, VMM_FRAMES, VmmFrames } from './memory-map.ts';
 import { TrapAction, TrapFlag, TrapKind, TrapLog } from './trap-log.ts';

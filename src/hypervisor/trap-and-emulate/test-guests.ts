@@ -6,12 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadMultiboot, loadRaw } from '../machine/loaders/index.ts';
-import type { BootImage } from '../machine/loaders/types.ts';
-import { Pc } from '../machine/pc.ts';
-import { createTrapAndEmulateRunner, type HvRunnerResult, type TrapAndEmulateRunner } from './runner.ts';
+import { loadMultiboot, loadRaw } from '../../machine/loaders/index.ts';
+import type { BootImage } from '../../machine/loaders/types.ts';
+import { Pc } from '../../machine/pc.ts';
+import type { HvRunnerResult } from '../vmm/runner.ts';
+import { createTrapAndEmulateRunner, type TrapAndEmulateRunner } from './runner.ts';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
 export function guestFile(rel: string): Uint8Array {
   return new Uint8Array(readFileSync(resolve(ROOT, 'guests', rel)));

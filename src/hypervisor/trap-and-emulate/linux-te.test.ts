@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Session } from '../session/index.ts';
+import { Session } from '../../session/index.ts';
+import { TrapKind, TrapOp, type TrapRecord } from '../vmm/trap-log.ts';
 import { ROOT } from './test-guests.ts';
-import { TrapKind, TrapOp, type TrapRecord } from './trap-log.ts';
 
 const dir = join(ROOT, 'guests', 'linux');
 
