@@ -1,14 +1,30 @@
 #!/usr/bin/env node
-// traplab — the headless TrapLab runner. The CLI is TypeScript; tsx compiles it on the fly
-// (cached), so no build step is needed. See src/cli/main.ts.
-import { register } from 'tsx/esm/api';
+// traplab — the headless TrapLab runner (src/cli/main.ts). It runs a prebuilt JavaScript bundle
+// (build/cli/main.mjs, made by scripts/build-cli.mjs on install and rebuilt here whenever a source is
+// newer), so a call does not pay for compiling TypeScript. If the bundle cannot be built (no
+// esbuild) or TRAPLAB_TSX=1 is set, it falls back to compiling the sources on the fly with tsx.
+import { pathToFileURL } from 'node:url';
 
 // A closed pipe (`traplab … | head`) must end the run quietly, not crash with a stack trace;
 // src/cli/run.ts watches for it too and stops the guest.
 for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
 
-register();
-const { main } = await import('../src/cli/main.ts');
+async function loadMain() {
+  if (!process.env.TRAPLAB_TSX) {
+    try {
+      const b = await import('../scripts/build-cli.mjs');
+      if (!b.bundleFresh()) await b.buildCli();
+      return (await import(pathToFileURL(b.bundlePath).href)).main;
+    } catch {
+      // fall through to tsx
+    }
+  }
+  const { register } = await import('tsx/esm/api');
+  register();
+  return (await import('../src/cli/main.ts')).main;
+}
+
+const main = await loadMain();
 const code = await main(process.argv.slice(2));
 // Let pending stdout/stderr writes finish, then leave with the exact status.
 const flush = (s, then) => (s.destroyed || !s.writable ? then() : s.write('', then));
