@@ -504,6 +504,7 @@ export class Hypercalls {
         return this.refuse(E.FAULT, 'evtchn_bind_virq not writable', [cmd, virq, 0]);
       d.portVirq[port] = virq;
       d.virqPort[virq] = port;
+      if (virq === VIRQ.console && d.rx.length) this.hv.raiseVirq(d, virq); // input typed before the bind
       return { result: 0, decoded: [cmd, virq, port], cost: 40 };
     }
     if (cmd === EVTCHNOP.unmask) {
