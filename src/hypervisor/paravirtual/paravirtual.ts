@@ -311,11 +311,12 @@ export class Paravirtual implements TechniqueHandler {
       d.r32(s + SH.pending_sel),
       port,
       0,
-      cpu.eip,
+      cpu.ip >>> 0,
     );
     this.vmm.eventCs = wasCs;
     try {
-      this.bounce(d, d.eventCallback.cs, d.eventCallback.eip, true, -1, cpu.eip);
+      // At a boundary `ip` is the next instruction (`eip` may still name the last one).
+      this.bounce(d, d.eventCallback.cs, d.eventCallback.eip, true, -1, cpu.ip >>> 0);
       d.upcalls++;
       vm.stats.injected++;
       this.vmm.log.setRegMask(MASK_FRAME);
