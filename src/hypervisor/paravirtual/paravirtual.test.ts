@@ -146,6 +146,20 @@ describe('minikernel-pv under paravirtual', () => {
       expect(recs.filter((r) => r.kind === k)).toEqual([]);
   });
 
+  it('reports the shared info page, event channels and the hypercall histogram for the UI', () => {
+    const info = pv.vmInfo()[0].paravirtual;
+    expect(info.ports.map((c) => `${c.port} ${c.virq}`)).toEqual(['1 VIRQ_TIMER', '2 VIRQ_CONSOLE']);
+    expect(info.directSyscalls).toBe(true);
+    expect(info.pageTables.l2).toBeGreaterThanOrEqual(1); // the kernel's directory stays pinned
+    expect(info.systemTimeNs).toBeGreaterThan(0);
+    // The histogram is the log's hypercall records counted by number.
+    const fromLog = new Map<number, number>();
+    for (const r of recs)
+      if (r.kind === TrapKind.Hypercall) fromLog.set(r.reason, (fromLog.get(r.reason) ?? 0) + 1);
+    expect(new Map(info.hypercalls.map((h) => [h.nr, h.count]))).toEqual(fromLog);
+    expect(info.upcalls).toBe(recs.filter((r) => r.kind === TrapKind.Upcall).length);
+  });
+
   it('system calls skip the hypervisor: int 0x80 is a direct trap, never in the log', () => {
     const ps = run.replies[0][2];
     const syscalls = [...ps.matchAll(/^\s+\d+ \S+\s+\S+\s+\d+\s+\d+\s+(\d+)/gm)].reduce(
