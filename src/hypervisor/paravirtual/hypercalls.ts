@@ -234,7 +234,9 @@ export class Hypercalls {
 
   private stackSwitch(d: PvDomain, ss: number, esp: number): Outcome {
     const dec: [number, number, number] = [ss, esp, 0];
-    if ((ss & 3) === 0) return this.refuse(E.PERM, `stack selector 0x${ss.toString(16)} has RPL 0`, dec);
+    // The ring-1 stack the CPU and we switch to from ring 3: RPL 1 and a DPL-1 data segment.
+    if ((ss & 3) !== 1)
+      return this.refuse(E.PERM, `stack selector 0x${ss.toString(16)} is not a ring-1 selector`, dec);
     const sd = d.descriptor(ss);
     if (!sd || sd.ar & 8 || (sd.ar & 2) === 0 || sd.dpl !== (ss & 3))
       return this.refuse(
