@@ -50,6 +50,8 @@ extern shared_info_page
 start:
     mov esp, boot_stack_top         ; becomes the kernel stack of process 0 (idle)
 %ifdef PV
+    cmp eax, 0x2BADB002             ; a multiboot loader, not a hypervisor: this is bare metal
+    je not_virtualized
     push esi                        ; start_info (the hypervisor's domain builder)
 %else
     push ebx                        ; multiboot info
@@ -60,6 +62,29 @@ start:
     cli
     hlt
     jmp .hang
+
+%ifdef PV
+; Started natively (ring 0, no hypervisor): say so on COM1, polled, and power off (status 2).
+not_virtualized:
+    mov esi, .msg
+.next:
+    mov dx, 0x3FD
+.wait:
+    in al, dx
+    test al, 0x20
+    jz .wait
+    mov dx, 0x3F8
+    lodsb
+    test al, al
+    jz .off
+    out dx, al
+    jmp .next
+.off:
+    mov al, 2
+    out 0xF4, al
+    jmp start.hang
+.msg: db 13, 10, "minikernel-pv is paravirtualized: it needs the paravirtual hypervisor (--technique pv)", 13, 10, 0
+%endif
 
 ; ---- interrupt entry: every vector builds a struct regs and calls trap(regs) ------------------
 %macro STUB 1
