@@ -87,8 +87,13 @@ void schedule(void) {
   if (next != prev) {
     next->switches++;
     current = next;
+#ifdef PV
+    /* One multicall: the new kernel stack and address space in a single trip to the hypervisor. */
+    pv_switch_to((u32)next->kstack + KSTACK_SIZE, next->pd != prev->pd ? next->pd : NULL);
+#else
     tss_set_kernel_stack((u32)next->kstack + KSTACK_SIZE);
     if (next->pd != prev->pd) write_cr3((u32)next->pd);
+#endif
     switch_context(&prev->ksp, next->ksp);
   }
   irqrestore(flags);

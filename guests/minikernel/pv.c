@@ -63,6 +63,22 @@ static void mmuext(u32 cmd, u32 arg1) {
   if (rc) panic("mmuext_op %u (%x) refused: %d", cmd, arg1, (int)rc);
 }
 void pv_new_baseptr(u32 *pd) { mmuext(MMUEXT_NEW_BASEPTR, phys_to_machine((u32)pd) >> 12); }
+/* A context switch (Linux's xen_end_context_switch batches the same way): stack_switch and, when
+ * the address space changes, MMUEXT_NEW_BASEPTR — two hypercalls for the price of one trap. */
+void pv_switch_to(u32 esp0, u32 *pd) {
+  static struct mmuext_op op;
+  static struct multicall_entry mc[2];
+  mc[0] = (struct multicall_entry){HYPERVISOR_stack_switch, 0, {KDATA, esp0, 0, 0, 0, 0}};
+  u32 n = 1;
+  if (pd) {
+    op = (struct mmuext_op){MMUEXT_NEW_BASEPTR, phys_to_machine((u32)pd) >> 12, 0};
+    mc[1] = (struct multicall_entry){HYPERVISOR_mmuext_op, 0, {(u32)&op, 1, 0, DOMID_SELF, 0, 0}};
+    n = 2;
+  }
+  long rc = _hypercall(HYPERVISOR_multicall, mc, n, 0, 0, 0);
+  if (rc || mc[0].result || (n == 2 && mc[1].result)) panic("context switch multicall failed");
+}
+
 void pv_pin(u32 *table, int level) {
   mmuext(level == 2 ? MMUEXT_PIN_L2_TABLE : MMUEXT_PIN_L1_TABLE, phys_to_machine((u32)table) >> 12);
 }

@@ -80,6 +80,11 @@ struct mmuext_op {
   u32 arg2;
 };
 
+struct multicall_entry {
+  u32 op, result;
+  u32 args[6];
+};
+
 struct evtchn_bind_virq {
   u32 virq, vcpu, port;
 };
@@ -106,6 +111,7 @@ u32 machine_to_phys(u32 machine);
 void pv_set_pte(u32 *ptep, u32 val);
 void pv_mark_pagetable(u32 frame, int is_table);
 void pv_new_baseptr(u32 *pd);
+void pv_switch_to(u32 esp0, u32 *pd);
 void pv_pin(u32 *table, int level);
 void pv_unpin(u32 *table);
 void pv_invlpg(u32 va);

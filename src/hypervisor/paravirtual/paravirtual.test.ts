@@ -123,6 +123,21 @@ describe('minikernel-pv under paravirtual', () => {
       expect(r.cost).toBeGreaterThan(0);
       expect(r.cpl).toBe(1);
     }
+    // Context switches are one multicall (stack_switch + new base pointer); its calls are logged
+    // first, each at the batched price (no trap of its own), then the multicall itself.
+    const mc = hc.findIndex(
+      (r) => r.reason === HC.multicall && r.details.type === 'hypercall' && r.details.args[0] === 2,
+    );
+    expect(mc).toBeGreaterThan(1);
+    expect(hc.slice(mc - 2, mc + 1).map((r) => r.reasonName)).toEqual([
+      'stack_switch',
+      'mmuext_op',
+      'multicall',
+    ]);
+    expect(hc[mc - 1].cost).toBeLessThan(hc[mc].cost);
+    expect(hc[mc].details.type === 'hypercall' && hc[mc].details.summary).toBe(
+      'multicall(2 calls, first stack_switch) = 0',
+    );
     const trap = hc.find((r) => r.reason === HC.set_trap_table);
     expect(trap?.details.type === 'hypercall' && trap.details.summary).toMatch(/int 0x80 direct\) = 0/);
     const bind = hc
