@@ -239,6 +239,7 @@ describe('refusals: what a PV guest may not do', () => {
     expect(out).toContain(`ring-0 trap handler: -${E.PERM}\n`);
     expect(out).toContain(`hypercall 99: -${E.NOSYS}\n`);
     expect(out).toContain(`page directory slot 1020: -${E.PERM}\n`);
+    expect(out).toContain(`pin a writable page as a page table: -${E.INVAL}\n`);
     expect(out).toContain('map our own page writable: 0\n');
     expect(out).toContain('cli reflected as #GP, times: 1\n');
     expect(out).toContain('survived every refusal');
@@ -252,8 +253,9 @@ describe('refusals: what a PV guest may not do', () => {
       expect.stringMatching(/^set_trap_table\(table 0x\w+, 0 entries\) = -EPERM$/),
       expect.stringMatching(/^hypercall 99\(.*\) = -ENOSYS$/),
       expect.stringMatching(/^mmu_update\(1 update, first: entry 0x\w+ff0 := 0x\w+\) = -EPERM$/),
+      expect.stringMatching(/^mmuext_op\(1 op, first: cmd 0 \(pin L1\) 0x\w+\) = -EINVAL$/),
     ]);
-    expect(r.technique.calls.lastRefusal).toMatch(/slot 1020 of a page directory belongs to the hypervisor/);
+    expect(r.technique.calls.lastRefusal).toMatch(/page table 0x\w+ is still mapped writable/);
     const gp = records(r).filter((x) => x.kind === TrapKind.GuestException && x.reason === 13);
     expect(gp).toHaveLength(1);
     expect(gp[0].bytes).toEqual([0xfa]); // CLI: executed, faulted, reflected — not emulated

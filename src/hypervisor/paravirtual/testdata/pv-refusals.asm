@@ -84,7 +84,20 @@ start:
     call HC(1)
     REPORT msg_hypslot
 
-    ; 6. an allowed request still works: our own data page, writable
+    ; 6. pin a page that is still mapped writable as a page table (MMUEXT_PIN_L1_TABLE)
+    mov ebx, scratch
+    call machine
+    shr eax, 12
+    mov [ext + 4], eax
+    mov dword [ext], 0                  ; MMUEXT_PIN_L1_TABLE
+    mov ebx, ext
+    mov ecx, 1
+    xor edx, edx
+    mov esi, 0x7FF0
+    call HC(26)
+    REPORT msg_pinrw
+
+    ; 7. an allowed request still works: our own data page, writable
     mov ebx, scratch
     call machine
     lea ecx, [eax + 3]
@@ -94,7 +107,7 @@ start:
     call HC(14)
     REPORT msg_own
 
-    ; 7. a privileged instruction: #GP, reflected to our handler, which skips it
+    ; 8. a privileged instruction: #GP, reflected to our handler, which skips it
     cli
     mov eax, [gp_count]
     REPORT msg_gp
@@ -174,6 +187,7 @@ msg_writable: db "map our page directory writable: ", 0
 msg_ring0:    db "ring-0 trap handler: ", 0
 msg_unknown:  db "hypercall 99: ", 0
 msg_hypslot:  db "page directory slot 1020: ", 0
+msg_pinrw:    db "pin a writable page as a page table: ", 0
 msg_own:      db "map our own page writable: ", 0
 msg_gp:       db "cli reflected as #GP, times: ", 0
 msg_done:     db "survived every refusal", 10, 0
@@ -189,6 +203,7 @@ bad_traps:    db 3, 0
               dd 0, 0
 align 8
 req:          dd 0, 0, 0, 0
+ext:          dd 0, 0, 0
 si_ptr:       dd 0
 mfns:         dd 0
 pt_base:      dd 0
