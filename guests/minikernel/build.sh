@@ -20,10 +20,15 @@ nasm -f elf32 -o "$tmp/u_crt.o" user/crt.asm
 ld "${LDFLAGS[@]}" -T user/user.ld -o "$tmp/user.elf" "$tmp/u_crt.o" "${uobjs[@]}"
 objcopy -O binary "$tmp/user.elf" "$tmp/user.bin"
 
-# Kernel.
-kobjs=()
-for f in main.c cpu.c console.c mm.c proc.c bench.c lib.c fmt.c; do
-  o="$tmp/k_${f%.c}.o"; gcc "${CFLAGS[@]}" -c "$f" -o "$o"; kobjs+=("$o")
+# Kernel, twice from one source tree: native, and paravirtual (-DPV selects the thin PV layer:
+# pv.c, xen.h and the #ifdef PV blocks; see pv-diff.sh for how many lines that is).
+for variant in native pv; do
+  defs=(); srcs=(main.c cpu.c console.c mm.c proc.c bench.c lib.c fmt.c); name=minikernel
+  if [ "$variant" = pv ]; then defs=(-DPV); srcs+=(pv.c); name=minikernel-pv; fi
+  kobjs=()
+  for f in "${srcs[@]}"; do
+    o="$tmp/k_${variant}_${f%.c}.o"; gcc "${CFLAGS[@]}" "${defs[@]}" -c "$f" -o "$o"; kobjs+=("$o")
+  done
+  nasm -f elf32 "${defs[@]}" -i "$tmp/" -o "$tmp/k_${variant}_boot.o" boot.asm
+  ld "${LDFLAGS[@]}" -T kernel.ld -o "$out/$name.elf" "$tmp/k_${variant}_boot.o" "${kobjs[@]}"
 done
-nasm -f elf32 -i "$tmp/" -o "$tmp/k_boot.o" boot.asm
-ld "${LDFLAGS[@]}" -T kernel.ld -o "$out/minikernel.elf" "$tmp/k_boot.o" "${kobjs[@]}"

@@ -17,6 +17,41 @@ static volatile int tx_busy;
 static int irq_mode;
 static u32 fifo_size = 1;
 
+#ifdef PV
+/* The console is the hypervisor's: output through console_io(write), input on the console event
+ * channel, read with console_io(read). No UART, no port I/O. */
+void uart_early_init(void) {}
+int uart_has_fifo(void) { return 0; }
+void uart_irq_init(void) { irq_mode = 1; }
+void uart_irq(void) {}
+
+void pv_console_event(void) {
+  char b[16];
+  long n;
+  while ((n = _hypercall(HYPERVISOR_console_io, CONSOLEIO_read, sizeof b, b, 0, 0)) > 0)
+    for (long i = 0; i < n; i++)
+      if (rx_head - rx_tail < RX_SIZE) rx_buf[rx_head++ % RX_SIZE] = (u8)b[i];
+  wake_readers();
+}
+
+int console_write(const char *buf, u32 n, int may_block) {
+  (void)may_block;
+  (void)tx_buf, (void)tx_head, (void)tx_tail, (void)tx_busy, (void)fifo_size;
+  char out[128];
+  u32 k = 0;
+  for (u32 i = 0; i < n; i++) {
+    if (buf[i] == '\n') out[k++] = '\r';
+    out[k++] = buf[i];
+    if (k >= sizeof out - 1 || i + 1 == n) {
+      _hypercall(HYPERVISOR_console_io, CONSOLEIO_write, k, out, 0, 0);
+      k = 0;
+    }
+  }
+  return (int)n;
+}
+
+void console_flush(void) {}
+#else
 void uart_early_init(void) {
   outb(COM1 + 1, 0x00); /* IER: nothing yet */
   outb(COM1 + 3, 0x80); /* LCR.DLAB */
@@ -110,6 +145,8 @@ int console_write(const char *buf, u32 n, int may_block) {
   return (int)n;
 }
 
+#endif
+
 /* Block until at least one byte has arrived; return up to n of them. */
 int console_read(char *buf, u32 n) {
   u32 flags = irqsave();
@@ -120,6 +157,7 @@ int console_read(char *buf, u32 n) {
   return (int)got;
 }
 
+#ifndef PV
 /* Push everything queued out by polling, and wait for the shift register to empty. */
 void console_flush(void) {
   u32 flags = irqsave();
@@ -131,6 +169,7 @@ void console_flush(void) {
   }
   irqrestore(flags);
 }
+#endif
 
 struct sbuf {
   char *p;
@@ -164,6 +203,10 @@ void panic(const char *fmt, ...) {
   console_write("\n[mini] PANIC: ", 15, 0);
   console_write(buf, s.n, 0);
   console_write("\n", 1, 0);
+#ifdef PV
+  pv_shutdown(SHUTDOWN_crash);
+#else
   outb(0xF4, 2); /* debug-exit: QEMU status 5 */
   for (;;) hlt();
+#endif
 }

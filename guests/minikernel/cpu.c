@@ -14,8 +14,12 @@ struct dtr {
 } __attribute__((packed));
 
 static struct tss tss;
+#ifdef PV
+static u64 gdt[512] __attribute__((aligned(4096))); /* set_gdt takes whole frames */
+#else
 static u64 gdt[6];
 static u64 idt[0x81];
+#endif
 static struct dtr gdtr, idtr;
 extern const u32 isr_table[49];
 
@@ -24,6 +28,44 @@ static u64 segment(u32 base, u32 limit, u8 access, u8 flags) {
          ((u64)((limit >> 16) & 0xF) << 48) | ((u64)flags << 52) | ((u64)(base >> 24) << 56);
 }
 
+#ifdef PV
+/* Kernel segments with DPL 1 (the hypervisor refuses DPL 0); no TSS: the hypervisor owns it and
+ * takes our ring-1 stack from stack_switch. */
+void gdt_init(void) {
+  gdt[1] = segment(0, 0xFFFFF, 0xBA, 0xC); /* 0x08|1 kernel code: DPL 1 */
+  gdt[2] = segment(0, 0xFFFFF, 0xB2, 0xC); /* 0x10|1 kernel data */
+  gdt[3] = segment(0, 0xFFFFF, 0xFA, 0xC); /* 0x18|3 user code: DPL 3 */
+  gdt[4] = segment(0, 0xFFFFF, 0xF2, 0xC); /* 0x20|3 user data */
+  u32 frames[1] = {phys_to_machine((u32)gdt) >> 12};
+  long rc = _hypercall(HYPERVISOR_set_gdt, frames, 5, 0, 0, 0);
+  if (rc) panic("set_gdt failed: %d", (int)rc);
+  (void)gdtr;
+  gdt_load(0, 0);
+}
+
+void tss_set_kernel_stack(u32 esp0) {
+  (void)tss;
+  _hypercall(HYPERVISOR_stack_switch, KDATA, esp0, 0, 0, 0);
+}
+
+extern char hypervisor_callback[], failsafe_callback[];
+
+/* The virtual IDT: exceptions mask events on entry (like interrupt gates); int 0x80 has DPL 3,
+ * which the hypervisor installs as a direct trap: system calls never enter the hypervisor. */
+void idt_init(void) {
+  static struct trap_info traps[34];
+  for (int v = 0; v < 32; v++) traps[v] = (struct trap_info){(u8)v, 4, KCODE, isr_table[v]};
+  traps[32] = (struct trap_info){0x80, 3, KCODE, isr_table[48]};
+  long rc = _hypercall(HYPERVISOR_set_trap_table, traps, 0, 0, 0, 0);
+  if (!rc) rc = _hypercall(HYPERVISOR_set_callbacks, KCODE, hypervisor_callback, KCODE, failsafe_callback, 0);
+  if (rc) panic("set_trap_table/set_callbacks failed: %d", (int)rc);
+  (void)idtr;
+}
+
+void pic_init(void) {}
+void pic_eoi(int irq) { (void)irq; }
+void pit_init(u32 hz) { pv_events_init(hz); }
+#else
 void gdt_init(void) {
   gdt[1] = segment(0, 0xFFFFF, 0x9A, 0xC); /* 0x08 kernel code: DPL 0, 4 GiB */
   gdt[2] = segment(0, 0xFFFFF, 0x92, 0xC); /* 0x10 kernel data */
@@ -76,3 +118,4 @@ void pit_init(u32 hz) {
   outb(0x40, (u8)divisor);
   outb(0x40, (u8)(divisor >> 8));
 }
+#endif

@@ -11,8 +11,14 @@
 #define KERNEL_MAP_BYTES (64u << 20) /* identity-mapped, supervisor-only, in every address space */
 #define BENCH_VA 0x3FC00000u         /* one kernel page the pgfault/ptemod benchmarks play with */
 
+#ifdef PV
+#include "xen.h"
+#define KCODE 0x09 /* the kernel runs in ring 1 under the hypervisor: its segments have DPL 1, RPL 1 */
+#define KDATA 0x11
+#else
 #define KCODE 0x08
 #define KDATA 0x10
+#endif
 #define UCODE 0x1B
 #define UDATA 0x23
 #define TSS_SEL 0x28
@@ -36,6 +42,42 @@ struct proc {
   u32 ticks, switches, syscalls, faults, pages, tables, work;
 };
 
+#ifdef PV
+/* The paravirtual layer: the kernel knows it runs on a hypervisor. The virtual IF is the
+ * upcall mask in the shared info page (plain memory writes, no trap); HLT becomes a blocking
+ * hypercall; CR2 comes from the shared info page; CR3 and INVLPG are hypercalls (pv.c). */
+static inline void cli(void) {
+  vcpu0->evtchn_upcall_mask = 1;
+  __asm__ volatile("" ::: "memory");
+}
+static inline void sti(void) {
+  __asm__ volatile("" ::: "memory");
+  vcpu0->evtchn_upcall_mask = 0;
+  __asm__ volatile("" ::: "memory");
+  if (vcpu0->evtchn_upcall_pending) pv_force_callback();
+}
+static inline void hlt(void) { _hypercall(HYPERVISOR_sched_op, SCHEDOP_block, 0, 0, 0, 0); }
+static inline void safe_halt(void) { hlt(); } /* SCHEDOP_block unmasks events itself */
+static inline u32 irqsave(void) {
+  u32 flags = vcpu0->evtchn_upcall_mask;
+  vcpu0->evtchn_upcall_mask = 1;
+  __asm__ volatile("" ::: "memory");
+  return flags;
+}
+static inline void irqrestore(u32 flags) {
+  __asm__ volatile("" ::: "memory");
+  vcpu0->evtchn_upcall_mask = (u8)flags;
+  __asm__ volatile("" ::: "memory");
+  if (!flags && vcpu0->evtchn_upcall_pending) pv_force_callback();
+}
+static inline u32 read_cr2(void) { return vcpu0->cr2; }
+static inline void write_cr3(u32 v) { pv_new_baseptr((u32 *)v); }
+static inline void invlpg(u32 va) { pv_invlpg(va); }
+/* Page-table entries hold machine frames; updates go through validated hypercalls. */
+static inline u32 mk_pte(u32 phys, u32 flags) { return phys_to_machine(phys) | flags; }
+static inline u32 pte_phys(u32 pte) { return machine_to_phys(pte & ~0xFFFu); }
+static inline void set_pte(u32 *ptep, u32 val) { pv_set_pte(ptep, val); }
+#else
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline u8 inb(u16 port) {
   u8 v;
@@ -45,6 +87,7 @@ static inline u8 inb(u16 port) {
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+static inline void safe_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 
 /* The interrupt-save idiom of real kernels (Linux: local_irq_save/local_irq_restore). POPF is
  * the catch: at CPL > IOPL it silently leaves IF alone (SDM Vol. 2B, POPF), so a kernel that
@@ -63,6 +106,11 @@ static inline u32 read_cr2(void) {
 }
 static inline void write_cr3(u32 v) { __asm__ volatile("movl %0, %%cr3" ::"r"(v) : "memory"); }
 static inline void invlpg(u32 va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+
+static inline u32 mk_pte(u32 phys, u32 flags) { return phys | flags; }
+static inline u32 pte_phys(u32 pte) { return pte & ~0xFFFu; }
+static inline void set_pte(u32 *ptep, u32 val) { *ptep = val; }
+#endif
 
 /* lib.c */
 void *memset(void *d, int c, u32 n);
@@ -119,6 +167,11 @@ int sys_bench(u32 id, u32 iters);
 extern u32 bench_in(u32 n), bench_crwrite(u32 n), bench_callret(u32 n);
 extern u32 bench_pgfault(u32 n, u32 *pte, u32 va), bench_divzero(u32 n), bench_ptemod(u32 n, u32 *pte, u32 va);
 extern char bench_div_site[];
+#ifdef PV
+#define VECTOR_EVENT 256 /* struct regs.vector of an event upcall (boot.asm) */
+extern char bench_in_site[];
+extern u32 pv_boot_tables, pv_boot_tables_end, pv_shared_info_pte;
+#endif
 void switch_context(u32 *save_ksp, u32 new_ksp);
 void gdt_load(void *gdtr, u32 tss_sel);
 extern char trapret[];

@@ -12,6 +12,22 @@ struct user_header {
 
 static const char *const prog_names[4] = {"shell", "primes", "pager", "counter"};
 
+#ifdef PV
+void kmain(const struct start_info *si) {
+  pv_start(si);
+  kprintf("\nminikernel 1.0: a small real kernel for TrapLab (i486, ring 1 kernel on a Xen-style hypervisor, "
+          "ring 3 processes)\n");
+  u32 ram_top = si->nr_pages << 12;
+  ram_kb = si->nr_pages * 4;
+  gdt_init();
+  idt_init();
+  kprintf("[mini] cpu: GDT with ring 1 and ring 3 segments (set_gdt); virtual IDT with 32 vectors and int 0x80 "
+          "as a direct trap (set_trap_table)\n");
+  pic_init();
+  pit_init(HZ);
+  kprintf("[mini] events: timer (VIRQ_TIMER) at %u Hz and console (VIRQ_CONSOLE) bound to event channels\n", HZ);
+  mm_init(ram_top, pv_boot_tables_end + PAGE); /* after the bootstrap tables and stack */
+#else
 void kmain(u32 magic, const u32 *mbi) {
   uart_early_init();
   kprintf("\nminikernel 1.0: a small real kernel for TrapLab (i486, ring 0 kernel, ring 3 processes)\n");
@@ -28,12 +44,17 @@ void kmain(u32 magic, const u32 *mbi) {
   pit_init(HZ);
   kprintf("[mini] pic: IRQs at vectors 0x20-0x2F; pit: channel 0 at %u Hz\n", HZ);
   mm_init(ram_top, (u32)_end);
+#endif
   struct mem_info m;
   proc_init_idle();
   mem_stats(&m);
   kprintf("[mini] memory: %u KiB from the loader, paging on, %u free frames of 4 KiB\n", m.ram_kb, m.free_frames);
+#ifdef PV
+  kprintf("[mini] console: the hypervisor's (console_io), input on its event channel\n");
+#else
   kprintf("[mini] uart: COM1 on IRQ 4, interrupt-driven receive and transmit (%s)\n",
           uart_has_fifo() ? "16550A, 16-byte FIFO" : "no FIFO");
+#endif
   uart_irq_init();
 
   sti();
@@ -49,5 +70,5 @@ void kmain(u32 magic, const u32 *mbi) {
       panic("cannot create process %s", prog_names[i]);
   kprintf("[mini] processes: shell (pid 1), primes (2), pager (3), counter (4); scheduler on\n");
   schedule();
-  for (;;) __asm__ volatile("sti; hlt" ::: "memory"); /* process 0: the idle loop */
+  for (;;) safe_halt(); /* process 0: the idle loop */
 }

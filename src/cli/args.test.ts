@@ -25,6 +25,11 @@ describe('traplab run arguments', () => {
     });
   });
 
+  it('accepts pv as the short name of paravirtual', () => {
+    expect(run('--guest', 'minikernel-pv', '--technique', 'pv').technique).toBe('paravirtual');
+    expect(run('--guest', 'minikernel-pv', '--technique=paravirtual').technique).toBe('paravirtual');
+  });
+
   it('parses every flag, in both --flag value and --flag=value forms', () => {
     const o = run(
       '--kernel',

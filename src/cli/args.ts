@@ -74,6 +74,9 @@ const VALUE_FLAGS = new Set([
 const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 
 /** Parse the whole argument vector (without `node` and the script). */
+/** Short names accepted by --technique (each technique adds its own). */
+const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = { pv: 'paravirtual' };
+
 export function parseCommand(argv: readonly string[]): Command {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -143,7 +146,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const get = (n: string): string | undefined => seen.get(n);
   const guest = parseGuest(get);
 
-  const technique = (get('--technique') ?? 'native') as Technique;
+  const rawTechnique = get('--technique') ?? 'native';
+  const technique = (TECHNIQUE_SHORT_NAMES[rawTechnique] ?? rawTechnique) as Technique;
   if (!TECHNIQUES.includes(technique)) {
     throw new UsageError(`unknown technique '${technique}' (one of: ${TECHNIQUES.join(', ')})`);
   }

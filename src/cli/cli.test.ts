@@ -222,9 +222,11 @@ describe('traplab CLI: help, list and bad arguments', () => {
     expectUsage(traplab(['run', '--kernel', 'empty.bin']), /kernel 'empty.bin' is empty/);
     expectUsage(traplab(['run', '--kernel', 'junk.bin']), /unrecognised kernel format/);
     expectUsage(
-      traplab(['run', '--guest', 'hello', '--technique', 'paravirtual']),
-      /technique 'paravirtual' is not built yet/,
+      traplab(['run', '--guest', 'hello', '--technique', 'hardware-assisted']),
+      /technique 'hardware-assisted' is not built yet/,
     );
+    // An unmodified kernel under paravirtual: refused up front, exit 64, one clear line.
+    expectUsage(traplab(['run', '--guest', 'hello', '--technique', 'pv']), /carries no PV guest header/);
     expectUsage(
       traplab(['run', '--guest', 'hello', '--vms', '2']),
       /native runs one guest; use --technique trap-and-emulate/,

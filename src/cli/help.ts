@@ -25,7 +25,7 @@ Guest (exactly one):
 
 Machine:
   --technique T             native (default), trap-and-emulate, binary-translation,
-                            paravirtual, hardware-assisted
+                            paravirtual (pv), hardware-assisted
   --vms N                   number of VMs (needs a hypervisor technique)
   --mem MiB                 guest RAM (default 64)
   --no-reboot               end the run when the guest resets the machine

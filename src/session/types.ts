@@ -3,6 +3,8 @@
  * Worker can post it to the UI with structured clone.
  */
 
+import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
+
 export type Technique =
   | 'native'
   | 'trap-and-emulate'
@@ -83,6 +85,8 @@ export interface VmInfo {
   switchesIn: number;
   /** Modelled cycles of its trap-log records (the technique's cost model). */
   cycles: number;
+  /** Paravirtual only: the shared info page, event channels, hypercall histogram. */
+  paravirtual?: ParavirtualInfo;
 }
 
 export interface DisasmLine {

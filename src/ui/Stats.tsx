@@ -1,5 +1,6 @@
 import type { VmInfoView } from '../worker/protocol.ts';
 import { fmtBytes, fmtCount, fmtTimeNs } from './format.ts';
+import { ParavirtualPanel } from './paravirtual/ParavirtualPanel.tsx';
 import { useUi } from './store.ts';
 import { kindClass } from './TrapLog.tsx';
 
@@ -38,6 +39,7 @@ export function Stats() {
       </div>
       {/* With several VMs the per-VM comparison is the headline, so it comes before the bars. */}
       <VmTable />
+      <ParavirtualPanel />
       <h3>Traps per kind</h3>
       {kinds.length === 0 ? <p className="muted small">None so far.</p> : null}
       <div className="bars">

@@ -10,6 +10,8 @@
  * worker keeps running.
  */
 
+import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
+
 export const TECHNIQUES = [
   'native',
   'trap-and-emulate',
@@ -211,6 +213,8 @@ export interface VmInfoView {
   silent: number;
   switchesIn: number;
   cycles: number;
+  /** Paravirtual only: the shared info page, event channels, hypercall histogram. */
+  paravirtual?: ParavirtualInfo;
 }
 
 export interface StatsView {

@@ -29,9 +29,11 @@ export const TrapKind = {
   Translation: 10,
   /** The VM triple-faulted or otherwise died; the VMM stopped it. */
   VmShutdown: 11,
+  /** Paravirtual: the hypervisor upcalled the guest's event callback (timer/console events pending). */
+  Upcall: 16,
 } as const;
 export type TrapKind = (typeof TrapKind)[keyof typeof TrapKind];
-export const TRAP_KIND_COUNT = 12;
+export const TRAP_KIND_COUNT = 17;
 
 /** What the VMM did about it. */
 export const TrapAction = {
@@ -94,6 +96,7 @@ for (const [name, v] of Object.entries(TrapOp)) opNames[v] = name.toLowerCase().
 export const kindNames: readonly string[] = [
   'privileged instruction', 'port I/O', 'control register', 'guest exception', 'hidden page fault',
   'interrupt', 'world switch', 'silent event', 'hypercall', 'VM exit', 'translation', 'VM shutdown',
+  'kind 12', 'kind 13', 'kind 14', 'kind 15', 'event upcall',
 ];
 // biome-ignore format: a compact table
 export const actionNames: readonly string[] = [
@@ -123,9 +126,89 @@ const exitReasonNames: Record<number, string> = {
 // biome-ignore format: a compact table
 const hypercallNames: Record<number, string> = {
   0: 'set_trap_table', 1: 'mmu_update', 2: 'set_gdt', 3: 'stack_switch', 4: 'set_callbacks',
-  13: 'multicall', 14: 'update_va_mapping', 15: 'set_timer_op', 18: 'console_io', 23: 'iret',
-  26: 'mmuext_op', 29: 'sched_op', 32: 'event_channel_op',
+  5: 'fpu_taskswitch', 13: 'multicall', 14: 'update_va_mapping', 15: 'set_timer_op', 17: 'xen_version',
+  18: 'console_io', 23: 'iret', 26: 'mmuext_op', 29: 'sched_op', 32: 'event_channel_op',
 };
+/** The name of Xen hypercall `nr`. */
+export function hypercallName(nr: number): string {
+  return hypercallNames[nr] ?? `hypercall ${nr}`;
+}
+const errnos: Record<number, string> = {
+  1: 'EPERM',
+  2: 'ENOENT',
+  14: 'EFAULT',
+  16: 'EBUSY',
+  17: 'EEXIST',
+  22: 'EINVAL',
+  38: 'ENOSYS',
+};
+const virqNames: Record<number, string> = { 0: 'VIRQ_TIMER', 2: 'VIRQ_CONSOLE' };
+
+const hx = (v: number) => `0x${(v >>> 0).toString(16)}`;
+
+/**
+ * One line for a hypercall record: its name, the three arguments the hypervisor decoded (which
+ * three depends on the call: paravirtual/hypercalls.ts) and the result (−errno named).
+ */
+export function hypercallSummary(nr: number, a: number, b: number, c: number, result: number): string {
+  const r = result | 0;
+  const res = r < 0 ? `-${errnos[-r] ?? -r}` : r > 9 ? hx(r) : String(r);
+  let args: string;
+  switch (nr) {
+    case 0:
+      args = `table ${hx(a)}, ${b} entries${c === 0x80 ? ', int 0x80 direct' : ''}`;
+      break;
+    case 1:
+      args = `${a} update${a === 1 ? '' : 's'}, first: entry ${hx(b)} := ${hx(c)}`;
+      break;
+    case 2:
+      args = `frame list ${hx(a)}, ${b} entries, frame ${hx(c)}`;
+      break;
+    case 3:
+      args = `ss ${hx(a)}, esp ${hx(b)}`;
+      break;
+    case 4:
+      args = `event ${hx(a)}:${hx(b)}, failsafe ${hx(c)}`;
+      break;
+    case 5:
+      args = a ? 'set CR0.TS' : 'clear CR0.TS';
+      break;
+    case 13:
+      args = `${a} calls, first ${hypercallNames[b] ?? b}`;
+      break;
+    case 14:
+      args = `va ${hx(a)} := ${hx(b)}${(c & 3) === 2 ? ', INVLPG' : (c & 3) === 1 ? ', TLB flush' : ''}`;
+      break;
+    case 15:
+      args = b || a ? `at ${((b * 4294967296 + a) / 1e6).toFixed(3)} ms` : 'cancel';
+      break;
+    case 18:
+      args = `${a === 0 ? 'write' : a === 1 ? 'read' : `cmd ${a}`} ${b} bytes at ${hx(c)}`;
+      break;
+    case 23:
+      args = `to ${hx(b & 0xffff)}:${hx(a)}, IF=${(c >>> 9) & 1}`;
+      break;
+    case 26:
+      args = `${a} op${a === 1 ? '' : 's'}, first: cmd ${b} (${['pin L1', 'pin L2', 'pin L3', 'pin L4', 'unpin', 'new base pointer', 'TLB flush', 'INVLPG'][b] ?? '?'}) ${hx(c)}`;
+      break;
+    case 29:
+      args =
+        ['yield', 'block', `shutdown (${['poweroff', 'reboot', 'suspend', 'crash'][b] ?? b})`][a] ??
+        `cmd ${a}`;
+      break;
+    case 32:
+      args =
+        a === 1
+          ? `bind ${virqNames[b] ?? `VIRQ ${b}`} → port ${c}`
+          : a === 9
+            ? `unmask port ${b}`
+            : `cmd ${a}`;
+      break;
+    default:
+      args = `${hx(a)}, ${hx(b)}, ${hx(c)}`;
+  }
+  return `${hypercallNames[nr] ?? `hypercall ${nr}`}(${args}) = ${res}`;
+}
 
 /** Human name of a record's reason, given its kind. */
 export function reasonName(kind: number, reason: number): string {
@@ -139,6 +222,8 @@ export function reasonName(kind: number, reason: number): string {
       return exitReasonNames[reason] ?? `exit reason ${reason}`;
     case TrapKind.Hypercall:
       return hypercallNames[reason] ?? `hypercall ${reason}`;
+    case TrapKind.Upcall:
+      return virqNames[reason] ?? 'events';
     case TrapKind.WorldSwitch:
     case TrapKind.Translation:
     case TrapKind.VmShutdown:
@@ -205,7 +290,9 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'A paravirtualized guest knows it runs on a hypervisor and asks it for a service directly (Xen-style ' +
     '`int 0x82`), instead of executing a privileged instruction and being trapped. One hypercall can ' +
     'replace many traps — for example batching several page-table updates — and operations such as ' +
-    'disabling interrupts become plain memory writes to a shared page that need no trap at all.',
+    'disabling interrupts become plain memory writes to a shared page that need no trap at all. The record ' +
+    'shows the call, the arguments the hypervisor decoded and its result (0, a value, or −errno when the ' +
+    'hypervisor refused a request it validated: a foreign frame, a writable page table, a ring-0 handler).',
   [TrapKind.VmExit]:
     'With hardware assistance (Intel VT-x), the guest kernel really runs in ring 0 of a "non-root" mode, ' +
     'and the CPU itself leaves the guest on the events the hypervisor asked for in its VMCS controls — ' +
@@ -223,4 +310,11 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'hypervisor does not virtualize (leaving protected mode for real mode, virtual-8086 mode, a task ' +
     'gate); the stop reason says which. The hypervisor stops only this VM; the others and the ' +
     'hypervisor carry on.',
+  [TrapKind.Upcall]:
+    'A paravirtual guest has no interrupts: its virtual timer and console raise events instead, as bits in ' +
+    'the shared info page the guest and hypervisor both see. When an event is pending and the guest has not ' +
+    'masked events (its upcall mask — the virtual interrupt flag, which the guest flips with a plain memory ' +
+    'write, no trap), the hypervisor "upcalls": it pushes an interrupt-like frame on the guest kernel stack ' +
+    'and enters the event callback the guest registered with set_callbacks. This is how Xen delivers ' +
+    'interrupts to a paravirtualized kernel, and why its CLI/STI cost nothing.',
 };

@@ -249,8 +249,9 @@ describe('TrapLog', () => {
   });
 
   it('explains every kind and names every register bit', () => {
-    for (let k = 0; k < TRAP_KIND_COUNT; k++) {
-      const text = explanations[k as TrapKind];
+    for (const k of Object.values(TrapKind)) {
+      expect(k).toBeLessThan(TRAP_KIND_COUNT);
+      const text = explanations[k];
       expect(text.length).toBeGreaterThan(200);
     }
     expect(explanations[TrapKind.SilentEvent]).toMatch(/[Ii]nvisible/);

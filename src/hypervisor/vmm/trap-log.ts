@@ -15,6 +15,7 @@
  */
 import {
   actionNames,
+  hypercallSummary,
   kindNames,
   opNames,
   reasonName,
@@ -62,7 +63,8 @@ export type TrapDetails =
     }
   | { type: 'interrupt'; vector: number; irq: number }
   | { type: 'switch'; fromVm: number; toVm: number }
-  | { type: 'hypercall'; args: [number, number, number, number] }
+  /** Three decoded arguments (which ones depends on the call), the result (−errno), one line. */
+  | { type: 'hypercall'; args: [number, number, number]; result: number; summary: string }
   | { type: 'vmexit'; qualification: number; guestPhysical: number; instructionLength: number }
   /**
    * Everything else. Silent events add `summary`: one sentence saying what the guest got (or tried)
@@ -586,7 +588,18 @@ function decodeDetails(
     case TrapKind.WorldSwitch:
       return { type: 'switch', fromVm: d0, toVm: d1 };
     case TrapKind.Hypercall:
-      return { type: 'hypercall', args: [d0, d1, d2, d3] };
+      return {
+        type: 'hypercall',
+        args: [d0, d1, d2],
+        result: d3 | 0,
+        summary: hypercallSummary(reason, d0, d1, d2, d3),
+      };
+    case TrapKind.Upcall:
+      return {
+        type: 'other',
+        values: [d0, d1, d2, d3],
+        summary: `event upcall: pending 0x${(d0 >>> 0).toString(16)}, selector 0x${(d1 >>> 0).toString(16)}, lowest port ${d2}`,
+      };
     case TrapKind.VmExit:
       return { type: 'vmexit', qualification: d0, guestPhysical: d1, instructionLength: d2 };
     case TrapKind.SilentEvent:

@@ -47,6 +47,11 @@ export interface TechniqueHandler {
   onSilent(vm: Vm, kind: SilentKind, eip: number, cpl: number, value: number, extra: number): void;
   /** Deliver pending virtual interrupts if the VM's virtual CPU accepts them (at a boundary). */
   injectPending(vm: Vm): void;
+  /**
+   * Optional: true when this event should go through the real IDT, which the technique set up for
+   * it (a paravirtual guest's direct INT 0x80 trap) — the VMM never sees it, no record, no trap.
+   */
+  passThrough?(vm: Vm, ev: TrapEvent): boolean;
 }
 
 export interface VmmOptions {
@@ -205,6 +210,7 @@ export class Vmm {
       return MonitorAction.Stop;
     }
     if (!vm || !this.handler) return MonitorAction.Stop;
+    if (this.handler.passThrough?.(vm, ev)) return MonitorAction.Reflect;
     vm.stats.traps++;
     try {
       this.handler.onGuestEvent(vm, ev);
