@@ -251,6 +251,10 @@ export class Cpu extends CpuCore {
         return StopReason.Halt;
       }
       if (this.instructions + this.eventSteps >= end) return StopReason.Budget;
+      if (this.instructions >= this.vmxTimerAt) {
+        this.vmx.timerExit(); // VMX-preemption timer reached zero (SDM Vol.3C §25.5.1)
+        continue;
+      }
       if (this.attention) {
         if (this.boundary()) continue;
       }
@@ -265,7 +269,7 @@ export class Cpu extends CpuCore {
         this.stepSlow();
         continue;
       }
-      this.fastLoop(end - this.instructions - this.eventSteps);
+      this.fastLoop(Math.min(end - this.instructions - this.eventSteps, this.vmxTimerAt - this.instructions));
     }
   }
 
@@ -284,6 +288,12 @@ export class Cpu extends CpuCore {
     }
     if (this.checkIntr) {
       this.checkIntr = false;
+      // VMX non-root: external-interrupt exiting and the interrupt window (SDM Vol.3C §25.2, §25.6).
+      if (this.vmxNonRoot && this.vmx.boundaryExit()) {
+        this.attention = true;
+        this.checkIntr = true;
+        return true;
+      }
       if ((this.flags & IF) !== 0 && this.intr.hasInterrupt()) {
         this.takeInterrupt();
         this.attention = true;
