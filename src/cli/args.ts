@@ -39,6 +39,8 @@ export interface RunOptions {
   stats: boolean;
   maxInstructions: number | null;
   noReboot: boolean;
+  /** --paging ept|shadow (hardware-assisted only). */
+  paging?: 'ept' | 'shadow';
 }
 
 export type Command =
@@ -48,6 +50,8 @@ export type Command =
   | { command: 'run'; options: RunOptions };
 
 export const DEFAULT_MEM_MIB = 64;
+/** Short names accepted by --technique. */
+const TECHNIQUE_SHORT: Record<string, Technique> = { vtx: 'hardware-assisted' };
 export const MAX_MEM_MIB = 3072;
 export const MAX_VMS = 16;
 
@@ -70,6 +74,7 @@ const VALUE_FLAGS = new Set([
   '--post-log',
   '--trace',
   '--max-instructions',
+  '--paging',
 ]);
 const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 
@@ -143,7 +148,9 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const get = (n: string): string | undefined => seen.get(n);
   const guest = parseGuest(get);
 
-  const technique = (get('--technique') ?? 'native') as Technique;
+  const technique = (TECHNIQUE_SHORT[get('--technique') ?? ''] ??
+    get('--technique') ??
+    'native') as Technique;
   if (!TECHNIQUES.includes(technique)) {
     throw new UsageError(`unknown technique '${technique}' (one of: ${TECHNIQUES.join(', ')})`);
   }
@@ -152,6 +159,11 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     get('--mem') === undefined
       ? DEFAULT_MEM_MIB
       : parseCount(get('--mem') as string, '--mem', 1, MAX_MEM_MIB);
+  const pagingRaw = get('--paging');
+  if (pagingRaw !== undefined && pagingRaw !== 'ept' && pagingRaw !== 'shadow')
+    throw new UsageError(`--paging must be ept or shadow, not '${pagingRaw}'`);
+  if (pagingRaw !== undefined && technique !== 'hardware-assisted')
+    throw new UsageError('--paging applies to --technique hardware-assisted (vtx) only');
   const maxRaw = get('--max-instructions');
   const maxInstructions = maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53);
 
@@ -170,6 +182,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     stats,
     maxInstructions,
     noReboot,
+    ...(pagingRaw === undefined ? {} : { paging: pagingRaw }),
   };
 }
 

@@ -250,11 +250,13 @@ export class Cpu extends CpuCore {
         }
         return StopReason.Halt;
       }
-      if (this.instructions + this.eventSteps >= end) return StopReason.Budget;
       if (this.instructions >= this.vmxTimerAt) {
-        this.vmx.timerExit(); // VMX-preemption timer reached zero (SDM Vol.3C §25.5.1)
+        // The VMX-preemption timer reached zero: the exit comes before the next instruction
+        // (SDM Vol.3C §25.5.1), so before the run's budget is looked at.
+        this.vmx.timerExit();
         continue;
       }
+      if (this.instructions + this.eventSteps >= end) return StopReason.Budget;
       if (this.attention) {
         if (this.boundary()) continue;
       }

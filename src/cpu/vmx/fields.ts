@@ -131,7 +131,7 @@ export const CTL_CAPS = {
 /** Revision identifier of our VMCS format (IA32_VMX_BASIC bits 30:0). */
 export const VMCS_REVISION = 0x54524150; // arbitrary ("PART"), bit 31 clear
 /** Preemption-timer rate: the timer counts down once every 2^X TSC ticks (IA32_VMX_MISC 4:0). */
-export const TIMER_RATE = 5;
+export const TIMER_RATE = 0;
 
 /** CR0 bits fixed to 1 in VMX operation: PE, NE, PG (IA32_VMX_CR0_FIXED0, §A.7). */
 export const CR0_FIXED0 = 0x80000021 | 0;

@@ -533,8 +533,7 @@ export class Vmx {
     c.cr0 = v.get(F.GUEST_CR0);
     c.cr3 = v.get(F.GUEST_CR3);
     c.cr4 = v.get(F.GUEST_CR4);
-    c.dr[7] = v.get(F.GUEST_DR7) | 0x400;
-    c.updateWatch();
+    this.setDr7(v.get(F.GUEST_DR7) | 0x400);
     for (let s = 0; s < 8; s++) {
       const ar = v.get(SEG_AR[s]);
       c.setSeg(s, v.get(SEG_SEL[s]), v.get(SEG_BASE[s]), v.get(SEG_LIMIT[s]) >>> 0, ar);
@@ -569,6 +568,14 @@ export class Vmx {
     c.resetPrefixes();
     c.attention = true;
     c.checkIntr = true;
+  }
+
+  /** DR7 is loaded at entry and exit: recompute data-breakpoint pages only when they matter. */
+  private setDr7(v: number): void {
+    const c = this.c;
+    const old = c.dr[7];
+    c.dr[7] = v;
+    if (c.watchOn || ((old ^ v) & 0xffff00ff) !== 0) c.updateWatch();
   }
 
   /** §26.6: deliver the event in the VM-entry interruption-information field through the guest IDT. */
@@ -704,8 +711,7 @@ export class Vmx {
     c.cr0 = v.get(F.HOST_CR0);
     c.cr3 = v.get(F.HOST_CR3);
     c.cr4 = v.get(F.HOST_CR4);
-    c.dr[7] = 0x400;
-    c.updateWatch();
+    this.setDr7(0x400);
     c.cpl = -1;
     c.setCpl(0);
     // Host CS: 32-bit code, accessed, DPL 0, G = 1 (§27.5.2); data segments read/write, accessed.
