@@ -249,6 +249,7 @@ export class CpuInt extends CpuTask {
         kind === EventKind.External ? 0 : kind === EventKind.Software ? (vec === 3 || vec === 4 ? 6 : 4) : 3;
       vmx.delivering = 0x80000000 | (type << 8) | vec | (code >= 0 ? 0x800 : 0);
       vmx.deliveringEc = code;
+      vmx.deliveringLen = this.event.length;
       this.deliverToGuest(vec, kind, code, retEip);
       vmx.delivering = 0;
       this.resetPrefixes();

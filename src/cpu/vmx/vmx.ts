@@ -144,6 +144,7 @@ export class Vmx {
   /** Interruption information of the event being delivered (for IDT-vectoring info, §27.2.4). */
   delivering = 0;
   deliveringEc = 0;
+  deliveringLen = 0;
 
   constructor(private readonly c: CpuCore) {}
 
@@ -600,6 +601,7 @@ export class Vmx {
           : 0;
     this.delivering = info;
     this.deliveringEc = code;
+    this.deliveringLen = v.get(F.ENTRY_INSTR_LEN);
     c.eip = c.ip;
     try {
       c.event.instrEip = c.ip;
@@ -688,6 +690,10 @@ export class Vmx {
     v.set(F.GUEST_PHYS_ADDR + 1, 0);
     const vec = this.delivering;
     v.set(F.IDT_VEC_INFO, vec & INTR_VALID ? vec : 0);
+    // An exit while delivering a software interrupt/exception: the length of the INT instruction,
+    // so the VMM can re-inject it (§27.2.4, §27.2.5).
+    const vtype = (vec >>> 8) & 7;
+    if (vec & INTR_VALID && vtype >= 4 && vtype <= 6) v.set(F.EXIT_INSTR_LEN, this.deliveringLen);
     v.set(F.IDT_VEC_EC, vec & INTR_VALID && vec & INTR_HAS_EC ? this.deliveringEc : 0);
     this.delivering = 0;
     v.set(F.ENTRY_INTR_INFO, v.get(F.ENTRY_INTR_INFO) & ~INTR_VALID);

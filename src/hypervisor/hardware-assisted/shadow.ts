@@ -78,7 +78,7 @@ export function shadowExit(
   if (r !== true) {
     // The guest's own tables refuse the access: its #PF, with its CR2 (§27.1: the exit left CR2).
     cpu.cr2 = lin | 0;
-    h.injectException(14, ~r);
+    h.injectException(14, r);
     return { action: TrapAction.Reflected, cost: VTX_COST.reflect, gpa: 0 };
   }
   const w = vm.mem.info;
