@@ -271,7 +271,8 @@ export class Cpu extends CpuCore {
         this.stepSlow();
         continue;
       }
-      this.fastLoop(Math.min(end - this.instructions - this.eventSteps, this.vmxTimerAt - this.instructions));
+      const left = end - this.instructions - this.eventSteps;
+      this.fastLoop(this.vmxTimerAt < end ? Math.min(left, this.vmxTimerAt - this.instructions) : left);
     }
   }
 

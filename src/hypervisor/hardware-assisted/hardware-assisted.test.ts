@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { F } from '../../cpu/vmx/fields.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import { bootImage, runNative } from '../trap-and-emulate/test-guests.ts';
-import { TrapKind } from '../vmm/trap-log.ts';
 import type { HvRunnerResult } from '../vmm/runner.ts';
+import { TrapKind } from '../vmm/trap-log.ts';
 import { createHardwareAssistedRunner, type HardwareAssistedRunner } from './runner.ts';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
@@ -69,7 +69,9 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
       expect(reasons.has(14)).toBe(false);
     } else {
       // First-generation VT-x: CR3 loads (qualification CR 3, MOV to CR), #PF and INVLPG exit.
-      const cr3 = exits.filter((r) => r.reason === 28 && r.details.type === 'vmexit' && (r.details.qualification & 0x3f) === 3);
+      const cr3 = exits.filter(
+        (r) => r.reason === 28 && r.details.type === 'vmexit' && (r.details.qualification & 0x3f) === 3,
+      );
       expect(cr3.length).toBeGreaterThanOrEqual(2);
       expect(exits.some((r) => r.reason === 0 && r.actionName === 'filled a shadow entry')).toBe(true);
       expect(exits.some((r) => r.reason === 0 && r.actionName === 'reflected to the guest')).toBe(true);
@@ -86,7 +88,8 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
     for (const o of outs) expect(o).toBe(nat.out);
     const recs = allRecords(runner);
     expect(recs.filter((r) => r.kind === TrapKind.WorldSwitch).length).toBeGreaterThan(3);
-    for (let vm = 0; vm < 4; vm++) expect(recs.some((r) => r.vm === vm && r.kind === TrapKind.VmExit)).toBe(true);
+    for (let vm = 0; vm < 4; vm++)
+      expect(recs.some((r) => r.vm === vm && r.kind === TrapKind.VmExit)).toBe(true);
   });
 
   it('writes the same trap log whatever the host slice size', () => {
@@ -103,7 +106,10 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
   });
 
   it('shows the guest at real ring 0 in VMX non-root operation, CR4.VMXE hidden by the read shadow', () => {
-    const runner = createHardwareAssistedRunner({ vms: 1, memMiB: 16, noReboot: true, paging: 'ept' }, bootImage('trapdemo/trapdemo.elf', 16));
+    const runner = createHardwareAssistedRunner(
+      { vms: 1, memMiB: 16, noReboot: true, paging: 'ept' },
+      bootImage('trapdemo/trapdemo.elf', 16),
+    );
     runner.run(20_000, false);
     const snap = runner.snapshot();
     expect(snap.cpl).toBe(0);
