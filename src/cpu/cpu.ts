@@ -228,6 +228,8 @@ export class Cpu extends CpuCore {
     this.attention = true;
     this.checkIntr = true;
     this.stopRequested = false;
+    // VMX root code is about to run on translations a guest's VPID left in the TLB (vmx.ts).
+    if (this.vmx.tlbTag !== 0 && !this.vmxNonRoot) this.vmx.rootTlb();
     for (;;) {
       if (this.shutdown) return StopReason.Shutdown;
       if (this.monitorStop) {

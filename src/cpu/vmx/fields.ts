@@ -120,7 +120,7 @@ export const CTL_CAPS = {
       PROC.MSR_BITMAPS |
       PROC.SECONDARY,
   },
-  proc2: { must: 0, may: PROC2.EPT | PROC2.DESC_TABLE | PROC2.UNRESTRICTED },
+  proc2: { must: 0, may: PROC2.EPT | PROC2.DESC_TABLE | PROC2.VPID | PROC2.UNRESTRICTED },
   // Exit controls: default-1 bits 0–8, 10, 11, 13, 14, 16, 17 (App. A.4); bit 9 (host address-space
   // size) is allowed 0 only — an IA-32 processor has no 64-bit host.
   exit: { must: 0x00036dff, may: 0x00036dff | EXIT.ACK_INT | EXIT.SAVE_TIMER },
@@ -151,7 +151,7 @@ export const EXIT_REASON_NAMES: Record<number, string> = {
   29: 'MOV DR', 30: 'I/O instruction', 31: 'RDMSR', 32: 'WRMSR', 33: 'VM-entry failure: invalid guest state',
   34: 'VM-entry failure: MSR loading', 36: 'MWAIT', 37: 'monitor trap flag', 39: 'MONITOR', 40: 'PAUSE',
   46: 'GDTR/IDTR access', 47: 'LDTR/TR access', 48: 'EPT violation', 49: 'EPT misconfiguration',
-  50: 'INVEPT', 52: 'VMX-preemption timer expired', 54: 'WBINVD',
+  50: 'INVEPT', 52: 'VMX-preemption timer expired', 53: 'INVVPID', 54: 'WBINVD',
 };
 // biome-ignore format: a table
 export const R = {
@@ -159,7 +159,7 @@ export const R = {
   RDTSC: 16, VMCALL: 18, VMCLEAR: 19, VMLAUNCH: 20, VMPTRLD: 21, VMPTRST: 22, VMREAD: 23, VMRESUME: 24,
   VMWRITE: 25, VMXOFF: 26, VMXON: 27, CR_ACCESS: 28, MOV_DR: 29, IO: 30, RDMSR: 31, WRMSR: 32,
   INVALID_GUEST: 33, MTF: 37, GDTR_IDTR: 46, LDTR_TR: 47, EPT_VIOLATION: 48, EPT_MISCONFIG: 49,
-  INVEPT: 50, PREEMPT_TIMER: 52, WBINVD: 54,
+  INVEPT: 50, PREEMPT_TIMER: 52, INVVPID: 53, WBINVD: 54,
 } as const;
 /** Bit 31 of the exit-reason field: the VM entry failed (§24.9.1). */
 export const EXIT_ENTRY_FAILURE = 0x80000000 | 0;

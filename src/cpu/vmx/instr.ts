@@ -81,20 +81,21 @@ export function vmxReadWrite(c: CpuCore, write: boolean): void {
   if (v !== null) c.setE32(v);
 }
 
-/** 0F 38 xx: only 66 0F 38 80 (INVEPT) is modelled. */
+/** 0F 38 xx: only 66 0F 38 80 (INVEPT) and 66 0F 38 81 (INVVPID) are modelled. */
 export function vmx0f38(c: CpuCore): void {
   const b = c.fetch8();
-  if (b !== 0x80 || c.opsz32 === c.code32) c.raise(UD);
+  if ((b !== 0x80 && b !== 0x81) || c.opsz32 === c.code32) c.raise(UD);
   c.decodeModrm();
   if (c.modrm >= 0xc0) c.raise(UD);
   udChecks(c, true);
   if (c.vmxNonRoot) {
-    c.vmx.stage(R.INVEPT, c.eaOff, (c.ip - c.eip) >>> 0);
+    c.vmx.stage(b === 0x80 ? R.INVEPT : R.INVVPID, c.eaOff, (c.ip - c.eip) >>> 0);
     c.vmx.stageInfo(memInfo(c) | (c.regField << 28), 0, 0);
     c.raise(0x100);
   }
   if (c.cpl !== 0) c.gp(0);
   const type = c.regs[c.regField];
-  const eptp = c.rd32(c.eaSeg, c.eaOff);
-  c.vmx.invept(type, eptp);
+  const lo = c.rd32(c.eaSeg, c.eaOff);
+  if (b === 0x80) c.vmx.invept(type, lo);
+  else c.vmx.invvpid(type, lo);
 }

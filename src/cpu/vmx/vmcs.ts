@@ -6,30 +6,37 @@
  * processor may — and never writes it back into guest-visible memory.
  */
 
+/** Encodings are below 0x8000 (bit 15 is reserved): one slot each, so VMREAD/VMWRITE are an index. */
+const SLOTS = 0x8000;
+
 export class Vmcs {
   /** Field values by encoding; a 64-bit field keeps its high half under the odd encoding. */
-  private readonly f = new Map<number, number>();
+  private readonly f = new Int32Array(SLOTS);
+  private readonly written = new Uint8Array(SLOTS);
   /** Launch state (§24.1): "clear" after VMCLEAR, "launched" after a successful VMLAUNCH. */
   launched = false;
 
   constructor(readonly addr: number) {}
 
   get(enc: number): number {
-    return this.f.get(enc) ?? 0;
+    return this.f[enc & (SLOTS - 1)];
   }
 
   set(enc: number, v: number): void {
-    const w = (enc >>> 13) & 3;
+    const i = enc & (SLOTS - 1);
     // 16-bit fields keep 16 bits (§24.11.2: a VMWRITE stores the low bits of the source).
-    this.f.set(enc, w === 0 ? v & 0xffff : v | 0);
+    this.f[i] = ((enc >>> 13) & 3) === 0 ? v & 0xffff : v;
+    this.written[i] = 1;
   }
 
   /** Every field written so far (encoding → value), for the UI's VMCS panel. */
   entries(): Array<[number, number]> {
-    return [...this.f.entries()].sort((a, b) => a[0] - b[0]);
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < SLOTS; i++) if (this.written[i]) out.push([i, this.f[i]]);
+    return out;
   }
 
-  /** Forget the contents (VMCLEAR initialises implementation-specific data, §30.3 VMCLEAR). */
+  /** VMCLEAR (§30.3): the launch state becomes "clear". */
   clear(): void {
     this.launched = false;
   }

@@ -193,7 +193,11 @@ export class Vmx {
       case 0x48c:
         // EPT_VPID_CAP: 4-level walk (6), WB (14), 2 MiB pages (16), INVEPT (20), single-context
         // (25) and all-context (26) INVEPT, EPT A/D bits (21).
-        return [(1 << 6) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 26), 0];
+        // INVVPID (bit 32) with all four types (bits 40–43).
+        return [
+          (1 << 6) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 26),
+          1 | (0xf << 8),
+        ];
       default:
         return null;
     }
@@ -340,6 +344,30 @@ export class Vmx {
     return this.succeed();
   }
 
+  /**
+   * INVVPID (§30.3): type 0 individual address, 1 single context, 2 all contexts, 3 single context
+   * retaining globals. Our TLB holds one context at a time; invalidating more than asked is allowed.
+   */
+  invvpid(type: number, vpid: number): VmxStatus {
+    this.rootChecks();
+    if (type < 0 || type > 3 || (type !== 2 && (vpid & 0xffff) === 0))
+      return this.failValid(ERR.INVEPT_BAD_OPERAND);
+    this.c.flushTlb(false);
+    this.tlbTag = 0;
+    return this.succeed();
+  }
+
+  /**
+   * The VPID whose linear and combined translations the TLB holds (0: VMX root / no VPID). Entries
+   * and exits flush only when it changes (§28.3.3.3). A TypeScript host executes no instructions,
+   * so the flush for root operation waits until root code runs (`rootTlb`, from Cpu.run()).
+   */
+  tlbTag = 0;
+  rootTlb(): void {
+    this.c.flushTlb(false);
+    this.tlbTag = 0;
+  }
+
   eptpValid(lo: number, hi: number): boolean {
     const type = lo & 7;
     return (type === 0 || type === 6) && ((lo >>> 3) & 7) === 3 && (lo & 0xf80) === 0 && hi === 0;
@@ -405,6 +433,7 @@ export class Vmx {
     if (proc & PROC.MSR_BITMAPS && this.badAddr(v.get(F.MSR_BITMAP))) return false;
     if (pin & PIN.VIRTUAL_NMI && (pin & PIN.NMI) === 0) return false;
     if (proc2 & PROC2.UNRESTRICTED && (proc2 & PROC2.EPT) === 0) return false;
+    if (proc2 & PROC2.VPID && (v.get(F.VPID) & 0xffff) === 0) return false;
     if (proc2 & PROC2.EPT && !this.eptpValid(v.get(F.EPTP), v.get(F.EPTP + 1))) return false;
     if (v.get(F.EXIT_CTLS) & EXIT.SAVE_TIMER && (pin & PIN.PREEMPT_TIMER) === 0) return false;
     // Event injection (§26.2.1.3).
@@ -563,8 +592,11 @@ export class Vmx {
     if (this.pin & PIN.PREEMPT_TIMER)
       c.vmxTimerAt = c.instructions + (v.get(F.PREEMPTION_TIMER) >>> 0) * (1 << TIMER_RATE);
     this.delivering = 0;
-    // No VPID: VM entries invalidate every cached linear and combined translation (§28.3.3.3).
-    c.flushTlb(false);
+    // Without VPID, VM entries invalidate every cached linear and combined translation; with it,
+    // translations are tagged and survive while the VPID is the one the TLB already holds (§28.3.3.3).
+    const tag = this.proc2 & PROC2.VPID ? v.get(F.VPID) & 0xffff : 0;
+    if (tag === 0 || tag !== this.tlbTag) c.flushTlb(false);
+    this.tlbTag = tag;
     c.refreshAc();
     c.resetPrefixes();
     c.attention = true;
@@ -742,7 +774,9 @@ export class Vmx {
     c.eip = c.ip;
     c.lzMask = 0;
     c.flags = 2;
-    c.flushTlb(false);
+    // Root operation uses VPID 0: its translations must not be the guest's. A TypeScript host runs no
+    // instructions until the next entry, so the flush waits for root code to run (rootTlb).
+    if (this.tlbTag === 0 || !this.stopOnExit) this.rootTlb();
     c.refreshAc();
     c.resetPrefixes();
     c.attention = true;

@@ -367,7 +367,11 @@ export class HardwareAssisted implements TechniqueHandler {
     }
     this.withGuestContext(() => {
       this.vmm.record(vm, TrapKind.VmExit, reason, action, cost, flags, qual, gpa, len, value, rip);
-      if (withBytes) this.vmm.recordBytes(vm, lin);
+      if (withBytes) {
+        // The exit information gives the instruction's length (§27.2.5); fault-like exits don't.
+        if (len > 0) this.vmm.log.setInstruction(vm.mem.fetch(lin, len), 0, len);
+        else this.vmm.recordBytes(vm, lin);
+      }
     });
     if (reason !== R.HLT && reason !== R.IO && vm.state === 'runnable' && action !== TrapAction.Blocked)
       return;

@@ -33,6 +33,7 @@ export function shadowCrWrite(h: HardwareAssisted, vm: Vm, cr: number, v: number
     wr(cpu, F.CR0_SHADOW, nv);
     wr(cpu, F.GUEST_CR0, shadowMode ? nv | CR0_MASK_SHADOW : nv | 0x20);
     if (shadowMode && (old ^ nv) & (CR0_PG | CR0_WP | CR0_PE)) vm.shadow.dropAll();
+    if (!shadowMode) cpu.vmx.invvpid(2, 0); // the VMM changed the guest's paging controls (§28.3.3.3)
     return false;
   }
   if (cr === 4) {
@@ -43,6 +44,7 @@ export function shadowCrWrite(h: HardwareAssisted, vm: Vm, cr: number, v: number
     wr(cpu, F.CR4_SHADOW, v);
     wr(cpu, F.GUEST_CR4, (shadowMode ? v & 0xc : v) | 0x2000);
     if (shadowMode && (old ^ v) & 0x90) vm.shadow.dropAll();
+    if (!shadowMode) cpu.vmx.invvpid(2, 0);
     return false;
   }
   // CR3 (shadow paging only): the guest's new address space; the shadow tables start empty.

@@ -71,7 +71,10 @@ export function buildVmcs(
   let proc = CTL_CAPS.proc.must | PROC.HLT | PROC.UNCOND_IO | PROC.MSR_BITMAPS | PROC.SECONDARY;
   if (!ept) proc |= PROC.CR3_LOAD | PROC.CR3_STORE | PROC.INVLPG;
   wr(cpu, F.PROC_CTLS, proc);
-  wr(cpu, F.PROC_CTLS2, ept ? PROC2.EPT | PROC2.UNRESTRICTED : 0);
+  // With EPT each VM gets a VPID (its index + 1): its translations survive exits and entries.
+  // Shadow paging changes the shadow tables at exits, so it runs without (a flush per entry).
+  wr(cpu, F.PROC_CTLS2, ept ? PROC2.EPT | PROC2.UNRESTRICTED | PROC2.VPID : 0);
+  wr(cpu, F.VPID, ept ? vm.index + 1 : 0);
   wr(cpu, F.EXC_BITMAP, ept ? 0 : 1 << 14);
   wr(cpu, F.PF_EC_MASK, 0);
   wr(cpu, F.PF_EC_MATCH, 0);
@@ -140,7 +143,6 @@ export function buildVmcs(
   wr(cpu, F.GUEST_RFLAGS, 2);
   wr(cpu, F.GUEST_INTERRUPTIBILITY, 0);
   wr(cpu, F.GUEST_ACTIVITY, 0);
-  void vm;
 }
 
 export function exitReasonName(reason: number): string {
