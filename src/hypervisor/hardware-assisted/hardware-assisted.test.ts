@@ -61,6 +61,7 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
       expect(out.details.qualification & 0xf).toBe(0);
       expect(out.details.qualification & 0x40).toBe(0);
       expect(out.details.instructionLength).toBe(1);
+      expect(out.details.summary).toMatch(/^OUT 1 byte to port 0x[0-9A-F]{4} \(port in DX\), value 0x/);
     }
     if (paging === 'ept') {
       // Nothing about paging exits with EPT: no CR3, no #PF, no INVLPG exits.

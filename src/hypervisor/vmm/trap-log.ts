@@ -13,6 +13,7 @@
  *
  * Field meanings beyond the common ones depend on the kind; see `TrapRecord.details`.
  */
+
 import {
   actionNames,
   kindNames,
@@ -25,6 +26,7 @@ import {
   TrapKind,
   TrapOp,
 } from './trap-kinds.ts';
+import { vmExitSummary } from './vmexit-decode.ts';
 
 export * from './trap-kinds.ts';
 
@@ -63,7 +65,14 @@ export type TrapDetails =
   | { type: 'interrupt'; vector: number; irq: number }
   | { type: 'switch'; fromVm: number; toVm: number }
   | { type: 'hypercall'; args: [number, number, number, number] }
-  | { type: 'vmexit'; qualification: number; guestPhysical: number; instructionLength: number }
+  | {
+      type: 'vmexit';
+      qualification: number;
+      guestPhysical: number;
+      instructionLength: number;
+      /** The qualification in words (vmexit-decode.ts); d3 = the value moved / interruption info. */
+      summary?: string;
+    }
   /**
    * Everything else. Silent events add `summary`: one sentence saying what the guest got (or tried)
    * against what it would have seen on the bare machine — values[0] = got/attempted, values[1] =
@@ -588,7 +597,13 @@ function decodeDetails(
     case TrapKind.Hypercall:
       return { type: 'hypercall', args: [d0, d1, d2, d3] };
     case TrapKind.VmExit:
-      return { type: 'vmexit', qualification: d0, guestPhysical: d1, instructionLength: d2 };
+      return {
+        type: 'vmexit',
+        qualification: d0,
+        guestPhysical: d1,
+        instructionLength: d2,
+        summary: vmExitSummary(reason, d0, d1, d3),
+      };
     case TrapKind.SilentEvent:
       return { type: 'other', values: [d0, d1, d2, d3], summary: silentSummary(reason, d0, d1, d2, d3) };
     default:
