@@ -100,6 +100,7 @@ describe('Linux under hardware-assisted virtualization', () => {
       if (paging === 'ept') expect(reasons.has(0)).toBe(false);
       else expect(reasons.has(0) && reasons.has(28)).toBe(true);
     },
+    600_000,
   );
 });
 
@@ -116,5 +117,5 @@ describe('minikernel under hardware-assisted virtualization', () => {
     b.session.sendSerial(0, new TextEncoder().encode('exit\n'));
     for (let i = 0; i < 50 && b.session.status.state === 'running'; i++) b.session.run(2_000_000);
     expect(b.session.status.state).toBe('exited');
-  });
+  }, 300_000);
 });
