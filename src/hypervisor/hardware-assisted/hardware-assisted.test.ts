@@ -120,3 +120,41 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
     expect(runner.vmm.cpu.vmx.current?.get(F.VMCS_LINK_PTR)).toBe(-1);
   });
 });
+
+describe('hardware-assisted (VT-x): the cpu-* conformance guests', () => {
+  const elfs = [
+    'gates',
+    'gate286',
+    'tasks',
+    'v86',
+    'paging',
+    'iopl',
+    'iobitmap',
+    'singlestep',
+    'doublefault',
+    'smc',
+  ];
+  it.each(elfs)(
+    'cputests/%s.elf prints what it prints natively (ring 3, gates, tasks, V86 in non-root)',
+    (name) => {
+      const native = runNative(bootImage(`cputests/${name}.elf`, 16), 16, 50_000_000, true);
+      const { outs, result } = runVtx(bootImage(`cputests/${name}.elf`, 16), { memMiB: 16 });
+      expect(outs[0]).toBe(native.out);
+      expect(outs[0]).toMatch(/DONE checks=\d+ failed=0/);
+      expect(result.state).toBe('exited');
+    },
+    120_000,
+  );
+
+  it('cputests/triplefault.elf: the triple fault is VM exit 2 and stops only the VM', () => {
+    const { outs, result } = runVtx(bootImage('cputests/triplefault.elf', 16), { memMiB: 16 });
+    expect(outs[0]).toContain('triplefault: expecting shutdown');
+    expect(result.state).toBe('shutdown');
+    expect(result.reason).toMatch(/VM exit 2/);
+  });
+
+  it('vmx/vmx.elf does not pass in a VM: this VMM offers no nested VMX (CPUID.1:ECX.VMX = 0)', () => {
+    const { outs } = runVtx(bootImage('vmx/vmx.elf', 16), { memMiB: 16 });
+    expect(outs[0]).toContain('FAIL cpuid.1:ecx.vmx = 1');
+  });
+});
