@@ -49,7 +49,10 @@ describe('Session configuration', () => {
   };
   it('rejects what it cannot run with a clear message', () => {
     bad({ technique: 'paravirtual' }, /^technique 'paravirtual' is not built yet \(see issue 6\)$/);
-    bad({ technique: 'hardware-assisted' }, /not built yet/);
+    bad(
+      { technique: 'hardware-assisted', paging: 'nested' as never },
+      /^paging must be ept or shadow, got 'nested'$/,
+    );
     bad({ technique: 'warp' as never }, /unknown technique 'warp'/);
     bad({ vms: 2 }, /native runs one guest; use --technique trap-and-emulate for several VMs/);
     bad({ vms: 0 }, /number of VMs/);
