@@ -68,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let failed = false;
+  const seconds = new Map<string, number>();
   if (!args.json) process.stdout.write(`${tableHeader()}\n${tableRule()}\n`);
   for (const w of list) {
     const why = w.unavailable();
@@ -87,6 +88,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(
         `bench: ${w.name}: ${r.runs.length} measured run(s): ${r.runs.map((s) => s.toFixed(3)).join(', ')} s${r.warmupCounted ? ' (the first was the warm-up run: slow enough to count)' : args.warmup ? ' (after a warm-up run)' : ''}\n`,
       );
+      seconds.set(w.name, r.seconds);
+      const base = w.ratioTo ? seconds.get(w.ratioTo) : undefined;
+      if (base !== undefined)
+        process.stderr.write(
+          `bench: ${w.name}: ${(r.seconds / base).toFixed(2)}× the time of ${w.ratioTo}\n`,
+        );
       if (r.nondeterministic)
         process.stderr.write(`bench: WARNING: ${w.name}: instruction counts differ between runs\n`);
     } catch (e) {

@@ -24,6 +24,8 @@ export interface BenchWorkload {
   maxInstructions: number;
   /** Instructions per advance() call (how often the end condition is checked). */
   slice?: number;
+  /** Report this workload's time as a ratio to that workload's (when both ran). */
+  ratioTo?: string;
 }
 
 export interface BenchResult {

@@ -83,8 +83,20 @@ function pcStepper(source: GuestSource): Stepper {
   };
 }
 
-function sessionStepper(SessionCtor: SessionClass, source: GuestSource, technique: Technique): Stepper {
-  const s = new SessionCtor({ guest: source, technique, vms: 1, memMiB: MEM_MIB, noReboot: true });
+function sessionStepper(
+  SessionCtor: SessionClass,
+  source: GuestSource,
+  technique: Technique,
+  paging?: 'ept' | 'shadow',
+): Stepper {
+  const s = new SessionCtor({
+    guest: source,
+    technique,
+    vms: 1,
+    memMiB: MEM_MIB,
+    noReboot: true,
+    ...(paging ? { paging } : {}),
+  });
   return {
     get instructions() {
       return s.instructions;
@@ -120,13 +132,13 @@ function techniqueAvailable(
 export function guestRun(
   guestId: string,
   end: EndCondition,
-  backend: { kind: Backend; SessionCtor?: SessionClass; technique?: Technique },
+  backend: { kind: Backend; SessionCtor?: SessionClass; technique?: Technique; paging?: 'ept' | 'shadow' },
 ): BenchRun {
   const { source } = resolveGuest({ kind: 'guest', id: guestId });
   const m =
     backend.kind === 'pc'
       ? pcStepper(source)
-      : sessionStepper(backend.SessionCtor!, source, backend.technique ?? 'native');
+      : sessionStepper(backend.SessionCtor!, source, backend.technique ?? 'native', backend.paging);
   let input = end.input;
   if (input !== undefined && end.inputAfter === undefined) {
     m.send(input);
@@ -197,6 +209,23 @@ export function workloads(backend: { kind: Backend; SessionCtor?: SessionClass }
       maxInstructions: 3e9,
       slice: 1_000_000,
     },
+    // ── Hardware assist vs native: the same Linux boot under VT-x (EPT, and shadow paging) ──
+    ...(['ept', 'shadow'] as const).map(
+      (paging): BenchWorkload => ({
+        name: `linux-boot-vtx-${paging}`,
+        description: `boot Linux to 'guest# ' under hardware-assisted virtualization with ${paging === 'ept' ? 'EPT' : 'shadow paging'}`,
+        unavailable: () => guestAvailable('linux') ?? techniqueAvailable(backend, 'hardware-assisted'),
+        prepare: () =>
+          guestRun(
+            'linux',
+            { untilSerial: 'guest# ' },
+            { ...backend, technique: 'hardware-assisted', paging },
+          ),
+        maxInstructions: 3e9,
+        slice: 1_000_000,
+        ratioTo: 'linux-boot',
+      }),
+    ),
     // ── Trap-and-emulate vs native ──────────────────────────────────────────────────────────────
     // The same trapdemo run (each privileged operation once, then its debug-exit) natively and under
     // trap-and-emulate: the difference is what trapping costs. The second is skipped until the

@@ -68,6 +68,14 @@ describe('traplab run arguments', () => {
     });
   });
 
+  it('knows vtx as hardware-assisted and takes --paging for it only', () => {
+    expect(run('--guest', 'linux', '--technique', 'vtx').technique).toBe('hardware-assisted');
+    expect(run('--guest', 'linux', '--technique', 'vtx', '--paging', 'shadow').paging).toBe('shadow');
+    expect(run('--guest', 'linux', '--technique', 'hardware-assisted').paging).toBeUndefined();
+    bad(['--guest', 'linux', '--technique', 'vtx', '--paging', 'nested'], /--paging must be ept or shadow/);
+    bad(['--guest', 'linux', '--paging', 'ept'], /--paging applies to --technique hardware-assisted/);
+  });
+
   it('parses the other guest sources', () => {
     expect(run('--bios', 'rom.bin').guest).toEqual({ kind: 'bios', bios: 'rom.bin' });
     expect(run('--raw', 'img@0x7c00', '--entry', '0x7c00').guest).toEqual({

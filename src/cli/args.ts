@@ -39,6 +39,8 @@ export interface RunOptions {
   stats: boolean;
   maxInstructions: number | null;
   noReboot: boolean;
+  /** --paging ept|shadow (hardware-assisted only). */
+  paging?: 'ept' | 'shadow';
 }
 
 export type Command =
@@ -70,12 +72,16 @@ const VALUE_FLAGS = new Set([
   '--post-log',
   '--trace',
   '--max-instructions',
+  '--paging',
 ]);
 const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 
 /** Parse the whole argument vector (without `node` and the script). */
 /** Short names accepted by --technique (each technique adds its own). */
-const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = { pv: 'paravirtual' };
+const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = {
+  pv: 'paravirtual',
+  vtx: 'hardware-assisted',
+};
 
 export function parseCommand(argv: readonly string[]): Command {
   const [cmd, ...rest] = argv;
@@ -156,6 +162,11 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     get('--mem') === undefined
       ? DEFAULT_MEM_MIB
       : parseCount(get('--mem') as string, '--mem', 1, MAX_MEM_MIB);
+  const pagingRaw = get('--paging');
+  if (pagingRaw !== undefined && pagingRaw !== 'ept' && pagingRaw !== 'shadow')
+    throw new UsageError(`--paging must be ept or shadow, not '${pagingRaw}'`);
+  if (pagingRaw !== undefined && technique !== 'hardware-assisted')
+    throw new UsageError('--paging applies to --technique hardware-assisted (vtx) only');
   const maxRaw = get('--max-instructions');
   const maxInstructions = maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53);
 
@@ -174,6 +185,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     stats,
     maxInstructions,
     noReboot,
+    ...(pagingRaw === undefined ? {} : { paging: pagingRaw }),
   };
 }
 

@@ -25,7 +25,8 @@ Guest (exactly one):
 
 Machine:
   --technique T             native (default), trap-and-emulate, binary-translation,
-                            paravirtual (pv), hardware-assisted
+                            paravirtual (short: pv), hardware-assisted (short: vtx)
+  --paging ept|shadow       hardware-assisted: EPT (default) or shadow page tables
   --vms N                   number of VMs (needs a hypervisor technique)
   --mem MiB                 guest RAM (default 64)
   --no-reboot               end the run when the guest resets the machine

@@ -111,6 +111,13 @@ export class CpuBase {
   tscOffset = 0;
 
   instructions = 0;
+  // VMX (src/cpu/vmx): in non-root operation; EPT on; preemption-timer deadline (instructions);
+  // CR2 before the last #PF (a #PF that exits leaves CR2 unchanged); last EPT leaf writable+dirty.
+  vmxNonRoot = false;
+  eptOn = false;
+  vmxTimerAt = Number.POSITIVE_INFINITY;
+  vmxCr2 = 0;
+  eptW = false;
   /** Set when the run loop must leave its fast path at the next instruction boundary. */
   attention = false;
   /** Set when INTR must be re-sampled at the next boundary. */

@@ -228,6 +228,8 @@ export class Cpu extends CpuCore {
     this.attention = true;
     this.checkIntr = true;
     this.stopRequested = false;
+    // VMX root code is about to run on translations a guest's VPID left in the TLB (vmx.ts).
+    if (this.vmx.tlbTag !== 0 && !this.vmxNonRoot) this.vmx.rootTlb();
     for (;;) {
       if (this.shutdown) return StopReason.Shutdown;
       if (this.monitorStop) {
@@ -250,6 +252,12 @@ export class Cpu extends CpuCore {
         }
         return StopReason.Halt;
       }
+      if (this.instructions >= this.vmxTimerAt) {
+        // The VMX-preemption timer reached zero: the exit comes before the next instruction
+        // (SDM Vol.3C §25.5.1), so before the run's budget is looked at.
+        this.vmx.timerExit();
+        continue;
+      }
       if (this.instructions + this.eventSteps >= end) return StopReason.Budget;
       if (this.attention) {
         if (this.boundary()) continue;
@@ -265,7 +273,8 @@ export class Cpu extends CpuCore {
         this.stepSlow();
         continue;
       }
-      this.fastLoop(end - this.instructions - this.eventSteps);
+      const left = end - this.instructions - this.eventSteps;
+      this.fastLoop(this.vmxTimerAt < end ? Math.min(left, this.vmxTimerAt - this.instructions) : left);
     }
   }
 
@@ -284,6 +293,12 @@ export class Cpu extends CpuCore {
     }
     if (this.checkIntr) {
       this.checkIntr = false;
+      // VMX non-root: external-interrupt exiting and the interrupt window (SDM Vol.3C §25.2, §25.6).
+      if (this.vmxNonRoot && this.vmx.boundaryExit()) {
+        this.attention = true;
+        this.checkIntr = true;
+        return true;
+      }
       if ((this.flags & IF) !== 0 && this.intr.hasInterrupt()) {
         this.takeInterrupt();
         this.attention = true;

@@ -33,9 +33,11 @@ import {
   TR,
   VM,
 } from './constants.ts';
+import type { CpuCore } from './core.ts';
 import { disassemble } from './disasm.ts';
 import { CpuSeg } from './segments.ts';
 import { CpuTask, TASK_INT, TASK_IRET } from './tasks.ts';
+import { VMEXIT_VECTOR, Vmx } from './vmx/vmx.ts';
 
 /** How an event entered the CPU. */
 export enum EventKind {
@@ -107,6 +109,8 @@ function isContributory(v: number): boolean {
 }
 
 export class CpuInt extends CpuTask {
+  /** VMX operation (SDM Vol.3C; src/cpu/vmx): VMCS, VM entry/exit, non-root controls. */
+  readonly vmx: Vmx = new Vmx(this as unknown as CpuCore);
   monitor: Monitor | null = null;
   /** IRET / task switch loaded RF: keep it past the end of this instruction. */
   keepRf = false;
@@ -146,6 +150,12 @@ export class CpuInt extends CpuTask {
    * applying the double-fault rules of SDM Vol.3 §6.15 Table 6-5. Returns false on shutdown.
    */
   deliverFault(): void {
+    if (this.excVector === VMEXIT_VECTOR) {
+      // An instruction (or an access it made) caused a VM exit: it did not happen (SDM §27.1).
+      this.ip = this.eip;
+      this.vmx.exitNow();
+      return;
+    }
     let vec = this.excVector;
     let code = this.excHasCode && HAS_ERROR[vec] ? this.excCode : -1;
     const instrEip = this.eip;
@@ -167,6 +177,12 @@ export class CpuInt extends CpuTask {
         if (e !== FAULT) throw e;
         this.pushRf = false;
         const second = this.excVector;
+        if (second === VMEXIT_VECTOR) {
+          // A VM exit while delivering the event (EPT violation): IDT-vectoring info names it.
+          this.ip = this.eip;
+          this.vmx.exitNow();
+          return;
+        }
         if (vec === DF_) {
           this.tripleFault(`triple fault: exception ${second} while delivering #DF`);
           return;
@@ -210,6 +226,10 @@ export class CpuInt extends CpuTask {
   }
 
   tripleFault(reason: string): void {
+    if (this.vmxNonRoot) {
+      this.vmx.tripleFaultExit(); // exit reason 2 instead of a shutdown (SDM Vol.3C §25.2)
+      return;
+    }
     this.shutdown = true;
     this.shutdownReason = `${reason} at ${this.segSel[CS].toString(16).padStart(4, '0')}:${(this.eip >>> 0).toString(16).padStart(8, '0')}`;
   }
@@ -221,6 +241,20 @@ export class CpuInt extends CpuTask {
   deliver(vec: number, kind: EventKind, code: number, retEip: number): void {
     this.eventDelivered = true;
     this.attention = true;
+    if (this.vmxNonRoot) {
+      // VMX non-root: the exception bitmap decides (SDM Vol.3C §25.2); otherwise the guest's IDT.
+      if (this.vmx.eventExits(vec, kind, code, retEip, this.event.length)) return;
+      const vmx = this.vmx;
+      const type =
+        kind === EventKind.External ? 0 : kind === EventKind.Software ? (vec === 3 || vec === 4 ? 6 : 4) : 3;
+      vmx.delivering = 0x80000000 | (type << 8) | vec | (code >= 0 ? 0x800 : 0);
+      vmx.deliveringEc = code;
+      vmx.deliveringLen = this.event.length;
+      this.deliverToGuest(vec, kind, code, retEip);
+      vmx.delivering = 0;
+      this.resetPrefixes();
+      return;
+    }
     if (this.monitor !== null) {
       const ev = this.event;
       ev.vector = vec;

@@ -28,6 +28,8 @@ import {
   SS,
   SSF,
 } from './constants.ts';
+import type { CpuCore } from './core.ts';
+import { eptTranslate } from './vmx/ept.ts';
 
 // segChk bits.
 export const CHK_R = 1;
@@ -175,9 +177,11 @@ export class CpuMmu extends CpuBase {
     const page = lin >>> 12;
     const a20 = this.a20Mask;
     if ((this.cr0 & CR0_PG) === 0) {
-      const phys = lin & a20;
+      let phys = lin & a20;
+      // VMX non-root with EPT (vmx/ept.ts): the guest-physical address goes through the EPT walk.
+      if (this.eptOn) phys = this.ept(phys, write ? 2 : 1, lin, true);
       const e = this.entryFor(phys, lin);
-      const ew = this.writeEntry(e, phys);
+      const ew = this.eptOn && !this.eptW ? -1 : this.writeEntry(e, phys);
       this.noteFill(page);
       this.replacing(page, e);
       this.tlbRS[page] = e;
@@ -186,7 +190,8 @@ export class CpuMmu extends CpuBase {
       this.tlbWU[page] = ew;
       return phys;
     }
-    const pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) & a20;
+    let pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) & a20;
+    if (this.eptOn) pdeAddr = this.ept(pdeAddr, 1, lin, false);
     const pde = this.physRead32(pdeAddr);
     const uBit = user ? 4 : 0;
     const wBit = write ? 2 : 0;
@@ -209,7 +214,8 @@ export class CpuMmu extends CpuBase {
       phys = ((pde & 0xffc00000) | (lin & 0x3fffff)) & a20;
       global = pde & 0x100;
     } else {
-      const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) & a20;
+      let pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) & a20;
+      if (this.eptOn) pteAddr = this.ept(pteAddr, 1, lin, false);
       const pte = this.physRead32(pteAddr);
       if ((pte & 1) === 0) return this.pageFault(lin, wBit | uBit);
       rw = pde & pte & 2;
@@ -223,6 +229,7 @@ export class CpuMmu extends CpuBase {
       phys = ((pte & ~0xfff) | (lin & 0xfff)) & a20;
       global = pte & 0x100;
     }
+    if (this.eptOn) phys = this.ept(phys, write ? 2 : 1, lin, true);
     const e = this.entryFor(phys, lin);
     const ew = this.writeEntry(e, phys);
     this.noteFill(page);
@@ -231,7 +238,7 @@ export class CpuMmu extends CpuBase {
     // Supervisor may always read; user only if U/S. Writes cached only once the page is dirty.
     this.tlbRS[page] = e;
     if (us) this.tlbRU[page] = e;
-    if (dirty) {
+    if (dirty && (!this.eptOn || this.eptW)) {
       if (rw || (this.cr0 & CR0_WP) === 0) this.tlbWS[page] = ew;
       if (rw && us) this.tlbWU[page] = ew;
     }
@@ -248,7 +255,14 @@ export class CpuMmu extends CpuBase {
     return true;
   }
 
+  /** Guest-physical → host-physical through the EPT (VMX non-root only; see vmx/ept.ts). */
+  private ept(gpa: number, access: number, lin: number, final: boolean): number {
+    return eptTranslate(this as unknown as CpuCore, gpa, access, lin, true, final);
+  }
+
   private pageFault(lin: number, code: number): never {
+    // A #PF that causes a VM exit leaves CR2 unchanged (SDM Vol.3C §27.1): keep the old value.
+    if (this.vmxNonRoot) this.vmxCr2 = this.cr2;
     this.cr2 = lin | 0;
     this.faultAddr = lin | 0;
     return this.raise(PFV, code);

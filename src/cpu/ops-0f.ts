@@ -5,6 +5,7 @@ import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { imulG, jumpNear } from './ops-main.ts';
 import { execSystem } from './system.ts';
+import { vmx0f38, vmxC7, vmxReadWrite } from './vmx/instr.ts';
 
 export function exec0F(c: CpuCore): void {
   const b = c.fetch8();
@@ -47,6 +48,9 @@ TWO_OPS[0xbd] = x_bc;
 TWO_OPS[0xc0] = x_c0;
 TWO_OPS[0xc1] = x_c1;
 TWO_OPS[0xc7] = x_c7;
+TWO_OPS[0x78] = (c) => vmxReadWrite(c, false);
+TWO_OPS[0x79] = (c) => vmxReadWrite(c, true);
+TWO_OPS[0x38] = vmx0f38;
 TWO_OPS[0x0b] = x_0b;
 TWO_OPS[0xb9] = x_0b;
 TWO_OPS[0xff] = x_0b;
@@ -228,6 +232,10 @@ function x_c1(c: CpuCore, _b: number): void {
 function x_c7(c: CpuCore, _b: number): void {
   const r = c.regs;
   c.decodeModrm();
+  if (c.regField >= 6) {
+    vmxC7(c); // VMPTRLD/VMCLEAR/VMXON/VMPTRST
+    return;
+  }
   if (c.regField !== 1 || c.modrm >= 0xc0) c.raise(UD);
   c.rmw(8); // CMPXCHG8B always writes (locked RMW)
   const lo = c.rd32(c.eaSeg, c.eaOff);

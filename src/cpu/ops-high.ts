@@ -31,6 +31,7 @@ import { R8 } from './core.ts';
 import { EventKind } from './interrupts.ts';
 import { bcd, group1, group2, group3, group45 } from './ops-groups.ts';
 import { ioplOk, jumpNear, op_6c, popf, pushf } from './ops-main.ts';
+import { vmxHlt, vmxIo } from './vmx/nonroot.ts';
 
 type Handler = (c: CpuCore, b: number) => void;
 
@@ -492,6 +493,7 @@ function op_f1(c: CpuCore, _b: number): void {
 
 function op_f4(c: CpuCore, _b: number): void {
   if (c.protectedMode && c.cpl !== 0) c.gp(0);
+  if (c.vmxNonRoot) vmxHlt(c);
   c.halted = true;
   c.attention = true;
   return;
@@ -575,6 +577,7 @@ function portIo(c: CpuCore, b: number, port: number): void {
   const size = b & 1 ? (c.opsz32 ? 4 : 2) : 1;
   c.checkIoPerm(port, size);
   const out = (b & 2) !== 0;
+  if (c.vmxNonRoot) vmxIo(c, port, size, !out, false, false, (b & 8) === 0);
   const io = c.io;
   if (out) {
     if (size === 1) io.out8(port, c.r8[0]);

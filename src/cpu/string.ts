@@ -7,6 +7,7 @@ import { DF, DS, ECX, EDI, ES, ESI } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { fastPaths } from './fastpaths.ts';
 import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
+import { vmxIo } from './vmx/nonroot.ts';
 
 const CHUNK = 4096;
 
@@ -22,6 +23,7 @@ export function stringOp(c: CpuCore, b: number): void {
   if (b <= 0x6f) {
     // INS/OUTS: I/O permission once per instruction.
     c.checkIoPerm(c.r16[4], size);
+    if (c.vmxNonRoot) vmxIo(c, c.r16[4], size, b <= 0x6d, true, rep !== 0, false);
   }
   let n = rep ? (a32 ? r[ECX] >>> 0 : c.r16[ECX << 1]) : 1;
   if (n === 0) return;

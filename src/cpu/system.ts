@@ -39,9 +39,25 @@ import {
 } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { CpuSeg } from './segments.ts';
+import { R } from './vmx/fields.ts';
+import { vmxGroup7 } from './vmx/instr.ts';
+import {
+  vmxClts,
+  vmxDescTable,
+  vmxInvlpg,
+  vmxLmsw,
+  vmxMovDr,
+  vmxMsr,
+  vmxRdtsc,
+  vmxReadCr,
+  vmxUnconditional,
+  vmxWriteCr,
+} from './vmx/nonroot.ts';
 
 /** CPUID leaf 1 EDX: PSE, TSC, MSR, CX8, SEP, PGE, CMOV. No FPU, no VME, no APIC. */
 export const CPUID_FEATURES = 0x8 | 0x10 | 0x20 | 0x100 | 0x800 | 0x2000 | 0x8000;
+/** CPUID leaf 1 ECX bit 5: VMX (SDM Vol.3C §23.6). */
+export const CPUID_ECX_VMX = 0x20;
 
 /** #GP(0) unless CPL 0 (real mode counts as CPL 0; V86 is CPL 3). */
 function priv(c: CpuCore): void {
@@ -70,11 +86,13 @@ export function execSystem(c: CpuCore, b: number): void {
       return;
     case 0x06:
       priv(c);
+      if (c.vmxNonRoot && !vmxClts(c)) return;
       c.cr0 &= ~CR0_TS;
       return;
     case 0x08:
     case 0x09:
       priv(c);
+      if (c.vmxNonRoot && b === 0x08) vmxUnconditional(c, R.INVD);
       return;
     case 0x20:
     case 0x22: {
@@ -82,7 +100,8 @@ export function execSystem(c: CpuCore, b: number): void {
       priv(c);
       const n = (m >> 3) & 7;
       if (n === 1 || n > 4) c.raise(UD);
-      if (b === 0x20) r[m & 7] = readCr(c, n);
+      if (b === 0x20) r[m & 7] = c.vmxNonRoot ? vmxReadCr(c, n, m & 7, readCr(c, n)) : readCr(c, n);
+      else if (c.vmxNonRoot && n !== 2) writeCr(c, n, vmxWriteCr(c, n, m & 7, r[m & 7], readCr(c, n)));
       else writeCr(c, n, r[m & 7]);
       return;
     }
@@ -99,6 +118,7 @@ export function execSystem(c: CpuCore, b: number): void {
         c.dr[6] |= 0x2000;
         c.raise(1);
       }
+      if (c.vmxNonRoot) vmxMovDr(c, (m >> 3) & 7, b === 0x23, m & 7);
       if (b === 0x21) r[m & 7] = n === 6 ? c.dr[6] | 0xffff0ff0 : n === 7 ? c.dr[7] | 0x400 : c.dr[n];
       else {
         c.dr[n] = r[m & 7];
@@ -109,17 +129,19 @@ export function execSystem(c: CpuCore, b: number): void {
     }
     case 0x30:
       priv(c);
+      if (c.vmxNonRoot) vmxMsr(c, r[ECX] >>> 0, true);
       wrmsr(c, r[ECX] >>> 0, r[EAX], r[EDX]);
       return;
     case 0x31: {
       if (c.cr4 & CR4_TSD && c.protectedMode && (c.cpl !== 0 || c.flags & VM)) c.gp(0);
-      const t = c.instructions + c.tscOffset;
+      const t = c.instructions + c.tscOffset + (c.vmxNonRoot ? vmxRdtsc(c) : 0);
       r[EAX] = (t % 4294967296) | 0;
       r[EDX] = Math.floor(t / 4294967296) | 0;
       return;
     }
     case 0x32:
       priv(c);
+      if (c.vmxNonRoot) vmxMsr(c, r[ECX] >>> 0, false);
       rdmsr(c, r[ECX] >>> 0);
       return;
     case 0x34:
@@ -129,6 +151,7 @@ export function execSystem(c: CpuCore, b: number): void {
       sysexit(c);
       return;
     case 0xa2:
+      if (c.vmxNonRoot) vmxUnconditional(c, R.CPUID);
       cpuid(c);
       return;
     default:
@@ -170,8 +193,10 @@ export function writeCr(c: CpuCore, n: number, v: number): void {
       c.flushTlb(true);
       return;
     default: {
-      // Only VME/PVI/TSD/DE/PSE/PGE are accepted (no PAE/MCE/OSFXSR); others #GP(0).
-      if (v & ~0x9f || v & 0x3) c.gp(0);
+      // Only VME/PVI/TSD/DE/PSE/PGE and VMXE are accepted (no PAE/MCE/OSFXSR); others #GP(0).
+      // VMXE cannot be cleared in VMX operation (SDM Vol.3C §23.7).
+      if (v & ~0x209f || v & 0x3) c.gp(0);
+      if ((v & 0x2000) === 0 && c.vmx.on) c.gp(0);
       const old = c.cr4;
       c.cr4 = v;
       if ((old ^ v) & (CR4_PSE | CR4_PGE)) c.flushTlb(false);
@@ -194,7 +219,7 @@ function wrmsr(c: CpuCore, msr: number, lo: number, hi: number): void {
       c.sysenterEip = lo;
       return;
     default:
-      c.gp(0);
+      if (!c.vmx.writeMsr(msr, lo)) c.gp(0);
   }
 }
 
@@ -218,9 +243,11 @@ function rdmsr(c: CpuCore, msr: number): void {
     case 0x176:
       lo = c.sysenterEip;
       break;
-    default:
-      c.gp(0);
-      return;
+    default: {
+      const x = c.vmx.readMsr(msr);
+      if (x === null) c.gp(0);
+      [lo, hi] = x as [number, number];
+    }
   }
   r[EAX] = lo;
   r[EDX] = hi;
@@ -237,7 +264,7 @@ function cpuid(c: CpuCore): void {
   } else {
     r[EAX] = CPU_SIGNATURE;
     r[EBX] = 0;
-    r[ECX] = 0;
+    r[ECX] = CPUID_ECX_VMX;
     r[EDX] = CPUID_FEATURES;
   }
 }
@@ -269,6 +296,10 @@ function group6(c: CpuCore): void {
   pmOnly(c);
   c.decodeModrm();
   const op = c.regField;
+  if (c.vmxNonRoot && op < 4) {
+    if (op >= 2) priv(c);
+    vmxDescTable(c, R.LDTR_TR, op);
+  }
   switch (op) {
     case 0:
     case 1: {
@@ -384,8 +415,17 @@ function larLsl(c: CpuCore, lar: boolean): void {
 }
 
 function group7(c: CpuCore): void {
-  c.decodeModrm();
+  const m = c.decodeModrm();
+  if (m >= 0xc1 && m <= 0xc4) {
+    vmxGroup7(c, m);
+    return;
+  }
   const op = c.regField;
+  if (c.vmxNonRoot && op < 4) {
+    c.requireMem();
+    if (op >= 2) priv(c);
+    vmxDescTable(c, R.GDTR_IDTR, op);
+  }
   switch (op) {
     case 0:
     case 1: {
@@ -413,13 +453,16 @@ function group7(c: CpuCore): void {
       }
       return;
     }
-    case 4:
-      if (c.modrm >= 0xc0 && c.opsz32) c.regs[c.modrm & 7] = c.cr0;
-      else c.setE16(c.cr0 & 0xffff);
+    case 4: {
+      const cr0 = c.vmxNonRoot ? vmxReadCr(c, 0, 0, c.cr0) : c.cr0;
+      if (c.modrm >= 0xc0 && c.opsz32) c.regs[c.modrm & 7] = cr0;
+      else c.setE16(cr0 & 0xffff);
       return;
+    }
     case 6: {
       priv(c);
-      const v = c.getE16();
+      let v = c.getE16();
+      if (c.vmxNonRoot) v = vmxLmsw(c, v, c.modrm < 0xc0, (c.segBase[c.eaSeg] + c.eaOff) | 0);
       // LMSW loads PE/MP/EM/TS only and cannot clear PE.
       writeCr(c, 0, (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE));
       return;
@@ -427,6 +470,7 @@ function group7(c: CpuCore): void {
     case 7:
       c.requireMem();
       priv(c);
+      if (c.vmxNonRoot) vmxInvlpg(c, (c.segBase[c.eaSeg] + c.eaOff) | 0);
       c.invlpg((c.segBase[c.eaSeg] + c.eaOff) | 0);
       return;
     default:

@@ -48,14 +48,14 @@ describe('Session configuration', () => {
     expect(() => hello(c)).toThrow(msg);
   };
   it('rejects what it cannot run with a clear message', () => {
-    bad(
-      { technique: 'hardware-assisted' },
-      /^technique 'hardware-assisted' is not built yet \(see issue 6\)$/,
-    );
     // paravirtual is built, but runs only kernels ported to it: hello carries no PV guest header.
     bad(
       { technique: 'paravirtual' },
       /^paravirtual runs only kernels ported to its hypercall interface.*no PV guest header/,
+    );
+    bad(
+      { technique: 'hardware-assisted', paging: 'nested' as never },
+      /^paging must be ept or shadow, got 'nested'$/,
     );
     bad({ technique: 'warp' as never }, /unknown technique 'warp'/);
     bad({ vms: 2 }, /native runs one guest; use --technique trap-and-emulate for several VMs/);

@@ -282,6 +282,9 @@ function validateConfig(c: SessionConfig): SessionConfig {
       `memory must be a whole number of MiB from 1 to ${MAX_MEM_MIB}, got ${String(c.memMiB)}`,
     );
   }
+  if (c.paging !== undefined && c.paging !== 'ept' && c.paging !== 'shadow') {
+    throw new SessionError(`paging must be ept or shadow, got '${String(c.paging)}'`);
+  }
   return { ...c, noReboot: c.noReboot === true };
 }
 

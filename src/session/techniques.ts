@@ -2,6 +2,8 @@
  * The technique registry. A hypervisor technique (issue 6 and later) adds its factory here; until
  * then the session reports it as not built yet.
  */
+
+import { createHardwareAssistedRunner } from '../hypervisor/hardware-assisted/runner.ts';
 import { createParavirtualRunner } from '../hypervisor/paravirtual/runner.ts';
 import { createTrapAndEmulateRunner } from '../hypervisor/trap-and-emulate/runner.ts';
 import { VmmConfigError } from '../hypervisor/vmm/vm.ts';
@@ -22,6 +24,13 @@ const factories: Partial<Record<Technique, TechniqueFactory>> = {
   paravirtual: (config, boot) => {
     try {
       return createParavirtualRunner(config, boot);
+    } catch (e) {
+      throw e instanceof VmmConfigError ? new SessionError(e.message) : e;
+    }
+  },
+  'hardware-assisted': (config, boot) => {
+    try {
+      return createHardwareAssistedRunner(config, boot);
     } catch (e) {
       throw e instanceof VmmConfigError ? new SessionError(e.message) : e;
     }

@@ -30,6 +30,8 @@ export interface SessionConfig {
   vms: number;
   memMiB: number;
   noReboot: boolean;
+  /** hardware-assisted only: nested paging (EPT, default) or shadow page tables. */
+  paging?: 'ept' | 'shadow';
 }
 
 /**

@@ -46,6 +46,8 @@ export interface HvConfig {
   vms: number;
   memMiB: number;
   noReboot: boolean;
+  /** Hardware assist: EPT or shadow page tables (default ept). */
+  paging?: 'ept' | 'shadow';
 }
 
 /** The session-facing runner shared by every VMM technique; `technique` handles the events. */

@@ -13,6 +13,7 @@
  *
  * Field meanings beyond the common ones depend on the kind; see `TrapRecord.details`.
  */
+
 import {
   actionNames,
   hypercallSummary,
@@ -26,6 +27,7 @@ import {
   TrapKind,
   TrapOp,
 } from './trap-kinds.ts';
+import { vmExitSummary } from './vmexit-decode.ts';
 
 export * from './trap-kinds.ts';
 
@@ -65,7 +67,14 @@ export type TrapDetails =
   | { type: 'switch'; fromVm: number; toVm: number }
   /** Three decoded arguments (which ones depends on the call), the result (−errno), one line. */
   | { type: 'hypercall'; args: [number, number, number]; result: number; summary: string }
-  | { type: 'vmexit'; qualification: number; guestPhysical: number; instructionLength: number }
+  | {
+      type: 'vmexit';
+      qualification: number;
+      guestPhysical: number;
+      instructionLength: number;
+      /** The qualification in words (vmexit-decode.ts); d3 = the value moved / interruption info. */
+      summary?: string;
+    }
   /**
    * Everything else. Silent events add `summary`: one sentence saying what the guest got (or tried)
    * against what it would have seen on the bare machine — values[0] = got/attempted, values[1] =
@@ -601,7 +610,13 @@ function decodeDetails(
         summary: `event upcall: pending 0x${(d0 >>> 0).toString(16)}, selector 0x${(d1 >>> 0).toString(16)}, lowest port ${d2}`,
       };
     case TrapKind.VmExit:
-      return { type: 'vmexit', qualification: d0, guestPhysical: d1, instructionLength: d2 };
+      return {
+        type: 'vmexit',
+        qualification: d0,
+        guestPhysical: d1,
+        instructionLength: d2,
+        summary: vmExitSummary(reason, d0, d1, d3),
+      };
     case TrapKind.SilentEvent:
       return { type: 'other', values: [d0, d1, d2, d3], summary: silentSummary(reason, d0, d1, d2, d3) };
     default:

@@ -52,6 +52,12 @@ export interface TechniqueHandler {
    * it (a paravirtual guest's direct INT 0x80 trap) — the VMM never sees it, no record, no trap.
    */
   passThrough?(vm: Vm, ev: TrapEvent): boolean;
+  /** Optional: right before the CPU runs `vm` (hardware assist enters it with VMRESUME here). */
+  beforeRun?(vm: Vm): void;
+  /** Optional: the CPU stopped while running `vm` (hardware assist handles its VM exit here). */
+  afterRun?(vm: Vm, stop: StopReason): void;
+  /** Optional: replaces the getState/setState world switch (hardware assist switches the VMCS). */
+  switchWorld?(from: Vm | null, to: Vm): void;
 }
 
 export interface VmmOptions {
@@ -93,6 +99,10 @@ export class Vmm {
   stopOnTrap = false;
   private boundaryDue = true;
   private knownDeadline = Number.POSITIVE_INFINITY;
+  /** The earliest device deadline (virtual or physical) the last boundary knew of, in ticks. */
+  get nextDeadline(): number {
+    return this.knownDeadline;
+  }
   private inRun = false;
   private ticksInSlice = 0;
   private switchWanted = false;
@@ -250,14 +260,17 @@ export class Vmm {
     const from = this.current;
     const cpu = this.cpu;
     if (from === to) return;
-    if (from >= 0) this.vms[from].saved = cpu.getState();
     const next = this.vms[to];
-    const s = next.saved as CpuState;
-    // Time and the TSC belong to the host: keep them running across the switch.
-    s.instructions = cpu.instructions;
-    s.msr.tscOffset = cpu.tscOffset;
-    cpu.setState(s);
-    next.saved = null;
+    if (this.handler?.switchWorld) this.handler.switchWorld(from >= 0 ? this.vms[from] : null, next);
+    else {
+      if (from >= 0) this.vms[from].saved = cpu.getState();
+      const s = next.saved as CpuState;
+      // Time and the TSC belong to the host: keep them running across the switch.
+      s.instructions = cpu.instructions;
+      s.msr.tscOffset = cpu.tscOffset;
+      cpu.setState(s);
+      next.saved = null;
+    }
     this.current = to;
     this.ticksInSlice = 0;
     this.switchWanted = false;
@@ -373,7 +386,9 @@ export class Vmm {
       this.inRun = true;
       let r: StopReason;
       try {
-        r = cpu.run(limit - now);
+        this.handler?.beforeRun?.(vm);
+        r = vm.state === 'runnable' ? cpu.run(limit - now) : StopReason.Monitor;
+        this.handler?.afterRun?.(vm, r);
       } finally {
         this.inRun = false;
       }
