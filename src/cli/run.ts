@@ -8,6 +8,7 @@
  */
 import { closeSync, writeSync } from 'node:fs';
 import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/vmm/trap-log.ts';
+import { NS_PER_TICK } from '../machine/clock.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
 import { type RunOptions, UsageError } from './args.ts';
 import { HostConsole } from './console.ts';
@@ -99,9 +100,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // Scripted input: steps[i] fires once its text has appeared in VM 0's output.
   let step = 0;
   let seen = '';
-  const runScript = (fresh: Uint8Array): void => {
+  const runScript = (fresh: string): void => {
     if (step >= opts.script.length) return;
-    seen += latin1.decode(fresh);
+    seen += fresh;
     while (step < opts.script.length) {
       const s = opts.script[step];
       if (s.waitFor !== null) {
@@ -119,34 +120,46 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   };
 
   const trace = traceFd < 0 ? null : new TraceStreamer(session.traps, (chunk) => writeSync(traceFd, chunk));
+  // VM 0's output not yet shown to the script: it acts only between whole slices (below), so
+  // where its input lands never depends on how the slice was cut into pieces.
+  let unscripted = '';
   const drain = (): void => {
     for (let vm = 0; vm < session.vmCount; vm++) {
       const out = session.takeSerial(vm);
       if (out.length === 0) continue;
       if (prefixer) prefixer.write(vm, out);
       else if (vm === 0) serialSink.write(out);
-      if (vm === 0) runScript(out);
+      if (vm === 0 && step < opts.script.length) unscripted += latin1.decode(out);
     }
     debugconSink.write(session.takeDebugcon());
     trace?.drain();
+  };
+  const drainAndScript = (): void => {
+    drain();
+    const fresh = unscripted;
+    unscripted = '';
+    runScript(fresh);
   };
 
   let exitCode = EXIT_OK;
   let message = '';
   try {
-    runScript(new Uint8Array(0)); // leading --send steps without --wait-for
+    runScript(''); // leading --send steps without --wait-for
     let status: SessionStatus;
     for (;;) {
       let budget = SLICE_INSTRUCTIONS;
-      if (opts.maxInstructions !== null)
-        budget = Math.min(budget, opts.maxInstructions - session.instructions);
+      // Event deliveries count against the limit too: a guest whose handlers fault on their first
+      // instruction retires nothing, yet must stop.
+      const steps = session.instructions + session.eventsDelivered;
+      if (opts.maxInstructions !== null) budget = Math.min(budget, opts.maxInstructions - steps);
       if (budget <= 0) {
         exitCode = EXIT_TIMEOUT;
-        message = `stopped after ${session.instructions} instructions (--max-instructions)`;
+        const ev = session.eventsDelivered;
+        message = `stopped after ${session.instructions} instructions${ev > 0 ? ` and ${ev} exception/interrupt deliveries` : ''} (--max-instructions)`;
         break;
       }
-      session.run(budget);
-      drain(); // may send scripted input, which wakes an idle guest
+      await runInPieces(session, budget, () => quit, drain);
+      drainAndScript(); // may send scripted input, which wakes an idle guest
       status = session.status;
       if (status.state !== 'running' && status.state !== 'idle') {
         [exitCode, message] = finalStatus(status);
@@ -204,6 +217,48 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     process.stderr.write(`traplab: --trace: ${trace.lost} trap records were dropped before being written\n`);
   if (opts.stats) process.stderr.write(statsText(session, performance.now() - wallStart));
   return exitCode;
+}
+
+/** Sub-slice size (ticks) of one slice, adapted to wall time (see runInPieces). */
+const PIECE_MIN = 256;
+/** Wall time one piece should take. */
+const PIECE_MS = 5;
+let piece = 4096;
+
+/**
+ * Run one slice of `budget` ticks as smaller session.run() calls, yielding to the event loop
+ * whenever ~20 ms of wall time have passed, so a signal or Ctrl-A X is seen within a fraction of a
+ * second even when each tick is expensive (an exception or trap storm costs microseconds per
+ * tick). The pieces adapt to wall time, which is safe: the session's run boundaries are invisible
+ * to the guest, and scripted input is still sent only between whole slices.
+ */
+async function runInPieces(
+  session: Session,
+  budget: number,
+  quit: () => boolean,
+  showOutput: () => void,
+): Promise<void> {
+  let left = budget;
+  let since = performance.now();
+  while (left > 0) {
+    const n = Math.min(left, piece);
+    const t0 = performance.now();
+    const ns0 = session.virtualTimeNs;
+    const st = session.run(n);
+    const t1 = performance.now();
+    const ran = Math.round((session.virtualTimeNs - ns0) / NS_PER_TICK);
+    left -= Math.max(1, ran);
+    if (st.state !== 'running') return;
+    // Aim at PIECE_MS per piece: grow at most ×2 at a time, shrink at once.
+    const ratio = PIECE_MS / Math.max(t1 - t0, 0.01);
+    piece = Math.max(PIECE_MIN, Math.min(SLICE_INSTRUCTIONS, Math.floor(n * Math.min(2, ratio))));
+    if (left > 0 && t1 - since > 20) {
+      showOutput();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (quit()) return;
+      since = performance.now();
+    }
+  }
 }
 
 function finalStatus(status: SessionStatus): [number, string] {

@@ -35,6 +35,12 @@ export interface MachineCpu {
   reset(): void;
   run(budget: number): number;
   instructions: number;
+  /**
+   * Optional: exceptions and interrupts delivered so far. Each takes one tick of virtual time, so a
+   * guest that only takes events (a handler that faults on its first instruction) still advances
+   * time, budgets and timers — it can never stall the machine.
+   */
+  eventSteps?: number;
   halted: boolean;
   setA20(enabled: boolean): void;
   shutdownReason: string;
@@ -142,8 +148,8 @@ export class Pc {
     this.noReboot = options.noReboot ?? false;
     this.memory = new PhysicalMemory({ ramBytes: memMiB * 1024 * 1024 });
     this.io = new IoPortBus();
-    // The clock reads the CPU's instruction count; the CPU is created below.
-    this.clock = new VirtualClock(() => (this.cpu ? this.cpu.instructions : 0));
+    // The clock reads the CPU's instructions and event deliveries; the CPU is created below.
+    this.clock = new VirtualClock(() => (this.cpu ? this.cpu.instructions + (this.cpu.eventSteps ?? 0) : 0));
     // A deadline armed during a run that falls before the earliest deadline known at the last
     // guest-determined boundary: stop the CPU at once so the event is not late. Comparing with
     // that deadline (not with the host's run limit) keeps the stop point independent of slicing.

@@ -40,6 +40,9 @@ export class NativeRunner implements TechniqueRunner {
   get instructions(): number {
     return this.pc.instructions;
   }
+  get eventsDelivered(): number {
+    return this.cpu.eventSteps;
+  }
   get virtualTimeNs(): number {
     return this.pc.virtualTimeNs;
   }

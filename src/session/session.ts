@@ -62,6 +62,10 @@ export class Session {
   get instructions(): number {
     return this.runner.instructions;
   }
+  /** Exceptions and interrupts delivered (see TechniqueRunner.eventsDelivered). */
+  get eventsDelivered(): number {
+    return this.runner.eventsDelivered;
+  }
   get virtualTimeNs(): number {
     return this.runner.virtualTimeNs;
   }
@@ -69,7 +73,10 @@ export class Session {
     return this.runner.traps;
   }
 
-  /** Run up to `budget` instructions (all VMs together). */
+  /**
+   * Run up to `budget` ticks of virtual time (all VMs together): instructions retired, exceptions
+   * and interrupts delivered, HLT skips.
+   */
   run(budget: number): SessionStatus {
     return this.advance(budget, false);
   }

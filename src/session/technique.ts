@@ -29,6 +29,12 @@ export interface TechniqueRunner {
   readonly vmCount: number;
   /** Retired guest instructions, all VMs together. */
   readonly instructions: number;
+  /**
+   * Exceptions and interrupts delivered, all VMs together. Each takes one tick of virtual time and
+   * counts against every budget, so a guest that retires nothing (a handler that faults on its
+   * first instruction) still uses up budgets and limits.
+   */
+  readonly eventsDelivered: number;
   readonly virtualTimeNs: number;
   readonly traps: TrapLog;
   /**

@@ -65,6 +65,10 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
   get instructions(): number {
     return this.vmm.cpu.instructions;
   }
+  /** Exceptions and interrupts the physical CPU delivered (each one tick of virtual time). */
+  get eventsDelivered(): number {
+    return this.vmm.cpu.eventSteps;
+  }
   get virtualTimeNs(): number {
     return this.vmm.timeNs;
   }
