@@ -27,7 +27,8 @@ Machine:
   --technique T             native (default), trap-and-emulate, binary-translation,
                             paravirtual, hardware-assisted
   --vms N                   number of VMs (needs a hypervisor technique)
-  --mem MiB                 guest RAM (default 64)
+  --mem MiB                 guest RAM (default 64, at most 2048; under a hypervisor
+                            16 + VMs × MiB must not exceed 2048)
   --no-reboot               end the run when the guest resets the machine
 
 Input and output:
@@ -44,7 +45,8 @@ Input and output:
   --post-log FILE           port 0x80 POST codes, one hex byte per line
   --trace FILE              the trap log as JSON Lines
   --stats                   instructions, traps by kind, wall time and MIPS on stderr at exit
-  --max-instructions N      stop after N instructions (k/M/G suffixes: 500M)
+  --max-instructions N      stop after N instructions (k/M/G suffixes: 500M); each
+                            exception or interrupt delivered counts as one
 
 Exit status:
   (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4

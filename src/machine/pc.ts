@@ -96,6 +96,14 @@ export interface RunResult {
 
 const IF_FLAG = 0x200;
 
+/**
+ * Most RAM the PC can have, in MiB: physical addresses of RAM must stay below 2 GiB. The CPU's TLB
+ * keeps `phys ^ linear` in Int32 entries and indexes RAM with it, so RAM at 2 GiB and above would
+ * be addressed with negative indices (its stores lost, its code unfetchable). Refused up front
+ * with a clear message instead (issue 16).
+ */
+export const MAX_RAM_MIB = 2048;
+
 export class Pc {
   readonly memory: PhysicalMemory;
   readonly io: IoPortBus;
@@ -139,8 +147,8 @@ export class Pc {
 
   constructor(options: PcOptions = {}) {
     const memMiB = options.memMiB ?? 64;
-    if (!Number.isInteger(memMiB) || memMiB < 1 || memMiB > 3584) {
-      throw new Error(`pc: memory size ${memMiB} MiB is invalid (1 … 3584)`);
+    if (!Number.isInteger(memMiB) || memMiB < 1 || memMiB > MAX_RAM_MIB) {
+      throw new Error(`pc: memory size ${memMiB} MiB is invalid (1 … ${MAX_RAM_MIB})`);
     }
     this.chunk = options.chunkTicks ?? 16384;
     if (!Number.isInteger(this.chunk) || this.chunk < 1)

@@ -47,3 +47,30 @@ describe('a guest whose every exception handler faults on its first instruction'
     for (const v of s.vmInfo()) expect(v.reflected).toBeGreaterThan(1_000);
   }, 60_000);
 });
+
+describe('memory the emulated PC cannot address', () => {
+  const hello = new Uint8Array(
+    readFileSync(resolve(import.meta.dirname, '..', '..', 'guests', 'hello', 'hello.elf')),
+  );
+  const make = (technique: Technique, vms: number, memMiB: number) => () =>
+    new Session({ guest: { kind: 'kernel', kernel: hello }, technique, vms, memMiB, noReboot: true });
+
+  it('is refused with a clear SessionError, never run with RAM at or above 2 GiB', () => {
+    expect(make('native', 1, 2049)).toThrow(/memory must be a whole number of MiB from 1 to 2048, got 2049/);
+    // 16 MiB for the VMM + 12 × 200 MiB = 2416 MiB: once a VM whose slice lay above 2 GiB killed
+    // the whole session with "internal error" (exit 70).
+    expect(make('trap-and-emulate', 12, 200)).toThrow(
+      /12 VMs of 200 MiB need 2416 MiB of host memory .*at most 2048 MiB/,
+    );
+  });
+
+  it('runs a VM whose slice ends exactly at 2 GiB (16 + 2 × 1016 MiB)', () => {
+    const s = make('trap-and-emulate', 2, 1016)();
+    let st = s.run(1_000_000);
+    for (let i = 0; i < 20 && st.state === 'running'; i++) st = s.run(1_000_000);
+    expect(st.state).toBe('exited');
+    for (let vm = 0; vm < 2; vm++)
+      expect(Buffer.from(s.takeSerial(vm)).toString()).toContain('Hello from TrapLab!');
+    expect(s.vmInfo()[1].memory.some((m) => m.hostPhys + m.bytes === 2048 * 1024 * 1024)).toBe(true);
+  }, 60_000);
+});

@@ -6,6 +6,7 @@
  */
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
+import { MAX_RAM_MIB } from '../machine/pc.ts';
 import { isTerminal, type RunnerResult, type TechniqueRunner } from './technique.ts';
 import { techniqueFactory } from './techniques.ts';
 import {
@@ -19,7 +20,8 @@ import {
   type VmInfo,
 } from './types.ts';
 
-export const MAX_MEM_MIB = 3072;
+/** A guest's RAM: the emulated PC's limit (RAM must lie below 2 GiB physical; machine/pc.ts). */
+export const MAX_MEM_MIB = MAX_RAM_MIB;
 export const MAX_VMS = 16;
 /** Longest instruction (SDM Vol.2 §2.3.11). */
 const MAX_INSN = 15;
