@@ -26,6 +26,8 @@ import { bytesOf, openFile, openSink, TraceStreamer, VmPrefixer } from './output
 
 /** Instructions (at most) per slice between event-loop turns: a few ms of emulation. */
 export const SLICE_INSTRUCTIONS = 250_000;
+/** Piped input handed to the guest's UART ahead of what its receive FIFO has taken. */
+const INPUT_WINDOW = 4096;
 /** On a terminal, an idling guest's virtual time may run at most this far ahead of wall time. */
 const TTY_LEAD_MS = 20;
 
@@ -84,6 +86,17 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     signalled = sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
     quit = true;
+    console_?.interrupt(); // an idle guest's loop may be waiting for input
+  };
+  // Piped stdin reaches the guest only as its UART takes it (the console queues at most
+  // INPUT_QUEUE_HIGH bytes and pauses stdin): memory stays bounded whatever is piped in.
+  const feed = (): number => {
+    if (!console_ || console_.queued === 0) return 0;
+    const room = INPUT_WINDOW - session.serialInputPending(inputVm);
+    if (room <= 0) return 0;
+    const bytes = console_.takeQueued(room);
+    if (bytes.length > 0) session.sendSerial(inputVm, bytes);
+    return bytes.length;
   };
   // `traplab … | head`: the reader went away. Stop like a process killed by SIGPIPE would.
   const onOutputError = (e: NodeJS.ErrnoException) => {
@@ -158,7 +171,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         message = `stopped after ${session.instructions} instructions${ev > 0 ? ` and ${ev} exception/interrupt deliveries` : ''} (--max-instructions)`;
         break;
       }
-      await runInPieces(session, budget, () => quit, drain);
+      await runInPieces(session, budget, () => quit, drain, feed);
       drainAndScript(); // may send scripted input, which wakes an idle guest
       status = session.status;
       if (status.state !== 'running' && status.state !== 'idle') {
@@ -168,7 +181,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       if (quit) break;
       if (status.state === 'idle') {
         // Halted with nothing to wake it but host input: wait for input instead of spinning.
-        if (console_ && !console_.closed) await console_.waitForInput();
+        if (feed() > 0) {
+          // Piped input the UART has room for now: run on.
+        } else if (console_ && !console_.eof) await console_.waitForInput();
         else {
           exitCode = EXIT_OK;
           message = 'the guest halted and nothing can wake it (no more input); stopping';
@@ -237,10 +252,12 @@ async function runInPieces(
   budget: number,
   quit: () => boolean,
   showOutput: () => void,
+  feedInput: () => void,
 ): Promise<void> {
   let left = budget;
   let since = performance.now();
   while (left > 0) {
+    feedInput();
     const n = Math.min(left, piece);
     const t0 = performance.now();
     const ns0 = session.virtualTimeNs;

@@ -95,6 +95,9 @@ export class NativeRunner implements TechniqueRunner {
   sendSerial(vm: number, bytes: Uint8Array): void {
     if (vm === 0) this.pc.sendSerial(0, bytes);
   }
+  serialInputPending(vm: number): number {
+    return vm === 0 ? this.pc.uarts[0].pendingInput : 0;
+  }
   takeDebugcon(): Uint8Array {
     return this.pc.debugconOut.take();
   }

@@ -176,6 +176,10 @@ export class Session {
       if (this.status.state === 'idle') this.status = { state: 'running' };
     }
   }
+  /** Bytes sent to `vm`'s console that the guest's UART has not taken yet (for backpressure). */
+  serialInputPending(vm: number): number {
+    return this.checkVm(vm) ? this.runner.serialInputPending(vm) : 0;
+  }
   takeDebugcon(): Uint8Array {
     return this.runner.takeDebugcon();
   }

@@ -44,6 +44,8 @@ export interface TechniqueRunner {
   run(budget: number, stopOnTrap: boolean): RunnerResult;
   takeSerial(vm: number): Uint8Array;
   sendSerial(vm: number, bytes: Uint8Array): void;
+  /** Bytes sent with sendSerial that the VM's UART has not yet taken into its receive FIFO. */
+  serialInputPending(vm: number): number;
   takeDebugcon(): Uint8Array;
   postCodes(): number[];
   snapshot(): CpuSnapshot;

@@ -108,6 +108,10 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
   sendSerial(vm: number, bytes: Uint8Array): void {
     this.vm(vm)?.devices.uarts[0].enqueueInput(bytes);
   }
+  /** Bytes sent to the VM's COM1 that its receive FIFO has not taken yet. */
+  serialInputPending(vm: number): number {
+    return this.vm(vm)?.devices.uarts[0].pendingInput ?? 0;
+  }
   takeDebugcon(): Uint8Array {
     const parts = this.vmm.vms.map((v) => v.devices.debugconOut.take());
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
