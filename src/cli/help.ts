@@ -61,6 +61,9 @@ Exit status:
   6                         the hypervisor stopped a VM that did something it does not
                             virtualize (real mode, virtual-8086 mode, task gates, …)
   64                        bad arguments or guest image
+  74                        an output could not be written (disk full, I/O error, a
+                            file that refuses writes): --serial/--debugcon file,
+                            --trace, --post-log or stdout; one line on stderr
   124                       --max-instructions reached
   130                       interrupted (SIGINT)
 `;

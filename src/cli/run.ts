@@ -6,13 +6,13 @@
  * runaway guest spins. Slices are a fixed size — never derived from wall time — so where scripted
  * input (--wait-for/--send) lands in the instruction stream is the same on every run.
  */
-import { closeSync, writeSync } from 'node:fs';
 import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/vmm/trap-log.ts';
 import { NS_PER_TICK } from '../machine/clock.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
 import { type RunOptions, UsageError } from './args.ts';
 import { HostConsole } from './console.ts';
 import {
+  EXIT_IOERR,
   EXIT_OK,
   EXIT_SIGINT,
   EXIT_SIGPIPE,
@@ -22,6 +22,7 @@ import {
   EXIT_TRIPLE_FAULT,
 } from './exit-codes.ts';
 import { resolveGuest } from './guest-files.ts';
+import { errorText } from './manifest.ts';
 import { bytesOf, openFile, openSink, TraceStreamer, VmPrefixer } from './output.ts';
 
 /** Instructions (at most) per slice between event-loop turns: a few ms of emulation. */
@@ -57,8 +58,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
 
   const serialSink = openSink(opts.serial, '--serial');
   const debugconSink = openSink(opts.debugcon, '--debugcon');
-  const traceFd = opts.trace === null ? -1 : openFile(opts.trace, '--trace');
-  const postFd = opts.postLog === null ? -1 : openFile(opts.postLog, '--post-log');
+  const traceFile = opts.trace === null ? null : openFile(opts.trace, '--trace');
+  const postFile = opts.postLog === null ? null : openFile(opts.postLog, '--post-log');
   const prefixer = session.vmCount > 1 ? new VmPrefixer(serialSink) : null;
 
   let quit = false;
@@ -99,11 +100,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return bytes.length;
   };
   // `traplab … | head`: the reader went away. Stop like a process killed by SIGPIPE would.
+  // Any other stdout error (`> /dev/full`: ENOSPC) ends the run with status 74.
+  let stdoutError = '';
   const onOutputError = (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE' && !signalled) {
-      signalled = EXIT_SIGPIPE;
-      quit = true;
-    }
+    if (e.code === 'EPIPE') {
+      if (!signalled) signalled = EXIT_SIGPIPE;
+    } else if (!stdoutError) stdoutError = `stdout: cannot write: ${errorText(e)}`;
+    quit = true;
   };
   process.stdout.on('error', onOutputError);
   process.on('SIGINT', onSignal);
@@ -132,7 +135,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
   };
 
-  const trace = traceFd < 0 ? null : new TraceStreamer(session.traps, (chunk) => writeSync(traceFd, chunk));
+  const trace =
+    traceFile === null ? null : new TraceStreamer(session.traps, (chunk) => traceFile.write(chunk));
   // VM 0's output not yet shown to the script: it acts only between whole slices (below), so
   // where its input lands never depends on how the slice was cut into pieces.
   let unscripted = '';
@@ -202,7 +206,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       }
       if (quit) break;
     }
-    if (quit) {
+    if (quit && stdoutError) {
+      exitCode = EXIT_IOERR;
+      message = stdoutError;
+    } else if (quit) {
       exitCode = signalled || EXIT_OK;
       if (signalled === EXIT_SIGPIPE) message = '';
       else if (signalled) message = `interrupted (${signalled === EXIT_SIGINT ? 'SIGINT' : 'SIGTERM'})`;
@@ -210,22 +217,31 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
   } finally {
     console_?.stop();
-    process.stdout.off('error', onOutputError);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 
-  drain();
-  serialSink.close();
-  debugconSink.close();
-  if (traceFd >= 0) closeSync(traceFd);
-  if (postFd >= 0) {
-    const codes = session.postCodes();
-    writeSync(
-      postFd,
-      codes.map((c) => c.toString(16).toUpperCase().padStart(2, '0')).join('\n') + (codes.length ? '\n' : ''),
-    );
-    closeSync(postFd);
+  try {
+    drain();
+    serialSink.close();
+    debugconSink.close();
+    traceFile?.close();
+    if (postFile) {
+      const codes = session.postCodes();
+      postFile.write(
+        codes.map((c) => c.toString(16).toUpperCase().padStart(2, '0')).join('\n') +
+          (codes.length ? '\n' : ''),
+      );
+      postFile.close();
+    }
+    // Let stdout finish (its errors arrive as events) before judging the exit status.
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  } finally {
+    process.stdout.off('error', onOutputError);
+  }
+  if (stdoutError && exitCode !== EXIT_IOERR) {
+    exitCode = EXIT_IOERR;
+    message = stdoutError;
   }
   if (message) process.stderr.write(`${console_?.isTty ? '\n' : ''}traplab: ${message}\n`);
   if (trace && trace.lost > 0)
