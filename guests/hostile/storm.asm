@@ -87,5 +87,5 @@ idt_desc:
     dd idt
 
 section .bss
-align 16
+alignb 4096                         ; not on the GDT's page (a VMM write-protects that one)
 idt: resb 256 * 8
