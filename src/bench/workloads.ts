@@ -128,6 +128,31 @@ function techniqueAvailable(
   return null;
 }
 
+/** Instructions the cold-code workload runs (its RAM holds ~31 M of them). */
+const COLD_INSTRUCTIONS = 10_000_000;
+
+/**
+ * Code that runs once (issue 16): `mov eax, 0x400000; jmp 0x200000`, then zeroed RAM, each `00 00`
+ * an `add [eax], al` never executed again. Blocks must not make it slower than the interpreter.
+ */
+function coldRun(backend: { kind: Backend; SessionCtor?: SessionClass }): BenchRun {
+  const image = new Uint8Array([0xb8, 0x00, 0x00, 0x40, 0x00, 0xe9, 0, 0, 0, 0]);
+  new DataView(image.buffer).setInt32(6, 0x200000 - (0x100000 + image.length), true);
+  const source: GuestSource = { kind: 'raw', image, addr: 0x100000, entry: 0x100000 };
+  const m =
+    backend.kind === 'pc' ? pcStepper(source) : sessionStepper(backend.SessionCtor!, source, 'native');
+  return {
+    get instructions() {
+      return m.instructions;
+    },
+    advance(budget: number): boolean {
+      const r = m.step(Math.min(budget, COLD_INSTRUCTIONS - m.instructions));
+      if (r.state !== 'running') throw new Error(`the guest stopped: ${r.state}`);
+      return m.instructions >= COLD_INSTRUCTIONS;
+    },
+  };
+}
+
 /** A fresh run of manifest guest `guestId` until `end`. */
 export function guestRun(
   guestId: string,
@@ -226,6 +251,14 @@ export function workloads(backend: { kind: Backend; SessionCtor?: SessionClass }
         ratioTo: 'linux-boot',
       }),
     ),
+    {
+      name: 'cold-code',
+      description: 'code that never repeats: 10 M instructions sliding through zeroed RAM (add [eax], al)',
+      unavailable: () => null,
+      prepare: () => coldRun(backend),
+      maxInstructions: 20e6,
+      slice: 1_000_000,
+    },
     // ── Trap-and-emulate vs native ──────────────────────────────────────────────────────────────
     // The same trapdemo run (each privileged operation once, then its debug-exit) natively and under
     // trap-and-emulate: the difference is what trapping costs. The second is skipped until the

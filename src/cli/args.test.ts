@@ -144,6 +144,10 @@ describe('traplab run arguments', () => {
     bad(['--guest', 'x', '--vms', 'two'], /--vms needs a whole number/);
     bad(['--guest', 'x', '--mem', '-5'], /--mem needs a whole number/);
     bad(['--guest', 'x', '--mem', '99999'], /--mem must be between/);
+    bad(['--guest', 'x', '--mem', '2049'], /--mem must be between 1 and 2048/);
+    bad(['--guest', 'x', '--mem', '1k'], /--mem needs a whole number, got '1k'/);
+    bad(['--guest', 'x', '--mem', ' 64'], /--mem needs a whole number, got ' 64'/);
+    bad(['--guest', 'x', '--max-instructions', '1__0'], /--max-instructions needs a whole number/);
     bad(['--guest', 'x', '--max-instructions', '1.5'], /whole number/);
     bad(['--guest', 'x', '--serial', 'tcp:1234'], /--serial must be stdio, none, file:PATH/);
     bad(['--guest', 'x', '--serial', 'file:'], /needs a path/);
@@ -184,9 +188,16 @@ describe('traplab commands', () => {
   it('parses numbers and escapes', () => {
     expect(parseAddress('0xFFFFFFF0', 'a')).toBe(0xfffffff0);
     expect(parseAddress('1_048_576', 'a')).toBe(0x100000);
-    expect(parseCount('10k', 'n', 1, 1e12)).toBe(10_000);
-    expect(parseCount('2G', 'n', 1, 1e12)).toBe(2e9);
+    expect(parseCount('10k', 'n', 1, 1e12, true)).toBe(10_000);
+    expect(parseCount('2G', 'n', 1, 1e12, true)).toBe(2e9);
     expect(parseCount('1_000', 'n', 1, 1e12)).toBe(1000);
+    // Only the documented forms (issue 16): no suffix on sizes, no stray spaces or underscores.
+    for (const v of ['1k', ' 64', '64 ', '1__0', '_10', '10_', '1_k', '0x10', '1e3', '']) {
+      expect(() => parseCount(v, '--mem', 1, 2048), v).toThrow(/--mem needs a whole number, got/);
+    }
+    for (const v of ['1__0', ' 10', '10k ', '1kk', '10_k_']) {
+      expect(() => parseCount(v, '--max-instructions', 1, 1e12, true), v).toThrow(/needs a whole number/);
+    }
     expect(unescapeText('a\\tb\\\\c\\0', 'f')).toBe('a\tb\\c\0');
   });
 });

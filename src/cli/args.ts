@@ -50,7 +50,8 @@ export type Command =
   | { command: 'run'; options: RunOptions };
 
 export const DEFAULT_MEM_MIB = 64;
-export const MAX_MEM_MIB = 3072;
+/** As MAX_RAM_MIB in src/machine/pc.ts (RAM must lie below 2 GiB physical); not imported, so `help` stays light. */
+export const MAX_MEM_MIB = 2048;
 export const MAX_VMS = 16;
 
 /** Flags of `traplab run` that take a value. */
@@ -168,7 +169,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   if (pagingRaw !== undefined && technique !== 'hardware-assisted')
     throw new UsageError('--paging applies to --technique hardware-assisted (vtx) only');
   const maxRaw = get('--max-instructions');
-  const maxInstructions = maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53);
+  const maxInstructions =
+    maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53, true);
 
   const serial = parseSink(get('--serial') ?? 'stdio', '--serial', ['stdio', 'none']);
   const debugcon = parseSink(get('--debugcon') ?? 'none', '--debugcon', ['stdio', 'stderr', 'none']);
@@ -262,10 +264,18 @@ export function parseAddress(v: string, what: string): number {
   return n;
 }
 
-/** A positive integer; accepts `_` separators and k/M/G (×1000) suffixes for instruction counts. */
-export function parseCount(v: string, flag: string, min: number, max: number): number {
-  const m = /^([0-9][0-9_]*)([kKmMgG]?)$/.exec(v.trim());
-  if (!m) throw new UsageError(`${flag} needs a whole number, got '${v}'`);
+/**
+ * A positive integer in the documented forms: digits, optionally grouped by single `_` (1_000),
+ * and — only where `suffixes` is set (instruction counts) — one k/M/G (×1000) suffix. Nothing
+ * else: no spaces, no `1__0`, no `--mem 1k`.
+ */
+export function parseCount(v: string, flag: string, min: number, max: number, suffixes = false): number {
+  const m = (suffixes ? /^([0-9]+(?:_[0-9]+)*)([kKmMgG]?)$/ : /^([0-9]+(?:_[0-9]+)*)()$/).exec(v);
+  if (!m) {
+    throw new UsageError(
+      `${flag} needs a whole number${suffixes ? ' (digits, optionally with a k/M/G suffix)' : ''}, got '${v}'`,
+    );
+  }
   const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
   const n = Number.parseInt(m[1].replace(/_/g, ''), 10) * scale;
   if (!Number.isSafeInteger(n) || n < min || n > max) {

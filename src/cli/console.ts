@@ -3,10 +3,14 @@
  *
  * On a terminal, stdin is switched to raw mode so every key reaches the guest (Ctrl-C included),
  * and QEMU's escape prefix applies: Ctrl-A X quits, Ctrl-A H prints help, Ctrl-A Ctrl-A sends a
- * literal Ctrl-A. Piped stdin is passed through untouched.
+ * literal Ctrl-A. Piped stdin is passed through untouched, with backpressure: it is held in a
+ * bounded queue the run loop drains (`takeQueued`) as the guest's UART has room, and stdin is
+ * paused while the queue is full — `yes | traplab run …` keeps a fixed amount of memory.
  */
 
 const CTRL_A = 0x01;
+/** Piped input held at most (stdin is paused above it; the pipe then blocks the writer). */
+export const INPUT_QUEUE_HIGH = 256 * 1024;
 
 export interface ConsoleEvents {
   /** Bytes for the guest. */
@@ -25,6 +29,11 @@ export class HostConsole {
   private ended = false;
   private started = false;
   private waiters: (() => void)[] = [];
+  /** Piped input not yet taken by the run loop, oldest first; `queueHead` bytes of [0] are gone. */
+  private queue: Uint8Array[] = [];
+  private queueHead = 0;
+  private queuedBytes = 0;
+  private paused = false;
   private readonly onData = (chunk: Buffer) => this.handle(chunk);
   private readonly onEnd = () => {
     this.ended = true;
@@ -38,9 +47,48 @@ export class HostConsole {
     this.isTty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   }
 
-  /** True when no more input can ever arrive (piped stdin reached EOF). */
+  /** True when no more input can ever arrive (piped stdin reached EOF and its queue is empty). */
   get closed(): boolean {
+    return this.ended && this.queuedBytes === 0;
+  }
+
+  /** Stdin reached its end (queued input may remain). */
+  get eof(): boolean {
     return this.ended;
+  }
+
+  /** Piped input waiting for the guest. */
+  get queued(): number {
+    return this.queuedBytes;
+  }
+
+  /** Take up to `max` bytes of piped input (resuming stdin once the queue has room again). */
+  takeQueued(max: number): Uint8Array {
+    const n = Math.min(max, this.queuedBytes);
+    const out = new Uint8Array(Math.max(0, n));
+    let o = 0;
+    while (o < n) {
+      const c = this.queue[0];
+      const k = Math.min(n - o, c.length - this.queueHead);
+      out.set(c.subarray(this.queueHead, this.queueHead + k), o);
+      o += k;
+      this.queueHead += k;
+      if (this.queueHead === c.length) {
+        this.queue.shift();
+        this.queueHead = 0;
+      }
+    }
+    this.queuedBytes -= n;
+    if (this.paused && this.started && this.queuedBytes < INPUT_QUEUE_HIGH / 2) {
+      this.paused = false;
+      this.stdin.resume();
+    }
+    return out;
+  }
+
+  /** Wake a pending waitForInput (a signal arrived: the run loop must look at it). */
+  interrupt(): void {
+    this.wake();
   }
 
   start(): void {
@@ -80,7 +128,12 @@ export class HostConsole {
 
   private handle(chunk: Buffer): void {
     if (!this.isTty) {
-      this.events.input(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+      this.queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+      this.queuedBytes += chunk.byteLength;
+      if (this.queuedBytes >= INPUT_QUEUE_HIGH && !this.paused) {
+        this.paused = true;
+        this.stdin.pause();
+      }
       this.wake();
       return;
     }

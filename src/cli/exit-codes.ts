@@ -10,6 +10,8 @@ export const EXIT_HUNG = 4;
 export const EXIT_UNSUPPORTED = 6;
 /** EX_USAGE (sysexits.h): bad arguments or a bad guest image. */
 export const EXIT_USAGE = 64;
+/** EX_IOERR: an output (--serial/--debugcon file, --trace, --post-log, stdout) failed to write. */
+export const EXIT_IOERR = 74;
 /** EX_SOFTWARE: a bug in traplab itself. */
 export const EXIT_SOFTWARE = 70;
 /** As timeout(1): --max-instructions reached. */

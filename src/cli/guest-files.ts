@@ -1,24 +1,59 @@
 /** Turn the CLI's guest choice into a session GuestSource by reading the files it names. */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuestSource } from '../session/index.ts';
 import { type GuestChoice, parseAddress, UsageError } from './args.ts';
 import { errorText, findGuest, guestsDir, type ManifestGuest } from './manifest.ts';
 
-/** Largest file we read (a bzImage + initrd fit easily; protects against /dev/zero). */
+/** Largest regular file we read (a bzImage + initrd fit easily). */
 const MAX_FILE_BYTES = 1 << 30;
+/**
+ * Most we read from anything that is not a regular file (a character device, a FIFO): its size in
+ * stat means nothing, and /dev/zero or /dev/urandom never end.
+ */
+export const MAX_STREAM_BYTES = 64 << 20;
+const CHUNK = 1 << 20;
 
 export function readImage(path: string, what: string): Uint8Array {
+  let fd = -1;
   try {
-    const st = statSync(path);
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
     if (st.isDirectory()) throw new UsageError(`cannot read ${what} '${path}': is a directory`);
-    if (st.size > MAX_FILE_BYTES) throw new UsageError(`${what} '${path}' is too large (${st.size} bytes)`);
-    const buf = readFileSync(path);
-    if (buf.length === 0) throw new UsageError(`${what} '${path}' is empty`);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    const regular = st.isFile();
+    if (regular && st.size > MAX_FILE_BYTES)
+      throw new UsageError(`${what} '${path}' is too large (${st.size} bytes)`);
+    // Read in chunks up to the cap, never trusting the size for what is not a regular file.
+    const cap = regular ? MAX_FILE_BYTES : MAX_STREAM_BYTES;
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      total += n;
+      if (total > cap) {
+        throw new UsageError(
+          regular
+            ? `${what} '${path}' is too large (over ${cap} bytes)`
+            : `${what} '${path}' is not a regular file and gave more than ${cap >> 20} MiB; stopped reading there (an image must end)`,
+        );
+      }
+      parts.push(n === CHUNK ? buf : buf.subarray(0, n));
+    }
+    if (total === 0) throw new UsageError(`${what} '${path}' is empty`);
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read ${what} '${path}': ${errorText(e)}`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 

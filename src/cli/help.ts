@@ -28,7 +28,8 @@ Machine:
                             paravirtual (short: pv), hardware-assisted (short: vtx)
   --paging ept|shadow       hardware-assisted: EPT (default) or shadow page tables
   --vms N                   number of VMs (needs a hypervisor technique)
-  --mem MiB                 guest RAM (default 64)
+  --mem MiB                 guest RAM (default 64, at most 2048; under a hypervisor
+                            16 + VMs × MiB must not exceed 2048)
   --no-reboot               end the run when the guest resets the machine
 
 Input and output:
@@ -45,7 +46,8 @@ Input and output:
   --post-log FILE           port 0x80 POST codes, one hex byte per line
   --trace FILE              the trap log as JSON Lines
   --stats                   instructions, traps by kind, wall time and MIPS on stderr at exit
-  --max-instructions N      stop after N instructions (k/M/G suffixes: 500M)
+  --max-instructions N      stop after N instructions (k/M/G suffixes: 500M); each
+                            exception or interrupt delivered counts as one
 
 Exit status:
   (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4
@@ -60,6 +62,9 @@ Exit status:
   6                         the hypervisor stopped a VM that did something it does not
                             virtualize (real mode, virtual-8086 mode, task gates, …)
   64                        bad arguments or guest image
+  74                        an output could not be written (disk full, I/O error, a
+                            file that refuses writes): --serial/--debugcon file,
+                            --trace, --post-log or stdout; one line on stderr
   124                       --max-instructions reached
   130                       interrupted (SIGINT)
 `;

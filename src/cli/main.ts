@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseCommand, UsageError } from './args.ts';
-import { EXIT_SOFTWARE, EXIT_USAGE } from './exit-codes.ts';
+import { EXIT_IOERR, EXIT_SOFTWARE, EXIT_USAGE } from './exit-codes.ts';
 import { MAIN_HELP, RUN_HELP } from './help.ts';
 import { guestsDir, readManifest } from './manifest.ts';
+import { OutputError } from './output.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
@@ -29,6 +30,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) {
       process.stderr.write(`traplab: ${e.message}\n`);
       return EXIT_USAGE;
+    }
+    if (e instanceof OutputError) {
+      // The user's environment (disk full, a file that refuses writes), not a traplab bug.
+      process.stderr.write(`traplab: ${e.message}\n`);
+      return EXIT_IOERR;
     }
     const err = e as Error;
     process.stderr.write(`traplab: internal error: ${err?.message ?? String(e)}\n`);

@@ -1,4 +1,9 @@
-/** Where the CLI's byte streams go: stdout, stderr, a file, or nowhere. */
+/**
+ * Where the CLI's byte streams go: stdout, stderr, a file, or nowhere. A file that cannot be
+ * opened is a bad argument (UsageError, 64); one that fails later — disk full, an I/O error, a
+ * file that refuses writes — is the user's environment: OutputError, a one-line message and
+ * status 74 (EX_IOERR), never "internal error".
+ */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { type Sink, UsageError } from './args.ts';
@@ -11,6 +16,39 @@ export interface ByteSink {
 
 const discard: ByteSink = { write() {}, close() {} };
 
+/** Writing an output failed after it was opened (ENOSPC, EIO, EROFS…): exit status 74. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
+/** An output file opened for writing: every byte written, or an OutputError naming it. */
+export class OutputFile {
+  constructor(
+    readonly fd: number,
+    private readonly path: string,
+    private readonly flag: string,
+  ) {}
+  write(data: Uint8Array | string): void {
+    const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    try {
+      // writeSync may write less than asked (a pipe, a nearly full disk): loop until all is out.
+      for (let o = 0; o < b.length; ) o += writeSync(this.fd, b, o, b.length - o);
+    } catch (e) {
+      throw this.failed(e);
+    }
+  }
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch (e) {
+      throw this.failed(e);
+    }
+  }
+  private failed(e: unknown): OutputError {
+    return new OutputError(`${this.flag}: cannot write '${this.path}': ${errorText(e)}`);
+  }
+}
+
 export function openSink(s: Sink, flag: string): ByteSink {
   switch (s.kind) {
     case 'none':
@@ -20,25 +58,20 @@ export function openSink(s: Sink, flag: string): ByteSink {
     case 'stderr':
       return { write: (b) => void process.stderr.write(b), close() {} };
     case 'file': {
-      let fd: number;
-      try {
-        fd = openSync(s.path, 'w');
-      } catch (e) {
-        throw new UsageError(`${flag}: cannot write '${s.path}': ${errorText(e)}`);
-      }
+      const f = openFile(s.path, flag);
       return {
         write: (b) => {
-          if (b.length > 0) writeSync(fd, b);
+          if (b.length > 0) f.write(b);
         },
-        close: () => closeSync(fd),
+        close: () => f.close(),
       };
     }
   }
 }
 
-export function openFile(path: string, flag: string): number {
+export function openFile(path: string, flag: string): OutputFile {
   try {
-    return openSync(path, 'w');
+    return new OutputFile(openSync(path, 'w'), path, flag);
   } catch (e) {
     throw new UsageError(`${flag}: cannot write '${path}': ${errorText(e)}`);
   }

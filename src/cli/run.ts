@@ -6,12 +6,13 @@
  * runaway guest spins. Slices are a fixed size — never derived from wall time — so where scripted
  * input (--wait-for/--send) lands in the instruction stream is the same on every run.
  */
-import { closeSync, writeSync } from 'node:fs';
 import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/vmm/trap-log.ts';
+import { NS_PER_TICK } from '../machine/clock.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
 import { type RunOptions, UsageError } from './args.ts';
 import { HostConsole } from './console.ts';
 import {
+  EXIT_IOERR,
   EXIT_OK,
   EXIT_SIGINT,
   EXIT_SIGPIPE,
@@ -21,10 +22,13 @@ import {
   EXIT_TRIPLE_FAULT,
 } from './exit-codes.ts';
 import { resolveGuest } from './guest-files.ts';
+import { errorText } from './manifest.ts';
 import { bytesOf, openFile, openSink, TraceStreamer, VmPrefixer } from './output.ts';
 
 /** Instructions (at most) per slice between event-loop turns: a few ms of emulation. */
 export const SLICE_INSTRUCTIONS = 250_000;
+/** Piped input handed to the guest's UART ahead of what its receive FIFO has taken. */
+const INPUT_WINDOW = 4096;
 /** On a terminal, an idling guest's virtual time may run at most this far ahead of wall time. */
 const TTY_LEAD_MS = 20;
 
@@ -55,8 +59,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
 
   const serialSink = openSink(opts.serial, '--serial');
   const debugconSink = openSink(opts.debugcon, '--debugcon');
-  const traceFd = opts.trace === null ? -1 : openFile(opts.trace, '--trace');
-  const postFd = opts.postLog === null ? -1 : openFile(opts.postLog, '--post-log');
+  const traceFile = opts.trace === null ? null : openFile(opts.trace, '--trace');
+  const postFile = opts.postLog === null ? null : openFile(opts.postLog, '--post-log');
   const prefixer = session.vmCount > 1 ? new VmPrefixer(serialSink) : null;
 
   let quit = false;
@@ -84,13 +88,26 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     signalled = sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
     quit = true;
+    console_?.interrupt(); // an idle guest's loop may be waiting for input
+  };
+  // Piped stdin reaches the guest only as its UART takes it (the console queues at most
+  // INPUT_QUEUE_HIGH bytes and pauses stdin): memory stays bounded whatever is piped in.
+  const feed = (): number => {
+    if (!console_ || console_.queued === 0) return 0;
+    const room = INPUT_WINDOW - session.serialInputPending(inputVm);
+    if (room <= 0) return 0;
+    const bytes = console_.takeQueued(room);
+    if (bytes.length > 0) session.sendSerial(inputVm, bytes);
+    return bytes.length;
   };
   // `traplab … | head`: the reader went away. Stop like a process killed by SIGPIPE would.
+  // Any other stdout error (`> /dev/full`: ENOSPC) ends the run with status 74.
+  let stdoutError = '';
   const onOutputError = (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE' && !signalled) {
-      signalled = EXIT_SIGPIPE;
-      quit = true;
-    }
+    if (e.code === 'EPIPE') {
+      if (!signalled) signalled = EXIT_SIGPIPE;
+    } else if (!stdoutError) stdoutError = `stdout: cannot write: ${errorText(e)}`;
+    quit = true;
   };
   process.stdout.on('error', onOutputError);
   process.on('SIGINT', onSignal);
@@ -100,9 +117,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // Scripted input: steps[i] fires once its text has appeared in VM 0's output.
   let step = 0;
   let seen = '';
-  const runScript = (fresh: Uint8Array): void => {
+  const runScript = (fresh: string): void => {
     if (step >= opts.script.length) return;
-    seen += latin1.decode(fresh);
+    seen += fresh;
     while (step < opts.script.length) {
       const s = opts.script[step];
       if (s.waitFor !== null) {
@@ -119,35 +136,48 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
   };
 
-  const trace = traceFd < 0 ? null : new TraceStreamer(session.traps, (chunk) => writeSync(traceFd, chunk));
+  const trace =
+    traceFile === null ? null : new TraceStreamer(session.traps, (chunk) => traceFile.write(chunk));
+  // VM 0's output not yet shown to the script: it acts only between whole slices (below), so
+  // where its input lands never depends on how the slice was cut into pieces.
+  let unscripted = '';
   const drain = (): void => {
     for (let vm = 0; vm < session.vmCount; vm++) {
       const out = session.takeSerial(vm);
       if (out.length === 0) continue;
       if (prefixer) prefixer.write(vm, out);
       else if (vm === 0) serialSink.write(out);
-      if (vm === 0) runScript(out);
+      if (vm === 0 && step < opts.script.length) unscripted += latin1.decode(out);
     }
     debugconSink.write(session.takeDebugcon());
     trace?.drain();
+  };
+  const drainAndScript = (): void => {
+    drain();
+    const fresh = unscripted;
+    unscripted = '';
+    runScript(fresh);
   };
 
   let exitCode = EXIT_OK;
   let message = '';
   try {
-    runScript(new Uint8Array(0)); // leading --send steps without --wait-for
+    runScript(''); // leading --send steps without --wait-for
     let status: SessionStatus;
     for (;;) {
       let budget = SLICE_INSTRUCTIONS;
-      if (opts.maxInstructions !== null)
-        budget = Math.min(budget, opts.maxInstructions - session.instructions);
+      // Event deliveries count against the limit too: a guest whose handlers fault on their first
+      // instruction retires nothing, yet must stop.
+      const steps = session.instructions + session.eventsDelivered;
+      if (opts.maxInstructions !== null) budget = Math.min(budget, opts.maxInstructions - steps);
       if (budget <= 0) {
         exitCode = EXIT_TIMEOUT;
-        message = `stopped after ${session.instructions} instructions (--max-instructions)`;
+        const ev = session.eventsDelivered;
+        message = `stopped after ${session.instructions} instructions${ev > 0 ? ` and ${ev} exception/interrupt deliveries` : ''} (--max-instructions)`;
         break;
       }
-      session.run(budget);
-      drain(); // may send scripted input, which wakes an idle guest
+      await runInPieces(session, budget, () => quit, drain, feed);
+      drainAndScript(); // may send scripted input, which wakes an idle guest
       status = session.status;
       if (status.state !== 'running' && status.state !== 'idle') {
         [exitCode, message] = finalStatus(status);
@@ -156,7 +186,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       if (quit) break;
       if (status.state === 'idle') {
         // Halted with nothing to wake it but host input: wait for input instead of spinning.
-        if (console_ && !console_.closed) await console_.waitForInput();
+        if (feed() > 0) {
+          // Piped input the UART has room for now: run on.
+        } else if (console_ && !console_.eof) await console_.waitForInput();
         else {
           exitCode = EXIT_OK;
           message = 'the guest halted and nothing can wake it (no more input); stopping';
@@ -175,7 +207,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       }
       if (quit) break;
     }
-    if (quit) {
+    if (quit && stdoutError) {
+      exitCode = EXIT_IOERR;
+      message = stdoutError;
+    } else if (quit) {
       exitCode = signalled || EXIT_OK;
       if (signalled === EXIT_SIGPIPE) message = '';
       else if (signalled) message = `interrupted (${signalled === EXIT_SIGINT ? 'SIGINT' : 'SIGTERM'})`;
@@ -183,28 +218,81 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
   } finally {
     console_?.stop();
-    process.stdout.off('error', onOutputError);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 
-  drain();
-  serialSink.close();
-  debugconSink.close();
-  if (traceFd >= 0) closeSync(traceFd);
-  if (postFd >= 0) {
-    const codes = session.postCodes();
-    writeSync(
-      postFd,
-      codes.map((c) => c.toString(16).toUpperCase().padStart(2, '0')).join('\n') + (codes.length ? '\n' : ''),
-    );
-    closeSync(postFd);
+  try {
+    drain();
+    serialSink.close();
+    debugconSink.close();
+    traceFile?.close();
+    if (postFile) {
+      const codes = session.postCodes();
+      postFile.write(
+        codes.map((c) => c.toString(16).toUpperCase().padStart(2, '0')).join('\n') +
+          (codes.length ? '\n' : ''),
+      );
+      postFile.close();
+    }
+    // Let stdout finish (its errors arrive as events) before judging the exit status.
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  } finally {
+    process.stdout.off('error', onOutputError);
+  }
+  if (stdoutError && exitCode !== EXIT_IOERR) {
+    exitCode = EXIT_IOERR;
+    message = stdoutError;
   }
   if (message) process.stderr.write(`${console_?.isTty ? '\n' : ''}traplab: ${message}\n`);
   if (trace && trace.lost > 0)
     process.stderr.write(`traplab: --trace: ${trace.lost} trap records were dropped before being written\n`);
   if (opts.stats) process.stderr.write(statsText(session, performance.now() - wallStart));
   return exitCode;
+}
+
+/** Sub-slice size (ticks) of one slice, adapted to wall time (see runInPieces). */
+const PIECE_MIN = 256;
+/** Wall time one piece should take. */
+const PIECE_MS = 5;
+let piece = 4096;
+
+/**
+ * Run one slice of `budget` ticks as smaller session.run() calls, yielding to the event loop
+ * whenever ~20 ms of wall time have passed, so a signal or Ctrl-A X is seen within a fraction of a
+ * second even when each tick is expensive (an exception or trap storm costs microseconds per
+ * tick). The pieces adapt to wall time, which is safe: the session's run boundaries are invisible
+ * to the guest, and scripted input is still sent only between whole slices.
+ */
+async function runInPieces(
+  session: Session,
+  budget: number,
+  quit: () => boolean,
+  showOutput: () => void,
+  feedInput: () => void,
+): Promise<void> {
+  let left = budget;
+  let since = performance.now();
+  while (left > 0) {
+    feedInput();
+    const n = Math.min(left, piece);
+    const t0 = performance.now();
+    const ns0 = session.virtualTimeNs;
+    const st = session.run(n);
+    const t1 = performance.now();
+    const ran = Math.round((session.virtualTimeNs - ns0) / NS_PER_TICK);
+    left -= Math.max(1, ran);
+    if (st.state !== 'running') return;
+    // Aim at PIECE_MS per piece: grow at most ×2 at a time, shrink at once.
+    const ratio = PIECE_MS / Math.max(t1 - t0, 0.01);
+    piece = Math.max(PIECE_MIN, Math.min(SLICE_INSTRUCTIONS, Math.floor(n * Math.min(2, ratio))));
+    if (left > 0 && t1 - since > 20) {
+      showOutput();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (quit()) return;
+      since = performance.now();
+    }
+  }
 }
 
 function finalStatus(status: SessionStatus): [number, string] {

@@ -23,6 +23,7 @@ import { followedCall, followedJmp, fuseJcc } from './block-fused.ts';
 import { interpret, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
+import { blockTuning } from './fastpaths.ts';
 import { K_CALL, K_JCC, K_JMP, K_PLAIN, operands, predecode } from './predecode.ts';
 
 /** Instructions per block at most (longer runs are split; the next block picks up). */
@@ -65,6 +66,8 @@ export class BlockCache {
   private top = 0;
   /** Direct-mapped by a hash of the physical address: arena offset of a block, or -1. */
   private readonly table = new Int32Array(SIZE).fill(-1);
+  /** Same hash: the physical address last run without a block (see blockTuning.secondVisit). */
+  private readonly seen = new Int32Array(SIZE).fill(-1);
   /** Blocks decoded so far, and whole-cache flushes (stats). */
   built = 0;
   flushes = 0;
@@ -121,6 +124,11 @@ export class BlockCache {
         a[b + 5] === (c.code32 ? 1 : 0)
       )
         return b;
+    }
+    if (blockTuning.secondVisit && this.seen[h] !== phys) {
+      // First visit: interpret it, decode it if it comes back (cold code stays interpreter-fast).
+      this.seen[h] = phys;
+      return -1;
     }
     const nb = this.build(c, phys, c.ip);
     this.table[h] = nb;

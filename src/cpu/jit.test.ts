@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HDR, REC } from './blocks.ts';
 import type { Cpu } from './cpu.ts';
-import { fastPaths, jitTuning } from './fastpaths.ts';
+import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { MonitorAction } from './interrupts.ts';
 import { blockSource } from './jit.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
@@ -25,11 +25,13 @@ function setTier(t: Tier): void {
   fastPaths.blockCache = t !== 'interpreter';
   fastPaths.jit = t === 'jit';
   jitTuning.jitAfter = 1;
+  blockTuning.secondVisit = false;
 }
 afterEach(() => {
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = 50_000;
+  blockTuning.secondVisit = true;
 });
 
 function bootGuest(file: string, tier: Tier) {

@@ -2,7 +2,8 @@
  * Deterministic virtual time.
  *
  * One *tick* is the time of one retired instruction at the nominal clock of `TICKS_PER_SECOND`
- * (100 MHz ⇒ 1 instruction = 10 ns). Virtual time = instructions retired + ticks skipped while the
+ * (100 MHz ⇒ 1 instruction = 10 ns). Virtual time = instructions retired + events delivered (one
+ * tick each, so a guest that only takes exceptions still moves time) + ticks skipped while the
  * CPU was halted (HLT skips straight to the next device deadline). Nothing here reads a wall clock,
  * so the same guest with the same input sees the same time at every instruction on every run.
  *

@@ -35,6 +35,12 @@ export interface MachineCpu {
   reset(): void;
   run(budget: number): number;
   instructions: number;
+  /**
+   * Optional: exceptions and interrupts delivered so far. Each takes one tick of virtual time, so a
+   * guest that only takes events (a handler that faults on its first instruction) still advances
+   * time, budgets and timers — it can never stall the machine.
+   */
+  eventSteps?: number;
   halted: boolean;
   setA20(enabled: boolean): void;
   shutdownReason: string;
@@ -90,6 +96,14 @@ export interface RunResult {
 
 const IF_FLAG = 0x200;
 
+/**
+ * Most RAM the PC can have, in MiB: physical addresses of RAM must stay below 2 GiB. The CPU's TLB
+ * keeps `phys ^ linear` in Int32 entries and indexes RAM with it, so RAM at 2 GiB and above would
+ * be addressed with negative indices (its stores lost, its code unfetchable). Refused up front
+ * with a clear message instead (issue 16).
+ */
+export const MAX_RAM_MIB = 2048;
+
 export class Pc {
   readonly memory: PhysicalMemory;
   readonly io: IoPortBus;
@@ -133,8 +147,8 @@ export class Pc {
 
   constructor(options: PcOptions = {}) {
     const memMiB = options.memMiB ?? 64;
-    if (!Number.isInteger(memMiB) || memMiB < 1 || memMiB > 3584) {
-      throw new Error(`pc: memory size ${memMiB} MiB is invalid (1 … 3584)`);
+    if (!Number.isInteger(memMiB) || memMiB < 1 || memMiB > MAX_RAM_MIB) {
+      throw new Error(`pc: memory size ${memMiB} MiB is invalid (1 … ${MAX_RAM_MIB})`);
     }
     this.chunk = options.chunkTicks ?? 16384;
     if (!Number.isInteger(this.chunk) || this.chunk < 1)
@@ -142,8 +156,8 @@ export class Pc {
     this.noReboot = options.noReboot ?? false;
     this.memory = new PhysicalMemory({ ramBytes: memMiB * 1024 * 1024 });
     this.io = new IoPortBus();
-    // The clock reads the CPU's instruction count; the CPU is created below.
-    this.clock = new VirtualClock(() => (this.cpu ? this.cpu.instructions : 0));
+    // The clock reads the CPU's instructions and event deliveries; the CPU is created below.
+    this.clock = new VirtualClock(() => (this.cpu ? this.cpu.instructions + (this.cpu.eventSteps ?? 0) : 0));
     // A deadline armed during a run that falls before the earliest deadline known at the last
     // guest-determined boundary: stop the CPU at once so the event is not late. Comparing with
     // that deadline (not with the host's run limit) keeps the stop point independent of slicing.

@@ -40,6 +40,9 @@ export class NativeRunner implements TechniqueRunner {
   get instructions(): number {
     return this.pc.instructions;
   }
+  get eventsDelivered(): number {
+    return this.cpu.eventSteps;
+  }
   get virtualTimeNs(): number {
     return this.pc.virtualTimeNs;
   }
@@ -91,6 +94,9 @@ export class NativeRunner implements TechniqueRunner {
   }
   sendSerial(vm: number, bytes: Uint8Array): void {
     if (vm === 0) this.pc.sendSerial(0, bytes);
+  }
+  serialInputPending(vm: number): number {
+    return vm === 0 ? this.pc.uarts[0].pendingInput : 0;
   }
   takeDebugcon(): Uint8Array {
     return this.pc.debugconOut.take();

@@ -6,6 +6,7 @@
  */
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
+import { MAX_RAM_MIB } from '../machine/pc.ts';
 import { isTerminal, type RunnerResult, type TechniqueRunner } from './technique.ts';
 import { techniqueFactory } from './techniques.ts';
 import {
@@ -19,7 +20,8 @@ import {
   type VmInfo,
 } from './types.ts';
 
-export const MAX_MEM_MIB = 3072;
+/** A guest's RAM: the emulated PC's limit (RAM must lie below 2 GiB physical; machine/pc.ts). */
+export const MAX_MEM_MIB = MAX_RAM_MIB;
 export const MAX_VMS = 16;
 /** Longest instruction (SDM Vol.2 §2.3.11). */
 const MAX_INSN = 15;
@@ -62,6 +64,10 @@ export class Session {
   get instructions(): number {
     return this.runner.instructions;
   }
+  /** Exceptions and interrupts delivered (see TechniqueRunner.eventsDelivered). */
+  get eventsDelivered(): number {
+    return this.runner.eventsDelivered;
+  }
   get virtualTimeNs(): number {
     return this.runner.virtualTimeNs;
   }
@@ -69,7 +75,10 @@ export class Session {
     return this.runner.traps;
   }
 
-  /** Run up to `budget` instructions (all VMs together). */
+  /**
+   * Run up to `budget` ticks of virtual time (all VMs together): instructions retired, exceptions
+   * and interrupts delivered, HLT skips.
+   */
   run(budget: number): SessionStatus {
     return this.advance(budget, false);
   }
@@ -166,6 +175,10 @@ export class Session {
       this.runner.sendSerial(vm, bytes);
       if (this.status.state === 'idle') this.status = { state: 'running' };
     }
+  }
+  /** Bytes sent to `vm`'s console that the guest's UART has not taken yet (for backpressure). */
+  serialInputPending(vm: number): number {
+    return this.checkVm(vm) ? this.runner.serialInputPending(vm) : 0;
   }
   takeDebugcon(): Uint8Array {
     return this.runner.takeDebugcon();

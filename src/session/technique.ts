@@ -29,6 +29,12 @@ export interface TechniqueRunner {
   readonly vmCount: number;
   /** Retired guest instructions, all VMs together. */
   readonly instructions: number;
+  /**
+   * Exceptions and interrupts delivered, all VMs together. Each takes one tick of virtual time and
+   * counts against every budget, so a guest that retires nothing (a handler that faults on its
+   * first instruction) still uses up budgets and limits.
+   */
+  readonly eventsDelivered: number;
   readonly virtualTimeNs: number;
   readonly traps: TrapLog;
   /**
@@ -38,6 +44,8 @@ export interface TechniqueRunner {
   run(budget: number, stopOnTrap: boolean): RunnerResult;
   takeSerial(vm: number): Uint8Array;
   sendSerial(vm: number, bytes: Uint8Array): void;
+  /** Bytes sent with sendSerial that the VM's UART has not yet taken into its receive FIFO. */
+  serialInputPending(vm: number): number;
   takeDebugcon(): Uint8Array;
   postCodes(): number[];
   snapshot(): CpuSnapshot;

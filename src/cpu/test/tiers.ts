@@ -3,7 +3,7 @@
  * blocks compiled by the second tier, from identical state, and compare everything.
  */
 import { expect } from 'vitest';
-import { fastPaths, jitTuning } from '../fastpaths.ts';
+import { blockTuning, fastPaths, jitTuning } from '../fastpaths.ts';
 import { type Env, pmEnv } from './env.ts';
 
 export const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
@@ -15,7 +15,9 @@ export const back = (to: number, at: number) => (to - (at + 1)) & 0xff;
 
 /**
  * Which engine runs: false = the interpreter, true = pre-decoded blocks (no second tier),
- * 'jit' = blocks compiled into JavaScript on their first run (jit.ts, jitAfter = 1).
+ * 'jit' = blocks compiled into JavaScript on their first run (jit.ts, jitAfter = 1). Either way
+ * blocks are decoded on the first visit (blockTuning.secondVisit off), so straight-line test code
+ * that runs once still runs in blocks.
  */
 export type Tier = boolean | 'jit';
 export const JIT_AFTER = jitTuning.jitAfter;
@@ -23,11 +25,13 @@ export function setTier(t: Tier): void {
   fastPaths.blockCache = t !== false;
   fastPaths.jit = t === 'jit';
   jitTuning.jitAfter = t === 'jit' ? 1 : JIT_AFTER;
+  blockTuning.secondVisit = t === false;
 }
 export function resetTier(): void {
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = JIT_AFTER;
+  blockTuning.secondVisit = true;
 }
 export const TIERS: Tier[] = [true, false, 'jit'];
 

@@ -316,6 +316,7 @@ function writeCr(
     if ((old ^ v.cr0) & (CR0_PG | CR0_WP)) {
       dropped = vm.shadow.dropAll();
       cpu.flushTlb(false);
+      te.vmmSlotCheck(vm);
     }
     return { old, cost: COST.register + (dropped || (old ^ v.cr0) & CR0_PG ? COST.cr3Write : 0), dropped };
   }
@@ -330,6 +331,7 @@ function writeCr(
     // Every shadow built from the old tables is stale (SDM §4.10.4.1: a CR3 write flushes the TLB).
     const dropped = vm.shadow.dropAll();
     cpu.flushTlb(false);
+    te.vmmSlotCheck(vm);
     return { old, cost: COST.cr3Write + COST.perShadowTable * dropped, dropped };
   }
   const old = v.cr4;

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { SLICES_BASE, VMM_BASE } from '../vmm/memory-map.ts';
 import { TrapKind } from '../vmm/trap-log.ts';
 import { createTrapAndEmulateRunner } from './runner.ts';
-import { nasmBoot } from './test-guests.ts';
+import { bootImage, nasmBoot, runNative } from './test-guests.ts';
 
 const MEM = 4;
 const MIB = 1024 * 1024;
@@ -185,5 +185,42 @@ describe('a guest attacking memory outside its slice', () => {
 
   it('leaves the physical PIC as the VMM programmed it', () => {
     for (const x of [one, two]) expect(x.r.vmm.pc.io.in8(0x21)).toBe(0xfe);
+  });
+});
+
+/**
+ * The 4 MiB slot where the VMM keeps its shadow GDT/LDT (issue 16): guests/hostile/slot.elf
+ * writes and reads there and stores across its edges, under its own page tables. Each VM must see
+ * what the bare machine shows (its own #PF, its own memory) and reach nothing outside its slice.
+ */
+describe('guests touching the VMM’s own slot', () => {
+  const SLOT_MEM = 16;
+  const boot = bootImage('hostile/slot.elf', SLOT_MEM);
+  const r = createTrapAndEmulateRunner({ vms: 4, memMiB: SLOT_MEM, noReboot: true }, boot);
+  const ram = r.vmm.pc.memory.ram;
+  const before = ram.slice(0, SLICES_BASE);
+  let res = r.run(10_000_000, false);
+  for (let i = 0; i < 100 && res.state === 'budget'; i++) res = r.run(10_000_000, false);
+
+  it('passes every check in all four VMs, as natively', () => {
+    const native = runNative(boot, SLOT_MEM);
+    expect(native.out).toMatch(/DONE checks=10 failed=0/);
+    expect(res.state).toBe('exited');
+    for (const vm of r.vmm.vms) {
+      expect(vm.exitCode).toBe(1);
+      expect(vm.shadow.relocations).toBeGreaterThan(0); // it really had to move
+    }
+  });
+
+  it('keeps host memory outside the slices intact and every shadow entry inside its own slice', () => {
+    expect(firstDiff(before, ram, 0, VMM_BASE)).toBe(-1);
+    expect(firstDiff(before, ram, r.vmm.frames.highWater, SLICES_BASE)).toBe(-1);
+    for (const vm of r.vmm.vms) {
+      const m = vm.map;
+      for (const f of vm.shadow.mappedFrames())
+        expect(
+          (f >= m.sliceBase && f < m.sliceBase + m.memBytes) || f === m.emptyPage || f === m.sinkPage,
+        ).toBe(true);
+    }
   });
 });

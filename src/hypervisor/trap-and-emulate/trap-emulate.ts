@@ -189,7 +189,15 @@ export class TrapAndEmulate implements TechniqueHandler {
     const write = (ev.errorCode & 2) !== 0;
     const user = (ev.errorCode & 4) !== 0;
     if (vm.shadow.inVmmRegion(lin)) {
-      // The guest wants the 4 MiB where the VMM keeps its tables: move them, restart the access.
+      // The 4 MiB where the VMM keeps its tables. The guest's own tables decide first: if they
+      // refuse the access, the #PF is the guest's, exactly as on the bare machine.
+      const g = vm.mem.walk(lin, write, user, false);
+      if (g !== true) {
+        vm.v.cr2 = lin;
+        this.reflect(vm, PF, g, ev.eip, false, ev.instrEip, ev.length);
+        return;
+      }
+      // The guest maps it: move the VMM's region away and restart the access.
       this.relocateVmm(vm, lin);
       return;
     }
@@ -238,22 +246,62 @@ export class TrapAndEmulate implements TechniqueHandler {
    * paging off a slot above the VM's RAM), so the guest's access can be shadowed normally.
    */
   private relocateVmm(vm: Vm, lin: number): void {
-    const cpu = this.cpu;
     const sh = vm.shadow;
-    const paging = (vm.v.cr0 & 0x80000000) !== 0;
-    let slot = -1;
-    for (let i = 1023; i >= 1 && slot < 0; i--) {
-      if (i === sh.vmmPde) continue;
-      if (paging) {
-        const pde = vm.mem.readPhys32(((vm.v.cr3 & 0xfffff000) + i * 4) >>> 0);
-        if ((pde & 1) === 0) slot = i;
-      } else if (i * 0x400000 >= vm.map.memBytes) slot = i;
+    // Every slot the VMM has left during this guest instruction is one the instruction touches
+    // (an access may span two 4 MiB slots, e.g. a store across 0xFFC00000): never move back into
+    // one, or the restarted instruction would chase the region forever. Retired instructions do
+    // not change while one instruction restarts.
+    const at = this.cpu.instructions;
+    let avoid = this.relocAvoid[vm.index];
+    if (avoid === undefined || this.relocAt[vm.index] !== at) {
+      avoid = [];
+      this.relocAvoid[vm.index] = avoid;
+      this.relocAt[vm.index] = at;
     }
+    avoid.push(sh.vmmPde);
+    const slot = this.freeSlot(vm, avoid);
     if (slot < 0) {
       throw new Unvirtualizable(
         `the guest maps all of its address space, leaving no 4 MiB for the VMM (address-space compression at 0x${lin.toString(16)})`,
       );
     }
+    this.moveVmm(vm, slot);
+  }
+
+  /** Slots left during the current instruction, per VM (see relocateVmm). */
+  private readonly relocAvoid: number[][] = [];
+  private readonly relocAt: number[] = [];
+
+  /** The highest 4 MiB slot the guest does not map (paging off: above its RAM), or -1. */
+  private freeSlot(vm: Vm, avoid: readonly number[]): number {
+    const paging = (vm.v.cr0 & 0x80000000) !== 0;
+    for (let i = 1023; i >= 1; i--) {
+      if (i === vm.shadow.vmmPde || avoid.includes(i)) continue;
+      if (paging) {
+        const pde = vm.mem.readPhys32(((vm.v.cr3 & 0xfffff000) + i * 4) >>> 0);
+        if ((pde & 1) === 0) return i;
+      } else if (i * 0x400000 >= vm.map.memBytes) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * After the guest loads CR3 or turns paging on: if its new tables map the slot the VMM sits in,
+   * move away now, so the guest's reads there see its own memory rather than the shadow GDT/LDT
+   * (which are mapped, so a read would not fault). Left in place when no slot is free: the guest
+   * may never touch it, and a touch then faults into relocateVmm.
+   */
+  vmmSlotCheck(vm: Vm): void {
+    if ((vm.v.cr0 & 0x80000000) === 0) return;
+    const pde = vm.mem.readPhys32(((vm.v.cr3 & 0xfffff000) + vm.shadow.vmmPde * 4) >>> 0);
+    if ((pde & 1) === 0) return;
+    const slot = this.freeSlot(vm, []);
+    if (slot >= 0) this.moveVmm(vm, slot);
+  }
+
+  private moveVmm(vm: Vm, slot: number): void {
+    const cpu = this.cpu;
+    const sh = vm.shadow;
     sh.relocate(slot);
     cpu.gdtBase = sh.gdtLinear | 0;
     if (!(vm.v.ldtr.ar & AR_UNUSABLE) && (vm.v.ldtr.sel & 0xfffc) !== 0)

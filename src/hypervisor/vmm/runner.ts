@@ -67,6 +67,10 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
   get instructions(): number {
     return this.vmm.cpu.instructions;
   }
+  /** Exceptions and interrupts the physical CPU delivered (each one tick of virtual time). */
+  get eventsDelivered(): number {
+    return this.vmm.cpu.eventSteps;
+  }
   get virtualTimeNs(): number {
     return this.vmm.timeNs;
   }
@@ -105,6 +109,10 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
   }
   sendSerial(vm: number, bytes: Uint8Array): void {
     this.vm(vm)?.devices.uarts[0].enqueueInput(bytes);
+  }
+  /** Bytes sent to the VM's COM1 that its receive FIFO has not taken yet. */
+  serialInputPending(vm: number): number {
+    return this.vm(vm)?.devices.uarts[0].pendingInput ?? 0;
   }
   takeDebugcon(): Uint8Array {
     const parts = this.vmm.vms.map((v) => v.devices.debugconOut.take());

@@ -24,7 +24,7 @@ import {
 } from '../../cpu/index.ts';
 import { NS_PER_TICK } from '../../machine/clock.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
-import { Pc } from '../../machine/pc.ts';
+import { MAX_RAM_MIB, Pc } from '../../machine/pc.ts';
 import { COST } from './cost-model.ts';
 import { type GuestMemoryMap, PAGE, SLICES_BASE, VMM_FRAMES, VmmFrames } from './memory-map.ts';
 import { TrapAction, TrapFlag, TrapKind, TrapLog } from './trap-log.ts';
@@ -111,9 +111,9 @@ export class Vmm {
   constructor(o: VmmOptions) {
     this.memBytes = o.memMiB * 1024 * 1024;
     const hostMiB = SLICES_BASE / 1048576 + o.vms * o.memMiB;
-    if (hostMiB > 3584) {
+    if (hostMiB > MAX_RAM_MIB) {
       throw new VmmConfigError(
-        `${o.vms} VMs of ${o.memMiB} MiB need ${hostMiB} MiB of host memory; the emulated PC has at most 3584 MiB`,
+        `${o.vms} VMs of ${o.memMiB} MiB need ${hostMiB} MiB of host memory (16 MiB for the VMM + ${o.vms} × ${o.memMiB}); the emulated PC has at most ${MAX_RAM_MIB} MiB: use fewer VMs or a smaller --mem`,
       );
     }
     this.pc = new Pc({ memMiB: hostMiB, noReboot: true, chunkTicks: CHUNK });
