@@ -155,9 +155,9 @@ function x_b1(c: CpuCore, _b: number): void {
 function x_b2(c: CpuCore, b: number): void {
   c.decodeModrm();
   c.requireMem();
+  c.checkWide(c.opsz32 ? 6 : 4);
   const off = c.opsz32 ? c.rd32(c.eaSeg, c.eaOff) : c.rd16(c.eaSeg, c.eaOff);
-  const o2 = c.adsz32 ? (c.eaOff + (c.opsz32 ? 4 : 2)) >>> 0 : (c.eaOff + (c.opsz32 ? 4 : 2)) & 0xffff;
-  const sel = c.rd16(c.eaSeg, o2);
+  const sel = c.rd16(c.eaSeg, c.wideOff(c.opsz32 ? 4 : 2));
   c.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
   c.setG(off);
   return;
@@ -209,8 +209,9 @@ function x_c0(c: CpuCore, _b: number): void {
   const g = R8[c.regField];
   const s = c.r8[g];
   const sum = c.alu(0, d, s, 8);
-  c.setE8(sum);
+  // SRC ← DEST, then DEST ← TEMP: with one register as both, the sum wins (SDM Vol.2 XADD).
   c.r8[g] = d;
+  c.setE8(sum);
   return;
 }
 
@@ -220,8 +221,8 @@ function x_c1(c: CpuCore, _b: number): void {
   const d = c.getE();
   const s = c.getG();
   const sum = c.alu(0, d, s, c.osBits);
+  c.setG(d); // SRC ← DEST first: DEST ← TEMP is the last write (aliased `xadd eax, eax`)
   c.setE(sum);
-  c.setG(d);
   return;
 }
 

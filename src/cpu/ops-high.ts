@@ -342,11 +342,9 @@ function op_c4(c: CpuCore, b: number): void {
   }
   c.decodeModrm();
   c.requireMem();
+  c.checkWide(c.opsz32 ? 6 : 4);
   const off = c.opsz32 ? c.rd32(c.eaSeg, c.eaOff) : c.rd16(c.eaSeg, c.eaOff);
-  const sel = c.rd16(
-    c.eaSeg,
-    c.adsz32 ? (c.eaOff + (c.opsz32 ? 4 : 2)) >>> 0 : (c.eaOff + (c.opsz32 ? 4 : 2)) & 0xffff,
-  );
+  const sel = c.rd16(c.eaSeg, c.wideOff(c.opsz32 ? 4 : 2));
   c.loadSeg(b === 0xc4 ? ES : DS, sel);
   c.setG(off);
   return;
@@ -557,7 +555,9 @@ function enter(c: CpuCore): void {
   c.probeWrite(SS, c.spAdd(-frame), frame);
   const bp0 = r[EBP];
   c.push(c.opsz32 ? bp0 : bp0 & 0xffff);
-  const frameTemp = c.spAdd(0);
+  // FrameTemp is ESP for o32 and SP for o16 whatever the stack size (SDM Vol.2 ENTER pseudocode;
+  // Bochs agrees): o32 with a 16-bit stack pushes and loads into EBP all of ESP, upper word included.
+  const frameTemp = c.opsz32 ? r[ESP] : c.r16[ESP << 1];
   let bp = c.ss32 ? bp0 >>> 0 : bp0 & 0xffff;
   for (let i = 1; i < level; i++) {
     bp = c.ss32 ? (bp - s) >>> 0 : (bp - s) & 0xffff;

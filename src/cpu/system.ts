@@ -401,8 +401,9 @@ function group7(c: CpuCore): void {
     case 3: {
       c.requireMem();
       priv(c);
+      c.checkWide(6);
       const lim = c.rd16(c.eaSeg, c.eaOff);
-      let base = c.rd32(c.eaSeg, c.adsz32 ? (c.eaOff + 2) >>> 0 : (c.eaOff + 2) & 0xffff);
+      let base = c.rd32(c.eaSeg, c.wideOff(2));
       if (!c.opsz32) base &= 0xffffff;
       if (op === 2) {
         c.gdtBase = base;
