@@ -39,7 +39,12 @@ export interface RunOptions {
   stats: boolean;
   maxInstructions: number | null;
   noReboot: boolean;
+  /** The PC model: 'pc' (i486-class, no FPU) or 'pc-fpu' (with an x87). */
+  machine: Machine;
 }
+
+export const MACHINES = ['pc', 'pc-fpu'] as const;
+export type Machine = (typeof MACHINES)[number];
 
 export type Command =
   | { command: 'help'; topic: 'main' | 'run' }
@@ -63,6 +68,7 @@ const VALUE_FLAGS = new Set([
   '--technique',
   '--vms',
   '--mem',
+  '--machine',
   '--serial',
   '--wait-for',
   '--send',
@@ -155,6 +161,10 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const maxRaw = get('--max-instructions');
   const maxInstructions = maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53);
 
+  const machine = (get('--machine') ?? 'pc') as Machine;
+  if (!MACHINES.includes(machine)) {
+    throw new UsageError(`unknown machine '${machine}' (one of: ${MACHINES.join(', ')})`);
+  }
   const serial = parseSink(get('--serial') ?? 'stdio', '--serial', ['stdio', 'none']);
   const debugcon = parseSink(get('--debugcon') ?? 'none', '--debugcon', ['stdio', 'stderr', 'none']);
   return {
@@ -170,6 +180,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     stats,
     maxInstructions,
     noReboot,
+    machine,
   };
 }
 

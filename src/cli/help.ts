@@ -28,6 +28,7 @@ Machine:
                             paravirtual, hardware-assisted
   --vms N                   number of VMs (needs a hypervisor technique)
   --mem MiB                 guest RAM (default 64)
+  --machine pc|pc-fpu       the PC model: pc (default) has no FPU, pc-fpu adds an x87
   --no-reboot               end the run when the guest resets the machine
 
 Input and output:

@@ -41,6 +41,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       vms: opts.vms,
       memMiB: opts.memMiB,
       noReboot: opts.noReboot,
+      fpu: opts.machine === 'pc-fpu',
     });
   } catch (e) {
     if (e instanceof SessionError) throw new UsageError(e.message);

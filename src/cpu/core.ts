@@ -6,12 +6,15 @@
 import { LZ_ADC, LZ_ADD, LZ_LOGIC, LZ_SBB, LZ_SUB } from './base.ts';
 import { AF, ARITH, CF, DS, EBP, EBX, EDI, ESI, ESP, OF, PF, SF, SS, UD, ZF } from './constants.ts';
 import { CpuCtl } from './control.ts';
+import type { Fpu } from './fpu/fpu.ts';
 import { CHK_FLAT_R } from './mmu.ts';
 
 /** Byte offsets of AL,CL,DL,BL,AH,CH,DH,BH in the register buffer (little-endian). */
 export const R8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
 
 export class CpuCore extends CpuCtl {
+  /** The x87 (a machine option: null = the i486SX-style PC without one, Linux emulates it). */
+  fpu: Fpu | null = null;
   modrm = 0;
   eaSeg = DS;
   eaOff = 0;

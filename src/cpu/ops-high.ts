@@ -28,6 +28,7 @@ import {
 } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
+import { checkPending, execEsc } from './fpu/exec.ts';
 import { EventKind } from './interrupts.ts';
 import { bcd, group1, group2, group3, group45 } from './ops-groups.ts';
 import { ioplOk, jumpNear, op_6c, popf, pushf } from './ops-main.ts';
@@ -102,9 +103,13 @@ const ESC_SIZE = [
 ];
 
 function esc(c: CpuCore, op: number): void {
-  // No x87: ESC follows CR0.EM/TS (SDM §2.5, Table 2-2) — #NM when EM or TS; else #NM too.
+  // ESC follows CR0.EM/TS (SDM §2.5, Table 2-2): #NM when EM or TS.
   if (c.cr0 & (CR0_EM | CR0_TS)) c.raise(NM);
   c.decodeModrm();
+  if (c.fpu !== null) {
+    execEsc(c, c.fpu, op);
+    return;
+  }
   // EM=0 and no FPU present: the operand is formed and limit-checked (as the 286 data shows); no-op.
   if (c.modrm < 0xc0) c.segCheck(c.eaSeg, c.eaOff, ESC_SIZE[(op & 7) * 8 + ((c.modrm >> 3) & 7)] ?? 4, false);
 }
@@ -258,6 +263,7 @@ function op_9a(c: CpuCore, _b: number): void {
 function op_9b(c: CpuCore, _b: number): void {
   // WAIT/FWAIT: #NM when MP and TS are both set (SDM Table 2-2).
   if ((c.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) c.raise(NM);
+  if (c.fpu !== null) checkPending(c, c.fpu);
   return;
 }
 

@@ -66,6 +66,12 @@ export interface PcOptions {
   chunkTicks?: number;
   /** For tests and the hypervisor: build a different CPU. Default: `new Cpu(mem, io, pic)`. */
   cpuFactory?: CpuFactory;
+  /**
+   * An x87 FPU (default false: the i486SX-class PC, on which Linux runs its math emulator via
+   * #NM). With it CPUID reports FPU, FERR# raises IRQ 13 and a write to port F0h lowers it (the
+   * PC/AT's DOS-compatible x87 error wiring, used when CR0.NE = 0).
+   */
+  fpu?: boolean;
 }
 
 /** running: can run; exited: debug-exit; shutdown: triple fault; reset: guest reset with
@@ -179,6 +185,19 @@ export class Pc {
       options.cpuFactory ?? ((m, i, l) => new Cpu(m, i, l) as unknown as MachineCpu);
     this.cpu = factory(this.memory, this.io, this.pic);
     this.cpu.setA20(true);
+    if (options.fpu) this.attachFpu();
+  }
+
+  /** The x87 machine option: the CPU's FPU, FERR# → IRQ 13, port F0h clears it. */
+  private attachFpu(): void {
+    const cpu = this.cpu as MachineCpu & {
+      setFpu?(on: boolean): void;
+      fpu?: { onFerr: (() => void) | null } | null;
+    };
+    if (!cpu.setFpu) throw new Error('pc: this CPU has no x87 option');
+    cpu.setFpu(true);
+    if (cpu.fpu) cpu.fpu.onFerr = () => this.pic.setIrq(13, true);
+    this.io.register(0xf0, 1, { write8: () => this.pic.setIrq(13, false) }, 'x87 error latch');
   }
 
   // ---- host API -------------------------------------------------------------------------

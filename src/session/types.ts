@@ -28,6 +28,8 @@ export interface SessionConfig {
   vms: number;
   memMiB: number;
   noReboot: boolean;
+  /** Give the native machine an x87 (default: none, as on the i486-class PC). */
+  fpu?: boolean;
 }
 
 /**
