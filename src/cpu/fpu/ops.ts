@@ -28,6 +28,7 @@ import {
   zero,
 } from './f80.ts';
 import { C0, C2, C3, type Fpu } from './fpu.ts';
+import { atan2, fcos, fsin, ftan, piQuarters, twoXm1, yl2x, yl2xp1 } from './trans.ts';
 
 /** Flags of the last operation (IE/DE/ZE/OE/UE/PE, C1 for "rounded up"). */
 export const res = { flags: 0 };
@@ -238,16 +239,12 @@ export function fxtract(a: F80): { exp: F80; sig: F80 } | null {
 
 export { prem };
 
-// ---- transcendental instructions (computed in doubles: ~53-bit accuracy, see README) -------
+// ---- transcendental instructions (trans.ts: ≥ 128-bit fixed point, rounded once) ------------
 
-/** Double → F80 rounded to the current precision (the double is exact in extended). */
-function fromD(f: Fpu, v: number): F80 {
-  const x = fromNumber(v);
-  if (x.e === 0x7fff || x.m === 0n) return x;
-  const o = rnd(f);
-  const r = round(x.s, x.m, (x.e === 0 ? 1 : x.e) - 16383 - 63, false, o.p, o.rc);
-  res.flags |= out.flags | 0x20; // transcendental results are inexact in general
-  return r;
+function inexact(f: Fpu, v: F80): F80 {
+  res.flags |= out.flags;
+  void f;
+  return v;
 }
 
 /** |x| < 2^63 for FSIN/FCOS/FPTAN/FSINCOS; otherwise C2 = 1 and the operand is left alone. */
@@ -266,13 +263,16 @@ export function trig(f: Fpu, kind: 'sin' | 'cos' | 'tan', a: F80): F80 {
     res.flags = IE;
     return indefinite();
   }
-  if (isZero(a) && kind !== 'cos') return a;
+  if (isZero(a)) return kind === 'cos' ? fromNumber(1) : a;
   denormalCheck(a, null);
-  const x = toNumber(a);
-  return fromD(f, kind === 'sin' ? Math.sin(x) : kind === 'cos' ? Math.cos(x) : Math.tan(x));
+  const o = rnd(f);
+  return inexact(
+    f,
+    kind === 'sin' ? fsin(a, o.p, o.rc) : kind === 'cos' ? fcos(a, o.p, o.rc) : ftan(a, o.p, o.rc),
+  );
 }
 
-/** FPATAN: arctan(ST1 / ST0) with the quadrant of (ST0, ST1). */
+/** FPATAN: arctan(ST1 / ST0) with the quadrant of (ST0, ST1); SDM Vol.2 FPATAN Table 3-29. */
 export function fpatan(f: Fpu, x: F80, y: F80): F80 {
   res.flags = 0;
   if (isUnsupported(x) || isUnsupported(y)) {
@@ -281,7 +281,15 @@ export function fpatan(f: Fpu, x: F80, y: F80): F80 {
   }
   if (isNaN80(x) || isNaN80(y)) return nanResult(y, x);
   denormalCheck(x, y);
-  return fromD(f, Math.atan2(toNumber(y), toNumber(x)));
+  const o = rnd(f);
+  if (isZero(x) || isZero(y) || isInf(x) || isInf(y)) {
+    // The special cases are multiples of π/4 (with signed zeros): the same quadrant rules as atan2.
+    const q = Math.atan2(toNumber(y), toNumber(x)) / (Math.PI / 4);
+    const k = Math.round(Math.abs(q));
+    if (k === 0) return zero(y.s);
+    return inexact(f, piQuarters(k, y.s, o.p, o.rc));
+  }
+  return inexact(f, atan2(y, x, o.p, o.rc));
 }
 
 /** F2XM1: 2^x − 1 for −1 ≤ x ≤ 1. */
@@ -295,10 +303,11 @@ export function f2xm1(f: Fpu, a: F80): F80 {
   if (isZero(a)) return a;
   if (isInf(a)) return a.s ? fromNumber(-1) : a;
   denormalCheck(a, null);
-  return fromD(f, Math.expm1(toNumber(a) * Math.LN2));
+  const o = rnd(f);
+  return inexact(f, twoXm1(a, o.p, o.rc));
 }
 
-/** FYL2X (y · log2 x) and FYL2XP1 (y · log2(x + 1)). */
+/** FYL2X (y · log2 x) and FYL2XP1 (y · log2(x + 1)); SDM Vol.2 Tables 3-48, 3-49. */
 export function fyl2x(f: Fpu, x: F80, y: F80, plus1: boolean): F80 {
   res.flags = 0;
   if (isUnsupported(x) || isUnsupported(y)) {
@@ -306,8 +315,8 @@ export function fyl2x(f: Fpu, x: F80, y: F80, plus1: boolean): F80 {
     return indefinite();
   }
   if (isNaN80(x) || isNaN80(y)) return nanResult(x, y);
-  const xv = toNumber(x);
-  const yv = toNumber(y);
+  denormalCheck(x, y);
+  const o = rnd(f);
   if (!plus1) {
     if (x.s === 1 && !isZero(x)) {
       res.flags = IE;
@@ -318,15 +327,34 @@ export function fyl2x(f: Fpu, x: F80, y: F80, plus1: boolean): F80 {
         res.flags = IE;
         return indefinite();
       }
-      if (!isInf(y)) res.flags = ZE;
+      if (!isInf(y)) res.flags |= ZE;
       return inf(y.s ^ 1);
     }
+    if (isInf(x)) {
+      if (isZero(y)) {
+        res.flags = IE;
+        return indefinite();
+      }
+      return inf(y.s);
+    }
+    // x = 1 exactly: log2 x = 0 (∞ × 0 is invalid).
+    const one = x.e === 16383 && x.m === 1n << 63n;
+    if (isInf(y)) {
+      if (one) {
+        res.flags = IE;
+        return indefinite();
+      }
+      return inf(y.s ^ (x.e < 16383 ? 1 : 0));
+    }
+    if (isZero(y) || one) return zero(y.s ^ (x.e < 16383 ? 1 : 0));
+    return inexact(f, yl2x(x, y, o.p, o.rc));
   }
-  denormalCheck(x, y);
-  const l = plus1 ? Math.log1p(xv) / Math.LN2 : Math.log2(xv);
-  if ((l === 0 && isInf(y)) || (Number.isNaN(l * yv) && !Number.isNaN(l))) {
-    res.flags |= IE;
+  if (isZero(x)) return zero(x.s ^ y.s);
+  if (isInf(x)) {
+    res.flags = IE;
     return indefinite();
   }
-  return fromD(f, yv * l);
+  if (isInf(y)) return isZero(x) ? indefinite() : inf(y.s ^ x.s);
+  if (isZero(y)) return zero(x.s ^ y.s);
+  return inexact(f, yl2xp1(x, y, o.p, o.rc));
 }
