@@ -2,7 +2,8 @@
 ; every format (m32/m64/m80 real, m16/m32/m64 integer, packed BCD) with exact 80-bit results,
 ; precision and rounding control, comparisons (FCOM/FUCOM/FCOMI/FTST/FXAM), exceptions (masked
 ; responses, stack faults, unmasked #Z reported as #MF with CR0.NE and as IRQ 13 without),
-; FSTENV/FLDENV/FSAVE/FRSTOR, and the transcendental instructions (checked within 2^-52).
+; FSTENV/FLDENV/FSAVE/FRSTOR, FXSAVE/FXRSTOR, and the transcendental instructions (checked
+; within 2^-52).
 ; Needs a machine with an x87 (CPUID.1:EDX.FPU); SDM Vol. 1 ch. 8, Vol. 2 F* pages.
 ; bochs-cpu: p3_katmai
 ; qemu-cpu: pentium3
@@ -281,6 +282,39 @@ main:
     CHECK "fnstenv: FOP of FLD1 (D9 E8 -> 1E8)", 0x1E8, eax
     fstp st0
 
+    ; ---- FXSAVE / FXRSTOR (CPUID.FXSR; SDM Vol. 2A FXSAVE, Table 3-53: the 512-byte image)
+    mov eax, 1
+    cpuid
+    shr edx, 24
+    and edx, 1
+    CHECK "cpuid.1: EDX.FXSR", 1, edx
+    fninit
+    fldpi
+    fld1
+    fxsave [fxarea]
+    movzx eax, word [fxarea]
+    CHECK "fxsave: FCW at +0", CW_DEF, eax
+    movzx eax, word [fxarea + 2]
+    CHECK "fxsave: FSW at +2 (TOP = 6)", 0x3000, eax
+    movzx eax, byte [fxarea + 4]
+    CHECK "fxsave: abridged tag byte (physical 6, 7 in use)", 0xC0, eax
+    movzx eax, word [fxarea + 6]
+    CHECK "fxsave: FOP of FLD1 at +6", 0x1E8, eax
+    CHECK "fxsave: ST0 = 1.0 at +32", 0x80000000, [fxarea + 36]
+    movzx eax, word [fxarea + 40]
+    CHECK "fxsave: ST0 sign/exponent at +40", 0x3FFF, eax
+    CHECK "fxsave: ST1 = pi at +48", 0xC90FDAA2, [fxarea + 52]
+    fninit
+    fxrstor [fxarea]
+    fstp st0
+    CHK80 "fxrstor: pi back in ST0 after a pop", 0x2168C235, 0xC90FDAA2, 0x4000
+    fninit
+    TRY .fx_done
+    fxsave [fxarea + 8]
+.fx_done:
+    ENDTRY
+    CHECK "fxsave to a misaligned area -> #GP(0)", 13, [exc_vec]
+
     ; ---- other arithmetic
     fild dword [c_int3]
     fld qword [c_ten]
@@ -460,5 +494,7 @@ t16:        resw 1
 t16b:       resw 1
 env:        resb 32
 fsave_area: resb 112
+alignb 16
+fxarea:     resb 512
 irq13_count: resd 1
 irq13_sw:   resd 1

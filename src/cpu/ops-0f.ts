@@ -1,8 +1,29 @@
 /** Two-byte opcodes 0F xx (SDM Vol.2 Table A-3), except the system group in system.ts. */
 import { LZ_LOGIC, LZ_SUB } from './base.ts';
-import { AF, CF, DS, EAX, EBX, ECX, EDX, ES, FS, GS, OF, PF, SF, SS, UD, ZF } from './constants.ts';
+import {
+  AF,
+  CF,
+  CR0_EM,
+  CR0_TS,
+  DS,
+  EAX,
+  EBX,
+  ECX,
+  EDX,
+  ES,
+  FS,
+  GS,
+  NM,
+  OF,
+  PF,
+  SF,
+  SS,
+  UD,
+  ZF,
+} from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
+import { fxsaveOp } from './fpu/exec.ts';
 import { imulG, jumpNear } from './ops-main.ts';
 import { execSystem } from './system.ts';
 
@@ -20,6 +41,7 @@ for (let i = 0; i < 16; i++) {
 }
 for (let i = 0; i < 8; i++) TWO_OPS[0xc8 + i] = bswap;
 TWO_OPS[0xa0] = x_a0;
+TWO_OPS[0xae] = x_ae;
 TWO_OPS[0xa8] = x_a8;
 TWO_OPS[0xa1] = x_a1;
 TWO_OPS[0xa9] = x_a1;
@@ -150,6 +172,19 @@ function x_b1(c: CpuCore, _b: number): void {
     c.setReg(EAX, d);
   }
   return;
+}
+
+/**
+ * 0F AE /0 FXSAVE, /1 FXRSTOR: only with the x87 (CPUID.FXSR); #UD with CR0.EM, #NM with CR0.TS,
+ * #GP(0) when the 512-byte area is not 16-byte aligned (SDM Vol.2 FXSAVE). Not in table.ts: the
+ * default PC has no FPU, so the decoder's "every table form executes" would not hold there.
+ */
+function x_ae(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  const f = c.fpu;
+  if (f === null || c.modrm >= 0xc0 || c.regField > 1 || c.cr0 & CR0_EM) c.raise(UD);
+  if (c.cr0 & CR0_TS) c.raise(NM);
+  fxsaveOp(c, f, c.regField === 1);
 }
 
 function x_b2(c: CpuCore, b: number): void {

@@ -42,8 +42,8 @@ import { CpuSeg } from './segments.ts';
 
 /** CPUID leaf 1 EDX: PSE, TSC, MSR, CX8, SEP, PGE, CMOV; FPU only with the x87 option. No VME, no APIC. */
 export const CPUID_FEATURES = 0x8 | 0x10 | 0x20 | 0x100 | 0x800 | 0x2000 | 0x8000;
-/** Added with the x87 machine option: FPU (bit 0). */
-export const CPUID_FPU = 0x1;
+/** Added with the x87 machine option: FPU (bit 0) and FXSR (bit 24, FXSAVE/FXRSTOR). */
+export const CPUID_FPU = 0x1 | 0x1000000;
 
 /** #GP(0) unless CPL 0 (real mode counts as CPL 0; V86 is CPL 3). */
 function priv(c: CpuCore): void {
@@ -240,7 +240,7 @@ function cpuid(c: CpuCore): void {
     r[EAX] = CPU_SIGNATURE;
     r[EBX] = 0;
     r[ECX] = 0;
-    // FPU (bit 0) only when the machine has one.
+    // FPU and FXSR only when the machine has an x87.
     r[EDX] = c.fpu !== null ? CPUID_FEATURES | CPUID_FPU : CPUID_FEATURES;
   }
 }
