@@ -7,7 +7,7 @@ import json, pathlib, re, subprocess
 
 here = pathlib.Path(__file__).resolve().parent
 guests = ["gates", "gate286", "tasks", "v86", "paging", "doublefault", "triplefault", "iobitmap",
-          "iopl", "singlestep", "smc", "semantics", "straddle", "x87"]
+          "iopl", "singlestep", "smc", "semantics", "straddle", "x87", "apic"]
 # Guests where bochs 2.7 deviates from the SDM (README.md, "bochs deviations"): its FAIL lines are
 # recorded and the expected PASS lines are the same checks, passing.
 BOCHS_DEVIATES = {"straddle"}

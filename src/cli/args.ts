@@ -39,11 +39,11 @@ export interface RunOptions {
   stats: boolean;
   maxInstructions: number | null;
   noReboot: boolean;
-  /** The PC model: 'pc' (i486-class, no FPU) or 'pc-fpu' (with an x87). */
+  /** The PC model: 'pc' (i486-class: no FPU, no APIC), '-fpu' adds an x87, '-apic' a local APIC. */
   machine: Machine;
 }
 
-export const MACHINES = ['pc', 'pc-fpu'] as const;
+export const MACHINES = ['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'] as const;
 export type Machine = (typeof MACHINES)[number];
 
 export type Command =

@@ -28,7 +28,8 @@ Machine:
                             paravirtual, hardware-assisted
   --vms N                   number of VMs (needs a hypervisor technique)
   --mem MiB                 guest RAM (default 64)
-  --machine pc|pc-fpu       the PC model: pc (default) has no FPU, pc-fpu adds an x87
+  --machine NAME            the PC model: pc (default: no FPU, no APIC), pc-fpu (an x87),
+                            pc-apic (a local APIC), pc-fpu-apic (both)
   --no-reboot               end the run when the guest resets the machine
 
 Input and output:

@@ -41,7 +41,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       vms: opts.vms,
       memMiB: opts.memMiB,
       noReboot: opts.noReboot,
-      fpu: opts.machine === 'pc-fpu',
+      fpu: opts.machine.includes('fpu'),
+      apic: opts.machine.includes('apic'),
     });
   } catch (e) {
     if (e instanceof SessionError) throw new UsageError(e.message);

@@ -15,6 +15,8 @@ export const R8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
 export class CpuCore extends CpuCtl {
   /** The x87 (a machine option: null = the i486SX-style PC without one, Linux emulates it). */
   fpu: Fpu | null = null;
+  /** A local APIC (machine option): IA32_APIC_BASE (MSR 1Bh) and CPUID.APIC; null = none. */
+  apic: { baseMsr: number; msrWrite(v: number): void } | null = null;
   modrm = 0;
   eaSeg = DS;
   eaOff = 0;

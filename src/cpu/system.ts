@@ -172,8 +172,9 @@ export function writeCr(c: CpuCore, n: number, v: number): void {
       c.flushTlb(true);
       return;
     default: {
-      // Only VME/PVI/TSD/DE/PSE/PGE are accepted (no PAE/MCE/OSFXSR); others #GP(0).
-      if (v & ~0x9f || v & 0x3) c.gp(0);
+      // Only TSD/DE/PSE/PGE are accepted (no VME/PVI/PAE/MCE), plus OSFXSR (bit 9) when the x87
+      // and so CPUID.FXSR are present (no SSE: FXSAVE's image is the same either way); others #GP(0).
+      if (v & ~(c.fpu !== null ? 0x29f : 0x9f) || v & 0x3) c.gp(0);
       const old = c.cr4;
       c.cr4 = v;
       if ((old ^ v) & (CR4_PSE | CR4_PGE)) c.flushTlb(false);
@@ -196,6 +197,10 @@ function wrmsr(c: CpuCore, msr: number, lo: number, hi: number): void {
       c.sysenterEip = lo;
       return;
     default:
+      if (msr === 0x1b && c.apic !== null) {
+        c.apic.msrWrite(lo);
+        return;
+      }
       c.gp(0);
   }
 }
@@ -221,6 +226,10 @@ function rdmsr(c: CpuCore, msr: number): void {
       lo = c.sysenterEip;
       break;
     default:
+      if (msr === 0x1b && c.apic !== null) {
+        lo = c.apic.baseMsr;
+        break;
+      }
       c.gp(0);
       return;
   }
@@ -241,7 +250,7 @@ function cpuid(c: CpuCore): void {
     r[EBX] = 0;
     r[ECX] = 0;
     // FPU and FXSR only when the machine has an x87.
-    r[EDX] = c.fpu !== null ? CPUID_FEATURES | CPUID_FPU : CPUID_FEATURES;
+    r[EDX] = (c.fpu !== null ? CPUID_FEATURES | CPUID_FPU : CPUID_FEATURES) | (c.apic !== null ? 0x200 : 0);
   }
 }
 

@@ -20,6 +20,7 @@ import type { DebugExit } from './devices/debug-exit.ts';
 import type { DebugConsole } from './devices/debugcon.ts';
 import type { DualPic } from './devices/dual-pic.ts';
 import type { I8042 } from './devices/i8042.ts';
+import { APIC_BASE, LocalApic } from './devices/lapic.ts';
 import type { Pit8254 } from './devices/pit8254.ts';
 import type { SystemControlPortB } from './devices/port61.ts';
 import type { Port92 } from './devices/port92.ts';
@@ -72,6 +73,8 @@ export interface PcOptions {
    * PC/AT's DOS-compatible x87 error wiring, used when CR0.NE = 0).
    */
   fpu?: boolean;
+  /** A local APIC (xAPIC at FEE00000h, timer in virtual time) between the 8259s and the CPU. */
+  apic?: boolean;
 }
 
 /** running: can run; exited: debug-exit; shutdown: triple fault; reset: guest reset with
@@ -117,6 +120,9 @@ export class Pc {
   readonly debugcon: DebugConsole;
   readonly debugconOut: ByteSink;
   readonly debugExit: DebugExit;
+  /** The local APIC (machine option) or null; `intr` is what the CPU takes interrupts from. */
+  readonly apic: LocalApic | null;
+  private readonly intr: InterruptLine;
 
   state: MachineState = 'running';
   exitCode: number | undefined;
@@ -183,7 +189,13 @@ export class Pc {
 
     const factory: CpuFactory =
       options.cpuFactory ?? ((m, i, l) => new Cpu(m, i, l) as unknown as MachineCpu);
-    this.cpu = factory(this.memory, this.io, this.pic);
+    this.apic = options.apic ? new LocalApic(this.clock, this.pic) : null;
+    this.intr = this.apic ?? this.pic;
+    this.cpu = factory(this.memory, this.io, this.intr);
+    if (this.apic) {
+      this.memory.mapMmio(APIC_BASE, 0x1000, this.apic, 'local APIC');
+      (this.cpu as MachineCpu & { apic?: LocalApic | null }).apic = this.apic;
+    }
     this.cpu.setA20(true);
     if (options.fpu) this.attachFpu();
   }
@@ -357,7 +369,7 @@ export class Pc {
     while (this.state === 'running') {
       const now = clock.now();
       if (now >= sliceEnd) break;
-      if (this.pic.hasInterrupt()) cpu.interruptCheck();
+      if (this.intr.hasInterrupt()) cpu.interruptCheck();
       const aligned = (Math.floor(now / this.chunk) + 1) * this.chunk;
       let limit = Math.min(sliceEnd, aligned);
       if (this.knownDeadline > now && this.knownDeadline < limit) limit = this.knownDeadline;
@@ -394,7 +406,7 @@ export class Pc {
       // Halt: a guest-determined point.
       if (!cpu.halted) continue;
       const enabled = this.interruptsEnabled();
-      if (this.pic.hasInterrupt() && enabled) continue;
+      if (this.intr.hasInterrupt() && enabled) continue;
       if (!enabled) {
         this.state = 'hung';
         this.reason = 'HLT with interrupts disabled: nothing can wake the CPU';

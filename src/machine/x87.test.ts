@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resetTier, setTier, TIERS } from '../cpu/test/tiers.ts';
 import { loadLinux } from './loaders/linux.ts';
 import { loadMultiboot } from './loaders/multiboot.ts';
 import { Pc } from './pc.ts';
@@ -87,4 +88,27 @@ describe('Linux with and without the x87', () => {
     expect(hw.out).toBe(want);
     expect(hw.out).toBe(emu.out);
   }, 600_000);
+});
+
+describe('x87.elf on every CPU tier', () => {
+  it('interpreter, pre-decoded blocks and the second tier give the same output and count', () => {
+    const runs = TIERS.map((t) => {
+      setTier(t);
+      try {
+        const pc = new Pc({ fpu: true, noReboot: true });
+        pc.load(loadMultiboot(elf, { ramBytes: pc.memory.ramBytes }));
+        let out = '';
+        pc.serialOut[0].listener = (b) => {
+          out += String.fromCharCode(b);
+        };
+        let r = pc.runSlice(1_000_000);
+        while (r.state === 'running' && pc.instructions < 20_000_000) r = pc.runSlice(1_000_000);
+        return { out, exit: r.exitCode, instructions: pc.instructions };
+      } finally {
+        resetTier();
+      }
+    });
+    expect(runs[0].out).toMatch(/failed=0/);
+    for (const r of runs.slice(1)) expect(r).toEqual(runs[0]);
+  });
 });

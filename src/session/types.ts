@@ -30,6 +30,8 @@ export interface SessionConfig {
   noReboot: boolean;
   /** Give the native machine an x87 (default: none, as on the i486-class PC). */
   fpu?: boolean;
+  /** Give the native machine a local APIC (default: none). */
+  apic?: boolean;
 }
 
 /**
