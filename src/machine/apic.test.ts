@@ -91,6 +91,18 @@ describe('the local APIC machine option', () => {
     advance(10_000);
     expect(apic.hasInterrupt()).toBe(false);
   });
+  it('a machine reset returns the APIC to its power-up state', () => {
+    const { apic, advance } = device();
+    apic.write32(0x320, 0x20050);
+    apic.write32(0x380, 100);
+    apic.write32(0x300, 0x40040);
+    apic.reset();
+    expect([apic.read32(0xf0), apic.read32(0x320), apic.read32(0x380), apic.read32(0x200 + 0x20)]).toEqual([
+      0xff, 0x10000, 0, 0,
+    ]);
+    advance(1000);
+    expect(apic.hasInterrupt()).toBe(false);
+  });
   it('TPR holds back lower classes; higher vectors first; EOI ends the highest in service', () => {
     const { apic } = device();
     apic.write32(0x80, 0x50);

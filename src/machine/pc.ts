@@ -291,6 +291,7 @@ export class Pc {
    */
   reset(): void {
     this.platform.reset();
+    this.apic?.reset();
     this.cpu.reset();
     this.a20 = false;
     this.setA20(true);

@@ -48,6 +48,29 @@ export class LocalApic implements InterruptLine, MmioHandler {
     this.timer = clock.createTimer('lapic-timer', (now) => this.expire(now));
   }
 
+  /** Power-up / RESET state (SDM Vol.3 §11.4.7.1): software-disabled, every LVT masked. */
+  reset(): void {
+    this.baseMsr = APIC_BASE | 0x900;
+    this.id = 0;
+    this.tpr = 0;
+    this.svr = 0xff;
+    this.ldr = 0;
+    this.dfr = -1;
+    this.esr = 0;
+    this.icrLo = 0;
+    this.icrHi = 0;
+    this.lvtTimer = MASKED;
+    this.lvtLint0 = MASKED;
+    this.lvtLint1 = MASKED;
+    this.lvtError = MASKED;
+    this.divideReg = 0;
+    this.initial = 0;
+    this.irr.fill(0);
+    this.isr.fill(0);
+    this.latch.clear();
+    this.timer.clear();
+  }
+
   get softwareEnabled(): boolean {
     return (this.baseMsr & 0x800) !== 0 && (this.svr & 0x100) !== 0;
   }
