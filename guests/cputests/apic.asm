@@ -1,13 +1,15 @@
 ; apic — the local APIC in xAPIC mode (issue 17; SDM Vol. 3A ch. 11): CPUID.APIC and
 ; IA32_APIC_BASE, the version register, software enable through the spurious-vector register,
 ; self-IPIs through the ICR (IRR, delivery by priority class, ISR while in service, EOI), TPR
-; masking, the timer in one-shot and periodic mode (equal periods measured with RDTSC), and LVT
-; entries forced masked while the APIC is software-disabled. Needs a machine with a local APIC.
+; masking, the timer in one-shot and periodic mode (equal periods measured with RDTSC), the I/O
+; APIC (version, reset masks, the PIT routed from pin 2 to a vector), and LVT entries forced
+; masked while the APIC is software-disabled. Needs a machine with a local APIC and an I/O APIC.
 ; bochs-cpu: p3_katmai
 ; qemu-cpu: pentium3
 %include "lib.inc"
 
 LAPIC       equ 0xFEE00000
+IOAPIC      equ 0xFEC00000
 R_VER       equ 0x30
 R_TPR       equ 0x80
 R_EOI       equ 0xB0
@@ -166,6 +168,42 @@ main:
     jb .iv
     CHECK "periodic: equal intervals (within 1/16)", 1, ebx
 
+    ; ---- I/O APIC (82093AA): version, reset state, the PIT (IRQ 0, pin 2) routed to vector 70h
+    mov dword [IOAPIC], 1
+    mov eax, [IOAPIC + 0x10]
+    CHECK "I/O APIC version: 24 entries, version 11h", 0x00170011, eax
+    mov dword [IOAPIC], 0x10 + 2 * 2
+    mov eax, [IOAPIC + 0x10]
+    and eax, 0x10000
+    CHECK "I/O APIC pin 2: masked after reset", 0x10000, eax
+    IDT_GATE 0x70, vec_0x70, SEL_KCODE, GATE_INT
+    mov dword [IOAPIC], 0x10 + 2 * 2 + 1
+    mov dword [IOAPIC + 0x10], 0        ; destination APIC ID 0
+    mov dword [IOAPIC], 0x10 + 2 * 2
+    mov dword [IOAPIC + 0x10], 0x70     ; fixed, physical, edge, unmasked, vector 70h
+    mov al, 0x34                        ; PIT channel 0, mode 2, lo/hi
+    out 0x43, al
+    mov al, 0xA9                        ; 1193 (about 1 ms)
+    out 0x40, al
+    mov al, 0x04
+    out 0x40, al
+    mov dword [count_70], 0
+    sti
+    mov ecx, 100000000
+.wait70:
+    cmp dword [count_70], 3
+    jae .got70
+    loop .wait70
+.got70:
+    cli
+    mov dword [IOAPIC], 0x10 + 2 * 2
+    mov dword [IOAPIC + 0x10], 0x10070  ; mask again
+    mov eax, [count_70]
+    cmp eax, 3
+    setae al
+    movzx eax, al
+    CHECK "PIT ticks arrive through the I/O APIC (pin 2 -> vector 70h)", 1, eax
+
     ; ---- software disable: LVT entries read back masked, writes stay masked
     APIC_W R_SVR, 0xFF
     APIC_W R_LVTT, 0x50
@@ -178,6 +216,10 @@ main:
 VEC_STUB 0x40
 VEC_STUB 0x50
 VEC_STUB 0x60
+vec_0x70:
+    inc dword [count_70]
+    mov dword [LAPIC + R_EOI], 0
+    iretd
 vec_0xFF:
     inc dword [count_ff]
     iretd                           ; spurious: no EOI (SDM §11.9)
@@ -220,6 +262,7 @@ section .bss
 count_40:   resd 1
 count_50:   resd 1
 count_ff:   resd 1
+count_70:   resd 1
 isr_seen:   resd 1
 order_n:    resd 1
 order:      resd 8

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resetTier, setTier, TIERS } from '../cpu/test/tiers.ts';
 import { VirtualClock } from './clock.ts';
+import { IOAPIC_BASE, IoApic } from './devices/ioapic.ts';
 import { LocalApic } from './devices/lapic.ts';
 import { loadMultiboot } from './loaders/multiboot.ts';
 import { Pc } from './pc.ts';
@@ -50,7 +51,7 @@ describe('the local APIC machine option', () => {
       out.split(/\r?\n/).filter((l) => l.startsWith('FAIL')),
       out,
     ).toEqual([]);
-    expect(out).toMatch(/DONE checks=20 failed=0/);
+    expect(out).toMatch(/DONE checks=23 failed=0/);
     expect(r.exitCode).toBe(1); // 0 written to port 0xF4
   });
   it('the default PC has no APIC (CPUID says so, MSR 1Bh faults)', () => {
@@ -101,6 +102,30 @@ describe('the local APIC machine option', () => {
       0xff, 0x10000, 0, 0,
     ]);
     advance(1000);
+    expect(apic.hasInterrupt()).toBe(false);
+  });
+  it('I/O APIC: edge entries send on a rising edge; level entries wait for the EOI (Remote IRR)', () => {
+    const { apic } = device();
+    const io = new IoApic(apic);
+    const route = (pin: number, lo: number) => {
+      io.write8(IOAPIC_BASE, 0x10 + 2 * pin);
+      for (let k = 0; k < 4; k++) io.write8(IOAPIC_BASE + 0x10 + k, (lo >>> (8 * k)) & 0xff);
+    };
+    route(2, 0x70); // edge, vector 70h
+    io.setIrq(0, true); // IRQ 0 is wired to pin 2
+    expect(apic.acknowledge()).toBe(0x70);
+    apic.write32(0xb0, 0);
+    io.setIrq(0, true); // no new edge
+    expect(apic.hasInterrupt()).toBe(false);
+    route(9, 0x8071); // level, vector 71h
+    io.setIrq(9, true);
+    expect(apic.acknowledge()).toBe(0x71);
+    io.setIrq(9, true);
+    expect(apic.hasInterrupt()).toBe(false); // Remote IRR holds it
+    apic.write32(0xb0, 0); // EOI: still asserted, so it is sent again
+    expect(apic.acknowledge()).toBe(0x71);
+    io.setIrq(9, false);
+    apic.write32(0xb0, 0);
     expect(apic.hasInterrupt()).toBe(false);
   });
   it('TPR holds back lower classes; higher vectors first; EOI ends the highest in service', () => {

@@ -20,6 +20,7 @@ import type { DebugExit } from './devices/debug-exit.ts';
 import type { DebugConsole } from './devices/debugcon.ts';
 import type { DualPic } from './devices/dual-pic.ts';
 import type { I8042 } from './devices/i8042.ts';
+import { IOAPIC_BASE, IoApic } from './devices/ioapic.ts';
 import { APIC_BASE, LocalApic } from './devices/lapic.ts';
 import type { Pit8254 } from './devices/pit8254.ts';
 import type { SystemControlPortB } from './devices/port61.ts';
@@ -73,7 +74,10 @@ export interface PcOptions {
    * PC/AT's DOS-compatible x87 error wiring, used when CR0.NE = 0).
    */
   fpu?: boolean;
-  /** A local APIC (xAPIC at FEE00000h, timer in virtual time) between the 8259s and the CPU. */
+  /**
+   * A local APIC (xAPIC at FEE00000h, timer in virtual time) between the 8259s and the CPU, and an
+   * I/O APIC at FEC00000h that sees the ISA IRQs too.
+   */
   apic?: boolean;
 }
 
@@ -122,6 +126,8 @@ export class Pc {
   readonly debugExit: DebugExit;
   /** The local APIC (machine option) or null; `intr` is what the CPU takes interrupts from. */
   readonly apic: LocalApic | null;
+  /** The I/O APIC (with the `apic` option): ISA IRQs reach it beside the 8259s. */
+  ioapic: IoApic | null = null;
   private readonly intr: InterruptLine;
 
   state: MachineState = 'running';
@@ -195,6 +201,11 @@ export class Pc {
     if (this.apic) {
       this.memory.mapMmio(APIC_BASE, 0x1000, this.apic, 'local APIC');
       (this.cpu as MachineCpu & { apic?: LocalApic | null }).apic = this.apic;
+      this.apic.onAccept = () => this.cpu.interruptCheck();
+      this.ioapic = new IoApic(this.apic);
+      this.memory.mapMmio(IOAPIC_BASE, 0x1000, this.ioapic, 'I/O APIC');
+      const io = this.ioapic;
+      this.pic.tap = (irq, level) => io.setIrq(irq, level);
     }
     this.cpu.setA20(true);
     if (options.fpu) this.attachFpu();
@@ -292,6 +303,7 @@ export class Pc {
   reset(): void {
     this.platform.reset();
     this.apic?.reset();
+    this.ioapic?.reset();
     this.cpu.reset();
     this.a20 = false;
     this.setA20(true);

@@ -6,8 +6,9 @@
  * (100 MHz), so the count is exact and deterministic. It sits between the 8259 and the CPU as the
  * CPU's interrupt line: its own vectors first (by priority), then the PIC through LINT0 (ExtINT,
  * "virtual wire") unless LINT0 is masked while the APIC is software-enabled.
- * Not modelled: the I/O APIC, NMI/SMI/INIT/SIPI delivery, LINT1, the error LVT's interrupts,
- * logical destinations, other processors (an IPI to another APIC ID goes nowhere).
+ * Not modelled: NMI/SMI/INIT/SIPI delivery, LINT1, the error LVT's interrupts, logical
+ * destinations, other processors (an IPI to another APIC ID goes nowhere). The I/O APIC is
+ * ioapic.ts.
  */
 import type { InterruptLine } from '../../cpu/bus.ts';
 import type { Clock, Timer } from '../clock.ts';
@@ -40,6 +41,10 @@ export class LocalApic implements InterruptLine, MmioHandler {
   private loadTick = 0;
   private readonly timer: Timer;
   private readonly latch = new Map<number, number>();
+  /** Called when a vector is accepted into IRR (the CPU re-samples its interrupt line). */
+  onAccept: (() => void) | null = null;
+  /** Called with the vector an EOI ended (the I/O APIC clears Remote IRR of level entries). */
+  onEoi: ((vector: number) => void) | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -113,12 +118,13 @@ export class LocalApic implements InterruptLine, MmioHandler {
     return this.pic.acknowledge();
   }
   /** Accept a fixed interrupt (vectors 0–15 are illegal: send-accept error, SDM §11.5.3). */
-  private accept(v: number): void {
+  accept(v: number): void {
     if (v < 16) {
       this.esr |= 0x20;
       return;
     }
     this.irr[v >> 5] |= 1 << (v & 31);
+    this.onAccept?.();
   }
 
   // ---- timer ---------------------------------------------------------------------------------
@@ -200,7 +206,10 @@ export class LocalApic implements InterruptLine, MmioHandler {
         return;
       case 0xb0: {
         const s = LocalApic.highest(this.isr);
-        if (s >= 0) this.isr[s >> 5] &= ~(1 << (s & 31));
+        if (s >= 0) {
+          this.isr[s >> 5] &= ~(1 << (s & 31));
+          this.onEoi?.(s);
+        }
         return;
       }
       case 0xd0:
