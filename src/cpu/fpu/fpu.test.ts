@@ -7,7 +7,20 @@
  * transcendental functions are checked against libm within an ulp and against exact identities.
  */
 import { describe, expect, it } from 'vitest';
-import { type F80, fromBits, fromNumber, IE, isNaN80, toBits, toInteger, ZE } from './f80.ts';
+import {
+  type F80,
+  f80,
+  fromBits,
+  fromNumber,
+  IE,
+  isNaN80,
+  OE,
+  PE,
+  toBits,
+  toInteger,
+  UE,
+  ZE,
+} from './f80.ts';
 import { Fpu } from './fpu.ts';
 import { arith, f2xm1, fpatan, fsqrt, fyl2x, res, trig } from './ops.ts';
 
@@ -160,5 +173,35 @@ describe('x87 transcendental instructions', () => {
     expect(toD(fpatan(f, fromNumber(-1), fromNumber(0)))).toBe(Math.PI);
     // sin of the double nearest π: the exact value 1.2246467991473532e-16 (reduction is exact).
     expect(toD(trig(f, 'sin', fromNumber(Math.PI)))).toBe(1.2246467991473532e-16);
+  });
+});
+
+describe('x87 overflow and underflow responses (SDM Vol.1 §4.9.1.4–5, §8.5.3–4)', () => {
+  it('masked overflow: ∞ (nearest) or the largest finite value (chop), OE and PE set', () => {
+    const big = f80(0, 0x7ffe, 0xffffffffffffffffn);
+    const r = arith(fpu(64), 0, big, big);
+    expect([r.e, r.m]).toEqual([0x7fff, 1n << 63n]);
+    expect(res.flags & (OE | PE)).toBe(OE | PE);
+    const c = arith(fpu(64, 3), 0, big, big);
+    expect([c.e, c.m]).toEqual([0x7ffe, 0xffffffffffffffffn]);
+  });
+  it('unmasked overflow: the exponent is wrapped by 24576 (bias-adjusted result)', () => {
+    const f = fpu(64);
+    f.cw &= ~OE; // unmask #O
+    const two = f80(0, 0x3fff + 1, 1n << 63n);
+    const big = f80(0, 0x7ffe, 1n << 63n); // 2^16383
+    const r = arith(f, 1, big, two); // 2^16384
+    expect(r.e).toBe(16384 - 24576 + 0x3fff);
+    expect(res.flags & OE).toBe(OE);
+  });
+  it('masked underflow: an exact denormal raises no #U; an inexact one raises U and P', () => {
+    const min = f80(0, 1, 1n << 63n); // 2^-16382
+    const half = f80(0, 0x3ffe, 1n << 63n);
+    const d = arith(fpu(64), 1, min, half); // 2^-16383: exact denormal
+    expect([d.e, d.m]).toEqual([0, 1n << 62n]);
+    expect(res.flags & (UE | PE)).toBe(0);
+    const third = arith(fpu(64), 6, min, fromNumber(3)); // inexact, tiny
+    expect(third.e).toBe(0);
+    expect(res.flags & (UE | PE)).toBe(UE | PE);
   });
 });
