@@ -29,9 +29,13 @@ dd if="$work/image.bin" of="$work/floppy.img" bs=512 seek=1 conv=notrunc status=
 # interface works as well.
 vgabios=/usr/share/bochs/VGABIOS-lgpl-latest
 [ -e "$vgabios" ] || vgabios=/usr/share/seabios/vgabios-stdvga.bin
+# A guest may ask for another bochs CPU model with a "; bochs-cpu: MODEL" line (x87 needs the
+# P6's FCOMI/FCMOV and FXSAVE: p3_katmai). Default: pentium.
+model=$(sed -n 's/^; bochs-cpu: *\([a-z0-9_]*\).*/\1/p' "$here/$name.asm" | head -1)
+model=${model:-pentium}
 cat > "$work/bochsrc" <<RC
 megs: 64
-cpu: model=pentium, reset_on_triple_fault=0
+cpu: model=$model, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=$vgabios
 floppya: 1_44=$work/floppy.img, status=inserted

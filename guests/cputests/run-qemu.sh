@@ -5,7 +5,9 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=$1; shift
-timeout 20 qemu-system-i386 -cpu pentium -m 64 -kernel "$here/$name.elf" \
+# A guest may ask for another CPU model with a "; qemu-cpu: MODEL" line (x87: pentium3).
+model=$(sed -n 's/^; qemu-cpu: *\([a-z0-9_-]*\).*/\1/p' "$here/$name.asm" | head -1)
+timeout 20 qemu-system-i386 -cpu "${model:-pentium}" -m 64 -kernel "$here/$name.elf" \
   -device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial stdio -display none -monitor none \
   -no-reboot "$@"
 echo "exit=$?"

@@ -22,6 +22,7 @@ describe('traplab run arguments', () => {
       stats: false,
       maxInstructions: null,
       noReboot: false,
+      machine: 'pc',
     });
   });
 
@@ -65,6 +66,7 @@ describe('traplab run arguments', () => {
       stats: true,
       maxInstructions: 500_000_000,
       noReboot: true,
+      machine: 'pc',
     });
   });
 

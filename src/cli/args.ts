@@ -41,7 +41,12 @@ export interface RunOptions {
   noReboot: boolean;
   /** --paging ept|shadow (hardware-assisted only). */
   paging?: 'ept' | 'shadow';
+  /** The PC model: 'pc' (i486-class: no FPU, no APIC), '-fpu' adds an x87, '-apic' a local APIC. */
+  machine: Machine;
 }
+
+export const MACHINES = ['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'] as const;
+export type Machine = (typeof MACHINES)[number];
 
 export type Command =
   | { command: 'help'; topic: 'main' | 'run' }
@@ -66,6 +71,7 @@ const VALUE_FLAGS = new Set([
   '--technique',
   '--vms',
   '--mem',
+  '--machine',
   '--serial',
   '--wait-for',
   '--send',
@@ -172,6 +178,10 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const maxInstructions =
     maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53, true);
 
+  const machine = (get('--machine') ?? 'pc') as Machine;
+  if (!MACHINES.includes(machine)) {
+    throw new UsageError(`unknown machine '${machine}' (one of: ${MACHINES.join(', ')})`);
+  }
   const serial = parseSink(get('--serial') ?? 'stdio', '--serial', ['stdio', 'none']);
   const debugcon = parseSink(get('--debugcon') ?? 'none', '--debugcon', ['stdio', 'stderr', 'none']);
   return {
@@ -188,6 +198,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     maxInstructions,
     noReboot,
     ...(pagingRaw === undefined ? {} : { paging: pagingRaw }),
+    machine,
   };
 }
 

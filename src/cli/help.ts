@@ -30,6 +30,8 @@ Machine:
   --vms N                   number of VMs (needs a hypervisor technique)
   --mem MiB                 guest RAM (default 64, at most 2048; under a hypervisor
                             16 + VMs × MiB must not exceed 2048)
+  --machine NAME            the PC model: pc (default: no FPU, no APIC), pc-fpu (an x87),
+                            pc-apic (a local APIC), pc-fpu-apic (both)
   --no-reboot               end the run when the guest resets the machine
 
 Input and output:

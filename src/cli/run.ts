@@ -46,6 +46,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       memMiB: opts.memMiB,
       noReboot: opts.noReboot,
       ...(opts.paging ? { paging: opts.paging } : {}),
+      fpu: opts.machine.includes('fpu'),
+      apic: opts.machine.includes('apic'),
     });
   } catch (e) {
     if (e instanceof SessionError) throw new UsageError(e.message);

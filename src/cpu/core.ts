@@ -6,11 +6,17 @@
 import { LZ_ADC, LZ_ADD, LZ_LOGIC, LZ_SBB, LZ_SUB } from './base.ts';
 import { AF, ARITH, CF, DS, EBP, EBX, EDI, ESI, ESP, OF, PF, SF, SS, UD, ZF } from './constants.ts';
 import { CpuCtl } from './control.ts';
+import type { Fpu } from './fpu/fpu.ts';
+import { CHK_FLAT_R } from './mmu.ts';
 
 /** Byte offsets of AL,CL,DL,BL,AH,CH,DH,BH in the register buffer (little-endian). */
 export const R8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
 
 export class CpuCore extends CpuCtl {
+  /** The x87 (a machine option: null = the i486SX-style PC without one, Linux emulates it). */
+  fpu: Fpu | null = null;
+  /** A local APIC (machine option): IA32_APIC_BASE (MSR 1Bh) and CPUID.APIC; null = none. */
+  apic: { baseMsr: number; msrWrite(v: number): void } | null = null;
   modrm = 0;
   eaSeg = DS;
   eaOff = 0;
@@ -200,6 +206,20 @@ export class CpuCore extends CpuCtl {
       this.gp(0);
     }
     this.ip = t;
+  }
+
+  /**
+   * A multi-part memory operand (far pointer, BOUND pair, LGDT image) of `len` bytes: the limit
+   * and type check covers the whole operand before any part is read, and the parts never wrap at
+   * 64 KiB — on the 386 and later only the effective address is truncated to 16 bits, an operand
+   * running past a 64 KiB limit is #GP(0)/#SS(0) (SDM Vol.2 LDS/LES…, BOUND, LGDT "outside the
+   * segment limit"; Vol.3 §5.3). Returns the offset of the part `k` bytes in: `wideOff(k)`.
+   */
+  checkWide(len: number): void {
+    if ((this.segChk[this.eaSeg] & CHK_FLAT_R) === 0) this.segCheck(this.eaSeg, this.eaOff, len, false);
+  }
+  wideOff(k: number): number {
+    return (this.eaOff + k) >>> 0;
   }
 
   /** Memory-only operand: #UD when mod = 3 (LEA, LDS, BOUND, LGDT, ...). */

@@ -44,6 +44,7 @@ import {
 } from './constants.ts';
 import { CpuCore } from './core.ts';
 import { fastPaths, jitTuning } from './fastpaths.ts';
+import { Fpu } from './fpu/fpu.ts';
 import { EventKind } from './interrupts.ts';
 import { compileBlock } from './jit.ts';
 import { execute } from './ops-main.ts';
@@ -81,6 +82,8 @@ export interface CpuState {
   a20: boolean;
   instructions: number;
   shadow: boolean;
+  /** x87 state (Fpu.save()) when the machine has an FPU. */
+  fpu?: number[];
 }
 
 export class Cpu extends CpuCore {
@@ -106,8 +109,14 @@ export class Cpu extends CpuCore {
     this.reset();
   }
 
+  /** Give this CPU an x87 (or take it away): CPUID then reports FPU and ESC executes. */
+  setFpu(on: boolean): void {
+    this.fpu = on ? new Fpu() : null;
+  }
+
   /** Power-on/RESET state (SDM Vol.3 §9.1.1, Table 9-1). */
   reset(): void {
+    this.fpu?.powerOn();
     this.regs.fill(0);
     this.regs[EDX] = CPU_SIGNATURE;
     this.lzMask = 0;
@@ -509,6 +518,7 @@ export class Cpu extends CpuCore {
       a20: this.a20Mask === -1,
       instructions: this.instructions,
       shadow: this.shadow,
+      ...(this.fpu !== null ? { fpu: this.fpu.save() } : {}),
     };
   }
 
@@ -538,6 +548,7 @@ export class Cpu extends CpuCore {
     this.a20Mask = s.a20 ? -1 : 0xffefffff | 0;
     this.instructions = s.instructions;
     this.shadow = s.shadow;
+    if (s.fpu !== undefined && this.fpu !== null) this.fpu.restore(s.fpu);
     this.refreshAc();
     this.shutdown = false;
     this.flushTlb(false);

@@ -16,7 +16,8 @@ import { loadElf, makeCpu, runToExit } from './test/harness.ts';
 const dir = resolve(__dirname, '../../guests/cputests');
 const guests = existsSync(dir)
   ? readdirSync(dir)
-      .filter((f) => f.endsWith('.elf') && f !== 'triplefault.elf')
+      // x87/apic need machine options: src/machine/x87.test.ts, apic.test.ts compare their tiers.
+      .filter((f) => f.endsWith('.elf') && !['triplefault.elf', 'x87.elf', 'apic.elf'].includes(f))
       .sort()
   : [];
 

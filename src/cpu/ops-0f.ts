@@ -1,8 +1,29 @@
 /** Two-byte opcodes 0F xx (SDM Vol.2 Table A-3), except the system group in system.ts. */
 import { LZ_LOGIC, LZ_SUB } from './base.ts';
-import { AF, CF, DS, EAX, EBX, ECX, EDX, ES, FS, GS, OF, PF, SF, SS, UD, ZF } from './constants.ts';
+import {
+  AF,
+  CF,
+  CR0_EM,
+  CR0_TS,
+  DS,
+  EAX,
+  EBX,
+  ECX,
+  EDX,
+  ES,
+  FS,
+  GS,
+  NM,
+  OF,
+  PF,
+  SF,
+  SS,
+  UD,
+  ZF,
+} from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
+import { fxsaveOp } from './fpu/exec.ts';
 import { imulG, jumpNear } from './ops-main.ts';
 import { execSystem } from './system.ts';
 import { vmx0f38, vmxC7, vmxReadWrite } from './vmx/instr.ts';
@@ -21,6 +42,7 @@ for (let i = 0; i < 16; i++) {
 }
 for (let i = 0; i < 8; i++) TWO_OPS[0xc8 + i] = bswap;
 TWO_OPS[0xa0] = x_a0;
+TWO_OPS[0xae] = x_ae;
 TWO_OPS[0xa8] = x_a8;
 TWO_OPS[0xa1] = x_a1;
 TWO_OPS[0xa9] = x_a1;
@@ -156,12 +178,25 @@ function x_b1(c: CpuCore, _b: number): void {
   return;
 }
 
+/**
+ * 0F AE /0 FXSAVE, /1 FXRSTOR: only with the x87 (CPUID.FXSR); #UD with CR0.EM, #NM with CR0.TS,
+ * #GP(0) when the 512-byte area is not 16-byte aligned (SDM Vol.2 FXSAVE). Not in table.ts: the
+ * default PC has no FPU, so the decoder's "every table form executes" would not hold there.
+ */
+function x_ae(c: CpuCore, _b: number): void {
+  c.decodeModrm();
+  const f = c.fpu;
+  if (f === null || c.modrm >= 0xc0 || c.regField > 1 || c.cr0 & CR0_EM) c.raise(UD);
+  if (c.cr0 & CR0_TS) c.raise(NM);
+  fxsaveOp(c, f, c.regField === 1);
+}
+
 function x_b2(c: CpuCore, b: number): void {
   c.decodeModrm();
   c.requireMem();
+  c.checkWide(c.opsz32 ? 6 : 4);
   const off = c.opsz32 ? c.rd32(c.eaSeg, c.eaOff) : c.rd16(c.eaSeg, c.eaOff);
-  const o2 = c.adsz32 ? (c.eaOff + (c.opsz32 ? 4 : 2)) >>> 0 : (c.eaOff + (c.opsz32 ? 4 : 2)) & 0xffff;
-  const sel = c.rd16(c.eaSeg, o2);
+  const sel = c.rd16(c.eaSeg, c.wideOff(c.opsz32 ? 4 : 2));
   c.loadSeg(b === 0xb2 ? SS : b === 0xb4 ? FS : GS, sel);
   c.setG(off);
   return;
@@ -213,8 +248,9 @@ function x_c0(c: CpuCore, _b: number): void {
   const g = R8[c.regField];
   const s = c.r8[g];
   const sum = c.alu(0, d, s, 8);
-  c.setE8(sum);
+  // SRC ← DEST, then DEST ← TEMP: with one register as both, the sum wins (SDM Vol.2 XADD).
   c.r8[g] = d;
+  c.setE8(sum);
   return;
 }
 
@@ -224,8 +260,8 @@ function x_c1(c: CpuCore, _b: number): void {
   const d = c.getE();
   const s = c.getG();
   const sum = c.alu(0, d, s, c.osBits);
+  c.setG(d); // SRC ← DEST first: DEST ← TEMP is the last write (aliased `xadd eax, eax`)
   c.setE(sum);
-  c.setG(d);
   return;
 }
 

@@ -242,9 +242,9 @@ export function group45(c: CpuCore, b: number): void {
     case 3:
     case 5: {
       c.requireMem();
+      c.checkWide(c.opsz32 ? 6 : 4);
       const off = c.opsz32 ? c.rd32(c.eaSeg, c.eaOff) >>> 0 : c.rd16(c.eaSeg, c.eaOff);
-      const o2 = c.adsz32 ? (c.eaOff + (c.opsz32 ? 4 : 2)) >>> 0 : (c.eaOff + (c.opsz32 ? 4 : 2)) & 0xffff;
-      const sel = c.rd16(c.eaSeg, o2);
+      const sel = c.rd16(c.eaSeg, c.wideOff(c.opsz32 ? 4 : 2));
       if (op === 3) c.farCall(sel, off);
       else c.farJump(sel, off);
       return;

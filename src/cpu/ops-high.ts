@@ -28,6 +28,7 @@ import {
 } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
+import { checkPending, execEsc } from './fpu/exec.ts';
 import { EventKind } from './interrupts.ts';
 import { bcd, group1, group2, group3, group45 } from './ops-groups.ts';
 import { ioplOk, jumpNear, op_6c, popf, pushf } from './ops-main.ts';
@@ -103,9 +104,13 @@ const ESC_SIZE = [
 ];
 
 function esc(c: CpuCore, op: number): void {
-  // No x87: ESC follows CR0.EM/TS (SDM §2.5, Table 2-2) — #NM when EM or TS; else #NM too.
+  // ESC follows CR0.EM/TS (SDM §2.5, Table 2-2): #NM when EM or TS.
   if (c.cr0 & (CR0_EM | CR0_TS)) c.raise(NM);
   c.decodeModrm();
+  if (c.fpu !== null) {
+    execEsc(c, c.fpu, op);
+    return;
+  }
   // EM=0 and no FPU present: the operand is formed and limit-checked (as the 286 data shows); no-op.
   if (c.modrm < 0xc0) c.segCheck(c.eaSeg, c.eaOff, ESC_SIZE[(op & 7) * 8 + ((c.modrm >> 3) & 7)] ?? 4, false);
 }
@@ -259,6 +264,7 @@ function op_9a(c: CpuCore, _b: number): void {
 function op_9b(c: CpuCore, _b: number): void {
   // WAIT/FWAIT: #NM when MP and TS are both set (SDM Table 2-2).
   if ((c.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) c.raise(NM);
+  if (c.fpu !== null) checkPending(c, c.fpu);
   return;
 }
 
@@ -343,11 +349,9 @@ function op_c4(c: CpuCore, b: number): void {
   }
   c.decodeModrm();
   c.requireMem();
+  c.checkWide(c.opsz32 ? 6 : 4);
   const off = c.opsz32 ? c.rd32(c.eaSeg, c.eaOff) : c.rd16(c.eaSeg, c.eaOff);
-  const sel = c.rd16(
-    c.eaSeg,
-    c.adsz32 ? (c.eaOff + (c.opsz32 ? 4 : 2)) >>> 0 : (c.eaOff + (c.opsz32 ? 4 : 2)) & 0xffff,
-  );
+  const sel = c.rd16(c.eaSeg, c.wideOff(c.opsz32 ? 4 : 2));
   c.loadSeg(b === 0xc4 ? ES : DS, sel);
   c.setG(off);
   return;
@@ -559,7 +563,9 @@ function enter(c: CpuCore): void {
   c.probeWrite(SS, c.spAdd(-frame), frame);
   const bp0 = r[EBP];
   c.push(c.opsz32 ? bp0 : bp0 & 0xffff);
-  const frameTemp = c.spAdd(0);
+  // FrameTemp is ESP for o32 and SP for o16 whatever the stack size (SDM Vol.2 ENTER pseudocode;
+  // Bochs agrees): o32 with a 16-bit stack pushes and loads into EBP all of ESP, upper word included.
+  const frameTemp = c.opsz32 ? r[ESP] : c.r16[ESP << 1];
   let bp = c.ss32 ? bp0 >>> 0 : bp0 & 0xffff;
   for (let i = 1; i < level; i++) {
     bp = c.ss32 ? (bp - s) >>> 0 : (bp - s) & 0xffff;

@@ -109,8 +109,13 @@ function pushSeg(c: CpuCore, s: number): void {
 function popSeg(c: CpuCore, s: number): void {
   const sp = c.spAdd(0);
   const v = c.opsz32 ? c.rd32(SS, sp) : c.rd16(SS, sp);
+  // The pop belongs to the stack it reads: the increment uses the old SS.B even when POP SS
+  // loads a segment of the other size (SDM Vol.2 POP, StackAddrSize at the instruction's start).
+  const next = c.spAdd(c.opsz32 ? 4 : 2);
+  const old32 = c.ss32;
   c.loadSeg(s, v & 0xffff);
-  c.setSp(c.spAdd(c.opsz32 ? 4 : 2));
+  if (old32) c.regs[ESP] = next;
+  else c.r16[ESP << 1] = next;
   if (s === SS) c.setShadow();
 }
 
@@ -336,13 +341,14 @@ function op_62(c: CpuCore, _b: number): void {
   let lo: number;
   let hi: number;
   let v: number;
+  c.checkWide(c.opsz32 ? 8 : 4);
   if (c.opsz32) {
     lo = c.rd32(c.eaSeg, c.eaOff);
-    hi = c.rd32(c.eaSeg, (c.eaOff + 4) >>> 0);
+    hi = c.rd32(c.eaSeg, c.wideOff(4));
     v = idx;
   } else {
     lo = (c.rd16(c.eaSeg, c.eaOff) << 16) >> 16;
-    hi = (c.rd16(c.eaSeg, c.adsz32 ? (c.eaOff + 2) >>> 0 : (c.eaOff + 2) & 0xffff) << 16) >> 16;
+    hi = (c.rd16(c.eaSeg, c.wideOff(2)) << 16) >> 16;
     v = (idx << 16) >> 16;
   }
   if (v < lo || v > hi) c.raise(BR);

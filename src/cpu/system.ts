@@ -54,10 +54,12 @@ import {
   vmxWriteCr,
 } from './vmx/nonroot.ts';
 
-/** CPUID leaf 1 EDX: PSE, TSC, MSR, CX8, SEP, PGE, CMOV. No FPU, no VME, no APIC. */
+/** CPUID leaf 1 EDX: PSE, TSC, MSR, CX8, SEP, PGE, CMOV; FPU only with the x87 option. No VME, no APIC. */
 export const CPUID_FEATURES = 0x8 | 0x10 | 0x20 | 0x100 | 0x800 | 0x2000 | 0x8000;
 /** CPUID leaf 1 ECX bit 5: VMX (SDM Vol.3C §23.6). */
 export const CPUID_ECX_VMX = 0x20;
+/** Added with the x87 machine option: FPU (bit 0) and FXSR (bit 24, FXSAVE/FXRSTOR). */
+export const CPUID_FPU = 0x1 | 0x1000000;
 
 /** #GP(0) unless CPL 0 (real mode counts as CPL 0; V86 is CPL 3). */
 function priv(c: CpuCore): void {
@@ -193,9 +195,10 @@ export function writeCr(c: CpuCore, n: number, v: number): void {
       c.flushTlb(true);
       return;
     default: {
-      // Only VME/PVI/TSD/DE/PSE/PGE and VMXE are accepted (no PAE/MCE/OSFXSR); others #GP(0).
+      // Only VME/PVI/TSD/DE/PSE/PGE and VMXE are accepted (VME/PVI then refused below: no PAE/MCE),
+      // plus OSFXSR (bit 9) when the x87 and so CPUID.FXSR are present; others #GP(0).
       // VMXE cannot be cleared in VMX operation (SDM Vol.3C §23.7).
-      if (v & ~0x209f || v & 0x3) c.gp(0);
+      if (v & ~(c.fpu !== null ? 0x229f : 0x209f) || v & 0x3) c.gp(0);
       if ((v & 0x2000) === 0 && c.vmx.on) c.gp(0);
       const old = c.cr4;
       c.cr4 = v;
@@ -219,6 +222,10 @@ function wrmsr(c: CpuCore, msr: number, lo: number, hi: number): void {
       c.sysenterEip = lo;
       return;
     default:
+      if (msr === 0x1b && c.apic !== null) {
+        c.apic.msrWrite(lo);
+        return;
+      }
       if (!c.vmx.writeMsr(msr, lo)) c.gp(0);
   }
 }
@@ -244,6 +251,10 @@ function rdmsr(c: CpuCore, msr: number): void {
       lo = c.sysenterEip;
       break;
     default: {
+      if (msr === 0x1b && c.apic !== null) {
+        lo = c.apic.baseMsr;
+        break;
+      }
       const x = c.vmx.readMsr(msr);
       if (x === null) c.gp(0);
       [lo, hi] = x as [number, number];
@@ -265,7 +276,8 @@ function cpuid(c: CpuCore): void {
     r[EAX] = CPU_SIGNATURE;
     r[EBX] = 0;
     r[ECX] = CPUID_ECX_VMX;
-    r[EDX] = CPUID_FEATURES;
+    // FPU and FXSR only when the machine has an x87; APIC only when it has one.
+    r[EDX] = (c.fpu !== null ? CPUID_FEATURES | CPUID_FPU : CPUID_FEATURES) | (c.apic !== null ? 0x200 : 0);
   }
 }
 
@@ -441,8 +453,9 @@ function group7(c: CpuCore): void {
     case 3: {
       c.requireMem();
       priv(c);
+      c.checkWide(6);
       const lim = c.rd16(c.eaSeg, c.eaOff);
-      let base = c.rd32(c.eaSeg, c.adsz32 ? (c.eaOff + 2) >>> 0 : (c.eaOff + 2) & 0xffff);
+      let base = c.rd32(c.eaSeg, c.wideOff(2));
       if (!c.opsz32) base &= 0xffffff;
       if (op === 2) {
         c.gdtBase = base;

@@ -196,7 +196,9 @@ export class CpuTask extends CpuSeg {
       this.flushTlb(true);
     }
     this.loadEflags(nFlags);
-    for (let i = 0; i < 8; i++) r[i] = nBig ? nRegs[i] : (r[i] & 0xffff0000) | (nRegs[i] & 0xffff);
+    // A 16-bit TSS holds only the low words; the upper words become FFFF (nRegs above). The SDM
+    // does not define them (Vol.3 §7.6); this follows Bochs (tasking.cc), checked by cpu-semantics.
+    for (let i = 0; i < 8; i++) r[i] = nRegs[i];
     this.ip = nBig ? nEip >>> 0 : nEip & 0xffff;
     this.eip = this.ip;
     for (let s = 0; s < 6; s++) this.segSel[s] = nSel[s];

@@ -1,7 +1,8 @@
 /**
- * x87 (ESC D8–DF) mnemonics for the disassembler only: no FPU is modelled (ESC raises #NM per
- * CR0.EM/TS), but the trap log must still say which FPU instruction trapped — e.g. every FP
- * operation Linux's math emulator handles. SDM Vol.2 Appendix A.5 (escape opcode maps).
+ * x87 (ESC D8–DF) mnemonics for the disassembler: on the default PC there is no FPU (ESC raises
+ * #NM per CR0.EM/TS) and the trap log must still say which FPU instruction trapped — e.g. every
+ * FP operation Linux's math emulator handles; the pc-fpu machine executes them (fpu/).
+ * SDM Vol.2 Appendix A.5 (escape opcode maps).
  */
 
 const ARITH = ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'];

@@ -20,6 +20,8 @@ import type { DebugExit } from './devices/debug-exit.ts';
 import type { DebugConsole } from './devices/debugcon.ts';
 import type { DualPic } from './devices/dual-pic.ts';
 import type { I8042 } from './devices/i8042.ts';
+import { IOAPIC_BASE, IoApic } from './devices/ioapic.ts';
+import { APIC_BASE, LocalApic } from './devices/lapic.ts';
 import type { Pit8254 } from './devices/pit8254.ts';
 import type { SystemControlPortB } from './devices/port61.ts';
 import type { Port92 } from './devices/port92.ts';
@@ -72,6 +74,17 @@ export interface PcOptions {
   chunkTicks?: number;
   /** For tests and the hypervisor: build a different CPU. Default: `new Cpu(mem, io, pic)`. */
   cpuFactory?: CpuFactory;
+  /**
+   * An x87 FPU (default false: the i486SX-class PC, on which Linux runs its math emulator via
+   * #NM). With it CPUID reports FPU, FERR# raises IRQ 13 and a write to port F0h lowers it (the
+   * PC/AT's DOS-compatible x87 error wiring, used when CR0.NE = 0).
+   */
+  fpu?: boolean;
+  /**
+   * A local APIC (xAPIC at FEE00000h, timer in virtual time) between the 8259s and the CPU, and an
+   * I/O APIC at FEC00000h that sees the ISA IRQs too.
+   */
+  apic?: boolean;
 }
 
 /** running: can run; exited: debug-exit; shutdown: triple fault; reset: guest reset with
@@ -125,6 +138,11 @@ export class Pc {
   readonly debugcon: DebugConsole;
   readonly debugconOut: ByteSink;
   readonly debugExit: DebugExit;
+  /** The local APIC (machine option) or null; `intr` is what the CPU takes interrupts from. */
+  readonly apic: LocalApic | null;
+  /** The I/O APIC (with the `apic` option): ISA IRQs reach it beside the 8259s. */
+  ioapic: IoApic | null = null;
+  private readonly intr: InterruptLine;
 
   state: MachineState = 'running';
   exitCode: number | undefined;
@@ -191,8 +209,32 @@ export class Pc {
 
     const factory: CpuFactory =
       options.cpuFactory ?? ((m, i, l) => new Cpu(m, i, l) as unknown as MachineCpu);
-    this.cpu = factory(this.memory, this.io, this.pic);
+    this.apic = options.apic ? new LocalApic(this.clock, this.pic) : null;
+    this.intr = this.apic ?? this.pic;
+    this.cpu = factory(this.memory, this.io, this.intr);
+    if (this.apic) {
+      this.memory.mapMmio(APIC_BASE, 0x1000, this.apic, 'local APIC');
+      (this.cpu as MachineCpu & { apic?: LocalApic | null }).apic = this.apic;
+      this.apic.onAccept = () => this.cpu.interruptCheck();
+      this.ioapic = new IoApic(this.apic);
+      this.memory.mapMmio(IOAPIC_BASE, 0x1000, this.ioapic, 'I/O APIC');
+      const io = this.ioapic;
+      this.pic.tap = (irq, level) => io.setIrq(irq, level);
+    }
     this.cpu.setA20(true);
+    if (options.fpu) this.attachFpu();
+  }
+
+  /** The x87 machine option: the CPU's FPU, FERR# → IRQ 13, port F0h clears it. */
+  private attachFpu(): void {
+    const cpu = this.cpu as MachineCpu & {
+      setFpu?(on: boolean): void;
+      fpu?: { onFerr: (() => void) | null } | null;
+    };
+    if (!cpu.setFpu) throw new Error('pc: this CPU has no x87 option');
+    cpu.setFpu(true);
+    if (cpu.fpu) cpu.fpu.onFerr = () => this.pic.setIrq(13, true);
+    this.io.register(0xf0, 1, { write8: () => this.pic.setIrq(13, false) }, 'x87 error latch');
   }
 
   // ---- host API -------------------------------------------------------------------------
@@ -274,6 +316,8 @@ export class Pc {
    */
   reset(): void {
     this.platform.reset();
+    this.apic?.reset();
+    this.ioapic?.reset();
     this.cpu.reset();
     this.a20 = false;
     this.setA20(true);
@@ -352,7 +396,7 @@ export class Pc {
     while (this.state === 'running') {
       const now = clock.now();
       if (now >= sliceEnd) break;
-      if (this.pic.hasInterrupt()) cpu.interruptCheck();
+      if (this.intr.hasInterrupt()) cpu.interruptCheck();
       const aligned = (Math.floor(now / this.chunk) + 1) * this.chunk;
       let limit = Math.min(sliceEnd, aligned);
       if (this.knownDeadline > now && this.knownDeadline < limit) limit = this.knownDeadline;
@@ -389,7 +433,7 @@ export class Pc {
       // Halt: a guest-determined point.
       if (!cpu.halted) continue;
       const enabled = this.interruptsEnabled();
-      if (this.pic.hasInterrupt() && enabled) continue;
+      if (this.intr.hasInterrupt() && enabled) continue;
       if (!enabled) {
         this.state = 'hung';
         this.reason = 'HLT with interrupts disabled: nothing can wake the CPU';

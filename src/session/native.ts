@@ -27,7 +27,12 @@ export class NativeRunner implements TechniqueRunner {
   private readonly cpu: Cpu;
 
   constructor(config: SessionConfig, boot: BootImage) {
-    this.pc = new Pc({ memMiB: config.memMiB, noReboot: config.noReboot });
+    this.pc = new Pc({
+      memMiB: config.memMiB,
+      noReboot: config.noReboot,
+      fpu: config.fpu === true,
+      apic: config.apic === true,
+    });
     this.cpu = this.pc.cpu as unknown as Cpu;
     try {
       this.pc.load(boot);

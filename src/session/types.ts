@@ -32,6 +32,10 @@ export interface SessionConfig {
   noReboot: boolean;
   /** hardware-assisted only: nested paging (EPT, default) or shadow page tables. */
   paging?: 'ept' | 'shadow';
+  /** Give the native machine an x87 (default: none, as on the i486-class PC). */
+  fpu?: boolean;
+  /** Give the native machine a local APIC (default: none). */
+  apic?: boolean;
 }
 
 /**

@@ -15,6 +15,8 @@ export class DualPic implements InterruptLine, PortHandler {
   spuriousCount = 0;
   /** Called when INTR rises (the run loop may tell the CPU to re-check). */
   onIntr: (() => void) | null = null;
+  /** Every IRQ wire change, for an I/O APIC wired beside the 8259s (Pc option `apic`). */
+  tap: ((irq: number, level: boolean) => void) | null = null;
 
   constructor() {
     this.master = new Pic8259('pic-master', true, (level) => {
@@ -36,6 +38,7 @@ export class DualPic implements InterruptLine, PortHandler {
   }
 
   setIrq(irq: number, level: boolean): void {
+    this.tap?.(irq, level);
     if (irq < 8) this.master.setIrq(irq, level);
     else this.slave.setIrq(irq - 8, level);
   }
