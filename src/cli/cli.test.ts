@@ -554,7 +554,7 @@ describe('traplab CLI: running guests', () => {
       '1000',
     ]);
     expect(r.stderr).toMatch(
-      /^traplab: note: guest 'linux' is meant for native; trying trap-and-emulate anyway$/m,
+      /^traplab: note: guest 'linux' is meant for native, hardware-assisted; trying trap-and-emulate anyway$/m,
     );
     expect(r.status).toBe(124);
   });

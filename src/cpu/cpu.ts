@@ -254,6 +254,15 @@ export class Cpu extends CpuCore {
         if (this.breakOnEvent) return StopReason.Breakpoint;
       }
       if (this.halted) {
+        // VMX non-root in the HLT activity state: interrupt exiting and the preemption timer still
+        // end it with a VM exit (SDM Vol.3C §25.2, §25.5.1).
+        if (this.vmxNonRoot) {
+          if (this.instructions >= this.vmxTimerAt) {
+            this.vmx.timerExit();
+            continue;
+          }
+          if (this.vmx.boundaryExit()) continue;
+        }
         if ((this.flags & IF) !== 0 && this.intr.hasInterrupt()) {
           this.halted = false;
           this.takeInterrupt();

@@ -13,7 +13,7 @@ import { createHardwareAssistedRunner, type HardwareAssistedRunner } from './run
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
-export function runVtx(
+function runVtx(
   boot: BootImage,
   o: { vms?: number; memMiB: number; paging?: 'ept' | 'shadow'; slice?: number; maxTicks?: number },
 ): { runner: HardwareAssistedRunner; outs: string[]; result: HvRunnerResult } {

@@ -79,7 +79,7 @@ export class HardwareAssisted implements TechniqueHandler {
       vm.saved = null;
       this.syncVirtual(vm);
     }
-    this.load(vmm.vms[vmm.current >= 0 ? vmm.current : 0]);
+    this.load(vmm.vms[Math.max(vmm.current, 0)]);
   }
 
   private load(vm: Vm): void {
@@ -373,8 +373,6 @@ export class HardwareAssisted implements TechniqueHandler {
         else this.vmm.recordBytes(vm, lin);
       }
     });
-    if (reason !== R.HLT && reason !== R.IO && vm.state === 'runnable' && action !== TrapAction.Blocked)
-      return;
   }
 
   /** CPUID as the physical CPU answers, minus VMX (no nested virtualization). */
@@ -477,5 +475,3 @@ export class HardwareAssisted implements TechniqueHandler {
     return this.cpu.vmx.exits;
   }
 }
-
-export { EDX };
