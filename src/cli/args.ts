@@ -7,6 +7,9 @@
 
 import { TECHNIQUES, type Technique } from '../session/types.ts';
 
+/** Short names accepted by --technique. */
+const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = { bt: 'binary-translation' };
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -143,9 +146,10 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const get = (n: string): string | undefined => seen.get(n);
   const guest = parseGuest(get);
 
-  const technique = (get('--technique') ?? 'native') as Technique;
+  const rawTechnique = get('--technique') ?? 'native';
+  const technique = (TECHNIQUE_SHORT_NAMES[rawTechnique] ?? rawTechnique) as Technique;
   if (!TECHNIQUES.includes(technique)) {
-    throw new UsageError(`unknown technique '${technique}' (one of: ${TECHNIQUES.join(', ')})`);
+    throw new UsageError(`unknown technique '${rawTechnique}' (one of: ${TECHNIQUES.join(', ')})`);
   }
   const vms = get('--vms') === undefined ? 1 : parseCount(get('--vms') as string, '--vms', 1, MAX_VMS);
   const memMiB =

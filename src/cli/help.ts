@@ -24,7 +24,7 @@ Guest (exactly one):
     --entry ADDR            where the CPU starts (32-bit flat protected mode)
 
 Machine:
-  --technique T             native (default), trap-and-emulate, binary-translation,
+  --technique T             native (default), trap-and-emulate, binary-translation (bt),
                             paravirtual, hardware-assisted
   --vms N                   number of VMs (needs a hypervisor technique)
   --mem MiB                 guest RAM (default 64)

@@ -2,6 +2,7 @@
  * The technique registry. A hypervisor technique (issue 6 and later) adds its factory here; until
  * then the session reports it as not built yet.
  */
+import { createBinaryTranslationRunner } from '../hypervisor/binary-translation/runner.ts';
 import { createTrapAndEmulateRunner } from '../hypervisor/trap-and-emulate/runner.ts';
 import { VmmConfigError } from '../hypervisor/vmm/vm.ts';
 import { createNativeRunner } from './native.ts';
@@ -14,6 +15,13 @@ const factories: Partial<Record<Technique, TechniqueFactory>> = {
   'trap-and-emulate': (config, boot) => {
     try {
       return createTrapAndEmulateRunner(config, boot);
+    } catch (e) {
+      throw e instanceof VmmConfigError ? new SessionError(e.message) : e;
+    }
+  },
+  'binary-translation': (config, boot) => {
+    try {
+      return createBinaryTranslationRunner(config, boot);
     } catch (e) {
       throw e instanceof VmmConfigError ? new SessionError(e.message) : e;
     }

@@ -15,6 +15,7 @@
  */
 import {
   actionNames,
+  btSummary,
   kindNames,
   opNames,
   reasonName,
@@ -591,6 +592,12 @@ function decodeDetails(
       return { type: 'vmexit', qualification: d0, guestPhysical: d1, instructionLength: d2 };
     case TrapKind.SilentEvent:
       return { type: 'other', values: [d0, d1, d2, d3], summary: silentSummary(reason, d0, d1, d2, d3) };
+    case TrapKind.Translation:
+    case TrapKind.Callout:
+    case TrapKind.TcInvalidate:
+    case TrapKind.TcFlush:
+    case TrapKind.AdaptiveRetranslation:
+      return { type: 'other', values: [d0, d1, d2, d3], summary: btSummary(kind, d0, d1, d2, d3) };
     default:
       return { type: 'other', values: [d0, d1, d2, d3] };
   }
