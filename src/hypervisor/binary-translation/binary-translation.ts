@@ -136,7 +136,7 @@ export class BinaryTranslation extends TrapAndEmulate {
 
   /** True when `eip` at ring 1 is inside this VM's TC. */
   inTc(vm: Vm, eip: number): boolean {
-    return ((eip - this.tcLinear(vm)) >>> 0) < this.bt[vm.index].tc.size;
+    return (eip - this.tcLinear(vm)) >>> 0 < this.bt[vm.index].tc.size;
   }
 
   // ---- the virtual IF in the area ----
@@ -183,7 +183,8 @@ export class BinaryTranslation extends TrapAndEmulate {
         // A fault or trap raised by translated code: the guest sees its own EIP.
         const mE = offE < b.tc.size ? b.tc.toGuest(offE) : null;
         const mI = offI < b.tc.size ? b.tc.toGuest(offI) : mE;
-        if (!mE || !mI) throw new Error(`event inside the TC at an untranslated address 0x${ev.eip.toString(16)}`);
+        if (!mE || !mI)
+          throw new Error(`event inside the TC at an untranslated address 0x${ev.eip.toString(16)}`);
         if (ev.kind === EventKind.Exception && ev.vector === DB && vm.vmmTf && !vm.gdtStep && !mE.exact) {
           // The STI window closes on a guest instruction boundary: keep stepping through the rewrite.
           cpu.dr[6] &= ~0x4000;
@@ -432,7 +433,11 @@ export class BinaryTranslation extends TrapAndEmulate {
     const write = (ev.errorCode & 2) !== 0;
     const user = (ev.errorCode & 4) !== 0;
     let page = -1;
-    if (b.protectedPages.size > 0 && !vm.shadow.inVmmRegion(lin) && vm.mem.walk(lin, write, user, false) === true) {
+    if (
+      b.protectedPages.size > 0 &&
+      !vm.shadow.inVmmRegion(lin) &&
+      vm.mem.walk(lin, write, user, false) === true
+    ) {
       const p = (vm.mem.info.gpa & ~0xfff) >>> 0;
       if (b.protectedPages.has(p)) page = p;
     }
@@ -478,7 +483,19 @@ export class BinaryTranslation extends TrapAndEmulate {
         cpu.ip = next;
       };
       const logCo = (op: number, before: number, after: number, extra = 0) => {
-        vmm.record(vm, TrapKind.Callout, op, TrapAction.Emulated, COST.btCallout + extra, 0, before, after, 0, 0, eip);
+        vmm.record(
+          vm,
+          TrapKind.Callout,
+          op,
+          TrapAction.Emulated,
+          COST.btCallout + extra,
+          0,
+          before,
+          after,
+          0,
+          0,
+          eip,
+        );
         vmm.log.setInstruction(ins, 0, ins.length);
       };
       switch (site.co) {
@@ -583,10 +600,17 @@ export class BinaryTranslation extends TrapAndEmulate {
         }
         case Co.DescCheck: {
           const sel =
-            insn.mod === 3 ? cpu.regs[insn.rm] & 0xffff : vm.mem.read((cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0, 2);
-          const which = ({ [TrapOp.LAR]: 'lar', [TrapOp.LSL]: 'lsl', [TrapOp.VERR]: 'verr', [TrapOp.VERW]: 'verw' } as const)[
-            site.op as 36 | 37 | 38 | 39
-          ];
+            insn.mod === 3
+              ? cpu.regs[insn.rm] & 0xffff
+              : vm.mem.read((cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0, 2);
+          const which = (
+            {
+              [TrapOp.LAR]: 'lar',
+              [TrapOp.LSL]: 'lsl',
+              [TrapOp.VERR]: 'verr',
+              [TrapOp.VERW]: 'verw',
+            } as const
+          )[site.op as 36 | 37 | 38 | 39];
           const [zf, val] = descriptorCheck(vm, cpu, which, sel);
           cpu.setFlagBits(zf ? ZF : 0, ZF);
           if (zf && (which === 'lar' || which === 'lsl')) {
@@ -610,7 +634,7 @@ export class BinaryTranslation extends TrapAndEmulate {
           );
       }
       // A callout that fell through continues in its unit (if the unit is still alive).
-      if (!site.ends && this.resumeTc < 0 && (cpu.eip >>> 0) === next && cpu.cpl === 1) {
+      if (!site.ends && this.resumeTc < 0 && cpu.eip >>> 0 === next && cpu.cpl === 1) {
         this.resumeGuest = next;
         this.resumeTc = site.resume;
       }
@@ -643,7 +667,7 @@ export class BinaryTranslation extends TrapAndEmulate {
     if (site.exit && !site.unit.transient) b.tc.link(site.exit, u);
     // Interrupts are taken at unit boundaries: this is one.
     this.injectPending(vm);
-    if ((cpu.eip >>> 0) === target && cpu.cpl === 1 && u.valid) {
+    if (cpu.eip >>> 0 === target && cpu.cpl === 1 && u.valid) {
       const to = (this.tcLinear(vm) + u.start) >>> 0;
       cpu.eip = to;
       cpu.ip = to;
@@ -651,7 +675,13 @@ export class BinaryTranslation extends TrapAndEmulate {
     }
   }
 
-  private far(vm: Vm, insn: ReturnType<typeof decode> & object, ins: Uint8Array, site: Site, next: number): void {
+  private far(
+    vm: Vm,
+    insn: ReturnType<typeof decode> & object,
+    ins: Uint8Array,
+    site: Site,
+    next: number,
+  ): void {
     const cpu = this.cpu;
     const op32 = insn.opsz32;
     const o = insn.opcode;

@@ -108,7 +108,12 @@ export function storeTable(vm: Vm, cpu: Cpu, insn: Insn, t: { base: number; limi
  * LAR/LSL/VERR/VERW against the guest's own descriptor at the guest's CPL (SDM Vol.2 LAR/LSL/VERR):
  * ZF = 1 and the result when the descriptor is visible, else ZF = 0. Returns [zf, value].
  */
-export function descriptorCheck(vm: Vm, cpu: Cpu, which: 'lar' | 'lsl' | 'verr' | 'verw', sel: number): [boolean, number] {
+export function descriptorCheck(
+  vm: Vm,
+  cpu: Cpu,
+  which: 'lar' | 'lsl' | 'verr' | 'verw',
+  sel: number,
+): [boolean, number] {
   if ((sel & 0xfffc) === 0) return [false, 0];
   const d = readGuestDescriptor(vm, sel);
   if (!d) return [false, 0];
@@ -131,7 +136,15 @@ export function descriptorCheck(vm: Vm, cpu: Cpu, which: 'lar' | 'lsl' | 'verr' 
 }
 
 /** Far JMP/CALL to a guest code segment at the same privilege (the guest kernel's own). */
-export function farTransfer(cpu: Cpu, vm: Vm, sel: number, off: number, call: boolean, op32: boolean, next: number): void {
+export function farTransfer(
+  cpu: Cpu,
+  vm: Vm,
+  sel: number,
+  off: number,
+  call: boolean,
+  op32: boolean,
+  next: number,
+): void {
   if ((sel & 0xfffc) === 0) throw new GuestFault(13, 0);
   const d = readGuestDescriptor(vm, sel);
   if (!d) throw new GuestFault(13, sel & 0xfffc);

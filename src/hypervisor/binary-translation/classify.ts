@@ -117,7 +117,8 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
   const o = b[p];
   const next = (eip + r.len) | 0;
   const rel8 = () => (next + ((b[p + 1] << 24) >> 24)) >>> 0;
-  const rel32 = (at: number) => (next + (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24))) >>> 0;
+  const rel32 = (at: number) =>
+    (next + (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24))) >>> 0;
   const reg = (at: number) => (b[at] >> 3) & 7;
   const mod = (at: number) => b[at] >> 6;
   const set = (cls: Cls, co: number, op: number): Classified => {
@@ -128,7 +129,8 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
   };
   const priv = (op: number) => set(Cls.Callout, Co.Privileged, op);
   // 16-bit operand size on a control transfer truncates EIP: not translated (no 32-bit kernel uses it).
-  if (o >= 0x70 && o <= 0x7f) return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : ((r.target = rel8()), set(Cls.Jcc, 0, 0));
+  if (o >= 0x70 && o <= 0x7f)
+    return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : ((r.target = rel8()), set(Cls.Jcc, 0, 0));
   switch (o) {
     case 0xeb:
       r.target = rel8();

@@ -1,7 +1,7 @@
 /** Binary translation as a session runner (the shared VmmRunner + its handler). */
 
-import type { BootImage } from '../../machine/loaders/types.ts';
 import type { CpuState } from '../../cpu/index.ts';
+import type { BootImage } from '../../machine/loaders/types.ts';
 import { type HvConfig, type HvCpuSnapshot, ringCompressedSnapshot, VmmRunner } from '../vmm/runner.ts';
 import type { Vm } from '../vmm/vm.ts';
 import { BinaryTranslation } from './binary-translation.ts';
