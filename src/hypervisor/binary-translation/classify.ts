@@ -129,8 +129,10 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
   };
   const priv = (op: number) => set(Cls.Callout, Co.Privileged, op);
   // 16-bit operand size on a control transfer truncates EIP: not translated (no 32-bit kernel uses it).
-  if (o >= 0x70 && o <= 0x7f)
-    return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : ((r.target = rel8()), set(Cls.Jcc, 0, 0));
+  if (o >= 0x70 && o <= 0x7f) {
+    r.target = rel8();
+    return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jcc, 0, 0);
+  }
   switch (o) {
     case 0xeb:
       r.target = rel8();
