@@ -238,7 +238,8 @@ export class BinaryTranslation extends TrapAndEmulate {
     this.transientNext = false;
     this.entryEpoch = b.tc.epoch;
     if (cpu.cpl === 1) {
-      const off = (cpu.eip - this.tcLinear(vm)) >>> 0;
+      // At a boundary `ip` is the next instruction (`eip` may still name the last one retired).
+      const off = (cpu.ip - this.tcLinear(vm)) >>> 0;
       if (off < b.tc.size && b.base === vm.shadow.vmmBase) {
         const wants = vm.v.if && vm.state === 'runnable' && !vm.gdtStep && vm.devices.pic.hasInterrupt();
         if (!wants) {
@@ -280,7 +281,7 @@ export class BinaryTranslation extends TrapAndEmulate {
         b.base = vm.shadow.vmmBase;
       }
       if (vm.terminal || cpu.cpl !== 1 || this.placed) return;
-      const eip = cpu.eip >>> 0;
+      const eip = cpu.ip >>> 0;
       if (this.resumeTc >= 0 && eip === this.resumeGuest && b.tc.epoch === this.entryEpoch) {
         const to = (this.tcLinear(vm) + this.resumeTc) >>> 0;
         cpu.eip = to;
@@ -316,7 +317,7 @@ export class BinaryTranslation extends TrapAndEmulate {
         vm.v.cr2 = e.lin;
         this.reflect(vm, PF, e.errorCode, eip, false, eip, 0);
         if (cpu.cpl !== 1) return;
-        eip = cpu.eip >>> 0;
+        eip = cpu.ip >>> 0;
         transient = false;
       }
     }
@@ -345,7 +346,7 @@ export class BinaryTranslation extends TrapAndEmulate {
       }
     }
     if (tc.used + MAX_UNIT_BYTES > tc.size) this.flushTc(vm, b, 1);
-    const u = translateUnit(tc, b.src, eip, this.areaLinear(vm), transient);
+    const u = translateUnit(tc, b.src, eip, this.areaLinear(vm), transient, transient ? 1 : undefined);
     if (transient) b.stats.transient++;
     else this.protect(vm, b, u);
     u.dispatches++;
@@ -634,7 +635,7 @@ export class BinaryTranslation extends TrapAndEmulate {
           );
       }
       // A callout that fell through continues in its unit (if the unit is still alive).
-      if (!site.ends && this.resumeTc < 0 && cpu.eip >>> 0 === next && cpu.cpl === 1) {
+      if (!site.ends && this.resumeTc < 0 && cpu.ip >>> 0 === next && cpu.cpl === 1) {
         this.resumeGuest = next;
         this.resumeTc = site.resume;
       }
@@ -667,7 +668,7 @@ export class BinaryTranslation extends TrapAndEmulate {
     if (site.exit && !site.unit.transient) b.tc.link(site.exit, u);
     // Interrupts are taken at unit boundaries: this is one.
     this.injectPending(vm);
-    if (cpu.eip >>> 0 === target && cpu.cpl === 1 && u.valid) {
+    if (cpu.ip >>> 0 === target && cpu.cpl === 1 && u.valid) {
       const to = (this.tcLinear(vm) + u.start) >>> 0;
       cpu.eip = to;
       cpu.ip = to;

@@ -264,7 +264,9 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
     case 0x30:
       return priv(TrapOp.WRMSR);
     case 0x31:
-      return priv(TrapOp.RDTSC);
+      // RDTSC is innocuous at ring 1 unless the guest set CR4.TSD (mirrored into the real CR4): then
+      // the copy faults by itself and the shared emulation answers for guest ring 0.
+      return r;
     case 0x32:
       return priv(TrapOp.RDMSR);
     case 0xa2:
