@@ -50,6 +50,17 @@ export function peekStack(cpu: Cpu, vm: Vm, size: number, k = 0): number {
   return vm.mem.read(stackLin(cpu, sp(cpu) + k), size);
 }
 
+/** The top of the guest stack with one guest page walk when it does not cross a page. */
+export function readStack(cpu: Cpu, vm: Vm, size: number): number {
+  const lin = stackLin(cpu, sp(cpu));
+  if ((lin & 0xfff) > 0x1000 - size) return vm.mem.read(lin, size);
+  const r = vm.mem.walk(lin, false, false, true);
+  if (r !== true) return vm.mem.read(lin, size); // throws the guest's #PF
+  const g = vm.mem.info.gpa;
+  const lo = vm.mem.readPhys8(g) | (vm.mem.readPhys8(g + 1) << 8);
+  return size === 2 ? lo : (lo | (vm.mem.readPhys8(g + 2) << 16) | (vm.mem.readPhys8(g + 3) << 24)) >>> 0;
+}
+
 export function popBytes(cpu: Cpu, n: number): void {
   setSp(cpu, sp(cpu) + n);
 }

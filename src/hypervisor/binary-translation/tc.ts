@@ -68,6 +68,8 @@ export interface Site {
   resume: number;
   /** The callout ends its unit (nothing to resume at after it). */
   ends: boolean;
+  /** The guest instruction's bytes (equal to guest memory while the unit is alive: coherence). */
+  bytes: Uint8Array;
   unit: Unit;
   exit: Exit | null;
   /** Times this callout fired. */

@@ -82,11 +82,22 @@ export function translateUnit(
     emit(0xe9);
     exitRel32(target);
   };
-  const site = (co: number, op: number, guest: number, len: number, ends: boolean) => {
+  const site = (co: number, op: number, guest: number, bytes: Uint8Array, ends: boolean) => {
     const at = pos();
     tc.mapInsn(at, guest, true);
     emit(0xcd, CALLOUT_VECTOR);
-    tc.sites.set(at, { co, op, guestEip: guest, len, resume: pos(), ends, unit: u, exit: null, count: 0 });
+    tc.sites.set(at, {
+      co,
+      op,
+      guestEip: guest,
+      len: bytes.length,
+      resume: pos(),
+      ends,
+      bytes: bytes.slice(),
+      unit: u,
+      exit: null,
+      count: 0,
+    });
   };
 
   let cur = eip >>> 0;
@@ -177,7 +188,7 @@ export function translateUnit(
       }
       case Cls.Callout:
       case Cls.CalloutEnd:
-        site(c.co, c.op, cur, c.len, c.cls === Cls.CalloutEnd);
+        site(c.co, c.op, cur, ins, c.cls === Cls.CalloutEnd);
         if (c.co === Co.Iret) {
           // A return to guest ring 3 continues here: a real IRET (its faults are the guest's).
           tc.mapInsn(pos(), cur, true);
@@ -214,6 +225,7 @@ export function translateUnit(
       len: 0,
       resume: pos(),
       ends: true,
+      bytes: new Uint8Array(0),
       unit: u,
       exit: p.exit,
       count: 0,
