@@ -171,6 +171,21 @@ describe('binary translation: minikernel (hangs under pure trap-and-emulate)', (
   }, 240_000);
 });
 
+describe('binary translation: determinism with interrupts, processes and world switches', () => {
+  it('two minikernel VMs give the same trap log with 1,000,000- and 7,777-tick host slices', () => {
+    const boot = bootImage('minikernel/minikernel.elf', 16);
+    const run = (slice: number) => runBt(boot, { vms: 2, memMiB: 16, slice, maxTicks: 12_000_000 });
+    const a = run(1_000_000);
+    const b = run(7_777);
+    expect(a.runner.instructions).toBe(b.runner.instructions);
+    expect(b.outs).toEqual(a.outs);
+    expect(a.outs[1]).toContain('mini shell, pid 1: type help');
+    expect(a.runner.traps.countByKind(TrapKind.WorldSwitch)).toBeGreaterThan(10);
+    expect(a.runner.traps.countByKind(TrapKind.Interrupt)).toBeGreaterThan(10);
+    expect(jsonl(b.runner)).toBe(jsonl(a.runner));
+  }, 120_000);
+});
+
 describe('binary translation: configuration errors', () => {
   it('reports a guest that does not fit, without taking the emulator down', () => {
     expect(() =>
