@@ -40,8 +40,27 @@ import {
   ZF,
 } from './callouts.ts';
 import { Co } from './classify.ts';
-import { AREA_PAGE, AREA_VIF, type Site, TC_PAGE, TC_PAGES, TranslationCache, type Unit } from './tc.ts';
-import { CALLOUT_VECTOR, type CodeSource, MAX_UNIT_BYTES, translateUnit } from './translator.ts';
+import {
+  AREA_PAGE,
+  AREA_TARGET,
+  AREA_VIF,
+  type Site,
+  TABLE_ENTRIES,
+  TABLE_PAGE,
+  TABLE_PAGES,
+  TC_PAGE,
+  TC_PAGES,
+  TranslationCache,
+  type Unit,
+} from './tc.ts';
+import {
+  CALLOUT_VECTOR,
+  type CodeSource,
+  emitIndEntry,
+  emitMissStub,
+  MAX_UNIT_BYTES,
+  translateUnit,
+} from './translator.ts';
 
 const CS = 1;
 const SS = 2;
@@ -54,6 +73,8 @@ export interface BtState {
   tc: TranslationCache;
   /** Host frame of the virtual-CPU area. */
   area: number;
+  /** Host frames of the RET lookup table. */
+  table: number[];
   /** VMM slot base the TC was built for (a move flushes it). */
   base: number;
   /** The virtual-IF byte as the VMM last wrote it (a difference means the TC's CLI ran). */
@@ -97,26 +118,110 @@ export class BinaryTranslation extends TrapAndEmulate {
         frames.push(f);
         vm.shadow.mapVmmPage(TC_PAGE + i, f, false);
       }
+      const table: number[] = [];
+      for (let i = 0; i < TABLE_PAGES; i++) {
+        const f = vmm.frames.alloc();
+        table.push(f);
+        vm.shadow.mapVmmPage(TABLE_PAGE + i, f, false);
+      }
       const tc = new TranslationCache(ram, frames, (h, n) => this.cpu.codeWritten(h, n));
       const prev = vm.mem.onWrite;
       vm.mem.onWrite = (h, n) => {
         prev?.(h, n);
         this.vmmWrote(vm, h);
       };
-      this.bt.push({
+      const b: BtState = {
         tc,
         area,
+        table,
         base: vm.shadow.vmmBase,
         lastVif: 0,
         protectedPages: new Set(),
         src: codeSource(vm),
         stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0 },
-      });
+      };
+      tc.onKill = (u) => this.unhookIndirect(vm, b, u);
+      this.bt.push(b);
+      this.resetIndirect(vm, b);
+    }
+  }
+
+  // ---- the RET lookup table in the area (inline indirect branches) ----
+
+  private readArea32(b: BtState, off: number): number {
+    const r = this.vmm.pc.memory.ram;
+    const a = b.area + off;
+    return (r[a] | (r[a + 1] << 8) | (r[a + 2] << 16) | (r[a + 3] << 24)) >>> 0;
+  }
+
+  tableLinear(vm: Vm): number {
+    return (vm.shadow.vmmBase + TABLE_PAGE * 4096) >>> 0;
+  }
+  private tableEntry(b: BtState, i: number): number {
+    return b.table[i >>> 10] + 4 * (i & 1023);
+  }
+  private writeTable(b: BtState, i: number, v: number): void {
+    const r = this.vmm.pc.memory.ram;
+    const a = this.tableEntry(b, i);
+    r[a] = v & 0xff;
+    r[a + 1] = (v >>> 8) & 0xff;
+    r[a + 2] = (v >>> 16) & 0xff;
+    r[a + 3] = (v >>> 24) & 0xff;
+  }
+
+  /** A fresh TC: emit the miss stub and point every table entry at it. */
+  private resetIndirect(vm: Vm, b: BtState): void {
+    const stub = (this.tcLinear(vm) + emitMissStub(b.tc, this.areaLinear(vm))) >>> 0;
+    const r32 = new Int32Array(this.vmm.pc.memory.ram.buffer, this.vmm.pc.memory.ram.byteOffset);
+    for (const f of b.table) r32.fill(stub | 0, f >>> 2, (f >>> 2) + 1024);
+  }
+
+  /** A unit died: the one table entry that could lead to its entry check goes back to the miss stub. */
+  private unhookIndirect(vm: Vm, b: BtState, u: Unit): void {
+    const tcLin = this.tcLinear(vm);
+    const i = u.guestEip & (TABLE_ENTRIES - 1);
+    const a = this.tableEntry(b, i);
+    const r = this.vmm.pc.memory.ram;
+    const cur = (r[a] | (r[a + 1] << 8) | (r[a + 2] << 16) | (r[a + 3] << 24)) >>> 0;
+    if (cur === (tcLin + u.indEntry) >>> 0) this.writeTable(b, i, (tcLin + b.tc.missStub) >>> 0);
+  }
+
+  /** The inline RET lookup missed: find (or translate) the target, enter it in the table, go there. */
+  private indirectMiss(vm: Vm, b: BtState): void {
+    const cpu = this.cpu;
+    const tc = b.tc;
+    const target = this.readArea32(b, AREA_TARGET);
+    this.chargeLookup(vm, b);
+    cpu.eip = target;
+    cpu.ip = target;
+    this.checkFlat(vm);
+    let u: Unit;
+    try {
+      u = this.unitFor(vm, b, target);
+    } catch (e) {
+      if (!(e instanceof GuestPageFault)) throw e;
+      vm.v.cr2 = e.lin;
+      this.reflect(vm, PF, e.errorCode, target, false, target, 0);
+      return;
+    }
+    if (u.indEntry < 0) {
+      if (tc.used + 64 > tc.size) this.flushTc(vm, b, 1);
+      else emitIndEntry(tc, u, this.areaLinear(vm));
+    }
+    const tcLin = this.tcLinear(vm);
+    if (u.valid && u.gen === tc.gen && u.indEntry >= 0)
+      this.writeTable(b, target & (TABLE_ENTRIES - 1), (tcLin + u.indEntry) >>> 0);
+    this.injectPending(vm);
+    if (cpu.ip >>> 0 === target && cpu.cpl === 1 && u.valid && u.gen === tc.gen) {
+      const to = (tcLin + u.start) >>> 0;
+      cpu.eip = to;
+      cpu.ip = to;
+      this.placed = true;
     }
   }
 
   /** Frames each VM needs for the TC and its area (VmmOptions.reservedFramesPerVm). */
-  static readonly FRAMES_PER_VM = TC_PAGES + 1;
+  static readonly FRAMES_PER_VM = TC_PAGES + TABLE_PAGES + 1;
 
   tcLinear(vm: Vm): number {
     return (vm.shadow.vmmBase + TC_PAGE * 4096) >>> 0;
@@ -346,7 +451,15 @@ export class BinaryTranslation extends TrapAndEmulate {
       }
     }
     if (tc.used + MAX_UNIT_BYTES > tc.size) this.flushTc(vm, b, 1);
-    const u = translateUnit(tc, b.src, eip, this.areaLinear(vm), transient, transient ? 1 : undefined);
+    const u = translateUnit(
+      tc,
+      b.src,
+      eip,
+      this.areaLinear(vm),
+      transient,
+      transient ? 1 : undefined,
+      this.tableLinear(vm),
+    );
     if (transient) b.stats.transient++;
     else this.protect(vm, b, u);
     u.dispatches++;
@@ -385,6 +498,7 @@ export class BinaryTranslation extends TrapAndEmulate {
     const used = b.tc.used;
     b.tc.flush();
     b.protectedPages.clear();
+    this.resetIndirect(vm, b);
     this.vmm.record(
       vm,
       TrapKind.TcFlush,
@@ -472,6 +586,10 @@ export class BinaryTranslation extends TrapAndEmulate {
     try {
       if (site.co === Co.Exit) {
         this.exit(vm, b, site);
+        return;
+      }
+      if (site.co === Co.IndMiss) {
+        this.indirectMiss(vm, b);
         return;
       }
       const next = (eip + site.len) >>> 0;

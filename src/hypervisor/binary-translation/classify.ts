@@ -63,6 +63,8 @@ export const Co = {
   Resync: 15,
   /** Not translated (16-bit control transfer, SYSENTER/SYSEXIT): the VM stops with the reason. */
   Unsupported: 16,
+  /** The RET lookup table had no entry for the target (the shared miss stub). */
+  IndMiss: 17,
 } as const;
 
 export interface Classified {

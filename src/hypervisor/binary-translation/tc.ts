@@ -21,6 +21,16 @@ export const AREA_PAGE = 32;
 export const TC_PAGE = 64;
 /** The VM's virtual-CPU area: byte 0 is the virtual IF (1 = interrupts enabled). */
 export const AREA_VIF = 0;
+/** Scratch for the guest's ECX during an inline RET lookup, and the RET's guest target. */
+export const AREA_SCR = 4;
+export const AREA_TARGET = 8;
+/**
+ * The RET lookup table: 65,536 TC addresses (a unit's entry check, or the miss stub) indexed by
+ * the low 16 bits of the guest target, in its own 64 pages of the slot after the TC.
+ */
+export const TABLE_PAGE = TC_PAGE + TC_PAGES;
+export const TABLE_PAGES = 64;
+export const TABLE_ENTRIES = 65536;
 
 export interface Exit {
   /** Guest EIP the branch goes to. */
@@ -57,6 +67,8 @@ export interface Unit {
   listing: { eip: number; len: number; text: string; rewritten: string }[];
   /** Times the VMM dispatched into it (lookups, not chained entries). */
   dispatches: number;
+  /** TC offset of its entry check for indirect branches (RET lookup table), or -1. */
+  indEntry: number;
 }
 
 export interface Site {
@@ -90,6 +102,10 @@ export class TranslationCache {
   private exact = new Uint8Array(4096);
   private n = 0;
   private nextId = 1;
+  /** TC offset of the shared RET-lookup miss stub (emitted after every flush), or -1. */
+  missStub = -1;
+  /** Called when a unit dies (the VMM unhooks it from the RET lookup table). */
+  onKill: ((u: Unit) => void) | null = null;
   /** Statistics. */
   stats = { units: 0, flushes: 0, invalidations: 0, chained: 0, lookups: 0, callouts: 0 };
 
@@ -119,6 +135,7 @@ export class TranslationCache {
       guestBytes: 0,
       listing: [],
       dispatches: 0,
+      indEntry: -1,
     };
   }
 
@@ -235,6 +252,7 @@ export class TranslationCache {
     }
     u.incoming = [];
     for (const p of u.pages) this.pageUnits.get(p)?.delete(u);
+    if (u.indEntry >= 0) this.onKill?.(u);
     return true;
   }
 
@@ -247,6 +265,7 @@ export class TranslationCache {
     this.pageUnits.clear();
     this.n = 0;
     this.used = 0;
+    this.missStub = -1;
     this.gen++;
     this.epoch++;
     this.stats.flushes++;

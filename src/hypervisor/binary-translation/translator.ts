@@ -19,7 +19,7 @@
  */
 import { GuestPageFault } from '../vmm/guest-mem.ts';
 import { Cls, Co, classify } from './classify.ts';
-import { AREA_VIF, type Exit, type TranslationCache, type Unit } from './tc.ts';
+import { AREA_SCR, AREA_TARGET, AREA_VIF, type Exit, type TranslationCache, type Unit } from './tc.ts';
 
 export const CALLOUT_VECTOR = 0xbb;
 /** Most guest instructions per unit (VMware's limit). */
@@ -57,6 +57,8 @@ export function translateUnit(
   areaLin: number,
   transient: boolean,
   maxInsns = MAX_UNIT_INSNS,
+  /** Linear address of the RET lookup table. */
+  tableLin = 0,
 ): Unit {
   const gpa0 = src.gpa(eip);
   if (gpa0 === null) throw new GuestPageFault(eip >>> 0, src.faultCode(eip));
@@ -186,21 +188,50 @@ export function translateUnit(
         ended = true;
         break;
       }
-      case Cls.Callout:
       case Cls.CalloutEnd:
-        site(c.co, c.op, cur, ins, c.cls === Cls.CalloutEnd);
+        if (c.co === Co.Ret && c.opAt === 0 && tc.missStub >= 0) {
+          // Inline RET (VMware's indirect-branch lookup): pop the guest target, index the
+          // lookup table with its low 16 bits and jump through it — to the target unit's entry
+          // check, or to the miss stub (a callout). ECX is borrowed (saved in the area); flags untouched.
+          tc.mapInsn(pos(), cur, true);
+          emit(0x36, 0x89, 0x0d);
+          emit32((areaLin + AREA_SCR) >>> 0); // mov ss:[scr], ecx
+          tc.mapInsn(pos(), cur, true); // the POP is the only instruction that can fault
+          emit(0x59); // pop ecx
+          tc.mapInsn(pos(), cur, false);
+          if (ins[0] === 0xc2) {
+            emit(0x8d, 0xa4, 0x24); // lea esp, [esp + imm16]
+            emit32(ins[1] | (ins[2] << 8));
+          }
+          emit(0x36, 0x89, 0x0d);
+          emit32((areaLin + AREA_TARGET) >>> 0); // mov ss:[target], ecx
+          emit(0x0f, 0xb7, 0xc9); // movzx ecx, cx
+          emit(0x36, 0xff, 0x24, 0x8d);
+          emit32(tableLin); // jmp ss:[table + ecx*4]
+          u.rewritten++;
+          how = 'inline lookup';
+          ended = true;
+          break;
+        }
+        site(c.co, c.op, cur, ins, true);
         if (c.co === Co.Iret) {
           // A return to guest ring 3 continues here: a real IRET (its faults are the guest's).
           tc.mapInsn(pos(), cur, true);
           emit(0xcf);
-        } else if (c.co === Co.Cpuid) {
-          tc.mapInsn(pos(), cur, true);
-          emit(0x0f, 0xa2);
-          // After the real CPUID the guest is at the next instruction.
         }
         u.rewritten++;
         how = 'callout';
-        if (c.cls === Cls.CalloutEnd) ended = true;
+        ended = true;
+        break;
+      case Cls.Callout:
+        site(c.co, c.op, cur, ins, false);
+        if (c.co === Co.Cpuid) {
+          // The physical CPU answers; after it the guest is at the next instruction.
+          tc.mapInsn(pos(), cur, true);
+          emit(0x0f, 0xa2);
+        }
+        u.rewritten++;
+        how = 'callout';
         break;
     }
     u.listing.push({
@@ -241,4 +272,59 @@ export function translateUnit(
   tc.write(base, buf);
   tc.commit(u);
   return u;
+}
+
+/** The shared miss stub of the RET lookup: restore the guest's ECX, call out (Co.IndMiss). */
+export function emitMissStub(tc: TranslationCache, areaLin: number): number {
+  const at = tc.used;
+  const b: number[] = [0x36, 0x8b, 0x0d];
+  const a = (areaLin + AREA_SCR) >>> 0;
+  b.push(a & 0xff, (a >>> 8) & 0xff, (a >>> 16) & 0xff, a >>> 24);
+  tc.mapInsn(at, 0, false);
+  tc.mapInsn(at + 7, 0, false);
+  b.push(0xcd, CALLOUT_VECTOR);
+  const u = tc.newUnit(0, 0, true);
+  tc.sites.set(at + 7, {
+    co: Co.IndMiss,
+    op: 0,
+    guestEip: 0,
+    len: 0,
+    resume: at + 9,
+    ends: true,
+    bytes: new Uint8Array(0),
+    unit: u,
+    exit: null,
+    count: 0,
+  });
+  tc.write(at, b);
+  tc.used = at + b.length;
+  tc.missStub = at;
+  return at;
+}
+
+/**
+ * A unit's entry check for the RET lookup table: is the popped target this unit's guest EIP?
+ * (Compared without touching the guest's flags: LEA and JECXZ.) Yes: restore ECX, enter the
+ * unit; no: the miss stub.
+ */
+export function emitIndEntry(tc: TranslationCache, u: Unit, areaLin: number): number {
+  const at = tc.used;
+  const b: number[] = [];
+  const d32 = (v: number) => b.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+  b.push(0x36, 0x8b, 0x0d);
+  d32((areaLin + AREA_TARGET) >>> 0); // mov ecx, ss:[target]
+  b.push(0x8d, 0x89);
+  d32(-u.guestEip | 0); // lea ecx, [ecx - guest EIP]
+  b.push(0xe3, 0x05); // jecxz hit
+  b.push(0xe9);
+  d32((tc.missStub - (at + b.length + 4)) | 0); // jmp miss
+  b.push(0x36, 0x8b, 0x0d);
+  d32((areaLin + AREA_SCR) >>> 0); // hit: mov ecx, ss:[scr]
+  b.push(0xe9);
+  d32((u.start - (at + b.length + 4)) | 0); // jmp unit
+  tc.mapInsn(at, u.guestEip, false);
+  tc.write(at, b);
+  tc.used = at + b.length;
+  u.indEntry = at;
+  return at;
 }
