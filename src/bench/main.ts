@@ -85,6 +85,12 @@ async function main(argv: string[]): Promise<number> {
         limitClock: defaultClock,
       });
       process.stdout.write((args.json ? jsonLine(r) : tableRow(r)) + '\n');
+      seconds.set(w.name, r.seconds);
+      const nat = seconds.get('linux-boot');
+      if (w.name === 'linux-boot-bt' && nat !== undefined && !args.json)
+        process.stdout.write(
+          `  binary translation / native (linux-boot): ${(r.seconds / nat).toFixed(1)}×\n`,
+        );
       process.stderr.write(
         `bench: ${w.name}: ${r.runs.length} measured run(s): ${r.runs.map((s) => s.toFixed(3)).join(', ')} s${r.warmupCounted ? ' (the first was the warm-up run: slow enough to count)' : args.warmup ? ' (after a warm-up run)' : ''}\n`,
       );

@@ -259,11 +259,21 @@ export function workloads(backend: { kind: Backend; SessionCtor?: SessionClass }
       maxInstructions: 20e6,
       slice: 1_000_000,
     },
+    {
+      // The same boot under binary translation; main.ts prints its ratio to linux-boot.
+      name: 'linux-boot-bt',
+      description: "boot Linux to 'guest# ' under binary translation (the BT/native ratio is printed)",
+      unavailable: () => guestAvailable('linux') ?? techniqueAvailable(backend, 'binary-translation'),
+      prepare: () =>
+        guestRun('linux', { untilSerial: 'guest# ' }, { ...backend, technique: 'binary-translation' }),
+      maxInstructions: 3e9,
+      slice: 1_000_000,
+    },
     // ── Trap-and-emulate vs native ──────────────────────────────────────────────────────────────
     // The same trapdemo run (each privileged operation once, then its debug-exit) natively and under
     // trap-and-emulate: the difference is what trapping costs. The second is skipped until the
     // session builds that technique (the hypervisor issue); add binary-translation etc. likewise.
-    ...(['native', 'trap-and-emulate'] as const).map(
+    ...(['native', 'trap-and-emulate', 'binary-translation'] as const).map(
       (technique): BenchWorkload => ({
         name: `trapdemo-${technique}`,
         description: `the trapdemo guest to its debug-exit under technique '${technique}'`,

@@ -86,6 +86,7 @@ const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 /** Parse the whole argument vector (without `node` and the script). */
 /** Short names accepted by --technique (each technique adds its own). */
 const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = {
+  bt: 'binary-translation',
   pv: 'paravirtual',
   vtx: 'hardware-assisted',
 };
@@ -162,7 +163,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const rawTechnique = get('--technique') ?? 'native';
   const technique = (TECHNIQUE_SHORT_NAMES[rawTechnique] ?? rawTechnique) as Technique;
   if (!TECHNIQUES.includes(technique)) {
-    throw new UsageError(`unknown technique '${technique}' (one of: ${TECHNIQUES.join(', ')})`);
+    throw new UsageError(`unknown technique '${rawTechnique}' (one of: ${TECHNIQUES.join(', ')})`);
   }
   const vms = get('--vms') === undefined ? 1 : parseCount(get('--vms') as string, '--vms', 1, MAX_VMS);
   const memMiB =

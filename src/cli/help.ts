@@ -24,7 +24,7 @@ Guest (exactly one):
     --entry ADDR            where the CPU starts (32-bit flat protected mode)
 
 Machine:
-  --technique T             native (default), trap-and-emulate, binary-translation,
+  --technique T             native (default), trap-and-emulate, binary-translation (short: bt),
                             paravirtual (short: pv), hardware-assisted (short: vtx)
   --paging ept|shadow       hardware-assisted: EPT (default) or shadow page tables
   --vms N                   number of VMs (needs a hypervisor technique)

@@ -3,6 +3,7 @@
  * then the session reports it as not built yet.
  */
 
+import { createBinaryTranslationRunner } from '../hypervisor/binary-translation/runner.ts';
 import { createHardwareAssistedRunner } from '../hypervisor/hardware-assisted/runner.ts';
 import { createParavirtualRunner } from '../hypervisor/paravirtual/runner.ts';
 import { createTrapAndEmulateRunner } from '../hypervisor/trap-and-emulate/runner.ts';
@@ -31,6 +32,13 @@ const factories: Partial<Record<Technique, TechniqueFactory>> = {
   'hardware-assisted': (config, boot) => {
     try {
       return createHardwareAssistedRunner(config, boot);
+    } catch (e) {
+      throw e instanceof VmmConfigError ? new SessionError(e.message) : e;
+    }
+  },
+  'binary-translation': (config, boot) => {
+    try {
+      return createBinaryTranslationRunner(config, boot);
     } catch (e) {
       throw e instanceof VmmConfigError ? new SessionError(e.message) : e;
     }

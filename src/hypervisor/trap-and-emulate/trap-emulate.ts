@@ -40,7 +40,7 @@ const LDTR = 6;
 export class TrapAndEmulate implements TechniqueHandler {
   readonly cpu: Cpu;
   /** Set while handling an STI: its one-instruction interrupt shadow defers injection. */
-  private stiShadow = false;
+  protected stiShadow = false;
 
   constructor(readonly vmm: Vmm) {
     this.cpu = vmm.cpu;
@@ -143,7 +143,7 @@ export class TrapAndEmulate implements TechniqueHandler {
   }
 
   /** The single step the VMM armed after STI has completed: inject now. */
-  private interruptWindow(vm: Vm): void {
+  protected interruptWindow(vm: Vm): void {
     const cpu = this.cpu;
     vm.vmmTf = false;
     cpu.flags &= ~TF;
@@ -183,7 +183,7 @@ export class TrapAndEmulate implements TechniqueHandler {
 
   // ---- page faults: hidden (shadow fill) or the guest's own ----
 
-  private pageFault(vm: Vm, ev: TrapEvent): void {
+  protected pageFault(vm: Vm, ev: TrapEvent): void {
     const cpu = this.cpu;
     const lin = ev.faultAddr >>> 0;
     const write = (ev.errorCode & 2) !== 0;
@@ -369,7 +369,7 @@ export class TrapAndEmulate implements TechniqueHandler {
   }
 
   /** Emulate a decoded privileged instruction. Returns false if it is not ours to emulate. */
-  private emulate(vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
+  protected emulate(vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
     const cpu = this.cpu;
     const op = insn.op;
     if (op === TrapOp.IRET) {
@@ -549,7 +549,7 @@ export class TrapAndEmulate implements TechniqueHandler {
    * The guest's write to its GDT/LDT completed (or something interrupted it): resync both shadows,
    * protect the pages again, drop the VMM's TF.
    */
-  private finishGdtWrite(vm: Vm): void {
+  protected finishGdtWrite(vm: Vm): void {
     const cpu = this.cpu;
     vm.gdtStep = false;
     if (!vm.vmmTf) cpu.flags &= ~TF;

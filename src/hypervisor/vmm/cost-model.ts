@@ -60,4 +60,20 @@ export const COST = {
   resync: TRAP_ROUND_TRIP + 1_500,
   /** Silent events cost nothing: nobody saw them. */
   silent: 0,
+  // Binary translation (Adams & Agesen 2006: BT's `in` ≈ 15× cheaper than native, call/ret 51 vs
+  // 11 cycles): a callout is a call into the VMM inside the same address space, not a fault.
+  /** A callout from translated code into the VMM and back (the VMM's work is added per case). */
+  btCallout: 150,
+  /** An indirect branch (RET, JMP/CALL r/m) looked up from guest EIP to TC address (~40 cycles). */
+  btLookup: 40,
+  /** Translating one unit, plus per guest instruction. */
+  btTranslate: 800,
+  btPerInsn: 120,
+  /** Dropping the translations of one guest page (unchain, unlink), plus per unit. */
+  tcInvalidate: 600,
+  perUnit: 60,
+  /** Emptying the translation cache. */
+  tcFlush: 2_000,
+  /** Retranslating a faulting store into a callout (adaptive translation). */
+  adaptive: 1_500,
 } as const;

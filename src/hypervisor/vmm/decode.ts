@@ -82,8 +82,17 @@ export function decode(b: Uint8Array, code32: boolean, regs: Int32Array): Insn |
     }
     if (op === 0x0f) op = 0x0f00 | next();
     d.opcode = op;
+    // 0x8C, 0xFF and LAR/LSL carry a ModR/M too: binary translation emulates them (classify → 0 here).
     const needModrm =
-      op === 0x8e || op === 0x0f00 || op === 0x0f01 || (op >= 0x0f20 && op <= 0x0f23) || op === 0x0fb2;
+      op === 0x8e ||
+      op === 0x8c ||
+      op === 0xff ||
+      op === 0x0f00 ||
+      op === 0x0f01 ||
+      op === 0x0f02 ||
+      op === 0x0f03 ||
+      (op >= 0x0f20 && op <= 0x0f23) ||
+      op === 0x0fb2;
     if (needModrm) modrm(d, next, regs, op >= 0x0f20 && op <= 0x0f23);
     if (op === 0xe4 || op === 0xe5 || op === 0xe6 || op === 0xe7 || op === 0xcd) d.imm = next();
     d.op = classify(d);

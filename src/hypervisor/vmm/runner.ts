@@ -55,8 +55,20 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
   readonly vmm: Vmm;
   readonly technique: H;
 
-  constructor(config: HvConfig, boot: BootImage, makeHandler: (vmm: Vmm) => H) {
-    this.vmm = new Vmm({ vms: config.vms, memMiB: config.memMiB, noReboot: config.noReboot, boot });
+  constructor(
+    config: HvConfig,
+    boot: BootImage,
+    makeHandler: (vmm: Vmm) => H,
+    /** VMM frames the technique allocates per VM for itself (VmmOptions.reservedFramesPerVm). */
+    reservedFramesPerVm = 0,
+  ) {
+    this.vmm = new Vmm({
+      vms: config.vms,
+      memMiB: config.memMiB,
+      noReboot: config.noReboot,
+      boot,
+      reservedFramesPerVm,
+    });
     this.technique = makeHandler(this.vmm);
     this.vmm.handler = this.technique;
   }

@@ -208,6 +208,43 @@ export class ShadowPaging {
     return s;
   }
 
+  /**
+   * Map a host frame at page `index` of the VMM region (supervisor only; a technique's own pages,
+   * e.g. binary translation's code cache). Pages 0–31 hold the shadow GDT/LDT.
+   */
+  mapVmmPage(index: number, frame: number, writable: boolean): void {
+    if (index < 2 * DESC_PAGES || index > 1023) throw new RangeError(`VMM page ${index} is reserved`);
+    this.ram32[(this.vmmPt >>> 2) + index] = frame | P | A | D | (writable ? RW : 0);
+  }
+
+  /**
+   * Make every shadow entry that maps host frame `frame` read-only (a technique watching writes to
+   * a guest page through all its aliases). Returns the linear pages changed.
+   */
+  writeProtectFrame(frame: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < 1024; i++) {
+      const f = this.pt[i];
+      if (f === 0) continue;
+      const base = f >>> 2;
+      for (let j = 0; j < 1024; j++) {
+        const e = this.ram32[base + j];
+        if (e & RW && (e & ~0xfff) === frame) {
+          this.ram32[base + j] = e & ~RW;
+          out.push(((i << 22) | (j << 12)) >>> 0);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Clear the write permission of the shadow entry for `lin` (if any). */
+  writeProtect(lin: number): void {
+    const f = this.pt[lin >>> 22];
+    if (f === 0 || lin >>> 22 === this.vmmPde) return;
+    this.ram32[(f >>> 2) + ((lin >>> 12) & 0x3ff)] &= ~RW;
+  }
+
   /** Write the shadow descriptor table bytes (GDT or LDT) into the VMM pages. */
   writeTable(which: 'gdt' | 'ldt', bytes: Uint8Array): void {
     const frames = which === 'gdt' ? this.gdtFrames : this.ldtFrames;

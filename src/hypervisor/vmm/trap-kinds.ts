@@ -29,6 +29,14 @@ export const TrapKind = {
   Translation: 10,
   /** The VM triple-faulted or otherwise died; the VMM stopped it. */
   VmShutdown: 11,
+  /** Binary translation: translated code called out into the VMM for a sensitive instruction. */
+  Callout: 12,
+  /** Binary translation: a write hit a guest page holding translated code; its units were dropped. */
+  TcInvalidate: 13,
+  /** Binary translation: the translation cache was emptied (full, or the VMM region moved). */
+  TcFlush: 14,
+  /** Binary translation: an instruction that kept taking hidden page faults was retranslated. */
+  AdaptiveRetranslation: 15,
   /** Paravirtual: the hypervisor upcalled the guest's event callback (timer/console events pending). */
   Upcall: 16,
 } as const;
@@ -55,6 +63,8 @@ export const TrapAction = {
   Translated: 7,
   /** Stopped the VM. */
   Stopped: 8,
+  /** Dropped translations from the translation cache (binary translation). */
+  Dropped: 9,
 } as const;
 export type TrapAction = (typeof TrapAction)[keyof typeof TrapAction];
 
@@ -96,12 +106,12 @@ for (const [name, v] of Object.entries(TrapOp)) opNames[v] = name.toLowerCase().
 export const kindNames: readonly string[] = [
   'privileged instruction', 'port I/O', 'control register', 'guest exception', 'hidden page fault',
   'interrupt', 'world switch', 'silent event', 'hypercall', 'VM exit', 'translation', 'VM shutdown',
-  'kind 12', 'kind 13', 'kind 14', 'kind 15', 'event upcall',
+  'callout', 'TC invalidation', 'TC flush', 'adaptive retranslation', 'event upcall',
 ];
 // biome-ignore format: a compact table
 export const actionNames: readonly string[] = [
   'none', 'emulated', 'reflected to the guest', 'filled a shadow entry', 'injected an interrupt',
-  'switched VMs', 'blocked until an interrupt', 'translated', 'stopped the VM',
+  'switched VMs', 'blocked until an interrupt', 'translated', 'stopped the VM', 'dropped translations',
 ];
 /** SDM Vol.3 §6.3.1 Table 6-1. */
 // biome-ignore format: a compact table
@@ -224,9 +234,13 @@ export function reasonName(kind: number, reason: number): string {
       return hypercallNames[reason] ?? `hypercall ${reason}`;
     case TrapKind.Upcall:
       return virqNames[reason] ?? 'events';
+    case TrapKind.TcFlush:
+      return ['', 'cache full', 'VMM region moved', 'VM reset'][reason] ?? `reason ${reason}`;
     case TrapKind.WorldSwitch:
     case TrapKind.Translation:
     case TrapKind.VmShutdown:
+    case TrapKind.TcInvalidate:
+    case TrapKind.AdaptiveRetranslation:
       return reason === 0 ? '' : (opNames[reason] ?? `reason ${reason}`);
     default:
       return opNames[reason] ?? `reason ${reason}`;
@@ -304,6 +318,30 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'equivalent block into its translation cache, copying harmless instructions unchanged and replacing ' +
     'sensitive ones (POPF, CLI, PUSH CS…) with code that acts on the virtual CPU. This is how VMware ' +
     'virtualized x86 before hardware support, catching even the instructions that never trap.',
+  [TrapKind.Callout]:
+    'Binary translation: the translated kernel code reached an instruction the translator rewrote into a ' +
+    'callout — a sensitive instruction (PUSHF, POPF, SGDT, PUSH CS, IRET, …) or a port access. Run ' +
+    'directly it would misbehave silently or trap expensively, so the translation cache holds a jump into ' +
+    'the hypervisor instead (here a real INT the hypervisor recognises by its address), which applies the ' +
+    'instruction to the virtual CPU — for PUSHF, the virtual interrupt flag — and returns into the ' +
+    'translated code. The guest never sees the detour: every register and stack slot it can read holds ' +
+    'what the bare machine would have put there.',
+  [TrapKind.TcInvalidate]:
+    'Binary translation keeps translations coherent with the code they came from: guest pages holding ' +
+    'translated code are write-protected in the shadow page tables. Here the guest wrote to such a page ' +
+    '(self-modifying code, a loader, or data sharing a page with code), so the hypervisor dropped every ' +
+    'translation made from that page, unhooked the jumps chained into them and let the write through. The ' +
+    'code is translated afresh, from its new bytes, the next time it runs.',
+  [TrapKind.TcFlush]:
+    'The translation cache is a bounded area of hypervisor memory. When a new translation does not fit — or ' +
+    'when the hypervisor had to move its own region out of the way of the guest — every translation is ' +
+    'thrown away at once and the cache refills on demand. A flush is quick, but the guest then pays for ' +
+    'retranslating its hot code.',
+  [TrapKind.AdaptiveRetranslation]:
+    'Adaptive binary translation (Adams & Agesen, 2006): an instruction kept taking hidden page faults — ' +
+    "typically a store into a page the hypervisor write-protects, such as the guest's page tables. " +
+    'Instead of paying a fault (thousands of cycles) every time, the hypervisor retranslated it into a ' +
+    'callout that performs the store and keeps the shadow up to date without faulting.',
   [TrapKind.VmShutdown]:
     'The VM cannot go on. Either it hit a fault it could not handle — a triple fault, when delivering a ' +
     'double fault itself fails, which on a real PC shuts the processor down — or it did something this ' +
@@ -318,3 +356,22 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'and enters the event callback the guest registered with set_callbacks. This is how Xen delivers ' +
     'interrupts to a paravirtualized kernel, and why its CLI/STI cost nothing.',
 };
+
+/** The student-facing sentence for a binary-translation record (details d0–d3 per kind). */
+export function btSummary(kind: number, d0: number, d1: number, d2: number, d3: number): string {
+  const hx = (v: number) => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+  switch (kind) {
+    case TrapKind.Translation:
+      return `translated ${d0} guest instruction${d0 === 1 ? '' : 's'} into ${d1} bytes at TC ${hx(d3)}: ${d2} copied unchanged (IDENT), ${d0 - d2} rewritten`;
+    case TrapKind.Callout:
+      return `the VMM emulated it against the virtual CPU (before ${hx(d0)}, after ${hx(d1)}) and resumed the translated code`;
+    case TrapKind.TcInvalidate:
+      return `write to ${hx(d2)} (guest-physical page ${hx(d0)}): dropped ${d1} translation${d1 === 1 ? '' : 's'} made from that page`;
+    case TrapKind.TcFlush:
+      return `emptied the translation cache: ${d0} unit${d0 === 1 ? '' : 's'}, ${d1} bytes in use`;
+    case TrapKind.AdaptiveRetranslation:
+      return `after ${d0} hidden page faults on ${hx(d1)}, the store was retranslated into a callout`;
+    default:
+      return '';
+  }
+}

@@ -16,6 +16,7 @@
 
 import {
   actionNames,
+  btSummary,
   hypercallSummary,
   kindNames,
   opNames,
@@ -619,6 +620,12 @@ function decodeDetails(
       };
     case TrapKind.SilentEvent:
       return { type: 'other', values: [d0, d1, d2, d3], summary: silentSummary(reason, d0, d1, d2, d3) };
+    case TrapKind.Translation:
+    case TrapKind.Callout:
+    case TrapKind.TcInvalidate:
+    case TrapKind.TcFlush:
+    case TrapKind.AdaptiveRetranslation:
+      return { type: 'other', values: [d0, d1, d2, d3], summary: btSummary(kind, d0, d1, d2, d3) };
     default:
       return { type: 'other', values: [d0, d1, d2, d3] };
   }

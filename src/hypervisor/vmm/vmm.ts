@@ -65,6 +65,8 @@ export interface VmmOptions {
   memMiB: number;
   noReboot: boolean;
   boot: BootImage;
+  /** VMM frames a technique allocates per VM for itself (e.g. a translation cache). */
+  reservedFramesPerVm?: number;
 }
 
 export type VmmResult = {
@@ -123,8 +125,14 @@ export class Vmm {
     this.frames = new VmmFrames(ram);
     this.emptyPage = this.frames.alloc();
     ram.fill(0xff, this.emptyPage, this.emptyPage + PAGE);
-    // Share the VMM's frames out: each VM keeps 36 fixed frames, the rest bounds its shadow tables.
-    const maxTables = Math.min(1023, Math.floor((VMM_FRAMES - 1) / o.vms) - 36);
+    // Share the VMM's frames out: each VM keeps 36 fixed frames (+ the technique's), the rest bounds its shadow tables.
+    const reserved = o.reservedFramesPerVm ?? 0;
+    const maxTables = Math.min(1023, Math.floor((VMM_FRAMES - 1) / o.vms) - 36 - reserved);
+    if (maxTables < 16) {
+      throw new VmmConfigError(
+        `${o.vms} VMs do not fit the VMM's 15 MiB of its own frames with this technique (fewer VMs, please)`,
+      );
+    }
     for (let i = 0; i < o.vms; i++) {
       this.vms.push(
         new Vm({

@@ -1,0 +1,285 @@
+/**
+ * What the translator does with one guest instruction (Adams & Agesen 2006 §3: IDENT vs
+ * rewritten). The length comes from the CPU's own disassembler (one opcode table for the
+ * interpreter, the disassembler and this); the class from the opcode, ModR/M.reg and prefixes.
+ * The sensitive list is Robin & Irvine's (../shared/reference/virtualization.md §2) plus every
+ * privileged instruction and all control flow.
+ */
+import { disassemble } from '../../cpu/index.ts';
+import { TrapOp } from '../vmm/trap-log.ts';
+
+/** Translation class of a guest instruction. */
+export const Cls = {
+  /** Innocuous: copied byte for byte. */
+  Ident: 0,
+  /** Jcc rel8/rel32. */
+  Jcc: 1,
+  /** JMP rel8/rel32. */
+  Jmp: 2,
+  /** CALL rel32: push the guest return address, jump to the target's translation. */
+  Call: 3,
+  /** LOOP/LOOPE/LOOPNE/JECXZ (rel8 only): kept, with both exits re-targeted. */
+  Loop: 4,
+  /** CLI: one store clearing the virtual IF in the VM's virtual-CPU area. */
+  Cli: 5,
+  /** A callout after which execution may continue in the same unit (PUSHF, OUT, MOV CR3, …). */
+  Callout: 6,
+  /** A callout that transfers control (RET, JMP/CALL r/m, INT n, IRET, far transfers, HLT). */
+  CalloutEnd: 7,
+  /** An instruction that cannot be decoded: copied so the CPU raises #UD itself; ends the unit. */
+  Bad: 8,
+} as const;
+export type Cls = (typeof Cls)[keyof typeof Cls];
+
+/** Callout sub-kinds the VMM dispatches on (stored per callout site). */
+export const Co = {
+  /** Emulated by the shared privileged-instruction emulation (TrapOp in `op`). */
+  Privileged: 1,
+  Pushf: 2,
+  Popf: 3,
+  /** INT n / INT3 / INTO / INT1: reflected through the guest IDT. */
+  Int: 4,
+  /** IRET: emulated to guest ring 0, or continues into a real IRET to guest ring 3. */
+  Iret: 5,
+  /** RET / RET imm16: pop the guest return address, look up its translation. */
+  Ret: 6,
+  /** JMP r/m32. */
+  JmpInd: 7,
+  /** CALL r/m32. */
+  CallInd: 8,
+  /** Far JMP/CALL/RET. */
+  Far: 9,
+  /** SGDT/SIDT/SLDT/STR/SMSW: store the virtual value. */
+  StoreSys: 10,
+  /** PUSH CS/SS, MOV r/m16 ← CS/SS: the virtual selector (RPL 0 for the kernel). */
+  SegRead: 11,
+  /** LAR/LSL/VERR/VERW: answered from the guest's own descriptor at its own CPL. */
+  DescCheck: 12,
+  /** CPUID: the VMM leaves the answer to the physical CPU (a real CPUID follows the callout). */
+  Cpuid: 13,
+  /** Exit stub: the unit's direct branch has no translated successor yet (chaining). */
+  Exit: 14,
+  /** A transient unit (one instruction re-run after a write to its own page) ends here. */
+  Resync: 15,
+  /** Not translated (16-bit control transfer, SYSENTER/SYSEXIT): the VM stops with the reason. */
+  Unsupported: 16,
+  /** The RET lookup table had no entry for the target (the shared miss stub). */
+  IndMiss: 17,
+} as const;
+
+export interface Classified {
+  len: number;
+  cls: Cls;
+  /** Callout kind (Co) for Callout/CalloutEnd. */
+  co: number;
+  /** TrapOp for the log. */
+  op: number;
+  /** Branch target (guest EIP) for Jcc/Jmp/Call/Loop. */
+  target: number;
+  /** Offset of the opcode byte (after prefixes). */
+  opAt: number;
+  /** Disassembly (Intel syntax) for the UI. */
+  text: string;
+  opsz16: boolean;
+}
+
+const PREFIX = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
+
+/** Classify the instruction at the start of `b` (guest bytes at guest EIP `eip`; 32-bit code). */
+export function classify(b: Uint8Array, eip: number): Classified | null {
+  if (b.length === 0) return null;
+  let d: { text: string; length: number };
+  try {
+    d = disassemble(b, 0, 32, eip);
+  } catch {
+    return null;
+  }
+  if (d.text === '(truncated)') return null;
+  const r: Classified = {
+    len: d.length,
+    cls: Cls.Ident,
+    co: 0,
+    op: 0,
+    target: 0,
+    opAt: 0,
+    text: d.text,
+    opsz16: false,
+  };
+  if (d.text === '(bad)') {
+    r.cls = Cls.Bad;
+    r.len = Math.max(1, d.length);
+    return r;
+  }
+  let p = 0;
+  while (p < b.length && PREFIX.has(b[p])) {
+    if (b[p] === 0x66) r.opsz16 = true;
+    p++;
+  }
+  r.opAt = p;
+  const o = b[p];
+  const next = (eip + r.len) | 0;
+  const rel8 = () => (next + ((b[p + 1] << 24) >> 24)) >>> 0;
+  const rel32 = (at: number) =>
+    (next + (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24))) >>> 0;
+  const reg = (at: number) => (b[at] >> 3) & 7;
+  const mod = (at: number) => b[at] >> 6;
+  const set = (cls: Cls, co: number, op: number): Classified => {
+    r.cls = cls;
+    r.co = co;
+    r.op = op;
+    return r;
+  };
+  const priv = (op: number) => set(Cls.Callout, Co.Privileged, op);
+  // 16-bit operand size on a control transfer truncates EIP: not translated (no 32-bit kernel uses it).
+  if (o >= 0x70 && o <= 0x7f) {
+    r.target = rel8();
+    return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jcc, 0, 0);
+  }
+  switch (o) {
+    case 0xeb:
+      r.target = rel8();
+      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jmp, 0, 0);
+    case 0xe9:
+      r.target = rel32(p + 1);
+      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jmp, 0, 0);
+    case 0xe8:
+      r.target = rel32(p + 1);
+      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Call, 0, 0);
+    case 0xe0:
+    case 0xe1:
+    case 0xe2:
+    case 0xe3:
+      r.target = rel8();
+      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Loop, 0, 0);
+    case 0xc3:
+    case 0xc2:
+      return set(Cls.CalloutEnd, Co.Ret, 0);
+    case 0xca:
+    case 0xcb:
+      return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_RET);
+    case 0x9a:
+      return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_CALL);
+    case 0xea:
+      return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_JMP);
+    case 0xff: {
+      const g = reg(p + 1);
+      if (g === 2) return set(Cls.CalloutEnd, Co.CallInd, 0);
+      if (g === 4) return set(Cls.CalloutEnd, Co.JmpInd, 0);
+      if (g === 3) return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_CALL);
+      if (g === 5) return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_JMP);
+      return r;
+    }
+    case 0xcf:
+      return set(Cls.CalloutEnd, Co.Iret, TrapOp.IRET);
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xf1:
+      return set(Cls.CalloutEnd, Co.Int, TrapOp.INT);
+    case 0xfa:
+      return set(Cls.Cli, 0, TrapOp.CLI);
+    case 0xfb:
+      return priv(TrapOp.STI);
+    case 0x9c:
+      return set(Cls.Callout, Co.Pushf, TrapOp.PUSHF);
+    case 0x9d:
+      return set(Cls.Callout, Co.Popf, TrapOp.POPF);
+    case 0xf4:
+      return set(Cls.CalloutEnd, Co.Privileged, TrapOp.HLT);
+    case 0xe4:
+    case 0xe5:
+    case 0xec:
+    case 0xed:
+      return priv(TrapOp.IN);
+    case 0xe6:
+    case 0xe7:
+    case 0xee:
+    case 0xef:
+      return priv(TrapOp.OUT);
+    case 0x6c:
+    case 0x6d:
+      return priv(TrapOp.INS);
+    case 0x6e:
+    case 0x6f:
+      return priv(TrapOp.OUTS);
+    case 0x0e:
+    case 0x16:
+      return set(Cls.Callout, Co.SegRead, TrapOp.PUSH_SEG);
+    case 0x17:
+      return priv(TrapOp.SEG_LOAD);
+    case 0x8c: {
+      const s = reg(p + 1);
+      return s === 1 || s === 2 ? set(Cls.Callout, Co.SegRead, TrapOp.MOV_FROM_SEG) : r;
+    }
+    case 0x8e:
+      return reg(p + 1) === 2 ? priv(TrapOp.SEG_LOAD) : r;
+    case 0x0f:
+      break;
+    default:
+      return r;
+  }
+  const o2 = b[p + 1];
+  if (o2 >= 0x80 && o2 <= 0x8f) {
+    r.target = rel32(p + 2);
+    return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jcc, 0, 0);
+  }
+  const m = p + 2;
+  switch (o2) {
+    case 0x00: {
+      const g = reg(m);
+      if (g === 0) return set(Cls.Callout, Co.StoreSys, TrapOp.SLDT);
+      if (g === 1) return set(Cls.Callout, Co.StoreSys, TrapOp.STR);
+      if (g === 2) return priv(TrapOp.LLDT);
+      if (g === 3) return priv(TrapOp.LTR);
+      if (g === 4) return set(Cls.Callout, Co.DescCheck, TrapOp.VERR);
+      if (g === 5) return set(Cls.Callout, Co.DescCheck, TrapOp.VERW);
+      return r;
+    }
+    case 0x01: {
+      const g = reg(m);
+      const mem = mod(m) !== 3;
+      if (g === 0 && mem) return set(Cls.Callout, Co.StoreSys, TrapOp.SGDT);
+      if (g === 1 && mem) return set(Cls.Callout, Co.StoreSys, TrapOp.SIDT);
+      if (g === 2 && mem) return priv(TrapOp.LGDT);
+      if (g === 3 && mem) return priv(TrapOp.LIDT);
+      if (g === 4) return set(Cls.Callout, Co.StoreSys, TrapOp.SMSW);
+      if (g === 6) return priv(TrapOp.LMSW);
+      if (g === 7 && mem) return priv(TrapOp.INVLPG);
+      return r;
+    }
+    case 0x02:
+      return set(Cls.Callout, Co.DescCheck, TrapOp.LAR);
+    case 0x03:
+      return set(Cls.Callout, Co.DescCheck, TrapOp.LSL);
+    case 0x06:
+      return priv(TrapOp.CLTS);
+    case 0x08:
+      return priv(TrapOp.INVD);
+    case 0x09:
+      return priv(TrapOp.WBINVD);
+    case 0x20:
+    case 0x22:
+      return priv(o2 === 0x20 ? TrapOp.MOV_FROM_CR : TrapOp.MOV_TO_CR);
+    case 0x21:
+    case 0x23:
+      return priv(TrapOp.MOV_DR);
+    case 0x30:
+      return priv(TrapOp.WRMSR);
+    case 0x31:
+      // RDTSC is innocuous at ring 1 unless the guest set CR4.TSD (mirrored into the real CR4): then
+      // the copy faults by itself and the shared emulation answers for guest ring 0.
+      return r;
+    case 0x32:
+      return priv(TrapOp.RDMSR);
+    case 0xa2:
+      return set(Cls.Callout, Co.Cpuid, TrapOp.CPUID);
+    case 0xb2:
+      return priv(TrapOp.SEG_LOAD);
+    case 0x34:
+    case 0x35:
+      // SYSENTER/SYSEXIT from the guest kernel would enter/leave real ring 0: not translated.
+      return set(Cls.CalloutEnd, Co.Unsupported, 0);
+    default:
+      return r;
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The translation cache (TC): real IA-32 code the CPU executes at ring 1 in the VMM's 4 MiB slot
+ * of the linear address space, with the bookkeeping the VMM needs around it:
+ *
+ * - `units`: guest EIP → translation unit (the lookup for dispatch and chaining);
+ * - `sites`: TC offset of each callout instruction → what the VMM must do there;
+ * - the TC → guest map (`starts`/`guests`/`exact`): for every translated instruction, its TC
+ *   offset and the guest EIP it stands for, so a fault or an interrupt inside the TC is delivered
+ *   with the guest's EIP (guest-precise state). `exact` is false inside a rewritten sequence whose
+ *   first instruction has already changed guest state (no interrupt may be injected there);
+ * - `pageUnits`: guest-physical page → the units translated from it (coherence: a write there
+ *   drops them); `incoming` links (chaining) are re-pointed at their stubs when a unit goes.
+ *
+ * The TC is bounded (`size` bytes): when a unit does not fit, everything is flushed (logged by the
+ * caller). A flush, or a move of the VMM slot, bumps `gen`; anything older is dead.
+ */
+
+export const TC_PAGES = 256;
+/** Page indices inside the VMM slot: 0–31 shadow GDT/LDT (shadow.ts), the area, then the TC. */
+export const AREA_PAGE = 32;
+export const TC_PAGE = 64;
+/** The VM's virtual-CPU area: byte 0 is the virtual IF (1 = interrupts enabled). */
+export const AREA_VIF = 0;
+/** Scratch for the guest's ECX during an inline RET lookup, and the RET's guest target. */
+export const AREA_SCR = 4;
+export const AREA_TARGET = 8;
+/**
+ * The RET lookup table: 65,536 TC addresses (a unit's entry check, or the miss stub) indexed by
+ * the low 16 bits of the guest target, in its own 64 pages of the slot after the TC.
+ */
+export const TABLE_PAGE = TC_PAGE + TC_PAGES;
+export const TABLE_PAGES = 64;
+export const TABLE_ENTRIES = 65536;
+
+export interface Exit {
+  /** Guest EIP the branch goes to. */
+  target: number;
+  /** TC offset of the rel32 field to patch (chaining). */
+  patch: number;
+  /** TC offset of this exit's callout stub. */
+  stub: number;
+  /** Unit it is chained to, or null (goes through its stub). */
+  linked: Unit | null;
+  from: Unit;
+}
+
+export interface Unit {
+  id: number;
+  gen: number;
+  guestEip: number;
+  /** Guest-physical address of its first byte (checked on every dispatch lookup). */
+  gpa: number;
+  /** Guest-physical pages its bytes came from. */
+  pages: number[];
+  start: number;
+  end: number;
+  exits: Exit[];
+  incoming: Exit[];
+  valid: boolean;
+  /** Not entered in the lookup and protects nothing (one instruction re-run after an SMC write). */
+  transient: boolean;
+  insns: number;
+  ident: number;
+  rewritten: number;
+  guestBytes: number;
+  /** Guest instructions of the unit (disassembly and class) for the UI. */
+  listing: { eip: number; len: number; text: string; rewritten: string }[];
+  /** Times the VMM dispatched into it (lookups, not chained entries). */
+  dispatches: number;
+  /** TC offset of its entry check for indirect branches (RET lookup table), or -1. */
+  indEntry: number;
+}
+
+export interface Site {
+  co: number;
+  op: number;
+  guestEip: number;
+  len: number;
+  /** TC offset right after the callout instruction (where a non-control callout resumes). */
+  resume: number;
+  /** The callout ends its unit (nothing to resume at after it). */
+  ends: boolean;
+  /** The guest instruction's bytes (equal to guest memory while the unit is alive: coherence). */
+  bytes: Uint8Array;
+  unit: Unit;
+  exit: Exit | null;
+  /** Times this callout fired. */
+  count: number;
+}
+
+export class TranslationCache {
+  readonly size = TC_PAGES * 4096;
+  used = 0;
+  gen = 1;
+  /** Bumped whenever a unit dies or the TC is flushed (a saved TC address may be stale). */
+  epoch = 0;
+  units = new Map<number, Unit>();
+  sites = new Map<number, Site>();
+  pageUnits = new Map<number, Set<Unit>>();
+  private starts = new Int32Array(4096);
+  private guests = new Int32Array(4096);
+  private exact = new Uint8Array(4096);
+  private n = 0;
+  private nextId = 1;
+  /** TC offset of the shared RET-lookup miss stub (emitted after every flush), or -1. */
+  missStub = -1;
+  /** Called when a unit dies (the VMM unhooks it from the RET lookup table). */
+  onKill: ((u: Unit) => void) | null = null;
+  /** Statistics. */
+  stats = { units: 0, flushes: 0, invalidations: 0, chained: 0, lookups: 0, callouts: 0 };
+
+  constructor(
+    private readonly ram: Uint8Array,
+    /** Host frames of the TC pages, in order. */
+    readonly frames: number[],
+    private readonly codeWritten: (host: number, len: number) => void,
+  ) {}
+
+  newUnit(guestEip: number, gpa: number, transient: boolean): Unit {
+    return {
+      id: this.nextId++,
+      gen: this.gen,
+      guestEip,
+      gpa,
+      pages: [],
+      start: this.used,
+      end: this.used,
+      exits: [],
+      incoming: [],
+      valid: true,
+      transient,
+      insns: 0,
+      ident: 0,
+      rewritten: 0,
+      guestBytes: 0,
+      listing: [],
+      dispatches: 0,
+      indEntry: -1,
+    };
+  }
+
+  /** Host address of TC offset `off`. */
+  host(off: number): number {
+    return this.frames[off >>> 12] + (off & 0xfff);
+  }
+
+  /** Copy code into the TC (the CPU forgets any pre-decoded code there). */
+  write(off: number, bytes: ArrayLike<number>): void {
+    let i = 0;
+    while (i < bytes.length) {
+      const h = this.host(off + i);
+      const n = Math.min(bytes.length - i, 4096 - ((off + i) & 0xfff));
+      for (let k = 0; k < n; k++) this.ram[h + k] = bytes[i + k];
+      this.codeWritten(h, n);
+      i += n;
+    }
+  }
+
+  readBytes(off: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) out[i] = this.ram[this.host(off + i)];
+    return out;
+  }
+
+  /** Point the rel32 at TC offset `patch` to TC offset `to`. */
+  patchRel32(patch: number, to: number): void {
+    const rel = (to - (patch + 4)) | 0;
+    this.write(patch, [rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, (rel >>> 24) & 0xff]);
+  }
+
+  /** Record that TC offset `tc` holds code standing for guest EIP `guest`. */
+  mapInsn(tc: number, guest: number, exact: boolean): void {
+    if (this.n === this.starts.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts, (k) => new Int32Array(k));
+      this.guests = grow(this.guests, (k) => new Int32Array(k));
+      this.exact = grow(this.exact, (k) => new Uint8Array(k));
+    }
+    this.starts[this.n] = tc;
+    this.guests[this.n] = guest;
+    this.exact[this.n] = exact ? 1 : 0;
+    this.n++;
+  }
+
+  /**
+   * The guest EIP a TC offset stands for. `exact`: `tc` is the first TC instruction of a guest
+   * instruction (or a point where the guest state is complete), so an interrupt may be taken there.
+   */
+  toGuest(tc: number): { guest: number; exact: boolean } | null {
+    let lo = 0;
+    let hi = this.n - 1;
+    if (hi < 0 || tc < this.starts[0]) return null;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.starts[mid] <= tc) lo = mid;
+      else hi = mid - 1;
+    }
+    return { guest: this.guests[lo] >>> 0, exact: this.starts[lo] === tc && this.exact[lo] === 1 };
+  }
+
+  /** Enter a finished unit: lookup, coherence pages. */
+  commit(u: Unit): void {
+    this.used = u.end;
+    this.stats.units++;
+    if (u.transient) return;
+    this.units.set(u.guestEip, u);
+    for (const p of u.pages) {
+      let s = this.pageUnits.get(p);
+      if (!s) {
+        s = new Set();
+        this.pageUnits.set(p, s);
+      }
+      s.add(u);
+    }
+  }
+
+  /** Chain exit `e` straight to unit `to`. */
+  link(e: Exit, to: Unit): void {
+    if (!e.from.valid || e.from.gen !== this.gen || !to.valid || to.transient) return;
+    this.patchRel32(e.patch, to.start);
+    e.linked = to;
+    to.incoming.push(e);
+    this.stats.chained++;
+  }
+
+  /** Drop every unit translated from guest-physical page `page`. Returns how many went. */
+  invalidatePage(page: number): number {
+    const s = this.pageUnits.get(page);
+    if (!s) return 0;
+    this.pageUnits.delete(page);
+    let n = 0;
+    for (const u of s) if (this.kill(u)) n++;
+    this.stats.invalidations += n;
+    return n;
+  }
+
+  /** Take a unit out of service: unlink its predecessors (back to their stubs), drop its lookup. */
+  kill(u: Unit): boolean {
+    if (!u.valid) return false;
+    u.valid = false;
+    this.epoch++;
+    if (this.units.get(u.guestEip) === u) this.units.delete(u.guestEip);
+    for (const e of u.incoming) {
+      if (e.linked === u && e.from.valid && e.from.gen === this.gen) {
+        this.patchRel32(e.patch, e.stub);
+        e.linked = null;
+      }
+    }
+    u.incoming = [];
+    for (const p of u.pages) this.pageUnits.get(p)?.delete(u);
+    if (u.indEntry >= 0) this.onKill?.(u);
+    return true;
+  }
+
+  /** Empty the whole TC. */
+  flush(): number {
+    const n = this.units.size;
+    for (const u of this.units.values()) u.valid = false;
+    this.units.clear();
+    this.sites.clear();
+    this.pageUnits.clear();
+    this.n = 0;
+    this.used = 0;
+    this.missStub = -1;
+    this.gen++;
+    this.epoch++;
+    this.stats.flushes++;
+    return n;
+  }
+
+  /** Pages holding translated code (coherence). */
+  isCodePage(page: number): boolean {
+    const s = this.pageUnits.get(page);
+    return s !== undefined && s.size > 0;
+  }
+}
