@@ -29,3 +29,11 @@ export async function consoleLastLine(page: Page, vm = 0): Promise<string> {
   const tail = await consoleTail(page, vm);
   return tail.slice(tail.lastIndexOf('\n') + 1);
 }
+
+/**
+ * The Linux guest is at its shell and done with boot messages: the `guest# ` prompt, then — at a
+ * fixed virtual time, before any input — the kernel's switch to the TSC clocksource, printed after
+ * the prompt. From then on the kernel stays quiet for ~250 virtual seconds (until "random: crng
+ * init done"), so what a test types and reads is not interleaved with kernel lines.
+ */
+export const LINUX_SHELL_READY = /^guest#.*\n(?:.*\n)*clocksource: Switched to clocksource tsc$/m;
