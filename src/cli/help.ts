@@ -28,8 +28,9 @@ Guest (exactly one):
     --entry ADDR            where the CPU starts (32-bit flat protected mode)
 
 Machine:
-  --technique T             native (default), trap-and-emulate, binary-translation,
-                            paravirtual, hardware-assisted
+  --technique T             native (default) or trap-and-emulate; binary-translation,
+                            paravirtual and hardware-assisted are named but not built
+                            yet (rejected with status 64)
   --vms N                   number of VMs (needs a hypervisor technique)
   --mem MiB                 guest RAM (default 64)
   --no-reboot               end the run when the guest resets the machine
