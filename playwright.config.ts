@@ -1,4 +1,4 @@
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { defineConfig, devices } from '@playwright/test';
 
 // Debian's chromium (apt-get install -y chromium); Playwright never downloads a browser here.
@@ -11,39 +11,72 @@ function chromiumPath(): string {
   }
 }
 
-const port = 4173;
+/** A TCP port nobody listens on now (the kernel picks it). */
+function freePort(): string {
+  const js =
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})";
+  return execFileSync(process.execPath, ['-e', js]).toString().trim();
+}
+
+// Each run serves on ports it picked itself and never reuses a server it did not start, so it can
+// never test another checkout's build or a stale dev server. The ports go through the environment
+// because Playwright loads this file again in every worker process, which inherits it.
+process.env.TRAPLAB_E2E_PREVIEW_PORT ??= freePort();
+process.env.TRAPLAB_E2E_DEV_PORT ??= freePort();
+const previewPort = process.env.TRAPLAB_E2E_PREVIEW_PORT;
+const devPort = process.env.TRAPLAB_E2E_DEV_PORT;
+
+const chromium = {
+  ...devices['Desktop Chrome'],
+  launchOptions: {
+    executablePath: chromiumPath(),
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
+  },
+};
+
+// Specs that (also) run against `npm run dev`, the README's first command.
+const devSpecs = /dev-server\.spec\.ts$/;
 
 export default defineConfig({
   testDir: './e2e',
   timeout: 60_000,
   workers: 1,
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
-  use: { baseURL: `http://127.0.0.1:${port}`, trace: 'retain-on-failure' },
+  use: { trace: 'retain-on-failure' },
   projects: [
     {
+      // The production build (`npm run build` + `vite preview`): every spec.
       name: 'debian-chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        launchOptions: {
-          executablePath: chromiumPath(),
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-dev-shm-usage',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--disable-quic',
-            '--no-first-run',
-          ],
-        },
-      },
+      use: { ...chromium, baseURL: `http://127.0.0.1:${previewPort}` },
+    },
+    {
+      // The Vite dev server (`npm run dev`).
+      name: 'dev-server',
+      testMatch: devSpecs,
+      use: { ...chromium, baseURL: `http://127.0.0.1:${devPort}` },
     },
   ],
-  webServer: {
-    command: `npx vite build && npx vite preview --host 127.0.0.1 --port ${port} --strictPort`,
-    url: `http://127.0.0.1:${port}`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 180_000,
-  },
+  webServer: [
+    {
+      command: `npx vite build && npx vite preview --host 127.0.0.1 --port ${previewPort} --strictPort`,
+      url: `http://127.0.0.1:${previewPort}`,
+      reuseExistingServer: false,
+      timeout: 180_000,
+    },
+    {
+      command: `npx vite --host 127.0.0.1 --port ${devPort} --strictPort`,
+      url: `http://127.0.0.1:${devPort}`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+  ],
 });

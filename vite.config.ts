@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
+import { guestImages } from './scripts/vite-guest-images.ts';
 
 // Cross-origin isolation lets the worker use SharedArrayBuffer later (serial ring, register page).
 const isolation = {
@@ -9,7 +10,7 @@ const isolation = {
 };
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), guestImages()],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },

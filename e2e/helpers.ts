@@ -12,3 +12,28 @@ export async function consoleText(page: Page, vm = 0): Promise<string> {
 export async function statusNote(page: Page): Promise<string> {
   return (await page.getByTestId('status-note').textContent()) ?? '';
 }
+
+/**
+ * The console's text without the blank rows below the cursor (xterm always shows every row), so a
+ * line the guest is still writing on — a shell prompt — is the last line.
+ */
+export async function consoleTail(page: Page, vm = 0): Promise<string> {
+  return (await consoleText(page, vm)).replace(/\s+$/, '');
+}
+
+/**
+ * The last non-blank line of VM `vm`'s console: the line a shell prompt sits on while the shell
+ * waits for input (xterm keeps no trailing blank, so `guest# ` reads as `guest#`).
+ */
+export async function consoleLastLine(page: Page, vm = 0): Promise<string> {
+  const tail = await consoleTail(page, vm);
+  return tail.slice(tail.lastIndexOf('\n') + 1);
+}
+
+/**
+ * The Linux guest is at its shell and done with boot messages: the `guest# ` prompt, then — at a
+ * fixed virtual time, before any input — the kernel's switch to the TSC clocksource, printed after
+ * the prompt. From then on the kernel stays quiet for ~250 virtual seconds (until "random: crng
+ * init done"), so what a test types and reads is not interleaved with kernel lines.
+ */
+export const LINUX_SHELL_READY = /^guest#.*\n(?:.*\n)*clocksource: Switched to clocksource tsc$/m;

@@ -121,12 +121,26 @@ describe('traplab run arguments', () => {
     ]);
   });
 
+  it('takes a positional GUEST as --guest ID, or as --kernel FILE when it is a path', () => {
+    expect(run('linux', '--technique', 'native')).toEqual(run('--guest', 'linux', '--technique', 'native'));
+    expect(run('--stats', 'hello').guest).toEqual({ kind: 'guest', id: 'hello' });
+    expect(run('./my.elf', '--append', 'quiet').guest).toEqual({
+      kind: 'kernel',
+      kernel: './my.elf',
+      append: 'quiet',
+    });
+    expect(parseCommand(['run', 'hello'])).toEqual({ command: 'run', options: run('--guest', 'hello') });
+  });
+
   it('rejects every malformed command line with a clear message', () => {
     bad([], /no guest/);
     bad(['--guest', 'a', '--kernel', 'k'], /one guest source/);
     bad(['--guest'], /--guest needs a value/);
     bad(['--guest', 'hello', '--frobnicate'], /unknown option '--frobnicate'/);
-    bad(['--guest', 'hello', 'extra'], /unexpected argument 'extra'/);
+    bad(['hello', 'extra'], /unexpected argument 'extra' \(one GUEST only\)/);
+    bad(['--guest', 'hello', 'extra'], /--guest given twice \(as GUEST 'extra'/);
+    bad(['./k.elf', '--kernel', 'k'], /--kernel given twice/);
+    bad(['hello', '--kernel', 'k'], /one guest source/);
     bad(['--guest', 'hello', '--guest', 'x'], /--guest given twice/);
     bad(['--guest', 'a b'], /bad guest id/);
     bad(['--kernel', ''], /needs a file name/);

@@ -120,10 +120,16 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   let pendingWait: string | null = null;
   let stats = false;
   let noReboot = false;
+  let positional: string | null = null;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('-')) throw new UsageError(`unexpected argument '${arg}' (flags start with --)`);
+    if (!arg.startsWith('-')) {
+      // `traplab run GUEST`: a guest id, or (with a '/') a kernel file — the same as --guest / --kernel.
+      if (positional !== null) throw new UsageError(`unexpected argument '${arg}' (one GUEST only)`);
+      positional = arg;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = eq > 0 && arg.startsWith('--') ? arg.slice(0, eq) : arg;
     let value: string | undefined = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : undefined;
@@ -156,6 +162,11 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     seen.set(name, value);
   }
   if (pendingWait !== null) throw new UsageError(`--wait-for '${pendingWait}' must be followed by a --send`);
+  if (positional !== null) {
+    const flag = positional.includes('/') ? '--kernel' : '--guest';
+    if (seen.has(flag)) throw new UsageError(`${flag} given twice (as GUEST '${positional}' and as ${flag})`);
+    seen.set(flag, positional);
+  }
 
   const get = (n: string): string | undefined => seen.get(n);
   const guest = parseGuest(get);
@@ -207,7 +218,7 @@ function parseGuest(get: (n: string) => string | undefined): GuestChoice {
   const sources = ['--guest', '--kernel', '--bios', '--raw'].filter((f) => get(f) !== undefined);
   if (sources.length === 0) {
     throw new UsageError(
-      'no guest: give --guest ID, --kernel FILE, --bios FILE or --raw FILE@ADDR --entry ADDR',
+      'no guest: give GUEST (an id from traplab list), --guest ID, --kernel FILE, --bios FILE or --raw FILE@ADDR --entry ADDR',
     );
   }
   if (sources.length > 1) throw new UsageError(`choose one guest source, not ${sources.join(' and ')}`);

@@ -316,6 +316,7 @@ describe('traplab CLI: running guests', () => {
     const raw = ['--raw', `${halt}@0x100000`, '--entry', '0x100000'];
     const nat = traplab(['run', ...raw]);
     expect(nat.status).toBe(0); // how a kernel without ACPI powers off
+    expect(nat.stderr).toBe('traplab: guest powered off (HLT with interrupts off), exit status 0\n');
     const te = traplab(['run', ...raw, '--technique', 'trap-and-emulate']);
     expect(te.status).toBe(4);
     expect(te.stderr).toMatch(/^traplab: hung: HLT with interrupts disabled \(virtual IF = 0\)[^\n]*\n$/);

@@ -1,20 +1,24 @@
 export const MAIN_HELP = `traplab — an IA-32 PC emulator and hypervisor you can watch trap by trap
 
 Usage:
-  traplab run [options]     boot a guest headless (see 'traplab run --help')
+  traplab run GUEST [options]
+                            boot a guest headless (see 'traplab run --help')
   traplab list [--json]     list the guests in guests/manifest.json
   traplab --help            this text
   traplab --version
 
 Examples:
-  npx traplab run --guest hello
+  npx traplab run hello
   npx traplab run --kernel bzImage --initrd initrd.cpio --append "console=ttyS0"
   npx traplab run --guest trapdemo --technique trap-and-emulate --trace t.jsonl --stats
 `;
 
 export const RUN_HELP = `Usage: traplab run GUEST [options]
+       traplab run --kernel FILE [options]   (or --bios, --raw: see below)
 
 Guest (exactly one):
+  GUEST                     a guest id ('traplab list'), same as --guest GUEST; a path
+                            with a '/' (./my.elf) is taken as --kernel FILE
   --guest ID                a guest from guests/manifest.json ('traplab list')
   --kernel FILE             multiboot ELF or Linux bzImage (detected from the file)
     --initrd FILE           initial ramdisk (with --kernel)
@@ -53,9 +57,9 @@ Input and output:
 
 Exit status:
   (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4
-  0                         reset or power-off with --no-reboot; Ctrl-A X; the guest
-                            halted for good natively (HLT with interrupts off, how a
-                            kernel powers off without ACPI, or idle with no input left)
+  0                         power-off: natively, HLT with interrupts off (how a kernel
+                            without ACPI powers off, e.g. Linux's poweroff -f); a guest
+                            idle with no input left; reset with --no-reboot; Ctrl-A X
   2                         triple fault (the reason is printed on stderr)
   4                         hung under a hypervisor: HLT with the VM's virtual interrupt
                             flag off, so nothing can ever wake it — the failure theory

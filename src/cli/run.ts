@@ -306,7 +306,11 @@ function finalStatus(status: SessionStatus): [number, string] {
     case 'reset':
       return [EXIT_OK, status.reason ? `${status.reason} (--no-reboot)` : ''];
     case 'stopped':
-      return [status.exitCode ?? EXIT_OK, status.reason ?? ''];
+      // Natively, HLT with interrupts off is how a kernel without ACPI powers off: a normal end
+      // (status 0), reported as such rather than as an error.
+      if (status.exitCode === undefined)
+        return [EXIT_OK, 'guest powered off (HLT with interrupts off), exit status 0'];
+      return [status.exitCode, status.reason ?? ''];
     default:
       return [EXIT_SOFTWARE, `unexpected session state '${status.state}'`];
   }

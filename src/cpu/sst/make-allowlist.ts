@@ -1,6 +1,6 @@
 /**
  * Regenerates allowlist.json from the reviewed categories of
- * ../shared/testdata/sst-80286/386-divergence-candidates.json (run: npx tsx src/cpu/sst/make-allowlist.ts).
+ * vectors/386-divergence-candidates.json (run: npx tsx src/cpu/sst/make-allowlist.ts).
  * Only categories where our 386 model legitimately differs are taken, each with the 386 outcome
  * the harness checks. Categories we answer like the 286 (undefined shift flags, ESC no-op) are
  * deliberately absent: those vectors must simply pass.
@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const src = resolve(here, '../../../../shared/testdata/sst-80286/386-divergence-candidates.json');
+const src = resolve(here, 'vectors/386-divergence-candidates.json');
 const cand = JSON.parse(readFileSync(src, 'utf8'));
 
 type Expect = { exception: number } | { noException: true } | { flagsFromPopped: true };
@@ -57,7 +57,7 @@ for (const [cat, def] of Object.entries(take)) {
 // faulting iteration), so SI/DI/CX stay unchanged. Selected by that exact criterion.
 import { gunzipSync } from 'node:zlib';
 
-const dataDir = resolve(here, '../../../../shared/testdata/sst-80286');
+const dataDir = resolve(here, 'vectors');
 for (const form of ['6D', '6F', 'A5', 'A7', 'AB', 'AD', 'AF']) {
   const d = JSON.parse(gunzipSync(readFileSync(resolve(dataDir, `${form}.json.gz`))).toString('utf8'));
   for (const v of d.tests) {

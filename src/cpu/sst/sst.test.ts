@@ -1,10 +1,11 @@
 /**
- * Runs every SingleStepTests 80286 real-mode vector in ../shared/testdata/sst-80286 (see its
- * README for the recipe). Vectors where a 386 legitimately differs are in allowlist.json, keyed by
+ * Runs every SingleStepTests 80286 real-mode vector in vectors/ (our copy of the fixed slice, with
+ * upstream's licence; its README gives the origin and the recipe). Vectors where a 386 legitimately differs are in allowlist.json, keyed by
  * hash; for those the 386 outcome is checked instead, and an entry that matches the 286 fails.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { AR_ACCESSED, AR_P, AR_RW, AR_S, CS, DS, ES, FS, GS, SS } from '../constants.ts';
@@ -13,8 +14,7 @@ import { EventKind, MonitorAction } from '../interrupts.ts';
 import { makeCpu } from '../test/harness.ts';
 import allow from './allowlist.json';
 
-const repoRoot = resolve(__dirname, '../../..');
-const dir = resolve(repoRoot, '..', 'shared', 'testdata', 'sst-80286');
+const dir = resolve(dirname(fileURLToPath(import.meta.url)), 'vectors');
 
 interface Regs {
   [k: string]: number;

@@ -3,7 +3,7 @@
  * measurements of the emulator: they model a Pentium 4-class machine (the one Adams & Agesen,
  * ASPLOS 2006, measured on) so a student can compare techniques by the same yardstick.
  *
- * Anchors (Adams & Agesen 2006, native column; ../shared/reference/virtualization.md §3):
+ * Anchors (Adams & Agesen 2006, native column of their nanobenchmark table):
  * - an exception round trip (fault → handler → IRET) costs ~889 cycles natively (their `divzero`);
  *   a trap into a software VMM is that hardware round trip plus the VMM's own work;
  * - port I/O to an ISA device costs ~3,209 cycles natively (`in` port 0x80): an emulated device
