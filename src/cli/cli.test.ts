@@ -443,18 +443,26 @@ describe('traplab CLI: running guests', () => {
 
   it.skipIf(!hasScript)('on a terminal: raw keys reach the guest and Ctrl-A X quits with 0', () => {
     // script(1) runs traplab on a pseudo-terminal and forwards our pipe to it.
+    // The keys are typed once the guest's prompt is on the terminal (a loaded machine may take
+    // seconds to start traplab), never after a fixed sleep.
     const cmd = `${process.execPath} ${BIN} run --raw ${echo}@0x100000 --entry 0x100000`;
+    const out = join(tmp, 'raw-keys.txt');
+    const waitPrompt = `i=0; until grep -q 'ready>' ${out} 2>/dev/null || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; sleep 0.3`;
     const r = spawnSync(
       'sh',
-      ['-c', `(sleep 2; printf 'a\\003b'; sleep 1; printf '\\001x') | script -qfec "${cmd}" /dev/null`],
+      [
+        '-c',
+        `(${waitPrompt}; printf 'a\\003b'; sleep 1; printf '\\001x') | script -qfec "${cmd}" /dev/null > ${out}`,
+      ],
       {
         cwd: tmp,
         encoding: 'latin1',
-        timeout: 60_000,
+        timeout: 90_000,
       },
     );
-    expect(r.stdout).toContain('ready> a\x03b'); // Ctrl-C went to the guest, not to traplab
-    expect(r.stdout).toContain('traplab: terminated (Ctrl-A X)');
+    const stdout = readFileSync(out, 'latin1');
+    expect(stdout).toContain('ready> a\x03b'); // Ctrl-C went to the guest, not to traplab
+    expect(stdout).toContain('traplab: terminated (Ctrl-A X)');
     expect(r.status).toBe(0);
   });
 
