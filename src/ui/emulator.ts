@@ -46,6 +46,8 @@ type Pending = (m: FromWorker) => void;
 type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'>;
 
 const MAX_BACKLOG_CHARS = 256 * 1024;
+/** Store updates per second while the guest runs (stops and starts are applied at once). */
+const RUNNING_UPDATE_HZ = 8;
 /** A terminal's cursor position report (the answer to ESC[6n): ESC [ row ; col R. */
 const CURSOR_REPORT = new RegExp(`^${String.fromCharCode(27)}\\[\\d+;\\d+R$`);
 
@@ -61,6 +63,7 @@ export class Emulator {
   private readonly transcript = new Map<number, string>();
   private queued: FrameUpdate | null = null;
   private rafPending = false;
+  private lastFlushAt = -1e9;
   readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
    * Replayed output still being processed by a terminal. xterm answers queries in guest output
@@ -302,6 +305,7 @@ export class Emulator {
     const q = this.queued;
     this.queued = null;
     if (!q) return;
+    this.lastFlushAt = performance.now();
     // Keep at most the last few snapshots: the diff only needs the stops and the latest.
     if (q.regs.length > 4) q.regs = q.regs.slice(-4);
     useUi.getState().applyFrames(q);
@@ -310,13 +314,19 @@ export class Emulator {
   private scheduleFlush(): void {
     if (this.rafPending) return;
     this.rafPending = true;
+    // While a guest runs flat out, React re-renders (status bar, trap table, stats) at most
+    // RUNNING_UPDATE_HZ: counters that change 60 times a second cannot be read anyway, and the
+    // layout and paint they cost are what made the page drop frames. xterm draws on its own.
+    const wait = Math.max(0, this.lastFlushAt + 1000 / RUNNING_UPDATE_HZ - performance.now());
     const run = () => {
       this.rafPending = false;
       this.flush();
     };
     // Hidden tabs get no animation frames; fall back so state still settles.
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') queueMicrotask(run);
-    else requestAnimationFrame(run);
+    const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+    const frame = () => (hidden ? queueMicrotask(run) : requestAnimationFrame(run));
+    if (wait > 0) setTimeout(frame, wait);
+    else frame();
   }
 }
 

@@ -9,6 +9,7 @@
  * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
  */
 
+import { NS_PER_TICK, TICKS_PER_SECOND } from '../machine/clock.ts';
 import { Executor } from './exec.ts';
 import { decodePosition } from './position.ts';
 import {
@@ -108,6 +109,17 @@ const REGS_EVERY_MS = 200;
 const FRAME_EVERY_MS = 15;
 /** Below this speed every frame carries registers (slow motion). */
 const SLOW_IPS = 2000;
+/**
+ * A halted guest's virtual clock skips ahead to its next timer; left alone, an idle guest would
+ * race through timer ticks as fast as the host can (burning a core and flooding the page with
+ * frames). While the guest mostly halts, its virtual time is held to the wall clock: it may run at
+ * most IDLE_LEAD_MS ahead of it. A busy guest is never held back (it lags the clock anyway).
+ * Where slices end is invisible to the guest, so this changes nothing it can observe.
+ */
+const IDLE_LEAD_MS = 2;
+const TICKS_PER_MS = TICKS_PER_SECOND / 1000;
+/** Longest a single advance may take (ms): the chunk shrinks when one runs longer. */
+const CHUNK_MS = 2;
 
 const DEFAULT_MEM_MIB = 32;
 
@@ -130,6 +142,11 @@ export class WorkerCore {
   private stopNote: string | undefined;
   private mipsT0 = 0;
   private mipsI0 = 0;
+  /** Idle pacing (see IDLE_LEAD_MS): wall time and virtual time (ns) when pacing last synced. */
+  private paceT0 = 0;
+  private paceV0 = 0;
+  /** The last advance was mostly halted time: hold the virtual clock to the wall clock. */
+  private idling = false;
   private mips = 0;
   private loadSeq = 0;
 
@@ -396,6 +413,9 @@ export class WorkerCore {
       return;
     }
     this.mode = mode;
+    this.idling = false;
+    this.paceT0 = this.host.now();
+    this.paceV0 = s.virtualTimeNs;
     this.exec!.start(mode === 'run' ? 'run' : mode === 'toTrap' ? 't' : 'u', kind);
     this.trapStop = undefined;
     this.stopNote = note;
@@ -446,8 +466,19 @@ export class WorkerCore {
     let stopped: string | null = null;
     // A replay runs flat out: slow motion is for watching, not for getting to the linked point.
     const throttled = this.ips !== null && this.mode !== 'replay';
+    const paced = this.mode === 'run' && !throttled;
     for (;;) {
       let budget = this.chunk;
+      // Paced, every advance is bounded (a busy guest may go idle within it); only an idle one waits.
+      if (paced) {
+        const lead = (s.virtualTimeNs - this.paceV0) / 1e6 - (this.host.now() - this.paceT0);
+        const allowed = Math.floor((IDLE_LEAD_MS - lead) * TICKS_PER_MS);
+        if (allowed <= 0 && this.idling) {
+          waitMs = Math.min(16, Math.max(1, -allowed / TICKS_PER_MS));
+          break;
+        }
+        budget = Math.min(budget, Math.max(allowed, 1000));
+      }
       if (throttled) {
         const allowed =
           Math.floor(((this.host.now() - this.throttleT0) * this.ips!) / 1000) - this.throttleDone;
@@ -458,8 +489,11 @@ export class WorkerCore {
         budget = Math.min(budget, allowed);
       }
       const wasReplay = ex.replaying;
+      const v0 = s.virtualTimeNs;
+      const tA = this.host.now();
       const r = ex.advance(budget);
       const ran = r.ran;
+      if (paced) this.pace(s.virtualTimeNs - v0, ran);
       this.throttleDone += throttled ? Math.max(ran, 1) : 0;
       if (!this.canRun(r.st.state)) {
         stopped = `The guest has ${describeEnd(r.st)}${wasReplay ? ' (replayed from the link)' : ''}`;
@@ -472,9 +506,15 @@ export class WorkerCore {
         else stopped = r.note ?? 'Stopped';
         break;
       }
+      const took = this.host.now() - tA;
       const elapsed = this.host.now() - t0;
-      if (!throttled && ran === budget && elapsed < 1) this.chunk = Math.min(this.chunk * 2, 2_000_000);
-      else if (!throttled && elapsed > 3 && this.chunk > 1000) this.chunk = Math.floor(this.chunk / 2);
+      // Keep each advance about a millisecond long, so a slice (and Pause) is never held up by one
+      // long chunk: a chunk sized in a fast stretch may take far longer in a slow one.
+      if (!throttled && ran === budget && took < CHUNK_MS / 2)
+        this.chunk = Math.min(this.chunk * 2, 2_000_000);
+      else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
+        this.chunk = Math.max(1000, Math.floor((this.chunk * CHUNK_MS) / took));
+      }
       if (r.st.state === 'idle' && ran === 0) {
         waitMs = 4; // halted, waiting for input: don't spin
         break;
@@ -497,6 +537,26 @@ export class WorkerCore {
       this.postFrame(slow || now - this.lastRegsAt >= REGS_EVERY_MS);
     }
     return { more: true, waitMs };
+  }
+
+  /**
+   * Idle pacing bookkeeping after an advance of `advancedNs` virtual ns that retired `ran`. The
+   * lead (virtual minus wall time since the anchor) never falls below −IDLE_LEAD_MS, so a guest
+   * that was busy (lagging the clock) gets no burst of catch-up when it goes idle; while busy it
+   * never exceeds +IDLE_LEAD_MS either (a guest faster than its nominal clock is not held back,
+   * and owes nothing when it halts).
+   */
+  private pace(advancedNs: number, ran: number): void {
+    const halted = advancedNs / NS_PER_TICK - ran;
+    this.idling = halted > ran;
+    const now = this.host.now();
+    const v = this.session!.virtualTimeNs;
+    const lead = (v - this.paceV0) / 1e6 - (now - this.paceT0);
+    const kept = Math.max(-IDLE_LEAD_MS, this.idling ? lead : Math.min(lead, IDLE_LEAD_MS));
+    if (kept !== lead) {
+      this.paceT0 = now;
+      this.paceV0 = v - kept * 1e6;
+    }
   }
 
   private status(): StatusView {
