@@ -47,7 +47,7 @@ type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'
 
 const MAX_BACKLOG_CHARS = 256 * 1024;
 /** Store updates per second while the guest runs (stops and starts are applied at once). */
-const RUNNING_UPDATE_HZ = 8;
+const RUNNING_UPDATE_HZ = 4;
 /** A terminal's cursor position report (the answer to ESC[6n): ESC [ row ; col R. */
 const CURSOR_REPORT = new RegExp(`^${String.fromCharCode(27)}\\[\\d+;\\d+R$`);
 

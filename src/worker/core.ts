@@ -104,7 +104,7 @@ export interface SliceResult {
 /** Wall-clock length of one slice: short enough that Pause lands within 50 ms. */
 export const SLICE_MS = 6;
 /** Register snapshots while free running: at most this often. */
-const REGS_EVERY_MS = 200;
+const REGS_EVERY_MS = 500;
 /** Frames while free running: at most this often (about one per display frame). */
 const FRAME_EVERY_MS = 15;
 /** Below this speed every frame carries registers (slow motion). */
