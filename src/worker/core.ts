@@ -10,7 +10,7 @@
  */
 
 import { NS_PER_TICK, TICKS_PER_SECOND } from '../machine/clock.ts';
-import { Executor } from './exec.ts';
+import { Executor, type TrapTarget } from './exec.ts';
 import { decodePosition } from './position.ts';
 import {
   type DisasmLine,
@@ -207,15 +207,22 @@ export class WorkerCore {
         this.postFrame(true);
         return;
       }
-      case 'stepToTrap':
-        this.go('toTrap', 'Running to the next trap…');
-        return;
-      case 'runUntilTrapKind':
+      case 'stepToTrap': {
+        const skip = msg.skip ?? [];
+        const names = skip.map((k) => this.traps?.kindName(k) ?? `kind ${k}`);
         this.go(
-          'untilKind',
-          `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`,
-          msg.kind,
+          'toTrap',
+          skip.length
+            ? `Running to the next trap (skipping ${names.join(', ')})…`
+            : 'Running to the next trap…',
+          { skip },
         );
+        return;
+      }
+      case 'runUntilTrapKind':
+        this.go('untilKind', `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`, {
+          until: msg.kind,
+        });
         return;
       case 'setSpeed':
         this.ips = msg.ips;
@@ -403,7 +410,7 @@ export class WorkerCore {
     return state === 'running' || state === 'idle';
   }
 
-  private go(mode: 'run' | 'toTrap' | 'untilKind', note: string, kind = 0): void {
+  private go(mode: 'run' | 'toTrap' | 'untilKind', note: string, target?: TrapTarget): void {
     const s = this.session;
     if (!s) throw new Error(`no guest is loaded yet (choose a guest before running)`);
     if (this.mode !== 'paused') this.exec!.interrupt();
@@ -412,11 +419,18 @@ export class WorkerCore {
       this.postFrame(true);
       return;
     }
+    if (mode !== 'run' && this.config?.technique === 'native') {
+      // No VMM, so no record will ever come: running "to the next trap" would never stop.
+      this.mode = 'paused';
+      this.stopNote = 'Native execution has no VMM, so there are no traps to stop at — use Run or Step';
+      this.postFrame(true);
+      return;
+    }
     this.mode = mode;
     this.idling = false;
     this.paceT0 = this.host.now();
     this.paceV0 = s.virtualTimeNs;
-    this.exec!.start(mode === 'run' ? 'run' : mode === 'toTrap' ? 't' : 'u', kind);
+    this.exec!.start(mode === 'run' ? 'run' : 't', target);
     this.trapStop = undefined;
     this.stopNote = note;
     this.throttleT0 = this.host.now();

@@ -182,7 +182,7 @@ describe('WorkerCore + Session', () => {
     await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.ControlRegister });
     h.runToStop();
     f = h.frames().at(-1)!;
-    expect(f.status.stopNote).toBe('Stopped at the first control register');
+    expect(f.status.stopNote).toMatch(/^Stopped at control register \(record \d+\)$/);
     expect(f.stats.trapsByKind[TrapKind.ControlRegister]).toBe(1);
 
     await h.core.handle({ type: 'run' });
