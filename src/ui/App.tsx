@@ -4,6 +4,7 @@ import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { Registers } from './Registers.tsx';
 import { Stats } from './Stats.tsx';
+import { StopCallout } from './StopCallout.tsx';
 import {
   commands,
   defaultScenario,
@@ -12,6 +13,7 @@ import {
   scenarioFromSearch,
   setUrlPosition,
 } from './scenario.ts';
+import { exitText } from './status-text.ts';
 import { type UiState, useUi } from './store.ts';
 import { GuestBanner, Toolbar } from './Toolbar.tsx';
 import { TrapLog } from './TrapLog.tsx';
@@ -116,23 +118,28 @@ function StatusBar() {
   const loaded = useUi((s) => s.loaded);
   const loading = useUi((s) => s.loading);
   const speed = useUi((s) => s.speed);
+  const panic = useUi((s) => s.panic);
   const st = status?.state;
-  const state = loading
-    ? 'loading'
-    : !loaded || !st
-      ? 'empty'
-      : status.running
-        ? 'running'
-        : st === 'running' || st === 'idle'
-          ? 'paused'
-          : st;
+  const state = panic
+    ? 'stopped'
+    : loading
+      ? 'loading'
+      : !loaded || !st
+        ? 'empty'
+        : status.running
+          ? 'running'
+          : st === 'running' || st === 'idle'
+            ? 'paused'
+            : st;
   const replay = status?.replay;
   const pct = replay && replay.total > 0 ? ` ${Math.floor((100 * replay.done) / replay.total)}%` : '';
   const note = loading
     ? 'Loading the guest…'
     : !loaded
       ? 'No guest loaded'
-      : `${status?.stopNote ?? ''}${pct}`;
+      : panic && status?.running
+        ? `Running — but the guest kernel panicked: ${panic}`
+        : `${status?.stopNote ?? ''}${pct}`;
   return (
     <footer
       className="statusbar"
@@ -144,7 +151,11 @@ function StatusBar() {
       <span data-testid="status-note" className="status-note" title={note}>
         {note}
       </span>
-      {status?.state === 'exited' ? <span className="pill">exit code {status.exitCode}</span> : null}
+      {status?.state === 'exited' ? (
+        <span className="pill" data-testid="exit-pill" title={`exit status ${status.exitCode}`}>
+          {exitText(status)}
+        </span>
+      ) : null}
       <span className="spacer" />
       {stats ? (
         <>
@@ -209,6 +220,7 @@ export function App() {
     <div className="app" data-testid="app">
       <Toolbar />
       <GuestBanner />
+      <StopCallout />
       <main
         className="workspace"
         style={{ '--cols': `minmax(0, ${colSplit}fr) 6px minmax(0, ${1 - colSplit}fr)` } as CSSProperties}
@@ -220,7 +232,7 @@ export function App() {
           <section className="panel" aria-label="Serial consoles">
             <div className="panel-head">
               <h2>Console</h2>
-              <span className="muted small">COM1 · click to type</span>
+              <span className="muted small">COM1 · click to type · Esc or Shift+Tab leaves</span>
             </div>
             <Suspense fallback={<div className="empty">Starting the console…</div>}>
               <Consoles />

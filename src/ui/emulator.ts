@@ -19,6 +19,7 @@ import type {
 } from '../worker/protocol.ts';
 import { uiMessage } from './messages.ts';
 import { setUrlPosition } from './scenario.ts';
+import { panicLine } from './status-text.ts';
 import { type FrameUpdate, type ScenarioSel, useUi } from './store.ts';
 
 function searchOf(s: ScenarioSel): string {
@@ -48,6 +49,8 @@ type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'
 const MAX_BACKLOG_CHARS = 256 * 1024;
 /** Store updates per second while the guest runs (stops and starts are applied at once). */
 const RUNNING_UPDATE_HZ = 4;
+/** How often the URL's run position is refreshed while the guest runs. */
+const URL_EVERY_MS = 1000;
 /** A terminal's cursor position report (the answer to ESC[6n): ESC [ row ; col R. */
 const CURSOR_REPORT = new RegExp(`^${String.fromCharCode(27)}\\[\\d+;\\d+R$`);
 
@@ -64,6 +67,7 @@ export class Emulator {
   private queued: FrameUpdate | null = null;
   private rafPending = false;
   private lastFlushAt = -1e9;
+  private urlAt = -1e9;
   readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
    * Replayed output still being processed by a terminal. xterm answers queries in guest output
@@ -168,8 +172,14 @@ export class Emulator {
     // Stream mode: a UTF-8 sequence split across two frames is decoded once both halves arrive.
     const text = d.decode(bytes, { stream: true });
     if (!text) return;
-    const t = (this.transcript.get(vm) ?? '') + text;
+    const prev = this.transcript.get(vm) ?? '';
+    const t = prev + text;
     this.transcript.set(vm, t.length > MAX_BACKLOG_CHARS ? t.slice(-MAX_BACKLOG_CHARS) : t);
+    // A kernel that panics usually keeps its CPU busy in a loop: say so, or "Running" misleads.
+    if (useUi.getState().panic === null && /panic/i.test(text + prev.slice(-40))) {
+      const p = panicLine(prev.slice(-200) + text);
+      if (p) useUi.getState().set({ panic: vm > 0 || this.sinks.size > 1 ? `VM ${vm}: ${p}` : p });
+    }
     const sink = this.sinks.get(vm);
     if (sink) this.writeTo(sink, text, replayed);
     else {
@@ -208,6 +218,12 @@ export class Emulator {
           uploadName: ui.pendingUpload,
           activeScenario: ui.pendingUpload ? ui.activeScenario : ui.scenario,
         });
+        if (ui.pendingUpload) {
+          // The URL must not name the built-in guest that ran before: only the technique and VM
+          // count carry over (a guest from disk cannot be linked to).
+          const q = new URLSearchParams({ technique: ui.scenario.technique, vms: String(ui.scenario.vms) });
+          history.replaceState(null, '', `${location.pathname}?${q.toString()}${location.hash}`);
+        }
         return;
       case 'frame': {
         // Output of a replay, including the frame that ends it.
@@ -223,6 +239,7 @@ export class Emulator {
         if (m.vms) q.vms = m.vms;
         this.queued = q;
         if (!m.status.running) this.atStop(m.status, m.stats, ui.status?.running ?? false);
+        else this.whileRunning(m.status);
         // A stop (or start) is shown at once; everything else waits for the next animation frame.
         if (m.status.running !== (ui.status?.running ?? false)) this.flush();
         else this.scheduleFlush();
@@ -273,7 +290,11 @@ export class Emulator {
    */
   private atStop(st: StatusView, stats: StatsView, wasRunning: boolean): void {
     const ui = useUi.getState();
-    if (ui.uploadName || ui.pendingUpload) return;
+    if (ui.uploadName || ui.pendingUpload) {
+      // A guest from disk cannot be linked to: its bytes are not on any server.
+      if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });
+      return;
+    }
     const firstSeq = stats.trapTotal - stats.trapHeld;
     if (!st.replay) setUrlPosition({ at: st.position ?? '' });
     if (ui.pendingSel !== null) {
@@ -292,6 +313,16 @@ export class Emulator {
       return;
     }
     if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });
+  }
+
+  /** While running, the URL follows the run (about once a second), so a copied link is current. */
+  private whileRunning(st: StatusView): void {
+    const ui = useUi.getState();
+    if (ui.uploadName || ui.pendingUpload || st.replay || ui.pendingSel !== null) return;
+    const now = performance.now();
+    if (now - this.urlAt < URL_EVERY_MS) return;
+    this.urlAt = now;
+    setUrlPosition({ at: st.position ?? '' });
   }
 
   private settle(id: number, m: FromWorker): void {

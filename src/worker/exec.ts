@@ -85,9 +85,17 @@ export class Executor {
     return Math.round(this.s.virtualTimeNs / NS_PER_TICK);
   }
 
-  /** The journal as a link token, or null when it is too long for a link. */
+  /**
+   * The journal as a link token, or null when it is too long for a link. While a command runs, the
+   * point reached so far is added (as a clock), so a link copied mid-run replays to about here.
+   */
   position(): string | null {
-    return this.encoded;
+    const c = this.cur;
+    if (this.encoded === null || !c || c.k === 's' || this.replaying) return this.encoded;
+    const j = this.journal.map((o) => ({ ...o }));
+    appendOp(j, { op: 'c', clock: this.clock(), traps: this.t.total() });
+    const e = encodePosition(j);
+    return e.length <= MAX_POSITION_CHARS ? e : null;
   }
 
   private record(o: PosOp): void {
