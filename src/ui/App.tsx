@@ -4,7 +4,6 @@ import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { Registers } from './Registers.tsx';
 import { Stats } from './Stats.tsx';
-import { StopCallout } from './StopCallout.tsx';
 import {
   commands,
   defaultScenario,
@@ -220,7 +219,6 @@ export function App() {
     <div className="app" data-testid="app">
       <Toolbar />
       <GuestBanner />
-      <StopCallout />
       <main
         className="workspace"
         style={{ '--cols': `minmax(0, ${colSplit}fr) 6px minmax(0, ${1 - colSplit}fr)` } as CSSProperties}

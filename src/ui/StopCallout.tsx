@@ -10,15 +10,13 @@ export function StopCallout() {
   const panic = useUi((s) => s.panic);
   const loaded = useUi((s) => s.loaded);
   const c = loaded ? stopCallout(status, panic) : null;
-  // The slot is always there (the page grid has a row for it); it is empty while nothing stopped.
+  // It sits in the guest banner's title line, in place of the loader's summary, so it costs the
+  // workspace no height on a 720-line projector unless it needs a second line.
+  if (!c?.title) return null;
   return (
-    <div className="callout-slot" aria-live="polite">
-      {c?.title ? (
-        <section className={`callout tone-${c.tone}`} data-testid="stop-reason">
-          <strong className="callout-title">{c.title}</strong>
-          {c.detail ? <span className="callout-detail"> — {c.detail}</span> : null}
-        </section>
-      ) : null}
-    </div>
+    <output className={`callout tone-${c.tone}`} data-testid="stop-reason" aria-live="polite">
+      <strong className="callout-title">{c.title}</strong>
+      {c.detail ? <span className="callout-detail"> — {c.detail}</span> : null}
+    </output>
   );
 }

@@ -15,6 +15,7 @@ import {
   TrapIcon,
   UntilIcon,
 } from './Icons.tsx';
+import { StopCallout } from './StopCallout.tsx';
 import {
   changeScenario,
   commands,
@@ -369,6 +370,7 @@ export function GuestBanner() {
             {loaded.summary}
           </span>
         ) : null}
+        <StopCallout />
       </div>
       <p className="banner-text" data-testid="guest-description">
         {description} <em className="muted">{TECHNIQUE_BLURBS[scenario.technique]}</em>
