@@ -3,6 +3,7 @@ import { CodeView } from './CodeView.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { Registers } from './Registers.tsx';
+import { RingDiagram } from './rings/RingDiagram.tsx';
 import { Stats } from './Stats.tsx';
 import {
   commands,
@@ -16,6 +17,8 @@ import { exitText } from './status-text.ts';
 import { type UiState, useUi } from './store.ts';
 import { GuestBanner, Toolbar } from './Toolbar.tsx';
 import { TrapLog } from './TrapLog.tsx';
+import { startSampling } from './timeline/samples.ts';
+import { Timeline } from './timeline/Timeline.tsx';
 
 // xterm is most of the bundle: load it in its own chunk while the rest of the page comes up.
 // Output that arrives first waits in the emulator client's backlog.
@@ -200,6 +203,8 @@ export function App() {
     }
   }, [theme, classroom]);
 
+  useEffect(startSampling, []);
+
   useEffect(() => {
     loadScenario(scenarioFromSearch(location.search, defaultScenario()), positionFromSearch(location.search));
   }, []);
@@ -289,8 +294,38 @@ export function App() {
               >
                 Stats
               </button>
+              <button
+                type="button"
+                role="tab"
+                aria-selected={rightTab === 'rings'}
+                className={`tab ${rightTab === 'rings' ? 'on' : ''}`}
+                onClick={() => set({ rightTab: 'rings' })}
+                data-testid="rings-tab"
+              >
+                Rings
+              </button>
+              <button
+                type="button"
+                role="tab"
+                aria-selected={rightTab === 'timeline'}
+                className={`tab ${rightTab === 'timeline' ? 'on' : ''}`}
+                onClick={() => set({ rightTab: 'timeline' })}
+                data-testid="timeline-tab"
+              >
+                Timeline
+              </button>
             </div>
-            <div className="panel-body scroll">{rightTab === 'code' ? <CodeView /> : <Stats />}</div>
+            <div className="panel-body scroll">
+              {rightTab === 'code' ? (
+                <CodeView />
+              ) : rightTab === 'stats' ? (
+                <Stats />
+              ) : rightTab === 'rings' ? (
+                <RingDiagram />
+              ) : (
+                <Timeline />
+              )}
+            </div>
           </div>
         </section>
       </main>

@@ -47,7 +47,8 @@ export function stopCallout(st: StatusView | null, panic: string | null): Callou
     case 'exited':
       return {
         tone: (st.exitCode ?? 1) >>> 1 === 0 ? 'ok' : 'warn',
-        title: note,
+        // "with code 1" reads as failure to a class; the detail says what the guest reported.
+        title: exitText(st) ? note.replace(/ with code \d+/, '') : note,
         detail: exitText(st) ?? undefined,
       };
     case 'shutdown':
