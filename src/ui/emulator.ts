@@ -151,7 +151,7 @@ export class Emulator {
   }
 
   transcriptOf(vm: number): string {
-    return this.transcript.get(vm) ?? '';
+    return (this.transcript.get(vm) ?? '').slice(-MAX_BACKLOG_CHARS);
   }
 
   /** Forget decoders and transcripts (a new guest is starting). */
@@ -174,7 +174,8 @@ export class Emulator {
     if (!text) return;
     const prev = this.transcript.get(vm) ?? '';
     const t = prev + text;
-    this.transcript.set(vm, t.length > MAX_BACKLOG_CHARS ? t.slice(-MAX_BACKLOG_CHARS) : t);
+    // Trim only when well over the limit: slicing flattens the string, once per frame otherwise.
+    this.transcript.set(vm, t.length > 2 * MAX_BACKLOG_CHARS ? t.slice(-MAX_BACKLOG_CHARS) : t);
     // A kernel that panics usually keeps its CPU busy in a loop: say so, or "Running" misleads.
     if (useUi.getState().panic === null && /panic/i.test(text + prev.slice(-40))) {
       const p = panicLine(prev.slice(-200) + text);

@@ -547,7 +547,9 @@ export class WorkerCore {
       return { more: false, waitMs: 0 };
     }
     const slow = throttled && this.ips! < SLOW_IPS;
-    if (slow || now - this.lastFrameAt >= FRAME_EVERY_MS) {
+    // Slow motion shows every frame's registers, but still at most one frame per display frame:
+    // posting one per slice (hundreds a second) kept the page busy cloning and handling them.
+    if (now - this.lastFrameAt >= FRAME_EVERY_MS) {
       this.postFrame(slow || now - this.lastRegsAt >= REGS_EVERY_MS);
     }
     return { more: true, waitMs };
