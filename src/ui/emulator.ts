@@ -49,6 +49,8 @@ type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'
 const MAX_BACKLOG_CHARS = 256 * 1024;
 /** Store updates per second while the guest runs (stops and starts are applied at once). */
 const RUNNING_UPDATE_HZ = 4;
+/** Console output is handed to xterm at most this often while a guest runs. */
+const CONSOLE_BATCH_MS = 50;
 /** How often the URL's run position is refreshed while the guest runs. */
 const URL_EVERY_MS = 1000;
 /** A terminal's cursor position report (the answer to ESC[6n): ESC [ row ; col R. */
@@ -67,6 +69,8 @@ export class Emulator {
   private queued: FrameUpdate | null = null;
   private rafPending = false;
   private lastFlushAt = -1e9;
+  private readonly serialOut = new Map<SerialSink, string>();
+  private serialTimer: ReturnType<typeof setTimeout> | null = null;
   private urlAt = -1e9;
   readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
@@ -156,6 +160,9 @@ export class Emulator {
 
   /** Forget decoders and transcripts (a new guest is starting). */
   clearSerial(): void {
+    if (this.serialTimer !== null) clearTimeout(this.serialTimer);
+    this.serialTimer = null;
+    this.serialOut.clear();
     for (const s of this.sinks.values()) s.clear();
     this.backlogReplay.clear();
     this.decoders.clear();
@@ -192,13 +199,27 @@ export class Emulator {
 
   private writeTo(sink: SerialSink, text: string, replayed: boolean): void {
     if (!replayed) {
-      sink.write(text);
+      // Batched: each xterm write re-renders (and re-lays out) its rows, so a guest printing
+      // flat out would cost a layout every display frame. CONSOLE_BATCH_MS later reads the same.
+      this.serialOut.set(sink, (this.serialOut.get(sink) ?? '') + text);
+      if (this.serialTimer === null)
+        this.serialTimer = setTimeout(() => this.flushSerial(), CONSOLE_BATCH_MS);
       return;
     }
+    this.flushSerial();
     this.replayWrites++;
     sink.write(text, () => {
       this.replayWrites--;
     });
+  }
+
+  /** Hand batched console output to the terminals now. */
+  private flushSerial(): void {
+    if (this.serialTimer !== null) clearTimeout(this.serialTimer);
+    this.serialTimer = null;
+    const out = [...this.serialOut];
+    this.serialOut.clear();
+    for (const [sink, text] of out) sink.write(text);
   }
 
   private receive(m: FromWorker): void {
@@ -239,8 +260,10 @@ export class Emulator {
         if (m.traps) q.trapsGrew = true;
         if (m.vms) q.vms = m.vms;
         this.queued = q;
-        if (!m.status.running) this.atStop(m.status, m.stats, ui.status?.running ?? false);
-        else this.whileRunning(m.status);
+        if (!m.status.running) {
+          this.flushSerial();
+          this.atStop(m.status, m.stats, ui.status?.running ?? false);
+        } else this.whileRunning(m.status);
         // A stop (or start) is shown at once; everything else waits for the next animation frame.
         if (m.status.running !== (ui.status?.running ?? false)) this.flush();
         else this.scheduleFlush();
