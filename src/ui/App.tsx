@@ -3,6 +3,7 @@ import { CodeView } from './CodeView.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { Registers } from './Registers.tsx';
+import { RingDiagram } from './rings/RingDiagram.tsx';
 import { Stats } from './Stats.tsx';
 import {
   commands,
@@ -12,9 +13,12 @@ import {
   scenarioFromSearch,
   setUrlPosition,
 } from './scenario.ts';
+import { exitText } from './status-text.ts';
 import { type UiState, useUi } from './store.ts';
 import { GuestBanner, Toolbar } from './Toolbar.tsx';
 import { TrapLog } from './TrapLog.tsx';
+import { startSampling } from './timeline/samples.ts';
+import { Timeline } from './timeline/Timeline.tsx';
 
 // xterm is most of the bundle: load it in its own chunk while the rest of the page comes up.
 // Output that arrives first waits in the emulator client's backlog.
@@ -116,23 +120,28 @@ function StatusBar() {
   const loaded = useUi((s) => s.loaded);
   const loading = useUi((s) => s.loading);
   const speed = useUi((s) => s.speed);
+  const panic = useUi((s) => s.panic);
   const st = status?.state;
-  const state = loading
-    ? 'loading'
-    : !loaded || !st
-      ? 'empty'
-      : status.running
-        ? 'running'
-        : st === 'running' || st === 'idle'
-          ? 'paused'
-          : st;
+  const state = panic
+    ? 'stopped'
+    : loading
+      ? 'loading'
+      : !loaded || !st
+        ? 'empty'
+        : status.running
+          ? 'running'
+          : st === 'running' || st === 'idle'
+            ? 'paused'
+            : st;
   const replay = status?.replay;
   const pct = replay && replay.total > 0 ? ` ${Math.floor((100 * replay.done) / replay.total)}%` : '';
   const note = loading
     ? 'Loading the guest…'
     : !loaded
       ? 'No guest loaded'
-      : `${status?.stopNote ?? ''}${pct}`;
+      : panic && status?.running
+        ? `Running — but the guest kernel panicked: ${panic}`
+        : `${status?.stopNote ?? ''}${pct}`;
   return (
     <footer
       className="statusbar"
@@ -144,7 +153,11 @@ function StatusBar() {
       <span data-testid="status-note" className="status-note" title={note}>
         {note}
       </span>
-      {status?.state === 'exited' ? <span className="pill">exit code {status.exitCode}</span> : null}
+      {status?.state === 'exited' ? (
+        <span className="pill" data-testid="exit-pill" title={`exit status ${status.exitCode}`}>
+          {exitText(status)}
+        </span>
+      ) : null}
       <span className="spacer" />
       {stats ? (
         <>
@@ -190,6 +203,8 @@ export function App() {
     }
   }, [theme, classroom]);
 
+  useEffect(startSampling, []);
+
   useEffect(() => {
     loadScenario(scenarioFromSearch(location.search, defaultScenario()), positionFromSearch(location.search));
   }, []);
@@ -220,7 +235,7 @@ export function App() {
           <section className="panel" aria-label="Serial consoles">
             <div className="panel-head">
               <h2>Console</h2>
-              <span className="muted small">COM1 · click to type</span>
+              <span className="muted small">COM1 · click to type · Esc or Shift+Tab leaves</span>
             </div>
             <Suspense fallback={<div className="empty">Starting the console…</div>}>
               <Consoles />
@@ -279,8 +294,38 @@ export function App() {
               >
                 Stats
               </button>
+              <button
+                type="button"
+                role="tab"
+                aria-selected={rightTab === 'rings'}
+                className={`tab ${rightTab === 'rings' ? 'on' : ''}`}
+                onClick={() => set({ rightTab: 'rings' })}
+                data-testid="rings-tab"
+              >
+                Rings
+              </button>
+              <button
+                type="button"
+                role="tab"
+                aria-selected={rightTab === 'timeline'}
+                className={`tab ${rightTab === 'timeline' ? 'on' : ''}`}
+                onClick={() => set({ rightTab: 'timeline' })}
+                data-testid="timeline-tab"
+              >
+                Timeline
+              </button>
             </div>
-            <div className="panel-body scroll">{rightTab === 'code' ? <CodeView /> : <Stats />}</div>
+            <div className="panel-body scroll">
+              {rightTab === 'code' ? (
+                <CodeView />
+              ) : rightTab === 'stats' ? (
+                <Stats />
+              ) : rightTab === 'rings' ? (
+                <RingDiagram />
+              ) : (
+                <Timeline />
+              )}
+            </div>
           </div>
         </section>
       </main>

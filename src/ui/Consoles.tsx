@@ -57,6 +57,24 @@ function Console({ vm, count }: { vm: number; count: number }) {
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(el);
+    // Keyboard users must be able to leave the console: Esc and Shift+Tab move focus out and are
+    // not sent to the guest (Tab stays the guest's, for shell completion; Ctrl+[ still sends ESC).
+    term.attachCustomKeyEventHandler((e) => {
+      if (e.ctrlKey || e.altKey || e.metaKey) return true;
+      if (e.key === 'Escape') {
+        if (e.type === 'keydown') term.blur();
+        return false;
+      }
+      if (e.key === 'Tab' && e.shiftKey) {
+        if (e.type === 'keydown') {
+          e.preventDefault();
+          term.blur();
+          focusBefore(el);
+        }
+        return false;
+      }
+      return true;
+    });
     termRef.current = term;
     fitRef.current = fit;
     const refit = () => {
@@ -105,18 +123,54 @@ function Console({ vm, count }: { vm: number; count: number }) {
     }
   }, [theme, classroom]);
 
+  const onCpu = useUi((s) => count > 1 && s.regs?.vm === vm);
+  const solo = useUi((s) => s.consoleSolo);
+  const set = useUi((s) => s.set);
   return (
-    <div className="console">
-      {count > 1 ? <div className="console-label">VM {vm}</div> : null}
+    <div className={`console ${onCpu ? 'on-cpu' : ''}`} data-on-cpu={onCpu || undefined}>
+      {count > 1 ? (
+        <div className="console-label">
+          <span>VM {vm}</span>
+          {onCpu ? (
+            <span className="on-cpu-badge" title="This VM's state is in the physical CPU now">
+              ● on the CPU
+            </span>
+          ) : null}
+          <button
+            type="button"
+            className="link small console-solo"
+            data-testid={`console-solo-${vm}`}
+            onClick={() => set({ consoleSolo: solo === vm ? null : vm })}
+            title={solo === vm ? 'Show every VM’s console again' : 'Show only this console, large'}
+          >
+            {solo === vm ? 'all consoles' : 'enlarge'}
+          </button>
+        </div>
+      ) : null}
       <div className="console-term" ref={host} data-testid={`console-${vm}`} />
     </div>
   );
 }
 
+/** Move focus to the focusable element before `el` in document order (Shift+Tab out of xterm). */
+function focusBefore(el: HTMLElement): void {
+  const all = Array.from(
+    document.querySelectorAll<HTMLElement>(
+      'button:not([disabled]), select:not([disabled]), input:not([disabled]), [tabindex="0"]',
+    ),
+  ).filter((x) => !el.contains(x) && x.offsetParent !== null);
+  const before = all.filter((x) => x.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+  (before.at(-1) ?? all[0])?.focus();
+}
+
 export function Consoles() {
   const vms = useUi((s) => s.loaded?.vms ?? s.scenario.vms);
+  const solo = useUi((s) => (s.consoleSolo !== null && s.consoleSolo < vms ? s.consoleSolo : null));
   return (
-    <div className={`consoles tiles-${Math.min(vms, 4)}`} data-testid="consoles">
+    <div
+      className={`consoles tiles-${Math.min(vms, 4)} ${solo !== null ? `solo solo-${solo}` : ''}`}
+      data-testid="consoles"
+    >
       {Array.from({ length: vms }, (_, vm) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: one console per VM number
         <Console key={vm} vm={vm} count={vms} />

@@ -15,6 +15,7 @@ import {
   TrapIcon,
   UntilIcon,
 } from './Icons.tsx';
+import { StopCallout } from './StopCallout.tsx';
 import {
   changeScenario,
   commands,
@@ -55,6 +56,10 @@ export function Toolbar() {
   const set = useUi((s) => s.set);
   const canRun = !!loaded && (runState === 'running' || runState === 'idle');
   const kinds = loaded?.names.kinds ?? [];
+  // Any technique with a VMM logs records to step to; native has none (generic: new techniques
+  // get stepping without a change here).
+  const noVmm = loaded?.technique === 'native';
+  const noVmmTitle = 'Native execution has no VMM, so no trap ever comes: choose a VMM technique';
 
   const guestValue = uploadName ? '__upload' : scenario.guestId;
   return (
@@ -177,21 +182,22 @@ export function Toolbar() {
           type="button"
           className="btn"
           data-testid="step-trap"
-          disabled={!canRun || running}
+          disabled={!canRun || running || noVmm}
           onClick={commands.stepToTrap}
-          title="Run until the next trap record  [T]"
+          title={noVmm ? noVmmTitle : 'Run until the next trap record (except the kinds you skip)  [T]'}
         >
           <TrapIcon />
           <span>Next trap</span>
         </button>
+        <SkipChooser kinds={kinds} disabled={noVmm || kinds.length === 0} />
         <div className="split-btn">
           <button
             type="button"
             className="btn"
             data-testid="run-until"
-            disabled={!canRun || running || kinds.length === 0}
+            disabled={!canRun || running || kinds.length === 0 || noVmm}
             onClick={commands.runUntil}
-            title="Run until a trap of the chosen kind  [U]"
+            title={noVmm ? noVmmTitle : 'Run until a trap of the chosen kind  [U]'}
           >
             <UntilIcon />
             <span>Until</span>
@@ -201,7 +207,7 @@ export function Toolbar() {
             data-testid="until-kind"
             value={untilKind}
             onChange={(e) => set({ untilKind: Number(e.target.value) })}
-            disabled={kinds.length === 0}
+            disabled={kinds.length === 0 || noVmm}
           >
             {kinds.map((k, i) => (
               <option key={k} value={i}>
@@ -296,6 +302,48 @@ export function Toolbar() {
   );
 }
 
+/**
+ * Which trap kinds "Next trap" runs past: polling port I/O or shadow-page fills can bury the traps
+ * a lesson is about. Skipped records are still logged (and counted); only stepping ignores them.
+ */
+function SkipChooser({ kinds, disabled }: { kinds: string[]; disabled: boolean }) {
+  const skip = useUi((s) => s.skipKinds);
+  const byKind = useUi((s) => s.stats?.trapsByKind);
+  const set = useUi((s) => s.set);
+  const [open, setOpen] = useState(false);
+  const toggle = (k: number) =>
+    set({ skipKinds: skip.includes(k) ? skip.filter((x) => x !== k) : [...skip, k].sort((a, b) => a - b) });
+  return (
+    <div className="skip-chooser">
+      <button
+        type="button"
+        className={`btn small ${skip.length ? 'active' : ''}`}
+        data-testid="skip-kinds"
+        aria-expanded={open}
+        disabled={disabled}
+        onClick={() => setOpen(!open)}
+        title="Trap kinds Next trap runs past without stopping (they stay in the log)"
+      >
+        {skip.length ? `Skipping ${skip.length}` : 'Skip…'}
+      </button>
+      {open && !disabled ? (
+        <fieldset className="skip-menu" data-testid="skip-menu">
+          <legend>Next trap runs past (still logged):</legend>
+          {kinds.map((k, i) => (
+            <label key={k}>
+              <input type="checkbox" checked={skip.includes(i)} onChange={() => toggle(i)} /> {k}
+              {byKind?.[i] ? <span className="muted mono"> {byKind[i].toLocaleString()}</span> : null}
+            </label>
+          ))}
+          <button type="button" className="btn small" onClick={() => setOpen(false)}>
+            Done
+          </button>
+        </fieldset>
+      ) : null}
+    </div>
+  );
+}
+
 /** The selected guest's teaching description and the technique's one-liner. */
 export function GuestBanner() {
   const scenario = useUi((s) => s.scenario);
@@ -322,6 +370,7 @@ export function GuestBanner() {
             {loaded.summary}
           </span>
         ) : null}
+        <StopCallout />
       </div>
       <p className="banner-text" data-testid="guest-description">
         {description} <em className="muted">{TECHNIQUE_BLURBS[scenario.technique]}</em>

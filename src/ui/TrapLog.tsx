@@ -79,7 +79,10 @@ function showCode(d: TrapDetail): void {
 
 function Detail({ index, onClose }: { index: number; onClose: () => void }) {
   const [d, setD] = useState<TrapDetail | null | undefined>(undefined);
-  const [longText, setLongText] = useState(false);
+  const wide = useUi((s) => s.detailWide);
+  const set = useUi((s) => s.set);
+  const [more, setMore] = useState(false);
+  const longText = more || wide;
   useEffect(() => {
     let live = true;
     setD(undefined);
@@ -97,6 +100,17 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
         {d ? <span className={`kind-badge ${kindClass(d.kind)}`}>{d.kindName}</span> : null}
         <span className="muted">record {index}</span>
         {d?.invisible ? <span className="invisible-badge">invisible to the VMM</span> : null}
+        <span className="spacer" />
+        <button
+          type="button"
+          className="btn ghost small"
+          onClick={() => set({ detailWide: !wide })}
+          aria-pressed={wide}
+          data-testid="detail-wide"
+          title={wide ? 'Back beside the table' : 'Use the whole trap-log panel for this record'}
+        >
+          {wide ? '⇥ beside' : '⤢ wide'}
+        </button>
         <button type="button" className="btn ghost small" onClick={onClose} aria-label="Close the detail">
           ✕
         </button>
@@ -105,15 +119,16 @@ function Detail({ index, onClose }: { index: number; onClose: () => void }) {
       {d === null ? <div className="muted">This record is no longer held in the log.</div> : null}
       {d ? (
         <>
+          {d.summary ? (
+            <p className="trap-summary" data-testid="trap-summary">
+              {d.summary}
+            </p>
+          ) : null}
           {d.explanation ? (
             <>
               <p className={`explanation ${longText ? '' : 'clamped'}`}>{d.explanation}</p>
-              {d.explanation.length > 220 ? (
-                <button
-                  type="button"
-                  className="link small explanation-more"
-                  onClick={() => setLongText(!longText)}
-                >
+              {d.explanation.length > 220 && !wide ? (
+                <button type="button" className="link small explanation-more" onClick={() => setMore(!more)}>
                   {longText ? 'less' : 'read more'}
                 </button>
               ) : null}
@@ -202,6 +217,7 @@ export function TrapLog() {
   const filterSel = useUi((s) => s.trapFilter);
   const follow = useUi((s) => s.follow);
   const selected = useUi((s) => s.selectedTrap);
+  const detailWide = useUi((s) => s.detailWide);
   const set = useUi((s) => s.set);
   const scroller = useRef<HTMLDivElement>(null);
   const autoScroll = useRef(false);
@@ -274,6 +290,21 @@ export function TrapLog() {
       setScrollTop(el.scrollTop);
     }
   }, [follow, total]);
+
+  // Row height changes with classroom mode: keep the same rows in view (the old scroll offset, in
+  // the new row height, would point past the rows and leave the table blank).
+  const prevRowH = useRef(rowH);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the row height changes
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    const old = prevRowH.current;
+    prevRowH.current = rowH;
+    if (!el || old === rowH) return;
+    autoScroll.current = true;
+    if (useUi.getState().follow) el.scrollTop = el.scrollHeight;
+    else if (!win.scaled) el.scrollTop = Math.round((el.scrollTop / old) * rowH);
+    setScrollTop(el.scrollTop);
+  }, [rowH]);
 
   // A link's selected trap: bring its row into view (unfiltered, the row is the log index).
   const reveal = useUi((s) => s.revealTrap);
@@ -402,7 +433,10 @@ export function TrapLog() {
   const offsetY = rowsOffset(win, scrollTop, drawFirst, rowH);
 
   return (
-    <div className={`traplog ${selected !== null ? 'with-detail' : ''}`} data-testid="traplog">
+    <div
+      className={`traplog ${selected !== null ? 'with-detail' : ''} ${selected !== null && detailWide ? 'detail-wide' : ''}`}
+      data-testid="traplog"
+    >
       <div className="panel-head">
         <h2>Trap log</h2>
         <span className="muted small" data-testid="trap-total" data-total={trapTotal}>

@@ -19,6 +19,7 @@ import type {
 } from '../worker/protocol.ts';
 import { uiMessage } from './messages.ts';
 import { setUrlPosition } from './scenario.ts';
+import { panicLine } from './status-text.ts';
 import { type FrameUpdate, type ScenarioSel, useUi } from './store.ts';
 
 function searchOf(s: ScenarioSel): string {
@@ -46,6 +47,12 @@ type Pending = (m: FromWorker) => void;
 type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'>;
 
 const MAX_BACKLOG_CHARS = 256 * 1024;
+/** Store updates per second while the guest runs (stops and starts are applied at once). */
+const RUNNING_UPDATE_HZ = 4;
+/** Console output is handed to xterm at most this often while a guest runs. */
+const CONSOLE_BATCH_MS = 50;
+/** How often the URL's run position is refreshed while the guest runs. */
+const URL_EVERY_MS = 1000;
 /** A terminal's cursor position report (the answer to ESC[6n): ESC [ row ; col R. */
 const CURSOR_REPORT = new RegExp(`^${String.fromCharCode(27)}\\[\\d+;\\d+R$`);
 
@@ -61,6 +68,10 @@ export class Emulator {
   private readonly transcript = new Map<number, string>();
   private queued: FrameUpdate | null = null;
   private rafPending = false;
+  private lastFlushAt = -1e9;
+  private readonly serialOut = new Map<SerialSink, string>();
+  private serialTimer: ReturnType<typeof setTimeout> | null = null;
+  private urlAt = -1e9;
   readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
    * Replayed output still being processed by a terminal. xterm answers queries in guest output
@@ -144,11 +155,14 @@ export class Emulator {
   }
 
   transcriptOf(vm: number): string {
-    return this.transcript.get(vm) ?? '';
+    return (this.transcript.get(vm) ?? '').slice(-MAX_BACKLOG_CHARS);
   }
 
   /** Forget decoders and transcripts (a new guest is starting). */
   clearSerial(): void {
+    if (this.serialTimer !== null) clearTimeout(this.serialTimer);
+    this.serialTimer = null;
+    this.serialOut.clear();
     for (const s of this.sinks.values()) s.clear();
     this.backlogReplay.clear();
     this.decoders.clear();
@@ -165,8 +179,15 @@ export class Emulator {
     // Stream mode: a UTF-8 sequence split across two frames is decoded once both halves arrive.
     const text = d.decode(bytes, { stream: true });
     if (!text) return;
-    const t = (this.transcript.get(vm) ?? '') + text;
-    this.transcript.set(vm, t.length > MAX_BACKLOG_CHARS ? t.slice(-MAX_BACKLOG_CHARS) : t);
+    const prev = this.transcript.get(vm) ?? '';
+    const t = prev + text;
+    // Trim only when well over the limit: slicing flattens the string, once per frame otherwise.
+    this.transcript.set(vm, t.length > 2 * MAX_BACKLOG_CHARS ? t.slice(-MAX_BACKLOG_CHARS) : t);
+    // A kernel that panics usually keeps its CPU busy in a loop: say so, or "Running" misleads.
+    if (useUi.getState().panic === null && /panic/i.test(text + prev.slice(-40))) {
+      const p = panicLine(prev.slice(-200) + text);
+      if (p) useUi.getState().set({ panic: vm > 0 || this.sinks.size > 1 ? `VM ${vm}: ${p}` : p });
+    }
     const sink = this.sinks.get(vm);
     if (sink) this.writeTo(sink, text, replayed);
     else {
@@ -178,13 +199,27 @@ export class Emulator {
 
   private writeTo(sink: SerialSink, text: string, replayed: boolean): void {
     if (!replayed) {
-      sink.write(text);
+      // Batched: each xterm write re-renders (and re-lays out) its rows, so a guest printing
+      // flat out would cost a layout every display frame. CONSOLE_BATCH_MS later reads the same.
+      this.serialOut.set(sink, (this.serialOut.get(sink) ?? '') + text);
+      if (this.serialTimer === null)
+        this.serialTimer = setTimeout(() => this.flushSerial(), CONSOLE_BATCH_MS);
       return;
     }
+    this.flushSerial();
     this.replayWrites++;
     sink.write(text, () => {
       this.replayWrites--;
     });
+  }
+
+  /** Hand batched console output to the terminals now. */
+  private flushSerial(): void {
+    if (this.serialTimer !== null) clearTimeout(this.serialTimer);
+    this.serialTimer = null;
+    const out = [...this.serialOut];
+    this.serialOut.clear();
+    for (const [sink, text] of out) sink.write(text);
   }
 
   private receive(m: FromWorker): void {
@@ -205,6 +240,12 @@ export class Emulator {
           uploadName: ui.pendingUpload,
           activeScenario: ui.pendingUpload ? ui.activeScenario : ui.scenario,
         });
+        if (ui.pendingUpload) {
+          // The URL must not name the built-in guest that ran before: only the technique and VM
+          // count carry over (a guest from disk cannot be linked to).
+          const q = new URLSearchParams({ technique: ui.scenario.technique, vms: String(ui.scenario.vms) });
+          history.replaceState(null, '', `${location.pathname}?${q.toString()}${location.hash}`);
+        }
         return;
       case 'frame': {
         // Output of a replay, including the frame that ends it.
@@ -219,7 +260,10 @@ export class Emulator {
         if (m.traps) q.trapsGrew = true;
         if (m.vms) q.vms = m.vms;
         this.queued = q;
-        if (!m.status.running) this.atStop(m.status, m.stats, ui.status?.running ?? false);
+        if (!m.status.running) {
+          this.flushSerial();
+          this.atStop(m.status, m.stats, ui.status?.running ?? false);
+        } else this.whileRunning(m.status);
         // A stop (or start) is shown at once; everything else waits for the next animation frame.
         if (m.status.running !== (ui.status?.running ?? false)) this.flush();
         else this.scheduleFlush();
@@ -270,7 +314,11 @@ export class Emulator {
    */
   private atStop(st: StatusView, stats: StatsView, wasRunning: boolean): void {
     const ui = useUi.getState();
-    if (ui.uploadName || ui.pendingUpload) return;
+    if (ui.uploadName || ui.pendingUpload) {
+      // A guest from disk cannot be linked to: its bytes are not on any server.
+      if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });
+      return;
+    }
     const firstSeq = stats.trapTotal - stats.trapHeld;
     if (!st.replay) setUrlPosition({ at: st.position ?? '' });
     if (ui.pendingSel !== null) {
@@ -291,6 +339,16 @@ export class Emulator {
     if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });
   }
 
+  /** While running, the URL follows the run (about once a second), so a copied link is current. */
+  private whileRunning(st: StatusView): void {
+    const ui = useUi.getState();
+    if (ui.uploadName || ui.pendingUpload || st.replay || ui.pendingSel !== null) return;
+    const now = performance.now();
+    if (now - this.urlAt < URL_EVERY_MS) return;
+    this.urlAt = now;
+    setUrlPosition({ at: st.position ?? '' });
+  }
+
   private settle(id: number, m: FromWorker): void {
     const p = this.pending.get(id);
     if (!p) return;
@@ -302,6 +360,7 @@ export class Emulator {
     const q = this.queued;
     this.queued = null;
     if (!q) return;
+    this.lastFlushAt = performance.now();
     // Keep at most the last few snapshots: the diff only needs the stops and the latest.
     if (q.regs.length > 4) q.regs = q.regs.slice(-4);
     useUi.getState().applyFrames(q);
@@ -310,13 +369,19 @@ export class Emulator {
   private scheduleFlush(): void {
     if (this.rafPending) return;
     this.rafPending = true;
+    // While a guest runs flat out, React re-renders (status bar, trap table, stats) at most
+    // RUNNING_UPDATE_HZ: counters that change 60 times a second cannot be read anyway, and the
+    // layout and paint they cost are what made the page drop frames. xterm draws on its own.
+    const wait = Math.max(0, this.lastFlushAt + 1000 / RUNNING_UPDATE_HZ - performance.now());
     const run = () => {
       this.rafPending = false;
       this.flush();
     };
     // Hidden tabs get no animation frames; fall back so state still settles.
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') queueMicrotask(run);
-    else requestAnimationFrame(run);
+    const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+    const frame = () => (hidden ? queueMicrotask(run) : requestAnimationFrame(run));
+    if (wait > 0) setTimeout(frame, wait);
+    else frame();
   }
 }
 

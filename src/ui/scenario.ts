@@ -158,7 +158,10 @@ export const commands = {
   pause: () => emulator().send({ type: 'pause' }),
   toggle: () => (useUi.getState().status?.running ? commands.pause() : commands.run()),
   step: () => emulator().send({ type: 'step' }),
-  stepToTrap: () => emulator().send({ type: 'stepToTrap' }),
+  stepToTrap: () => {
+    const skip = useUi.getState().skipKinds;
+    emulator().send(skip.length ? { type: 'stepToTrap', skip } : { type: 'stepToTrap' });
+  },
   runUntil: () => emulator().send({ type: 'runUntilTrapKind', kind: useUi.getState().untilKind }),
   reset: () => {
     emulator().clearSerial();

@@ -60,6 +60,14 @@ export interface UiState {
   /** Instructions per second, null = full speed. */
   speed: number | null;
   untilKind: number;
+  /** Trap kinds "Next trap" runs past (still logged): a teacher's way to skip noise. */
+  skipKinds: number[];
+  /** The guest kernel's own panic line, when its console printed one (it may keep "running"). */
+  panic: string | null;
+  /** One VM's console shown alone, large (null: all tiled). */
+  consoleSolo: number | null;
+  /** The trap detail fills the trap-log panel (room for the explanation and registers). */
+  detailWide: boolean;
   theme: Theme;
   classroom: boolean;
   helpOpen: boolean;
@@ -76,7 +84,7 @@ export interface UiState {
   revealTrap: number | null;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
-  rightTab: 'code' | 'stats';
+  rightTab: 'code' | 'stats' | 'rings' | 'timeline';
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
   leftSplit: number;
@@ -135,6 +143,10 @@ export const useUi = create<UiState & UiActions>()((set) => ({
   serialGen: 0,
   speed: null,
   untilKind: 1,
+  skipKinds: [],
+  panic: null,
+  consoleSolo: null,
+  detailWide: false,
   theme: stored<Theme>('traplab.theme', ['dark', 'light'], prefersLight() ? 'light' : 'dark'),
   classroom: stored('traplab.classroom', ['1', '0'], '0') === '1',
   helpOpen: false,
@@ -185,6 +197,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
       selectedTrap: null,
       codeAt: null,
       vmInfo: null,
+      panic: null,
       trapVersion: 0,
       serialGen: s.serialGen + 1,
     })),

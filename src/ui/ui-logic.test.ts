@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bitValue, CR0_BITS, describeSegAttrs, EFLAGS_BITS, fmtCount, fmtTimeNs, hex } from './format.ts';
 import { rowsOffset, rowWindow } from './row-window.ts';
 import { scenarioFromSearch, searchFromScenario } from './scenario.ts';
+import { exitText, panicLine, stopCallout } from './status-text.ts';
 import type { ScenarioSel } from './store.ts';
 
 const fallback: ScenarioSel = { guestId: 'hello', technique: 'native', vms: 1 };
@@ -130,5 +131,35 @@ describe('session messages in page terms', () => {
       'The paravirtual technique is not built yet; choose another one in the Technique menu.',
     );
     expect(uiMessage('the kernel is empty')).toBe('the kernel is empty');
+  });
+});
+
+describe('status text for a class', () => {
+  it('says what the guest reported through the debug-exit port', () => {
+    const ok = {
+      state: 'exited' as const,
+      exitCode: 1,
+      reason: 'guest wrote 0 to isa-debug-exit (exit status 1)',
+    };
+    expect(exitText(ok)).toBe('the guest reported success (it wrote 0 to port 0xF4)');
+    expect(exitText({ ...ok, exitCode: 7 })).toBe('the guest reported failure 3 (it wrote 3 to port 0xF4)');
+    expect(exitText({ state: 'running' })).toBeNull();
+    const c = stopCallout(
+      { ...ok, running: false, position: '', stopNote: 'The guest has exited with code 1' },
+      null,
+    );
+    expect(c).toMatchObject({ tone: 'ok', title: 'The guest has exited' });
+    expect(c?.detail).toMatch(/reported success/);
+  });
+
+  it('finds a kernel panic only once its line is complete', () => {
+    expect(panicLine('[ 0.5] Kernel panic - not syncing: Attempted to kill init!')).toBeNull();
+    expect(panicLine('[ 0.5] Kernel panic - not syncing: Attempted to kill init!\r\n')).toBe(
+      'Attempted to kill init!',
+    );
+    expect(stopCallout({ state: 'running', running: true, position: '' }, 'oops')?.title).toBe(
+      'The guest kernel panicked: oops',
+    );
+    expect(stopCallout({ state: 'running', running: true, position: '' }, null)).toBeNull();
   });
 });

@@ -134,6 +134,11 @@ const loadHello = {
   type: 'load',
   scenario: { guest: { kind: 'builtin', id: 'hello' }, technique: 'native', vms: 1 },
 };
+/** The scripted session's traps stand for a VMM's: stepping to them needs a VMM technique. */
+const loadHelloVmm = {
+  type: 'load',
+  scenario: { guest: { kind: 'builtin', id: 'hello' }, technique: 'trap-and-emulate', vms: 1 },
+};
 
 describe('WorkerCore', () => {
   it('answers a malformed message with an error and keeps working', async () => {
@@ -211,32 +216,89 @@ describe('WorkerCore', () => {
 
   it('step to next trap stops right after the trap and reports it', async () => {
     const h = harness();
-    await h.core.handle(loadHello);
+    await h.core.handle(loadHelloVmm);
     h.sessions[0].trapAt.set(5000, TrapKind.PortIo);
     await h.core.handle({ type: 'stepToTrap' });
     let r = h.core.runSlice();
     while (r.more) r = h.core.runSlice();
     const f = h.lastFrame();
     expect(h.sessions[0].instructions).toBe(5000);
-    expect(f.status).toMatchObject({ running: false, stopNote: 'Stopped at trap: port I/O' });
+    expect(f.status).toMatchObject({ running: false, stopNote: 'Stopped at trap: port I/O (record 0)' });
     expect(f.traps?.kind[0]).toBe(TrapKind.PortIo);
     expect(f.regs?.real.eip).toBe(5000);
     expect(f.stats.trapTotal).toBe(1);
     expect(f.stats.trapsByKind[TrapKind.PortIo]).toBe(1);
   });
 
-  it('run until a trap kind skips other kinds', async () => {
+  it('run until a trap kind skips other kinds, selects the record and keeps its registers', async () => {
     const h = harness();
-    await h.core.handle(loadHello);
+    await h.core.handle(loadHelloVmm);
     const s = h.sessions[0];
     s.trapAt.set(100, TrapKind.PortIo);
     s.trapAt.set(200, TrapKind.PrivilegedInstruction);
     s.trapAt.set(300, TrapKind.SilentEvent);
-    await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.SilentEvent });
+    s.trapAt.set(400, TrapKind.PortIo);
+    s.trapAt.set(500, TrapKind.SilentEvent);
+    const until = async () => {
+      await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.SilentEvent });
+      let r = h.core.runSlice();
+      while (r.more) r = h.core.runSlice();
+    };
+    await until();
+    expect(s.instructions).toBe(300);
+    expect(h.lastFrame().status).toMatchObject({
+      stopNote: 'Stopped at silent event (record 2)',
+      trapStop: 2,
+    });
+    // The second stop names its own record, not "the first".
+    await until();
+    expect(s.instructions).toBe(500);
+    expect(h.lastFrame().status).toMatchObject({
+      stopNote: 'Stopped at silent event (record 4)',
+      trapStop: 4,
+    });
+    await h.core.handle({ type: 'trapDetail', id: 3, index: 4 });
+    const d = h.of('trapDetail').at(-1)!.detail!;
+    expect(d.kind).toBe(TrapKind.SilentEvent);
+    // Stepped to within EXACT_STEPS: real registers right before the instruction and right after.
+    expect(d.regs).toMatchObject({ exact: true, instructions: 1 });
+    expect(d.regs!.before.real.eip).toBe(499);
+    expect(d.regs!.after.real.eip).toBe(500);
+  });
+
+  it('next trap can skip kinds a teacher finds noisy: they are still logged', async () => {
+    const h = harness();
+    await h.core.handle(loadHelloVmm);
+    const s = h.sessions[0];
+    s.trapAt.set(100, TrapKind.PortIo);
+    s.trapAt.set(150, TrapKind.HiddenPageFault);
+    s.trapAt.set(200, TrapKind.PortIo);
+    s.trapAt.set(300, TrapKind.ControlRegister);
+    await h.core.handle({ type: 'stepToTrap', skip: [TrapKind.PortIo, TrapKind.HiddenPageFault] });
     let r = h.core.runSlice();
     while (r.more) r = h.core.runSlice();
     expect(s.instructions).toBe(300);
-    expect(h.lastFrame().status.stopNote).toBe('Stopped at the first silent event');
+    const f = h.lastFrame();
+    expect(f.status.trapStop).toBe(3);
+    expect(f.status.stopNote).toMatch(/^Stopped at trap: control register \(record 3, skipping/);
+    expect(f.stats.trapTotal).toBe(4);
+    // The link replays to the same point without knowing the skip list.
+    expect(f.status.position).toMatch(/^c/);
+    await expect(h.core.handle({ type: 'stepToTrap', skip: ['x'] })).resolves.toBeUndefined();
+    expect(h.of('error').at(-1)!.message).toMatch(/'skip' must be an array of kind numbers/);
+  });
+
+  it('under native there is no VMM: next trap and until refuse to run, with the reason', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    h.sessions[0].trapAt.set(100, TrapKind.PortIo);
+    await h.core.handle({ type: 'stepToTrap' });
+    expect(h.core.runSlice().more).toBe(false);
+    expect(h.sessions[0].instructions).toBe(0);
+    expect(h.lastFrame().status.stopNote).toMatch(/no VMM, so there are no traps/);
+    await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.PortIo });
+    expect(h.core.runSlice().more).toBe(false);
+    expect(h.lastFrame().status.running).toBe(false);
   });
 
   it('stops when the guest exits and refuses to run an exited guest until reset', async () => {

@@ -9,7 +9,8 @@
  * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
  */
 
-import { Executor } from './exec.ts';
+import { NS_PER_TICK, TICKS_PER_SECOND } from '../machine/clock.ts';
+import { Executor, type TrapTarget } from './exec.ts';
 import { decodePosition } from './position.ts';
 import {
   type DisasmLine,
@@ -103,11 +104,22 @@ export interface SliceResult {
 /** Wall-clock length of one slice: short enough that Pause lands within 50 ms. */
 export const SLICE_MS = 6;
 /** Register snapshots while free running: at most this often. */
-const REGS_EVERY_MS = 200;
+const REGS_EVERY_MS = 500;
 /** Frames while free running: at most this often (about one per display frame). */
 const FRAME_EVERY_MS = 15;
 /** Below this speed every frame carries registers (slow motion). */
 const SLOW_IPS = 2000;
+/**
+ * A halted guest's virtual clock skips ahead to its next timer; left alone, an idle guest would
+ * race through timer ticks as fast as the host can (burning a core and flooding the page with
+ * frames). While the guest mostly halts, its virtual time is held to the wall clock: it may run at
+ * most IDLE_LEAD_MS ahead of it. A busy guest is never held back (it lags the clock anyway).
+ * Where slices end is invisible to the guest, so this changes nothing it can observe.
+ */
+const IDLE_LEAD_MS = 2;
+const TICKS_PER_MS = TICKS_PER_SECOND / 1000;
+/** Longest a single advance may take (ms): the chunk shrinks when one runs longer. */
+const CHUNK_MS = 2;
 
 const DEFAULT_MEM_MIB = 32;
 
@@ -130,6 +142,11 @@ export class WorkerCore {
   private stopNote: string | undefined;
   private mipsT0 = 0;
   private mipsI0 = 0;
+  /** Idle pacing (see IDLE_LEAD_MS): wall time and virtual time (ns) when pacing last synced. */
+  private paceT0 = 0;
+  private paceV0 = 0;
+  /** The last advance was mostly halted time: hold the virtual clock to the wall clock. */
+  private idling = false;
   private mips = 0;
   private loadSeq = 0;
 
@@ -190,15 +207,22 @@ export class WorkerCore {
         this.postFrame(true);
         return;
       }
-      case 'stepToTrap':
-        this.go('toTrap', 'Running to the next trap…');
-        return;
-      case 'runUntilTrapKind':
+      case 'stepToTrap': {
+        const skip = msg.skip ?? [];
+        const names = skip.map((k) => this.traps?.kindName(k) ?? `kind ${k}`);
         this.go(
-          'untilKind',
-          `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`,
-          msg.kind,
+          'toTrap',
+          skip.length
+            ? `Running to the next trap (skipping ${names.join(', ')})…`
+            : 'Running to the next trap…',
+          { skip },
         );
+        return;
+      }
+      case 'runUntilTrapKind':
+        this.go('untilKind', `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`, {
+          until: msg.kind,
+        });
         return;
       case 'setSpeed':
         this.ips = msg.ips;
@@ -386,7 +410,7 @@ export class WorkerCore {
     return state === 'running' || state === 'idle';
   }
 
-  private go(mode: 'run' | 'toTrap' | 'untilKind', note: string, kind = 0): void {
+  private go(mode: 'run' | 'toTrap' | 'untilKind', note: string, target?: TrapTarget): void {
     const s = this.session;
     if (!s) throw new Error(`no guest is loaded yet (choose a guest before running)`);
     if (this.mode !== 'paused') this.exec!.interrupt();
@@ -395,8 +419,18 @@ export class WorkerCore {
       this.postFrame(true);
       return;
     }
+    if (mode !== 'run' && this.config?.technique === 'native') {
+      // No VMM, so no record will ever come: running "to the next trap" would never stop.
+      this.mode = 'paused';
+      this.stopNote = 'Native execution has no VMM, so there are no traps to stop at — use Run or Step';
+      this.postFrame(true);
+      return;
+    }
     this.mode = mode;
-    this.exec!.start(mode === 'run' ? 'run' : mode === 'toTrap' ? 't' : 'u', kind);
+    this.idling = false;
+    this.paceT0 = this.host.now();
+    this.paceV0 = s.virtualTimeNs;
+    this.exec!.start(mode === 'run' ? 'run' : 't', target);
     this.trapStop = undefined;
     this.stopNote = note;
     this.throttleT0 = this.host.now();
@@ -446,8 +480,19 @@ export class WorkerCore {
     let stopped: string | null = null;
     // A replay runs flat out: slow motion is for watching, not for getting to the linked point.
     const throttled = this.ips !== null && this.mode !== 'replay';
+    const paced = this.mode === 'run' && !throttled;
     for (;;) {
       let budget = this.chunk;
+      // Paced, every advance is bounded (a busy guest may go idle within it); only an idle one waits.
+      if (paced) {
+        const lead = (s.virtualTimeNs - this.paceV0) / 1e6 - (this.host.now() - this.paceT0);
+        const allowed = Math.floor((IDLE_LEAD_MS - lead) * TICKS_PER_MS);
+        if (allowed <= 0 && this.idling) {
+          waitMs = Math.min(16, Math.max(1, -allowed / TICKS_PER_MS));
+          break;
+        }
+        budget = Math.min(budget, Math.max(allowed, 1000));
+      }
       if (throttled) {
         const allowed =
           Math.floor(((this.host.now() - this.throttleT0) * this.ips!) / 1000) - this.throttleDone;
@@ -458,8 +503,11 @@ export class WorkerCore {
         budget = Math.min(budget, allowed);
       }
       const wasReplay = ex.replaying;
+      const v0 = s.virtualTimeNs;
+      const tA = this.host.now();
       const r = ex.advance(budget);
       const ran = r.ran;
+      if (paced) this.pace(s.virtualTimeNs - v0, ran);
       this.throttleDone += throttled ? Math.max(ran, 1) : 0;
       if (!this.canRun(r.st.state)) {
         stopped = `The guest has ${describeEnd(r.st)}${wasReplay ? ' (replayed from the link)' : ''}`;
@@ -472,9 +520,15 @@ export class WorkerCore {
         else stopped = r.note ?? 'Stopped';
         break;
       }
+      const took = this.host.now() - tA;
       const elapsed = this.host.now() - t0;
-      if (!throttled && ran === budget && elapsed < 1) this.chunk = Math.min(this.chunk * 2, 2_000_000);
-      else if (!throttled && elapsed > 3 && this.chunk > 1000) this.chunk = Math.floor(this.chunk / 2);
+      // Keep each advance about a millisecond long, so a slice (and Pause) is never held up by one
+      // long chunk: a chunk sized in a fast stretch may take far longer in a slow one.
+      if (!throttled && ran === budget && took < CHUNK_MS / 2)
+        this.chunk = Math.min(this.chunk * 2, 2_000_000);
+      else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
+        this.chunk = Math.max(1000, Math.floor((this.chunk * CHUNK_MS) / took));
+      }
       if (r.st.state === 'idle' && ran === 0) {
         waitMs = 4; // halted, waiting for input: don't spin
         break;
@@ -493,10 +547,32 @@ export class WorkerCore {
       return { more: false, waitMs: 0 };
     }
     const slow = throttled && this.ips! < SLOW_IPS;
-    if (slow || now - this.lastFrameAt >= FRAME_EVERY_MS) {
+    // Slow motion shows every frame's registers, but still at most one frame per display frame:
+    // posting one per slice (hundreds a second) kept the page busy cloning and handling them.
+    if (now - this.lastFrameAt >= FRAME_EVERY_MS) {
       this.postFrame(slow || now - this.lastRegsAt >= REGS_EVERY_MS);
     }
     return { more: true, waitMs };
+  }
+
+  /**
+   * Idle pacing bookkeeping after an advance of `advancedNs` virtual ns that retired `ran`. The
+   * lead (virtual minus wall time since the anchor) never falls below −IDLE_LEAD_MS, so a guest
+   * that was busy (lagging the clock) gets no burst of catch-up when it goes idle; while busy it
+   * never exceeds +IDLE_LEAD_MS either (a guest faster than its nominal clock is not held back,
+   * and owes nothing when it halts).
+   */
+  private pace(advancedNs: number, ran: number): void {
+    const halted = advancedNs / NS_PER_TICK - ran;
+    this.idling = halted > ran;
+    const now = this.host.now();
+    const v = this.session!.virtualTimeNs;
+    const lead = (v - this.paceV0) / 1e6 - (now - this.paceT0);
+    const kept = Math.max(-IDLE_LEAD_MS, this.idling ? lead : Math.min(lead, IDLE_LEAD_MS));
+    if (kept !== lead) {
+      this.paceT0 = now;
+      this.paceV0 = v - kept * 1e6;
+    }
   }
 
   private status(): StatusView {

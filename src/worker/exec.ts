@@ -27,12 +27,27 @@ export interface RegPair {
   instructions: number;
 }
 
+/**
+ * Which records a "step to the next trap" stops at: every record, every record except some kinds
+ * (a teacher skipping noise such as polling port I/O), or only one kind ("run until <kind>").
+ */
+export type TrapTarget = { skip: readonly number[] } | { until: number };
+
 type Active =
   | { k: 'run' }
   | { k: 'c'; clock: number; traps: number }
-  | { k: 't'; left: number; startTotal: number; steps: number; startSnap: unknown; startInstr: number }
-  | { k: 'u'; kind: number; left: number; startTotal: number }
+  | {
+      k: 't';
+      target: TrapTarget;
+      left: number;
+      startTotal: number;
+      steps: number;
+      startSnap: unknown;
+      startInstr: number;
+    }
   | { k: 's'; left: number };
+
+const EVERY: TrapTarget = { skip: [] };
 
 export interface Advance {
   /** Instructions retired by this call. */
@@ -70,9 +85,17 @@ export class Executor {
     return Math.round(this.s.virtualTimeNs / NS_PER_TICK);
   }
 
-  /** The journal as a link token, or null when it is too long for a link. */
+  /**
+   * The journal as a link token, or null when it is too long for a link. While a command runs, the
+   * point reached so far is added (as a clock), so a link copied mid-run replays to about here.
+   */
   position(): string | null {
-    return this.encoded;
+    const c = this.cur;
+    if (this.encoded === null || !c || c.k === 's' || this.replaying) return this.encoded;
+    const j = this.journal.map((o) => ({ ...o }));
+    appendOp(j, { op: 'c', clock: this.clock(), traps: this.t.total() });
+    const e = encodePosition(j);
+    return e.length <= MAX_POSITION_CHARS ? e : null;
   }
 
   private record(o: PosOp): void {
@@ -93,9 +116,9 @@ export class Executor {
     return this.cur !== null || this.queue.length > 0;
   }
 
-  /** A live command: free running, to the next trap, or until a trap kind. */
-  start(cmd: 'run' | 't' | 'u', kind = 0): void {
-    this.cur = cmd === 'run' ? { k: 'run' } : cmd === 't' ? this.newT(1) : this.newU(kind, 1);
+  /** A live command: free running, or to the next trap record `target` accepts. */
+  start(cmd: 'run' | 't', target: TrapTarget = EVERY): void {
+    this.cur = cmd === 'run' ? { k: 'run' } : this.newT(1, target);
   }
 
   /** Replay a journal from the current state (a fresh session). */
@@ -129,8 +152,7 @@ export class Executor {
     if (this.cur && this.cur.k !== 's') {
       this.record({ op: 'c', clock: this.clock(), traps: this.t.total() });
       const c = this.cur;
-      if (c.k === 't') this.cur = this.newT(c.left);
-      else if (c.k === 'u') this.cur = this.newU(c.kind, c.left);
+      if (c.k === 't') this.cur = this.newT(c.left, c.target);
     }
     this.s.sendSerial(vm, bytes);
     this.record({ op: 'i', vm, bytes });
@@ -141,19 +163,16 @@ export class Executor {
     return this.pairs.get(seq);
   }
 
-  private newT(left: number): Active {
+  private newT(left: number, target: TrapTarget): Active {
     return {
       k: 't',
+      target,
       left,
       startTotal: this.t.total(),
       steps: 0,
       startSnap: this.s.snapshot(),
       startInstr: this.s.instructions,
     };
-  }
-
-  private newU(kind: number, left: number): Active {
-    return { k: 'u', kind, left, startTotal: this.t.total() };
   }
 
   /** Take the next replayed op (executing input at once); null when the replay is over. */
@@ -168,9 +187,9 @@ export class Executor {
         case 'c':
           return { k: 'c', clock: o.clock, traps: o.traps };
         case 't':
-          return this.newT(o.n);
+          return this.newT(o.n, EVERY);
         case 'u':
-          return this.newU(o.kind, o.n);
+          return this.newT(o.n, { until: o.kind });
         case 's':
           return { k: 's', left: o.n };
       }
@@ -224,24 +243,24 @@ export class Executor {
         const r = this.trapChunk(c, budget);
         st = r.st;
         if (r.hit) {
+          // c.startTotal is now the sequence number of the record it stopped at.
           trapStop = c.startTotal - (this.t.total() - this.t.held());
-          note = `Stopped at trap: ${this.t.kindName(this.t.kindAt(Math.max(0, trapStop)))}`;
-          this.record({ op: 't', n: 1 });
+          const kind = this.t.kindName(this.t.kindAt(Math.max(0, trapStop)));
+          const t = c.target;
+          if ('until' in t) {
+            note = `Stopped at ${kind} (record ${c.startTotal})`;
+            this.record({ op: 'u', kind: t.until, n: 1 });
+          } else {
+            const skipped = t.skip.length ? ', skipping the kinds you chose' : '';
+            note = `Stopped at trap: ${kind} (record ${c.startTotal}${skipped})`;
+            // A skipping step is journalled as where it ended: replay needs no skip list.
+            if (t.skip.length) this.record({ op: 'c', clock: this.clock(), traps: this.t.total() });
+            else this.record({ op: 't', n: 1 });
+          }
           c.left--;
-          if (c.left > 0) this.cur = this.newT(c.left);
+          if (c.left > 0) this.cur = this.newT(c.left, c.target);
           else opDone = true;
         }
-        break;
-      }
-      case 'u': {
-        st = s.runToNextTrap(budget);
-        if (this.t.anyOfKindSince(c.startTotal, c.kind)) {
-          note = `Stopped at the first ${this.t.kindName(c.kind)}`;
-          this.record({ op: 'u', kind: c.kind, n: 1 });
-          c.left--;
-          if (c.left > 0) this.cur = this.newU(c.kind, c.left);
-          else opDone = true;
-        } else c.startTotal = this.t.total(); // scan only what is new next time
         break;
       }
     }
@@ -263,6 +282,28 @@ export class Executor {
     return { ran, st, done: false, note: undefined, trapStop: undefined };
   }
 
+  /**
+   * Whether records appended since `c.startTotal` include one the target accepts. If so,
+   * `c.startTotal` becomes its sequence number; if not, it moves past the skipped ones.
+   */
+  private reached(c: Extract<Active, { k: 't' }>): boolean {
+    const total = this.t.total();
+    if (total === c.startTotal) return false;
+    const t = c.target;
+    const seq =
+      'until' in t
+        ? this.t.firstSince(c.startTotal, (k) => k === t.until)
+        : t.skip.length
+          ? this.t.firstSince(c.startTotal, (k) => !t.skip.includes(k))
+          : c.startTotal;
+    if (seq < 0) {
+      c.startTotal = total;
+      return false;
+    }
+    c.startTotal = seq;
+    return true;
+  }
+
   private trapChunk(c: Extract<Active, { k: 't' }>, budget: number): { st: SessionStatusLike; hit: boolean } {
     const s = this.s;
     let st = s.status;
@@ -272,7 +313,7 @@ export class Executor {
       // (session.step() would also run the next guest instruction after an emulated one).
       st = s.runToNextTrap(1);
       c.steps++;
-      if (this.t.total() > c.startTotal) {
+      if (this.reached(c)) {
         this.keepPair(c.startTotal, { before: pre, after: s.snapshot(), exact: true, instructions: 1 });
         return { st, hit: true };
       }
@@ -280,7 +321,7 @@ export class Executor {
     }
     if (c.steps < EXACT_STEPS) return { st, hit: false };
     st = s.runToNextTrap(budget);
-    if (this.t.total() > c.startTotal) {
+    if (this.reached(c)) {
       this.keepPair(c.startTotal, {
         before: c.startSnap,
         after: s.snapshot(),

@@ -33,6 +33,7 @@ describe('parseToWorker', () => {
       { type: 'pause' },
       { type: 'step' },
       { type: 'stepToTrap' },
+      { type: 'stepToTrap', skip: [1, 4] },
       { type: 'runUntilTrapKind', kind: 1 },
       { type: 'reset' },
       { type: 'setSpeed', ips: null },

@@ -61,7 +61,8 @@ export type ToWorker =
   | { type: 'run' }
   | { type: 'pause' }
   | { type: 'step' }
-  | { type: 'stepToTrap' }
+  /** `skip`: kinds (TrapNames.kinds indices) to run past without stopping; they are still logged. */
+  | { type: 'stepToTrap'; skip?: number[] }
   | { type: 'runUntilTrapKind'; kind: number }
   | { type: 'reset' }
   /** Instructions per second; `null` = as fast as possible. */
@@ -188,6 +189,8 @@ export interface TrapDetail {
   fields: [string, string][];
   /** Teaching paragraph for this kind of trap, if the VMM supplied one. */
   explanation?: string;
+  /** This record in one sentence for a student (silent events: what the guest got vs. bare metal). */
+  summary?: string;
   /** Registers the VMM changed while handling it (from the record), e.g. ["EAX", "EIP"]. */
   changedRegs: string[];
   /**
@@ -413,9 +416,15 @@ function parseOrThrow(m: unknown): ToWorker {
     case 'run':
     case 'pause':
     case 'step':
-    case 'stepToTrap':
     case 'reset':
       return { type };
+    case 'stepToTrap': {
+      if (m.skip === undefined) return { type };
+      if (!Array.isArray(m.skip) || m.skip.some((k) => !Number.isInteger(k) || k < 0 || k > 255)) {
+        throw new Invalid(`'skip' must be an array of kind numbers (0–255)`);
+      }
+      return { type, skip: m.skip as number[] };
+    }
     case 'runUntilTrapKind':
       return { type, kind: u32(m, 'kind', 255) };
     case 'setSpeed': {

@@ -128,6 +128,20 @@ export class TrapView {
     return false;
   }
 
+  /**
+   * Sequence number of the first record appended after the total was `totalBefore` whose kind
+   * `want` accepts, or -1.
+   */
+  firstSince(totalBefore: number, want: (kind: number) => boolean): number {
+    const base = this.firstSeq();
+    const first = Math.max(totalBefore, base) - base;
+    for (let a = first; a < this.log.count; a += SCAN_CHUNK) {
+      const c = this.log.slice(a, Math.min(this.log.count, a + SCAN_CHUNK));
+      for (let i = 0; i < c.kind.length; i++) if (want(c.kind[i])) return base + a + i;
+    }
+    return -1;
+  }
+
   /** The newest records appended since the last call (at most `max`); updates per-VM counts. */
   takeNew(max: number): TrapRows | null {
     const first = this.firstSeq();
@@ -290,6 +304,7 @@ export class TrapView {
     const d = this.log.disassemble?.(index) ?? '';
     if (d) fields.push(['Instruction', d]);
     const det = r.details;
+    let summary: string | undefined;
     switch (det.type) {
       case 'io':
         fields.push(['Port', `0x${hex(det.port, 4)}`]);
@@ -325,6 +340,7 @@ export class TrapView {
         fields.push(['Instruction length', String(det.instructionLength)]);
         break;
       case 'other':
+        if (det.summary) summary = det.summary;
         if (det.values.some((v) => v !== 0))
           fields.push(['Details', det.values.map((v) => `0x${hex(v, 8)}`).join(', ')]);
         break;
@@ -344,6 +360,7 @@ export class TrapView {
       fields,
       explanation: explanations[r.kind],
       changedRegs: [...r.changedRegs],
+      ...(summary ? { summary } : {}),
     };
   }
 }

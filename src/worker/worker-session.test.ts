@@ -16,7 +16,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'guests/manifest.json'), 'ut
   guests: { id: string; title: string; files: { kernel?: string } }[];
 };
 
-function harness() {
+function harness(now: () => number = () => performance.now()) {
   const out: FromWorker[] = [];
   const host: CoreHost = {
     createSession: createEmuSession,
@@ -34,7 +34,7 @@ function harness() {
     },
     toRegSnapshot,
     post: (m) => out.push(m),
-    now: () => performance.now(),
+    now,
     wake: () => {},
   };
   const core = new WorkerCore(host);
@@ -126,6 +126,47 @@ describe('WorkerCore + Session', () => {
     expect(h.core.runSlice().more).toBe(false);
   });
 
+  it('an idle guest idles: its virtual clock is held to the wall clock, a busy one is not', async () => {
+    // A fake wall clock that moves 1 µs per reading, plus whatever the test lets pass.
+    let t = 0;
+    const h = harness(() => (t += 0.001));
+    await h.core.handle(load('minikernel'));
+    await h.core.handle({ type: 'run' });
+    for (let i = 0; i < 20_000 && !h.serial().includes('mini$ '); i++) h.core.runSlice();
+    expect(h.serial()).toContain('mini$ ');
+    const vNs = () => h.frames().at(-1)!.stats.virtualTimeNs;
+    const instr = () => h.frames().at(-1)!.stats.instructions;
+    // At its prompt minikernel halts between 100 Hz timer ticks. Wall time stands (almost) still:
+    // however often the worker is called, virtual time moves only a few milliseconds and the
+    // worker asks to be called back later instead of spinning.
+    const v0 = vNs();
+    const t0 = t;
+    let waits = 0;
+    for (let i = 0; i < 200; i++) {
+      const r = h.core.runSlice();
+      expect(r.more).toBe(true);
+      if (r.waitMs > 0) waits++;
+    }
+    const wallMs = t - t0;
+    expect((vNs() - v0) / 1e6).toBeLessThan(wallMs + 20);
+    expect(waits).toBeGreaterThan(150);
+    // Let 300 ms of wall time pass in 4 ms steps: virtual time follows (30 timer ticks' worth).
+    const v1 = vNs();
+    const i1 = instr();
+    for (let i = 0; i < 75; i++) {
+      t += 4;
+      h.core.runSlice();
+    }
+    const advancedMs = (vNs() - v1) / 1e6;
+    expect(advancedMs).toBeGreaterThan(250);
+    expect(advancedMs).toBeLessThan(330);
+    expect(instr()).toBeGreaterThan(i1); // the timer interrupts did run
+    // Typed input makes it busy again at once: the command runs without waiting for the clock.
+    await h.core.handle({ type: 'serialInput', vm: 0, bytes: new TextEncoder().encode('help\r') });
+    for (let i = 0; i < 2000 && !/commands:/.test(h.serial()); i++) h.core.runSlice();
+    expect(h.serial()).toMatch(/commands:/);
+  });
+
   it('under trap-and-emulate: step to the next trap, run until a kind, slice and explain the log', async () => {
     const h = harness();
     await h.core.handle(load('trapdemo', 'trap-and-emulate'));
@@ -141,7 +182,7 @@ describe('WorkerCore + Session', () => {
     await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.ControlRegister });
     h.runToStop();
     f = h.frames().at(-1)!;
-    expect(f.status.stopNote).toBe('Stopped at the first control register');
+    expect(f.status.stopNote).toMatch(/^Stopped at control register \(record \d+\)$/);
     expect(f.stats.trapsByKind[TrapKind.ControlRegister]).toBe(1);
 
     await h.core.handle({ type: 'run' });

@@ -1,0 +1,52 @@
+/**
+ * "Look, don't read": the ring diagram and the trap timeline, drawn from live state.
+ */
+import { expect, test } from './fixtures.ts';
+
+test('rings: under trap-and-emulate the guest kernel believes ring 0 and really runs in ring 1', async ({
+  page,
+}) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 60_000 });
+  await page.getByTestId('rings-tab').click();
+  await expect(page.getByTestId('ring-believed')).toHaveAttribute('data-ring', '0');
+  await expect(page.getByTestId('ring-real')).toHaveAttribute('data-ring', '1');
+  await expect(page.getByTestId('ring-pairs')).toContainText('guest kernel');
+  await expect(page.getByTestId('ring-pairs').locator('tr.deprivileged')).toHaveCount(1);
+  await page.screenshot({ path: 'test-results/pictures-rings.png' });
+});
+
+test('rings: natively the ring the guest believes is the ring it runs in', async ({ page }) => {
+  await page.goto('/?guest=hello&technique=native&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 60_000 });
+  await page.getByTestId('rings-tab').click();
+  await expect(page.getByTestId('ring-believed')).toHaveAttribute('data-ring', '0');
+  await expect(page.getByTestId('ring-real')).toHaveAttribute('data-ring', '0');
+  await expect(page.getByTestId('ring-pairs').locator('tr.deprivileged')).toHaveCount(0);
+});
+
+test('timeline: traps per kind over virtual time, as the run goes', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 60_000 });
+  await page.getByTestId('timeline-tab').click();
+  await expect(page.getByTestId('timeline')).toHaveCount(0);
+  // Slow enough that several samples are taken while it runs.
+  await page.getByTestId('speed').selectOption({ label: '10 k instr/s' });
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('timeline')).toBeVisible({ timeout: 30_000 });
+  await expect.poll(() => page.locator('.tl-bar').count(), { timeout: 30_000 }).toBeGreaterThan(3);
+  await expect(page.getByTestId('timeline-legend')).toContainText('port I/O');
+  // At its end, the legend's count is the log's own count for that kind.
+  await expect(page.getByTestId('stop-reason')).toContainText('exited', { timeout: 60_000 });
+  const chip = await page
+    .getByTestId('kind-chips')
+    .locator('.chip', { hasText: 'port I/O' })
+    .locator('b')
+    .textContent();
+  await expect(
+    page.getByTestId('timeline-legend').locator('li', { hasText: 'port I/O' }).locator('b'),
+  ).toHaveText(chip!);
+  await page.screenshot({ path: 'test-results/pictures-timeline.png' });
+});
