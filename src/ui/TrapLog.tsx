@@ -24,7 +24,8 @@ function useRowHeight(): number {
 }
 
 export function kindClass(kind: number): string {
-  return `k${kind % 12}`;
+  // One colour per kind (styles.css --k0…--k16); any later kind reuses the palette.
+  return `k${kind % 17}`;
 }
 
 function EmptyState() {
