@@ -221,10 +221,6 @@ describe('traplab CLI: help, list and bad arguments', () => {
     expectUsage(traplab(['run', '--kernel', tmp]), /is a directory/);
     expectUsage(traplab(['run', '--kernel', 'empty.bin']), /kernel 'empty.bin' is empty/);
     expectUsage(traplab(['run', '--kernel', 'junk.bin']), /unrecognised kernel format/);
-    expectUsage(
-      traplab(['run', '--guest', 'hello', '--technique', 'hardware-assisted']),
-      /technique 'hardware-assisted' is not built yet/,
-    );
     // An unmodified kernel under paravirtual: refused up front, exit 64, one clear line.
     expectUsage(traplab(['run', '--guest', 'hello', '--technique', 'pv']), /carries no PV guest header/);
     expectUsage(
@@ -563,7 +559,7 @@ describe('traplab CLI: running guests', () => {
       '1000',
     ]);
     expect(r.stderr).toMatch(
-      /^traplab: note: guest 'linux' is meant for native, hardware-assisted; trying trap-and-emulate anyway$/m,
+      /^traplab: note: guest 'linux' is meant for native, binary-translation, hardware-assisted; trying trap-and-emulate anyway$/m,
     );
     expect(r.status).toBe(124);
   });
