@@ -2,7 +2,7 @@
  * What the translator does with one guest instruction (Adams & Agesen 2006 §3: IDENT vs
  * rewritten). The length comes from the CPU's own disassembler (one opcode table for the
  * interpreter, the disassembler and this); the class from the opcode, ModR/M.reg and prefixes.
- * The sensitive list is Robin & Irvine's (../shared/reference/virtualization.md §2) plus every
+ * The sensitive list is Robin & Irvine's (USENIX Security 2000) plus every
  * privileged instruction and all control flow.
  */
 import { disassemble } from '../../cpu/index.ts';

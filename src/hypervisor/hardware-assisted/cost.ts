@@ -1,6 +1,6 @@
 /**
  * Modelled cycles of VT-x exits (a Pentium 4 "Prescott", the machine Adams & Agesen measured in
- * 2006; ../shared/reference/virtualization.md §3). Their VT-x column: `divzero` 1,014 cycles (an
+ * 2006, ASPLOS, Table 1). Their VT-x column: `divzero` 1,014 cycles (an
  * exception the guest handles itself, no exit) vs. 889 native; `in` 15,826 cycles (one I/O exit
  * + device emulation); `pgfault` 11,242 and `ptemod` 12,733 with shadow paging. A VM exit plus
  * VMRESUME on Prescott costs a few thousand cycles by itself (Agesen et al., ATC 2012, give

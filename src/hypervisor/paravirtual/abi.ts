@@ -1,7 +1,7 @@
 /**
  * The Xen x86_32 paravirtual ABI as this hypervisor offers it: hypercall numbers, error codes,
  * sub-commands and structure layouts from Xen's public headers (xen.h, event_channel.h, sched.h,
- * arch-x86/xen-x86_32.h; ../shared/reference/virtualization.md §4), plus where our hypervisor
+ * arch-x86/xen-x86_32.h), plus where our hypervisor
  * keeps its own tables in every guest address space.
  */
 

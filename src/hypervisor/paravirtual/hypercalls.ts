@@ -1,6 +1,6 @@
 /**
- * The hypercalls (Xen x86_32 numbers and semantics, ../../../../shared/reference/virtualization.md
- * §4): each reads its arguments from EBX…EDI, validates everything the guest hands over, returns
+ * The hypercalls (Xen x86_32 numbers and semantics, Xen's public headers xen.h and
+ * arch-x86/xen-x86_32.h): each reads its arguments from EBX…EDI, validates everything the guest hands over, returns
  * 0 / a value or −errno in EAX, and is logged as one trap-log record (kind Hypercall) with three
  * decoded arguments, the result and its modelled cost. A refused request changes nothing.
  */
