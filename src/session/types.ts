@@ -3,6 +3,7 @@
  * Worker can post it to the UI with structured clone.
  */
 
+import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 
 export type Technique =
@@ -93,6 +94,8 @@ export interface VmInfo {
   cycles: number;
   /** Paravirtual only: the shared info page, event channels, hypercall histogram. */
   paravirtual?: ParavirtualInfo;
+  /** Binary translation only: the translation cache, its statistics and recent units. */
+  translation?: TranslationInfo;
 }
 
 export interface DisasmLine {

@@ -10,6 +10,7 @@
  * worker keeps running.
  */
 
+import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 
 export const TECHNIQUES = [
@@ -218,6 +219,8 @@ export interface VmInfoView {
   cycles: number;
   /** Paravirtual only: the shared info page, event channels, hypercall histogram. */
   paravirtual?: ParavirtualInfo;
+  /** Binary translation only: the translation cache, its statistics and recent units. */
+  translation?: TranslationInfo;
 }
 
 export interface StatsView {

@@ -2,13 +2,34 @@
 
 import type { CpuState } from '../../cpu/index.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
-import { type HvConfig, type HvCpuSnapshot, ringCompressedSnapshot, VmmRunner } from '../vmm/runner.ts';
+import {
+  type HvConfig,
+  type HvCpuSnapshot,
+  type HvVmInfo,
+  ringCompressedSnapshot,
+  VmmRunner,
+} from '../vmm/runner.ts';
 import type { Vm } from '../vmm/vm.ts';
 import { BinaryTranslation } from './binary-translation.ts';
+import { type TranslationInfo, translationInfo } from './info.ts';
 
 export class BinaryTranslationRunner extends VmmRunner<BinaryTranslation> {
   constructor(config: HvConfig, boot: BootImage) {
     super(config, boot, (vmm) => new BinaryTranslation(vmm), BinaryTranslation.FRAMES_PER_VM);
+  }
+
+  /** The shared VMM counters plus each VM's translation cache (for the UI's Translation view). */
+  override vmInfo(): (HvVmInfo & { translation: TranslationInfo })[] {
+    return super.vmInfo().map((v) => ({ ...v, translation: this.translationInfo(v.vm) }));
+  }
+
+  translationInfo(i: number): TranslationInfo {
+    const vm = this.vmm.vms[i];
+    const b = this.technique.bt[i];
+    const real = vm.saved ?? this.vmm.cpu.getState();
+    const eip = this.technique.guestEip(vm, real.eip, real.cpl);
+    const fetch = (lin: number, len: number) => Array.from(b.src.fetch(lin, len));
+    return translationInfo(b.tc, this.technique.tcLinear(vm), eip, fetch);
   }
 
   /**
