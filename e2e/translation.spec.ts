@@ -47,4 +47,5 @@ test('trapdemo under binary translation: the Translation view shows a unit besid
   await page.getByTestId('translation-tab').click();
   await expect(page.getByTestId('tc-unit-head')).toContainText('selected callout record');
   await expect(view.locator('[data-testid="tc-row"][data-kind="callout"]').first()).toContainText('int 0xbb');
+  await page.screenshot({ path: 'test-results/translation-callout.png' });
 });

@@ -75,16 +75,30 @@ function insnAt(tc: TranslationCache, off: number, end: number, base: number): T
   return { addr, bytes: Array.from(bytes.subarray(0, len)), text: d.text };
 }
 
+/** Times each non-exit callout fired, by unit and guest EIP (one pass over the callout sites). */
+export function calloutCounts(tc: TranslationCache): Map<Unit, Map<number, number>> {
+  const out = new Map<Unit, Map<number, number>>();
+  for (const s of tc.sites.values()) {
+    if (s.exit) continue;
+    let m = out.get(s.unit);
+    if (!m) {
+      m = new Map();
+      out.set(s.unit, m);
+    }
+    m.set(s.guestEip, (m.get(s.guestEip) ?? 0) + s.count);
+  }
+  return out;
+}
+
 /** One unit: its guest listing beside its TC code, disassembled from the TC's bytes. */
 export function unitView(
   tc: TranslationCache,
   u: Unit,
   base: number,
   guestBytes: (eip: number, len: number) => number[],
+  /** Callout counts by guest EIP for this unit (see calloutCounts). */
+  counts: Map<number, number> = calloutCounts(tc).get(u) ?? new Map(),
 ): TranslationUnitView {
-  const counts = new Map<number, number>();
-  for (const s of tc.sites.values())
-    if (s.unit === u && !s.exit) counts.set(s.guestEip, (counts.get(s.guestEip) ?? 0) + s.count);
   const rows: TranslationRowView[] = u.listing.map((l) => ({
     eip: l.eip,
     bytes: guestBytes(l.eip, l.len),
@@ -146,6 +160,7 @@ export function translationInfo(
   live.sort((a, b) => b.id - a.id);
   const pick = live.slice(0, MAX_UNITS_SENT);
   const cur = tc.units.get(currentEip >>> 0);
+  const counts = calloutCounts(tc);
   if (cur && !pick.includes(cur)) pick.push(cur);
   return {
     tcBase: base >>> 0,
@@ -159,7 +174,7 @@ export function translationInfo(
     callouts: tc.stats.callouts,
     exits,
     exitsChained,
-    units: pick.map((u) => unitView(tc, u, base, guestBytes)),
+    units: pick.map((u) => unitView(tc, u, base, guestBytes, counts.get(u) ?? new Map())),
     unitsOmitted: live.length - pick.length,
   };
 }
