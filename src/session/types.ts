@@ -3,6 +3,7 @@
  * Worker can post it to the UI with structured clone.
  */
 
+import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 
 export type Technique =
@@ -93,6 +94,8 @@ export interface VmInfo {
   cycles: number;
   /** Paravirtual only: the shared info page, event channels, hypercall histogram. */
   paravirtual?: ParavirtualInfo;
+  /** Hardware-assisted only: its VMCS, every field read live from the CPU (the VMCS panel). */
+  vmcs?: VmcsInfo;
 }
 
 export interface DisasmLine {

@@ -19,6 +19,7 @@ import { GuestBanner, Toolbar } from './Toolbar.tsx';
 import { TrapLog } from './TrapLog.tsx';
 import { startSampling } from './timeline/samples.ts';
 import { Timeline } from './timeline/Timeline.tsx';
+import { VmcsPanel } from './vmcs/VmcsPanel.tsx';
 
 // xterm is most of the bundle: load it in its own chunk while the rest of the page comes up.
 // Output that arrives first waits in the emulator client's backlog.
@@ -185,6 +186,7 @@ export function App() {
   const helpOpen = useUi((s) => s.helpOpen);
   const loadOpen = useUi((s) => s.loadOpen);
   const rightTab = useUi((s) => s.rightTab);
+  const technique = useUi((s) => s.loaded?.technique);
   const colSplit = useUi((s) => s.colSplit);
   const leftSplit = useUi((s) => s.leftSplit);
   const rightSplit = useUi((s) => s.rightSplit);
@@ -314,6 +316,18 @@ export function App() {
               >
                 Timeline
               </button>
+              {technique === 'hardware-assisted' ? (
+                <button
+                  type="button"
+                  role="tab"
+                  aria-selected={rightTab === 'vmcs'}
+                  className={`tab ${rightTab === 'vmcs' ? 'on' : ''}`}
+                  onClick={() => set({ rightTab: 'vmcs' })}
+                  data-testid="vmcs-tab"
+                >
+                  VMCS
+                </button>
+              ) : null}
             </div>
             <div className="panel-body scroll">
               {rightTab === 'code' ? (
@@ -322,6 +336,8 @@ export function App() {
                 <Stats />
               ) : rightTab === 'rings' ? (
                 <RingDiagram />
+              ) : rightTab === 'vmcs' ? (
+                <VmcsPanel />
               ) : (
                 <Timeline />
               )}

@@ -10,6 +10,7 @@
  * worker keeps running.
  */
 
+import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 
 export const TECHNIQUES = [
@@ -218,6 +219,8 @@ export interface VmInfoView {
   cycles: number;
   /** Paravirtual only: the shared info page, event channels, hypercall histogram. */
   paravirtual?: ParavirtualInfo;
+  /** Hardware-assisted only: its VMCS, every field read live from the CPU (the VMCS panel). */
+  vmcs?: VmcsInfo;
 }
 
 export interface StatsView {
