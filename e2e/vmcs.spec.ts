@@ -40,4 +40,33 @@ test('trapdemo under hardware-assisted: step to a VM exit, read the VMCS', async
   await page.screenshot({ path: 'test-results/vmcs-exit-info.png' });
   await page.getByTestId('vmcs-bits-PROC_CTLS').scrollIntoViewIfNeeded();
   await page.screenshot({ path: 'test-results/vmcs-controls.png' });
+
+  // The exit-reason filter: run to the end, then keep only the VM exits
+  // with the last exit's reason (the unit test checks the filter's exact semantics).
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toContainText('exited', { timeout: 90_000 });
+  await page.getByTestId('vmcs-tab').click();
+  const now = ((await reason.textContent()) ?? '').replace(/^\d+ — /, '').toLowerCase();
+  expect(now.length).toBeGreaterThan(0);
+  await page.getByTestId('vmcs-filter-reason').click();
+  await expect(page.getByTestId('vmcs-filter-reason')).toHaveText('Show every trap-log record again');
+  await expect(page.getByTestId('trap-row').first()).toBeVisible();
+  await expect
+    .poll(async () => {
+      const shown = await page.getByTestId('trap-row').locator('.c-reason').allTextContents();
+      return [...new Set(shown.map((r) => r.trim().toLowerCase()))];
+    })
+    .toEqual([now]);
+  // Fewer records match than the log holds (the last ones are port I/O, the first an interrupt).
+  const head = page.getByTestId('trap-total');
+  await expect(head).toContainText(' match');
+  const [, held, match] = /^([\d,]+) records.* · ([\d,]+) match/.exec((await head.textContent()) ?? '') ?? [];
+  const num = (t?: string) => Number((t ?? 'NaN').replace(/,/g, ''));
+  expect(num(match)).toBeGreaterThan(0);
+  expect(num(match)).toBeLessThan(num(held));
+  await page.screenshot({ path: 'test-results/vmcs-filter.png' });
+  await page.getByTestId('vmcs-filter-reason').click();
+  await expect(page.getByTestId('vmcs-filter-reason')).toHaveText(
+    /^Show only “\d+ — .+” exits in the trap log$/,
+  );
 });

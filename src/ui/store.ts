@@ -30,6 +30,8 @@ export type Theme = 'dark' | 'light';
 export interface TrapFilterSel {
   vm: number | null;
   kinds: number[];
+  /** Only VM exits with these basic exit reasons (set from the VMCS panel). */
+  exitReasons?: number[];
 }
 
 export interface UiState {

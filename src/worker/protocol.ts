@@ -54,6 +54,8 @@ export interface TrapFilter {
   vm?: number;
   /** Only records whose kind (a `TrapNames.kinds` index) is one of these, or all kinds. */
   kinds?: number[];
+  /** Only VM-exit records whose basic exit reason (SDM App. C) is one of these (the VMCS panel). */
+  exitReasons?: number[];
 }
 
 export type ToWorker =
@@ -390,6 +392,13 @@ function parseFilter(f: unknown): TrapFilter {
       throw new Invalid(`'filter.kinds' must be an array of kind numbers (0–255)`);
     }
     out.kinds = f.kinds as number[];
+  }
+  if (f.exitReasons !== undefined) {
+    const r = f.exitReasons;
+    if (!Array.isArray(r) || r.some((k) => !Number.isInteger(k) || k < 0 || k > 0xffff)) {
+      throw new Invalid(`'filter.exitReasons' must be an array of exit reasons (0–65535)`);
+    }
+    out.exitReasons = r as number[];
   }
   return out;
 }

@@ -93,6 +93,7 @@ function Vmcs({ vm, c }: { vm: number; c: VmcsInfo }) {
         )}{' '}
         <span className="changed-swatch" /> changed since the previous VM exit.
       </p>
+      {c.exits > 0 && reason ? <ExitFilter reason={reason.value & 0xffff} /> : null}
       {GROUPS.map((g) => (
         <details key={g.id} open data-testid={`vmcs-group-${g.id}`}>
           <summary>
@@ -117,6 +118,29 @@ function Vmcs({ vm, c }: { vm: number; c: VmcsInfo }) {
         </details>
       ))}
     </>
+  );
+}
+
+/** Filter the trap log to the VM exits with this exit reason (or clear that filter). */
+function ExitFilter({ reason }: { reason: number }) {
+  const filter = useUi((s) => s.trapFilter);
+  const set = useUi((s) => s.set);
+  const on = filter.exitReasons?.length === 1 && filter.exitReasons[0] === reason;
+  return (
+    <p className="vm-note">
+      <button
+        type="button"
+        className="link"
+        data-testid="vmcs-filter-reason"
+        onClick={() =>
+          set({ trapFilter: { ...filter, exitReasons: on ? undefined : [reason] }, selectedTrap: null })
+        }
+      >
+        {on
+          ? 'Show every trap-log record again'
+          : `Show only “${exitReasonText(reason)}” exits in the trap log`}
+      </button>
+    </p>
   );
 }
 

@@ -8,6 +8,7 @@ import { F, PIN, PROC, PROC2 } from '../../cpu/vmx/fields.ts';
 import { createHardwareAssistedRunner } from '../../hypervisor/hardware-assisted/runner.ts';
 import { bootImage } from '../../hypervisor/trap-and-emulate/test-guests.ts';
 import { TrapKind } from '../../hypervisor/vmm/trap-log.ts';
+import { TrapView } from '../../worker/traps.ts';
 import { decodeControl, PIN_BITS, PROC_BITS } from './controls.ts';
 import { exitReasonText } from './VmcsPanel.tsx';
 
@@ -82,5 +83,26 @@ describe('VMCS panel data (hardware-assisted trapdemo)', () => {
     expect((proc2 & PROC2.EPT) !== 0).toBe(true); // EPT paging was asked for
     // A changed bit is marked against the previous value.
     expect(decodeControl('PROC_CTLS', proc, proc ^ PROC.HLT).find((b) => b.bit === 7)?.changed).toBe(true);
+  });
+});
+
+describe('exit-reason filter of the trap log (hardware-assisted trapdemo run to the end)', () => {
+  it('keeps exactly the VM exits with the chosen reasons', () => {
+    const runner = createHardwareAssistedRunner(
+      { vms: 1, memMiB: 16, noReboot: true, paging: 'ept' },
+      bootImage('trapdemo/trapdemo.elf', 16),
+    );
+    for (let i = 0; i < 200 && runner.run(1_000_000, false).state === 'budget'; i++);
+    const log = runner.traps;
+    const recs = Array.from({ length: log.count }, (_, i) => log.exportRecord(i));
+    const view = new TrapView(log);
+    for (const reasons of [[12], [30], [12, 10]]) {
+      const want = recs.filter((r) => r.kind === TrapKind.VmExit && reasons.includes(r.reason));
+      expect(want.length).toBeGreaterThan(0);
+      const got = view.slice(0, 1_000_000, { exitReasons: reasons });
+      expect(got.total).toBe(want.length);
+      expect(Array.from(got.rows.kind)).toEqual(want.map(() => TrapKind.VmExit));
+    }
+    expect(view.slice(0, 10, {}).total).toBe(log.count);
   });
 });
