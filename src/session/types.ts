@@ -4,6 +4,7 @@
  */
 
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
+import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 
 export type Technique =
@@ -96,6 +97,8 @@ export interface VmInfo {
   paravirtual?: ParavirtualInfo;
   /** Binary translation only: the translation cache, its statistics and recent units. */
   translation?: TranslationInfo;
+  /** Hardware-assisted only: its VMCS, every field read live from the CPU (the VMCS panel). */
+  vmcs?: VmcsInfo;
 }
 
 export interface DisasmLine {

@@ -20,6 +20,7 @@ import { TrapLog } from './TrapLog.tsx';
 import { startSampling } from './timeline/samples.ts';
 import { Timeline } from './timeline/Timeline.tsx';
 import { TranslationView } from './translation/TranslationView.tsx';
+import { VmcsPanel } from './vmcs/VmcsPanel.tsx';
 
 // xterm is most of the bundle: load it in its own chunk while the rest of the page comes up.
 // Output that arrives first waits in the emulator client's backlog.
@@ -328,6 +329,18 @@ export function App() {
                   Translation
                 </button>
               ) : null}
+              {technique === 'hardware-assisted' ? (
+                <button
+                  type="button"
+                  role="tab"
+                  aria-selected={rightTab === 'vmcs'}
+                  className={`tab ${rightTab === 'vmcs' ? 'on' : ''}`}
+                  onClick={() => set({ rightTab: 'vmcs' })}
+                  data-testid="vmcs-tab"
+                >
+                  VMCS
+                </button>
+              ) : null}
             </div>
             <div className="panel-body scroll">
               {rightTab === 'code' ? (
@@ -338,6 +351,8 @@ export function App() {
                 <RingDiagram />
               ) : rightTab === 'translation' ? (
                 <TranslationView />
+              ) : rightTab === 'vmcs' ? (
+                <VmcsPanel />
               ) : (
                 <Timeline />
               )}

@@ -32,7 +32,12 @@ function EmptyState() {
   const technique = useUi((s) => s.scenario.technique);
   const loaded = useUi((s) => s.loaded);
   const running = useUi((s) => s.status?.running ?? false);
-  const kinds = useUi((s) => s.trapFilter.kinds.length > 0 || s.trapFilter.vm !== null);
+  const kinds = useUi(
+    (s) =>
+      s.trapFilter.kinds.length > 0 ||
+      s.trapFilter.vm !== null ||
+      (s.trapFilter.exitReasons?.length ?? 0) > 0,
+  );
   if (!loaded) return <div className="empty">Load a guest to start its trap log.</div>;
   if (kinds) return <div className="empty">No records match the filter.</div>;
   if (technique === 'native') {
@@ -232,6 +237,7 @@ export function TrapLog() {
   const filter: TrapFilter = {};
   if (filterSel.vm !== null) filter.vm = filterSel.vm;
   if (filterSel.kinds.length) filter.kinds = filterSel.kinds;
+  if (filterSel.exitReasons?.length) filter.exitReasons = filterSel.exitReasons;
   const filterKey = JSON.stringify(filter);
 
   const total = data?.total ?? 0;
@@ -498,11 +504,12 @@ export function TrapLog() {
               </button>
             );
           })}
-          {filterSel.kinds.length ? (
+          {filterSel.kinds.length || filterSel.exitReasons?.length ? (
             <button
               type="button"
               className="link"
-              onClick={() => set({ trapFilter: { ...filterSel, kinds: [] } })}
+              data-testid="clear-filter"
+              onClick={() => set({ trapFilter: { ...filterSel, kinds: [], exitReasons: undefined } })}
             >
               clear filter
             </button>

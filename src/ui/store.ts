@@ -30,6 +30,8 @@ export type Theme = 'dark' | 'light';
 export interface TrapFilterSel {
   vm: number | null;
   kinds: number[];
+  /** Only VM exits with these basic exit reasons (set from the VMCS panel). */
+  exitReasons?: number[];
 }
 
 export interface UiState {
@@ -84,7 +86,7 @@ export interface UiState {
   revealTrap: number | null;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
-  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation';
+  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs';
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
   leftSplit: number;

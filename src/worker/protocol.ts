@@ -11,6 +11,7 @@
  */
 
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
+import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 
 export const TECHNIQUES = [
@@ -54,6 +55,8 @@ export interface TrapFilter {
   vm?: number;
   /** Only records whose kind (a `TrapNames.kinds` index) is one of these, or all kinds. */
   kinds?: number[];
+  /** Only VM-exit records whose basic exit reason (SDM App. C) is one of these (the VMCS panel). */
+  exitReasons?: number[];
 }
 
 export type ToWorker =
@@ -221,6 +224,8 @@ export interface VmInfoView {
   paravirtual?: ParavirtualInfo;
   /** Binary translation only: the translation cache, its statistics and recent units. */
   translation?: TranslationInfo;
+  /** Hardware-assisted only: its VMCS, every field read live from the CPU (the VMCS panel). */
+  vmcs?: VmcsInfo;
 }
 
 export interface StatsView {
@@ -390,6 +395,13 @@ function parseFilter(f: unknown): TrapFilter {
       throw new Invalid(`'filter.kinds' must be an array of kind numbers (0–255)`);
     }
     out.kinds = f.kinds as number[];
+  }
+  if (f.exitReasons !== undefined) {
+    const r = f.exitReasons;
+    if (!Array.isArray(r) || r.some((k) => !Number.isInteger(k) || k < 0 || k > 0xffff)) {
+      throw new Invalid(`'filter.exitReasons' must be an array of exit reasons (0–65535)`);
+    }
+    out.exitReasons = r as number[];
   }
   return out;
 }

@@ -12,7 +12,7 @@ import {
   kindNames,
   TRAP_KIND_COUNT,
   type TrapColumns,
-  type TrapKind,
+  TrapKind,
   type TrapRecord,
 } from '../hypervisor/vmm/trap-log.ts';
 import type { TrapDetail, TrapFilter, TrapNames, TrapRows } from './protocol.ts';
@@ -70,8 +70,12 @@ function copyRow(out: TrapRows, o: number, c: TrapColumns, i: number, index: num
   out.cost[o] = c.cost[i];
 }
 
+/** Kind number of a VM-exit record (its reason is the basic exit reason). */
+const VM_EXIT: number = TrapKind.VmExit;
+
 function filterKey(f: TrapFilter): string {
-  return `${f.vm ?? '*'}|${f.kinds ? [...f.kinds].sort((a, b) => a - b).join(',') : '*'}`;
+  const reasons = f.exitReasons ? `|x${[...f.exitReasons].sort((a, b) => a - b).join(',')}` : '';
+  return `${f.vm ?? '*'}|${f.kinds ? [...f.kinds].sort((a, b) => a - b).join(',') : '*'}${reasons}`;
 }
 
 function hex(v: number, digits: number): string {
@@ -191,11 +195,16 @@ export class TrapView {
       this.filters.set(key, cache);
     }
     const kindSet = f.kinds ? new Set(f.kinds) : null;
+    const exitSet = f.exitReasons ? new Set(f.exitReasons) : null;
     const total = this.log.total;
     for (let a = cache.scannedTo; a < total; a += SCAN_CHUNK) {
       const c = this.log.slice(a - first, Math.min(total, a + SCAN_CHUNK) - first);
       for (let i = 0; i < c.count; i++) {
-        if ((f.vm === undefined || c.vm[i] === f.vm) && (!kindSet || kindSet.has(c.kind[i]))) {
+        if (
+          (f.vm === undefined || c.vm[i] === f.vm) &&
+          (!kindSet || kindSet.has(c.kind[i])) &&
+          (!exitSet || (c.kind[i] === VM_EXIT && exitSet.has(c.reason[i])))
+        ) {
           if (cache.n === cache.seqs.length) {
             const bigger = new Float64Array(cache.seqs.length * 2);
             bigger.set(cache.seqs);
@@ -227,7 +236,7 @@ export class TrapView {
     f: TrapFilter,
   ): { start: number; total: number; rows: TrapRows; insn: string[]; reasons: string[] } {
     const first = this.firstSeq();
-    const unfiltered = f.vm === undefined && f.kinds === undefined;
+    const unfiltered = f.vm === undefined && f.kinds === undefined && f.exitReasons === undefined;
     const total = unfiltered ? this.log.count : this.matches(f).n;
     const a = Math.min(start, total);
     const b = Math.min(Math.max(a, end), total);

@@ -22,6 +22,7 @@ import { VTX_COST } from './cost.ts';
 import { EptTables } from './ept-build.ts';
 import { enterHost, type HostWorld } from './host.ts';
 import { shadowCrWrite, shadowExit } from './shadow.ts';
+import { captureFields } from './vmcs-info.ts';
 import { buildVmcs, type Paging, rd, VmxError, wr } from './vmcs-setup.ts';
 
 const EAX = 0;
@@ -43,6 +44,9 @@ export interface VtxVcpu {
   cr2: number;
   dr: Int32Array;
   exits: number;
+  /** The VMCS fields at this VM's latest exit and at the one before (the UI's VMCS panel). */
+  atExit: Int32Array | null;
+  atPrevExit: Int32Array | null;
 }
 
 export class HardwareAssisted implements TechniqueHandler {
@@ -75,7 +79,17 @@ export class HardwareAssisted implements TechniqueHandler {
       );
       const regs = new Int32Array(8);
       for (let i = 0; i < 8; i++) regs[i] = s.regs[i];
-      this.vcpus.push({ vmcs: region, ept, launched: false, regs, cr2: 0, dr: new Int32Array(5), exits: 0 });
+      this.vcpus.push({
+        vmcs: region,
+        ept,
+        launched: false,
+        regs,
+        cr2: 0,
+        dr: new Int32Array(5),
+        exits: 0,
+        atExit: null,
+        atPrevExit: null,
+      });
       vm.saved = null;
       this.syncVirtual(vm);
     }
@@ -136,7 +150,11 @@ export class HardwareAssisted implements TechniqueHandler {
     const cpu = this.cpu;
     if (cpu.vmx.exits === this.seen) return;
     this.seen = cpu.vmx.exits;
-    this.vcpus[vm.index].exits++;
+    const c = this.vcpus[vm.index];
+    c.exits++;
+    const spare = c.atPrevExit;
+    c.atPrevExit = c.atExit;
+    if (cpu.vmx.current) c.atExit = captureFields(cpu.vmx.current, spare);
     vm.stats.traps++;
     try {
       this.handleExit(vm);

@@ -4,9 +4,10 @@ import type { CpuState } from '../../cpu/index.ts';
 import { snapshotOf } from '../../cpu/snapshot.ts';
 import { F } from '../../cpu/vmx/fields.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
-import { type HvConfig, type HvCpuSnapshot, VmmRunner } from '../vmm/runner.ts';
+import { type HvConfig, type HvCpuSnapshot, type HvVmInfo, VmmRunner } from '../vmm/runner.ts';
 import type { Vm } from '../vmm/vm.ts';
 import { HardwareAssisted } from './hardware-assisted.ts';
+import { type VmcsInfo, vmcsInfo } from './vmcs-info.ts';
 import { type Paging, rd } from './vmcs-setup.ts';
 
 const SEGS = [
@@ -51,6 +52,22 @@ export class HardwareAssistedRunner extends VmmRunner<HardwareAssisted> {
     s.cpl = (s.cr0 & 1) === 0 ? 0 : (s.segs[2].ar >>> 5) & 3;
     s.halted = false;
     return s;
+  }
+
+  /** The shared VMM counters plus each VM's VMCS, read live from the CPU's VMCS cache. */
+  override vmInfo(): (HvVmInfo & { vmcs?: VmcsInfo })[] {
+    return super.vmInfo().map((v) => {
+      const info = this.vmcsInfo(v.vm);
+      return info ? { ...v, vmcs: info } : v;
+    });
+  }
+
+  vmcsInfo(i: number): VmcsInfo | null {
+    const c = this.technique.vcpus[i];
+    const vmx = this.vmm.cpu.vmx;
+    const v = c ? vmx.cache.get(c.vmcs) : undefined;
+    if (!c || !v) return null;
+    return vmcsInfo(v, vmx.current === v, c.exits, c.atPrevExit);
   }
 
   override snapshot(): HvCpuSnapshot {
