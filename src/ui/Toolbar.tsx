@@ -15,6 +15,7 @@ import {
   TrapIcon,
   UntilIcon,
 } from './Icons.tsx';
+import { PAGES, pageHref } from './pages/registry.ts';
 import { StopCallout } from './StopCallout.tsx';
 import {
   changeScenario,
@@ -72,6 +73,7 @@ export function Toolbar() {
         </svg>
         <span>TrapLab</span>
       </div>
+      <PageLinks />
 
       <div className="tb-group scenario">
         <Field label="Guest">
@@ -379,5 +381,20 @@ export function GuestBanner() {
         {open ? 'less' : 'more'}
       </button>
     </section>
+  );
+}
+
+/** Links to the other pages (lessons, labs …) from the page registry. */
+function PageLinks() {
+  const pages = PAGES.filter((p) => p.nav);
+  if (pages.length === 0) return null;
+  return (
+    <nav className="page-links" aria-label="Pages" data-testid="page-links">
+      {pages.map((p) => (
+        <a key={p.id} href={pageHref(p.id)} data-testid={`page-link-${p.id}`}>
+          {p.title}
+        </a>
+      ))}
+    </nav>
   );
 }
