@@ -14,6 +14,7 @@ interface ManifestGuest {
   title: string;
   description: string;
   techniques: string[];
+  machine?: string;
   files: Record<string, string>;
 }
 const manifest = JSON.parse(readFileSync(join(guestsDir, 'manifest.json'), 'utf8')) as {
@@ -54,6 +55,9 @@ describe('guests/manifest.json', () => {
       expect(g.description.length, g.id).toBeGreaterThan(80);
       expect(g.techniques.length, g.id).toBeGreaterThan(0);
       for (const t of g.techniques) expect(techniques, g.id).toContain(t);
+      // The CLI's --machine names (src/cli/args.ts MACHINES).
+      if (g.machine !== undefined)
+        expect(['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'], g.id).toContain(g.machine);
     }
   });
   it('points only at files that exist', () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds TrapLab's Linux guest from Debian bookworm packages alone:
 #   bzImage         Linux 6.1 (linux-source-6.1), tinyconfig + linux-tiny.config, i486SX + math emu
+#   bzImage-apic.bin  the same + linux-apic.config (uniprocessor local APIC, for --machine pc-apic)
 #   initramfs.cpio  uncompressed newc cpio: BusyBox (Debian source) on musl (Debian source), both
 #                   built with -march=i486, plus init.sh as /init
 # and records their sha256 in SHA256SUMS. Not part of CI; takes a few minutes on 2 cores.
@@ -35,7 +36,7 @@ umask 022
 # ---------------------------------------------------------------------------------------------
 log "host packages"
 NEED=(linux-source-6.1 flex bison bc libelf-dev cpio gcc gcc-multilib make lz4 dpkg-dev
-      binutils xz-utils bzip2 perl)
+      binutils xz-utils bzip2 perl rsync)
 MISSING=()
 for p in "${NEED[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || MISSING+=("$p")
@@ -137,6 +138,19 @@ TK0=$(date +%s)
 TK1=$(date +%s)
 echo "kernel build: $((TK1 - TK0)) s"
 if objdump -d "$KSRC/vmlinux" | grep -qE '\bcmov|%xmm'; then die "vmlinux uses cmov/SSE"; fi
+KOUT="$W/kernels"
+mkdir -p "$KOUT"
+cp "$KSRC/arch/x86/boot/bzImage" "$KOUT/bzImage"
+
+# The same kernel with uniprocessor local-APIC support (linux-apic.config on top), for the pc-apic
+# machine: it uses the APIC timer when CPUID reports an APIC and falls back to the 8254 otherwise.
+# Built second, in the same tree, so only what the option touches is recompiled.
+log "kernel: configure and build bzImage-apic (+ linux-apic.config)"
+(cd "$KSRC" && scripts/kconfig/merge_config.sh -m .config "$HERE/linux-apic.config" >/dev/null)
+"${KMAKE[@]}" -s olddefconfig
+grep -qx 'CONFIG_X86_LOCAL_APIC=y' "$KSRC/.config" || die "linux-apic.config did not enable the local APIC"
+"${KMAKE[@]}" bzImage
+cp "$KSRC/arch/x86/boot/bzImage" "$KOUT/bzImage-apic.bin"
 
 log "kernel: UAPI headers for musl"
 rm -rf "$W/khdr"
@@ -221,7 +235,7 @@ OUT="$W/out"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 "$GEN" -t "$SOURCE_DATE_EPOCH" "$LIST" >"$OUT/initramfs.cpio"
-cp "$KSRC/arch/x86/boot/bzImage" "$OUT/bzImage"
+cp "$KOUT/bzImage" "$KOUT/bzImage-apic.bin" "$OUT/"
 
 # ---------------------------------------------------------------------------------------------
 log "outputs"
@@ -234,12 +248,12 @@ log "outputs"
   echo "bzImage $(stat -c %s "$OUT/bzImage") B, initramfs.cpio $(stat -c %s "$OUT/initramfs.cpio") B, busybox $(stat -c %s "$BB/busybox") B"
   echo "kernel build $((TK1 - TK0)) s, total $(($(date +%s) - T0)) s, JOBS=$JOBS"
 } | tee "$OUT/buildinfo.txt"
-(cd "$OUT" && sha256sum bzImage initramfs.cpio >SHA256SUMS && cat SHA256SUMS)
+(cd "$OUT" && sha256sum bzImage initramfs.cpio bzImage-apic.bin >SHA256SUMS && cat SHA256SUMS)
 
 if ((CHECK)); then
   log "compare with committed SHA256SUMS"
   (cd "$OUT" && sha256sum -c "$HERE/SHA256SUMS")
 else
-  cp "$OUT/bzImage" "$OUT/initramfs.cpio" "$OUT/SHA256SUMS" "$HERE/"
-  echo "wrote $HERE/{bzImage,initramfs.cpio,SHA256SUMS}"
+  cp "$OUT/bzImage" "$OUT/bzImage-apic.bin" "$OUT/initramfs.cpio" "$OUT/SHA256SUMS" "$HERE/"
+  echo "wrote $HERE/{bzImage,bzImage-apic.bin,initramfs.cpio,SHA256SUMS}"
 fi

@@ -22,7 +22,6 @@ describe('traplab run arguments', () => {
       stats: false,
       maxInstructions: null,
       noReboot: false,
-      machine: 'pc',
     });
   });
 
@@ -66,7 +65,6 @@ describe('traplab run arguments', () => {
       stats: true,
       maxInstructions: 500_000_000,
       noReboot: true,
-      machine: 'pc',
     });
   });
 

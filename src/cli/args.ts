@@ -41,8 +41,11 @@ export interface RunOptions {
   noReboot: boolean;
   /** --paging ept|shadow (hardware-assisted only). */
   paging?: 'ept' | 'shadow';
-  /** The PC model: 'pc' (i486-class: no FPU, no APIC), '-fpu' adds an x87, '-apic' a local APIC. */
-  machine: Machine;
+  /**
+   * The PC model: 'pc' (i486-class: no FPU, no APIC), '-fpu' adds an x87, '-apic' a local APIC.
+   * Absent when --machine is not given: the guest's manifest entry may name one, else 'pc'.
+   */
+  machine?: Machine;
 }
 
 export const MACHINES = ['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'] as const;
@@ -190,8 +193,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const maxInstructions =
     maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53, true);
 
-  const machine = (get('--machine') ?? 'pc') as Machine;
-  if (!MACHINES.includes(machine)) {
+  const machine = get('--machine') as Machine | undefined;
+  if (machine !== undefined && !MACHINES.includes(machine)) {
     throw new UsageError(`unknown machine '${machine}' (one of: ${MACHINES.join(', ')})`);
   }
   const serial = parseSink(get('--serial') ?? 'stdio', '--serial', ['stdio', 'none']);
@@ -210,7 +213,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     maxInstructions,
     noReboot,
     ...(pagingRaw === undefined ? {} : { paging: pagingRaw }),
-    machine,
+    ...(machine ? { machine } : {}),
   };
 }
 

@@ -63,6 +63,8 @@ export interface ResolvedGuest {
   label: string;
   /** Manifest guests: the techniques it is meant to run under. */
   techniques?: readonly string[];
+  /** Manifest guests: the PC model it is built for, used when --machine is not given. */
+  machine?: string;
 }
 
 export function resolveGuest(choice: GuestChoice): ResolvedGuest {
@@ -94,6 +96,7 @@ function resolveManifestGuest(id: string, append: string | undefined): ResolvedG
   const g = findGuest(id, guestsDir());
   const r = resolveManifestFiles(g, id, append);
   if (Array.isArray(g.techniques)) r.techniques = g.techniques;
+  if (typeof g.machine === 'string') r.machine = g.machine;
   return r;
 }
 

@@ -12,6 +12,8 @@ export interface ManifestGuest {
   techniques: Technique[];
   files: { kernel?: string; initrd?: string; bios?: string; raw?: string };
   cmdline?: string;
+  /** The PC model the guest is built for (the CLI's --machine default for it; the UI preselects it). */
+  machine?: string;
   /** Raw images: load address and entry point (numbers or "0x…" strings). */
   load?: number | string;
   entry?: number | string;

@@ -37,6 +37,7 @@ const latin1 = new TextDecoder('latin1');
 export async function runCommand(opts: RunOptions): Promise<number> {
   const wallStart = performance.now();
   const guest = resolveGuest(opts.guest);
+  const machine = opts.machine ?? guest.machine ?? 'pc';
   let session: Session;
   try {
     session = new Session({
@@ -46,8 +47,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       memMiB: opts.memMiB,
       noReboot: opts.noReboot,
       ...(opts.paging ? { paging: opts.paging } : {}),
-      fpu: opts.machine.includes('fpu'),
-      apic: opts.machine.includes('apic'),
+      fpu: machine.includes('fpu'),
+      apic: machine.includes('apic'),
     });
   } catch (e) {
     if (e instanceof SessionError) throw new UsageError(e.message);
