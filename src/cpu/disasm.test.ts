@@ -127,4 +127,24 @@ describe('disassembler vs iced-x86', () => {
     expect(compared).toBeGreaterThan(3000);
     expect(mismatches).toEqual([]);
   });
+
+  it('FXSAVE/FXRSTOR (0F AE /0 /1): same text and length as iced for every memory ModR/M', () => {
+    const mismatches: string[] = [];
+    let compared = 0;
+    for (const mode of [16, 32] as const) {
+      for (let m = 0; m < 0xc0; m++) {
+        const reg = (m >> 3) & 7;
+        if (reg > 1) continue;
+        const buf = new Uint8Array([0x0f, 0xae, m, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc]);
+        const mine = disassemble(buf, 0, mode);
+        const ref = icedText(buf, mode);
+        compared++;
+        if (mine.length !== ref.length || norm(mine.text) !== norm(ref.text))
+          mismatches.push(`${mode} ${m.toString(16)}: ours "${mine.text}" iced "${ref.text}"`);
+      }
+    }
+    if (mismatches.length) console.log(mismatches.slice(0, 30).join('\n'));
+    expect(compared).toBe(2 * 48);
+    expect(mismatches).toEqual([]);
+  });
 });

@@ -60,6 +60,14 @@ export function disassemble(
       two = true;
       b = byte();
     }
+    // 0F AE /0 FXSAVE, /1 FXRSTOR m512byte (SDM Vol. 2A FXSAVE): executed with the x87 (CPUID.FXSR)
+    // but absent from table.ts, which lists what the default, FPU-less PC decodes.
+    if (two && b === 0xae) {
+      const m = byte();
+      const reg = (m >> 3) & 7;
+      if (m >= 0xc0 || reg > 1) return { text: '(bad)', length: p - offset };
+      return done(`${reg === 0 ? 'fxsave' : 'fxrstor'} ${memOperand(m)}`);
+    }
     if (!two && isEsc(b)) {
       const m = byte();
       const text = x87Text(b, m, m < 0xc0 ? memOperand(m) : '');
