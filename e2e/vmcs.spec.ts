@@ -4,6 +4,7 @@
  * CPU's live VMCS.
  */
 import { expect, test } from './fixtures.ts';
+import { consoleText } from './helpers.ts';
 
 test('trapdemo under hardware-assisted: step to a VM exit, read the VMCS', async ({ page }) => {
   test.setTimeout(120_000);
@@ -69,4 +70,60 @@ test('trapdemo under hardware-assisted: step to a VM exit, read the VMCS', async
   await expect(page.getByTestId('vmcs-filter-reason')).toHaveText(
     /^Show only “\d+ — .+” exits in the trap log$/,
   );
+});
+
+test('minikernel under VT-x: the EPT view (2-D walk), next-exit stepping, the EPT/shadow switch', async ({
+  page,
+}) => {
+  test.setTimeout(150_000);
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/?guest=minikernel&technique=hardware-assisted&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
+  // Boot to the shell (the kernel has paging on by then), pause.
+  await page.getByTestId('run-pause').click();
+  await expect.poll(() => consoleText(page), { timeout: 60_000 }).toContain('mini$');
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toHaveText('Paused');
+
+  await page.getByTestId('vmcs-tab').click();
+  await expect(page.getByTestId('vtx-paging-ept')).toBeChecked();
+  // "Next VM exit": one more VM exit record in the log, the worker stops at it.
+  const total = async () => Number(await page.getByTestId('trap-total').getAttribute('data-total'));
+  const before = await total();
+  await page.getByTestId('vmcs-next-exit').click();
+  await expect(page.getByTestId('status-note')).toContainText(/^Stopped at VM exit \(record \d+\)/);
+  expect(await total()).toBeGreaterThan(before);
+
+  // The 2-D walk: the guest's PDE and PTE (paging on), each at a guest-physical address with its
+  // own 4-level EPT walk, then the final guest-physical address's EPT walk to a host address.
+  const view = page.getByTestId('ept-view');
+  await expect(view).toBeVisible();
+  await expect(page.getByTestId('ept-address')).toContainText('guest paging on');
+  await expect(page.getByTestId('ept-guest-PDE')).toContainText(/P RW/);
+  const final = page.getByTestId('ept-walk-final');
+  await expect(final.locator('tr[data-level="4"] th')).toHaveText('PML4E');
+  await expect(final.locator('tr[data-level="3"] th')).toHaveText('PDPTE');
+  await expect(final).toContainText(/GPA 0x[0-9a-f]{8} → HPA 0x[0-9a-f]{8}/);
+  await expect(final).toContainText('RWX');
+  await view.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/vmcs-ept-view.png' });
+
+  // The paging switch reloads the guest with shadow paging (and the link says so): no EPT.
+  await page.getByTestId('vtx-paging-shadow').check();
+  await expect(page).toHaveURL(/[?&]paging=shadow/);
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
+  await page.getByTestId('step-trap').click();
+  await expect(page.getByTestId('status-note')).toContainText('Stopped at trap:');
+  await page.getByTestId('vmcs-tab').click();
+  await expect(page.getByTestId('vtx-paging-shadow')).toBeChecked();
+  await expect(page.getByTestId('vmcs-bits-PROC_CTLS2').locator('[data-bit="1"]')).toHaveAttribute(
+    'data-set',
+    '0',
+  );
+  await expect(page.getByTestId('vmcs-bits-PROC_CTLS').locator('[data-bit="15"]')).toHaveAttribute(
+    'data-set',
+    '1',
+  );
+  await expect(page.getByTestId('ept-view')).toHaveCount(0);
+  await page.screenshot({ path: 'test-results/vmcs-shadow.png' });
 });

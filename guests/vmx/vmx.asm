@@ -323,6 +323,75 @@ main:
     rdmsr
     VMW PIN_CTLS, eax
 
+    ; --- The monitor trap flag (SDM 25.5.2; primary processor-based control bit 27, SDM 24.6.2
+    ;     Table 24-6; exit reason 37, App. C). Cited from the 2016 edition (325462-060) ---
+    VMR PROC_CTLS
+    mov [saved_proc], eax
+    or eax, 1 << 27
+    VMW PROC_CTLS, eax
+    VMW GUEST_RIP, guest_mtf
+    VMENTER vmresume, .mt1
+.mt1:
+    VMR EXIT_REASON
+    CHECK "mtf: exit after one guest instruction, reason 37 (SDM 25.5.2, App. C)", 37, eax
+    VMR GUEST_RIP
+    CHECK "  guest rip = the next instruction (after a 1-byte nop)", guest_mtf + 1, eax
+    VMR EXIT_QUAL
+    CHECK "  exit qualification 0 (SDM 27.2.1: not used by MTF exits)", 0, eax
+    VMENTER vmresume, .mt2
+.mt2:
+    mov [guest_eax], eax                      ; VM exits keep the guest's GPRs (SDM 27.3)
+    VMR EXIT_REASON
+    CHECK "mtf: each vmresume runs one instruction: reason 37 (SDM 25.5.2)", 37, eax
+    VMR GUEST_RIP
+    CHECK "  guest rip past mov eax, imm32 (5 bytes)", guest_mtf + 6, eax
+    CHECK "  the instruction really executed (guest eax)", 0x12345678, [guest_eax]
+    VMENTER vmresume, .mt3
+.mt3:
+    VMR EXIT_REASON
+    CHECK "mtf: cpuid's own fault-like exit, no mtf exit (SDM 25.1.2, 25.5.2)", 10, eax
+    VMR GUEST_RIP
+    CHECK "  guest rip = the cpuid (not executed)", guest_mtf + 6, eax
+    ; Injection with MTF: the exit is pending before the first instruction after VM entry, i.e.
+    ; the handler's (SDM 25.5.2, first item); the event itself was delivered.
+    mov dword [isr_hit], 0
+    VMW GUEST_RSP, guest_stack_top
+    VMW GUEST_RFLAGS, 0x202
+    VMW ENTRY_INTR_INFO, 0x80000040
+    VMENTER vmresume, .mt4
+.mt4:
+    VMR EXIT_REASON
+    CHECK "mtf with event injection: reason 37 before any instruction (SDM 25.5.2)", 37, eax
+    VMR GUEST_RIP
+    CHECK "  guest rip = the handler's first instruction", guest_isr, eax
+    CHECK "  the handler has not run", 0, [isr_hit]
+    VMR GUEST_RSP
+    CHECK "  the event's frame is on the guest stack (eflags, cs, eip)", guest_stack_top - 12, eax
+    VMW GUEST_RSP, guest_stack_top
+    VMW GUEST_RFLAGS, 0x2
+    ; HLT without HLT exiting: the MTF exit follows it, in the HLT activity state (SDM 25.5.2, 24.4.2).
+    mov eax, [saved_proc]
+    and eax, ~(1 << 7)
+    or eax, 1 << 27
+    VMW PROC_CTLS, eax
+    VMW GUEST_RIP, guest_mtf_hlt
+    VMENTER vmresume, .mt5
+.mt5:
+    VMR EXIT_REASON
+    CHECK "mtf after hlt (hlt exiting off): reason 37 (SDM 25.5.2)", 37, eax
+    VMR 0x4826
+    CHECK "  guest activity state: hlt (1) (SDM 24.4.2)", 1, eax
+    VMR GUEST_RIP
+    CHECK "  guest rip past the hlt", guest_mtf_hlt + 1, eax
+    VMW 0x4826, 0
+    ; MTF off again: no exit until the guest's own hlt (HLT exiting back on).
+    VMW PROC_CTLS, [saved_proc]
+    VMW GUEST_RIP, guest_mtf
+    VMENTER vmresume, .mt6
+.mt6:
+    VMR EXIT_REASON
+    CHECK "mtf cleared: the guest runs on to its cpuid exit, reason 10", 10, eax
+
     ; --- EPT (SDM 28.2): identity map 0–4 MiB in 2 MiB pages; the guest touches 12 MiB ---
     mov dword [ept_pml4], ept_pdpt + 7
     mov dword [ept_pdpt], ept_pd + 7
@@ -373,6 +442,47 @@ main:
     sete al
     movzx eax, al
     CHECK "  its write landed through ept", 1, eax
+
+    ; --- EPT execute permission (SDM 28.2.3.2: an instruction fetch needs bit 2 of every EPT
+    ;     entry used) and execute-only translations (SDM 28.2.3.1, App. A.10) ---
+    mov ecx, 0x48C
+    rdmsr
+    and eax, 1
+    CHECK "ia32_vmx_ept_vpid_cap[0]: execute-only translations (App. A.10)", 1, eax
+    mov byte [0x00C00000], 0xF4              ; hlt at guest-physical 12 MiB
+    mov dword [ept_pd + 6 * 8], 0x00C000B3   ; read/write, not executable
+    mov eax, 2
+    invept eax, [invept_desc]
+    VMW GUEST_RIP, 0x00C00000
+    VMENTER vmresume, .ex1
+.ex1:
+    VMR EXIT_REASON
+    CHECK "fetch from a non-executable ept page: reason 48 (SDM 28.2.3.2)", 48, eax
+    VMR EXIT_QUAL
+    CHECK "  qualification: fetch, readable, writable, linear valid, final (Table 27-7)", 0x19C, eax
+    VMR GUEST_PHYS
+    CHECK "  guest-physical address", 0x00C00000, eax
+    VMR GUEST_RIP
+    CHECK "  guest rip = the fetched instruction (a fault-like exit)", 0x00C00000, eax
+    mov dword [ept_pd + 6 * 8], 0x00C000B4   ; execute-only
+    mov eax, 2
+    invept eax, [invept_desc]
+    VMENTER vmresume, .ex2
+.ex2:
+    VMR EXIT_REASON
+    CHECK "execute-only ept page: the fetch succeeds, the guest's hlt exits (12)", 12, eax
+    VMR GUEST_RIP
+    CHECK "  at 12 MiB", 0x00C00000, eax
+    VMW GUEST_RIP, guest_ept
+    VMENTER vmresume, .ex3
+.ex3:
+    VMR EXIT_REASON
+    CHECK "read of an execute-only ept page: reason 48 (SDM 28.2.3.2)", 48, eax
+    VMR EXIT_QUAL
+    CHECK "  qualification: read, executable only, linear valid, final (Table 27-7)", 0x1A1, eax
+    mov dword [ept_pd + 6 * 8], 0x00C000B7
+    mov eax, 2
+    invept eax, [invept_desc]
 
     ; --- VMCLEAR of the current VMCS, VMXOFF (SDM 30.3) ---
     vmclear [vmcs_a_ptr]
@@ -513,6 +623,14 @@ guest_spin:
 guest_isr:
     mov dword [isr_hit], 1
     vmcall
+guest_mtf:
+    nop
+    mov eax, 0x12345678
+    cpuid
+    hlt
+guest_mtf_hlt:
+    hlt
+    hlt
 guest_ept:
     mov eax, [0x00C00000]
     mov dword [0x00C00000], 0xC0FFEE
@@ -547,3 +665,5 @@ entry_failed:   resd 1
 entry_flags:    resd 1
 isr_hit:        resd 1
 guest_ecx:      resd 1
+guest_eax:      resd 1
+saved_proc:     resd 1

@@ -57,14 +57,16 @@ Input and output:
 
 Exit status:
   (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4
-  0                         power-off: natively, HLT with interrupts off (how a kernel
-                            without ACPI powers off, e.g. Linux's poweroff -f); a guest
-                            idle with no input left; reset with --no-reboot; Ctrl-A X
+  0                         power-off: HLT with interrupts off (how a kernel without
+                            ACPI powers off, e.g. Linux's poweroff -f), natively and
+                            under a VMM; a guest idle with no input left; reset with
+                            --no-reboot; Ctrl-A X
   2                         triple fault (the reason is printed on stderr)
   4                         hung under a hypervisor: HLT with the VM's virtual interrupt
-                            flag off, so nothing can ever wake it — the failure theory
-                            predicts for pure trap-and-emulate (a POPF that re-enabled
-                            interrupts did not trap); stderr names the silent event
+                            flag off while the guest believes it on (a POPF/IRET that
+                            re-enabled interrupts did not trap), so nothing can ever
+                            wake it — the failure theory predicts for pure
+                            trap-and-emulate; stderr names the silent event
   6                         the hypervisor stopped a VM that did something it does not
                             virtualize (real mode, virtual-8086 mode, task gates, …)
   64                        bad arguments or guest image

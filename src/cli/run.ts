@@ -301,7 +301,13 @@ async function runInPieces(
 function finalStatus(status: SessionStatus): [number, string] {
   switch (status.state) {
     case 'exited':
-      return [status.exitCode ?? 1, ''];
+      // A VM that powered off the way a kernel without ACPI does (cli; hlt) says so, as natively.
+      return [
+        status.exitCode ?? 1,
+        status.reason?.startsWith('powered off')
+          ? `guest ${status.reason}, exit status ${status.exitCode}`
+          : '',
+      ];
     case 'shutdown':
       return [EXIT_TRIPLE_FAULT, `triple fault: ${status.reason ?? 'the CPU shut down'}`];
     case 'reset':

@@ -118,6 +118,9 @@ export class CpuBase {
   vmxTimerAt = Number.POSITIVE_INFINITY;
   vmxCr2 = 0;
   eptW = false;
+  /** The last EPT walk's leaf allowed reads / instruction fetches (vmx/ept.ts). */
+  eptR = true;
+  eptX = true;
   /** Set when the run loop must leave its fast path at the next instruction boundary. */
   attention = false;
   /** Set when INTR must be re-sampled at the next boundary. */

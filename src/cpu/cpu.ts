@@ -49,6 +49,7 @@ import { EventKind } from './interrupts.ts';
 import { compileBlock } from './jit.ts';
 import { execute } from './ops-main.ts';
 import { CpuSeg } from './segments.ts';
+import { restoreVmx, saveVmx, type VmxState } from './vmx/state.ts';
 
 export type RegName = 'eax' | 'ecx' | 'edx' | 'ebx' | 'esp' | 'ebp' | 'esi' | 'edi';
 const REG_NAMES: RegName[] = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
@@ -84,6 +85,8 @@ export interface CpuState {
   shadow: boolean;
   /** x87 state (Fpu.save()) when the machine has an FPU. */
   fpu?: number[];
+  /** VMX operation, the VMCSs and root/non-root (vmx/state.ts); absent in older snapshots. */
+  vmx?: VmxState;
 }
 
 export class Cpu extends CpuCore {
@@ -528,6 +531,7 @@ export class Cpu extends CpuCore {
       instructions: this.instructions,
       shadow: this.shadow,
       ...(this.fpu !== null ? { fpu: this.fpu.save() } : {}),
+      vmx: saveVmx(this),
     };
   }
 
@@ -558,6 +562,7 @@ export class Cpu extends CpuCore {
     this.instructions = s.instructions;
     this.shadow = s.shadow;
     if (s.fpu !== undefined && this.fpu !== null) this.fpu.restore(s.fpu);
+    if (s.vmx !== undefined) restoreVmx(this, s.vmx);
     this.refreshAc();
     this.shutdown = false;
     this.flushTlb(false);

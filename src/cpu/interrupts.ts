@@ -252,6 +252,7 @@ export class CpuInt extends CpuTask {
       vmx.deliveringLen = this.event.length;
       this.deliverToGuest(vec, kind, code, retEip);
       vmx.delivering = 0;
+      vmx.afterGuestDelivery();
       this.resetPrefixes();
       return;
     }

@@ -173,14 +173,19 @@ export class CpuMmu extends CpuBase {
    * implicit supervisor access). Raises #PF with the SDM §4.7 error code; sets A/D bits only when
    * the access is permitted (as hardware does: no A bits on a faulting walk).
    */
-  translate(lin: number, write: boolean, user: boolean): number {
+  translate(lin: number, write: boolean, user: boolean, fetch = false): number {
     const page = lin >>> 12;
     const a20 = this.a20Mask;
+    // EPT access kind of the final address (vmx/ept.ts): fetch 4, write 2, read 1.
+    const eptAccess = fetch ? 4 : write ? 2 : 1;
     if ((this.cr0 & CR0_PG) === 0) {
       let phys = lin & a20;
       // VMX non-root with EPT (vmx/ept.ts): the guest-physical address goes through the EPT walk.
-      if (this.eptOn) phys = this.ept(phys, write ? 2 : 1, lin, true);
-      const e = this.entryFor(phys, lin);
+      if (this.eptOn) {
+        phys = this.ept(phys, eptAccess, lin, true);
+        if (!this.eptR) return phys; // execute-only: nothing a data read could use is cached
+      }
+      const e = this.eptOn && !this.eptX ? this.entryFor(phys, lin) | 1 : this.entryFor(phys, lin);
       const ew = this.eptOn && !this.eptW ? -1 : this.writeEntry(e, phys);
       this.noteFill(page);
       this.replacing(page, e);
@@ -229,8 +234,12 @@ export class CpuMmu extends CpuBase {
       phys = ((pte & ~0xfff) | (lin & 0xfff)) & a20;
       global = pte & 0x100;
     }
-    if (this.eptOn) phys = this.ept(phys, write ? 2 : 1, lin, true);
-    const e = this.entryFor(phys, lin);
+    if (this.eptOn) {
+      phys = this.ept(phys, eptAccess, lin, true);
+      if (!this.eptR) return phys;
+    }
+    // A leaf without EPT execute permission is cached non-direct: fetches through it walk again.
+    const e = this.eptOn && !this.eptX ? this.entryFor(phys, lin) | 1 : this.entryFor(phys, lin);
     const ew = this.writeEntry(e, phys);
     this.noteFill(page);
     if (global && this.cr4 & CR4_PGE) this.tlbGlobal[page] = 1;
@@ -609,7 +618,11 @@ export class CpuMmu extends CpuBase {
     if (ip > this.csLim) this.gp(0);
     const lin = (this.csBase + ip) | 0;
     const e0 = this.tlbR[lin >>> 12];
-    const p = e0 !== -1 ? e0 ^ lin ^ (e0 & 0xfff) : this.translate(lin, false, this.cpl === 3);
+    // Under EPT a non-direct entry may lack execute permission: translate again as a fetch.
+    const p =
+      e0 !== -1 && !(this.eptOn && (e0 & 0xfff) !== 0)
+        ? e0 ^ lin ^ (e0 & 0xfff)
+        : this.translate(lin, false, this.cpl === 3, true);
     const e = this.tlbR[lin >>> 12];
     this.ip = ip + 1;
     if (e !== -1 && (e & 0xfff) === 0) {

@@ -38,16 +38,20 @@ export function scenarioFromSearch(search: string, fallback: ScenarioSel): Scena
     technique && (TECHNIQUES as readonly string[]).includes(technique)
       ? (technique as TechniqueId)
       : fallback.technique;
-  return {
+  const out: ScenarioSel = {
     guestId: guest && findGuest(guest) ? guest : fallback.guestId,
     technique: t,
     // Native has no VMM to multiplex VMs: it always runs exactly one guest.
     vms: t === 'native' ? 1 : Number.isInteger(vms) && vms >= 1 && vms <= MAX_VMS ? vms : fallback.vms,
   };
+  // VT-x's paging mode (EPT is the default, so only shadow paging shows in a link).
+  if (t === 'hardware-assisted' && q.get('paging') === 'shadow') out.paging = 'shadow';
+  return out;
 }
 
 export function searchFromScenario(s: ScenarioSel, pos?: LinkPosition): string {
   const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
+  if (s.technique === 'hardware-assisted' && s.paging === 'shadow') q.set('paging', 'shadow');
   if (pos?.at) q.set('at', pos.at);
   if (pos?.sel !== undefined && pos.sel !== null) q.set('sel', String(pos.sel));
   return `?${q.toString()}`;
@@ -80,7 +84,7 @@ export function setUrlPosition(p: Partial<LinkPosition>): void {
     else q.delete('sel');
   }
   // Always the same order, so the same point of the same run has one link.
-  const order = ['guest', 'technique', 'vms', 'at', 'sel'];
+  const order = ['guest', 'technique', 'vms', 'paging', 'at', 'sel'];
   const sorted = new URLSearchParams();
   for (const k of order) if (q.has(k)) sorted.set(k, q.get(k)!);
   for (const [k, v] of q) if (!order.includes(k)) sorted.append(k, v);
@@ -114,7 +118,12 @@ export function loadScenario(s: ScenarioSel, pos?: LinkPosition): void {
   prepareLoad();
   emulator().send({
     type: 'load',
-    scenario: { guest: { kind: 'builtin', id: s.guestId }, technique: s.technique, vms: s.vms },
+    scenario: {
+      guest: { kind: 'builtin', id: s.guestId },
+      technique: s.technique,
+      vms: s.vms,
+      ...pagingOf(s),
+    },
     ...(pos?.at ? { position: pos.at } : {}),
   });
 }
@@ -129,7 +138,15 @@ export function loadUpload(guest: UploadedGuest): void {
   prepareLoad();
   ui.set({ pendingUpload: guest.name });
   const { technique, vms } = ui.scenario;
-  emulator().send({ type: 'load', scenario: { guest: { kind: 'upload', guest }, technique, vms } });
+  emulator().send({
+    type: 'load',
+    scenario: { guest: { kind: 'upload', guest }, technique, vms, ...pagingOf(ui.scenario) },
+  });
+}
+
+/** The load message's paging field: only hardware-assisted has one, and only shadow differs. */
+function pagingOf(s: ScenarioSel): { paging?: 'shadow' } {
+  return s.technique === 'hardware-assisted' && s.paging === 'shadow' ? { paging: 'shadow' } : {};
 }
 
 /** The selection changed: reload whatever is running (the uploaded guest or a built-in one). */

@@ -17,6 +17,8 @@ export interface ScenarioSel {
   guestId: string;
   technique: TechniqueId;
   vms: number;
+  /** hardware-assisted only: shadow paging instead of EPT (absent: EPT). */
+  paging?: 'ept' | 'shadow';
 }
 
 export interface Toast {

@@ -42,6 +42,7 @@ export interface SessionConfigLike {
   vms: number;
   memMiB: number;
   noReboot: boolean;
+  paging?: 'ept' | 'shadow';
 }
 
 export interface SessionStatusLike {
@@ -328,6 +329,7 @@ export class WorkerCore {
       vms: scenario.vms,
       memMiB: scenario.memMiB ?? resolved.memMiB,
       noReboot: true,
+      ...(scenario.paging ? { paging: scenario.paging } : {}),
     };
     const info: LoadedInfo = {
       guestLabel: resolved.label,

@@ -46,6 +46,8 @@ export interface Scenario {
   technique: TechniqueId;
   vms: number;
   memMiB?: number;
+  /** hardware-assisted only: EPT (default) or first-generation shadow paging. */
+  paging?: 'ept' | 'shadow';
 }
 
 export type MemorySpace = 'linear' | 'physical';
@@ -377,6 +379,12 @@ function parseScenario(s: unknown): Scenario {
   const vms = u32(s, 'vms', MAX_VMS);
   if (vms < 1) throw new Invalid(`'vms' must be at least 1`);
   const out: Scenario = { guest, technique: technique as TechniqueId, vms };
+  if (s.paging !== undefined) {
+    if (s.paging !== 'ept' && s.paging !== 'shadow')
+      throw new Invalid(`'paging' must be 'ept' or 'shadow', got ${show(s.paging)}`);
+    if (technique !== 'hardware-assisted') throw new Invalid(`'paging' applies to hardware-assisted only`);
+    out.paging = s.paging;
+  }
   if (s.memMiB !== undefined) {
     const mem = u32(s, 'memMiB', 1024);
     if (mem < 1) throw new Invalid(`'memMiB' must be at least 1`);

@@ -8,8 +8,11 @@
  * memory type of a leaf, bit 8 accessed, bit 9 dirty (with EPTP bit 6), bits 51:12 the address.
  * This IA-32 CPU has 32 physical address bits: any set bit above them is a misconfiguration.
  *
- * Execute permission: the TLB keeps one read entry for data reads and instruction fetches alike,
- * so fetches are checked as reads (a known simplification: no execute-only or no-execute tests).
+ * Execute permission (bit 2) is checked on instruction fetches, read permission (bit 0) on data
+ * reads; execute-only entries (bits 2:0 = 100b) are supported and advertised (IA32_VMX_EPT_VPID_CAP
+ * bit 0, §28.2.3.1). The TLB keeps one read entry for data reads and fetches alike, so mmu.ts
+ * caches a translation whose leaf is not executable as a non-direct entry (fetches through it
+ * walk again, as a fetch) and never caches one that is not readable (`c.eptR`, `c.eptX`).
  */
 import type { CpuCore } from '../core.ts';
 import { R } from './fields.ts';
@@ -49,8 +52,8 @@ export function eptTranslate(
     const hi = c.physRead32(ea + 4);
     const rwx = lo & 7;
     if (rwx === 0) return violation(c, gpa, access, 0, lin, linValid, final);
-    // W without R, or execute-only (not advertised in IA32_VMX_EPT_VPID_CAP bit 0): §28.2.3.1.
-    if ((rwx & 3) === 2 || rwx === 4 || (hi & 0xfffff) !== 0) return misconfig(c, gpa);
+    // W without R is a misconfiguration; execute-only is not, as this CPU advertises it (§28.2.3.1).
+    if ((rwx & 3) === 2 || (hi & 0xfffff) !== 0) return misconfig(c, gpa);
     perm &= rwx;
     const large = (lo & 0x80) !== 0;
     const leaf = level === 1 || (level === 2 && large);
@@ -61,8 +64,15 @@ export function eptTranslate(
       const mt = (lo >>> 3) & 7;
       if (mt === 2 || mt === 3 || mt === 7) return misconfig(c, gpa);
       if (level === 2 && (lo & 0x1ff000) !== 0) return misconfig(c, gpa); // reserved bits 20:12
-      if ((access & EPT_WRITE && (perm & 2) === 0) || (access & (EPT_READ | EPT_FETCH) && (perm & 1) === 0))
+      // §28.2.3.2: a read needs bit 0, a write bit 1, an instruction fetch bit 2 of every entry used.
+      if (
+        (access & EPT_WRITE && (perm & 2) === 0) ||
+        (access & EPT_READ && (perm & 1) === 0) ||
+        (access & EPT_FETCH && (perm & 4) === 0)
+      )
         return violation(c, gpa, access, perm, lin, linValid, final);
+      c.eptR = (perm & 1) !== 0;
+      c.eptX = (perm & 4) !== 0;
       const frame = level === 2 ? lo & 0xffe00000 : lo & 0xfffff000;
       const mask = level === 2 ? 0x1fffff : 0xfff;
       if (vmx.eptAd) {

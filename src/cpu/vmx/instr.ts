@@ -22,7 +22,10 @@ export function vmxGroup7(c: CpuCore, m: number): void {
   if (m === 0xc1) c.vmx.vmcallRoot();
   else if (m === 0xc2) c.vmx.vmlaunch();
   else if (m === 0xc3) c.vmx.vmresume();
+  // Executed as machine code, VMLAUNCH/VMRESUME retire after the entry (the interpreter counts
+  // them then): guest-instruction bounds armed at entry start after that count.
   else c.vmx.vmxoff();
+  if ((m === 0xc2 || m === 0xc3) && c.vmxNonRoot) c.vmx.entryRetires();
 }
 
 /** Instruction information for the memory operand (§27.2.5, Table 27-13): scale, address size, segment, base, index. */

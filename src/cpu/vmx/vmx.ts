@@ -131,6 +131,13 @@ export class Vmx {
   eptRoot = 0;
   eptAd = false;
   exitCtls = 0;
+  /** When the VMX-preemption timer reaches zero (instruction count; ∞ when off). */
+  timerAt = Number.POSITIVE_INFINITY;
+  /**
+   * A pending MTF VM exit (§25.5.2): the instruction count at which it is taken; ∞ when none.
+   * The CPU's `vmxTimerAt` is the earlier of this and `timerAt`, so the run loop checks one number.
+   */
+  mtfAt = Number.POSITIVE_INFINITY;
 
   // The exit being taken (staged by the hooks, written by exitNow()).
   private reason = 0;
@@ -191,11 +198,11 @@ export class Vmx {
       case 0x48b:
         return [CTL_CAPS.proc2.must, CTL_CAPS.proc2.may];
       case 0x48c:
-        // EPT_VPID_CAP: 4-level walk (6), WB (14), 2 MiB pages (16), INVEPT (20), single-context
-        // (25) and all-context (26) INVEPT, EPT A/D bits (21).
+        // EPT_VPID_CAP: execute-only translations (0), 4-level walk (6), WB (14), 2 MiB pages (16),
+        // INVEPT (20), single-context (25) and all-context (26) INVEPT, EPT A/D bits (21).
         // INVVPID (bit 32) with all four types (bits 40–43).
         return [
-          (1 << 6) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 26),
+          1 | (1 << 6) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 26),
           1 | (0xf << 8),
         ];
       default:
@@ -407,8 +414,35 @@ export class Vmx {
     }
     this.loadGuest();
     if (launch) this.v.launched = true;
+    const injecting = (this.v.get(F.ENTRY_INTR_INFO) & INTR_VALID) !== 0;
     this.inject();
+    // Monitor trap flag (§25.5.2): after an injected event the MTF VM exit is pending before the
+    // guest's first instruction (the handler's); otherwise it follows one guest instruction.
+    if (this.proc & PROC.MTF && c.vmxNonRoot) this.armMtf(injecting ? 0 : 1);
     return 0;
+  }
+
+  /** Make an MTF VM exit pending after `n` more guest instructions (0: on this boundary). */
+  armMtf(n: number): void {
+    const c = this.c;
+    this.mtfAt = c.instructions + n;
+    c.vmxTimerAt = Math.min(this.timerAt, this.mtfAt);
+  }
+
+  /** The entering instruction is about to count as retired: shift the bounds armed at entry by it. */
+  entryRetires(): void {
+    this.timerAt += 1;
+    this.mtfAt += 1;
+    this.c.vmxTimerAt = Math.min(this.timerAt, this.mtfAt);
+  }
+
+  /**
+   * An event was delivered through the guest's IDT in non-root operation (a fault of the instruction,
+   * an external interrupt, INT n): with the monitor trap flag, the MTF VM exit is pending on the
+   * boundary after the delivery, before the handler's first instruction (§25.5.2).
+   */
+  afterGuestDelivery(): void {
+    if (this.proc & PROC.MTF) this.armMtf(0);
   }
   /** Which guest-state check failed the last VM entry (shown to students; not architectural). */
   entryFailureDetail = '';
@@ -588,9 +622,11 @@ export class Vmx {
     c.halted = v.get(F.GUEST_ACTIVITY) === 1;
     c.vmxNonRoot = true;
     c.eptOn = (this.proc2 & PROC2.EPT) !== 0;
-    c.vmxTimerAt = Number.POSITIVE_INFINITY;
+    this.mtfAt = Number.POSITIVE_INFINITY;
+    this.timerAt = Number.POSITIVE_INFINITY;
     if (this.pin & PIN.PREEMPT_TIMER)
-      c.vmxTimerAt = c.instructions + (v.get(F.PREEMPTION_TIMER) >>> 0) * (1 << TIMER_RATE);
+      this.timerAt = c.instructions + (v.get(F.PREEMPTION_TIMER) >>> 0) * (1 << TIMER_RATE);
+    c.vmxTimerAt = this.timerAt;
     this.delivering = 0;
     // Without VPID, VM entries invalidate every cached linear and combined translation; with it,
     // translations are tagged and survive while the VPID is the one the TLB already holds (§28.3.3.3).
@@ -705,7 +741,7 @@ export class Vmx {
     v.set(F.GUEST_INTERRUPTIBILITY, c.shadow && c.vmxNonRoot ? 1 : 0);
     v.set(F.GUEST_ACTIVITY, c.halted ? 1 : 0);
     if (this.exitCtls & EXIT.SAVE_TIMER) {
-      const left = c.vmxTimerAt - c.instructions;
+      const left = this.timerAt - c.instructions;
       v.set(F.PREEMPTION_TIMER, left > 0 ? Math.ceil(left / (1 << TIMER_RATE)) : 0);
     }
     // §27.1: a #PF that causes a VM exit does not update CR2 (the walker saved the old value).
@@ -744,6 +780,8 @@ export class Vmx {
     c.vmxNonRoot = false;
     c.eptOn = false;
     c.vmxTimerAt = Number.POSITIVE_INFINITY;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.mtfAt = Number.POSITIVE_INFINITY;
     c.shadow = false;
     c.halted = false;
     c.cr0 = v.get(F.HOST_CR0);
@@ -809,11 +847,15 @@ export class Vmx {
     return false;
   }
 
-  /** The preemption timer counted down to zero (§25.5.1): exit before the next instruction. */
+  /**
+   * The run loop reached `vmxTimerAt`: a pending MTF VM exit, which takes priority over the
+   * VMX-preemption timer (§25.5.2), or the preemption timer counted down to zero (§25.5.1). Either
+   * exits before the next instruction; the saved RIP is that instruction's and exit qualification 0.
+   */
   timerExit(): void {
     const c = this.c;
     c.eip = c.ip;
-    this.stage(R.PREEMPT_TIMER, 0, 0);
+    this.stage(c.instructions >= this.mtfAt ? R.MTF : R.PREEMPT_TIMER, 0, 0);
     this.exitNow();
   }
 

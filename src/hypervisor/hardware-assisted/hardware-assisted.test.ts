@@ -106,6 +106,32 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
     expect(logs[1]).toBe(logs[0]);
   });
 
+  it("computes the EPT view's 2-D walk from live state, as the VMM's own guest walk and map agree", () => {
+    const runner = createHardwareAssistedRunner(
+      { vms: 1, memMiB: 64, noReboot: true, paging: 'ept' },
+      bootImage('minikernel/minikernel.elf', 64),
+    );
+    const vm = runner.vmm.vms[0];
+    let walks = 0;
+    let pagingSeen = false;
+    for (let i = 0; i < 40 && runner.run(50_000, false).state === 'budget'; i++) {
+      const w = runner.vmcsInfo(0)?.walk;
+      if (!w || w.final === null || w.linear === null) continue;
+      walks++;
+      // Four EPT levels for a 4 KiB page (3 for a 2 MiB one), ending in the VM's slice.
+      expect(w.final.levels[0].name).toBe('PML4E');
+      expect(w.final.levels.at(-1)?.leaf).toBe(true);
+      expect(w.final.hpa).toBe(vm.map.toHost(w.final.gpa));
+      // The guest's own walk (PDE, PTE with paging on) reaches the guest-physical address the
+      // VMM's guest-memory walker finds for the same linear address.
+      expect(w.guest.length).toBe(w.paging ? (w.guest[0].value & 0x80 ? 1 : 2) : 0);
+      expect(vm.mem.peek(w.linear)).toBe(w.final.gpa);
+      if (w.paging) pagingSeen = true;
+    }
+    expect(walks).toBeGreaterThan(5);
+    expect(pagingSeen).toBe(true);
+  });
+
   it('shows the guest at real ring 0 in VMX non-root operation, CR4.VMXE hidden by the read shadow', () => {
     const runner = createHardwareAssistedRunner(
       { vms: 1, memMiB: 16, noReboot: true, paging: 'ept' },

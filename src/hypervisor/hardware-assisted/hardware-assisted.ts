@@ -55,6 +55,7 @@ export class HardwareAssisted implements TechniqueHandler {
   readonly vcpus: VtxVcpu[] = [];
   /** Exits counted so far by the CPU (a new one means run() stopped at an exit). */
   private seen = 0;
+  private readonly msrBitmap: number;
 
   constructor(
     readonly vmm: Vmm,
@@ -66,6 +67,7 @@ export class HardwareAssisted implements TechniqueHandler {
     const firstRegs = cpu.getState();
     this.host = enterHost(cpu, vmm.frames, cpu.ram.length);
     const msrBitmap = vmm.frames.alloc();
+    this.msrBitmap = msrBitmap;
     for (const vm of vmm.vms) {
       const s = vm.saved ?? firstRegs;
       const ept = paging === 'ept' ? new EptTables(cpu.ram32 as Int32Array, vmm.frames, vm.map) : null;
@@ -94,6 +96,45 @@ export class HardwareAssisted implements TechniqueHandler {
       this.syncVirtual(vm);
     }
     this.load(vmm.vms[Math.max(vmm.current, 0)]);
+  }
+
+  /**
+   * The VM reset itself (keyboard controller / port 0x92; vm.ts has reset its devices and put its
+   * boot image and boot registers back): VMCLEAR its VMCS and write the boot protocol's guest state
+   * again, so the next entry is a VMLAUNCH of a fresh virtual CPU. Its EPT still maps the same RAM;
+   * its VPID's cached translations belong to the old run, so they go (INVVPID single context).
+   */
+  reboot(vm: Vm): void {
+    const cpu = this.cpu;
+    const s = vm.saved;
+    if (!s) return;
+    vm.saved = null;
+    const c = this.vcpus[vm.index];
+    const cur = this.vmm.currentVm;
+    buildVmcs(
+      cpu,
+      vm,
+      c.vmcs,
+      {
+        paging: this.paging,
+        host: this.host,
+        eptp: c.ept?.eptp ?? 0,
+        msrBitmap: this.msrBitmap,
+        shadowPd: vm.shadow.pd,
+      },
+      { eip: s.eip, esp: s.regs[ESP] },
+    );
+    if (this.paging === 'ept') cpu.vmx.invvpid(1, vm.index + 1);
+    c.launched = false;
+    for (let i = 0; i < 8; i++) c.regs[i] = s.regs[i];
+    c.cr2 = 0;
+    c.dr.fill(0);
+    this.syncVirtual(vm);
+    if (cur === vm) this.load(vm);
+    else if (cur) {
+      const st = cpu.vmx.vmptrld(this.vcpus[cur.index].vmcs);
+      if (st !== 0) throw new VmxError(`VMPTRLD failed (${st})`);
+    }
   }
 
   private load(vm: Vm): void {
@@ -297,7 +338,9 @@ export class HardwareAssisted implements TechniqueHandler {
         this.advance(len);
         cost += VTX_COST.halt;
         if ((rd(cpu, F.GUEST_RFLAGS) & IF) === 0) {
-          vm.stop('hung', 'HLT with interrupts disabled (RFLAGS.IF = 0): nothing can wake the VM');
+          // The guest owns RFLAGS.IF in non-root operation: nothing was lost, so this is the guest's
+          // own `cli; hlt` power-off (vm.ts powerOff), exactly as on the native machine.
+          vm.powerOff('HLT with interrupts disabled (RFLAGS.IF = 0)');
           action = TrapAction.Stopped;
         } else if (!vm.devices.pic.hasInterrupt()) {
           vm.state = 'blocked';

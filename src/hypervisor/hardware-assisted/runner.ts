@@ -6,6 +6,7 @@ import { F } from '../../cpu/vmx/fields.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import { type HvConfig, type HvCpuSnapshot, type HvVmInfo, VmmRunner } from '../vmm/runner.ts';
 import type { Vm } from '../vmm/vm.ts';
+import { twoDWalk } from './ept-walk.ts';
 import { HardwareAssisted } from './hardware-assisted.ts';
 import { type VmcsInfo, vmcsInfo } from './vmcs-info.ts';
 import { type Paging, rd } from './vmcs-setup.ts';
@@ -67,7 +68,9 @@ export class HardwareAssistedRunner extends VmmRunner<HardwareAssisted> {
     const vmx = this.vmm.cpu.vmx;
     const v = c ? vmx.cache.get(c.vmcs) : undefined;
     if (!c || !v) return null;
-    return vmcsInfo(v, vmx.current === v, c.exits, c.atPrevExit);
+    const info = vmcsInfo(v, vmx.current === v, c.exits, c.atPrevExit);
+    if (c.ept) info.walk = twoDWalk(this.vmm.cpu.ram32 as Int32Array, v);
+    return info;
   }
 
   override snapshot(): HvCpuSnapshot {

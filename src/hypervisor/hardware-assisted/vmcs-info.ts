@@ -6,6 +6,7 @@
  */
 import { FIELD_NAMES, fieldWidth } from '../../cpu/vmx/fields.ts';
 import type { Vmcs } from '../../cpu/vmx/vmcs.ts';
+import type { TwoDWalkView } from './ept-walk.ts';
 
 export type VmcsGroup = 'execution' | 'exit' | 'entry' | 'guest' | 'host' | 'exit-info';
 
@@ -34,6 +35,8 @@ export interface VmcsInfo {
   /** VM exits of this VM so far. */
   exits: number;
   fields: VmcsFieldView[];
+  /** With EPT: the 2-D walk of the VM's current address of interest (ept-walk.ts). */
+  walk?: TwoDWalkView | null;
 }
 
 /** Every field encoding this CPU implements, in encoding order. */

@@ -70,14 +70,14 @@ export function emulatePrivileged(
       log(PI, COST.halt, 0, v.if ? 1 : 0, 0, 0, 0, 0);
       if (!v.if) {
         const lost = vm.lostIf;
-        vm.stop(
-          'hung',
-          'HLT with interrupts disabled (virtual IF = 0): nothing can wake the VM' +
-            (lost
-              ? `; the guest believes they are on: its ${lost.op === TrapOp.IRET ? 'IRET' : 'POPF'} at ` +
-                `0x${lost.eip.toString(16)} re-enabled them without a trap (silent event #${lost.seq} in the trap log)`
-              : ''),
-        );
+        if (lost)
+          vm.stop(
+            'hung',
+            'HLT with interrupts disabled (virtual IF = 0): nothing can wake the VM' +
+              `; the guest believes they are on: its ${lost.op === TrapOp.IRET ? 'IRET' : 'POPF'} at ` +
+              `0x${lost.eip.toString(16)} re-enabled them without a trap (silent event #${lost.seq} in the trap log)`,
+          );
+        else vm.powerOff('HLT with interrupts disabled (virtual IF = 0), as the guest intended');
         te.vmm.log.setOutcome(TrapAction.Stopped, COST.halt);
       } else if (!vm.devices.pic.hasInterrupt()) {
         vm.state = 'blocked';

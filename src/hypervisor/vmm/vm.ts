@@ -169,6 +169,19 @@ export class Vm {
     return this.state !== 'runnable' && this.state !== 'blocked';
   }
 
+  /**
+   * The guest halted with its interrupts off and nothing hidden from the VMM: how a kernel without
+   * ACPI powers off (Linux's `poweroff -f` ends in `cli; hlt`). Natively the session reports that
+   * as a power-off (status 0), so a VM doing it under a VMM is powered off the same way. Only when
+   * the guest *believes* its interrupts are on (a silent POPF/IRET lost IF, `lostIf`) is the same
+   * HLT the predicted trap-and-emulate failure, `hung`.
+   */
+  powerOff(how: string): void {
+    if (this.terminal) return;
+    this.stop('exited', `powered off: ${how}`);
+    this.exitCode = 0;
+  }
+
   stop(state: VmState, reason: string): void {
     if (this.terminal) return;
     this.state = state;

@@ -58,6 +58,11 @@ export interface TechniqueHandler {
   afterRun?(vm: Vm, stop: StopReason): void;
   /** Optional: replaces the getState/setState world switch (hardware assist switches the VMCS). */
   switchWorld?(from: Vm | null, to: Vm): void;
+  /**
+   * Optional: load a rebooted VM's boot state (`vm.saved`, from its reset) itself, in place of
+   * setState on the real CPU (hardware assist writes a fresh VMCS guest area and re-launches).
+   */
+  reboot?(vm: Vm): void;
 }
 
 export interface VmmOptions {
@@ -292,6 +297,10 @@ export class Vmm {
   /** Reload a rebooted VM's entry state into the CPU. */
   private reboot(vm: Vm): void {
     vm.pendingReboot = false;
+    if (this.handler?.reboot) {
+      this.handler.reboot(vm);
+      return;
+    }
     if (this.current === vm.index) {
       const s = vm.saved as CpuState;
       s.instructions = this.cpu.instructions;

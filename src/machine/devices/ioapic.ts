@@ -128,4 +128,35 @@ export class IoApic implements MmioHandler {
       this.writeReg(this.sel, cur >>> 0);
     } else this.latch.set(reg, cur);
   }
+
+  // ---- snapshots -----------------------------------------------------------------------------
+
+  /** ID, IOREGSEL, the redirection table (with Remote IRR), pin levels, partial MMIO writes. */
+  saveState(): IoApicState {
+    return {
+      id: this.id,
+      sel: this.sel,
+      redir: Array.from(this.redir),
+      pins: Array.from(this.pin),
+      latch: [...this.latch],
+    };
+  }
+
+  restoreState(s: IoApicState): void {
+    this.id = s.id;
+    this.sel = s.sel;
+    this.redir.set(s.redir);
+    this.pin.set(s.pins);
+    this.latch.clear();
+    for (const [k, v] of s.latch) this.latch.set(k, v);
+  }
+}
+
+/** IoApic.saveState(): plain data (JSON-safe). */
+export interface IoApicState {
+  id: number;
+  sel: number;
+  redir: number[];
+  pins: number[];
+  latch: Array<[number, number]>;
 }

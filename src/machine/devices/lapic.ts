@@ -288,4 +288,61 @@ export class LocalApic implements InterruptLine, MmioHandler {
   msrWrite(v: number): void {
     this.baseMsr = (v & 0x900) | APIC_BASE;
   }
+
+  // ---- snapshots -----------------------------------------------------------------------------
+
+  /** Every register, IRR/ISR, the timer's reload time and deadline, partial MMIO writes. */
+  saveState(): LocalApicState {
+    return {
+      // biome-ignore format: a register list
+      regs: [
+        this.baseMsr, this.id, this.tpr, this.svr, this.ldr, this.dfr, this.esr, this.icrLo, this.icrHi,
+        this.lvtTimer, this.lvtLint0, this.lvtLint1, this.lvtError, this.divideReg, this.initial,
+      ],
+      irr: Array.from(this.irr),
+      isr: Array.from(this.isr),
+      loadTick: this.loadTick,
+      deadline: this.timer.armed ? this.timer.deadline : -1,
+      latch: [...this.latch],
+    };
+  }
+
+  /** Put a saveState() back (the clock must already be at the snapshot's virtual time). */
+  restoreState(s: LocalApicState): void {
+    [
+      this.baseMsr,
+      this.id,
+      this.tpr,
+      this.svr,
+      this.ldr,
+      this.dfr,
+      this.esr,
+      this.icrLo,
+      this.icrHi,
+      this.lvtTimer,
+      this.lvtLint0,
+      this.lvtLint1,
+      this.lvtError,
+      this.divideReg,
+      this.initial,
+    ] = s.regs;
+    this.irr.set(s.irr);
+    this.isr.set(s.isr);
+    this.loadTick = s.loadTick;
+    if (s.deadline >= 0) this.timer.set(s.deadline);
+    else this.timer.clear();
+    this.latch.clear();
+    for (const [k, v] of s.latch) this.latch.set(k, v);
+  }
+}
+
+/** LocalApic.saveState(): plain data (JSON-safe). */
+export interface LocalApicState {
+  regs: number[];
+  irr: number[];
+  isr: number[];
+  loadTick: number;
+  /** Timer deadline in ticks, -1 when disarmed. */
+  deadline: number;
+  latch: Array<[number, number]>;
 }

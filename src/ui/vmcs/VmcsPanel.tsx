@@ -8,8 +8,12 @@
 import { useState } from 'react';
 import { EXIT_REASON_NAMES } from '../../cpu/vmx/fields.ts';
 import type { VmcsFieldView, VmcsGroup, VmcsInfo } from '../../hypervisor/hardware-assisted/vmcs-info.ts';
+import { TrapKind } from '../../hypervisor/vmm/trap-kinds.ts';
+import { emulator } from '../emulator.ts';
+import { changeScenario } from '../scenario.ts';
 import { useUi } from '../store.ts';
 import { CONTROL_TABLES, decodeControl } from './controls.ts';
+import { EptWalk } from './EptWalk.tsx';
 
 // SDM §24.3: the order of the six groups of VMCS data.
 const GROUPS: { id: VmcsGroup; title: string; section: string }[] = [
@@ -50,11 +54,17 @@ export function VmcsPanel() {
   }
   const vms = (info ?? []).flatMap((v) => (v.vmcs ? [{ vm: v.vm, running: v.running, c: v.vmcs }] : []));
   if (vms.length === 0) {
-    return <p className="muted">Pause or step the machine to read the VMCS.</p>;
+    return (
+      <>
+        <PagingSwitch />
+        <p className="muted">Pause or step the machine to read the VMCS.</p>
+      </>
+    );
   }
   const chosen = vms.find((v) => v.vm === pick) ?? vms.find((v) => v.running) ?? vms[0];
   return (
     <div data-testid="vmcs-panel" style={{ padding: '0.3rem 0.6rem' }}>
+      <PagingSwitch />
       {vms.length > 1 ? (
         <div className="tabs" role="tablist">
           {vms.map((v) => (
@@ -93,7 +103,18 @@ function Vmcs({ vm, c }: { vm: number; c: VmcsInfo }) {
         )}{' '}
         <span className="changed-swatch" /> changed since the previous VM exit.
       </p>
+      <p className="vm-note">
+        <button
+          type="button"
+          data-testid="vmcs-next-exit"
+          title="Run until the next VM exit is in the trap log"
+          onClick={() => emulator().send({ type: 'runUntilTrapKind', kind: TrapKind.VmExit })}
+        >
+          Next VM exit ▸
+        </button>
+      </p>
       {c.exits > 0 && reason ? <ExitFilter reason={reason.value & 0xffff} /> : null}
+      {c.walk ? <EptWalk walk={c.walk} /> : null}
       {GROUPS.map((g) => (
         <details key={g.id} open data-testid={`vmcs-group-${g.id}`}>
           <summary>
@@ -118,6 +139,33 @@ function Vmcs({ vm, c }: { vm: number; c: VmcsInfo }) {
         </details>
       ))}
     </>
+  );
+}
+
+/**
+ * EPT or first-generation VT-x (CR3/INVLPG/#PF exits over shadow page tables): switching reloads
+ * the guest with the other paging mode (the link carries it as `&paging=shadow`).
+ */
+function PagingSwitch() {
+  const scenario = useUi((s) => s.scenario);
+  const mode = scenario.paging ?? 'ept';
+  return (
+    <p className="vm-note" data-testid="vtx-paging">
+      Paging:{' '}
+      {(['ept', 'shadow'] as const).map((m) => (
+        <label key={m} style={{ marginRight: '0.8rem' }}>
+          <input
+            type="radio"
+            name="vtx-paging"
+            value={m}
+            data-testid={`vtx-paging-${m}`}
+            checked={mode === m}
+            onChange={() => changeScenario({ ...scenario, paging: m })}
+          />{' '}
+          {m === 'ept' ? 'EPT (nested paging)' : 'Shadow page tables (VT-x without EPT)'}
+        </label>
+      ))}
+    </p>
   );
 }
 

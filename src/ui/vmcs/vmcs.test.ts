@@ -8,7 +8,9 @@ import { F, PIN, PROC, PROC2 } from '../../cpu/vmx/fields.ts';
 import { createHardwareAssistedRunner } from '../../hypervisor/hardware-assisted/runner.ts';
 import { bootImage } from '../../hypervisor/trap-and-emulate/test-guests.ts';
 import { TrapKind } from '../../hypervisor/vmm/trap-log.ts';
+import { parseToWorker } from '../../worker/protocol.ts';
 import { TrapView } from '../../worker/traps.ts';
+import { scenarioFromSearch, searchFromScenario } from '../scenario.ts';
 import { decodeControl, PIN_BITS, PROC_BITS } from './controls.ts';
 import { exitReasonText } from './VmcsPanel.tsx';
 
@@ -104,5 +106,39 @@ describe('exit-reason filter of the trap log (hardware-assisted trapdemo run to 
       expect(Array.from(got.rows.kind)).toEqual(want.map(() => TrapKind.VmExit));
     }
     expect(view.slice(0, 10, {}).total).toBe(log.count);
+  });
+});
+
+describe('the VT-x paging switch in links and load messages', () => {
+  const fallback = { guestId: 'trapdemo', technique: 'native' as const, vms: 1 };
+  it('carries shadow paging for hardware-assisted only; EPT is the default and stays out of links', () => {
+    const shadow = scenarioFromSearch(
+      '?guest=trapdemo&technique=hardware-assisted&vms=2&paging=shadow',
+      fallback,
+    );
+    expect(shadow).toEqual({ guestId: 'trapdemo', technique: 'hardware-assisted', vms: 2, paging: 'shadow' });
+    expect(searchFromScenario(shadow)).toBe(
+      '?guest=trapdemo&technique=hardware-assisted&vms=2&paging=shadow',
+    );
+    expect(
+      scenarioFromSearch('?guest=trapdemo&technique=hardware-assisted&paging=ept', fallback).paging,
+    ).toBe(undefined);
+    expect(
+      scenarioFromSearch('?guest=trapdemo&technique=trap-and-emulate&paging=shadow', fallback).paging,
+    ).toBe(undefined);
+    expect(searchFromScenario({ ...shadow, paging: 'ept' })).not.toContain('paging');
+  });
+  it('the worker accepts paging for hardware-assisted and refuses it elsewhere or misspelt', () => {
+    const load = (technique: string, paging: unknown) =>
+      parseToWorker({
+        type: 'load',
+        scenario: { guest: { kind: 'builtin', id: 'trapdemo' }, technique, vms: 1, paging },
+      });
+    const ok = load('hardware-assisted', 'shadow');
+    expect(ok.ok && ok.value.type === 'load' && ok.value.scenario.paging).toBe('shadow');
+    const te = load('trap-and-emulate', 'shadow');
+    expect(te.ok ? '' : te.error).toMatch(/hardware-assisted only/);
+    const bad = load('hardware-assisted', 'nested');
+    expect(bad.ok ? '' : bad.error).toMatch(/'ept' or 'shadow'/);
   });
 });
