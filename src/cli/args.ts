@@ -217,7 +217,9 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
   const hostSendRaw = get('--host-send');
   const hostSerialRaw = get('--host-serial');
   if ((hostSendRaw !== undefined || hostSerialRaw !== undefined) && hosting === 'type1') {
-    throw new UsageError('--host-send and --host-serial need --hosting type2 or both (Type 1 has no host OS)');
+    throw new UsageError(
+      '--host-send and --host-serial need --hosting type2 or both (Type 1 has no host OS)',
+    );
   }
   const debugcon = parseSink(get('--debugcon') ?? 'none', '--debugcon', ['stdio', 'stderr', 'none']);
   return {

@@ -6,9 +6,10 @@
  * runaway guest spins. Slices are a fixed size — never derived from wall time — so where scripted
  * input (--wait-for/--send) lands in the instruction stream is the same on every run.
  */
+
+import { join } from 'node:path';
 import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/vmm/trap-log.ts';
 import { NS_PER_TICK } from '../machine/clock.ts';
-import { join } from 'node:path';
 import { comparisonTable, hostingRow } from '../session/hosting-stats.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
 import type { Hosting } from '../session/types.ts';

@@ -67,6 +67,7 @@ export function comparisonTable(a: HostingRow, b: HostingRow, title: string): st
   const rows = comparisonRows(a, b);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w = Math.max(14, ...rows.flatMap((r) => [r[1].length, r[2].length]));
-  const line = (c: [string, string, string]) => `${c[0].padEnd(w0)}  ${c[1].padStart(w)}  ${c[2].padStart(w)}`;
+  const line = (c: [string, string, string]) =>
+    `${c[0].padEnd(w0)}  ${c[1].padStart(w)}  ${c[2].padStart(w)}`;
   return `${[title, line(['', 'Type 1', 'Type 2']), ...rows.map(line)].join('\n')}\n`;
 }

@@ -61,7 +61,7 @@ export class Session {
     }
     const hostBoot = type2 ? loadHostKernel(this.config.hostKernel) : null;
     try {
-      const made = factory(type2 ? { ...this.config, hosted: true } as SessionConfig : this.config, boot);
+      const made = factory(type2 ? ({ ...this.config, hosted: true } as SessionConfig) : this.config, boot);
       if (hostBoot && made instanceof VmmRunner) {
         this.hosted = new HostedRunner(made, hostBoot);
         this.runner = this.hosted;

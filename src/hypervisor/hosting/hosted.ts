@@ -8,7 +8,13 @@
  * VMApp's system calls); in the VMM world it runs the technique exactly as under Type 1. A world
  * switch is a full getState/setState of the CPU plus the swap of the monitor hooks.
  */
-import { type CpuState, EventKind, type Monitor, MonitorAction, type SilentObserver } from '../../cpu/index.ts';
+import {
+  type CpuState,
+  EventKind,
+  type Monitor,
+  MonitorAction,
+  type SilentObserver,
+} from '../../cpu/index.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import type { VmmRunner } from '../vmm/runner.ts';
 import { TrapAction, TrapKind } from '../vmm/trap-log.ts';
@@ -189,7 +195,18 @@ export class HostedMachine {
     this.world = 'vmm';
     vmm.hostExit = null;
     this.counters.toVmm++;
-    vmm.record(vmm.vms[0], TrapKind.HostWorldSwitch, 0, TrapAction.Switched, HOST_COST.worldSwitch, 0, 0, inLen, 0, 0);
+    vmm.record(
+      vmm.vms[0],
+      TrapKind.HostWorldSwitch,
+      0,
+      TrapAction.Switched,
+      HOST_COST.worldSwitch,
+      0,
+      0,
+      inLen,
+      0,
+      0,
+    );
     // Output the host has not taken yet (more than one cross page's worth): straight back.
     if (this.pendingOut.length > 0) vmm.exitToHost(HostExit.Output);
   }
@@ -210,11 +227,33 @@ export class HostedMachine {
     this.counters.bytesOut += n;
     if (why.reason === HostExit.Interrupt) {
       this.counters.hostInterrupts++;
-      vmm.record(vm0, TrapKind.HostInterrupt, why.vector, TrapAction.None, HOST_COST.hostInterrupt, 0, why.vector - 0x20, 0, 0, 0);
+      vmm.record(
+        vm0,
+        TrapKind.HostInterrupt,
+        why.vector,
+        TrapAction.None,
+        HOST_COST.hostInterrupt,
+        0,
+        why.vector - 0x20,
+        0,
+        0,
+        0,
+      );
     } else if (why.reason === HostExit.Output) this.counters.outputExits++;
     else if (why.reason === HostExit.Idle) this.counters.idleExits++;
     this.counters.toHost++;
-    vmm.record(vm0, TrapKind.HostWorldSwitch, why.reason, TrapAction.Switched, HOST_COST.worldSwitch, 0, 1, n, why.vector, 0);
+    vmm.record(
+      vm0,
+      TrapKind.HostWorldSwitch,
+      why.reason,
+      TrapAction.Switched,
+      HOST_COST.worldSwitch,
+      0,
+      1,
+      n,
+      why.vector,
+      0,
+    );
     this.counters.vmmInstructions += cpu.instructions - this.worldStart;
     this.worldStart = cpu.instructions;
     this.vmmState = cpu.getState();

@@ -9,7 +9,7 @@ import type { BootImage } from '../../machine/loaders/types.ts';
 import type { GuestMemoryMap } from '../vmm/memory-map.ts';
 import type { HvCpuSnapshot, HvRunnerResult, HvVmInfo, VmmRunner } from '../vmm/runner.ts';
 import type { TrapLog } from '../vmm/trap-log.ts';
-import { type HostingCounters, HostedMachine } from './hosted.ts';
+import { HostedMachine, type HostingCounters } from './hosted.ts';
 
 export class HostedRunner {
   readonly machine: HostedMachine;

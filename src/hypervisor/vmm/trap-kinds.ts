@@ -265,7 +265,9 @@ export function reasonName(kind: number, reason: number): string {
     case TrapKind.HostSyscall:
       return hostSyscallNames[reason] ?? `system call ${reason}`;
     case TrapKind.HostInterrupt:
-      return reason >= 0x20 && reason < 0x30 ? `IRQ ${reason - 0x20} (vector 0x${reason.toString(16)})` : `vector 0x${reason.toString(16)}`;
+      return reason >= 0x20 && reason < 0x30
+        ? `IRQ ${reason - 0x20} (vector 0x${reason.toString(16)})`
+        : `vector 0x${reason.toString(16)}`;
     case TrapKind.WorldSwitch:
     case TrapKind.Translation:
     case TrapKind.VmShutdown:
@@ -395,7 +397,7 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'way (Sugerman et al., 2001): every guest I/O pays two world switches that a Type 1 hypervisor, which ' +
     'owns the devices itself, never needs.',
   [TrapKind.HostSyscall]:
-    "A hosted hypervisor has no drivers of its own: to reach the hardware for the guest, its user " +
+    'A hosted hypervisor has no drivers of its own: to reach the hardware for the guest, its user ' +
     'process VMApp asks the host OS with ordinary system calls — write() sends the bytes the guest put ' +
     "in its virtual UART to the host's serial driver, read() fetches what was typed for the guest, " +
     'vmrun() enters the VMM world through the driver, sleep() waits while the guest is idle. Each is a ' +
