@@ -200,8 +200,8 @@ export class Session {
     }
   }
   /** Type 2: world switches, host system calls, forwarded interrupts… (null under Type 1). */
-  hostingCounters(): HostingCounters | null {
-    return this.hosted ? { ...this.hosted.counters } : null;
+  hostingCounters(): (HostingCounters & { inVmm: boolean }) | null {
+    return this.hosted ? { ...this.hosted.counters, inVmm: this.hosted.machine.world === 'vmm' } : null;
   }
   sendSerial(vm: number, bytes: Uint8Array): void {
     if (this.checkVm(vm) && bytes.length > 0) {

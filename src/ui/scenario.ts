@@ -38,16 +38,26 @@ export function scenarioFromSearch(search: string, fallback: ScenarioSel): Scena
     technique && (TECHNIQUES as readonly string[]).includes(technique)
       ? (technique as TechniqueId)
       : fallback.technique;
-  return {
+  const sel: ScenarioSel = {
     guestId: guest && findGuest(guest) ? guest : fallback.guestId,
     technique: t,
     // Native has no VMM to multiplex VMs: it always runs exactly one guest.
     vms: t === 'native' ? 1 : Number.isInteger(vms) && vms >= 1 && vms <= MAX_VMS ? vms : fallback.vms,
   };
+  // Type 2 hosting: a hypervisor technique, one VM (one VMApp).
+  if (q.get('hosting') === 'type2' && t !== 'native') Object.assign(sel, { hosting: 'type2', vms: 1 });
+  return sel;
+}
+
+/** The scenario's query parameters: `hosting` only when it is Type 2 (Type 1 is the default). */
+export function scenarioParams(s: ScenarioSel): URLSearchParams {
+  const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
+  if (s.hosting === 'type2') q.set('hosting', 'type2');
+  return q;
 }
 
 export function searchFromScenario(s: ScenarioSel, pos?: LinkPosition): string {
-  const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
+  const q = scenarioParams(s);
   if (pos?.at) q.set('at', pos.at);
   if (pos?.sel !== undefined && pos.sel !== null) q.set('sel', String(pos.sel));
   return `?${q.toString()}`;
@@ -80,7 +90,7 @@ export function setUrlPosition(p: Partial<LinkPosition>): void {
     else q.delete('sel');
   }
   // Always the same order, so the same point of the same run has one link.
-  const order = ['guest', 'technique', 'vms', 'at', 'sel'];
+  const order = ['guest', 'technique', 'vms', 'hosting', 'at', 'sel'];
   const sorted = new URLSearchParams();
   for (const k of order) if (q.has(k)) sorted.set(k, q.get(k)!);
   for (const [k, v] of q) if (!order.includes(k)) sorted.append(k, v);
@@ -114,7 +124,12 @@ export function loadScenario(s: ScenarioSel, pos?: LinkPosition): void {
   prepareLoad();
   emulator().send({
     type: 'load',
-    scenario: { guest: { kind: 'builtin', id: s.guestId }, technique: s.technique, vms: s.vms },
+    scenario: {
+      guest: { kind: 'builtin', id: s.guestId },
+      technique: s.technique,
+      vms: s.vms,
+      ...(s.hosting === 'type2' ? { hosting: 'type2' as const } : {}),
+    },
     ...(pos?.at ? { position: pos.at } : {}),
   });
 }
@@ -128,8 +143,16 @@ export function loadUpload(guest: UploadedGuest): void {
   lastUpload = guest;
   prepareLoad();
   ui.set({ pendingUpload: guest.name });
-  const { technique, vms } = ui.scenario;
-  emulator().send({ type: 'load', scenario: { guest: { kind: 'upload', guest }, technique, vms } });
+  const { technique, vms, hosting } = ui.scenario;
+  emulator().send({
+    type: 'load',
+    scenario: {
+      guest: { kind: 'upload', guest },
+      technique,
+      vms,
+      ...(hosting === 'type2' ? { hosting } : {}),
+    },
+  });
 }
 
 /** The selection changed: reload whatever is running (the uploaded guest or a built-in one). */

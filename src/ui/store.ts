@@ -5,6 +5,7 @@
  */
 import { create } from 'zustand';
 import type {
+  HostingId,
   LoadedInfo,
   RegSnapshot,
   StatsView,
@@ -17,6 +18,8 @@ export interface ScenarioSel {
   guestId: string;
   technique: TechniqueId;
   vms: number;
+  /** Who owns the PC (src/hypervisor/hosting/README.md); absent = type1. */
+  hosting?: HostingId;
 }
 
 export interface Toast {
@@ -86,7 +89,7 @@ export interface UiState {
   revealTrap: number | null;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
-  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs';
+  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs' | 'hosting';
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
   leftSplit: number;
