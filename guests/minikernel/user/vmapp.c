@@ -12,6 +12,10 @@ int vmapp_main(void) {
     run.in_len = in > 0 ? (u32)in : 0;
     run.op = VMRUN_RUN;
     int why = vmrun(&run);
+    if (why <= 0) { /* the OUT went nowhere: this PC has no VMM behind its gate (booted alone) */
+      printf("vmapp: no VMM behind the world-switch gate; exiting\n");
+      return 1;
+    }
     report(++trips); /* `ps` on the host: WORK = trips into the VMM world */
     if (run.out_len) write(FD_GUEST_TTY, run.out, run.out_len);
     if (why == VMEXIT_STOPPED) {
