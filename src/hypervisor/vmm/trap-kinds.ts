@@ -429,3 +429,26 @@ export function btSummary(kind: number, d0: number, d1: number, d2: number, d3: 
       return '';
   }
 }
+
+/** The student-facing sentence for a Type 2 hosting record (hosting/hosted.ts fills d0–d2). */
+export function hostSummary(kind: number, reason: number, d0: number, d1: number, d2: number): string {
+  const hx = (v: number) => `0x${(v >>> 0).toString(16)}`;
+  switch (kind) {
+    case TrapKind.HostWorldSwitch:
+      if (d0 === 0) {
+        return `world switch into the VMM: the host's CPU state saved, the VMM world loaded${d1 ? `; ${d1} typed byte${d1 === 1 ? '' : 's'} handed to the guest` : ''}`;
+      }
+      return `world switch back to the host (${(hostSwitchReasons[reason] ?? '').replace('to the host: ', '')}): the VMM world saved, the host reloaded${d1 ? `; ${d1} byte${d1 === 1 ? '' : 's'} of guest output for VMApp to write()` : ''}${d2 ? `; the driver re-raises vector ${hx(d2)}` : ''}`;
+    case TrapKind.HostSyscall: {
+      const name = hostSyscallNames[reason] ?? `system call ${reason}`;
+      if (reason === 1 || reason === 2)
+        return `VMApp: ${name}(fd ${d0}, ${hx(d1)}, ${d2} bytes) into the host kernel`;
+      if (reason === 11) return `VMApp: vmrun(${hx(d0)}): into the host's hypervisor driver`;
+      return `VMApp: ${name}(${d0}) into the host kernel`;
+    }
+    case TrapKind.HostInterrupt:
+      return `host IRQ ${d0} (vector ${hx(reason)}) arrived while the VMM world ran: forwarded to the host`;
+    default:
+      return '';
+  }
+}
