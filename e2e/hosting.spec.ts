@@ -4,8 +4,9 @@
  * the stack with the run's counters, the host's shell answers ps, a selected host record lights
  * its hops, and the Type 1 vs Type 2 table comes from the worker.
  */
-import { consoleText } from './helpers.ts';
+
 import { expect, test } from './fixtures.ts';
+import { consoleText } from './helpers.ts';
 
 test('trapdemo hosted (Type 2): stack diagram, host shell, Type 1 vs Type 2 table', async ({ page }) => {
   test.setTimeout(120_000);

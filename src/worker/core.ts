@@ -263,7 +263,7 @@ export class WorkerCore {
         }
         // A guest that finished is compared to the end; one still running, as far as it got.
         const running = s.status.state === 'running' || s.status.state === 'idle';
-        const ticks = running ? Math.max(1_000_000, Math.round(s.virtualTimeNs / 10)) : 200_000_000;
+        const ticks = running ? Math.max(1_000_000, Math.round(s.virtualTimeNs / NS_PER_TICK)) : 200_000_000;
         const t = this.host.compareHosting({ ...config, vms: 1 }, ticks);
         this.host.post({ type: 'hostingCompare', id: msg.id, ...t });
         return;
