@@ -181,8 +181,8 @@ export function Toolbar() {
               });
             }}
           >
-            <option value="type1">Type 1 (bare metal)</option>
-            <option value="type2">Type 2 (hosted)</option>
+            <option value="type1">Type 1</option>
+            <option value="type2">Type 2</option>
           </select>
         </Field>
       </div>
