@@ -21,6 +21,9 @@ enum {
   SYS_UPTIME,  /* uptime() -> timer ticks since boot */
   SYS_MEMINFO, /* meminfo(struct mem_info *) */
   SYS_BENCH,   /* bench(id, iterations) -> TSC cycles for the whole loop, -1 without a TSC */
+#ifdef HOST
+  SYS_VMRUN,   /* vmrun(struct vmrun *): the host's hypervisor driver runs the VM (host.h) */
+#endif
   NSYSCALLS
 };
 
@@ -49,3 +52,7 @@ struct mem_info {
 #define USER_HEAP 0x50000000u       /* demand-zero */
 #define USER_STACK_TOP 0x80000000u  /* grows down, demand-zero */
 #define USER_END 0x80000000u
+
+#ifdef HOST
+#include "host.h"
+#endif

@@ -112,6 +112,13 @@ static inline u32 pte_phys(u32 pte) { return pte & ~0xFFFu; }
 static inline void set_pte(u32 *ptep, u32 val) { *ptep = val; }
 #endif
 
+#ifdef HOST
+/* host.c: the hypervisor driver and the guest's serial line (COM2) */
+void host_init(void);
+int sys_vmrun(u32 uarg);
+int host_tty_write(const char *buf, u32 n);
+int host_tty_read(char *buf, u32 n);
+#endif
 /* lib.c */
 void *memset(void *d, int c, u32 n);
 void *memcpy(void *d, const void *s, u32 n);

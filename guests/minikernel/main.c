@@ -10,7 +10,13 @@ struct user_header {
   u32 entry[4];
 };
 
-static const char *const prog_names[4] = {"shell", "primes", "pager", "counter"};
+#ifdef HOST
+#define NPROGS 2 /* the host runs its shell and VMApp, the hosted hypervisor's user process */
+static const char *const prog_names[NPROGS] = {"shell", "vmapp"};
+#else
+#define NPROGS 4
+static const char *const prog_names[NPROGS] = {"shell", "primes", "pager", "counter"};
+#endif
 
 #ifdef PV
 void kmain(const struct start_info *si) {
@@ -56,6 +62,9 @@ void kmain(u32 magic, const u32 *mbi) {
           uart_has_fifo() ? "16550A, 16-byte FIFO" : "no FIFO");
 #endif
   uart_irq_init();
+#ifdef HOST
+  host_init();
+#endif
 
   sti();
   kprintf("[mini] interrupts on; waiting for the timer\n"); /* the first irqsave/irqrestore */
@@ -64,11 +73,15 @@ void kmain(u32 magic, const u32 *mbi) {
   kprintf("[mini] timer: ticking\n");
 
   const struct user_header *h = (const struct user_header *)user_image;
-  if (h->magic != 0x494E494D || h->count != 4) panic("bad user image");
+  if (h->magic != 0x494E494D || h->count != NPROGS) panic("bad user image");
   for (u32 i = 0; i < h->count; i++)
     if (!proc_create(prog_names[i], h->entry[i], user_image, (u32)(user_image_end - user_image)))
       panic("cannot create process %s", prog_names[i]);
+#ifdef HOST
+  kprintf("[host] processes: shell (pid 1), vmapp (2); scheduler on\n");
+#else
   kprintf("[mini] processes: shell (pid 1), primes (2), pager (3), counter (4); scheduler on\n");
+#endif
   schedule();
   for (;;) safe_halt(); /* process 0: the idle loop */
 }

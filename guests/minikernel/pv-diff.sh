@@ -11,8 +11,20 @@ cd "$(dirname "$0")"
 shared=(abi.h kernel.h main.c cpu.c console.c mm.c proc.c bench.c lib.c fmt.c boot.asm kernel.ld)
 pvonly=(pv.c xen.h)
 
-count() { # file -> "pv native directives total"
+# The host build's blocks (-DHOST: minikernel as a Type 2 host OS, src/hypervisor/hosting/) are in
+# neither the native nor the PV kernel: drop their HOST arms and directives before counting.
+nohost() { # file -> the file without its #ifdef HOST arms
   awk '
+    function inhost(   i) { for (i = 1; i <= d; i++) if (h[i] && arm[i]) return 1; return 0 }
+    /^[#%][ \t]*if/ { d++; h[d] = ($0 ~ /^[#%][ \t]*ifdef[ \t]+HOST([ \t]|$)/); arm[d] = 1; if (h[d]) next }
+    /^[#%][ \t]*else/ { if (h[d]) { arm[d] = 0; next } }
+    /^[#%][ \t]*endif/ { p = h[d]; d--; if (p) next }
+    { if (!inhost()) print }
+  ' "$1"
+}
+
+count() { # file -> "pv native directives total"
+  nohost "$1" | awk '
     function inpv(   i) { for (i = 1; i <= d; i++) if (pv[i] && arm[i] == "pv") return 1; return 0 }
     function innat(  i) { for (i = 1; i <= d; i++) if (pv[i] && arm[i] == "native") return 1; return 0 }
     { total++ }
@@ -24,17 +36,17 @@ count() { # file -> "pv native directives total"
     /^[#%][ \t]*endif/ { p = pv[d]; d--; if (p) { dir++; next } }
     { if (inpv()) pvl++; else if (innat()) natl++ }
     END { printf "%d %d %d %d\n", pvl, natl, dir, total }
-  ' "$1"
+  '
 }
 
 view() { # file pv(0|1) -> the file with only the lines that build compiles (PV directives dropped)
-  awk -v want="$2" '
+  nohost "$1" | awk -v want="$2" '
     function on(   i) { for (i = 1; i <= d; i++) if (pv[i] && (arm[i] == "pv") != want) return 0; return 1 }
     /^[#%][ \t]*if/ { d++; pv[d] = ($0 ~ /^[#%][ \t]*ifn?def[ \t]+PV([ \t]|$)/); arm[d] = ($0 ~ /ifndef/) ? "native" : "pv"; if (pv[d]) next }
     /^[#%][ \t]*else/ { if (pv[d]) { arm[d] = (arm[d] == "pv") ? "native" : "pv"; next } }
     /^[#%][ \t]*endif/ { p = pv[d]; d--; if (p) next }
     { if (on()) print }
-  ' "$1"
+  '
 }
 
 if [ "${1:-}" = --diff ]; then

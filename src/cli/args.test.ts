@@ -22,7 +22,34 @@ describe('traplab run arguments', () => {
       stats: false,
       maxInstructions: null,
       noReboot: false,
+      hosting: 'type1',
+      hostSend: null,
+      hostSerial: { kind: 'none' },
     });
+  });
+
+  it('takes --hosting type1|type2|both and the host console flags with a hosted arrangement only', () => {
+    const o = run(
+      'trapdemo',
+      '--technique',
+      'trap-and-emulate',
+      '--hosting',
+      'both',
+      '--host-send',
+      'ps\\n',
+      '--host-serial=stderr',
+    );
+    expect(o.hosting).toBe('both');
+    expect(o.hostSend).toBe('ps\n');
+    expect(o.hostSerial).toEqual({ kind: 'stderr' });
+    expect(run('trapdemo', '--technique', 'trap-and-emulate', '--hosting=type2').hosting).toBe('type2');
+    expect(() => run('trapdemo', '--technique', 'trap-and-emulate', '--hosting', 'type3')).toThrow(
+      /type1, type2 or both/,
+    );
+    expect(() => run('trapdemo', '--hosting', 'type2')).toThrow(/needs a hypervisor --technique/);
+    expect(() => run('trapdemo', '--technique', 'trap-and-emulate', '--host-send', 'ps')).toThrow(
+      /need --hosting type2 or both/,
+    );
   });
 
   it('accepts pv as the short name of paravirtual', () => {

@@ -46,7 +46,16 @@ export interface RunOptions {
    * Absent when --machine is not given: the guest's manifest entry may name one, else 'pc'.
    */
   machine?: Machine;
+  /** --hosting: Type 1 (default), Type 2 (a host OS boots first), or both side by side. */
+  hosting: HostingChoice;
+  /** Type 2: text typed into the host OS's console at its first prompt (--host-send). */
+  hostSend: string | null;
+  /** Type 2: where the host OS's console (physical COM1) goes (--host-serial; default none). */
+  hostSerial: Sink;
 }
+
+export const HOSTING_CHOICES = ['type1', 'type2', 'both'] as const;
+export type HostingChoice = (typeof HOSTING_CHOICES)[number];
 
 export const MACHINES = ['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'] as const;
 export type Machine = (typeof MACHINES)[number];
@@ -83,6 +92,9 @@ const VALUE_FLAGS = new Set([
   '--trace',
   '--max-instructions',
   '--paging',
+  '--hosting',
+  '--host-send',
+  '--host-serial',
 ]);
 const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 
@@ -198,6 +210,20 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     throw new UsageError(`unknown machine '${machine}' (one of: ${MACHINES.join(', ')})`);
   }
   const serial = parseSink(get('--serial') ?? 'stdio', '--serial', ['stdio', 'none']);
+  const hosting = (get('--hosting') ?? 'type1') as HostingChoice;
+  if (!HOSTING_CHOICES.includes(hosting)) {
+    throw new UsageError(`--hosting must be type1, type2 or both, not '${hosting}'`);
+  }
+  if (hosting !== 'type1' && technique === 'native') {
+    throw new UsageError('--hosting type2 needs a hypervisor --technique (native runs no VMM)');
+  }
+  const hostSendRaw = get('--host-send');
+  const hostSerialRaw = get('--host-serial');
+  if ((hostSendRaw !== undefined || hostSerialRaw !== undefined) && hosting === 'type1') {
+    throw new UsageError(
+      '--host-send and --host-serial need --hosting type2 or both (Type 1 has no host OS)',
+    );
+  }
   const debugcon = parseSink(get('--debugcon') ?? 'none', '--debugcon', ['stdio', 'stderr', 'none']);
   return {
     guest,
@@ -214,6 +240,9 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     noReboot,
     ...(pagingRaw === undefined ? {} : { paging: pagingRaw }),
     ...(machine ? { machine } : {}),
+    hosting,
+    hostSend: hostSendRaw === undefined ? null : unescapeText(hostSendRaw, '--host-send'),
+    hostSerial: parseSink(hostSerialRaw ?? 'none', '--host-serial', ['stdio', 'stderr', 'none']),
   };
 }
 

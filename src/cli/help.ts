@@ -37,6 +37,15 @@ Machine:
   --machine NAME            the PC model: pc (default: no FPU, no APIC), pc-fpu (an x87),
                             pc-apic (a local APIC), pc-fpu-apic (both)
   --no-reboot               end the run when the guest resets the machine
+  --hosting type1|type2|both
+                            who owns the PC: type1 (default) the VMM boots first and owns
+                            the devices; type2 a host OS (minikernel-host) boots first and
+                            the VMM runs through its driver, guest I/O through its VMApp
+                            (one VM); both: run Type 1 then Type 2 and print the table
+  --host-send TEXT          type2: typed into the host OS's console at its first prompt
+                            (escapes as --send)
+  --host-serial stdio|stderr|file:PATH
+                            type2: the host OS's console, COM1 (default: discarded)
 
 Input and output:
   --serial stdio|none|file:PATH

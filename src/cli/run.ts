@@ -6,9 +6,13 @@
  * runaway guest spins. Slices are a fixed size — never derived from wall time — so where scripted
  * input (--wait-for/--send) lands in the instruction stream is the same on every run.
  */
+
+import { join } from 'node:path';
 import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/vmm/trap-log.ts';
 import { NS_PER_TICK } from '../machine/clock.ts';
+import { comparisonTable, hostingRow } from '../session/hosting-stats.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
+import type { Hosting } from '../session/types.ts';
 import { type RunOptions, UsageError } from './args.ts';
 import { HostConsole } from './console.ts';
 import {
@@ -21,8 +25,8 @@ import {
   EXIT_TIMEOUT,
   EXIT_TRIPLE_FAULT,
 } from './exit-codes.ts';
-import { resolveGuest } from './guest-files.ts';
-import { errorText } from './manifest.ts';
+import { readImage, resolveGuest } from './guest-files.ts';
+import { errorText, guestsDir } from './manifest.ts';
 import { bytesOf, openFile, openSink, TraceStreamer, VmPrefixer } from './output.ts';
 
 /** Instructions (at most) per slice between event-loop turns: a few ms of emulation. */
@@ -34,7 +38,31 @@ const TTY_LEAD_MS = 20;
 
 const latin1 = new TextDecoder('latin1');
 
+/** The Type 2 host OS: minikernel built with -DHOST (guests/minikernel/build.sh). */
+export const HOST_KERNEL = 'minikernel/minikernel-host.elf';
+
 export async function runCommand(opts: RunOptions): Promise<number> {
+  if (opts.hosting !== 'both') return (await runOnce(opts, opts.hosting)).exitCode;
+  // Type 1 first, quietly (same guest, same scripted input), then Type 2 as the visible run.
+  const quiet: RunOptions = { ...opts, serial: { kind: 'none' }, trace: null, postLog: null, stats: false };
+  const one = await runOnce(quiet, 'type1');
+  if (one.session === null) return one.exitCode;
+  const two = await runOnce({ ...opts, stats: false }, 'type2');
+  if (two.session === null) return two.exitCode;
+  process.stderr.write(
+    comparisonTable(
+      hostingRow(one.session, one.guestIo),
+      hostingRow(two.session, two.guestIo),
+      `Type 1 vs Type 2: ${opts.technique}, the same guest and input`,
+    ),
+  );
+  return two.exitCode;
+}
+
+async function runOnce(
+  opts: RunOptions,
+  hosting: Hosting,
+): Promise<{ exitCode: number; session: Session | null; guestIo: number }> {
   const wallStart = performance.now();
   const guest = resolveGuest(opts.guest);
   const machine = opts.machine ?? guest.machine ?? 'pc';
@@ -49,6 +77,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       ...(opts.paging ? { paging: opts.paging } : {}),
       fpu: machine.includes('fpu'),
       apic: machine.includes('apic'),
+      ...(hosting === 'type2'
+        ? { hosting, hostKernel: readImage(join(guestsDir(), HOST_KERNEL), 'host OS image') }
+        : {}),
     });
   } catch (e) {
     if (e instanceof SessionError) throw new UsageError(e.message);
@@ -65,6 +96,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const traceFile = opts.trace === null ? null : openFile(opts.trace, '--trace');
   const postFile = opts.postLog === null ? null : openFile(opts.postLog, '--post-log');
   const prefixer = session.vmCount > 1 ? new VmPrefixer(serialSink) : null;
+  const hostSink = hosting === 'type2' ? openSink(opts.hostSerial, '--host-serial') : null;
+  /** Guest console bytes seen (the "guest I/O" of the Type 1 / Type 2 table). */
+  let guestIo = 0;
+  // --host-send: typed into the host OS's console once its shell prompts.
+  let hostSeen = opts.hostSend === null ? null : '';
 
   let quit = false;
   let signalled = 0;
@@ -148,11 +184,23 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     for (let vm = 0; vm < session.vmCount; vm++) {
       const out = session.takeSerial(vm);
       if (out.length === 0) continue;
+      guestIo += out.length;
       if (prefixer) prefixer.write(vm, out);
       else if (vm === 0) serialSink.write(out);
       if (vm === 0 && step < opts.script.length) unscripted += latin1.decode(out);
     }
     debugconSink.write(session.takeDebugcon());
+    if (hostSink) {
+      const h = session.takeHostSerial();
+      hostSink.write(h);
+      if (hostSeen !== null && opts.hostSend !== null) {
+        hostSeen += latin1.decode(h);
+        if (hostSeen.includes('host$ ')) {
+          session.sendHostSerial(bytesOf(opts.hostSend));
+          hostSeen = null;
+        }
+      }
+    }
     trace?.drain();
   };
   const drainAndScript = (): void => {
@@ -229,6 +277,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     drain();
     serialSink.close();
     debugconSink.close();
+    hostSink?.close();
     traceFile?.close();
     if (postFile) {
       const codes = session.postCodes();
@@ -251,7 +300,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   if (trace && trace.lost > 0)
     process.stderr.write(`traplab: --trace: ${trace.lost} trap records were dropped before being written\n`);
   if (opts.stats) process.stderr.write(statsText(session, performance.now() - wallStart));
-  return exitCode;
+  return { exitCode, session, guestIo };
 }
 
 /** Sub-slice size (ticks) of one slice, adapted to wall time (see runInPieces). */
@@ -351,6 +400,12 @@ export function statsText(session: Session, wallMs: number): string {
     for (let i = 0; i < cols.count; i++) cycles += cols.cost[i];
     const held = t.dropped > 0 ? ` over the last ${t.count} records` : '';
     lines.push(`modelled cost  ${cycles} cycles${held} (${Math.round(cycles / t.count)} per record)`);
+  }
+  const h = session.hostingCounters();
+  if (h) {
+    lines.push(
+      `hosting        Type 2: ${h.toVmm} switches host → VMM, ${h.toHost} VMM → host (${h.outputExits} for guest output, ${h.hostInterrupts} host interrupts, ${h.idleExits} idle); ${h.hostSyscalls} host system calls by VMApp; ${h.hostInstructions} instructions in the host world, ${h.vmmInstructions} in the VMM world`,
+    );
   }
   if (session.config.technique !== 'native') {
     // What the VMM did for each VM (counters over the whole run, not just the held records).

@@ -4,7 +4,11 @@
  * status machine. It never throws for anything a guest does; bad configuration or images throw
  * SessionError with a message meant for the user.
  */
+import type { HostingCounters } from '../hypervisor/hosting/hosted.ts';
+import { HostedRunner } from '../hypervisor/hosting/runner.ts';
+import { VmmRunner } from '../hypervisor/vmm/runner.ts';
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
+import { HOSTED_HOST_RAM } from '../hypervisor/vmm/vmm.ts';
 import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
 import { MAX_RAM_MIB } from '../machine/pc.ts';
 import { isTerminal, type RunnerResult, type TechniqueRunner } from './technique.ts';
@@ -13,6 +17,7 @@ import {
   type CpuSnapshot,
   type DisasmLine,
   type GuestSource,
+  HOSTINGS,
   type SessionConfig,
   SessionError,
   type SessionStatus,
@@ -35,6 +40,8 @@ export class Session {
   /** The exception behind an 'internal emulator error' stop (for bug reports). */
   lastError: unknown = null;
   private readonly runner: TechniqueRunner;
+  /** Type 2: the hosted arrangement (the host OS and the VMM world), else null. */
+  private readonly hosted: HostedRunner | null = null;
 
   constructor(config: SessionConfig) {
     this.config = validateConfig(config);
@@ -45,8 +52,20 @@ export class Session {
     }
     const boot = loadGuest(config.guest, config.memMiB * 1024 * 1024);
     this.bootSummary = boot.summary;
+    const type2 = this.config.hosting === 'type2';
+    if (type2) {
+      if (config.technique === 'native') {
+        throw new SessionError('--hosting type2 needs a hypervisor technique (native runs no VMM)');
+      }
+      if (config.vms !== 1) throw new SessionError('--hosting type2 runs one VM (one VMApp): use --vms 1');
+    }
+    const hostBoot = type2 ? loadHostKernel(this.config.hostKernel) : null;
     try {
-      this.runner = factory(this.config, boot);
+      const made = factory(type2 ? ({ ...this.config, hosted: true } as SessionConfig) : this.config, boot);
+      if (hostBoot && made instanceof VmmRunner) {
+        this.hosted = new HostedRunner(made, hostBoot);
+        this.runner = this.hosted;
+      } else this.runner = made;
     } catch (e) {
       if (e instanceof RangeError && /allocat/i.test(e.message)) {
         throw new SessionError(
@@ -169,6 +188,20 @@ export class Session {
 
   takeSerial(vm: number): Uint8Array {
     return this.checkVm(vm) ? this.runner.takeSerial(vm) : new Uint8Array(0);
+  }
+  /** Type 2: the host OS's own console (physical COM1); empty under Type 1. */
+  takeHostSerial(): Uint8Array {
+    return this.hosted?.takeHostSerial() ?? new Uint8Array(0);
+  }
+  sendHostSerial(bytes: Uint8Array): void {
+    if (this.hosted && bytes.length > 0) {
+      this.hosted.sendHostSerial(bytes);
+      if (this.status.state === 'idle') this.status = { state: 'running' };
+    }
+  }
+  /** Type 2: world switches, host system calls, forwarded interrupts… (null under Type 1). */
+  hostingCounters(): (HostingCounters & { inVmm: boolean }) | null {
+    return this.hosted ? { ...this.hosted.counters, inVmm: this.hosted.machine.world === 'vmm' } : null;
   }
   sendSerial(vm: number, bytes: Uint8Array): void {
     if (this.checkVm(vm) && bytes.length > 0) {
@@ -295,10 +328,26 @@ function validateConfig(c: SessionConfig): SessionConfig {
       `memory must be a whole number of MiB from 1 to ${MAX_MEM_MIB}, got ${String(c.memMiB)}`,
     );
   }
+  if (c.hosting !== undefined && !HOSTINGS.includes(c.hosting)) {
+    throw new SessionError(`hosting must be type1 or type2, got '${String(c.hosting)}'`);
+  }
   if (c.paging !== undefined && c.paging !== 'ept' && c.paging !== 'shadow') {
     throw new SessionError(`paging must be ept or shadow, got '${String(c.paging)}'`);
   }
   return { ...c, noReboot: c.noReboot === true };
+}
+
+/** The Type 2 host OS: a multiboot kernel given the host's share of physical RAM (8 MiB). */
+function loadHostKernel(k: Uint8Array | undefined): BootImage {
+  if (!(k instanceof Uint8Array) || k.length === 0) {
+    throw new SessionError('--hosting type2 needs the host OS image (guests/minikernel/minikernel-host.elf)');
+  }
+  try {
+    return loadKernel(k, { ramBytes: HOSTED_HOST_RAM });
+  } catch (e) {
+    if (e instanceof LoadError) throw new SessionError(`host OS image: ${e.message}`);
+    throw e;
+  }
 }
 
 function loadGuest(g: GuestSource, ramBytes: number): BootImage {

@@ -38,7 +38,18 @@ export interface SessionConfig {
   fpu?: boolean;
   /** Give the native machine a local APIC (default: none). */
   apic?: boolean;
+  /**
+   * Who owns the physical PC (src/hypervisor/hosting/README.md). type1 (default): the VMM boots
+   * first and owns the devices. type2: a host OS (`hostKernel`, minikernel-host.elf) boots first
+   * and the VMM runs through its driver, the guest's I/O through its user process VMApp.
+   */
+  hosting?: Hosting;
+  /** type2: the host OS image (a multiboot kernel built with minikernel's -DHOST). */
+  hostKernel?: Uint8Array;
 }
+
+export type Hosting = 'type1' | 'type2';
+export const HOSTINGS: readonly Hosting[] = ['type1', 'type2'];
 
 /**
  * - running: the budget ran out; call run() again.

@@ -2,6 +2,7 @@ import { type CSSProperties, lazy, Suspense, useEffect, useRef } from 'react';
 import { CodeView } from './CodeView.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
+import { HostingPanel } from './hosting/HostingPanel.tsx';
 import { Registers } from './Registers.tsx';
 import { RingDiagram } from './rings/RingDiagram.tsx';
 import { Stats } from './Stats.tsx';
@@ -317,6 +318,16 @@ export function App() {
               >
                 Timeline
               </button>
+              <button
+                type="button"
+                role="tab"
+                aria-selected={rightTab === 'hosting'}
+                className={`tab ${rightTab === 'hosting' ? 'on' : ''}`}
+                onClick={() => set({ rightTab: 'hosting' })}
+                data-testid="hosting-tab"
+              >
+                Hosting
+              </button>
               {technique === 'binary-translation' ? (
                 <button
                   type="button"
@@ -353,6 +364,8 @@ export function App() {
                 <TranslationView />
               ) : rightTab === 'vmcs' ? (
                 <VmcsPanel />
+              ) : rightTab === 'hosting' ? (
+                <HostingPanel />
               ) : (
                 <Timeline />
               )}

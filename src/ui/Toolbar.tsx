@@ -118,7 +118,13 @@ export function Toolbar() {
             onChange={(e) => {
               const technique = e.target.value as TechniqueId;
               // Native has no VMM to multiplex VMs: it always runs exactly one guest.
-              changeScenario({ ...scenario, technique, vms: technique === 'native' ? 1 : scenario.vms });
+              changeScenario({
+                ...scenario,
+                technique,
+                vms: technique === 'native' ? 1 : scenario.vms,
+                // Type 2 needs a VMM to host.
+                ...(technique === 'native' ? { hosting: undefined } : {}),
+              });
             }}
           >
             {TECHNIQUES.map((t) => {
@@ -145,7 +151,8 @@ export function Toolbar() {
             }
             onChange={(e) => {
               const vms = Number(e.target.value);
-              changeScenario({ ...scenario, vms });
+              // Type 2 runs one VM (one VMApp): more VMs go back to Type 1.
+              changeScenario({ ...scenario, vms, ...(vms > 1 ? { hosting: undefined } : {}) });
             }}
           >
             {Array.from({ length: MAX_VMS }, (_, i) => i + 1).map((n) => (
@@ -153,6 +160,29 @@ export function Toolbar() {
                 {n}
               </option>
             ))}
+          </select>
+        </Field>
+        <Field label="Hosting">
+          <select
+            data-testid="hosting-select"
+            value={scenario.hosting ?? 'type1'}
+            disabled={scenario.technique === 'native'}
+            title={
+              scenario.technique === 'native'
+                ? 'Native has no hypervisor to host: choose a VMM technique'
+                : 'Type 1: the VMM owns the PC. Type 2: a host OS boots first; the VMM runs through its driver (one VM)'
+            }
+            onChange={(e) => {
+              const type2 = e.target.value === 'type2';
+              changeScenario({
+                ...scenario,
+                hosting: type2 ? 'type2' : undefined,
+                vms: type2 ? 1 : scenario.vms,
+              });
+            }}
+          >
+            <option value="type1">Type 1</option>
+            <option value="type2">Type 2</option>
           </select>
         </Field>
       </div>

@@ -24,8 +24,8 @@ function useRowHeight(): number {
 }
 
 export function kindClass(kind: number): string {
-  // One colour per kind (styles.css --k0…--k16); any later kind reuses the palette.
-  return `k${kind % 17}`;
+  // One colour per kind (styles.css --k0…--k19); any later kind reuses the palette.
+  return `k${kind % 20}`;
 }
 
 function EmptyState() {

@@ -17,13 +17,16 @@ import type {
   TrapFilter,
   TrapRows,
 } from '../worker/protocol.ts';
+import { hostingFrame, hostingReset } from './hosting/store.ts';
 import { uiMessage } from './messages.ts';
 import { setUrlPosition } from './scenario.ts';
 import { panicLine } from './status-text.ts';
 import { type FrameUpdate, type ScenarioSel, useUi } from './store.ts';
 
 function searchOf(s: ScenarioSel): string {
-  return `?${new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) }).toString()}`;
+  const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
+  if (s.hosting === 'type2') q.set('hosting', 'type2');
+  return `?${q.toString()}`;
 }
 
 export interface SerialSink {
@@ -95,9 +98,9 @@ export class Emulator {
     this.worker.postMessage(msg, transfer);
   }
 
-  private request<T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail' | 'exportTraps'>(
-    msg: Req<T>,
-  ): Promise<FromWorker> {
+  private request<
+    T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail' | 'exportTraps' | 'compareHosting',
+  >(msg: Req<T>): Promise<FromWorker> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, (m) => (m.type === 'error' ? reject(new Error(m.message)) : resolve(m)));
@@ -130,6 +133,18 @@ export class Emulator {
     const m = await this.request<'exportTraps'>({ type: 'exportTraps', format });
     if (m.type !== 'export') throw new Error(`unexpected reply ${m.type}`);
     return m;
+  }
+
+  /** Type 1 vs Type 2 for the loaded guest, run headless in the worker. */
+  async compareHosting(): Promise<{ title: string; rows: [string, string, string][] }> {
+    const m = await this.request<'compareHosting'>({ type: 'compareHosting' });
+    if (m.type !== 'hostingCompare') throw new Error(`unexpected reply ${m.type}`);
+    return m;
+  }
+
+  /** Type 2: type into the host OS's own console. */
+  sendHostSerial(text: string): void {
+    this.send({ type: 'hostInput', bytes: new TextEncoder().encode(text) });
   }
 
   sendSerial(vm: number, text: string): void {
@@ -232,6 +247,7 @@ export class Emulator {
         // A new run starts now (a failed load keeps the previous one, so reset only here).
         this.clearSerial();
         ui.resetRun();
+        hostingReset();
         ui.set({
           loaded: m.info,
           loading: false,
@@ -253,6 +269,7 @@ export class Emulator {
         this.replaying = m.status.replay !== undefined;
         for (const s of m.serial) this.serial(s.vm, s.bytes, replayed);
         if (m.traps) for (const l of this.trapListeners) l(m.traps);
+        if (m.host) hostingFrame(m.host);
         const q = this.queued ?? { status: m.status, stats: m.stats, regs: [], trapsGrew: false };
         q.status = m.status;
         q.stats = m.stats;
@@ -274,6 +291,7 @@ export class Emulator {
       case 'trapSlice':
       case 'trapDetail':
       case 'export':
+      case 'hostingCompare':
         this.settle(m.id, m);
         return;
       case 'error':

@@ -38,20 +38,29 @@ export function scenarioFromSearch(search: string, fallback: ScenarioSel): Scena
     technique && (TECHNIQUES as readonly string[]).includes(technique)
       ? (technique as TechniqueId)
       : fallback.technique;
-  const out: ScenarioSel = {
+  const sel: ScenarioSel = {
     guestId: guest && findGuest(guest) ? guest : fallback.guestId,
     technique: t,
     // Native has no VMM to multiplex VMs: it always runs exactly one guest.
     vms: t === 'native' ? 1 : Number.isInteger(vms) && vms >= 1 && vms <= MAX_VMS ? vms : fallback.vms,
   };
   // VT-x's paging mode (EPT is the default, so only shadow paging shows in a link).
-  if (t === 'hardware-assisted' && q.get('paging') === 'shadow') out.paging = 'shadow';
-  return out;
+  if (t === 'hardware-assisted' && q.get('paging') === 'shadow') sel.paging = 'shadow';
+  // Type 2 hosting: a hypervisor technique, one VM (one VMApp).
+  if (q.get('hosting') === 'type2' && t !== 'native') Object.assign(sel, { hosting: 'type2', vms: 1 });
+  return sel;
+}
+
+/** The scenario's query parameters: `paging` only when shadow, `hosting` only when Type 2. */
+export function scenarioParams(s: ScenarioSel): URLSearchParams {
+  const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
+  if (s.technique === 'hardware-assisted' && s.paging === 'shadow') q.set('paging', 'shadow');
+  if (s.hosting === 'type2') q.set('hosting', 'type2');
+  return q;
 }
 
 export function searchFromScenario(s: ScenarioSel, pos?: LinkPosition): string {
-  const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
-  if (s.technique === 'hardware-assisted' && s.paging === 'shadow') q.set('paging', 'shadow');
+  const q = scenarioParams(s);
   if (pos?.at) q.set('at', pos.at);
   if (pos?.sel !== undefined && pos.sel !== null) q.set('sel', String(pos.sel));
   return `?${q.toString()}`;
@@ -84,7 +93,7 @@ export function setUrlPosition(p: Partial<LinkPosition>): void {
     else q.delete('sel');
   }
   // Always the same order, so the same point of the same run has one link.
-  const order = ['guest', 'technique', 'vms', 'paging', 'at', 'sel'];
+  const order = ['guest', 'technique', 'vms', 'paging', 'hosting', 'at', 'sel'];
   const sorted = new URLSearchParams();
   for (const k of order) if (q.has(k)) sorted.set(k, q.get(k)!);
   for (const [k, v] of q) if (!order.includes(k)) sorted.append(k, v);
@@ -123,6 +132,7 @@ export function loadScenario(s: ScenarioSel, pos?: LinkPosition): void {
       technique: s.technique,
       vms: s.vms,
       ...pagingOf(s),
+      ...(s.hosting === 'type2' ? { hosting: 'type2' as const } : {}),
     },
     ...(pos?.at ? { position: pos.at } : {}),
   });
@@ -137,10 +147,16 @@ export function loadUpload(guest: UploadedGuest): void {
   lastUpload = guest;
   prepareLoad();
   ui.set({ pendingUpload: guest.name });
-  const { technique, vms } = ui.scenario;
+  const { technique, vms, hosting } = ui.scenario;
   emulator().send({
     type: 'load',
-    scenario: { guest: { kind: 'upload', guest }, technique, vms, ...pagingOf(ui.scenario) },
+    scenario: {
+      guest: { kind: 'upload', guest },
+      technique,
+      vms,
+      ...pagingOf(ui.scenario),
+      ...(hosting === 'type2' ? { hosting } : {}),
+    },
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { create } from 'zustand';
 import type {
+  HostingId,
   LoadedInfo,
   RegSnapshot,
   StatsView,
@@ -19,6 +20,8 @@ export interface ScenarioSel {
   vms: number;
   /** hardware-assisted only: shadow paging instead of EPT (absent: EPT). */
   paging?: 'ept' | 'shadow';
+  /** Who owns the PC (src/hypervisor/hosting/README.md); absent = type1. */
+  hosting?: HostingId;
 }
 
 export interface Toast {
@@ -88,7 +91,7 @@ export interface UiState {
   revealTrap: number | null;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
-  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs';
+  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs' | 'hosting';
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
   leftSplit: number;

@@ -17,6 +17,8 @@ import {
   FRAME_TRAP_TAIL,
   type FromWorker,
   type GuestChoice,
+  type HostingId,
+  type HostingView,
   type LoadedInfo,
   MAX_EXPORT_RECORDS,
   parseToWorker,
@@ -43,6 +45,8 @@ export interface SessionConfigLike {
   memMiB: number;
   noReboot: boolean;
   paging?: 'ept' | 'shadow';
+  hosting?: HostingId;
+  hostKernel?: Uint8Array;
 }
 
 export interface SessionStatusLike {
@@ -71,6 +75,10 @@ export interface EmuSession {
   readonly bootSummary?: string;
   /** Optional: each VM's state, memory map and counters. */
   vmInfo?(): VmInfoView[];
+  /** Optional (Type 2): the host OS's console and the hosted path's counters. */
+  takeHostSerial?(): Uint8Array;
+  sendHostSerial?(bytes: Uint8Array): void;
+  hostingCounters?(): HostingView | null;
 }
 
 export interface ResolvedGuest {
@@ -84,6 +92,13 @@ export interface CoreHost {
   createSession(config: SessionConfigLike): EmuSession;
   /** Fetch a built-in guest by manifest id. */
   resolveGuest(id: string): Promise<ResolvedGuest>;
+  /** Type 2: fetch the host OS image (minikernel-host.elf). */
+  hostKernel?(): Promise<Uint8Array>;
+  /** Run `config` headless under Type 1 and Type 2 up to `ticks` and tabulate both. */
+  compareHosting?(
+    config: SessionConfigLike,
+    ticks: number,
+  ): { title: string; rows: [string, string, string][] };
   /** Turn the session's register snapshot into the protocol's view. */
   toRegSnapshot(snap: unknown): RegSnapshot | null;
   post(msg: FromWorker): void;
@@ -230,6 +245,30 @@ export class WorkerCore {
         this.throttleT0 = this.host.now();
         this.throttleDone = 0;
         return;
+      case 'hostInput': {
+        const s = this.requireSession(msg.type);
+        if (!s.sendHostSerial || !s.hostingCounters?.())
+          throw new Error('there is no host OS: load with Type 2 hosting');
+        s.sendHostSerial(msg.bytes);
+        return;
+      }
+      case 'compareHosting': {
+        const s = this.requireSession(msg.type);
+        if (!this.config || !this.host.compareHosting) throw new Error('this build cannot compare hostings');
+        if (this.config.technique === 'native')
+          throw new Error('Type 1 and Type 2 need a hypervisor technique');
+        let config = this.config;
+        if (!config.hostKernel) {
+          if (!this.host.hostKernel) throw new Error('this build has no host OS image');
+          config = { ...config, hostKernel: await this.host.hostKernel() };
+        }
+        // A guest that finished is compared to the end; one still running, as far as it got.
+        const running = s.status.state === 'running' || s.status.state === 'idle';
+        const ticks = running ? Math.max(1_000_000, Math.round(s.virtualTimeNs / NS_PER_TICK)) : 200_000_000;
+        const t = this.host.compareHosting({ ...config, vms: 1 }, ticks);
+        this.host.post({ type: 'hostingCompare', id: msg.id, ...t });
+        return;
+      }
       case 'serialInput': {
         const s = this.requireSession(msg.type);
         if (msg.vm >= s.vmCount) throw new Error(`there is no VM ${msg.vm} (this scenario has ${s.vmCount})`);
@@ -331,6 +370,21 @@ export class WorkerCore {
       noReboot: true,
       ...(scenario.paging ? { paging: scenario.paging } : {}),
     };
+    if (scenario.hosting === 'type2') {
+      config.hosting = 'type2';
+      try {
+        if (!this.host.hostKernel) throw new Error('this build has no host OS image');
+        config.hostKernel = await this.host.hostKernel();
+      } catch (e) {
+        this.host.post({
+          type: 'error',
+          command: 'load',
+          message: e instanceof Error ? e.message : String(e),
+        });
+        return;
+      }
+      if (seq !== this.loadSeq) return;
+    }
     const info: LoadedInfo = {
       guestLabel: resolved.label,
       technique: scenario.technique,
@@ -620,6 +674,8 @@ export class WorkerCore {
       stats,
     };
     if (withRegs && s.vmInfo) frame.vms = s.vmInfo();
+    const hosting = s.hostingCounters?.();
+    if (hosting && s.takeHostSerial) frame.host = { serial: s.takeHostSerial(), counters: hosting };
     this.host.post(frame);
   }
 }

@@ -48,6 +48,26 @@ export interface Scenario {
   memMiB?: number;
   /** hardware-assisted only: EPT (default) or first-generation shadow paging. */
   paging?: 'ept' | 'shadow';
+  /** Who owns the PC (src/hypervisor/hosting/README.md); default type1. */
+  hosting?: HostingId;
+}
+
+export type HostingId = 'type1' | 'type2';
+
+/** Type 2: the hosted path's counters (src/hypervisor/hosting/hosted.ts HostingCounters). */
+export interface HostingView {
+  toVmm: number;
+  toHost: number;
+  hostSyscalls: number;
+  hostInterrupts: number;
+  outputExits: number;
+  idleExits: number;
+  bytesOut: number;
+  bytesIn: number;
+  hostInstructions: number;
+  vmmInstructions: number;
+  /** The physical CPU is in the VMM world (else the host's). */
+  inVmm: boolean;
 }
 
 export type MemorySpace = 'linear' | 'physical';
@@ -79,7 +99,11 @@ export type ToWorker =
   | { type: 'trapSlice'; id: number; start: number; end: number; filter: TrapFilter }
   | { type: 'trapDetail'; id: number; index: number }
   /** The trap log as JSON Lines or Chrome/Perfetto trace-event JSON (newest MAX_EXPORT_RECORDS). */
-  | { type: 'exportTraps'; id: number; format: ExportFormat };
+  | { type: 'exportTraps'; id: number; format: ExportFormat }
+  /** Type 2: bytes typed into the host OS's own console (physical COM1). */
+  | { type: 'hostInput'; bytes: Uint8Array }
+  /** Run the loaded guest under Type 1 and Type 2, headless, and answer with the table. */
+  | { type: 'compareHosting'; id: number };
 
 export type ToWorkerType = ToWorker['type'];
 
@@ -275,6 +299,8 @@ export type FromWorker =
       stats: StatsView;
       /** Per-VM info, sent with register snapshots when the session provides it. */
       vms?: VmInfoView[];
+      /** Type 2: the host console's new bytes and the hosted path's counters. */
+      host?: { serial: Uint8Array; counters: HostingView };
     }
   | { type: 'memory'; id: number; space: MemorySpace; addr: number; bytes: Uint8Array }
   | { type: 'disasm'; id: number; addr: number; lines: DisasmLine[] }
@@ -291,6 +317,8 @@ export type FromWorker =
       reasons: string[];
     }
   | { type: 'trapDetail'; id: number; detail: TrapDetail | null }
+  /** Type 1 vs Type 2 for the loaded guest: [label, Type 1, Type 2] rows. */
+  | { type: 'hostingCompare'; id: number; title: string; rows: [string, string, string][] }
   | { type: 'export'; id: number; format: ExportFormat; records: number; bytes: Uint8Array }
   | {
       type: 'error';
@@ -384,6 +412,12 @@ function parseScenario(s: unknown): Scenario {
       throw new Invalid(`'paging' must be 'ept' or 'shadow', got ${show(s.paging)}`);
     if (technique !== 'hardware-assisted') throw new Invalid(`'paging' applies to hardware-assisted only`);
     out.paging = s.paging;
+  }
+  if (s.hosting !== undefined) {
+    if (s.hosting !== 'type1' && s.hosting !== 'type2') {
+      throw new Invalid(`'hosting' must be 'type1' or 'type2', got ${show(s.hosting)}`);
+    }
+    out.hosting = s.hosting;
   }
   if (s.memMiB !== undefined) {
     const mem = u32(s, 'memMiB', 1024);
@@ -494,6 +528,13 @@ function parseOrThrow(m: unknown): ToWorker {
       }
       return { type, id: u32(m, 'id'), format };
     }
+    case 'hostInput': {
+      const b = bytes(m, 'bytes');
+      if (b.length > 65536) throw new Invalid(`'bytes' is too long (${b.length} > 65536)`);
+      return { type, bytes: b };
+    }
+    case 'compareHosting':
+      return { type, id: u32(m, 'id') };
     default: {
       const never: never = type;
       throw new Invalid(`unknown message type ${show(never)}`);
@@ -532,6 +573,7 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
   switch (msg.type) {
     case 'frame':
       for (const s of msg.serial) add(s.bytes);
+      if (msg.host) add(msg.host.serial);
       if (msg.traps) cols(msg.traps);
       break;
     case 'memory':
@@ -545,6 +587,7 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
     case 'loaded':
     case 'disasm':
     case 'trapDetail':
+    case 'hostingCompare':
     case 'error':
       break;
     default: {

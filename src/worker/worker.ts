@@ -9,8 +9,12 @@
  * isolated, and otherwise keeps yielding through the channel.
  */
 
+import { NS_PER_TICK } from '../machine/clock.ts';
+import { comparisonRows, hostingRow } from '../session/hosting-stats.ts';
+import { Session } from '../session/session.ts';
 import { techniqueFactory } from '../session/techniques.ts';
-import { type CoreHost, type ResolvedGuest, WorkerCore } from './core.ts';
+import type { SessionConfig } from '../session/types.ts';
+import { type CoreHost, type ResolvedGuest, type SessionConfigLike, WorkerCore } from './core.ts';
 import { findGuest, guestFileUrl } from './guests.ts';
 import { type FromWorker, TECHNIQUES, transferablesOf } from './protocol.ts';
 import { createEmuSession } from './session-adapter.ts';
@@ -24,6 +28,27 @@ async function fetchBytes(path: string): Promise<Uint8Array> {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`could not fetch ${path}: HTTP ${r.status}`);
   return new Uint8Array(await r.arrayBuffer());
+}
+
+/** Type 1 vs Type 2 for one configuration, each run headless up to `ticks` or its end. */
+function compareHosting(config: SessionConfigLike, ticks: number) {
+  const rows = (['type1', 'type2'] as const).map((hosting) => {
+    const s = new Session({ ...config, hosting } as SessionConfig);
+    let io = 0;
+    let left = ticks;
+    while (left > 0) {
+      const t0 = s.virtualTimeNs;
+      const st = s.run(Math.min(left, 1_000_000));
+      io += s.takeSerial(0).length;
+      left -= Math.max(1, Math.round((s.virtualTimeNs - t0) / NS_PER_TICK));
+      if (st.state !== 'running') break;
+    }
+    return hostingRow(s, io);
+  });
+  return {
+    title: `${config.technique}: Type 1 vs Type 2, the same guest${ticks < 200_000_000 ? ` (first ${((ticks * NS_PER_TICK) / 1e6).toFixed(0)} ms)` : ''}`,
+    rows: comparisonRows(rows[0], rows[1]),
+  };
 }
 
 async function resolveGuest(id: string): Promise<ResolvedGuest> {
@@ -73,6 +98,8 @@ let wakeAt = 0;
 const host: CoreHost = {
   createSession: createEmuSession,
   resolveGuest,
+  hostKernel: () => fetchBytes('minikernel/minikernel-host.elf'),
+  compareHosting,
   toRegSnapshot,
   post(msg: FromWorker) {
     scope.postMessage(msg, transferablesOf(msg));

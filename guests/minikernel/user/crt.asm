@@ -3,11 +3,19 @@ bits 32
 
 section .entry
     dd 0x494E494D                   ; "MINI"
+%ifdef HOST
+    dd 2
+    dd start_shell, start_vmapp
+%else
     dd 4
     dd start_shell, start_primes, start_pager, start_counter
+%endif
 
 section .text
 extern shell_main, primes_main, pager_main, counter_main
+%ifdef HOST
+extern vmapp_main
+%endif
 %macro START 1
 start_%1:
     call %1_main
@@ -19,6 +27,9 @@ start_%1:
     START primes
     START pager
     START counter
+%ifdef HOST
+    START vmapp
+%endif
 
 ; int syscall3(int n, u32 a, u32 b, u32 c)
 global syscall3

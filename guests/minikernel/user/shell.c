@@ -2,6 +2,12 @@
  * through system calls; everything it shows goes through write(). */
 #include "ulib.h"
 
+#ifdef HOST
+#define PROMPT "host$ " /* the host OS of a Type 2 hypervisor (host.c) */
+#else
+#define PROMPT "mini$ "
+#endif
+
 static void help(void) {
   printf("commands:\n"
          "  help          this list\n"
@@ -172,7 +178,7 @@ int shell_main(void) {
   char line[80];
   u32 len = 0;
   char prev = 0;
-  printf("mini$ ");
+  printf(PROMPT);
   for (;;) {
     char in[32];
     int n = read(0, in, sizeof in);
@@ -188,7 +194,7 @@ int shell_main(void) {
         line[len] = 0;
         run(line);
         len = 0;
-        printf("mini$ ");
+        printf(PROMPT);
       } else if (c == 8 || c == 127) {
         if (len) {
           len--;

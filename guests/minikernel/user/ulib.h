@@ -17,6 +17,9 @@ static inline int psinfo(u32 slot, struct ps_entry *e) { return syscall3(SYS_PSI
 static inline u32 uptime(void) { return (u32)syscall3(SYS_UPTIME, 0, 0, 0); }
 static inline int meminfo(struct mem_info *m) { return syscall3(SYS_MEMINFO, (u32)m, 0, 0); }
 static inline int bench(u32 id, u32 iters) { return syscall3(SYS_BENCH, id, iters, 0); }
+#ifdef HOST
+static inline int vmrun(struct vmrun *r) { return syscall3(SYS_VMRUN, (u32)r, 0, 0); }
+#endif
 
 int vformat(void (*put)(char, void *), void *ctx, const char *fmt, va_list ap);
 void printf(const char *fmt, ...);

@@ -32,8 +32,14 @@ export interface MapRange {
 /** Host frame allocator for the VMM's own pages (never mapped into any guest's RAM slice). */
 export class VmmFrames {
   private readonly free: number[] = [];
-  private next = VMM_BASE;
-  constructor(private readonly ram: Uint8Array) {}
+  private next: number;
+  /** `base`: first frame (Type 2 hosting gives the host OS the memory below it: hosting/README.md). */
+  constructor(
+    private readonly ram: Uint8Array,
+    readonly base = VMM_BASE,
+  ) {
+    this.next = base;
+  }
 
   /** A zeroed host frame; throws when the VMM area is exhausted. */
   alloc(): number {
@@ -49,7 +55,7 @@ export class VmmFrames {
     return this.next;
   }
   get inUse(): number {
-    return (this.next - VMM_BASE) / PAGE - this.free.length;
+    return (this.next - this.base) / PAGE - this.free.length;
   }
   private bump(): number {
     if (this.next >= SLICES_BASE) throw new Error('vmm: out of VMM frames for shadow structures');

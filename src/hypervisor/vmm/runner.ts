@@ -48,6 +48,8 @@ export interface HvConfig {
   noReboot: boolean;
   /** Hardware assist: EPT or shadow page tables (default ept). */
   paging?: 'ept' | 'shadow';
+  /** Type 2 hosting: a host OS owns the physical devices (VmmOptions.hosted; hosting/README.md). */
+  hosted?: boolean;
 }
 
 /** The session-facing runner shared by every VMM technique; `technique` handles the events. */
@@ -68,6 +70,7 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
       noReboot: config.noReboot,
       boot,
       reservedFramesPerVm,
+      hosted: config.hosted === true,
     });
     this.technique = makeHandler(this.vmm);
     this.vmm.handler = this.technique;
@@ -110,7 +113,8 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
 
   run(budget: number, stopOnTrap: boolean): HvRunnerResult {
     const r = this.vmm.run(budget, stopOnTrap);
-    return r;
+    // 'host' exists only in a hosted VMM, which HostedRunner drives (hosting/runner.ts).
+    return r.state === 'host' ? { state: 'budget' } : { ...r, state: r.state };
   }
 
   private vm(i: number): Vm | undefined {

@@ -39,9 +39,15 @@ export const TrapKind = {
   AdaptiveRetranslation: 15,
   /** Paravirtual: the hypervisor upcalled the guest's event callback (timer/console events pending). */
   Upcall: 16,
+  /** Type 2 hosting: the physical CPU switched between the host OS's world and the VMM's. */
+  HostWorldSwitch: 17,
+  /** Type 2 hosting: the VMApp made a host system call on the guest's behalf (reason = number). */
+  HostSyscall: 18,
+  /** Type 2 hosting: a host interrupt arrived in the VMM world and was forwarded to the host. */
+  HostInterrupt: 19,
 } as const;
 export type TrapKind = (typeof TrapKind)[keyof typeof TrapKind];
-export const TRAP_KIND_COUNT = 17;
+export const TRAP_KIND_COUNT = 20;
 
 /** What the VMM did about it. */
 export const TrapAction = {
@@ -107,7 +113,25 @@ export const kindNames: readonly string[] = [
   'privileged instruction', 'port I/O', 'control register', 'guest exception', 'hidden page fault',
   'interrupt', 'world switch', 'silent event', 'hypercall', 'VM exit', 'translation', 'VM shutdown',
   'callout', 'TC invalidation', 'TC flush', 'adaptive retranslation', 'event upcall',
+  'host world switch', 'host system call', 'host interrupt',
 ];
+/** Host world switch reasons: 0 = into the VMM world, else why the VMM handed the CPU back. */
+// biome-ignore format: a compact table
+export const hostSwitchReasons: readonly string[] = [
+  'to the VMM', 'to the host: guest output', 'to the host: host interrupt', 'to the host: guest idle',
+  'to the host: VM stopped',
+];
+/** System calls of the host OS (minikernel's abi.h, built with -DHOST) a VMApp makes. */
+export const hostSyscallNames: Record<number, string> = {
+  0: 'exit',
+  1: 'write',
+  2: 'read',
+  3: 'yield',
+  4: 'sleep',
+  5: 'getpid',
+  6: 'report',
+  11: 'vmrun',
+};
 // biome-ignore format: a compact table
 export const actionNames: readonly string[] = [
   'none', 'emulated', 'reflected to the guest', 'filled a shadow entry', 'injected an interrupt',
@@ -236,6 +260,14 @@ export function reasonName(kind: number, reason: number): string {
       return virqNames[reason] ?? 'events';
     case TrapKind.TcFlush:
       return ['', 'cache full', 'VMM region moved', 'VM reset'][reason] ?? `reason ${reason}`;
+    case TrapKind.HostWorldSwitch:
+      return hostSwitchReasons[reason] ?? `reason ${reason}`;
+    case TrapKind.HostSyscall:
+      return hostSyscallNames[reason] ?? `system call ${reason}`;
+    case TrapKind.HostInterrupt:
+      return reason >= 0x20 && reason < 0x30
+        ? `IRQ ${reason - 0x20} (vector 0x${reason.toString(16)})`
+        : `vector 0x${reason.toString(16)}`;
     case TrapKind.WorldSwitch:
     case TrapKind.Translation:
     case TrapKind.VmShutdown:
@@ -355,6 +387,28 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'write, no trap), the hypervisor "upcalls": it pushes an interrupt-like frame on the guest kernel stack ' +
     'and enters the event callback the guest registered with set_callbacks. This is how Xen delivers ' +
     'interrupts to a paravirtualized kernel, and why its CLI/STI cost nothing.',
+  [TrapKind.HostWorldSwitch]:
+    'Type 2 (hosted) hypervisor: a host operating system booted first and owns the machine — its IDT, ' +
+    'its drivers, the physical timer and serial ports. The VMM is not always on the CPU: the host ' +
+    "process VMApp asks the host's hypervisor driver to run the VM, and the driver performs a world " +
+    "switch: it saves the whole host CPU state (registers, segments, CR3, GDT, IDT) and loads the VMM's. " +
+    'Whenever the host must act — the guest printed something VMApp has to write(), a host interrupt ' +
+    'arrived, the guest went idle or stopped — the VMM switches back. VMware Workstation was built this ' +
+    'way (Sugerman et al., 2001): every guest I/O pays two world switches that a Type 1 hypervisor, which ' +
+    'owns the devices itself, never needs.',
+  [TrapKind.HostSyscall]:
+    'A hosted hypervisor has no drivers of its own: to reach the hardware for the guest, its user ' +
+    'process VMApp asks the host OS with ordinary system calls — write() sends the bytes the guest put ' +
+    "in its virtual UART to the host's serial driver, read() fetches what was typed for the guest, " +
+    'vmrun() enters the VMM world through the driver, sleep() waits while the guest is idle. Each is a ' +
+    "real int 0x80 into the host kernel, observed as it happened; its cost is the host's, added to every " +
+    'guest I/O (Sugerman et al., 2001).',
+  [TrapKind.HostInterrupt]:
+    "A physical interrupt (the host's timer or its serial port) arrived while the VMM world held the CPU. " +
+    "The interrupt belongs to the host — the host programmed the PIC, and only the host's IDT knows its " +
+    'handler — so the VMM stops the guest, switches the world back to the host, and the driver re-raises ' +
+    'the vector with a software INT so the host handles it as if it had arrived there. This is why a ' +
+    'hosted VMM loses time to its host: every host tick costs two world switches.',
 };
 
 /** The student-facing sentence for a binary-translation record (details d0–d3 per kind). */
@@ -371,6 +425,29 @@ export function btSummary(kind: number, d0: number, d1: number, d2: number, d3: 
       return `emptied the translation cache: ${d0} unit${d0 === 1 ? '' : 's'}, ${d1} bytes in use`;
     case TrapKind.AdaptiveRetranslation:
       return `after ${d0} hidden page faults on ${hx(d1)}, the store was retranslated into a callout`;
+    default:
+      return '';
+  }
+}
+
+/** The student-facing sentence for a Type 2 hosting record (hosting/hosted.ts fills d0–d2). */
+export function hostSummary(kind: number, reason: number, d0: number, d1: number, d2: number): string {
+  const hx = (v: number) => `0x${(v >>> 0).toString(16)}`;
+  switch (kind) {
+    case TrapKind.HostWorldSwitch:
+      if (d0 === 0) {
+        return `world switch into the VMM: the host's CPU state saved, the VMM world loaded${d1 ? `; ${d1} typed byte${d1 === 1 ? '' : 's'} handed to the guest` : ''}`;
+      }
+      return `world switch back to the host (${(hostSwitchReasons[reason] ?? '').replace('to the host: ', '')}): the VMM world saved, the host reloaded${d1 ? `; ${d1} byte${d1 === 1 ? '' : 's'} of guest output for VMApp to write()` : ''}${d2 ? `; the driver re-raises vector ${hx(d2)}` : ''}`;
+    case TrapKind.HostSyscall: {
+      const name = hostSyscallNames[reason] ?? `system call ${reason}`;
+      if (reason === 1 || reason === 2)
+        return `VMApp: ${name}(fd ${d0}, ${hx(d1)}, ${d2} bytes) into the host kernel`;
+      if (reason === 11) return `VMApp: vmrun(${hx(d0)}): into the host's hypervisor driver`;
+      return `VMApp: ${name}(${d0}) into the host kernel`;
+    }
+    case TrapKind.HostInterrupt:
+      return `host IRQ ${d0} (vector ${hx(reason)}) arrived while the VMM world ran: forwarded to the host`;
     default:
       return '';
   }

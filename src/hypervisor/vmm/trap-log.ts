@@ -17,6 +17,7 @@
 import {
   actionNames,
   btSummary,
+  hostSummary,
   hypercallSummary,
   kindNames,
   opNames,
@@ -620,6 +621,10 @@ function decodeDetails(
       };
     case TrapKind.SilentEvent:
       return { type: 'other', values: [d0, d1, d2, d3], summary: silentSummary(reason, d0, d1, d2, d3) };
+    case TrapKind.HostWorldSwitch:
+    case TrapKind.HostSyscall:
+    case TrapKind.HostInterrupt:
+      return { type: 'other', values: [d0, d1, d2, d3], summary: hostSummary(kind, reason, d0, d1, d2) };
     case TrapKind.Translation:
     case TrapKind.Callout:
     case TrapKind.TcInvalidate:

@@ -72,11 +72,24 @@ export interface VmmOptions {
   boot: BootImage;
   /** VMM frames a technique allocates per VM for itself (e.g. a translation cache). */
   reservedFramesPerVm?: number;
+  /**
+   * Type 2 hosting (hosting/README.md): a host OS owns the physical PIC, PIT, COM1 and COM2 and
+   * the RAM below HOSTED_HOST_RAM; the VMM runs only when the host's driver enters its world, and
+   * hands the CPU back (`hostExit`) for every host interrupt, guest console output, idle or stop.
+   */
+  hosted?: boolean;
 }
+
+/** Type 2: physical RAM the host OS owns (0 … 8 MiB); the VMM's frames lie from here to 16 MiB. */
+export const HOSTED_HOST_RAM = 0x800000;
+
+/** Why the VMM world hands the CPU back to the host (Type 2; the cross page's reason codes). */
+export const HostExit = { Output: 1, Interrupt: 2, Idle: 3, Stopped: 4 } as const;
+export type HostExit = (typeof HostExit)[keyof typeof HostExit];
 
 export type VmmResult = {
   /** As the session's RunnerResult; `unsupported`: a VM did what the VMM cannot virtualize. */
-  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung' | 'unsupported' | 'error';
+  state: 'budget' | 'idle' | 'exited' | 'shutdown' | 'reset' | 'hung' | 'unsupported' | 'error' | 'host';
   exitCode?: number;
   reason?: string;
 };
@@ -95,6 +108,10 @@ export class Vmm {
   worldSwitches = 0;
   /** Cycles charged by the cost model, all records together. */
   modelledCycles = 0;
+  /** Type 2: the host OS owns the physical devices (VmmOptions.hosted). */
+  readonly hosted: boolean;
+  /** Type 2: set when the VMM world must hand the CPU back to the host; `run` then returns 'host'. */
+  hostExit: { reason: HostExit; vector: number } | null = null;
 
   /**
    * Guest CS (virtual RPL) and CPL at the moment the event being handled was raised; records use
@@ -123,19 +140,21 @@ export class Vmm {
         `${o.vms} VMs of ${o.memMiB} MiB need ${hostMiB} MiB of host memory (16 MiB for the VMM + ${o.vms} × ${o.memMiB}); the emulated PC has at most ${MAX_RAM_MIB} MiB: use fewer VMs or a smaller --mem`,
       );
     }
-    this.pc = new Pc({ memMiB: hostMiB, noReboot: true, chunkTicks: CHUNK });
+    this.hosted = o.hosted === true;
+    this.pc = new Pc({ memMiB: hostMiB, noReboot: true, chunkTicks: CHUNK, com2: this.hosted });
     this.cpu = this.pc.cpu as unknown as Cpu;
     const ram = this.pc.memory.ram;
     const ram32 = new Int32Array(ram.buffer, ram.byteOffset, ram.byteLength >>> 2);
-    this.frames = new VmmFrames(ram);
+    this.frames = new VmmFrames(ram, this.hosted ? HOSTED_HOST_RAM : undefined);
+    const vmmFrames = this.hosted ? (SLICES_BASE - HOSTED_HOST_RAM) / PAGE : VMM_FRAMES;
     this.emptyPage = this.frames.alloc();
     ram.fill(0xff, this.emptyPage, this.emptyPage + PAGE);
     // Share the VMM's frames out: each VM keeps 36 fixed frames (+ the technique's), the rest bounds its shadow tables.
     const reserved = o.reservedFramesPerVm ?? 0;
-    const maxTables = Math.min(1023, Math.floor((VMM_FRAMES - 1) / o.vms) - 36 - reserved);
+    const maxTables = Math.min(1023, Math.floor((vmmFrames - 1) / o.vms) - 36 - reserved);
     if (maxTables < 16) {
       throw new VmmConfigError(
-        `${o.vms} VMs do not fit the VMM's 15 MiB of its own frames with this technique (fewer VMs, please)`,
+        `${o.vms} VMs do not fit the VMM's ${(vmmFrames * PAGE) >>> 20} MiB of its own frames with this technique (fewer VMs, please)`,
       );
     }
     for (let i = 0; i < o.vms; i++) {
@@ -159,7 +178,10 @@ export class Vmm {
         }),
       );
     }
-    this.programHostTimer();
+    if (this.hosted) {
+      // Type 2: guest console output leaves the VMM world at once, for VMApp to write() it.
+      for (const v of this.vms) v.console.listener = () => this.requestStop();
+    } else this.programHostTimer();
     this.cpu.monitor = { onEvent: (ev) => this.onEvent(ev) };
     this.cpu.observer = (kind, eip, cpl, value, extra) => {
       const vm = this.currentVm;
@@ -251,10 +273,34 @@ export class Vmm {
 
   /** A physical interrupt: only the scheduler tick is unmasked. */
   private hostInterrupt(vector: number): void {
+    if (this.hosted) {
+      // Type 2: the interrupt is the host's (its PIC, its IDT). Leave the VMM world; the host
+      // driver re-raises the vector through the host's IDT (hosting/README.md).
+      this.exitToHost(HostExit.Interrupt, vector);
+      return;
+    }
     this.pc.io.out8(0x20, 0x20); // EOI to the physical PIC
     if (vector !== HOST_VECTOR_BASE) return;
     this.ticksInSlice++;
     if (this.ticksInSlice >= QUANTUM_TICKS && this.runnableOther() >= 0) this.switchWanted = true;
+  }
+
+  /** Type 2: hand the CPU back to the host at the next point the run loop reaches. */
+  exitToHost(reason: HostExit, vector = 0): void {
+    if (this.hostExit) return;
+    this.hostExit = { reason, vector };
+    this.requestStop();
+  }
+
+  /** Type 2: why the VMM world must return now, if it must (checked between CPU runs). */
+  private hostedCheck(): VmmResult | null {
+    if (!this.hostExit) {
+      if (this.vms.every((v) => v.terminal)) this.exitToHost(HostExit.Stopped);
+      else if (this.vms.some((v) => v.console.peek().length > 0)) this.exitToHost(HostExit.Output);
+    }
+    // VT-x: only from VMX root operation (the next VM exit gets there; hosting/README.md).
+    if (this.hostExit && !this.cpu.vmxNonRoot) return { state: 'host' };
+    return null;
   }
 
   private runnableOther(): number {
@@ -373,7 +419,9 @@ export class Vmm {
         this.boundary();
         this.boundaryDue = false;
       }
-      const done = this.finalResult();
+      const hosted = this.hosted ? this.hostedCheck() : null;
+      if (hosted) return hosted;
+      const done = this.hosted ? null : this.finalResult();
       if (done) return done;
       if (stopOnTrap && this.log.total > startTotal) return { state: 'budget' };
       const now = clock.now();
@@ -383,6 +431,15 @@ export class Vmm {
         // Nothing can run: the VMM idles the physical CPU until a VM's next device deadline.
         let next = Number.POSITIVE_INFINITY;
         for (const v of this.vms) if (v.state === 'blocked') next = Math.min(next, v.clock.nextDeadline());
+        if (this.hosted) {
+          // Type 2: nothing to run until input comes: back to the host, whose VMApp sleeps.
+          if (next === Number.POSITIVE_INFINITY) {
+            this.exitToHost(HostExit.Idle);
+            continue;
+          }
+          // The host's timer still ticks: idle no further than the physical deadline.
+          next = Math.min(next, clock.nextDeadline());
+        }
         if (next === Number.POSITIVE_INFINITY) {
           this.boundaryDue = true;
           return { state: 'idle', reason: 'every VM is halted, waiting for input' };
@@ -453,7 +510,10 @@ export class Vmm {
     const now = clock.now();
     clock.runDue(now);
     for (const v of this.vms) v.clock.runDue(now);
-    while (this.pc.pic.hasInterrupt()) this.hostInterrupt(this.pc.pic.acknowledge());
+    if (this.hosted) {
+      // One vector leaves with the VMM world; the rest stay pending for the host to take.
+      if (this.pc.pic.hasInterrupt()) this.hostInterrupt(this.pc.pic.acknowledge());
+    } else while (this.pc.pic.hasInterrupt()) this.hostInterrupt(this.pc.pic.acknowledge());
     for (const v of this.vms) {
       if (v.pendingReboot) this.reboot(v);
       if (v.state === 'blocked' && v.devices.pic.hasInterrupt()) v.state = 'runnable';
@@ -473,7 +533,7 @@ export class Vmm {
   }
 
   /** The session-level result once no VM can run any more, else null. */
-  private finalResult(): VmmResult | null {
+  finalResult(): VmmResult | null {
     if (!this.vms.every((v) => v.terminal)) return null;
     if (this.vms.every((v) => v.state === 'exited')) {
       const code = Math.max(...this.vms.map((v) => v.exitCode ?? 1));
