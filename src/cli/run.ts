@@ -46,6 +46,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       memMiB: opts.memMiB,
       noReboot: opts.noReboot,
       ...(opts.paging ? { paging: opts.paging } : {}),
+      ...(opts.cpuModel ? { cpuModel: opts.cpuModel } : {}),
       fpu: opts.machine.includes('fpu'),
       apic: opts.machine.includes('apic'),
     });

@@ -4,6 +4,7 @@
  * status machine. It never throws for anything a guest does; bad configuration or images throw
  * SessionError with a message meant for the user.
  */
+import { CPU_MODELS, parseCpuModel } from '../hypervisor/vmm/cost-model.ts';
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
 import { MAX_RAM_MIB } from '../machine/pc.ts';
@@ -297,6 +298,9 @@ function validateConfig(c: SessionConfig): SessionConfig {
   }
   if (c.paging !== undefined && c.paging !== 'ept' && c.paging !== 'shadow') {
     throw new SessionError(`paging must be ept or shadow, got '${String(c.paging)}'`);
+  }
+  if (c.cpuModel !== undefined && parseCpuModel(c.cpuModel) === null) {
+    throw new SessionError(`cpu model must be one of ${CPU_MODELS.join(', ')}, got '${String(c.cpuModel)}'`);
   }
   return { ...c, noReboot: c.noReboot === true };
 }

@@ -25,7 +25,7 @@ import {
 import { NS_PER_TICK } from '../../machine/clock.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import { MAX_RAM_MIB, Pc } from '../../machine/pc.ts';
-import { COST } from './cost-model.ts';
+import { CPU_MODEL_PRESETS, type CpuModelId, type VmmCosts, vmmCosts } from './cost-model.ts';
 import { type GuestMemoryMap, PAGE, SLICES_BASE, VMM_FRAMES, VmmFrames } from './memory-map.ts';
 import { TrapAction, TrapFlag, TrapKind, TrapLog } from './trap-log.ts';
 import { Vm, VmmConfigError } from './vm.ts';
@@ -67,6 +67,8 @@ export interface VmmOptions {
   boot: BootImage;
   /** VMM frames a technique allocates per VM for itself (e.g. a translation cache). */
   reservedFramesPerVm?: number;
+  /** CPU-generation preset (cost-model.ts): its cost tables, and the guest's TSC in modelled cycles. */
+  cpuModel?: CpuModelId;
 }
 
 export type VmmResult = {
@@ -90,6 +92,10 @@ export class Vmm {
   worldSwitches = 0;
   /** Cycles charged by the cost model, all records together. */
   modelledCycles = 0;
+  /** The CPU-generation preset, if one was chosen (cost-model.ts); techniques pick their tables by it. */
+  readonly cpuModel: CpuModelId | undefined;
+  /** The software VMM's cost table for that preset (the P4's when none was chosen). */
+  readonly cost: VmmCosts;
 
   /**
    * Guest CS (virtual RPL) and CPL at the moment the event being handled was raised; records use
@@ -120,6 +126,10 @@ export class Vmm {
     }
     this.pc = new Pc({ memMiB: hostMiB, noReboot: true, chunkTicks: CHUNK });
     this.cpu = this.pc.cpu as unknown as Cpu;
+    this.cpuModel = o.cpuModel;
+    this.cost = vmmCosts(o.cpuModel);
+    // With a preset the CPU charges its own hardware events and RDTSC reads modelled cycles.
+    if (o.cpuModel !== undefined) this.cpu.timing = CPU_MODEL_PRESETS[o.cpuModel].hw;
     const ram = this.pc.memory.ram;
     const ram32 = new Int32Array(ram.buffer, ram.byteOffset, ram.byteLength >>> 2);
     this.frames = new VmmFrames(ram);
@@ -285,7 +295,7 @@ export class Vmm {
     next.stats.switchesIn++;
     if (!log) return;
     this.worldSwitches++;
-    this.record(next, TrapKind.WorldSwitch, 0, TrapAction.Switched, COST.worldSwitch, 0, from, to, 0, 0);
+    this.record(next, TrapKind.WorldSwitch, 0, TrapAction.Switched, this.cost.worldSwitch, 0, from, to, 0, 0);
     this.log.setRegMask(0x7ffffff);
   }
 
@@ -333,9 +343,18 @@ export class Vmm {
     const f = flags | (running && cpu.code32 ? TrapFlag.Code32 : 0) | (vcpl << 6);
     this.log.append(vm.index, kind, reason, this.timeNs, cs, eip >>> 0, f, action, cost);
     this.log.setDetails(d0 >>> 0, d1 >>> 0, d2 >>> 0, d3 >>> 0);
+    this.charge(vm, cost);
+    if (this.stopOnTrap && this.inRun) this.requestStop();
+  }
+
+  /**
+   * Add modelled cycles for `vm` without a record of their own (or a record's changed cost). The
+   * CPU's charged cycles follow, so with a preset the guest's RDTSC sees what the VMM spent.
+   */
+  charge(vm: Vm, cost: number): void {
     this.modelledCycles += cost;
     vm.stats.cycles += cost;
-    if (this.stopOnTrap && this.inRun) this.requestStop();
+    this.cpu.chargedCycles += cost;
   }
 
   /** Attach the guest instruction at linear `lin` to the last record (length from the decoder). */
