@@ -47,7 +47,7 @@ export function runAa(opts: AaOptions): AaDocument {
 
 export function aaCommand(opts: AaOptions): number {
   const doc = runAa(opts);
-  process.stdout.write(opts.json ? `${JSON.stringify(doc, null, 1)}\n` : formatAa(doc));
+  process.stdout.write(opts.json ? `${JSON.stringify(doc, null, 2)}\n` : formatAa(doc));
   return 0;
 }
 

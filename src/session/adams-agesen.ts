@@ -122,7 +122,8 @@ export interface AaResult {
 
 export interface AaRun {
   column: AaColumnId;
-  cpuModel: CpuModelId;
+  /** The preset; absent = none (the TSC then counts instructions). */
+  cpuModel?: CpuModelId;
   /** ok: bench ran; failed: the guest never reached `bench` (reason says why). */
   status: 'ok' | 'failed';
   reason?: string;
@@ -151,18 +152,18 @@ export function parseBenchLine(
 /** Boot one column's guest with `cpuModel` and run each benchmark; never throws for guest trouble. */
 export function runAaColumn(
   col: AaColumn,
-  cpuModel: CpuModelId,
+  cpuModel: CpuModelId | undefined,
   kernels: AaKernels,
   only: readonly AaBenchmark[] = AA_BENCHMARKS,
 ): AaRun {
-  const run: AaRun = { column: col.id, cpuModel, status: 'ok', results: {} };
+  const run: AaRun = { column: col.id, ...(cpuModel ? { cpuModel } : {}), status: 'ok', results: {} };
   const session = new Session({
     guest: { kind: 'kernel', kernel: kernels[col.guest] },
     technique: col.technique,
     vms: 1,
     memMiB: 64,
     noReboot: true,
-    cpuModel,
+    ...(cpuModel ? { cpuModel } : {}),
     ...(col.paging ? { paging: col.paging } : {}),
   });
   const dec = new TextDecoder();
