@@ -16,7 +16,14 @@ export interface PageEntry {
   load: () => Promise<{ default: ComponentType }>;
 }
 
-export const PAGES: PageEntry[] = [];
+export const PAGES: PageEntry[] = [
+  {
+    id: 'adams-agesen',
+    title: 'Adams & Agesen',
+    nav: true,
+    load: () => import('../adams-agesen/AdamsAgesenPage.tsx'),
+  },
+];
 
 export function pageFromSearch(search: string): PageEntry | null {
   const id = new URLSearchParams(search).get('view');
