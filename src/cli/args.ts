@@ -5,6 +5,7 @@
  * message — never a stack trace.
  */
 
+import { CPU_MODELS, type CpuModelId, parseCpuModel } from '../hypervisor/vmm/cost-model.ts';
 import { TECHNIQUES, type Technique } from '../session/types.ts';
 
 export class UsageError extends Error {
@@ -52,6 +53,8 @@ export interface RunOptions {
   hostSend: string | null;
   /** Type 2: where the host OS's console (physical COM1) goes (--host-serial; default none). */
   hostSerial: Sink;
+  /** --cpu-model p4|nehalem|modern: the cost model's CPU generation; RDTSC reads modelled cycles. */
+  cpuModel?: CpuModelId;
 }
 
 export const HOSTING_CHOICES = ['type1', 'type2', 'both'] as const;
@@ -60,8 +63,29 @@ export type HostingChoice = (typeof HOSTING_CHOICES)[number];
 export const MACHINES = ['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'] as const;
 export type Machine = (typeof MACHINES)[number];
 
+/** `traplab aa`: Adams & Agesen's nanobenchmarks under every technique. */
+export interface AaOptions {
+  cpuModel: CpuModelId | 'all';
+  json: boolean;
+  /** Benchmarks to run (default: all seven). */
+  only: readonly AaBenchmarkName[];
+}
+
+/** minikernel's `bench` names (as src/session/adams-agesen.ts AA_BENCHMARKS; not imported, so help stays light). */
+export const AA_BENCHMARK_NAMES = [
+  'syscall',
+  'in',
+  'cr-write',
+  'call/ret',
+  'pgfault',
+  'divzero',
+  'ptemod',
+] as const;
+export type AaBenchmarkName = (typeof AA_BENCHMARK_NAMES)[number];
+
 export type Command =
-  | { command: 'help'; topic: 'main' | 'run' }
+  | { command: 'help'; topic: 'main' | 'run' | 'aa' }
+  | { command: 'aa'; options: AaOptions }
   | { command: 'version' }
   | { command: 'list'; json: boolean }
   | { command: 'run'; options: RunOptions };
@@ -95,6 +119,7 @@ const VALUE_FLAGS = new Set([
   '--hosting',
   '--host-send',
   '--host-serial',
+  '--cpu-model',
 ]);
 const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 
@@ -110,6 +135,7 @@ export function parseCommand(argv: readonly string[]): Command {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     if (cmd === 'help' && rest[0] === 'run') return { command: 'help', topic: 'run' };
+    if (cmd === 'help' && rest[0] === 'aa') return { command: 'help', topic: 'aa' };
     return { command: 'help', topic: 'main' };
   }
   if (cmd === '--version' || cmd === '-V') return { command: 'version' };
@@ -124,8 +150,42 @@ export function parseCommand(argv: readonly string[]): Command {
     if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: 'run' };
     return { command: 'run', options: parseRunArgs(rest) };
   }
-  if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (commands: run, list, help)`);
-  throw new UsageError(`unknown command '${cmd}' (commands: run, list, help)`);
+  if (cmd === 'aa') {
+    if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: 'aa' };
+    return { command: 'aa', options: parseAaArgs(rest) };
+  }
+  if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (commands: run, list, aa, help)`);
+  throw new UsageError(`unknown command '${cmd}' (commands: run, list, aa, help)`);
+}
+
+/** Parse the arguments after `traplab aa`: [--cpu-model p4|nehalem|modern|all] [--json] [--only a,b]. */
+export function parseAaArgs(argv: readonly string[]): AaOptions {
+  let cpuModel: CpuModelId | 'all' = 'p4';
+  let json = false;
+  let only: readonly AaBenchmarkName[] = AA_BENCHMARK_NAMES;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const name = eq > 0 && arg.startsWith('--') ? arg.slice(0, eq) : arg;
+    if (name === '--json' && eq < 0) {
+      json = true;
+      continue;
+    }
+    if (name !== '--cpu-model' && name !== '--only')
+      throw new UsageError(`unknown option '${arg}' for 'traplab aa'`);
+    const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new UsageError(`${name} needs a value`);
+    if (name === '--cpu-model') cpuModel = value === 'all' ? 'all' : parseCpuModelFlag(value);
+    else {
+      const names = value.split(',').map((s) => s.trim());
+      for (const n of names) {
+        if (!(AA_BENCHMARK_NAMES as readonly string[]).includes(n))
+          throw new UsageError(`--only: unknown benchmark '${n}' (one of: ${AA_BENCHMARK_NAMES.join(', ')})`);
+      }
+      only = AA_BENCHMARK_NAMES.filter((b) => names.includes(b));
+    }
+  }
+  return { cpuModel, json, only };
 }
 
 /** Parse the arguments after `traplab run`. */
@@ -201,6 +261,8 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     throw new UsageError(`--paging must be ept or shadow, not '${pagingRaw}'`);
   if (pagingRaw !== undefined && technique !== 'hardware-assisted')
     throw new UsageError('--paging applies to --technique hardware-assisted (vtx) only');
+  const cpuModelRaw = get('--cpu-model');
+  const cpuModel = cpuModelRaw === undefined ? undefined : parseCpuModelFlag(cpuModelRaw);
   const maxRaw = get('--max-instructions');
   const maxInstructions =
     maxRaw === undefined ? null : parseCount(maxRaw, '--max-instructions', 1, 2 ** 53, true);
@@ -243,7 +305,15 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     hosting,
     hostSend: hostSendRaw === undefined ? null : unescapeText(hostSendRaw, '--host-send'),
     hostSerial: parseSink(hostSerialRaw ?? 'none', '--host-serial', ['stdio', 'stderr', 'none']),
+    ...(cpuModel === undefined ? {} : { cpuModel }),
   };
+}
+
+/** `--cpu-model` value: one of the cost model's presets. */
+export function parseCpuModelFlag(v: string): CpuModelId {
+  const m = parseCpuModel(v);
+  if (m === null) throw new UsageError(`--cpu-model must be one of ${CPU_MODELS.join(', ')}, not '${v}'`);
+  return m;
 }
 
 function parseGuest(get: (n: string) => string | undefined): GuestChoice {

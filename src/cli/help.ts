@@ -4,6 +4,9 @@ Usage:
   traplab run GUEST [options]
                             boot a guest headless (see 'traplab run --help')
   traplab list [--json]     list the guests in guests/manifest.json
+  traplab aa [--cpu-model P] [--json]
+                            Adams & Agesen's nanobenchmarks under every technique, beside
+                            the paper's numbers (see 'traplab aa --help')
   traplab --help            this text
   traplab --version
 
@@ -46,6 +49,11 @@ Machine:
                             (escapes as --send)
   --host-serial stdio|stderr|file:PATH
                             type2: the host OS's console, COM1 (default: discarded)
+  --cpu-model p4|nehalem|modern
+                            a CPU generation for the cost model: the trap log's cycles
+                            for that part, and the guest's RDTSC reads modelled cycles
+                            (instructions + every modelled cost so far); without it the
+                            log uses the Pentium 4 figures and the TSC counts instructions
 
 Input and output:
   --serial stdio|none|file:PATH
@@ -84,4 +92,21 @@ Exit status:
                             --trace, --post-log or stdout; one line on stderr
   124                       --max-instructions reached
   130                       interrupted (SIGINT)
+`;
+
+export const AA_HELP = `Usage: traplab aa [--cpu-model p4|nehalem|modern|all] [--only NAMES] [--json]
+
+Adams & Agesen (ASPLOS 2006) reproduced: boots minikernel under native, trap-and-emulate,
+binary-translation, hardware-assisted (shadow paging and EPT) and minikernel-pv under
+paravirtual, with a CPU-generation preset, and types 'bench NAME' for each nanobenchmark
+(syscall, in, cr-write, call/ret, pgfault, divzero, ptemod). The guest measures each with its
+own RDTSC, which reads modelled cycles; the table shows them beside the paper's numbers, then
+the trap-log records (VM exits) each operation cost. Trap-and-emulate cannot boot minikernel
+(its POPF re-enables interrupts without a trap) and is shown as failed.
+
+  --cpu-model P             p4 (default: the paper's Pentium 4), nehalem (2009, EPT),
+                            modern (2020s), or all three
+  --only NAMES              a comma-separated subset of the benchmarks
+  --json                    one JSON document (what the ?view=adams-agesen page shows;
+                            src/ui/adams-agesen/aa-data.json is --cpu-model all --json)
 `;

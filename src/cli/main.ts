@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseCommand, UsageError } from './args.ts';
 import { EXIT_IOERR, EXIT_SOFTWARE, EXIT_USAGE } from './exit-codes.ts';
-import { MAIN_HELP, RUN_HELP } from './help.ts';
+import { AA_HELP, MAIN_HELP, RUN_HELP } from './help.ts';
 import { guestsDir, readManifest } from './manifest.ts';
 import { OutputError } from './output.ts';
 
@@ -14,7 +14,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const cmd = parseCommand(argv);
     switch (cmd.command) {
       case 'help':
-        process.stdout.write(cmd.topic === 'run' ? RUN_HELP : MAIN_HELP);
+        process.stdout.write(cmd.topic === 'run' ? RUN_HELP : cmd.topic === 'aa' ? AA_HELP : MAIN_HELP);
         return 0;
       case 'version':
         process.stdout.write(`traplab ${version()}\n`);
@@ -25,6 +25,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'run':
         // Loaded on demand: help and list stay fast without compiling the emulator.
         return await (await import('./run.ts')).runCommand(cmd.options);
+      case 'aa':
+        return (await import('./aa.ts')).aaCommand(cmd.options);
     }
   } catch (e) {
     if (e instanceof UsageError) {

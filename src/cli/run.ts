@@ -80,6 +80,7 @@ async function runOnce(
       ...(hosting === 'type2'
         ? { hosting, hostKernel: readImage(join(guestsDir(), HOST_KERNEL), 'host OS image') }
         : {}),
+      ...(opts.cpuModel ? { cpuModel: opts.cpuModel } : {}),
     });
   } catch (e) {
     if (e instanceof SessionError) throw new UsageError(e.message);

@@ -4,6 +4,7 @@
  */
 import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
 import { AF, ARITH, CF, OF, PF, SF, ZF } from './constants.ts';
+import type { CpuTiming } from './timing.ts';
 
 // Lazy-flag operation kinds (what produced lzA/lzB/lzR).
 export const LZ_ADD = 0;
@@ -111,6 +112,10 @@ export class CpuBase {
   tscOffset = 0;
 
   instructions = 0;
+  /** Modelled hardware timing (timing.ts): null = the TSC counts retired instructions only. */
+  timing: CpuTiming | null = null;
+  /** Cycles charged so far by the timing model and by a VMM's cost model (timing.ts). */
+  chargedCycles = 0;
   // VMX (src/cpu/vmx): in non-root operation; EPT on; preemption-timer deadline (instructions);
   // CR2 before the last #PF (a #PF that exits leaves CR2 unchanged); last EPT leaf writable+dirty.
   vmxNonRoot = false;
@@ -154,6 +159,11 @@ export class CpuBase {
   // ---- lazy flags -------------------------------------------------------------------------
 
   /** Record an arithmetic result; a, b, r must already be truncated to `bits`. */
+  /** The time-stamp counter before TSC_OFFSET/IA32_TIME_STAMP_COUNTER writes (timing.ts). */
+  tscNow(): number {
+    return this.timing === null ? this.instructions : this.instructions + this.chargedCycles;
+  }
+
   setLazy(op: number, a: number, b: number, r: number, bits: number, mask: number): void {
     this.lzOp = op;
     this.lzA = a;

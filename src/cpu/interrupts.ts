@@ -281,6 +281,7 @@ export class CpuInt extends CpuTask {
 
   /** The architectural delivery (no monitor). */
   deliverToGuest(vec: number, kind: EventKind, code: number, retEip: number): void {
+    if (this.timing !== null) this.chargedCycles += this.timing.event;
     if ((this.cr0 & CR0_PE) === 0) {
       this.deliverReal(vec, retEip);
       return;
@@ -448,6 +449,7 @@ export class CpuInt extends CpuTask {
 
   /** IRET / IRETD (SDM IRET pseudocode). */
   iret(): void {
+    if (this.timing !== null) this.chargedCycles += this.timing.iret;
     this.iretInner();
     this.refreshAc();
   }

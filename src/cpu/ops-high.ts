@@ -593,6 +593,7 @@ function portIo(c: CpuCore, b: number, port: number): void {
   else if (size === 2) c.r16[0] = io.in16(port);
   else c.regs[EAX] = io.in32(port);
   c.ioHappened = true;
+  if (c.timing !== null) c.chargedCycles += c.timing.portIo;
 }
 
 export { AC, CF, ID, NT, TF };

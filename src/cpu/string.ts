@@ -104,6 +104,7 @@ export function stringOp(c: CpuCore, b: number): void {
         else if (size === 2) c.wr16(ES, di, v);
         else c.wr32(ES, di, v);
         c.ioHappened = true;
+        if (c.timing !== null) c.chargedCycles += c.timing.portIo;
         break;
       }
       default: {
@@ -113,6 +114,7 @@ export function stringOp(c: CpuCore, b: number): void {
         else if (size === 2) c.io.out16(port, v);
         else c.io.out32(port, v);
         c.ioHappened = true;
+        if (c.timing !== null) c.chargedCycles += c.timing.portIo;
         break;
       }
     }

@@ -103,8 +103,11 @@ export function execSystem(c: CpuCore, b: number): void {
       const n = (m >> 3) & 7;
       if (n === 1 || n > 4) c.raise(UD);
       if (b === 0x20) r[m & 7] = c.vmxNonRoot ? vmxReadCr(c, n, m & 7, readCr(c, n)) : readCr(c, n);
-      else if (c.vmxNonRoot && n !== 2) writeCr(c, n, vmxWriteCr(c, n, m & 7, r[m & 7], readCr(c, n)));
-      else writeCr(c, n, r[m & 7]);
+      else {
+        if (c.vmxNonRoot && n !== 2) writeCr(c, n, vmxWriteCr(c, n, m & 7, r[m & 7], readCr(c, n)));
+        else writeCr(c, n, r[m & 7]);
+        if (c.timing !== null) c.chargedCycles += c.timing.crWrite;
+      }
       return;
     }
     case 0x21:
@@ -136,7 +139,7 @@ export function execSystem(c: CpuCore, b: number): void {
       return;
     case 0x31: {
       if (c.cr4 & CR4_TSD && c.protectedMode && (c.cpl !== 0 || c.flags & VM)) c.gp(0);
-      const t = c.instructions + c.tscOffset + (c.vmxNonRoot ? vmxRdtsc(c) : 0);
+      const t = c.tscNow() + c.tscOffset + (c.vmxNonRoot ? vmxRdtsc(c) : 0);
       r[EAX] = (t % 4294967296) | 0;
       r[EDX] = Math.floor(t / 4294967296) | 0;
       return;
@@ -210,7 +213,7 @@ export function writeCr(c: CpuCore, n: number, v: number): void {
 function wrmsr(c: CpuCore, msr: number, lo: number, hi: number): void {
   switch (msr) {
     case 0x10:
-      c.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - c.instructions;
+      c.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - c.tscNow();
       return;
     case 0x174:
       c.sysenterCs = lo & 0xffff;
@@ -236,7 +239,7 @@ function rdmsr(c: CpuCore, msr: number): void {
   let hi = 0;
   switch (msr) {
     case 0x10: {
-      const t = c.instructions + c.tscOffset;
+      const t = c.tscNow() + c.tscOffset;
       lo = (t % 4294967296) | 0;
       hi = Math.floor(t / 4294967296) | 0;
       break;
@@ -485,6 +488,7 @@ function group7(c: CpuCore): void {
       priv(c);
       if (c.vmxNonRoot) vmxInvlpg(c, (c.segBase[c.eaSeg] + c.eaOff) | 0);
       c.invlpg((c.segBase[c.eaSeg] + c.eaOff) | 0);
+      if (c.timing !== null) c.chargedCycles += c.timing.invlpg;
       return;
     default:
       c.raise(UD);

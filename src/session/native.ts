@@ -5,6 +5,7 @@
  */
 import type { Cpu } from '../cpu/index.ts';
 import { snapshotOf } from '../cpu/snapshot.ts';
+import { CPU_MODEL_PRESETS } from '../hypervisor/vmm/cost-model.ts';
 import { TrapLog } from '../hypervisor/vmm/trap-log.ts';
 import type { BootImage } from '../machine/loaders/index.ts';
 import { Pc, type RunResult } from '../machine/pc.ts';
@@ -34,6 +35,8 @@ export class NativeRunner implements TechniqueRunner {
       apic: config.apic === true,
     });
     this.cpu = this.pc.cpu as unknown as Cpu;
+    // A CPU-generation preset: the CPU charges its hardware events and RDTSC reads modelled cycles.
+    if (config.cpuModel !== undefined) this.cpu.timing = CPU_MODEL_PRESETS[config.cpuModel].hw;
     try {
       this.pc.load(boot);
     } catch (e) {

@@ -6,6 +6,7 @@
  */
 import type { HostingCounters } from '../hypervisor/hosting/hosted.ts';
 import { HostedRunner } from '../hypervisor/hosting/runner.ts';
+import { CPU_MODELS, parseCpuModel } from '../hypervisor/vmm/cost-model.ts';
 import { VmmRunner } from '../hypervisor/vmm/runner.ts';
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { HOSTED_HOST_RAM } from '../hypervisor/vmm/vmm.ts';
@@ -333,6 +334,9 @@ function validateConfig(c: SessionConfig): SessionConfig {
   }
   if (c.paging !== undefined && c.paging !== 'ept' && c.paging !== 'shadow') {
     throw new SessionError(`paging must be ept or shadow, got '${String(c.paging)}'`);
+  }
+  if (c.cpuModel !== undefined && parseCpuModel(c.cpuModel) === null) {
+    throw new SessionError(`cpu model must be one of ${CPU_MODELS.join(', ')}, got '${String(c.cpuModel)}'`);
   }
   return { ...c, noReboot: c.noReboot === true };
 }

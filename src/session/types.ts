@@ -6,6 +6,7 @@
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
 import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
+import type { CpuModelId } from '../hypervisor/vmm/cost-model.ts';
 
 export type Technique =
   | 'native'
@@ -46,6 +47,12 @@ export interface SessionConfig {
   hosting?: Hosting;
   /** type2: the host OS image (a multiboot kernel built with minikernel's -DHOST). */
   hostKernel?: Uint8Array;
+  /**
+   * CPU-generation preset of the cost model (src/hypervisor/vmm/cost-model.ts): every technique's
+   * modelled costs for that part, and the guest's RDTSC reads modelled cycles. Unset: the Pentium 4
+   * tables in the trap log and a TSC that counts instructions (as before presets existed).
+   */
+  cpuModel?: CpuModelId;
 }
 
 export type Hosting = 'type1' | 'type2';

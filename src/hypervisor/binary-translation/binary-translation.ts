@@ -17,7 +17,6 @@
  */
 import { EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
 import { TrapAndEmulate } from '../trap-and-emulate/trap-emulate.ts';
-import { COST } from '../vmm/cost-model.ts';
 import { decode } from '../vmm/decode.ts';
 import { emulateIret, GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
 import { GuestPageFault } from '../vmm/guest-mem.ts';
@@ -468,7 +467,7 @@ export class BinaryTranslation extends TrapAndEmulate {
       TrapKind.Translation,
       0,
       TrapAction.Translated,
-      COST.btTranslate + COST.btPerInsn * u.insns,
+      this.vmm.cost.btTranslate + this.vmm.cost.btPerInsn * u.insns,
       0,
       u.insns,
       u.end - u.start,
@@ -504,7 +503,7 @@ export class BinaryTranslation extends TrapAndEmulate {
       TrapKind.TcFlush,
       reason,
       TrapAction.Dropped,
-      COST.tcFlush + COST.perUnit * units,
+      this.vmm.cost.tcFlush + this.vmm.cost.perUnit * units,
       0,
       units,
       used,
@@ -523,7 +522,7 @@ export class BinaryTranslation extends TrapAndEmulate {
       TrapKind.TcInvalidate,
       0,
       TrapAction.Dropped,
-      COST.tcInvalidate + COST.perUnit * n,
+      this.vmm.cost.tcInvalidate + this.vmm.cost.perUnit * n,
       0,
       page,
       n,
@@ -622,7 +621,7 @@ export class BinaryTranslation extends TrapAndEmulate {
           TrapKind.Callout,
           op,
           TrapAction.Emulated,
-          COST.btCallout + extra,
+          this.vmm.cost.btCallout + extra,
           0,
           before,
           after,
@@ -835,8 +834,7 @@ export class BinaryTranslation extends TrapAndEmulate {
   /** An indirect branch looked up by the VMM: counted and costed, not logged one by one. */
   private chargeLookup(vm: Vm, b: BtState): void {
     b.stats.indirect++;
-    this.vmm.modelledCycles += COST.btLookup;
-    vm.stats.cycles += COST.btLookup;
+    this.vmm.charge(vm, this.vmm.cost.btLookup);
   }
 
   /**
@@ -847,10 +845,10 @@ export class BinaryTranslation extends TrapAndEmulate {
     const log = this.vmm.log;
     if (log.count === 0) return;
     const r = log.get(log.count - 1);
-    const cost = Math.max(COST.btCallout, r.cost - (COST.simple - 60) + COST.btCallout);
+    const c = this.vmm.cost;
+    const cost = Math.max(c.btCallout, r.cost - (c.roundTrip + c.simpleWork) + c.btCallout);
     log.setOutcome(r.action, cost);
-    this.vmm.modelledCycles += cost - r.cost;
-    vm.stats.cycles += cost - r.cost;
+    this.vmm.charge(vm, cost - r.cost);
   }
 }
 

@@ -18,7 +18,7 @@ import { F, INTR_HAS_EC, INTR_VALID, PROC, R } from '../../cpu/vmx/fields.ts';
 import { TrapAction, TrapFlag, TrapKind } from '../vmm/trap-log.ts';
 import type { Vm } from '../vmm/vm.ts';
 import type { TechniqueHandler, Vmm } from '../vmm/vmm.ts';
-import { VTX_COST } from './cost.ts';
+import { type VtxCosts, vtxCosts } from './cost.ts';
 import { EptTables } from './ept-build.ts';
 import { enterHost, type HostWorld } from './host.ts';
 import { shadowCrWrite, shadowExit } from './shadow.ts';
@@ -56,6 +56,8 @@ export class HardwareAssisted implements TechniqueHandler {
   /** Exits counted so far by the CPU (a new one means run() stopped at an exit). */
   private seen = 0;
   private readonly msrBitmap: number;
+  /** Modelled cycles per exit for the VMM's CPU-generation preset (cost.ts). */
+  readonly cost: VtxCosts;
 
   constructor(
     readonly vmm: Vmm,
@@ -63,6 +65,7 @@ export class HardwareAssisted implements TechniqueHandler {
   ) {
     const cpu = vmm.cpu;
     this.cpu = cpu;
+    this.cost = vtxCosts(vmm.cpuModel);
     // VM 0's boot registers are in the CPU already (the VMM loaded them); the others' in `saved`.
     const firstRegs = cpu.getState();
     this.host = enterHost(cpu, vmm.frames, cpu.ram.length);
@@ -235,7 +238,7 @@ export class HardwareAssisted implements TechniqueHandler {
         TrapKind.Interrupt,
         vector,
         TrapAction.Injected,
-        VTX_COST.inject,
+        this.cost.inject,
         0,
         irq,
         0,
@@ -314,7 +317,7 @@ export class HardwareAssisted implements TechniqueHandler {
       wr(cpu, F.ENTRY_INSTR_LEN, len);
     }
     let action: TrapAction = TrapAction.Emulated;
-    let cost: number = VTX_COST.exit;
+    let cost: number = this.cost.exit;
     let gpa = 0;
     let value = 0;
     let flags = 0;
@@ -332,11 +335,11 @@ export class HardwareAssisted implements TechniqueHandler {
       case R.CPUID:
         this.cpuid();
         this.advance(len);
-        cost += VTX_COST.cpuid;
+        cost += this.cost.cpuid;
         break;
       case R.HLT: {
         this.advance(len);
-        cost += VTX_COST.halt;
+        cost += this.cost.halt;
         if ((rd(cpu, F.GUEST_RFLAGS) & IF) === 0) {
           // The guest owns RFLAGS.IF in non-root operation: nothing was lost, so this is the guest's
           // own `cli; hlt` power-off (vm.ts powerOff), exactly as on the native machine.
@@ -350,7 +353,7 @@ export class HardwareAssisted implements TechniqueHandler {
       }
       case R.IO:
         value = this.io(vm, qual);
-        cost += VTX_COST.portIo;
+        cost += this.cost.portIo;
         flags = (qual & 8 ? 0 : TrapFlag.Out) | (qual & 16 ? TrapFlag.String : 0);
         this.advance(len);
         break;
@@ -378,7 +381,7 @@ export class HardwareAssisted implements TechniqueHandler {
         value = ept.mapUnbacked(gpa, (qual & 2) !== 0);
         cpu.vmx.invept(1, ept.eptp);
         action = TrapAction.ShadowFill;
-        cost += VTX_COST.eptFill;
+        cost += this.cost.eptFill;
         withBytes = true;
         break;
       }
@@ -518,17 +521,17 @@ export class HardwareAssisted implements TechniqueHandler {
       value = vm.v.cr3;
       this.setGpr(gpr, value);
       this.advance(len);
-      return { value, action: TrapAction.Emulated, cost: VTX_COST.crRead };
+      return { value, action: TrapAction.Emulated, cost: this.cost.crRead };
     } else if (type === 2) value = vm.v.cr0 & ~8;
     else value = (vm.v.cr0 & ~0xe) | ((q >>> 16) & 0xf) | (vm.v.cr0 & 1);
     const target = type >= 2 ? 0 : cr;
     const fault = shadowCrWrite(this, vm, target, value);
     if (fault) {
       this.injectException(13, 0);
-      return { value, action: TrapAction.Reflected, cost: VTX_COST.crWrite };
+      return { value, action: TrapAction.Reflected, cost: this.cost.crWrite };
     }
     this.advance(len);
-    return { value, action: TrapAction.Emulated, cost: VTX_COST.crWrite };
+    return { value, action: TrapAction.Emulated, cost: this.cost.crWrite };
   }
 
   /** Each exit costs the hardware round trip; CPUID etc. add the VMM's work (cost.ts). */

@@ -9,7 +9,6 @@
 import { F } from '../../cpu/vmx/fields.ts';
 import { TrapAction } from '../vmm/trap-log.ts';
 import type { Vm } from '../vmm/vm.ts';
-import { VTX_COST } from './cost.ts';
 import type { HardwareAssisted } from './hardware-assisted.ts';
 import { CR0_MASK_SHADOW, rd, wr } from './vmcs-setup.ts';
 
@@ -63,14 +62,14 @@ export function shadowExit(
   const cpu = h.cpu;
   if (invlpg) {
     vm.shadow.invalidate(qual);
-    return { action: TrapAction.Emulated, cost: VTX_COST.invlpg, gpa: 0 };
+    return { action: TrapAction.Emulated, cost: h.cost.invlpg, gpa: 0 };
   }
   const info = rd(cpu, F.EXIT_INTR_INFO);
   const vec = info & 0xff;
   const code = rd(cpu, F.EXIT_INTR_EC);
   if (vec !== 14) {
     h.injectException(vec, info & 0x800 ? code : -1);
-    return { action: TrapAction.Reflected, cost: VTX_COST.reflect, gpa: 0 };
+    return { action: TrapAction.Reflected, cost: h.cost.reflect, gpa: 0 };
   }
   const lin = qual >>> 0;
   const write = (code & 2) !== 0;
@@ -81,14 +80,14 @@ export function shadowExit(
     // The guest's own tables refuse the access: its #PF, with its CR2 (§27.1: the exit left CR2).
     cpu.cr2 = lin | 0;
     h.injectException(14, r);
-    return { action: TrapAction.Reflected, cost: VTX_COST.reflect, gpa: 0 };
+    return { action: TrapAction.Reflected, cost: h.cost.reflect, gpa: 0 };
   }
   const w = vm.mem.info;
   const writable = w.writable && (w.dirty || write);
   const userOk = w.user && !(w.wpOverride && writable);
   vm.shadow.fill(lin, w.gpa, writable, userOk, w.large, write);
   vm.stats.hiddenFaults++;
-  return { action: TrapAction.ShadowFill, cost: VTX_COST.hiddenFault, gpa: w.gpa };
+  return { action: TrapAction.ShadowFill, cost: h.cost.hiddenFault, gpa: w.gpa };
 }
 
 /** The shadow directory's VMM slot is in the guest's way: move it to a slot the guest leaves empty. */

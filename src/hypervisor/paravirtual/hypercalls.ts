@@ -25,7 +25,6 @@ import {
   UVMF_TLB_FLUSH,
   VIRQ,
 } from './abi.ts';
-import { PV_COST } from './costs.ts';
 import { DomainCrash, type PvDomain } from './domain.ts';
 import type { Paravirtual } from './paravirtual.ts';
 
@@ -61,12 +60,20 @@ export class Hypercalls {
       o = this.dispatch(vm, d, nr, a, batched, eip);
     } catch (e) {
       if (!(e instanceof DomainCrash)) throw e;
-      this.hv.logHypercall(vm, nr, [a[0], a[1], a[2]], -E.INVAL, PV_COST.hypercall, eip, TrapAction.Stopped);
+      this.hv.logHypercall(
+        vm,
+        nr,
+        [a[0], a[1], a[2]],
+        -E.INVAL,
+        this.hv.cost.hypercall,
+        eip,
+        TrapAction.Stopped,
+      );
       throw e;
     }
     if (o.result < 0) this.lastRefusal = pt.why || this.lastRefusal;
-    const base = batched ? PV_COST.batched : PV_COST.hypercall;
-    const cost = base + o.cost + Math.round((pt.validated * PV_COST.validateTable) / 1024);
+    const base = batched ? this.hv.cost.batched : this.hv.cost.hypercall;
+    const cost = base + o.cost + Math.round((pt.validated * this.hv.cost.validateTable) / 1024);
     if (nr < d.hypercalls.length) d.hypercalls[nr]++;
     this.hv.logHypercall(vm, nr, o.decoded, o.result, cost, eip, o.action ?? TrapAction.Emulated);
     if (!o.keepEax && !batched) this.hv.cpu.regs[EAX] = o.result | 0;
@@ -163,7 +170,7 @@ export class Hypercalls {
     return {
       result: 0,
       decoded: [ptr, n, this.hv.direct[vm.index] ? 0x80 : 0],
-      cost: n * PV_COST.perDescriptor,
+      cost: n * this.hv.cost.perDescriptor,
     };
   }
 
@@ -229,7 +236,7 @@ export class Hypercalls {
       } else if (d.gdtCopies[i]) d.ram.fill(0, d.gdtCopies[i], d.gdtCopies[i] + 4096);
     }
     this.hv.cpu.flushTlb(false);
-    return { result: 0, decoded: dec, cost: entries * PV_COST.perDescriptor };
+    return { result: 0, decoded: dec, cost: entries * this.hv.cost.perDescriptor };
   }
 
   private stackSwitch(d: PvDomain, ss: number, esp: number): Outcome {
@@ -297,7 +304,7 @@ export class Hypercalls {
       if (result) break;
     }
     if (done && !d.write(done, i)) result ||= -E.FAULT;
-    return { result, decoded: dec, cost: i * PV_COST.perEntry };
+    return { result, decoded: dec, cost: i * this.hv.cost.perEntry };
   }
 
   private updateVaMapping(vm: Vm, _d: PvDomain, va: number, lo: number, hi: number, flags: number): Outcome {
@@ -313,7 +320,7 @@ export class Hypercalls {
     const f = flags & UVMF_FLUSHTYPE_MASK;
     if (f === UVMF_TLB_FLUSH) cpu.flushTlb(false);
     else if (f === UVMF_INVLPG) cpu.invlpg(va);
-    return { result: 0, decoded: dec, cost: PV_COST.perEntry + (f ? PV_COST.tlb : 0) };
+    return { result: 0, decoded: dec, cost: this.hv.cost.perEntry + (f ? this.hv.cost.tlb : 0) };
   }
 
   private mmuextOp(vm: Vm, d: PvDomain, ops: number, count: number, done: number, dom: number): Outcome {
@@ -358,17 +365,17 @@ export class Hypercalls {
           break;
         case MMUEXT.NEW_BASEPTR:
           result = pt.newBase(pfn);
-          cost += PV_COST.tlb;
+          cost += this.hv.cost.tlb;
           break;
         case MMUEXT.TLB_FLUSH_LOCAL:
         case MMUEXT.TLB_FLUSH_ALL:
           cpu.flushTlb(false);
-          cost += PV_COST.tlb;
+          cost += this.hv.cost.tlb;
           break;
         case MMUEXT.INVLPG_LOCAL:
         case MMUEXT.INVLPG_ALL:
           cpu.invlpg(arg1);
-          cost += PV_COST.tlb;
+          cost += this.hv.cost.tlb;
           break;
         default:
           result = -E.NOSYS;
@@ -407,14 +414,14 @@ export class Hypercalls {
       const bytes = d.readBytes(buf, count);
       if (!bytes) return this.refuse(E.FAULT, 'the buffer is not readable', dec);
       for (const b of bytes) vm.console.push(b);
-      return { result: 0, decoded: dec, cost: count * PV_COST.perByte };
+      return { result: 0, decoded: dec, cost: count * this.hv.cost.perByte };
     }
     if (cmd === CONSOLEIO.read) {
       const n = Math.min(count, d.rx.length);
       for (let i = 0; i < n; i++)
         if (!d.write(buf + i, d.rx[i], 1)) return this.refuse(E.FAULT, 'the buffer is not writable', dec);
       d.rx.splice(0, n);
-      return { result: n, decoded: dec, cost: n * PV_COST.perByte };
+      return { result: n, decoded: dec, cost: n * this.hv.cost.perByte };
     }
     return this.refuse(E.NOSYS, `console_io command ${cmd}`, dec);
   }

@@ -19,7 +19,7 @@ import type { Vm } from '../vmm/vm.ts';
 import type { TechniqueHandler, Vmm } from '../vmm/vmm.ts';
 import { HYPERCALL_VECTOR, SH, TI_MASK_EVENTS, VIRQ } from './abi.ts';
 import { buildDomain } from './build.ts';
-import { PV_COST } from './costs.ts';
+import { type PvCosts, pvCosts } from './costs.ts';
 import { DomainCrash, PvDomain } from './domain.ts';
 import type { PvGuestHeader } from './guest-header.ts';
 import { Hypercalls } from './hypercalls.ts';
@@ -56,6 +56,8 @@ export class Paravirtual implements TechniqueHandler {
   /** INT 0x80 is installed in the real IDT (a direct trap) for this VM. */
   readonly direct: boolean[] = [];
   readonly calls: Hypercalls;
+  /** Modelled cycles for the VMM's CPU-generation preset (costs.ts). */
+  readonly cost: PvCosts;
 
   constructor(
     readonly vmm: Vmm,
@@ -63,6 +65,7 @@ export class Paravirtual implements TechniqueHandler {
     readonly header: PvGuestHeader,
   ) {
     this.cpu = vmm.cpu;
+    this.cost = pvCosts(vmm.cpuModel);
     this.calls = new Hypercalls(this);
     const ram = vmm.pc.memory.ram;
     const zero = vmm.frames.alloc();
@@ -188,7 +191,7 @@ export class Paravirtual implements TechniqueHandler {
       TrapKind.GuestException,
       vector,
       TrapAction.Reflected,
-      PV_COST.reflect,
+      this.cost.reflect,
       code >= 0 ? TrapFlag.HasErrorCode : 0,
       vector === 14 ? d.cr2 : 0,
       Math.max(code, 0),
@@ -305,7 +308,7 @@ export class Paravirtual implements TechniqueHandler {
       TrapKind.Upcall,
       virq < 0 ? 255 : virq,
       TrapAction.Injected,
-      PV_COST.upcall,
+      this.cost.upcall,
       0,
       d.r32(s + SH.evtchn_pending),
       d.r32(s + SH.pending_sel),

@@ -5,7 +5,6 @@
  * virtual state, adjusts the real state the VMM keeps in sync (shadows, mirrored IF, TLB), steps
  * EIP past the instruction and writes one trap-log record with the details.
  */
-import { COST } from '../vmm/cost-model.ts';
 import type { Insn } from '../vmm/decode.ts';
 import { GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
 import { AR_UNUSABLE, parseDescriptor } from '../vmm/descriptors.ts';
@@ -62,12 +61,12 @@ export function emulatePrivileged(
       te.advance(insn);
       te.setVirtualIf(vm, op === TrapOp.STI);
       if (op === TrapOp.STI) te.openInterruptWindow(vm);
-      log(PI, COST.simple, 0, old, v.if ? 1 : 0, 0, 0, regBit('eflags'));
+      log(PI, te.vmm.cost.simple, 0, old, v.if ? 1 : 0, 0, 0, regBit('eflags'));
       return true;
     }
     case TrapOp.HLT: {
       te.advance(insn);
-      log(PI, COST.halt, 0, v.if ? 1 : 0, 0, 0, 0, 0);
+      log(PI, te.vmm.cost.halt, 0, v.if ? 1 : 0, 0, 0, 0, 0);
       if (!v.if) {
         const lost = vm.lostIf;
         if (lost)
@@ -78,10 +77,10 @@ export function emulatePrivileged(
               `0x${lost.eip.toString(16)} re-enabled them without a trap (silent event #${lost.seq} in the trap log)`,
           );
         else vm.powerOff('HLT with interrupts disabled (virtual IF = 0), as the guest intended');
-        te.vmm.log.setOutcome(TrapAction.Stopped, COST.halt);
+        te.vmm.log.setOutcome(TrapAction.Stopped, te.vmm.cost.halt);
       } else if (!vm.devices.pic.hasInterrupt()) {
         vm.state = 'blocked';
-        te.vmm.log.setOutcome(TrapAction.Blocked, COST.halt);
+        te.vmm.log.setOutcome(TrapAction.Blocked, te.vmm.cost.halt);
         te.vmm.requestStop();
       }
       return true;
@@ -108,7 +107,7 @@ export function emulatePrivileged(
       }
       log(
         TrapKind.PortIo,
-        COST.portIo,
+        te.vmm.cost.portIo,
         op === TrapOp.OUT ? TrapFlag.Out : 0,
         port,
         size,
@@ -129,7 +128,7 @@ export function emulatePrivileged(
         const val = [v.cr0, 0, v.cr2, v.cr3, v.cr4][n] >>> 0;
         cpu.regs[insn.rm] = val;
         te.advance(insn);
-        log(TrapKind.ControlRegister, COST.register, 0, n, val, val, 0, gprBit(insn.rm));
+        log(TrapKind.ControlRegister, te.vmm.cost.register, 0, n, val, val, 0, gprBit(insn.rm));
         return true;
       }
       const val = cpu.regs[insn.rm] >>> 0;
@@ -143,7 +142,7 @@ export function emulatePrivileged(
       v.cr0 = (v.cr0 & ~CR0_TS) >>> 0;
       cpu.cr0 = vm.realCr0() | 0;
       te.advance(insn);
-      log(TrapKind.ControlRegister, COST.simple, 0, 0, old, v.cr0, 0, regBit('cr0'));
+      log(TrapKind.ControlRegister, te.vmm.cost.simple, 0, 0, old, v.cr0, 0, regBit('cr0'));
       return true;
     }
     case TrapOp.LMSW: {
@@ -152,7 +151,7 @@ export function emulatePrivileged(
       const nv = ((v.cr0 & ~0xe) | (src & 0xf) | (v.cr0 & CR0_PE)) >>> 0;
       te.advance(insn);
       const r = writeCr(te, vm, 0, nv);
-      log(TrapKind.ControlRegister, COST.register, 0, 0, r.old, nv, 0, regBit('cr0'));
+      log(TrapKind.ControlRegister, te.vmm.cost.register, 0, 0, r.old, nv, 0, regBit('cr0'));
       return true;
     }
     case TrapOp.MOV_DR: {
@@ -163,12 +162,12 @@ export function emulatePrivileged(
       if (insn.opcode === 0x0f21) {
         cpu.regs[insn.rm] = v.dr[n];
         te.advance(insn);
-        log(PI, COST.register, 0, n, v.dr[n] >>> 0, 0, 0, gprBit(insn.rm));
+        log(PI, te.vmm.cost.register, 0, n, v.dr[n] >>> 0, 0, 0, gprBit(insn.rm));
       } else {
         const old = v.dr[n];
         v.dr[n] = cpu.regs[insn.rm] >>> 0;
         te.advance(insn);
-        log(PI, COST.register, 0, n, old >>> 0, v.dr[n], 1, regBit('dr'));
+        log(PI, te.vmm.cost.register, 0, n, old >>> 0, v.dr[n], 1, regBit('dr'));
       }
       return true;
     }
@@ -182,7 +181,7 @@ export function emulatePrivileged(
       if (op === TrapOp.LIDT) {
         const old = v.idtr.base;
         v.idtr = { base, limit };
-        log(PI, COST.lidt, 0, base, limit, old, 0, regBit('idtr'));
+        log(PI, te.vmm.cost.lidt, 0, base, limit, old, 0, regBit('idtr'));
         return true;
       }
       const old = v.gdtr.base;
@@ -190,7 +189,7 @@ export function emulatePrivileged(
       const t = te.rebuildGdt(vm);
       log(
         PI,
-        COST.descriptorTable + COST.perDescriptor * ((limit + 1) >>> 3),
+        te.vmm.cost.descriptorTable + te.vmm.cost.perDescriptor * ((limit + 1) >>> 3),
         0,
         base,
         limit,
@@ -207,7 +206,7 @@ export function emulatePrivileged(
         v.ldtr = { sel, base: 0, limit: 0, ar: AR_UNUSABLE };
         cpu.setSeg(6, sel, 0, 0, AR_UNUSABLE);
         te.advance(insn);
-        log(PI, COST.lidt, 0, sel, 0, 0, 0, regBit('ldtr'));
+        log(PI, te.vmm.cost.lidt, 0, sel, 0, 0, 0, regBit('ldtr'));
         return true;
       }
       if (sel & 4 || (sel & 0xfffc) === 0) throw new GuestFault(13, sel & 0xfffc);
@@ -224,7 +223,7 @@ export function emulatePrivileged(
         te.advance(insn);
         log(
           PI,
-          COST.descriptorTable + COST.perDescriptor * ((d.limit + 1) >>> 3),
+          te.vmm.cost.descriptorTable + te.vmm.cost.perDescriptor * ((d.limit + 1) >>> 3),
           0,
           sel,
           d.base,
@@ -240,7 +239,7 @@ export function emulatePrivileged(
       vm.mem.write8((at + 5) >>> 0, ((hi >>> 8) | 2) & 0xff);
       v.tr = { sel, base: d.base, limit: d.limit, ar: d.ar | 2 };
       te.advance(insn);
-      log(PI, COST.lidt, 0, sel, d.base, d.limit, 0, regBit('tr'));
+      log(PI, te.vmm.cost.lidt, 0, sel, d.base, d.limit, 0, regBit('tr'));
       return true;
     }
     case TrapOp.INVLPG: {
@@ -248,13 +247,13 @@ export function emulatePrivileged(
       const dropped = vm.shadow.invalidate(lin);
       cpu.invlpg(lin);
       te.advance(insn);
-      log(PI, COST.invlpg, 0, lin, dropped, 0, 0, 0);
+      log(PI, te.vmm.cost.invlpg, 0, lin, dropped, 0, 0, 0);
       return true;
     }
     case TrapOp.INVD:
     case TrapOp.WBINVD:
       te.advance(insn);
-      log(PI, COST.simple, 0, 0, 0, 0, 0, 0);
+      log(PI, te.vmm.cost.simple, 0, 0, 0, 0, 0, 0);
       return true;
     case TrapOp.RDMSR:
     case TrapOp.WRMSR: {
@@ -262,7 +261,7 @@ export function emulatePrivileged(
       const m = v.msr;
       if (op === TrapOp.RDMSR) {
         let val: number;
-        if (msr === 0x10) val = cpu.instructions + cpu.tscOffset;
+        if (msr === 0x10) val = cpu.tscNow() + cpu.tscOffset;
         else if (msr === 0x174) val = m.sysenterCs;
         else if (msr === 0x175) val = m.sysenterEsp;
         else if (msr === 0x176) val = m.sysenterEip;
@@ -270,7 +269,7 @@ export function emulatePrivileged(
         cpu.regs[EAX] = val % 0x100000000;
         cpu.regs[EDX] = Math.floor(val / 0x100000000);
         te.advance(insn);
-        log(PI, COST.simple, 0, msr, val >>> 0, 0, 0, regBit('eax') | regBit('edx'));
+        log(PI, te.vmm.cost.simple, 0, msr, val >>> 0, 0, 0, regBit('eax') | regBit('edx'));
         return true;
       }
       const val = cpu.regs[EAX] >>> 0;
@@ -279,16 +278,16 @@ export function emulatePrivileged(
       else if (msr === 0x176) m.sysenterEip = val;
       else throw new GuestFault(13, 0);
       te.advance(insn);
-      log(PI, COST.simple, 0, msr, val, 0, 0, regBit('msr'));
+      log(PI, te.vmm.cost.simple, 0, msr, val, 0, 0, regBit('msr'));
       return true;
     }
     case TrapOp.RDTSC: {
       // Traps only when the guest set CR4.TSD (mirrored): at guest ring 0 it is still allowed.
-      const t = cpu.instructions + cpu.tscOffset;
+      const t = cpu.tscNow() + cpu.tscOffset;
       cpu.regs[EAX] = t % 0x100000000;
       cpu.regs[EDX] = Math.floor(t / 0x100000000);
       te.advance(insn);
-      log(PI, COST.simple, 0, t >>> 0, 0, 0, 0, regBit('eax') | regBit('edx'));
+      log(PI, te.vmm.cost.simple, 0, t >>> 0, 0, 0, 0, regBit('eax') | regBit('edx'));
       return true;
     }
     default:
@@ -318,12 +317,16 @@ function writeCr(
       cpu.flushTlb(false);
       te.vmmSlotCheck(vm);
     }
-    return { old, cost: COST.register + (dropped || (old ^ v.cr0) & CR0_PG ? COST.cr3Write : 0), dropped };
+    return {
+      old,
+      cost: te.vmm.cost.register + (dropped || (old ^ v.cr0) & CR0_PG ? te.vmm.cost.cr3Write : 0),
+      dropped,
+    };
   }
   if (n === 2) {
     const old = v.cr2;
     v.cr2 = val;
-    return { old, cost: COST.register, dropped: 0 };
+    return { old, cost: te.vmm.cost.register, dropped: 0 };
   }
   if (n === 3) {
     const old = v.cr3;
@@ -332,7 +335,7 @@ function writeCr(
     const dropped = vm.shadow.dropAll();
     cpu.flushTlb(false);
     te.vmmSlotCheck(vm);
-    return { old, cost: COST.cr3Write + COST.perShadowTable * dropped, dropped };
+    return { old, cost: te.vmm.cost.cr3Write + te.vmm.cost.perShadowTable * dropped, dropped };
   }
   const old = v.cr4;
   v.cr4 = val;
@@ -342,7 +345,7 @@ function writeCr(
     dropped = vm.shadow.dropAll();
     cpu.flushTlb(false);
   }
-  return { old, cost: COST.register, dropped };
+  return { old, cost: te.vmm.cost.register, dropped };
 }
 
 /** INS/OUTS (with REP): element by element through the guest's paging, to the VM's device. */
@@ -387,7 +390,7 @@ function stringIo(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: number, bytes: Ui
     vm,
     TrapKind.PortIo,
     insn.op,
-    COST.portIo + COST.portIoElement * n,
+    te.vmm.cost.portIo + te.vmm.cost.portIoElement * n,
     eip,
     bytes,
     insn,

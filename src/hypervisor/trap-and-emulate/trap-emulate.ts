@@ -9,7 +9,6 @@
  * log as "invisible" when it made the guest diverge from the bare machine (silent.ts).
  */
 import { type Cpu, EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
-import { COST } from '../vmm/cost-model.ts';
 import { decode, type Insn, SS } from '../vmm/decode.ts';
 import {
   deliver,
@@ -107,7 +106,7 @@ export class TrapAndEmulate implements TechniqueHandler {
       TrapKind.SilentEvent,
       verdict.op,
       TrapAction.None,
-      COST.silent,
+      this.vmm.cost.silent,
       TrapFlag.Invisible,
       verdict.d0,
       verdict.d1,
@@ -131,7 +130,19 @@ export class TrapAndEmulate implements TechniqueHandler {
     const vector = pic.acknowledge();
     const irq = (vector & 0xf8) === irqBase ? vector & 7 : 8 + (vector & 7);
     const at = cpu.ip >>> 0;
-    this.vmm.record(vm, TrapKind.Interrupt, vector, TrapAction.Injected, COST.inject, 0, irq, 0, 0, 0, at);
+    this.vmm.record(
+      vm,
+      TrapKind.Interrupt,
+      vector,
+      TrapAction.Injected,
+      this.vmm.cost.inject,
+      0,
+      irq,
+      0,
+      0,
+      0,
+      at,
+    );
     try {
       deliver(cpu, vm, vector, -1, at, false, true);
       vm.stats.injected++;
@@ -167,7 +178,7 @@ export class TrapAndEmulate implements TechniqueHandler {
       TrapKind.GuestException,
       vector,
       TrapAction.Reflected,
-      isPf ? COST.reflectPageFault : COST.reflect,
+      isPf ? this.vmm.cost.reflectPageFault : this.vmm.cost.reflect,
       code >= 0 ? TrapFlag.HasErrorCode : 0,
       isPf ? vm.v.cr2 : 0,
       Math.max(code, 0),
@@ -229,7 +240,7 @@ export class TrapAndEmulate implements TechniqueHandler {
       TrapKind.HiddenPageFault,
       PF,
       TrapAction.ShadowFill,
-      gdtPage && write ? COST.hiddenFault + COST.resync : COST.hiddenFault,
+      gdtPage && write ? this.vmm.cost.hiddenFault + this.vmm.cost.resync : this.vmm.cost.hiddenFault,
       TrapFlag.HasErrorCode,
       lin,
       ev.errorCode,
@@ -354,7 +365,7 @@ export class TrapAndEmulate implements TechniqueHandler {
         TrapKind.PrivilegedInstruction,
         TrapOp.SEG_LOAD,
         TrapAction.Emulated,
-        COST.resync,
+        this.vmm.cost.resync,
         TrapFlag.HasErrorCode,
         ev.errorCode,
         0,
@@ -374,7 +385,21 @@ export class TrapAndEmulate implements TechniqueHandler {
     const op = insn.op;
     if (op === TrapOp.IRET) {
       if (!emulateIret(cpu, vm, insn.opsz32)) return false;
-      this.log(vm, TrapKind.PrivilegedInstruction, op, COST.iret, eip, bytes, insn, 0, 0, 0, 0, 0, MASK_IRET);
+      this.log(
+        vm,
+        TrapKind.PrivilegedInstruction,
+        op,
+        this.vmm.cost.iret,
+        eip,
+        bytes,
+        insn,
+        0,
+        0,
+        0,
+        0,
+        0,
+        MASK_IRET,
+      );
       return true;
     }
     if (op === TrapOp.SEG_LOAD) return this.emulateSsLoad(vm, insn, eip, bytes);
@@ -423,7 +448,7 @@ export class TrapAndEmulate implements TechniqueHandler {
       vm,
       TrapKind.PrivilegedInstruction,
       TrapOp.SEG_LOAD,
-      COST.register,
+      this.vmm.cost.register,
       eip,
       bytes,
       insn,

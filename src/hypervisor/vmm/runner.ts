@@ -9,6 +9,7 @@ import type { CpuState } from '../../cpu/index.ts';
 import { disassemble } from '../../cpu/index.ts';
 import { type CpuSnapshot, snapshotOf } from '../../cpu/snapshot.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
+import type { CpuModelId } from './cost-model.ts';
 import type { GuestMemoryMap, MapRange } from './memory-map.ts';
 import type { TrapLog } from './trap-log.ts';
 import type { Vm } from './vm.ts';
@@ -50,6 +51,8 @@ export interface HvConfig {
   paging?: 'ept' | 'shadow';
   /** Type 2 hosting: a host OS owns the physical devices (VmmOptions.hosted; hosting/README.md). */
   hosted?: boolean;
+  /** CPU-generation preset of the cost model (cost-model.ts); none = P4 tables, TSC = instructions. */
+  cpuModel?: CpuModelId;
 }
 
 /** The session-facing runner shared by every VMM technique; `technique` handles the events. */
@@ -71,6 +74,7 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
       boot,
       reservedFramesPerVm,
       hosted: config.hosted === true,
+      cpuModel: config.cpuModel,
     });
     this.technique = makeHandler(this.vmm);
     this.vmm.handler = this.technique;

@@ -25,7 +25,7 @@ import {
 import { NS_PER_TICK } from '../../machine/clock.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import { MAX_RAM_MIB, Pc } from '../../machine/pc.ts';
-import { COST } from './cost-model.ts';
+import { CPU_MODEL_PRESETS, type CpuModelId, type VmmCosts, vmmCosts } from './cost-model.ts';
 import { type GuestMemoryMap, PAGE, SLICES_BASE, VMM_FRAMES, VmmFrames } from './memory-map.ts';
 import { TrapAction, TrapFlag, TrapKind, TrapLog } from './trap-log.ts';
 import { Vm, VmmConfigError } from './vm.ts';
@@ -78,6 +78,8 @@ export interface VmmOptions {
    * hands the CPU back (`hostExit`) for every host interrupt, guest console output, idle or stop.
    */
   hosted?: boolean;
+  /** CPU-generation preset (cost-model.ts): its cost tables, and the guest's TSC in modelled cycles. */
+  cpuModel?: CpuModelId;
 }
 
 /** Type 2: physical RAM the host OS owns (0 … 8 MiB); the VMM's frames lie from here to 16 MiB. */
@@ -112,6 +114,10 @@ export class Vmm {
   readonly hosted: boolean;
   /** Type 2: set when the VMM world must hand the CPU back to the host; `run` then returns 'host'. */
   hostExit: { reason: HostExit; vector: number } | null = null;
+  /** The CPU-generation preset, if one was chosen (cost-model.ts); techniques pick their tables by it. */
+  readonly cpuModel: CpuModelId | undefined;
+  /** The software VMM's cost table for that preset (the P4's when none was chosen). */
+  readonly cost: VmmCosts;
 
   /**
    * Guest CS (virtual RPL) and CPL at the moment the event being handled was raised; records use
@@ -143,6 +149,10 @@ export class Vmm {
     this.hosted = o.hosted === true;
     this.pc = new Pc({ memMiB: hostMiB, noReboot: true, chunkTicks: CHUNK, com2: this.hosted });
     this.cpu = this.pc.cpu as unknown as Cpu;
+    this.cpuModel = o.cpuModel;
+    this.cost = vmmCosts(o.cpuModel);
+    // With a preset the CPU charges its own hardware events and RDTSC reads modelled cycles.
+    if (o.cpuModel !== undefined) this.cpu.timing = CPU_MODEL_PRESETS[o.cpuModel].hw;
     const ram = this.pc.memory.ram;
     const ram32 = new Int32Array(ram.buffer, ram.byteOffset, ram.byteLength >>> 2);
     this.frames = new VmmFrames(ram, this.hosted ? HOSTED_HOST_RAM : undefined);
@@ -336,7 +346,7 @@ export class Vmm {
     next.stats.switchesIn++;
     if (!log) return;
     this.worldSwitches++;
-    this.record(next, TrapKind.WorldSwitch, 0, TrapAction.Switched, COST.worldSwitch, 0, from, to, 0, 0);
+    this.record(next, TrapKind.WorldSwitch, 0, TrapAction.Switched, this.cost.worldSwitch, 0, from, to, 0, 0);
     this.log.setRegMask(0x7ffffff);
   }
 
@@ -388,9 +398,18 @@ export class Vmm {
     const f = flags | (running && cpu.code32 ? TrapFlag.Code32 : 0) | (vcpl << 6);
     this.log.append(vm.index, kind, reason, this.timeNs, cs, eip >>> 0, f, action, cost);
     this.log.setDetails(d0 >>> 0, d1 >>> 0, d2 >>> 0, d3 >>> 0);
+    this.charge(vm, cost);
+    if (this.stopOnTrap && this.inRun) this.requestStop();
+  }
+
+  /**
+   * Add modelled cycles for `vm` without a record of their own (or a record's changed cost). The
+   * CPU's charged cycles follow, so with a preset the guest's RDTSC sees what the VMM spent.
+   */
+  charge(vm: Vm, cost: number): void {
     this.modelledCycles += cost;
     vm.stats.cycles += cost;
-    if (this.stopOnTrap && this.inRun) this.requestStop();
+    this.cpu.chargedCycles += cost;
   }
 
   /** Attach the guest instruction at linear `lin` to the last record (length from the decoder). */
