@@ -85,7 +85,7 @@ const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 
 /** Parse the whole argument vector (without `node` and the script). */
 /** Short names accepted by --technique (each technique adds its own). */
-const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = {
+export const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = {
   bt: 'binary-translation',
   pv: 'paravirtual',
   vtx: 'hardware-assisted',
@@ -109,8 +109,9 @@ export function parseCommand(argv: readonly string[]): Command {
     if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: 'run' };
     return { command: 'run', options: parseRunArgs(rest) };
   }
-  if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (commands: run, list, help)`);
-  throw new UsageError(`unknown command '${cmd}' (commands: run, list, help)`);
+  if (cmd.startsWith('-'))
+    throw new UsageError(`unknown option '${cmd}' (commands: run, list, compare, popek-goldberg, help)`);
+  throw new UsageError(`unknown command '${cmd}' (commands: run, list, compare, popek-goldberg, help)`);
 }
 
 /** Parse the arguments after `traplab run`. */

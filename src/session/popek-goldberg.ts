@@ -16,9 +16,9 @@
  * Pure TypeScript on the session API: the CLI and the browser worker both run it.
  */
 import { TrapKind, type TrapRecord } from '../hypervisor/vmm/trap-log.ts';
-import { Session } from './session.ts';
 import { NS_PER_TICK } from '../machine/clock.ts';
-import { SessionError, type SessionStatus, type Technique, TECHNIQUES } from './types.ts';
+import { Session } from './session.ts';
+import { SessionError, type SessionStatus, TECHNIQUES, type Technique } from './types.ts';
 
 /** Robin & Irvine's two groups, and IRET (not on their list; it drops IF as POPF does). */
 export type InstructionGroup = 'sensitive register' | 'protection system' | 'not on the list';
