@@ -42,7 +42,9 @@ export function matrixTable(m: Matrix, _opts?: MatrixOptions): string {
   lines.push(`${'instruction'.padEnd(first)}${m.techniques.map((t) => SHORT[t].padEnd(w)).join('')}`);
   for (const ins of m.instructions) {
     const cells = m.techniques.map((t) => m.cells.find((c) => c.test === ins.test && c.technique === t));
-    lines.push(`${ins.mnemonic.padEnd(first)}${cells.map((c) => (c ? cellLabel(c) : '').padEnd(w)).join('')}`);
+    lines.push(
+      `${ins.mnemonic.padEnd(first)}${cells.map((c) => (c ? cellLabel(c) : '').padEnd(w)).join('')}`,
+    );
   }
   lines.push('');
   lines.push('What each guest printed where it differs from native:');
