@@ -126,7 +126,7 @@ export function runDemo(kernel: Uint8Array, test: string, technique: Technique):
     guest: { kind: 'kernel', kernel, cmdline: `test=${test}` },
     technique,
     vms: 1,
-    memMiB: 8,
+    memMiB: 8, // as the sensitive-* manifest entries, so the playground replays the same run
     noReboot: true,
   });
   let out = '';

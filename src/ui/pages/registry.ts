@@ -16,7 +16,15 @@ export interface PageEntry {
   load: () => Promise<{ default: ComponentType }>;
 }
 
-export const PAGES: PageEntry[] = [];
+export const PAGES: PageEntry[] = [
+  {
+    id: 'popek-goldberg',
+    title: 'Popek–Goldberg lab',
+    nav: true,
+    load: () => import('../popek-goldberg/PopekGoldbergPage.tsx'),
+  },
+  { id: 'compare', title: 'Compare techniques', nav: true, load: () => import('../compare/ComparePage.tsx') },
+];
 
 export function pageFromSearch(search: string): PageEntry | null {
   const id = new URLSearchParams(search).get('view');
