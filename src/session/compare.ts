@@ -11,13 +11,15 @@ import { Session } from './session.ts';
 import type { GuestSource, SessionStatus, Technique } from './types.ts';
 
 export interface CompareOptions {
-  /** Bytes typed into VM 0's console at boot (the UART takes them as the guest reads). */
+  /** Bytes typed into VM 0's console once it first waits quietly (see inputQuietTicks). */
   input?: Uint8Array;
   /** Stop a run after this many ticks of virtual time (default 200 M). */
   maxTicks?: number;
   memMiB?: number;
   /** Stop once the input is consumed and the console stayed silent this long (default 20 M ticks). */
   quietTicks?: number;
+  /** The input is typed after the guest's console has been quiet this long (default 2 M ticks). */
+  inputQuietTicks?: number;
 }
 
 export interface CompareResult {
@@ -39,6 +41,7 @@ export interface CompareResult {
 const SLICE = 1_000_000;
 export const DEFAULT_MAX_TICKS = 200_000_000;
 export const DEFAULT_QUIET_TICKS = 20_000_000;
+export const DEFAULT_INPUT_QUIET_TICKS = 2_000_000;
 
 /** Run `guest` under one technique until it ends, goes idle with its input consumed, or maxTicks. */
 export function compareRun(
@@ -64,7 +67,10 @@ export function compareRun(
       output: '',
     };
   }
-  if (opts.input && opts.input.length > 0) s.sendSerial(0, opts.input);
+  // The input is typed once the guest has printed something and then gone quiet (at its prompt):
+  // bytes sent at power-on would meet a UART the kernel has not set up yet (and may reset).
+  const inputQuiet = opts.inputQuietTicks ?? DEFAULT_INPUT_QUIET_TICKS;
+  let pendingInput = opts.input && opts.input.length > 0 ? opts.input : null;
   const dec = new TextDecoder('latin1');
   let out = '';
   let st = s.status;
@@ -78,10 +84,16 @@ export function compareRun(
       out += dec.decode(bytes);
       lastOutput = ticks();
     }
+    if (pendingInput && out.length > 0 && (ticks() - lastOutput >= inputQuiet || st.state === 'idle')) {
+      s.sendSerial(0, pendingInput);
+      pendingInput = null;
+      lastOutput = ticks();
+      st = s.status;
+    }
     if (st.state !== 'running') break;
     // A shell waiting at its prompt never ends by itself: once the input is consumed and the
     // console has been quiet for a while (virtual time, so the same on every run), stop.
-    if (s.serialInputPending(0) === 0 && ticks() - lastOutput >= quietTicks) {
+    if (!pendingInput && s.serialInputPending(0) === 0 && ticks() - lastOutput >= quietTicks) {
       st = s.stop(`quiet: no console output for ${quietTicks} ticks after the input was consumed`);
       break;
     }

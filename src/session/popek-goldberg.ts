@@ -78,6 +78,8 @@ export interface MatrixCell {
   silentSeq: number | null;
   /** Kind name of `trapSeq`'s record (e.g. "callout", "guest exception"). */
   trapKind: string | null;
+  /** Virtual clock (ticks) of the record a link selects (`trapSeq`, else `silentSeq`). */
+  recordClock: number | null;
   /** Trap records of the whole run, and the run's virtual clock at its end (ticks: instructions,
    *  event deliveries and HLT skips). */
   traps: number;
@@ -116,6 +118,7 @@ export interface DemoRun {
   trapSeq: number | null;
   trapKind: string | null;
   silentSeq: number | null;
+  recordClock: number | null;
   traps: number;
   clock: number;
 }
@@ -142,6 +145,8 @@ export function runDemo(kernel: Uint8Array, test: string, technique: Technique):
   let trapSeq: number | null = null;
   let trapKind: string | null = null;
   let silentSeq: number | null = null;
+  let trapClock: number | null = null;
+  let silentClock: number | null = null;
   if (site) {
     const log = s.traps;
     for (let i = 0; i < log.count; i++) {
@@ -150,8 +155,12 @@ export function runDemo(kernel: Uint8Array, test: string, technique: Technique):
       if (trapSeq === null && TRAP_KINDS.has(r.kind)) {
         trapSeq = r.seq;
         trapKind = r.kindName;
+        trapClock = Math.round(r.timeNs / NS_PER_TICK);
       }
-      if (silentSeq === null && r.kind === TrapKind.SilentEvent) silentSeq = r.seq;
+      if (silentSeq === null && r.kind === TrapKind.SilentEvent) {
+        silentSeq = r.seq;
+        silentClock = Math.round(r.timeNs / NS_PER_TICK);
+      }
     }
   }
   return {
@@ -162,6 +171,7 @@ export function runDemo(kernel: Uint8Array, test: string, technique: Technique):
     trapSeq,
     trapKind,
     silentSeq,
+    recordClock: trapClock ?? silentClock,
     traps: s.traps.total,
     clock: Math.round(s.virtualTimeNs / NS_PER_TICK),
   };
@@ -203,6 +213,7 @@ export function judge(test: string, technique: Technique, native: DemoRun, run: 
     trapSeq: run.trapSeq,
     silentSeq: run.silentSeq,
     trapKind: run.trapKind,
+    recordClock: run.recordClock,
     traps: run.traps,
     clock: run.clock,
     status: statusText(run.status),
@@ -222,6 +233,7 @@ function notApplicable(test: string, technique: Technique, native: DemoRun, reas
     trapSeq: null,
     silentSeq: null,
     trapKind: null,
+    recordClock: null,
     traps: 0,
     clock: 0,
     status: reason,

@@ -23,6 +23,8 @@ const SHORT: Record<string, TechniqueId> = {
 const COLORS = ['#ff8a65', '#7cc4ff', '#c3e88d', '#c792ea'];
 /** Chart samples kept per machine (older ones are thinned out). */
 const MAX_SAMPLES = 2000;
+/** Virtual quiet time after which the link's input is typed (20 ms, 2 M ticks as in the CLI). */
+const INPUT_QUIET_NS = 20_000_000;
 
 export interface Comparison {
   guest: string;
@@ -142,11 +144,17 @@ export default function ComparePage() {
     transcript.current.clear();
     setPanes({});
     setSeries([]);
-    let inputSent = false;
+    const input = cmp.input.replace(/\\r/g, '\r').replace(/\\n/g, '\n');
     for (const t of cmp.techniques) {
       samples.current.set(t, { xs: [], ys: [] });
+      // The link's input is typed into each machine once its console has printed and then been
+      // quiet for INPUT_QUIET_NS of its virtual time (at its prompt), as `traplab compare` does.
+      let lastOutputNs = 0;
+      let printedNow = false;
+      let inputDue = input.length > 0;
       const m = new CompareMachine(t, {
         serial: (s) => {
+          printedNow = true;
           transcript.current.set(t, (transcript.current.get(t) ?? '') + s);
           const w = writers.current.get(t);
           if (w) w(s);
@@ -155,13 +163,16 @@ export default function ComparePage() {
         loaded: (names) => {
           setKindNames(names);
           m.run();
-          // The URL's input is typed once, into every machine, as soon as they are up.
-          if (cmp.input && !inputSent) {
-            inputSent = true;
-            sendAll(cmp.input.replace(/\\r/g, '\r').replace(/\\n/g, '\n'));
-          }
         },
         frame: (counters, status) => {
+          const nowNs = counters.virtualTimeNs;
+          if (printedNow) lastOutputNs = nowNs;
+          printedNow = false;
+          const printed = (transcript.current.get(t) ?? '').length > 0;
+          if (inputDue && printed && nowNs - lastOutputNs >= INPUT_QUIET_NS) {
+            inputDue = false;
+            m.type(new TextEncoder().encode(input));
+          }
           const sm = samples.current.get(t)!;
           const x = counters.virtualTimeNs / 1e6;
           if (sm.xs.length === 0 || x > sm.xs[sm.xs.length - 1]) {
@@ -199,7 +210,7 @@ export default function ComparePage() {
       for (const m of ms.values()) m.dispose();
       ms.clear();
     };
-  }, [cmp, problem, sendAll]);
+  }, [cmp, problem]);
 
   useEffect(() => {
     const el = chartBox.current;

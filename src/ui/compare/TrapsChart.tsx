@@ -15,6 +15,7 @@ export interface Series {
 }
 
 function aligned(series: readonly Series[]): uPlot.AlignedData {
+  if (series.length === 0) return [[]];
   const tables = series.map((s) => [s.xs.length ? s.xs : [0], s.ys.length ? s.ys : [0]] as uPlot.AlignedData);
   return uPlot.join(tables as uPlot.AlignedData[]);
 }

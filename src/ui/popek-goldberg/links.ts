@@ -14,10 +14,10 @@ export function cellRecord(c: MatrixCell): number | null {
 export function playgroundLink(c: MatrixCell, base = location.pathname): string {
   const q = new URLSearchParams({ guest: sensitiveGuestId(c.test), technique: c.technique, vms: '1' });
   const seq = cellRecord(c);
-  // `c<clock>_<traps>` (base 36): run until the clock reaches <clock>, then until the log holds
-  // <traps> records. Clock 0 and seq + 1 records stop right after the record itself.
-  if (seq !== null) {
-    q.set('at', `c0_${(seq + 1).toString(36)}`);
+  // `c<clock>_<traps>` (base 36): run until the clock reaches <clock>, then on until the log holds
+  // <traps> records: the record's own clock and seq + 1 records stop right after the record.
+  if (seq !== null && c.recordClock !== null) {
+    q.set('at', `c${c.recordClock.toString(36)}_${(seq + 1).toString(36)}`);
     q.set('sel', String(seq));
   } else if (c.clock > 0) q.set('at', `c${c.clock.toString(36)}_${c.traps.toString(36)}`);
   return `${base}?${q.toString()}`;
