@@ -8,10 +8,10 @@ import { expect, test } from './fixtures.ts';
 test('the Popek–Goldberg matrix fills from real runs and a cell opens its record in the playground', async ({
   page,
 }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(180_000);
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/?view=popek-goldberg');
-  await expect(page.getByTestId('pg-matrix')).toBeVisible();
+  await expect(page.getByTestId('pg-matrix')).toBeVisible({ timeout: 30_000 });
   // Rows arrive in order: SIDT is row 2.
   const sidtTe = page.getByTestId('pg-cell-sidt-trap-and-emulate');
   await expect(sidtTe).toHaveAttribute('data-outcome', 'wrong', { timeout: 60_000 });
@@ -43,10 +43,10 @@ test('the Popek–Goldberg matrix fills from real runs and a cell opens its reco
 test('a comparison link runs the guest under two techniques side by side, with counters and a chart', async ({
   page,
 }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(180_000);
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/?view=compare&guest=minikernel&techniques=native,bt&input=help%5Cr');
-  await expect(page.getByTestId('cmp-console-native')).toBeVisible();
+  await expect(page.getByTestId('cmp-console-native')).toBeVisible({ timeout: 30_000 });
   await expect(page.getByTestId('cmp-console-binary-translation')).toBeVisible();
   // The input from the link reached both: each shell printed its help.
   for (const t of ['native', 'binary-translation']) {
@@ -67,6 +67,8 @@ test('a comparison link runs the guest under two techniques side by side, with c
   await expect(counters).toContainText('callout');
   await expect(counters).toContainText('translation');
   await expect(page.getByTestId('cmp-chart').locator('canvas')).toHaveCount(1);
+  await expect(page.getByTestId('cmp-chart')).toContainText('binary-translation'); // the legend
+  await expect(page.getByTestId('cmp-lockstep')).toBeChecked();
   await expect(page).toHaveURL(/view=compare&guest=minikernel&techniques=native%2Cbinary-translation/);
   await page.screenshot({ path: 'test-results/labs-compare.png' });
 });

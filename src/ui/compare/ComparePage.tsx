@@ -25,6 +25,8 @@ const COLORS = ['#ff8a65', '#7cc4ff', '#c3e88d', '#c792ea'];
 const MAX_SAMPLES = 2000;
 /** Virtual quiet time after which the link's input is typed (20 ms, 2 M ticks as in the CLI). */
 const INPUT_QUIET_NS = 20_000_000;
+/** Lockstep: how far (virtual ns) a machine may run ahead of the slowest. */
+const LEAD_NS = 20_000_000;
 
 export interface Comparison {
   guest: string;
@@ -118,6 +120,11 @@ export default function ComparePage() {
   const samples = useRef(new Map<TechniqueId, { xs: number[]; ys: number[] }>());
   const transcript = useRef(new Map<TechniqueId, string>());
   const chartBox = useRef<HTMLDivElement>(null);
+  const lockstep = useRef(true);
+  const paceRef = useRef<() => void>(() => {});
+  /** Pause all: nothing stays held for lockstep (it would be released and run on). */
+  const holdRef = useRef<() => void>(() => {});
+  const [lock, setLock] = useState(true);
 
   const register = useCallback((t: TechniqueId, write: ((s: string) => void) | null) => {
     if (!write) {
@@ -144,9 +151,36 @@ export default function ComparePage() {
     transcript.current.clear();
     setPanes({});
     setSeries([]);
+    // Lockstep: a machine more than LEAD_NS of virtual time ahead of the slowest running one is
+    // paused until that one catches up, so the counters compare the same stretch of guest time.
+    const clocks = new Map<TechniqueId, { ns: number; active: boolean; held: boolean }>();
+    const pace = () => {
+      const active = [...clocks.entries()].filter(([, c]) => c.active);
+      if (active.length === 0) return;
+      const min = Math.min(...active.map(([, c]) => c.ns));
+      for (const [tech, c] of active) {
+        const mm = ms.get(tech);
+        if (!mm) continue;
+        if (lockstep.current && !c.held && c.ns > min + LEAD_NS) {
+          c.held = true;
+          mm.pause();
+        } else if (c.held && (!lockstep.current || c.ns <= min + LEAD_NS / 2)) {
+          c.held = false;
+          mm.run();
+        }
+      }
+    };
+    paceRef.current = pace;
+    holdRef.current = () => {
+      for (const c of clocks.values()) {
+        c.held = false;
+        c.active = false;
+      }
+    };
     const input = cmp.input.replace(/\\r/g, '\r').replace(/\\n/g, '\n');
     for (const t of cmp.techniques) {
       samples.current.set(t, { xs: [], ys: [] });
+      clocks.set(t, { ns: 0, active: false, held: false });
       // The link's input is typed into each machine once its console has printed and then been
       // quiet for INPUT_QUIET_NS of its virtual time (at its prompt), as `traplab compare` does.
       let lastOutputNs = 0;
@@ -183,6 +217,10 @@ export default function ComparePage() {
               sm.ys = sm.ys.filter((_, i) => i % 2 === 0);
             }
           }
+          const c = clocks.get(t)!;
+          c.ns = nowNs;
+          c.active = status.running || c.held;
+          pace();
           setPanes((p) => ({ ...p, [t]: { counters, status, error: p[t]?.error ?? null } }));
         },
         error: (message) =>
@@ -271,9 +309,23 @@ export default function ComparePage() {
             </label>
           ))}
         </span>
+        <label title="Pause whichever machine runs ahead in virtual time until the others catch up">
+          <input
+            type="checkbox"
+            checked={lock}
+            data-testid="cmp-lockstep"
+            onChange={(e) => {
+              lockstep.current = e.target.checked;
+              setLock(e.target.checked);
+              paceRef.current();
+            }}
+          />{' '}
+          lockstep in virtual time
+        </label>
         <button
           type="button"
           onClick={() => {
+            holdRef.current();
             for (const m of machines.current.values()) m.pause();
           }}
         >
