@@ -125,7 +125,7 @@ const BOOL_FLAGS = new Set(['--stats', '--no-reboot', '--help', '-h']);
 
 /** Parse the whole argument vector (without `node` and the script). */
 /** Short names accepted by --technique (each technique adds its own). */
-const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = {
+export const TECHNIQUE_SHORT_NAMES: Record<string, Technique> = {
   bt: 'binary-translation',
   pv: 'paravirtual',
   vtx: 'hardware-assisted',
@@ -154,8 +154,9 @@ export function parseCommand(argv: readonly string[]): Command {
     if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: 'aa' };
     return { command: 'aa', options: parseAaArgs(rest) };
   }
-  if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (commands: run, list, aa, help)`);
-  throw new UsageError(`unknown command '${cmd}' (commands: run, list, aa, help)`);
+  if (cmd.startsWith('-'))
+    throw new UsageError(`unknown option '${cmd}' (commands: run, list, compare, popek-goldberg, aa, help)`);
+  throw new UsageError(`unknown command '${cmd}' (commands: run, list, compare, popek-goldberg, aa, help)`);
 }
 
 /** Parse the arguments after `traplab aa`: [--cpu-model p4|nehalem|modern|all] [--json] [--only a,b]. */

@@ -4,6 +4,10 @@ Usage:
   traplab run GUEST [options]
                             boot a guest headless (see 'traplab run --help')
   traplab list [--json]     list the guests in guests/manifest.json
+  traplab compare --guest ID --techniques A,B[,C,D] [--input TEXT] [--json]
+                            the same guest and input under several techniques, side by side
+  traplab popek-goldberg [--json]
+                            Robin & Irvine's sensitive instructions under every technique
   traplab aa [--cpu-model P] [--json]
                             Adams & Agesen's nanobenchmarks under every technique, beside
                             the paper's numbers (see 'traplab aa --help')

@@ -11,6 +11,10 @@ import { OutputError } from './output.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
+    // The comparison lab's commands (issue 19) parse their own flags (lab-args.ts).
+    if (argv[0] === 'compare') return (await import('./compare.ts')).compareCommand(argv.slice(1));
+    if (argv[0] === 'popek-goldberg')
+      return (await import('./popek-goldberg.ts')).matrixCommand(argv.slice(1));
     const cmd = parseCommand(argv);
     switch (cmd.command) {
       case 'help':

@@ -334,7 +334,15 @@ function group6(c: CpuCore): void {
       c.readDesc(sel, GP);
       if (((c.dHi >>> 8) & 0x1f) !== 0x2) c.gp(sel & 0xfffc);
       if ((c.dHi & 0x8000) === 0) c.raise(NP, sel & 0xfffc);
-      c.setSegFromDesc(LDTR, sel);
+      // Not setSegFromDesc: a system descriptor has no accessed bit (bit 8 is part of the type, and
+      // type 3 is a busy TSS), so the cached type must stay 2 — VM entry checks it (SDM §26.3.1.2).
+      c.setSeg(
+        LDTR,
+        sel,
+        CpuSeg.descBase(c.dLo, c.dHi),
+        CpuSeg.descLimit(c.dLo, c.dHi),
+        CpuSeg.descAr(c.dHi),
+      );
       return;
     }
     case 3: {

@@ -28,8 +28,10 @@ import {
 import { useUi } from './store.ts';
 
 const isTestGuest = (id: string) => id.startsWith('cpu-') || id.startsWith('bench');
+const isSensitiveDemo = (id: string) => id.startsWith('sensitive-');
 const GUEST_GROUPS: [string, (id: string) => boolean][] = [
-  ['Teaching guests', (id) => !isTestGuest(id)],
+  ['Teaching guests', (id) => !isTestGuest(id) && !isSensitiveDemo(id)],
+  ['Popek–Goldberg demos (one sensitive instruction each)', isSensitiveDemo],
   ['CPU tests and benchmarks', isTestGuest],
 ];
 

@@ -143,7 +143,8 @@ export function descriptorCheck(
     if (!ok) return [false, 0];
   }
   if (which === 'lsl') return [true, d.limit >>> 0];
-  return [true, d.hi & 0x00ffff00];
+  // Masked as the CPU's own LAR does (src/cpu/system.ts): bits 19:16 (limit 19:16) read as 0.
+  return [true, d.hi & 0x00f0ff00];
 }
 
 /** Far JMP/CALL to a guest code segment at the same privilege (the guest kernel's own). */
