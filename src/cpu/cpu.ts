@@ -153,7 +153,7 @@ export class Cpu extends CpuCore {
     this.shadow = false;
     this.monitorStop = false;
     this.a20Mask = -1;
-    this.blocks.clear();
+    this.blocks.reset();
     this.code.clear();
     this.updateTlbViews();
     this.flushTlb(false);
@@ -384,7 +384,7 @@ export class Cpu extends CpuCore {
           if (j >= 0) {
             // Second tier: the block as one function (jit.ts) — the same calls as below.
             k = -2;
-            const stopped = compiled[j](this, arena);
+            const stopped = compiled[j](this, arena, b);
             k = -1;
             if (stopped !== 0) return;
             n -= arena[b + H_COUNT];
@@ -393,10 +393,7 @@ export class Cpu extends CpuCore {
           }
           if (jitAfter > 0 && ++arena[b + H_RUNS] === jitAfter) {
             const f = compileBlock(arena, b);
-            if (f !== null) {
-              arena[b + H_JIT] = compiled.length;
-              compiled.push(f);
-            }
+            if (f !== null) this.blocks.setCompiled(b, f);
           }
           // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
           // EIP/IP are stored only where someone can look: before the last instruction (a branch

@@ -158,9 +158,9 @@ describe('second tier: generated source', () => {
     expect(body).toContain('const v = r[2] ^ r[0]; r[2] = v; c.setLogic(v, 32);');
     expect(body).toContain('r[1] = (r[0] + (r[3] << 2) + 8) | 0;');
     const k2 = b + HDR + 2 * REC;
-    expect(body).toContain(`h${a[k2]}(c, a, ${k2 + 3})`);
+    expect(body).toContain(`h${a[k2]}(c, a, o + ${k2 + 3 - b})`);
     const k4 = b + HDR + 4 * REC;
-    expect(body).toContain(`h${a[k4]}(c, a, ${k4 + 3})`);
+    expect(body).toContain(`h${a[k4]}(c, a, o + ${k4 + 3 - b})`);
     // Retirement: the two inline records are added before the call that can fault.
     const before = body.indexOf(`h${a[k2]}(`);
     expect(body.lastIndexOf('c.instructions += 2;', before)).toBeGreaterThan(-1);
@@ -178,5 +178,30 @@ describe('second tier: generated source', () => {
       return m.cpu.getState();
     };
     expect(run('jit')).toEqual(run('interpreter'));
+  });
+});
+
+describe('second tier: compiled code outlives an arena refill', () => {
+  it('gives the function back to the same block decoded again, and it still runs right', () => {
+    setTier('jit');
+    const { cpu, bus } = makeCpu(1 << 20);
+    bus.ram.set(PROG, 0x1000);
+    bus.ram.set([0x00, 0x10, 0, 0], 0x9000); // RET returns to 0x1000: the block loops
+    cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, esp: 0x9000 });
+    cpu.run(500);
+    const cache = (cpu as Cpu).blocks;
+    expect(cache.compiled.length).toBeGreaterThan(0);
+    // Refill: the arena is dropped and the blocks are decoded again.
+    cache.clear();
+    cpu.run(5000);
+    expect(cache.reattached).toBeGreaterThan(0);
+    // …and the machine ends where the interpreter ends.
+    setTier('interpreter');
+    const m = makeCpu(1 << 20);
+    m.bus.ram.set(PROG, 0x1000);
+    m.bus.ram.set([0x00, 0x10, 0, 0], 0x9000);
+    m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, esp: 0x9000 });
+    m.cpu.run(5500);
+    expect(cpu.getState()).toEqual(m.cpu.getState());
   });
 });

@@ -43,8 +43,12 @@ import { H_RECORDS, HANDLERS, HDR, REC } from './blocks.ts';
 import { ARITH, CF } from './constants.ts';
 import type { CpuCore } from './core.ts';
 
-/** A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`. */
-export type CompiledBlock = (c: CpuCore, a: Int32Array) => number;
+/**
+ * A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`.
+ * `o` is the block's arena offset: the code addresses its records relative to it, so the same
+ * function serves an identical block decoded again at another offset after the arena is refilled.
+ */
+export type CompiledBlock = (c: CpuCore, a: Int32Array, o: number) => number;
 
 let available = true;
 
@@ -145,14 +149,14 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
       params.push(name);
     }
     flush();
-    lines.push(`i = ${k};`);
+    lines.push(`i = o + ${k - b};`);
     if (last) {
       // The last record (a branch or `interpret`) sees EIP/IP, as in the run loop.
       lines.push(`c.eip = ${eip}; c.ip = ${next};`);
-      lines.push(`${name}(c, a, ${k + 3}); c.instructions++;`);
+      lines.push(`${name}(c, a, o + ${k + 3 - b}); c.instructions++;`);
       lines.push('return c.attention ? 1 : 0;');
     } else {
-      lines.push(`${name}(c, a, ${k + 3}); c.instructions++;`);
+      lines.push(`${name}(c, a, o + ${k + 3 - b}); c.instructions++;`);
       lines.push(`if (c.attention) { c.eip = ${eip}; c.ip = ${next}; return 1; }`);
     }
   }
@@ -165,7 +169,7 @@ export function compileBlock(a: Int32Array, b: number): CompiledBlock | null {
   if (!available) return null;
   const { params, body } = blockSource(a, b);
   try {
-    const make = new Function(...params, `return function block(c, a) {\n${body}\n};`);
+    const make = new Function(...params, `return function block(c, a, o) {\n${body}\n};`);
     return make(...params.map((p) => HANDLERS[Number(p.slice(1))])) as CompiledBlock;
   } catch {
     // EvalError under a CSP without 'unsafe-eval': stay on the first tier from now on.

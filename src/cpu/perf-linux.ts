@@ -24,7 +24,7 @@ for (const [name, key] of [
 const { source } = resolveGuest({ kind: 'guest', id: 'linux' });
 if (source.kind !== 'kernel') throw new Error('linux guest is not a kernel image');
 if (process.env.NOBLOCKS) fastPaths.blockCache = false;
-for (let run = 0; run < 2; run++) {
+for (let run = 0; run < Number(process.env.RUNS ?? 2); run++) {
   stats.fast = 0;
   stats.slow = 0;
   const pc = new Pc({ memMiB: 64, noReboot: true });
@@ -39,7 +39,8 @@ for (let run = 0; run < 2; run++) {
   const cu = process.cpuUsage(c0);
   const s = (cu.user + cu.system) / 1e6;
   const cpu = pc.cpu as unknown as Cpu;
+  const b = cpu.blocks;
   console.log(
-    `${pc.instructions} instructions, ${s.toFixed(3)} s CPU, ${(pc.instructions / s / 1e6).toFixed(1)} MIPS; fastLoop entries ${stats.fast}, slow steps ${stats.slow}; blocks built ${cpu.blocks.built} (flushes ${cpu.blocks.flushes}, compiled ${cpu.blocks.compiled.length}), code invalidations ${cpu.code.invalidations}, pages given up ${cpu.code.noCache.reduce((a, v) => a + v, 0)}`,
+    `${pc.instructions} instructions, ${s.toFixed(3)} s CPU, ${(pc.instructions / s / 1e6).toFixed(1)} MIPS; fastLoop entries ${stats.fast}, slow steps ${stats.slow}; blocks built ${cpu.blocks.built} (flushes ${cpu.blocks.flushes}, compiled ${cpu.blocks.compiled.length}; lookups ${b.lookups}, clashes ${b.clashes}, stale ${b.stale}, first visits ${b.firstVisits}, uncached ${b.uncached}, avg len ${(pc.instructions / Math.max(1, b.lookups)).toFixed(1)}), code invalidations ${cpu.code.invalidations}, pages given up ${cpu.code.noCache.reduce((a, v) => a + v, 0)}`,
   );
 }

@@ -4,9 +4,10 @@
  * Notes (skipped workloads, run times, failures) go to stderr so --json output stays clean.
  * Exit status: 0 if every runnable workload finished, 1 if one failed, 64 for bad arguments.
  */
-import { fastPaths } from '../cpu/fastpaths.ts';
-import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from './args.ts';
-import { BenchFailure, cpuClock, defaultClock, measure } from './measure.ts';
+import { spawnSync } from 'node:child_process';
+import { fastPaths } from '../src/cpu/fastpaths.ts';
+import { BENCH_USAGE, type BenchArgs, BenchUsageError, parseBenchArgs } from './args.ts';
+import { BenchFailure, cpuClock, defaultClock, measure, runOnce } from './measure.ts';
 import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
 import { type Backend, type SessionClass, workloads } from './workloads.ts';
 
@@ -28,11 +29,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(BENCH_USAGE + '\n');
     return 0;
   }
+  if (args.browser) return (await import('./browser.ts')).benchBrowser(args);
   let backend: Backend = args.backend === 'pc' ? 'pc' : 'session';
   let SessionCtor: SessionClass | undefined;
   if (backend === 'session') {
     try {
-      SessionCtor = (await import('../session/index.ts')).Session;
+      SessionCtor = (await import('../src/session/index.ts')).Session;
     } catch (e) {
       if (args.backend === 'session') {
         process.stderr.write(
@@ -46,8 +48,18 @@ async function main(argv: string[]): Promise<number> {
   }
   fastPaths.blockCache = args.tier !== 'interpreter';
   fastPaths.jit = args.tier === 'jit';
-  if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock, tier ${args.tier}\n`);
   let list = workloads({ kind: backend, SessionCtor });
+  if (args.child !== null) {
+    // One cold run in this fresh process: the parent reads the COLD line.
+    const w = list.find((x) => x.name === args.child);
+    if (!w) throw new Error(`unknown workload ${args.child}`);
+    const r = runOnce(w, cpuClock, defaultClock);
+    process.stdout.write(
+      `COLD ${JSON.stringify({ instructions: r.instructions, cpu: r.seconds, wall: r.otherSeconds })}\n`,
+    );
+    return 0;
+  }
+  if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock, tier ${args.tier}\n`);
   if (args.only) {
     const names = new Set(list.map((w) => w.name));
     const bad = args.only.filter((n) => !names.has(n));
@@ -77,14 +89,17 @@ async function main(argv: string[]): Promise<number> {
       continue;
     }
     try {
+      const cold = args.cold ? coldRun(w.name, args) : undefined;
       const r = measure(w, {
         runs: args.runs,
         warmup: args.warmup,
         timeLimitSeconds: TIME_LIMIT_PER_WORKLOAD_S,
         clock: args.clock === 'cpu' ? cpuClock : defaultClock,
         limitClock: defaultClock,
+        otherClock: args.clock === 'cpu' ? defaultClock : cpuClock,
       });
-      process.stdout.write((args.json ? jsonLine(r) : tableRow(r)) + '\n');
+      if (cold) r.cold = cold;
+      process.stdout.write((args.json ? jsonLine(r, args.clock) : tableRow(r, args.clock)) + '\n');
       seconds.set(w.name, r.seconds);
       const nat = seconds.get('linux-boot');
       if (w.name === 'linux-boot-bt' && nat !== undefined && !args.json)
@@ -110,6 +125,22 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * The workload's first run in a fresh Node process (this script again with --child): what a CLI
+ * call gets, with no V8 warm-up and an empty block cache. CPU and wall seconds of that run alone.
+ */
+function coldRun(name: string, args: BenchArgs): { instructions: number; cpu: number; wall: number } {
+  const pass = ['--tier', args.tier, ...(args.backend !== 'auto' ? ['--backend', args.backend] : [])];
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', name, ...pass], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('COLD '));
+  if (r.status !== 0 || !line)
+    throw new BenchFailure(`${name}: the cold run failed: ${(r.stderr || r.stdout).trim().slice(-500)}`);
+  return JSON.parse(line.slice(5)) as { instructions: number; cpu: number; wall: number };
 }
 
 process.exitCode = await main(process.argv.slice(2));

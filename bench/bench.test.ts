@@ -123,10 +123,48 @@ describe('bench output', () => {
   });
   it('prints a readable table', () => {
     const lines = table([r]).split('\n');
-    expect(lines[0]).toMatch(/^name\s+instructions\s+seconds\s+MIPS$/);
+    expect(lines[0]).toMatch(
+      /^name\s+instructions\s+cold cpu\s+cold wall\s+warm cpu\s+warm wall\s+MIPS cold\s+MIPS warm$/,
+    );
     expect(lines[1]).toMatch(/^-+$/);
-    expect(lines[2]).toMatch(/^bench-loop\s+123,456,789\s+1\.235\s+100\.0$/);
+    expect(lines[2]).toMatch(/^bench-loop\s+123,456,789\s+—\s+—\s+—\s+1\.235\s+—\s+100\.0$/);
     expect(lines[2]!.length).toBe(lines[0]!.length);
+  });
+  it('shows cold beside warm, CPU and wall, with MIPS on CPU time', () => {
+    const full = { ...r, otherSeconds: 0.5, cold: { instructions: 123456789, cpu: 2, wall: 4 } };
+    const line = table([full], 'wall').split('\n')[2]!;
+    expect(line).toMatch(/^bench-loop\s+123,456,789\s+2\.000\s+4\.000\s+0\.500\s+1\.235\s+61\.7\s+246\.9$/);
+    expect(JSON.parse(jsonLine(full, 'wall'))).toMatchObject({
+      warm: { cpu: 0.5, wall: 1.235, cpuMips: 246.914 },
+      cold: { instructions: 123456789, cpu: 2, wall: 4, cpuMips: 61.728 },
+    });
+  });
+  it('times only the measured part of a run that has one', () => {
+    let now = 0;
+    let n = 0;
+    const w: BenchWorkload = {
+      name: 'phased',
+      description: '',
+      unavailable: () => null,
+      maxInstructions: 1e9,
+      prepare: () => ({
+        get instructions() {
+          return n;
+        },
+        get measuring() {
+          return n >= 3000;
+        },
+        advance(b: number) {
+          n += b;
+          now += b * 1e-6;
+          return n >= 5000;
+        },
+      }),
+      slice: 1000,
+    };
+    const res = runOnce(w, () => now);
+    expect(res.instructions).toBe(2000);
+    expect(res.seconds).toBeCloseTo(2000e-6, 9);
   });
 });
 
@@ -142,6 +180,10 @@ describe('bench arguments', () => {
       backend: 'auto',
       clock: 'wall',
       tier: 'jit',
+      cold: true,
+      child: null,
+      browser: false,
+      stats: false,
     });
     expect(parseBenchArgs(['--json', '--runs', '5', '--only', 'linux-boot, hello-boot'])).toMatchObject({
       json: true,

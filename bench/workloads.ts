@@ -5,12 +5,12 @@
  * - 'pc': the machine directly (src/machine/pc.ts), without the session layer.
  * A workload whose guest has not been built is skipped with a note.
  */
-import { resolveGuest } from '../cli/guest-files.ts';
-import { readManifest } from '../cli/manifest.ts';
-import { loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
-import type { BootImage } from '../machine/loaders/types.ts';
-import { Pc } from '../machine/pc.ts';
-import type { GuestSource, Session, SessionStatus, Technique } from '../session/index.ts';
+import { resolveGuest } from '../src/cli/guest-files.ts';
+import { readManifest } from '../src/cli/manifest.ts';
+import { loadBios, loadKernel, loadRaw } from '../src/machine/loaders/index.ts';
+import type { BootImage } from '../src/machine/loaders/types.ts';
+import { Pc } from '../src/machine/pc.ts';
+import type { GuestSource, Session, SessionStatus, Technique } from '../src/session/index.ts';
 import type { BenchRun, BenchWorkload } from './measure.ts';
 
 export const MEM_MIB = 64;
@@ -29,6 +29,8 @@ export interface EndCondition {
   /** Typed on COM1 once `inputAfter` has appeared (a shell script, e.g. "bench\rexit\r"). */
   input?: string;
   inputAfter?: string;
+  /** Time and count only from the moment `input` is typed (the boot before it is not measured). */
+  timeFromInput?: boolean;
 }
 
 interface Stepper {
@@ -177,6 +179,9 @@ export function guestRun(
     get instructions() {
       return m.instructions;
     },
+    get measuring() {
+      return end.timeFromInput ? input === undefined : undefined;
+    },
     advance(budget: number): boolean {
       const r = m.step(budget);
       if (watch && r.serial.length > 0) {
@@ -186,6 +191,8 @@ export function guestRun(
         if (input !== undefined && end.inputAfter !== undefined && tail.includes(end.inputAfter)) {
           m.send(input);
           input = undefined;
+          // What follows is the input's own output: the end marker must come after it.
+          if (end.timeFromInput) tail = '';
         }
       }
       if (r.state === 'running') return false;
@@ -234,6 +241,28 @@ export function workloads(backend: { kind: Backend; SessionCtor?: SessionClass }
       maxInstructions: 3e9,
       slice: 1_000_000,
     },
+    // ── The BusyBox shell loop of issue 15 (the same command the v86 anchor harness types) ───────
+    ...[20_000, 100_000].map(
+      (n): BenchWorkload => ({
+        name: `linux-loop-${n / 1000}k`,
+        description: `in the Linux guest's shell: while [ $i -lt ${n} ] (timed from typing it to its end)`,
+        unavailable: () => guestAvailable('linux'),
+        prepare: () =>
+          guestRun(
+            'linux',
+            {
+              // The command line echoes "echo LOOPDONE"; only the command's own output starts a line.
+              untilSerial: '\nLOOPDONE',
+              input: `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); done; echo LOOPDONE\n`,
+              inputAfter: 'guest# ',
+              timeFromInput: true,
+            },
+            backend,
+          ),
+        maxInstructions: 20e9,
+        slice: 1_000_000,
+      }),
+    ),
     // ── Hardware assist vs native: the same Linux boot under VT-x (EPT, and shadow paging) ──
     ...(['ept', 'shadow'] as const).map(
       (paging): BenchWorkload => ({

@@ -13,6 +13,14 @@ export interface BenchArgs {
   clock: 'wall' | 'cpu';
   /** CPU execution tiers: interpreter only, + pre-decoded blocks, + compiled blocks (default). */
   tier: 'interpreter' | 'blocks' | 'jit';
+  /** Also run each workload once in a fresh process (the cold figure). */
+  cold: boolean;
+  /** Internal: run only this workload once, cold, and print its figures as JSON (one child process). */
+  child: string | null;
+  /** Boot Linux in the playground's worker in Debian chromium (bench/browser.ts) instead. */
+  browser: boolean;
+  /** Print block-cache statistics after each workload (the CPU's counters). */
+  stats: boolean;
 }
 
 export class BenchUsageError extends Error {
@@ -30,6 +38,10 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
                   other work shares the machine
   --tier T        CPU tiers to use: interpreter, blocks (pre-decoded blocks) or jit (default:
                   blocks, and the hottest ones compiled to JavaScript functions)
+  --no-cold       skip the cold figure (each workload's first run in a fresh process)
+  --browser       boot Linux to its prompt in the playground's Web Worker in Debian chromium
+                  (builds dist/ first if it is missing) and compare with the Node figure
+  --stats         print the block cache's counters after each warm workload
   --list          list the workloads and whether they can run
   --help          this text`;
 
@@ -44,6 +56,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     backend: 'auto',
     clock: 'wall',
     tier: 'jit',
+    cold: true,
+    child: null,
+    browser: false,
+    stats: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -98,6 +114,18 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       }
       case '--list':
         a.list = true;
+        break;
+      case '--no-cold':
+        a.cold = false;
+        break;
+      case '--child':
+        a.child = value();
+        break;
+      case '--browser':
+        a.browser = true;
+        break;
+      case '--stats':
+        a.stats = true;
         break;
       case '--help':
       case '-h':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Session } from '../session/index.ts';
+import { Session } from '../src/session/index.ts';
 import { runOnce } from './measure.ts';
 import { guestAvailable, guestRun, workloads } from './workloads.ts';
 
