@@ -15,6 +15,7 @@ import {
   TrapIcon,
   UntilIcon,
 } from './Icons.tsx';
+import { LessonsHint } from './lessons/Hint.tsx';
 import { PAGES, pageHref } from './pages/registry.ts';
 import { StopCallout } from './StopCallout.tsx';
 import {
@@ -395,6 +396,7 @@ function PageLinks() {
           {p.title}
         </a>
       ))}
+      {pages.some((p) => p.id === 'lessons') ? <LessonsHint /> : null}
     </nav>
   );
 }

@@ -16,7 +16,10 @@ export interface PageEntry {
   load: () => Promise<{ default: ComponentType }>;
 }
 
-export const PAGES: PageEntry[] = [];
+export const PAGES: PageEntry[] = [
+  // First: the course is where a new visitor starts.
+  { id: 'lessons', title: 'Lessons', nav: true, load: () => import('../lessons/LessonsPage.tsx') },
+];
 
 export function pageFromSearch(search: string): PageEntry | null {
   const id = new URLSearchParams(search).get('view');
