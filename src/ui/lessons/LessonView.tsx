@@ -4,7 +4,7 @@
  * answered from it, and the URL kept at `?view=lessons&lesson=N&step=K` plus the machine's share-
  * link position, so a copied link reopens this lesson, this step and this point of the run.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { App } from '../App.tsx';
 import { pageHref } from '../pages/registry.ts';
 import { TECHNIQUE_LABELS } from '../scenario.ts';
@@ -155,6 +155,9 @@ export function LessonView({ lesson, initialStep }: { lesson: Lesson; initialSte
   const [teacher, setTeacher] = useState(() => new URLSearchParams(location.search).get('teacher') === '1');
   const [done, setDone] = useState<ReadonlySet<number>>(new Set());
   const live = useLive();
+  // The same element every render: the playground subscribes to the store itself and must not
+  // re-render as a whole each time the lesson panel re-reads the live state.
+  const machine = useMemo(() => <App />, []);
 
   useEffect(() => setUrlParam('step', String(k)), [k]);
   useEffect(() => {
@@ -256,9 +259,7 @@ export function LessonView({ lesson, initialStep }: { lesson: Lesson; initialSte
           </button>
         </footer>
       </aside>
-      <div className="lesson-machine">
-        <App />
-      </div>
+      <div className="lesson-machine">{machine}</div>
     </div>
   );
 }

@@ -344,6 +344,9 @@ describe('answers come from the live state', () => {
     expect(sameAnswer(' Emulated ', 'emulated')).toBe(true);
     expect(sameAnswer('1,000', 1000)).toBe(true);
     expect(sameAnswer('0xFFC01000', 0xffc01000)).toBe(true);
+    // As the registers panel shows them: eight hex digits, no 0x.
+    expect(sameAnswer('00102000', 0x102000)).toBe(true);
+    expect(sameAnswer('FFC01000', 0xffc01000)).toBe(true);
     expect(sameAnswer('true', 'false')).toBe(false);
   });
 });

@@ -366,10 +366,20 @@ export function compare(v: string | number | null | undefined, c: Compare): bool
 
 /** Answers compare as numbers when both read as numbers (0x10 = 16), else as trimmed text, any case. */
 export function sameAnswer(a: string | number, b: string | number): boolean {
-  const na = typeof a === 'number' ? a : parseNumber(a);
-  const nb = typeof b === 'number' ? b : parseNumber(b);
+  const na = typeof a === 'number' ? a : answerNumber(a);
+  const nb = typeof b === 'number' ? b : answerNumber(b);
   if (na !== null && nb !== null) return na === nb || (na >>> 0 === nb >>> 0 && Number.isInteger(na));
   return String(a).trim().toLowerCase() === String(b).trim().toLowerCase();
+}
+
+/**
+ * A typed answer as a number. The registers panel shows 8 hex digits without 0x, so a bare
+ * 8-digit value (00102000) or one with a hex letter (FFC01000) is read as hex.
+ */
+function answerNumber(v: string): number | null {
+  const t = v.trim();
+  if (/^[0-9a-f]{8}$/i.test(t) || (/^[0-9a-f]+$/i.test(t) && /[a-f]/i.test(t))) return Number.parseInt(t, 16);
+  return parseNumber(t);
 }
 
 /** Is the check satisfied by the live state now? */
