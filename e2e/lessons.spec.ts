@@ -343,3 +343,22 @@ test('lesson 8, what it costs: bench natively, under VT-x and under binary trans
   await answer(q0(page), /call\/ret +([\d.]+) cycles\/op/.exec(await consoleText(page))![1]);
   await expect(page.getByTestId('lesson-complete')).toBeVisible();
 });
+
+test('teacher mode: large type, one step per screen, the machine beside it; a broken link says so', async ({
+  page,
+}) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/?view=lessons&lesson=6&step=1&teacher=1');
+  await expect(page.getByTestId('status-note')).toHaveText(LOADED, { timeout: 60_000 });
+  await expect(page.locator('html')).toHaveAttribute('data-classroom', 'on');
+  await expect(page.getByTestId('lesson-step')).toHaveCount(1);
+  await expect(page.getByTestId('lesson-page')).toHaveClass(/teacher/);
+  // The lesson text and the machine side by side, both on screen.
+  const panel = (await page.getByTestId('lesson-panel').boundingBox())!;
+  const app = (await page.getByTestId('app').boundingBox())!;
+  expect(panel.x + panel.width).toBeLessThanOrEqual(app.x + 1);
+  expect(app.x + app.width).toBeLessThanOrEqual(1281);
+  await page.screenshot({ path: 'test-results/lessons-teacher.png' });
+  await page.goto('/?view=lessons&lesson=99');
+  await expect(page.getByTestId('lesson-missing')).toContainText('There is no lesson 99');
+});

@@ -15,7 +15,7 @@ import {
   TrapIcon,
   UntilIcon,
 } from './Icons.tsx';
-import { LessonsHint } from './lessons/Hint.tsx';
+import { LessonsHint } from './LessonsHint.tsx';
 import { PAGES, pageHref } from './pages/registry.ts';
 import { StopCallout } from './StopCallout.tsx';
 import {

@@ -34,7 +34,8 @@ function Index() {
               </a>
               <Markdown text={e.lesson.summary} />
               <span className="muted small">
-                {e.lesson.steps.length} steps · {e.lesson.preset.guest} · {e.lesson.sources[0]}
+                {e.lesson.steps.length} steps · {e.lesson.preset.guest} ·{' '}
+                <Markdown text={e.lesson.sources[0]} inline />
               </span>
             </li>
           ) : (

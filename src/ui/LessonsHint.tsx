@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import './hint.css';
+import { pageHref } from './pages/registry.ts';
+import './lessons-hint.css';
 
 const KEY = 'traplab.lessonsHint';
 
@@ -25,7 +26,9 @@ export function LessonsHint() {
   };
   return (
     <span className="lessons-hint" data-testid="lessons-hint">
-      ← New here? Start with lesson 1
+      <a href={pageHref('lessons', { lesson: '1' })} data-testid="lessons-hint-start">
+        New here? Start with lesson 1 →
+      </a>
       <button type="button" onClick={dismiss} aria-label="Hide this hint" title="Hide this hint">
         ✕
       </button>
