@@ -1,4 +1,5 @@
-import { useState } from 'react';
+import { useLayoutEffect, useState } from 'react';
+import { createPortal } from 'react-dom';
 import { pageHref } from './pages/registry.ts';
 import './lessons-hint.css';
 
@@ -12,10 +13,25 @@ function seen(): boolean {
   }
 }
 
-/** Beside the toolbar's Lessons link on a first visit: where a newcomer should start. */
-export function LessonsHint() {
+/**
+ * On a first visit, a note under the toolbar's Lessons link: where a newcomer should start. It is
+ * drawn outside the toolbar (a portal, placed under the link), so the toolbar's layout never changes.
+ */
+export function LessonsHint({ anchor }: { anchor: string }) {
   const [hidden, setHidden] = useState(seen);
-  if (hidden || new URLSearchParams(location.search).has('view')) return null;
+  const [at, setAt] = useState<{ left: number; top: number } | null>(null);
+  useLayoutEffect(() => {
+    if (hidden) return;
+    const place = () => {
+      const b = document.querySelector(`[data-testid="${anchor}"]`)?.getBoundingClientRect();
+      const bar = document.querySelector('.toolbar')?.getBoundingClientRect();
+      if (b && bar) setAt({ left: b.left, top: bar.bottom + 6 });
+    };
+    place();
+    window.addEventListener('resize', place);
+    return () => window.removeEventListener('resize', place);
+  }, [hidden, anchor]);
+  if (hidden || !at) return null;
   const dismiss = () => {
     try {
       localStorage.setItem(KEY, 'seen');
@@ -24,14 +40,15 @@ export function LessonsHint() {
     }
     setHidden(true);
   };
-  return (
-    <span className="lessons-hint" data-testid="lessons-hint">
+  return createPortal(
+    <div className="lessons-hint" data-testid="lessons-hint" style={{ left: at.left, top: at.top }}>
       <a href={pageHref('lessons', { lesson: '1' })} data-testid="lessons-hint-start">
         New here? Start with lesson 1 →
       </a>
       <button type="button" onClick={dismiss} aria-label="Hide this hint" title="Hide this hint">
         ✕
       </button>
-    </span>
+    </div>,
+    document.body,
   );
 }

@@ -396,7 +396,7 @@ function PageLinks() {
           {p.title}
         </a>
       ))}
-      {pages.some((p) => p.id === 'lessons') ? <LessonsHint /> : null}
+      {pages.some((p) => p.id === 'lessons') ? <LessonsHint anchor="page-link-lessons" /> : null}
     </nav>
   );
 }
