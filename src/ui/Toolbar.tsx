@@ -15,6 +15,7 @@ import {
   TrapIcon,
   UntilIcon,
 } from './Icons.tsx';
+import { LessonsHint } from './LessonsHint.tsx';
 import { PAGES, pageHref } from './pages/registry.ts';
 import { StopCallout } from './StopCallout.tsx';
 import {
@@ -427,6 +428,7 @@ function PageLinks() {
           {p.title}
         </a>
       ))}
+      {pages.some((p) => p.id === 'lessons') ? <LessonsHint anchor="page-link-lessons" /> : null}
     </nav>
   );
 }

@@ -102,6 +102,15 @@ export function setUrlPosition(p: Partial<LinkPosition>): void {
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
 }
 
+/** The current URL's other parameters (a page's `view`, `lesson`, `step`) appended to `search`. */
+function withPageParams(search: string): string {
+  const q = new URLSearchParams(search);
+  for (const [k, v] of new URLSearchParams(location.search)) {
+    if (!['guest', 'technique', 'vms', 'at', 'sel'].includes(k)) q.append(k, v);
+  }
+  return `?${q.toString()}`;
+}
+
 export function defaultScenario(): ScenarioSel {
   return { guestId: guests[0]?.id ?? 'hello', technique: 'native', vms: 1 };
 }
@@ -122,7 +131,7 @@ export function loadScenario(s: ScenarioSel, pos?: LinkPosition): void {
     pendingSel: pos?.sel ?? null,
     pendingAfterReplay: !!pos?.at,
   });
-  const url = `${location.pathname}${searchFromScenario(s, pos)}${location.hash}`;
+  const url = `${location.pathname}${withPageParams(searchFromScenario(s, pos))}${location.hash}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
   prepareLoad();
   emulator().send({

@@ -17,6 +17,8 @@ export interface PageEntry {
 }
 
 export const PAGES: PageEntry[] = [
+  // First: the course is where a new visitor starts.
+  { id: 'lessons', title: 'Lessons', nav: true, load: () => import('../lessons/LessonsPage.tsx') },
   {
     id: 'popek-goldberg',
     title: 'Popek–Goldberg lab',
