@@ -421,14 +421,27 @@ export function GuestBanner() {
 function PageLinks() {
   const pages = PAGES.filter((p) => p.nav);
   if (pages.length === 0) return null;
+  // The first page (the lessons) is a link of its own; the labs share one small menu, so the
+  // toolbar keeps its single row at 1920×1080 in classroom type.
+  const [first, ...rest] = pages;
   return (
     <nav className="page-links" aria-label="Pages" data-testid="page-links">
-      {pages.map((p) => (
-        <a key={p.id} href={pageHref(p.id)} data-testid={`page-link-${p.id}`}>
-          {p.title}
-        </a>
-      ))}
-      {pages.some((p) => p.id === 'lessons') ? <LessonsHint anchor="page-link-lessons" /> : null}
+      <a href={pageHref(first.id)} data-testid={`page-link-${first.id}`}>
+        {first.title}
+      </a>
+      {rest.length > 0 ? (
+        <details className="page-menu" data-testid="page-menu">
+          <summary>Labs</summary>
+          <div className="page-menu-list">
+            {rest.map((p) => (
+              <a key={p.id} href={pageHref(p.id)} data-testid={`page-link-${p.id}`}>
+                {p.title}
+              </a>
+            ))}
+          </div>
+        </details>
+      ) : null}
+      {first.id === 'lessons' ? <LessonsHint anchor="page-link-lessons" /> : null}
     </nav>
   );
 }
