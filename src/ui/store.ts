@@ -6,6 +6,7 @@
 import { create } from 'zustand';
 import type {
   LoadedInfo,
+  MachineId,
   RegSnapshot,
   StatsView,
   StatusView,
@@ -17,6 +18,8 @@ export interface ScenarioSel {
   guestId: string;
   technique: TechniqueId;
   vms: number;
+  /** The PC model (native only: under a VMM every VM is the plain 'pc'). */
+  machine: MachineId;
 }
 
 export interface Toast {
@@ -127,7 +130,7 @@ function stored<T extends string>(key: string, allowed: readonly T[], fallback: 
 }
 
 export const useUi = create<UiState & UiActions>()((set) => ({
-  scenario: { guestId: 'hello', technique: 'native', vms: 1 },
+  scenario: { guestId: 'hello', technique: 'native', vms: 1, machine: 'pc' },
   uploadName: null,
   pendingUpload: null,
   workerReady: false,

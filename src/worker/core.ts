@@ -42,6 +42,9 @@ export interface SessionConfigLike {
   vms: number;
   memMiB: number;
   noReboot: boolean;
+  /** The native machine's x87 and local APIC (Scenario.machine). */
+  fpu?: boolean;
+  apic?: boolean;
 }
 
 export interface SessionStatusLike {
@@ -329,11 +332,15 @@ export class WorkerCore {
       memMiB: scenario.memMiB ?? resolved.memMiB,
       noReboot: true,
     };
+    const machine = scenario.machine ?? 'pc';
+    if (machine.includes('fpu')) config.fpu = true;
+    if (machine.includes('apic')) config.apic = true;
     const info: LoadedInfo = {
       guestLabel: resolved.label,
       technique: scenario.technique,
       vms: scenario.vms,
       memMiB: config.memMiB,
+      machine,
       summary: '',
       names: { kinds: [], actions: [] },
     };

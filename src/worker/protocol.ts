@@ -23,6 +23,10 @@ export const TECHNIQUES = [
 ] as const;
 export type TechniqueId = (typeof TECHNIQUES)[number];
 
+/** The PC model (the CLI's `--machine`): the i486-class PC, with an x87 and/or a local APIC. */
+export const MACHINES = ['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'] as const;
+export type MachineId = (typeof MACHINES)[number];
+
 export const MAX_VMS = 4;
 export const MAX_READ_BYTES = 64 * 1024;
 export const MAX_DISASM_LINES = 256;
@@ -46,6 +50,8 @@ export interface Scenario {
   technique: TechniqueId;
   vms: number;
   memMiB?: number;
+  /** The PC model (default 'pc'); the x87 and the APIC exist on the native machine only. */
+  machine?: MachineId;
 }
 
 export type MemorySpace = 'linear' | 'physical';
@@ -254,6 +260,8 @@ export interface LoadedInfo {
   technique: TechniqueId;
   vms: number;
   memMiB: number;
+  /** The PC model the session was built with. */
+  machine: MachineId;
   /** What the loader did ("multiboot ELF: 2 segments, entry 0x100010"). */
   summary: string;
   names: TrapNames;
@@ -381,6 +389,12 @@ function parseScenario(s: unknown): Scenario {
     const mem = u32(s, 'memMiB', 1024);
     if (mem < 1) throw new Invalid(`'memMiB' must be at least 1`);
     out.memMiB = mem;
+  }
+  if (s.machine !== undefined) {
+    if (typeof s.machine !== 'string' || !(MACHINES as readonly string[]).includes(s.machine)) {
+      throw new Invalid(`unknown machine ${show(s.machine)}; expected one of ${MACHINES.join(', ')}`);
+    }
+    out.machine = s.machine as MachineId;
   }
   return out;
 }
