@@ -36,7 +36,30 @@ test('timeline: traps per kind over virtual time, as the run goes', async ({ pag
   await page.getByTestId('speed').selectOption({ label: '10 k instr/s' });
   await page.getByTestId('run-pause').click();
   await expect(page.getByTestId('timeline')).toBeVisible({ timeout: 30_000 });
-  await expect.poll(() => page.locator('.tl-bar').count(), { timeout: 30_000 }).toBeGreaterThan(3);
+  await expect
+    .poll(async () => Number(await page.getByTestId('timeline').getAttribute('data-bars')), {
+      timeout: 30_000,
+    })
+    .toBeGreaterThan(3);
+  // uPlot draws the bars on a canvas: some of its pixels are the port-I/O colour.
+  await expect
+    .poll(
+      () =>
+        page.getByTestId('timeline').evaluate((el) => {
+          const c = el.querySelector('canvas')!;
+          const want = getComputedStyle(el.querySelector('.tl-legend li')!).getPropertyValue('--kc').trim();
+          const probe = document.createElement('canvas').getContext('2d')!;
+          probe.fillStyle = want;
+          probe.fillRect(0, 0, 1, 1);
+          const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
+          const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < px.length; i += 4) if (px[i] === r && px[i + 1] === g && px[i + 2] === b) n++;
+          return n;
+        }),
+      { timeout: 30_000 },
+    )
+    .toBeGreaterThan(20);
   await expect(page.getByTestId('timeline-legend')).toContainText('port I/O');
   // At its end, the legend's count is the log's own count for that kind.
   await expect(page.getByTestId('stop-reason')).toContainText('exited', { timeout: 60_000 });

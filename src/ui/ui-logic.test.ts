@@ -48,6 +48,26 @@ describe('scenario in the URL', () => {
   });
 });
 
+describe('timeline bars', () => {
+  it('turns cumulative per-kind samples into records per stretch of virtual time', async () => {
+    const { barsOf } = await import('./timeline/samples.ts');
+    const b = barsOf(
+      [
+        { t: 0, counts: [0, 5] },
+        { t: 100, counts: [3, 5] },
+        { t: 250, counts: [3, 9, 2] },
+      ],
+      3,
+    );
+    expect(b.t).toEqual([0, 100]);
+    expect(b.d).toEqual([
+      [3, 0],
+      [0, 4],
+      [0, 2],
+    ]);
+  });
+});
+
 describe('register decoding', () => {
   it('decodes EFLAGS bit by bit, IOPL as two bits', () => {
     const v = 0x3202 | 1 | (1 << 6); // IOPL=3, IF, CF, ZF
