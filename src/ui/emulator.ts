@@ -9,6 +9,7 @@ import type {
   DisasmLine,
   ExportFormat,
   FromWorker,
+  GroupRows,
   MemorySpace,
   StatsView,
   StatusView,
@@ -39,6 +40,7 @@ export interface TrapSliceReply {
   rows: TrapRows;
   insn: string[];
   reasons: string[];
+  groups?: GroupRows;
 }
 
 type Pending = (m: FromWorker) => void;
@@ -115,8 +117,20 @@ export class Emulator {
     return m.type === 'disasm' ? m.lines : [];
   }
 
-  async trapSlice(start: number, end: number, filter: TrapFilter): Promise<TrapSliceReply> {
-    const m = await this.request<'trapSlice'>({ type: 'trapSlice', start, end, filter });
+  /** `group`: repeats grouped (rows are runs), with the groups holding these log indices expanded. */
+  async trapSlice(
+    start: number,
+    end: number,
+    filter: TrapFilter,
+    group?: { expand: number[] },
+  ): Promise<TrapSliceReply> {
+    const m = await this.request<'trapSlice'>({
+      type: 'trapSlice',
+      start,
+      end,
+      filter,
+      ...(group ? { group } : {}),
+    });
     if (m.type !== 'trapSlice') throw new Error(`unexpected reply ${m.type}`);
     return m;
   }

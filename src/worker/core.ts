@@ -260,6 +260,11 @@ export class WorkerCore {
       }
       case 'trapSlice': {
         const t = this.requireTraps(msg.type);
+        if (msg.group) {
+          const r = t.groupedSlice(msg.start, msg.end, msg.filter, msg.group.expand);
+          this.host.post({ type: 'trapSlice', id: msg.id, ...r });
+          return;
+        }
         const r = t.slice(msg.start, msg.end, msg.filter);
         this.host.post({
           type: 'trapSlice',

@@ -80,7 +80,16 @@ export type ToWorker =
   | { type: 'serialInput'; vm: number; bytes: Uint8Array }
   | { type: 'readMemory'; id: number; space: MemorySpace; addr: number; len: number }
   | { type: 'disassemble'; id: number; addr: number; count: number }
-  | { type: 'trapSlice'; id: number; start: number; end: number; filter: TrapFilter }
+  /** `group`: rows are runs of repeats (trap-groups.ts); `expand` lists log indices whose group
+   *  shows every record (the UI adds the selected record, so a stop is never hidden in a group). */
+  | {
+      type: 'trapSlice';
+      id: number;
+      start: number;
+      end: number;
+      filter: TrapFilter;
+      group?: { expand: number[] };
+    }
   | { type: 'trapDetail'; id: number; index: number }
   /** The trap log as JSON Lines or Chrome/Perfetto trace-event JSON (newest MAX_EXPORT_RECORDS). */
   | { type: 'exportTraps'; id: number; format: ExportFormat };
@@ -176,6 +185,18 @@ export interface TrapRows {
   action: Uint8Array;
   /** Modelled cost in cycles. */
   cost: Uint32Array;
+}
+
+/** Per row of a grouped trap slice. */
+export interface GroupRows {
+  /** Records in the row's group when the row is its first (0: a single record or a later member). */
+  len: Uint32Array;
+  /** Records in the repeating cycle (1–4). */
+  period: Uint8Array;
+  /** 1: the group is expanded (its records follow as rows); 2: the row is a member of one. */
+  state: Uint8Array;
+  /** For a group's first row: its cycle ("port I/O in → port I/O out"); '' otherwise. */
+  cycle: string[];
 }
 
 /** Bit of `TrapRows.flags`: the VMM never saw this event (shown as "invisible to the VMM"). */
@@ -295,6 +316,8 @@ export type FromWorker =
       insn: string[];
       /** Each row's reason as text ("port 0x3F8", "#GP", …). */
       reasons: string[];
+      /** With `group`: which rows stand for a run of repeats. */
+      groups?: GroupRows;
     }
   | { type: 'trapDetail'; id: number; detail: TrapDetail | null }
   | { type: 'export'; id: number; format: ExportFormat; records: number; bytes: Uint8Array }
@@ -483,13 +506,20 @@ function parseOrThrow(m: unknown): ToWorker {
       const start = u32(m, 'start');
       const end = u32(m, 'end');
       if (end < start) throw new Invalid(`'end' (${end}) is before 'start' (${start})`);
-      return {
+      const out: Extract<ToWorker, { type: 'trapSlice' }> = {
         type,
         id: u32(m, 'id'),
         start,
         end: Math.min(end, start + MAX_TRAP_SLICE),
         filter: parseFilter(m.filter),
       };
+      if (m.group !== undefined) {
+        if (!isObj(m.group) || !Array.isArray(m.group.expand) || m.group.expand.length > 1024) {
+          throw new Invalid(`'group' must be { expand: number[] } (at most 1024), got ${show(m.group)}`);
+        }
+        out.group = { expand: m.group.expand.map((v) => u32({ 'group.expand[]': v }, 'group.expand[]')) };
+      }
+      return out;
     }
     case 'trapDetail':
       return { type, id: u32(m, 'id'), index: u32(m, 'index') };
@@ -546,6 +576,7 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
       break;
     case 'trapSlice':
       cols(msg.rows);
+      if (msg.groups) for (const a of [msg.groups.len, msg.groups.period, msg.groups.state]) add(a);
       break;
     case 'ready':
     case 'loaded':
