@@ -14,15 +14,16 @@ import { type Bars, barsOf, getSamples, samplesVersion, subscribeSamples } from 
 
 /**
  * uPlot data for stacked bars: one series per kind that logged anything, each the running sum of
- * the kinds below it, the tallest first so the shorter ones paint over it.
+ * the kinds below it, the tallest first so the shorter ones paint over it. Stretches differ in
+ * length, so each bar is a step from its start to the next sample (`end`: the last sample's time).
  */
-function stacked(b: Bars, shown: number[]): uPlot.AlignedData {
+function stacked(b: Bars, shown: number[], end: number): uPlot.AlignedData {
   const acc = new Array<number>(b.t.length).fill(0);
   const sums = shown.map((k) => {
     for (let i = 0; i < acc.length; i++) acc[i] += b.d[k][i];
-    return acc.slice();
+    return [...acc, acc.at(-1) ?? 0];
   });
-  return [b.t, ...sums.reverse()];
+  return [[...b.t, end], ...sums.reverse()];
 }
 
 function kindColour(k: number): string {
@@ -33,7 +34,7 @@ function kindColour(k: number): string {
 }
 
 function options(width: number, names: string[], shown: number[], theme: string): uPlot.Options {
-  const bars = uPlot.paths.bars?.({ size: [0.9, Number.POSITIVE_INFINITY], align: 1 });
+  const bars = uPlot.paths.stepped?.({ align: 1 });
   const axis = getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#888';
   const grid = theme === 'dark' ? '#ffffff14' : '#0000001a';
   return {
@@ -94,7 +95,7 @@ export function Timeline() {
       return;
     }
     const key = `${shown.join(',')}|${theme}|${names.join(',')}`;
-    const data = stacked(b, shown);
+    const data = stacked(b, shown, s.at(-1)?.t ?? 0);
     if (chart.current && chart.current.key === key) {
       chart.current.plot.setData(data);
       return;
@@ -131,7 +132,12 @@ export function Timeline() {
     return <div className="empty">Run the guest: the timeline fills as the VMM logs traps.</div>;
   }
   return (
-    <div className="timeline" data-testid="timeline" data-bars={b.t.length}>
+    <div
+      className="timeline"
+      data-testid="timeline"
+      data-bars={b.t.length}
+      data-cells={b.d.reduce((n, dk) => n + dk.filter((v) => v > 0).length, 0)}
+    >
       <div
         className="tl-chart"
         ref={host}
