@@ -4,6 +4,7 @@
  * status machine. It never throws for anything a guest does; bad configuration or images throw
  * SessionError with a message meant for the user.
  */
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { type BootImage, LoadError, loadBios, loadKernel, loadRaw } from '../machine/loaders/index.ts';
 import { MAX_RAM_MIB } from '../machine/pc.ts';
@@ -216,6 +217,11 @@ export class Session {
         cycles: 0,
       },
     ];
+  }
+
+  /** The guest's page walk of `lin` beside the VMM's shadow walk, or null (no shadow paging). */
+  pageWalk(vm: number, lin: number): PageWalkInfo | null {
+    return this.runner.pageWalk?.(vm, lin >>> 0) ?? null;
   }
 
   readPhysical(addr: number, len: number): Uint8Array {

@@ -5,6 +5,7 @@
  * - status, stats and register snapshots are coalesced per animation frame into the zustand store,
  * - request/response messages (memory, disassembly, trap slices) resolve promises.
  */
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import type {
   DisasmLine,
   ExportFormat,
@@ -97,9 +98,9 @@ export class Emulator {
     this.worker.postMessage(msg, transfer);
   }
 
-  private request<T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail' | 'exportTraps'>(
-    msg: Req<T>,
-  ): Promise<FromWorker> {
+  private request<
+    T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail' | 'exportTraps' | 'pageWalk',
+  >(msg: Req<T>): Promise<FromWorker> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, (m) => (m.type === 'error' ? reject(new Error(m.message)) : resolve(m)));
@@ -133,6 +134,12 @@ export class Emulator {
     });
     if (m.type !== 'trapSlice') throw new Error(`unexpected reply ${m.type}`);
     return m;
+  }
+
+  /** VM `vm`'s page walk of `lin` beside the VMM's shadow walk (null without shadow paging). */
+  async pageWalk(vm: number, lin: number): Promise<PageWalkInfo | null> {
+    const m = await this.request<'pageWalk'>({ type: 'pageWalk', vm, lin });
+    return m.type === 'pageWalk' ? m.walk : null;
   }
 
   async trapDetail(index: number): Promise<TrapDetail | null> {
@@ -287,6 +294,7 @@ export class Emulator {
       case 'disasm':
       case 'trapSlice':
       case 'trapDetail':
+      case 'pageWalk':
       case 'export':
         this.settle(m.id, m);
         return;

@@ -9,6 +9,7 @@
  * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
  */
 
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import { NS_PER_TICK, TICKS_PER_SECOND } from '../machine/clock.ts';
 import { Executor, type TrapTarget } from './exec.ts';
 import { decodePosition } from './position.ts';
@@ -67,6 +68,8 @@ export interface EmuSession {
   runToNextTrap(budget: number): SessionStatusLike;
   readLinear(addr: number, len: number): Uint8Array;
   readPhysical(addr: number, len: number): Uint8Array;
+  /** The guest's page walk beside the VMM's shadow walk (shadow paging only). */
+  pageWalk?(vm: number, lin: number): PageWalkInfo | null;
   disassembleAt(linearAddr: number, count: number): DisasmLine[];
   readonly traps: TrapLogLike;
   /** Optional: what the loader did, for the status line. */
@@ -275,6 +278,11 @@ export class WorkerCore {
           insn: r.insn,
           reasons: r.reasons,
         });
+        return;
+      }
+      case 'pageWalk': {
+        const s = this.requireSession(msg.type);
+        this.host.post({ type: 'pageWalk', id: msg.id, walk: s.pageWalk?.(msg.vm, msg.lin) ?? null });
         return;
       }
       case 'trapDetail': {

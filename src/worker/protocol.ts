@@ -13,6 +13,7 @@
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
 import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 
 export const TECHNIQUES = [
   'native',
@@ -91,6 +92,8 @@ export type ToWorker =
       group?: { expand: number[] };
     }
   | { type: 'trapDetail'; id: number; index: number }
+  /** The guest's page walk of a linear address beside the VMM's shadow walk (shadow paging). */
+  | { type: 'pageWalk'; id: number; vm: number; lin: number }
   /** The trap log as JSON Lines or Chrome/Perfetto trace-event JSON (newest MAX_EXPORT_RECORDS). */
   | { type: 'exportTraps'; id: number; format: ExportFormat };
 
@@ -320,6 +323,7 @@ export type FromWorker =
       groups?: GroupRows;
     }
   | { type: 'trapDetail'; id: number; detail: TrapDetail | null }
+  | { type: 'pageWalk'; id: number; walk: PageWalkInfo | null }
   | { type: 'export'; id: number; format: ExportFormat; records: number; bytes: Uint8Array }
   | {
       type: 'error';
@@ -521,6 +525,8 @@ function parseOrThrow(m: unknown): ToWorker {
       }
       return out;
     }
+    case 'pageWalk':
+      return { type, id: u32(m, 'id'), vm: u32(m, 'vm', MAX_VMS - 1), lin: u32(m, 'lin') };
     case 'trapDetail':
       return { type, id: u32(m, 'id'), index: u32(m, 'index') };
     case 'exportTraps': {
@@ -582,6 +588,7 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
     case 'loaded':
     case 'disasm':
     case 'trapDetail':
+    case 'pageWalk':
     case 'error':
       break;
     default: {
