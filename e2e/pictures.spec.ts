@@ -82,3 +82,29 @@ test('timeline: traps per kind over virtual time, as the run goes', async ({ pag
   ).toHaveText(chip!);
   await page.screenshot({ path: 'test-results/pictures-timeline.png' });
 });
+
+test('page tables: the guest’s own walk beside the shadow walk, for EIP and for a typed address', async ({
+  page,
+}) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=2');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 60_000 });
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('stop-reason')).toContainText('exited', { timeout: 60_000 });
+  await page.getByTestId('paging-tab').click();
+  const guest = page.getByTestId('pw-guest');
+  const shadow = page.getByTestId('pw-shadow');
+  // The code it last ran: mapped by the guest (PDE + PTE) and filled in the shadow.
+  await expect(guest.getByTestId('pw-PTE')).toBeVisible({ timeout: 30_000 });
+  await expect(shadow.getByTestId('pw-PTE')).toBeVisible();
+  await expect(guest.getByTestId('pw-gpa')).toHaveText(/^guest-physical [0-9A-F]{8}/i);
+  const host = (await guest.locator('p.muted', { hasText: 'host-physical' }).textContent())!.match(
+    /host-physical ([0-9A-F]{8})/i,
+  )![1];
+  await expect(shadow.getByTestId('pw-hpa')).toHaveText(`host-physical ${host}`);
+  await page.screenshot({ path: 'test-results/pictures-page-tables.png' });
+  // An address the guest never mapped: a fault the guest must see, nothing in the shadow.
+  await page.getByTestId('pw-addr').fill('7fc00000');
+  await expect(guest.getByTestId('pw-gpa')).toContainText('Not mapped');
+  await expect(shadow.getByTestId('pw-hpa')).toContainText('Not filled yet');
+});

@@ -2,6 +2,7 @@ import { type CSSProperties, lazy, Suspense, useEffect, useRef } from 'react';
 import { CodeView } from './CodeView.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
+import { PageWalkView } from './paging/PageWalkView.tsx';
 import { Registers } from './Registers.tsx';
 import { RingDiagram } from './rings/RingDiagram.tsx';
 import { Stats } from './Stats.tsx';
@@ -329,6 +330,18 @@ export function App() {
                   Translation
                 </button>
               ) : null}
+              {technique === 'trap-and-emulate' || technique === 'binary-translation' ? (
+                <button
+                  type="button"
+                  role="tab"
+                  aria-selected={rightTab === 'paging'}
+                  className={`tab ${rightTab === 'paging' ? 'on' : ''}`}
+                  onClick={() => set({ rightTab: 'paging' })}
+                  data-testid="paging-tab"
+                >
+                  Page tables
+                </button>
+              ) : null}
               {technique === 'hardware-assisted' ? (
                 <button
                   type="button"
@@ -353,6 +366,8 @@ export function App() {
                 <TranslationView />
               ) : rightTab === 'vmcs' ? (
                 <VmcsPanel />
+              ) : rightTab === 'paging' ? (
+                <PageWalkView />
               ) : (
                 <Timeline />
               )}

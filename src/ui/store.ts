@@ -89,7 +89,7 @@ export interface UiState {
   revealTrap: number | null;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
-  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs';
+  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs' | 'paging';
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
   leftSplit: number;
