@@ -8,13 +8,14 @@ import { expect, test } from './fixtures.ts';
 test('trap log: repeats collapse into one expandable row; stepping still lands on single records', async ({
   page,
 }) => {
+  test.setTimeout(180_000);
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=1');
   await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 60_000 });
   await page.getByTestId('group-repeats').check();
 
   // Step into the polling: each stop is one record, selected and shown in its (opened) group.
-  for (let i = 0; i < 14; i++) {
+  for (let i = 0; i < 11; i++) {
     await page.getByTestId('step-trap').click();
     await expect(page).toHaveURL(new RegExp(`[?&]at=t${i + 1}(&|$)`));
   }
