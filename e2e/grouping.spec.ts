@@ -17,7 +17,8 @@ test('trap log: repeats collapse into one expandable row; stepping still lands o
   // Step into the polling: each stop is one record, selected and shown in its (opened) group.
   for (let i = 0; i < 11; i++) {
     await page.getByTestId('step-trap').click();
-    await expect(page).toHaveURL(new RegExp(`[?&]at=t${i + 1}(&|$)`));
+    // Each stop selects the next record (the link's `sel` is its sequence number).
+    await expect(page).toHaveURL(new RegExp(`[?&]sel=${i}(&|$)`));
   }
   const selected = page.locator('[data-testid=trap-row][aria-selected=true]');
   await expect(selected).toHaveCount(1);
