@@ -3,6 +3,9 @@ import type { Page } from '@playwright/test';
 /** The text xterm shows for VM `vm` (rows joined with newlines, trailing blanks trimmed). */
 export async function consoleText(page: Page, vm = 0): Promise<string> {
   return page.getByTestId(`console-${vm}`).evaluate((el) => {
+    // The console publishes its screen's text: a WebGL-drawn terminal has no row elements.
+    const own = (el as HTMLElement & { traplabText?: () => string }).traplabText;
+    if (own) return own().replace(/ +$/gm, '');
     const rows = el.querySelectorAll('.xterm-rows > div');
     return Array.from(rows, (r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n');
   });

@@ -207,7 +207,10 @@ test('at 1280×720: description visible, guest title readable, four consoles wit
   await expect(page.locator('.console[data-on-cpu]')).toHaveCount(1);
   await expect(page.locator('.console[data-on-cpu] .console-label')).toContainText('on the CPU');
   // One console enlarged: many more rows than a quarter tile.
-  const rows = (vm: number) => page.getByTestId(`console-${vm}`).locator('.xterm-rows > div').count();
+  const rows = (vm: number) =>
+    page
+      .getByTestId(`console-${vm}`)
+      .evaluate((el) => (el as HTMLElement & { traplabRows: () => number }).traplabRows());
   const tiled = await rows(0);
   await page.getByTestId('console-solo-0').click();
   await expect.poll(() => rows(0)).toBeGreaterThan(tiled + 4);

@@ -7,6 +7,7 @@
 import type { HostingCounters } from '../hypervisor/hosting/hosted.ts';
 import { HostedRunner } from '../hypervisor/hosting/runner.ts';
 import { CPU_MODELS, parseCpuModel } from '../hypervisor/vmm/cost-model.ts';
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import { VmmRunner } from '../hypervisor/vmm/runner.ts';
 import type { TrapLogReader } from '../hypervisor/vmm/trap-log.ts';
 import { HOSTED_HOST_RAM } from '../hypervisor/vmm/vmm.ts';
@@ -250,6 +251,11 @@ export class Session {
         cycles: 0,
       },
     ];
+  }
+
+  /** The guest's page walk of `lin` beside the VMM's shadow walk, or null (no shadow paging). */
+  pageWalk(vm: number, lin: number): PageWalkInfo | null {
+    return this.runner.pageWalk?.(vm, lin >>> 0) ?? null;
   }
 
   readPhysical(addr: number, len: number): Uint8Array {

@@ -5,6 +5,7 @@
  * and the trap log. The session adds what every technique shares: config validation, guest loading,
  * the status machine, stepping, and the debugger's memory and disassembly views.
  */
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import type { TrapLog } from '../hypervisor/vmm/trap-log.ts';
 import type { BootImage } from '../machine/loaders/index.ts';
 import type { CpuSnapshot, SessionConfig, SessionStatus, VmInfo } from './types.ts';
@@ -55,6 +56,8 @@ export interface TechniqueRunner {
   translateLinear(addr: number): number | null;
   /** Disassemble one instruction from `bytes` decoded at `addr` in the current code size. */
   disassemble(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string };
+  /** A VMM's page-tables view: the guest's walk of `lin` beside the shadow's (shadow paging only). */
+  pageWalk?(vm: number, lin: number): PageWalkInfo | null;
   /** Per-VM state, memory map and counters (a VMM); the session supplies a default without it. */
   vmInfo?(): VmInfo[];
 }

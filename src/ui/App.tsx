@@ -3,6 +3,7 @@ import { CodeView } from './CodeView.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { HostingPanel } from './hosting/HostingPanel.tsx';
+import { PageWalkView } from './paging/PageWalkView.tsx';
 import { Registers } from './Registers.tsx';
 import { RingDiagram } from './rings/RingDiagram.tsx';
 import { Stats } from './Stats.tsx';
@@ -340,6 +341,18 @@ export function App() {
                   Translation
                 </button>
               ) : null}
+              {technique === 'trap-and-emulate' || technique === 'binary-translation' ? (
+                <button
+                  type="button"
+                  role="tab"
+                  aria-selected={rightTab === 'paging'}
+                  className={`tab ${rightTab === 'paging' ? 'on' : ''}`}
+                  onClick={() => set({ rightTab: 'paging' })}
+                  data-testid="paging-tab"
+                >
+                  Page tables
+                </button>
+              ) : null}
               {technique === 'hardware-assisted' ? (
                 <button
                   type="button"
@@ -366,6 +379,8 @@ export function App() {
                 <VmcsPanel />
               ) : rightTab === 'hosting' ? (
                 <HostingPanel />
+              ) : rightTab === 'paging' ? (
+                <PageWalkView />
               ) : (
                 <Timeline />
               )}

@@ -5,6 +5,7 @@
  * are sent unchanged to that VM's COM1, so a reply is never split or reordered.
  */
 import { FitAddon } from '@xterm/addon-fit';
+import { WebglAddon } from '@xterm/addon-webgl';
 import { type ITheme, Terminal } from '@xterm/xterm';
 import { useEffect, useRef } from 'react';
 import { emulator } from './emulator.ts';
@@ -34,6 +35,41 @@ const THEMES: Record<Theme, ITheme> = {
   },
 };
 
+/**
+ * Draw with WebGL where the browser has it: xterm's DOM renderer rewrites row elements on every
+ * write, and each of those is a layout of the whole page (the main cost of a busy console). Falls
+ * back to the DOM renderer when WebGL is missing or its context is lost; `traplab.renderer=dom`
+ * in localStorage forces the DOM renderer (a GPU that misbehaves).
+ */
+function attachWebgl(term: Terminal): () => void {
+  let forced = false;
+  try {
+    forced = localStorage.getItem('traplab.renderer') === 'dom';
+  } catch {
+    /* storage may be unavailable */
+  }
+  if (forced || typeof WebGL2RenderingContext === 'undefined') return () => {};
+  try {
+    const gl = new WebglAddon();
+    const lost = gl.onContextLoss(() => gl.dispose());
+    term.loadAddon(gl);
+    return () => {
+      lost.dispose();
+      gl.dispose();
+    };
+  } catch {
+    return () => {}; // no WebGL2 context: the DOM renderer stays
+  }
+}
+
+/** The rows in view as text (what a reader of the screen sees), for tests and whatever renderer. */
+function viewText(term: Terminal): string {
+  const b = term.buffer.active;
+  const out: string[] = [];
+  for (let i = 0; i < term.rows; i++) out.push(b.getLine(b.viewportY + i)?.translateToString(true) ?? '');
+  return out.join('\n');
+}
+
 function Console({ vm, count }: { vm: number; count: number }) {
   const host = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
@@ -57,6 +93,10 @@ function Console({ vm, count }: { vm: number; count: number }) {
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(el);
+    const dropGl = attachWebgl(term);
+    // The screen's text, whichever renderer draws it (a canvas has no text to read).
+    Object.defineProperty(el, 'traplabText', { value: () => viewText(term), configurable: true });
+    Object.defineProperty(el, 'traplabRows', { value: () => term.rows, configurable: true });
     // Keyboard users must be able to leave the console: Esc and Shift+Tab move focus out and are
     // not sent to the guest (Tab stays the guest's, for shell completion; Ctrl+[ still sends ESC).
     term.attachCustomKeyEventHandler((e) => {
@@ -104,6 +144,7 @@ function Console({ vm, count }: { vm: number; count: number }) {
       detach();
       data.dispose();
       bin.dispose();
+      dropGl();
       term.dispose();
       termRef.current = null;
     };

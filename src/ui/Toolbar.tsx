@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { findGuest, guestAvailable, guests } from '../worker/guests.ts';
-import { MAX_VMS, TECHNIQUES, type TechniqueId } from '../worker/protocol.ts';
+import { MACHINES, MAX_VMS, type MachineId, TECHNIQUES, type TechniqueId } from '../worker/protocol.ts';
 import {
   ClassroomIcon,
   HelpIcon,
@@ -22,6 +22,9 @@ import {
   changeScenario,
   commands,
   loadScenario,
+  MACHINE_BLURBS,
+  MACHINE_LABELS,
+  machineApplies,
   SPEEDS,
   TECHNIQUE_BLURBS,
   TECHNIQUE_LABELS,
@@ -120,13 +123,15 @@ export function Toolbar() {
             title={TECHNIQUE_BLURBS[scenario.technique]}
             onChange={(e) => {
               const technique = e.target.value as TechniqueId;
-              // Native has no VMM to multiplex VMs: it always runs exactly one guest.
+              // Native has no VMM to multiplex VMs: it always runs exactly one guest. A VMM gives
+              // each VM the plain PC.
               changeScenario({
                 ...scenario,
                 technique,
                 vms: technique === 'native' ? 1 : scenario.vms,
                 // Type 2 needs a VMM to host.
                 ...(technique === 'native' ? { hosting: undefined } : {}),
+                machine: machineApplies(technique) ? scenario.machine : 'pc',
               });
             }}
           >
@@ -188,6 +193,7 @@ export function Toolbar() {
             <option value="type2">Type 2</option>
           </select>
         </Field>
+        <MachinePicker />
       </div>
 
       <div className="tb-group run-controls">
@@ -337,6 +343,33 @@ export function Toolbar() {
   );
 }
 
+/** The PC model (the CLI's `--machine`): an x87 and/or a local APIC on the native machine. */
+function MachinePicker() {
+  const scenario = useUi((s) => s.scenario);
+  const applies = machineApplies(scenario.technique);
+  return (
+    <Field label="Machine">
+      <select
+        data-testid="machine-select"
+        value={scenario.machine}
+        disabled={!applies}
+        title={
+          applies
+            ? `${MACHINE_LABELS[scenario.machine]}: ${MACHINE_BLURBS[scenario.machine]}`
+            : 'Under a VMM every VM is the plain PC (no x87, no local APIC): choose Native to pick the machine'
+        }
+        onChange={(e) => changeScenario({ ...scenario, machine: e.target.value as MachineId })}
+      >
+        {MACHINES.map((m) => (
+          <option key={m} value={m} title={MACHINE_BLURBS[m]}>
+            {MACHINE_LABELS[m]}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 /**
  * Which trap kinds "Next trap" runs past: polling port I/O or shadow-page fills can bury the traps
  * a lesson is about. Skipped records are still logged (and counted); only stepping ignores them.
@@ -400,6 +433,11 @@ export function GuestBanner() {
         <strong>{title}</strong>
         <span className="pill">{TECHNIQUE_LABELS[scenario.technique]}</span>
         {scenario.vms > 1 ? <span className="pill">{scenario.vms} VMs</span> : null}
+        {loaded && loaded.machine !== 'pc' ? (
+          <span className="pill" data-testid="machine-pill" title={MACHINE_BLURBS[loaded.machine]}>
+            {MACHINE_LABELS[loaded.machine]}
+          </span>
+        ) : null}
         {loaded?.summary ? (
           <span className="muted mono small banner-summary" title={loaded.summary}>
             {loaded.summary}

@@ -233,6 +233,11 @@ export function TrapLog() {
   const inflight = useRef(false);
   const again = useRef(false);
   const names = loaded?.names;
+  // Repeats grouped (worker side, trap-groups.ts); groups holding these log indices are expanded.
+  const [grouped, setGrouped] = useState(false);
+  const [expanded, setExpanded] = useState<number[]>([]);
+  const expand = selected === null ? expanded : [...expanded, selected];
+  const groupKey = grouped ? expand.join(',') : '';
 
   const filter: TrapFilter = {};
   if (filterSel.vm !== null) filter.vm = filterSel.vm;
@@ -245,8 +250,17 @@ export function TrapLog() {
   const { spacerH, visible, first } = win;
 
   // Fetch the window around `first` (one request in flight; re-request if the view moved).
-  const want = useRef({ start: 0, end: 0, filter });
-  want.current = { start: Math.max(0, first - OVERSCAN), end: first + visible + OVERSCAN, filter };
+  const want = useRef<{ start: number; end: number; filter: TrapFilter; group?: { expand: number[] } }>({
+    start: 0,
+    end: 0,
+    filter,
+  });
+  want.current = {
+    start: Math.max(0, first - OVERSCAN),
+    end: first + visible + OVERSCAN,
+    filter,
+    ...(grouped ? { group: { expand } } : {}),
+  };
   const fetchWindow = useCallback(() => {
     if (!useUi.getState().loaded) return;
     if (inflight.current) {
@@ -260,10 +274,15 @@ export function TrapLog() {
     const req = follow ? { start: 0xffffffff - 1, end: 0xffffffff } : w;
     const go = (start: number, end: number) =>
       emulator()
-        .trapSlice(start, end, w.filter)
+        .trapSlice(start, end, w.filter, w.group)
         .then((r) => {
           if (follow && r.total > 0 && r.rows.index.length < Math.min(r.total, end - start)) {
-            return emulator().trapSlice(Math.max(0, r.total - visible - OVERSCAN), r.total, w.filter);
+            return emulator().trapSlice(
+              Math.max(0, r.total - visible - OVERSCAN),
+              r.total,
+              w.filter,
+              w.group,
+            );
           }
           return r;
         });
@@ -280,11 +299,18 @@ export function TrapLog() {
   }, [visible]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: refetch on these triggers
-  useEffect(fetchWindow, [trapVersion, filterKey, first, visible, loaded, follow]);
+  useEffect(fetchWindow, [trapVersion, filterKey, first, visible, loaded, follow, groupKey]);
 
   useEffect(() => {
     if (!loaded) setData(null);
+    setExpanded([]);
   }, [loaded]);
+
+  /** Open or close the group whose first record is `head` (`len` records). */
+  const toggleGroup = (head: number, len: number, open: boolean) => {
+    setExpanded((e) => (open ? e.filter((i) => i < head || i >= head + len) : [...e, head]));
+    if (open && selected !== null && selected > head && selected < head + len) set({ selectedTrap: head });
+  };
 
   // Follow the tail: keep the scrollbar at the bottom as rows arrive.
   useLayoutEffect(() => {
@@ -320,7 +346,7 @@ export function TrapLog() {
     const el = scroller.current;
     if (reveal === null || !el || total === 0) return;
     set({ revealTrap: null });
-    if (filterKey !== '{}' || follow) return;
+    if (filterKey !== '{}' || follow || grouped) return;
     const top = win.scaled
       ? (reveal / Math.max(1, total - 1)) * (el.scrollHeight - el.clientHeight)
       : reveal * rowH - el.clientHeight / 2;
@@ -398,6 +424,9 @@ export function TrapLog() {
       const idx = r.index[j];
       const inv = (r.flags[j] & TRAP_INVISIBLE) !== 0;
       const kind = r.kind[j];
+      const g = data.groups;
+      const gLen = g?.len[j] ?? 0;
+      const gState = g?.state[j] ?? 0;
       rows.push(
         // biome-ignore lint/a11y/useSemanticElements: a virtualised grid row, not a form control
         <div
@@ -405,7 +434,7 @@ export function TrapLog() {
           role="row"
           tabIndex={-1}
           aria-selected={selected === idx}
-          className={`trow ${inv ? 'invisible' : ''} ${selected === idx ? 'selected' : ''}`}
+          className={`trow ${inv ? 'invisible' : ''} ${selected === idx ? 'selected' : ''} ${gLen ? 'group-head' : ''} ${gState === 2 ? 'group-member' : ''}`}
           style={{ height: rowH }}
           data-testid="trap-row"
           onClick={() => {
@@ -420,7 +449,28 @@ export function TrapLog() {
           <span className="c-kind">
             <span className={`kind-badge ${kindClass(kind)}`}>{names?.kinds[kind] ?? kind}</span>
           </span>
-          <span className="c-reason">{data.reasons[j]}</span>
+          <span className="c-reason">
+            {gLen ? (
+              <button
+                type="button"
+                className="group-toggle"
+                data-testid="group-toggle"
+                aria-expanded={gState === 1}
+                title={
+                  gState === 1
+                    ? 'Collapse these repeats into one row'
+                    : `${gLen.toLocaleString()} records repeating a cycle of ${g!.period[j]}: show them one by one`
+                }
+                onClick={(e) => {
+                  e.stopPropagation();
+                  toggleGroup(idx, gLen, gState === 1);
+                }}
+              >
+                {gState === 1 ? '▾' : '▸'} ×{fmtCount(gLen)}
+              </button>
+            ) : null}
+            {gLen && gState !== 1 && g!.period[j] > 1 ? g!.cycle[j] : data.reasons[j]}
+          </span>
           <span className="c-eip mono">
             {hex(r.cs[j], 4)}:{hex(r.eip[j])}
           </span>
@@ -449,9 +499,25 @@ export function TrapLog() {
         <span className="muted small" data-testid="trap-total" data-total={trapTotal}>
           {fmtCount(trapTotal)} records
           {trapDropped ? ` · ${fmtCount(trapDropped)} oldest dropped` : ''}
-          {filterKey !== '{}' ? ` · ${fmtCount(total)} match` : ''}
+          {filterKey !== '{}' && !grouped ? ` · ${fmtCount(total)} match` : ''}
+          {grouped ? ` · ${fmtCount(total)} rows` : ''}
         </span>
         <span className="spacer" />
+        <label
+          className="toggle"
+          title="Collapse runs of repeated records (the same 1–4 traps over and over, like UART polling) into one row each; stepping still stops on single records"
+        >
+          <input
+            type="checkbox"
+            checked={grouped}
+            onChange={(e) => {
+              autoScroll.current = true;
+              setGrouped(e.target.checked);
+            }}
+            data-testid="group-repeats"
+          />
+          group repeats
+        </label>
         <label className="field inline">
           <span className="field-label">VM</span>
           <select

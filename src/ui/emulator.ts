@@ -5,10 +5,12 @@
  * - status, stats and register snapshots are coalesced per animation frame into the zustand store,
  * - request/response messages (memory, disassembly, trap slices) resolve promises.
  */
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import type {
   DisasmLine,
   ExportFormat,
   FromWorker,
+  GroupRows,
   MemorySpace,
   StatsView,
   StatusView,
@@ -42,6 +44,7 @@ export interface TrapSliceReply {
   rows: TrapRows;
   insn: string[];
   reasons: string[];
+  groups?: GroupRows;
 }
 
 type Pending = (m: FromWorker) => void;
@@ -99,7 +102,14 @@ export class Emulator {
   }
 
   private request<
-    T extends 'readMemory' | 'disassemble' | 'trapSlice' | 'trapDetail' | 'exportTraps' | 'compareHosting',
+    T extends
+      | 'readMemory'
+      | 'disassemble'
+      | 'trapSlice'
+      | 'trapDetail'
+      | 'exportTraps'
+      | 'compareHosting'
+      | 'pageWalk',
   >(msg: Req<T>): Promise<FromWorker> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -118,10 +128,28 @@ export class Emulator {
     return m.type === 'disasm' ? m.lines : [];
   }
 
-  async trapSlice(start: number, end: number, filter: TrapFilter): Promise<TrapSliceReply> {
-    const m = await this.request<'trapSlice'>({ type: 'trapSlice', start, end, filter });
+  /** `group`: repeats grouped (rows are runs), with the groups holding these log indices expanded. */
+  async trapSlice(
+    start: number,
+    end: number,
+    filter: TrapFilter,
+    group?: { expand: number[] },
+  ): Promise<TrapSliceReply> {
+    const m = await this.request<'trapSlice'>({
+      type: 'trapSlice',
+      start,
+      end,
+      filter,
+      ...(group ? { group } : {}),
+    });
     if (m.type !== 'trapSlice') throw new Error(`unexpected reply ${m.type}`);
     return m;
+  }
+
+  /** VM `vm`'s page walk of `lin` beside the VMM's shadow walk (null without shadow paging). */
+  async pageWalk(vm: number, lin: number): Promise<PageWalkInfo | null> {
+    const m = await this.request<'pageWalk'>({ type: 'pageWalk', vm, lin });
+    return m.type === 'pageWalk' ? m.walk : null;
   }
 
   async trapDetail(index: number): Promise<TrapDetail | null> {
@@ -290,6 +318,7 @@ export class Emulator {
       case 'disasm':
       case 'trapSlice':
       case 'trapDetail':
+      case 'pageWalk':
       case 'export':
       case 'hostingCompare':
         this.settle(m.id, m);

@@ -4,7 +4,15 @@
  * trap's sequence number), and the commands the toolbar and keyboard shortcuts share.
  */
 import { findGuest, guests } from '../worker/guests.ts';
-import { MAX_VMS, TECHNIQUES, type TechniqueId, type UploadedGuest } from '../worker/protocol.ts';
+import {
+  MACHINES,
+  MAX_VMS,
+  type MachineId,
+  type Scenario,
+  TECHNIQUES,
+  type TechniqueId,
+  type UploadedGuest,
+} from '../worker/protocol.ts';
 import { emulator } from './emulator.ts';
 import { type ScenarioSel, useUi } from './store.ts';
 
@@ -28,12 +36,33 @@ export const TECHNIQUE_BLURBS: Record<TechniqueId, string> = {
     'The CPU runs the guest in non-root mode and exits to the VMM on the events it configured.',
 };
 
+export const MACHINE_LABELS: Record<MachineId, string> = {
+  pc: 'PC (i486SX)',
+  'pc-fpu': 'PC + x87 FPU',
+  'pc-apic': 'PC + local APIC',
+  'pc-fpu-apic': 'PC + x87 + APIC',
+};
+
+/** What each PC model adds, for the picker's tooltip (the CLI's `--machine`). */
+export const MACHINE_BLURBS: Record<MachineId, string> = {
+  pc: 'The i486SX-class PC: no x87 FPU and no local APIC; interrupts come through the two 8259 PICs, the timer is the 8254 PIT. An x87 instruction raises #NM, so Linux runs its math emulator.',
+  'pc-fpu':
+    'Adds an x87 FPU: CPUID reports it, floating point runs in hardware (80-bit registers), and an unmasked x87 error raises FERR# on IRQ 13.',
+  'pc-apic':
+    'Adds a local APIC at 0xFEE00000 (its own timer, TPR, EOI, self-IPIs; CPUID reports it) and an I/O APIC at 0xFEC00000 that routes the ISA IRQs.',
+  'pc-fpu-apic': 'Both: an x87 FPU and a local APIC with an I/O APIC.',
+};
+
+/** Machine options exist on the native machine only: a VMM gives each VM the plain PC. */
+export const machineApplies = (t: TechniqueId): boolean => t === 'native';
+
 /** Parse the scenario from a query string; unknown or missing values fall back to defaults. */
 export function scenarioFromSearch(search: string, fallback: ScenarioSel): ScenarioSel {
   const q = new URLSearchParams(search);
   const guest = q.get('guest');
   const technique = q.get('technique');
   const vms = Number(q.get('vms'));
+  const machine = q.get('machine');
   const t: TechniqueId =
     technique && (TECHNIQUES as readonly string[]).includes(technique)
       ? (technique as TechniqueId)
@@ -43,6 +72,11 @@ export function scenarioFromSearch(search: string, fallback: ScenarioSel): Scena
     technique: t,
     // Native has no VMM to multiplex VMs: it always runs exactly one guest.
     vms: t === 'native' ? 1 : Number.isInteger(vms) && vms >= 1 && vms <= MAX_VMS ? vms : fallback.vms,
+    machine: !machineApplies(t)
+      ? 'pc'
+      : machine && (MACHINES as readonly string[]).includes(machine)
+        ? (machine as MachineId)
+        : fallback.machine,
   };
   // VT-x's paging mode (EPT is the default, so only shadow paging shows in a link).
   if (t === 'hardware-assisted' && q.get('paging') === 'shadow') sel.paging = 'shadow';
@@ -61,6 +95,8 @@ export function scenarioParams(s: ScenarioSel): URLSearchParams {
 
 export function searchFromScenario(s: ScenarioSel, pos?: LinkPosition): string {
   const q = scenarioParams(s);
+  // The plain PC is the default: links made before the picker existed stay the same.
+  if (s.machine !== 'pc') q.set('machine', s.machine);
   if (pos?.at) q.set('at', pos.at);
   if (pos?.sel !== undefined && pos.sel !== null) q.set('sel', String(pos.sel));
   return `?${q.toString()}`;
@@ -93,7 +129,7 @@ export function setUrlPosition(p: Partial<LinkPosition>): void {
     else q.delete('sel');
   }
   // Always the same order, so the same point of the same run has one link.
-  const order = ['guest', 'technique', 'vms', 'paging', 'hosting', 'at', 'sel'];
+  const order = ['guest', 'technique', 'vms', 'machine', 'paging', 'hosting', 'at', 'sel'];
   const sorted = new URLSearchParams();
   for (const k of order) if (q.has(k)) sorted.set(k, q.get(k)!);
   for (const [k, v] of q) if (!order.includes(k)) sorted.append(k, v);
@@ -112,7 +148,7 @@ function withPageParams(search: string): string {
 }
 
 export function defaultScenario(): ScenarioSel {
-  return { guestId: guests[0]?.id ?? 'hello', technique: 'native', vms: 1 };
+  return { guestId: guests[0]?.id ?? 'hello', technique: 'native', vms: 1, machine: 'pc' };
 }
 
 function prepareLoad(): void {
@@ -136,15 +172,19 @@ export function loadScenario(s: ScenarioSel, pos?: LinkPosition): void {
   prepareLoad();
   emulator().send({
     type: 'load',
-    scenario: {
-      guest: { kind: 'builtin', id: s.guestId },
-      technique: s.technique,
-      vms: s.vms,
-      ...pagingOf(s),
-      ...(s.hosting === 'type2' ? { hosting: 'type2' as const } : {}),
-    },
+    scenario: { guest: { kind: 'builtin', id: s.guestId }, ...machineOf(s) },
     ...(pos?.at ? { position: pos.at } : {}),
   });
+}
+
+/** The scenario's technique, VM count and (when not the plain PC) machine, for a load message. */
+function machineOf(s: ScenarioSel): Omit<Scenario, 'guest'> {
+  const out: Omit<Scenario, 'guest'> = { technique: s.technique, vms: s.vms };
+  if (s.machine !== 'pc' && machineApplies(s.technique)) out.machine = s.machine;
+  // VT-x's paging mode: only shadow differs from the default (EPT).
+  if (s.technique === 'hardware-assisted' && s.paging === 'shadow') out.paging = 'shadow';
+  if (s.hosting === 'type2') out.hosting = 'type2';
+  return out;
 }
 
 let lastUpload: UploadedGuest | null = null;
@@ -156,22 +196,10 @@ export function loadUpload(guest: UploadedGuest): void {
   lastUpload = guest;
   prepareLoad();
   ui.set({ pendingUpload: guest.name });
-  const { technique, vms, hosting } = ui.scenario;
   emulator().send({
     type: 'load',
-    scenario: {
-      guest: { kind: 'upload', guest },
-      technique,
-      vms,
-      ...pagingOf(ui.scenario),
-      ...(hosting === 'type2' ? { hosting } : {}),
-    },
+    scenario: { guest: { kind: 'upload', guest }, ...machineOf(ui.scenario) },
   });
-}
-
-/** The load message's paging field: only hardware-assisted has one, and only shadow differs. */
-function pagingOf(s: ScenarioSel): { paging?: 'shadow' } {
-  return s.technique === 'hardware-assisted' && s.paging === 'shadow' ? { paging: 'shadow' } : {};
 }
 
 /** The selection changed: reload whatever is running (the uploaded guest or a built-in one). */

@@ -7,6 +7,7 @@ import { create } from 'zustand';
 import type {
   HostingId,
   LoadedInfo,
+  MachineId,
   RegSnapshot,
   StatsView,
   StatusView,
@@ -22,6 +23,8 @@ export interface ScenarioSel {
   paging?: 'ept' | 'shadow';
   /** Who owns the PC (src/hypervisor/hosting/README.md); absent = type1. */
   hosting?: HostingId;
+  /** The PC model (native only: under a VMM every VM is the plain 'pc'). */
+  machine: MachineId;
 }
 
 export interface Toast {
@@ -91,7 +94,7 @@ export interface UiState {
   revealTrap: number | null;
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
-  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs' | 'hosting';
+  rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs' | 'hosting' | 'paging';
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
   leftSplit: number;
@@ -132,7 +135,7 @@ function stored<T extends string>(key: string, allowed: readonly T[], fallback: 
 }
 
 export const useUi = create<UiState & UiActions>()((set) => ({
-  scenario: { guestId: 'hello', technique: 'native', vms: 1 },
+  scenario: { guestId: 'hello', technique: 'native', vms: 1, machine: 'pc' },
   uploadName: null,
   pendingUpload: null,
   workerReady: false,

@@ -6,11 +6,11 @@ import { scenarioFromSearch, searchFromScenario } from './scenario.ts';
 import { exitText, panicLine, stopCallout } from './status-text.ts';
 import type { ScenarioSel } from './store.ts';
 
-const fallback: ScenarioSel = { guestId: 'hello', technique: 'native', vms: 1 };
+const fallback: ScenarioSel = { guestId: 'hello', technique: 'native', vms: 1, machine: 'pc' };
 
 describe('scenario in the URL', () => {
   it('round-trips guest, technique and VM count', () => {
-    const s: ScenarioSel = { guestId: 'trapdemo', technique: 'trap-and-emulate', vms: 3 };
+    const s: ScenarioSel = { guestId: 'trapdemo', technique: 'trap-and-emulate', vms: 3, machine: 'pc' };
     expect(searchFromScenario(s)).toBe('?guest=trapdemo&technique=trap-and-emulate&vms=3');
     expect(scenarioFromSearch(searchFromScenario(s), fallback)).toEqual(s);
   });
@@ -20,18 +20,51 @@ describe('scenario in the URL', () => {
       guestId: 'hello',
       technique: 'trap-and-emulate',
       vms: 2,
+      machine: 'pc',
     });
     expect(scenarioFromSearch('?guest=linux&technique=magic&vms=0', fallback)).toEqual({
       guestId: 'linux',
       technique: 'native',
       vms: 1,
+      machine: 'pc',
     });
     expect(scenarioFromSearch('?technique=paravirtual&vms=1.5', fallback).vms).toBe(1);
     expect(scenarioFromSearch('', fallback)).toEqual(fallback);
   });
 
+  it('carries the machine (native only; the plain PC is left out of the link)', () => {
+    const s: ScenarioSel = { guestId: 'linux', technique: 'native', vms: 1, machine: 'pc-fpu' };
+    expect(searchFromScenario(s)).toBe('?guest=linux&technique=native&vms=1&machine=pc-fpu');
+    expect(scenarioFromSearch(searchFromScenario(s), fallback)).toEqual(s);
+    expect(scenarioFromSearch('?guest=linux&technique=native&machine=pc-486', fallback).machine).toBe('pc');
+    // A VMM gives each VM the plain PC, whatever the link says.
+    expect(
+      scenarioFromSearch('?guest=hello&technique=binary-translation&machine=pc-apic', fallback).machine,
+    ).toBe('pc');
+  });
+
   it('pins native to one VM (there is no VMM to run several)', () => {
     expect(scenarioFromSearch('?guest=hello&technique=native&vms=4', fallback).vms).toBe(1);
+  });
+});
+
+describe('timeline bars', () => {
+  it('turns cumulative per-kind samples into records per stretch of virtual time', async () => {
+    const { barsOf } = await import('./timeline/samples.ts');
+    const b = barsOf(
+      [
+        { t: 0, counts: [0, 5] },
+        { t: 100, counts: [3, 5] },
+        { t: 250, counts: [3, 9, 2] },
+      ],
+      3,
+    );
+    expect(b.t).toEqual([0, 100]);
+    expect(b.d).toEqual([
+      [3, 0],
+      [0, 4],
+      [0, 2],
+    ]);
   });
 });
 
@@ -105,7 +138,7 @@ describe('trap table windowing', () => {
 describe('run position in the URL', () => {
   it('carries the journal and the selected trap after the scenario', async () => {
     const { positionFromSearch } = await import('./scenario.ts');
-    const s: ScenarioSel = { guestId: 'trapdemo', technique: 'trap-and-emulate', vms: 1 };
+    const s: ScenarioSel = { guestId: 'trapdemo', technique: 'trap-and-emulate', vms: 1, machine: 'pc' };
     const q = searchFromScenario(s, { at: 't5', sel: 4 });
     expect(q).toBe('?guest=trapdemo&technique=trap-and-emulate&vms=1&at=t5&sel=4');
     expect(positionFromSearch(q)).toEqual({ at: 't5', sel: 4 });

@@ -173,6 +173,20 @@ describe('WorkerCore', () => {
     expect(f.regs?.real.gpr.ecx).toBe(2);
   });
 
+  it('builds the machine the scenario names: an x87 and a local APIC only when asked', async () => {
+    const h = harness();
+    await h.core.handle({ ...loadHello, scenario: { ...loadHello.scenario, machine: 'pc-fpu-apic' } });
+    expect(h.sessions[0].config).toMatchObject({ fpu: true, apic: true });
+    expect(h.of('loaded')[0].info.machine).toBe('pc-fpu-apic');
+    await h.core.handle({ ...loadHello, scenario: { ...loadHello.scenario, machine: 'pc-apic' } });
+    expect(h.sessions[1].config.fpu).toBeUndefined();
+    expect(h.sessions[1].config.apic).toBe(true);
+    await h.core.handle(loadHello);
+    expect(h.sessions[2].config).not.toHaveProperty('fpu');
+    expect(h.sessions[2].config).not.toHaveProperty('apic');
+    expect(h.of('loaded')[2].info.machine).toBe('pc');
+  });
+
   it('reports an unknown built-in guest and a session that refuses the image', async () => {
     const h = harness();
     await h.core.handle({

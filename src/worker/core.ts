@@ -9,6 +9,7 @@
  * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
  */
 
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import { NS_PER_TICK, TICKS_PER_SECOND } from '../machine/clock.ts';
 import { Executor, type TrapTarget } from './exec.ts';
 import { decodePosition } from './position.ts';
@@ -47,6 +48,9 @@ export interface SessionConfigLike {
   paging?: 'ept' | 'shadow';
   hosting?: HostingId;
   hostKernel?: Uint8Array;
+  /** The native machine's x87 and local APIC (Scenario.machine). */
+  fpu?: boolean;
+  apic?: boolean;
 }
 
 export interface SessionStatusLike {
@@ -69,6 +73,8 @@ export interface EmuSession {
   runToNextTrap(budget: number): SessionStatusLike;
   readLinear(addr: number, len: number): Uint8Array;
   readPhysical(addr: number, len: number): Uint8Array;
+  /** The guest's page walk beside the VMM's shadow walk (shadow paging only). */
+  pageWalk?(vm: number, lin: number): PageWalkInfo | null;
   disassembleAt(linearAddr: number, count: number): DisasmLine[];
   readonly traps: TrapLogLike;
   /** Optional: what the loader did, for the status line. */
@@ -297,6 +303,11 @@ export class WorkerCore {
       }
       case 'trapSlice': {
         const t = this.requireTraps(msg.type);
+        if (msg.group) {
+          const r = t.groupedSlice(msg.start, msg.end, msg.filter, msg.group.expand);
+          this.host.post({ type: 'trapSlice', id: msg.id, ...r });
+          return;
+        }
         const r = t.slice(msg.start, msg.end, msg.filter);
         this.host.post({
           type: 'trapSlice',
@@ -307,6 +318,11 @@ export class WorkerCore {
           insn: r.insn,
           reasons: r.reasons,
         });
+        return;
+      }
+      case 'pageWalk': {
+        const s = this.requireSession(msg.type);
+        this.host.post({ type: 'pageWalk', id: msg.id, walk: s.pageWalk?.(msg.vm, msg.lin) ?? null });
         return;
       }
       case 'trapDetail': {
@@ -385,11 +401,15 @@ export class WorkerCore {
       }
       if (seq !== this.loadSeq) return;
     }
+    const machine = scenario.machine ?? 'pc';
+    if (machine.includes('fpu')) config.fpu = true;
+    if (machine.includes('apic')) config.apic = true;
     const info: LoadedInfo = {
       guestLabel: resolved.label,
       technique: scenario.technique,
       vms: scenario.vms,
       memMiB: config.memMiB,
+      machine,
       summary: '',
       names: { kinds: [], actions: [] },
     };

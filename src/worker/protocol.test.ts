@@ -73,6 +73,17 @@ describe('parseToWorker', () => {
     expect(
       bad({
         type: 'load',
+        scenario: {
+          guest: { kind: 'builtin', id: 'hello' },
+          technique: 'native',
+          vms: 1,
+          machine: 'pc-486dx',
+        },
+      }),
+    ).toMatch(/unknown machine "pc-486dx"; expected one of pc, pc-fpu, pc-apic, pc-fpu-apic/);
+    expect(
+      bad({
+        type: 'load',
         scenario: { guest: { kind: 'builtin', id: 'hello' }, technique: 'native', vms: 99 },
       }),
     ).toMatch(/'vms' must be an integer from 0 to 4, got 99/);

@@ -13,6 +13,7 @@
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
 import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
+import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 
 export const TECHNIQUES = [
   'native',
@@ -22,6 +23,10 @@ export const TECHNIQUES = [
   'hardware-assisted',
 ] as const;
 export type TechniqueId = (typeof TECHNIQUES)[number];
+
+/** The PC model (the CLI's `--machine`): the i486-class PC, with an x87 and/or a local APIC. */
+export const MACHINES = ['pc', 'pc-fpu', 'pc-apic', 'pc-fpu-apic'] as const;
+export type MachineId = (typeof MACHINES)[number];
 
 export const MAX_VMS = 4;
 export const MAX_READ_BYTES = 64 * 1024;
@@ -50,6 +55,8 @@ export interface Scenario {
   paging?: 'ept' | 'shadow';
   /** Who owns the PC (src/hypervisor/hosting/README.md); default type1. */
   hosting?: HostingId;
+  /** The PC model (default 'pc'); the x87 and the APIC exist on the native machine only. */
+  machine?: MachineId;
 }
 
 export type HostingId = 'type1' | 'type2';
@@ -96,8 +103,19 @@ export type ToWorker =
   | { type: 'serialInput'; vm: number; bytes: Uint8Array }
   | { type: 'readMemory'; id: number; space: MemorySpace; addr: number; len: number }
   | { type: 'disassemble'; id: number; addr: number; count: number }
-  | { type: 'trapSlice'; id: number; start: number; end: number; filter: TrapFilter }
+  /** `group`: rows are runs of repeats (trap-groups.ts); `expand` lists log indices whose group
+   *  shows every record (the UI adds the selected record, so a stop is never hidden in a group). */
+  | {
+      type: 'trapSlice';
+      id: number;
+      start: number;
+      end: number;
+      filter: TrapFilter;
+      group?: { expand: number[] };
+    }
   | { type: 'trapDetail'; id: number; index: number }
+  /** The guest's page walk of a linear address beside the VMM's shadow walk (shadow paging). */
+  | { type: 'pageWalk'; id: number; vm: number; lin: number }
   /** The trap log as JSON Lines or Chrome/Perfetto trace-event JSON (newest MAX_EXPORT_RECORDS). */
   | { type: 'exportTraps'; id: number; format: ExportFormat }
   /** Type 2: bytes typed into the host OS's own console (physical COM1). */
@@ -198,6 +216,18 @@ export interface TrapRows {
   cost: Uint32Array;
 }
 
+/** Per row of a grouped trap slice. */
+export interface GroupRows {
+  /** Records in the row's group when the row is its first (0: a single record or a later member). */
+  len: Uint32Array;
+  /** Records in the repeating cycle (1–4). */
+  period: Uint8Array;
+  /** 1: the group is expanded (its records follow as rows); 2: the row is a member of one. */
+  state: Uint8Array;
+  /** For a group's first row: its cycle ("port I/O in → port I/O out"); '' otherwise. */
+  cycle: string[];
+}
+
 /** Bit of `TrapRows.flags`: the VMM never saw this event (shown as "invisible to the VMM"). */
 export const TRAP_INVISIBLE = 1;
 
@@ -280,6 +310,8 @@ export interface LoadedInfo {
   technique: TechniqueId;
   vms: number;
   memMiB: number;
+  /** The PC model the session was built with. */
+  machine: MachineId;
   /** What the loader did ("multiboot ELF: 2 segments, entry 0x100010"). */
   summary: string;
   names: TrapNames;
@@ -315,10 +347,13 @@ export type FromWorker =
       insn: string[];
       /** Each row's reason as text ("port 0x3F8", "#GP", …). */
       reasons: string[];
+      /** With `group`: which rows stand for a run of repeats. */
+      groups?: GroupRows;
     }
   | { type: 'trapDetail'; id: number; detail: TrapDetail | null }
   /** Type 1 vs Type 2 for the loaded guest: [label, Type 1, Type 2] rows. */
   | { type: 'hostingCompare'; id: number; title: string; rows: [string, string, string][] }
+  | { type: 'pageWalk'; id: number; walk: PageWalkInfo | null }
   | { type: 'export'; id: number; format: ExportFormat; records: number; bytes: Uint8Array }
   | {
       type: 'error';
@@ -424,6 +459,12 @@ function parseScenario(s: unknown): Scenario {
     if (mem < 1) throw new Invalid(`'memMiB' must be at least 1`);
     out.memMiB = mem;
   }
+  if (s.machine !== undefined) {
+    if (typeof s.machine !== 'string' || !(MACHINES as readonly string[]).includes(s.machine)) {
+      throw new Invalid(`unknown machine ${show(s.machine)}; expected one of ${MACHINES.join(', ')}`);
+    }
+    out.machine = s.machine as MachineId;
+  }
   return out;
 }
 
@@ -511,14 +552,23 @@ function parseOrThrow(m: unknown): ToWorker {
       const start = u32(m, 'start');
       const end = u32(m, 'end');
       if (end < start) throw new Invalid(`'end' (${end}) is before 'start' (${start})`);
-      return {
+      const out: Extract<ToWorker, { type: 'trapSlice' }> = {
         type,
         id: u32(m, 'id'),
         start,
         end: Math.min(end, start + MAX_TRAP_SLICE),
         filter: parseFilter(m.filter),
       };
+      if (m.group !== undefined) {
+        if (!isObj(m.group) || !Array.isArray(m.group.expand) || m.group.expand.length > 1024) {
+          throw new Invalid(`'group' must be { expand: number[] } (at most 1024), got ${show(m.group)}`);
+        }
+        out.group = { expand: m.group.expand.map((v) => u32({ 'group.expand[]': v }, 'group.expand[]')) };
+      }
+      return out;
     }
+    case 'pageWalk':
+      return { type, id: u32(m, 'id'), vm: u32(m, 'vm', MAX_VMS - 1), lin: u32(m, 'lin') };
     case 'trapDetail':
       return { type, id: u32(m, 'id'), index: u32(m, 'index') };
     case 'exportTraps': {
@@ -582,12 +632,14 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
       break;
     case 'trapSlice':
       cols(msg.rows);
+      if (msg.groups) for (const a of [msg.groups.len, msg.groups.period, msg.groups.state]) add(a);
       break;
     case 'ready':
     case 'loaded':
     case 'disasm':
     case 'trapDetail':
     case 'hostingCompare':
+    case 'pageWalk':
     case 'error':
       break;
     default: {

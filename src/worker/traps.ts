@@ -15,7 +15,8 @@ import {
   TrapKind,
   type TrapRecord,
 } from '../hypervisor/vmm/trap-log.ts';
-import type { TrapDetail, TrapFilter, TrapNames, TrapRows } from './protocol.ts';
+import type { GroupRows, TrapDetail, TrapFilter, TrapNames, TrapRows } from './protocol.ts';
+import { groupedTable, TrapGroups } from './trap-groups.ts';
 
 /** The read side of the session's trap log that the worker uses. */
 export interface TrapLogLike {
@@ -38,6 +39,8 @@ interface FilterCache {
   seqs: Float64Array;
   n: number;
   scannedTo: number;
+  /** Repeats among the matches (ordinal = index into seqs), made on the first grouped request. */
+  groups?: TrapGroups;
 }
 
 function emptyRows(n: number): TrapRows {
@@ -87,6 +90,8 @@ export class TrapView {
   private sentTo: number;
   private readonly byVm: number[] = [];
   private readonly filters = new Map<string, FilterCache>();
+  /** Repeats in the whole log (ordinal = sequence number). */
+  private allGroups: TrapGroups | null = null;
 
   constructor(private readonly log: TrapLogLike) {
     this.sentTo = log.total - log.count;
@@ -259,6 +264,103 @@ export class TrapView {
       insn.push(this.insnText(rows.index[r], rec));
     }
     return { start: a, total, rows, insn, reasons };
+  }
+
+  /** Bring the grouping of `f`'s records up to date; returns it, the oldest live ordinal and the
+   *  ordinal → log index map. */
+  private groupsFor(f: TrapFilter): {
+    g: TrapGroups;
+    lo: number;
+    index: (o: number) => number;
+    ord: (i: number) => number;
+  } {
+    const first = this.firstSeq();
+    const unfiltered = f.vm === undefined && f.kinds === undefined && f.exitReasons === undefined;
+    if (unfiltered) {
+      if (!this.allGroups || this.allGroups.next < first) this.allGroups = new TrapGroups(first);
+      const g = this.allGroups;
+      const total = this.log.total;
+      for (let a = g.next; a < total; a += SCAN_CHUNK) {
+        const c = this.log.slice(a - first, Math.min(total, a + SCAN_CHUNK) - first);
+        for (let i = 0; i < c.count; i++) g.add(c, i);
+      }
+      return { g, lo: first, index: (o) => o - first, ord: (i) => first + i };
+    }
+    const m = this.matches(f);
+    const cache = this.filters.get(filterKey(f))!;
+    if (!cache.groups || cache.groups.next < m.from) cache.groups = new TrapGroups(m.from);
+    const g = cache.groups;
+    for (let o = g.next; o < cache.n; o++) {
+      const idx = cache.seqs[o] - first;
+      g.add(this.log.slice(idx, idx + 1), 0);
+    }
+    const seqs = cache.seqs;
+    const ord = (i: number) => {
+      // Binary search for the match with log index i.
+      let a = m.from;
+      let b = cache.n;
+      while (a < b) {
+        const mid = (a + b) >>> 1;
+        if (seqs[mid] - first < i) a = mid + 1;
+        else b = mid;
+      }
+      return a < cache.n && seqs[a] - first === i ? a : -1;
+    };
+    return { g, lo: m.from, index: (o) => seqs[o] - first, ord };
+  }
+
+  /**
+   * Rows `[start, end)` of the table with repeats grouped: a collapsed group is one row (its first
+   * record), an expanded one — any holding a log index in `expand` — shows all its records.
+   */
+  groupedSlice(
+    start: number,
+    end: number,
+    f: TrapFilter,
+    expand: readonly number[],
+  ): { start: number; total: number; rows: TrapRows; insn: string[]; reasons: string[]; groups: GroupRows } {
+    const { g, lo, index, ord } = this.groupsFor(f);
+    const expSegs = expand.map((i) => g.segmentOf(ord(i), lo)).filter((s) => s >= 0);
+    const table = groupedTable(g, lo, expSegs);
+    const total = table.total;
+    const a = Math.min(start, total);
+    const b = Math.min(Math.max(a, end), total);
+    const n = b - a;
+    const rows = emptyRows(n);
+    const groups: GroupRows = {
+      len: new Uint32Array(n),
+      period: new Uint8Array(n),
+      state: new Uint8Array(n),
+      cycle: [],
+    };
+    const insn: string[] = [];
+    const reasons: string[] = [];
+    const open = new Set(expSegs);
+    for (let r = a; r < b; r++) {
+      const { seg, off } = table.at(r);
+      const s = g.segment(seg, lo);
+      const idx = index(s.start + off);
+      copyRow(rows, r - a, this.log.slice(idx, idx + 1), 0, idx);
+      const j = r - a;
+      const grouped = s.period > 0 && s.len > 1;
+      groups.len[j] = grouped && off === 0 ? s.len : 0;
+      groups.period[j] = grouped ? s.period : 0;
+      groups.state[j] = !grouped ? 0 : off > 0 ? 2 : open.has(seg) ? 1 : 0;
+      let cycle = '';
+      if (grouped && off === 0) {
+        const parts: string[] = [];
+        for (let k = 0; k < Math.min(s.period, s.len); k++) {
+          const rec = this.log.get(index(s.start + k));
+          parts.push(`${rec.kindName}${rec.reasonName ? ` ${rec.reasonName}` : ''}`);
+        }
+        cycle = parts.join(' → ');
+      }
+      groups.cycle.push(cycle);
+      const rec = this.log.get(idx);
+      reasons.push(rec.reasonName);
+      insn.push(this.insnText(idx, rec));
+    }
+    return { start: a, total, rows, insn, reasons, groups };
   }
 
   private insnText(i: number, rec: TrapRecord): string {

@@ -11,6 +11,7 @@ import { type CpuSnapshot, snapshotOf } from '../../cpu/snapshot.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import type { CpuModelId } from './cost-model.ts';
 import type { GuestMemoryMap, MapRange } from './memory-map.ts';
+import { type PageWalkInfo, pageWalk } from './page-walk.ts';
 import type { TrapLog } from './trap-log.ts';
 import type { Vm } from './vm.ts';
 import { type TechniqueHandler, Vmm } from './vmm.ts';
@@ -172,6 +173,12 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
     const out = new Uint8Array(len);
     for (let i = 0; i < len; i++) out[i] = vm.mem.readPhys8((addr + i) >>> 0);
     return out;
+  }
+
+  /** The guest's walk of `lin` beside the shadow's, for VM `vm` (the page-tables view). */
+  pageWalk(vm: number, lin: number): PageWalkInfo | null {
+    const v = this.vm(vm);
+    return v ? pageWalk(v, lin) : null;
   }
 
   /** Guest-linear → guest-physical through the guest's own page tables. */

@@ -194,6 +194,25 @@ export class ShadowPaging {
     return f === 0 || lin >>> 22 === this.vmmPde ? 0 : this.ram32[(f >>> 2) + ((lin >>> 12) & 0x3ff)] >>> 0;
   }
 
+  /**
+   * The real CPU's walk of `lin` through this shadow (the page-tables view): each entry's host
+   * address and value, as the MMU reads them while this VM runs.
+   */
+  walkSteps(lin: number): { level: 'PDE' | 'PTE'; index: number; addr: number; value: number }[] {
+    const pdi = lin >>> 22;
+    const pdeAddr = (this.pd + pdi * 4) >>> 0;
+    const pde = this.ram32[pdeAddr >>> 2] >>> 0;
+    const out: { level: 'PDE' | 'PTE'; index: number; addr: number; value: number }[] = [
+      { level: 'PDE', index: pdi, addr: pdeAddr, value: pde },
+    ];
+    if (pde & P) {
+      const pti = (lin >>> 12) & 0x3ff;
+      const pteAddr = ((pde & ~0xfff) + pti * 4) >>> 0;
+      out.push({ level: 'PTE', index: pti, addr: pteAddr, value: this.ram32[pteAddr >>> 2] >>> 0 });
+    }
+    return out;
+  }
+
   /** Every host frame any shadow entry of guest space points to (for the isolation test). */
   mappedFrames(): Set<number> {
     const s = new Set<number>();

@@ -6,8 +6,8 @@
 import type { Hosting, Lesson } from './parse.ts';
 import { LessonParseError, parseLesson } from './parse.ts';
 
-/** Host arrangements this build can run; the lead adds 'type2' when `--hosting type2` lands. */
-export const HOSTING_BUILT: readonly Hosting[] = ['type1'];
+/** Host arrangements this build can run (Type 2: src/hypervisor/hosting/). */
+export const HOSTING_BUILT: readonly Hosting[] = ['type1', 'type2'];
 
 export type LessonEntry = { ok: true; lesson: Lesson } | { ok: false; file: string; error: string };
 

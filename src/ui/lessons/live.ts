@@ -9,7 +9,7 @@ import { kindNames } from '../../hypervisor/vmm/trap-kinds.ts';
 import type { TrapDetail } from '../../worker/protocol.ts';
 import { emulator } from '../emulator.ts';
 import { loadScenario, searchFromScenario } from '../scenario.ts';
-import { useUi } from '../store.ts';
+import { type ScenarioSel, useUi } from '../store.ts';
 import { HOSTING_BUILT } from './content.ts';
 import type { Preset } from './parse.ts';
 import type { LiveState } from './vocab.ts';
@@ -29,13 +29,21 @@ function applyUiSettings(p: Preset): void {
   });
 }
 
+/** The playground's scenario for a preset (the plain PC; Type 2 when the preset says so). */
+function presetScenario(p: Preset): ScenarioSel {
+  return {
+    guestId: p.guest,
+    technique: p.technique,
+    vms: p.vms,
+    machine: 'pc',
+    ...(p.hosting === 'type2' ? { hosting: 'type2' as const } : {}),
+  };
+}
+
 /** Load a preset into the running playground (its position replayed, as a share link's is). */
 export function openPreset(p: Preset): void {
   applyUiSettings(p);
-  loadScenario(
-    { guestId: p.guest, technique: p.technique, vms: p.vms },
-    p.at ? { at: p.at, sel: null } : undefined,
-  );
+  loadScenario(presetScenario(p), p.at ? { at: p.at, sel: null } : undefined);
 }
 
 /**
@@ -47,10 +55,7 @@ export function prepareUrl(p: Preset): void {
   if (q.has('guest')) return;
   applyUiSettings(p);
   const s = new URLSearchParams(
-    searchFromScenario(
-      { guestId: p.guest, technique: p.technique, vms: p.vms },
-      p.at ? { at: p.at, sel: null } : undefined,
-    ),
+    searchFromScenario(presetScenario(p), p.at ? { at: p.at, sel: null } : undefined),
   );
   for (const [k, v] of q) s.append(k, v);
   history.replaceState(null, '', `${location.pathname}?${s.toString()}${location.hash}`);

@@ -12,6 +12,24 @@ export interface Sample {
   counts: number[];
 }
 
+export interface Bars {
+  /** Start of each stretch (virtual ns). */
+  t: number[];
+  /** Records per kind in each stretch: d[kind][stretch]. */
+  d: number[][];
+}
+
+/** Per-stretch counts from cumulative samples (a counter never goes backwards within a run). */
+export function barsOf(s: readonly Sample[], kinds: number): Bars {
+  const t: number[] = [];
+  const d: number[][] = Array.from({ length: kinds }, () => []);
+  for (let i = 1; i < s.length; i++) {
+    t.push(s[i - 1].t);
+    for (let k = 0; k < kinds; k++) d[k].push(Math.max(0, (s[i].counts[k] ?? 0) - (s[i - 1].counts[k] ?? 0)));
+  }
+  return { t, d };
+}
+
 const MAX_SAMPLES = 240;
 let samples: Sample[] = [];
 let version = 0;

@@ -110,13 +110,19 @@ describe('exit-reason filter of the trap log (hardware-assisted trapdemo run to 
 });
 
 describe('the VT-x paging switch in links and load messages', () => {
-  const fallback = { guestId: 'trapdemo', technique: 'native' as const, vms: 1 };
+  const fallback = { guestId: 'trapdemo', technique: 'native' as const, vms: 1, machine: 'pc' as const };
   it('carries shadow paging for hardware-assisted only; EPT is the default and stays out of links', () => {
     const shadow = scenarioFromSearch(
       '?guest=trapdemo&technique=hardware-assisted&vms=2&paging=shadow',
       fallback,
     );
-    expect(shadow).toEqual({ guestId: 'trapdemo', technique: 'hardware-assisted', vms: 2, paging: 'shadow' });
+    expect(shadow).toEqual({
+      guestId: 'trapdemo',
+      technique: 'hardware-assisted',
+      vms: 2,
+      machine: 'pc',
+      paging: 'shadow',
+    });
     expect(searchFromScenario(shadow)).toBe(
       '?guest=trapdemo&technique=hardware-assisted&vms=2&paging=shadow',
     );
