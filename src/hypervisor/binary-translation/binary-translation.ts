@@ -41,7 +41,10 @@ import {
 } from './callouts.ts';
 import { Co } from './classify.ts';
 import {
+  AREA_FADJ,
+  AREA_IOPL,
   AREA_PAGE,
+  AREA_PENDING,
   AREA_TARGET,
   AREA_VIF,
   type Site,
@@ -246,18 +249,44 @@ export class BinaryTranslation extends TrapAndEmulate {
 
   // ---- the virtual IF in the area ----
 
+  /** The virtual IF as the TC left it (area.vif holds 0x200 or 0: its byte 1 is 2 or 0). */
+  areaVif(vm: Vm): boolean {
+    return this.vmm.pc.memory.ram[this.bt[vm.index].area + AREA_VIF + 1] !== 0;
+  }
+
   private syncIn(vm: Vm, b: BtState): void {
     const ram = this.vmm.pc.memory.ram;
-    const cur = ram[b.area + AREA_VIF];
+    const cur = ram[b.area + AREA_VIF + 1];
     if (cur !== b.lastVif) {
       vm.v.if = cur !== 0;
       b.lastVif = cur;
     }
   }
+  /** Everything the inline sequences read from the area, as the VMM now sees it. */
   private syncOut(vm: Vm, b: BtState): void {
-    const v = vm.v.if ? 1 : 0;
-    this.vmm.pc.memory.ram[b.area + AREA_VIF] = v;
+    const v = vm.v.if ? 2 : 0;
+    const ram = this.vmm.pc.memory.ram;
+    ram[b.area + AREA_VIF + 1] = v;
     b.lastVif = v;
+    const iopl = (vm.v.iopl & 3) << 12;
+    const tf = vm.vmmOwnsTf && (this.cpu.flags & 0x100) !== 0 ? 0x100 : 0;
+    this.writeArea32(b, AREA_IOPL, iopl);
+    this.writeArea32(b, AREA_FADJ, iopl - 0x200 - tf);
+    ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
+  }
+  private writeArea32(b: BtState, off: number, v: number): void {
+    const r = this.vmm.pc.memory.ram;
+    const a = b.area + off;
+    r[a] = v & 0xff;
+    r[a + 1] = (v >>> 8) & 0xff;
+    r[a + 2] = (v >>> 16) & 0xff;
+    r[a + 3] = (v >>> 24) & 0xff;
+  }
+
+  /** Before each run of the CPU: the pending-interrupt byte may have changed (serial input). */
+  beforeRun(vm: Vm): void {
+    const b = this.bt[vm.index];
+    this.vmm.pc.memory.ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
   }
 
   // ---- events ----
@@ -296,7 +325,9 @@ export class BinaryTranslation extends TrapAndEmulate {
           skipLeave = true;
           return;
         }
-        if (mE.exact) {
+        // A fault at a precise point of a sequence restarts there (the guest state is whole; a
+        // hidden fault leaves it so); anything else resumes only at a guest boundary.
+        if (mE.exact || (mE.precise && offE === offI && ev.kind === EventKind.Exception)) {
           this.resumeGuest = mE.guest;
           this.resumeTc = offE;
         }
