@@ -5,7 +5,7 @@
  * The sensitive list is Robin & Irvine's (USENIX Security 2000) plus every
  * privileged instruction and all control flow.
  */
-import { disassemble, predecode } from '../../cpu/index.ts';
+import { disassemble, opcodeInfo, predecode } from '../../cpu/index.ts';
 import { TrapOp } from '../vmm/trap-log.ts';
 
 /** Translation class of a guest instruction. */
@@ -65,6 +65,10 @@ export const Co = {
   Unsupported: 16,
   /** The RET lookup table had no entry for the target (the shared miss stub). */
   IndMiss: 17,
+  /** Adaptive translation: before a store that kept faulting, open its page (write-protected for coherence). */
+  StoreOpen: 18,
+  /** …and after it: protect the page again; drop translations only if the store hit translated bytes. */
+  StoreClose: 19,
 } as const;
 
 export interface Classified {
@@ -299,4 +303,23 @@ export function textOf(bytes: Uint8Array, eip: number): string {
   } catch {
     return '(truncated)';
   }
+}
+
+/**
+ * Whether an innocuous instruction may become an adaptive store (A&A 2006 §4.2): it writes memory
+ * through its ModR/M operand (so the VMM can compute the address from the guest registers), at
+ * most 16 bytes (not x87 state saves, FXSAVE, or descriptor-table stores), and not the stack.
+ */
+export function adaptableStore(b: Uint8Array): boolean {
+  let p = 0;
+  while (p < b.length && PREFIX.has(b[p])) p++;
+  let o = b[p];
+  const two = o === 0x0f;
+  if (two) o = b[++p];
+  if (p + 1 >= b.length || b[p + 1] >> 6 === 3) return false;
+  if (!two && o >= 0xd8 && o <= 0xdf) return false;
+  if (two && (o === 0xae || o === 0x00 || o === 0x01)) return false;
+  if (!two && (o === 0xff || o === 0x8f)) return false; // PUSH/POP r/m, indirect branches
+  const info = opcodeInfo(o, two, (b[p + 1] >> 3) & 7);
+  return info?.modrm === true;
 }

@@ -79,6 +79,8 @@ export function translateUnit(
   maxInsns = MAX_UNIT_INSNS,
   /** Linear address of the RET lookup table. */
   tableLin = 0,
+  /** Guest EIPs of stores retranslated adaptively (bracketed by StoreOpen/StoreClose callouts). */
+  adaptive: ReadonlySet<number> | null = null,
 ): Unit {
   const gpa0 = src.gpa(eip);
   if (gpa0 === null) throw new GuestPageFault(eip >>> 0, src.faultCode(eip));
@@ -200,6 +202,16 @@ export function translateUnit(
     u.guestBytes += c.len;
     switch (c.cls) {
       case Cls.Ident:
+        if (adaptive?.has(cur)) {
+          // Adaptive translation: the VMM opens the store's page, the store runs, the VMM closes it.
+          site(Co.StoreOpen, 0, cur, ins, false);
+          tc.mapInsn(pos(), cur, Map_.Precise);
+          emit(...ins);
+          site(Co.StoreClose, 0, next, ins, false, Map_.Mid);
+          u.rewritten++;
+          how = 'adaptive: a callout opens the page for the store';
+          break;
+        }
         tc.mapInsn(pos(), cur, true);
         emit(...ins);
         u.ident++;
