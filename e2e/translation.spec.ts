@@ -3,9 +3,10 @@ import { expect, test } from './fixtures.ts';
 test('trapdemo under binary translation: the Translation view shows a unit beside its TC code', async ({
   page,
 }) => {
+  test.setTimeout(180_000); // the shared machine is slow; the steps themselves are short
   await page.setViewportSize({ width: 1280, height: 720 });
   await page.goto('/?guest=trapdemo&technique=binary-translation');
-  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
   // Run to the first translation record and select it.
   await page.getByTestId('until-kind').selectOption({ label: 'translation' });
   await page.getByTestId('run-until').click();
@@ -48,4 +49,20 @@ test('trapdemo under binary translation: the Translation view shows a unit besid
   await expect(page.getByTestId('tc-unit-head')).toContainText('selected callout record');
   await expect(view.locator('[data-testid="tc-row"][data-kind="callout"]').first()).toContainText('int 0xbb');
   await page.screenshot({ path: 'test-results/translation-callout.png' });
+
+  // Stepping by translation: each press runs to the next record of that kind, which the UI selects:
+  // the view shows its unit.
+  const note = page.getByTestId('status-note');
+  await page.getByTestId('next-translation').click();
+  await expect(note).toContainText('Stopped at translation', { timeout: 30_000 });
+  await expect(page.getByTestId('tc-unit-head')).toContainText('selected translation record');
+  const firstNote = await note.textContent();
+  await page.getByTestId('next-translation').click();
+  await expect(note).not.toHaveText(firstNote ?? '', { timeout: 30_000 });
+  await expect(note).toContainText('Stopped at translation');
+  await page.getByTestId('next-callout').click();
+  await expect(note).toContainText('Stopped at callout', { timeout: 30_000 });
+  await expect(page.getByTestId('tc-unit-head')).toContainText('selected callout record');
+  await expect(page.getByTestId('next-callout')).toBeEnabled();
+  await page.screenshot({ path: 'test-results/translation-next.png' });
 });

@@ -9,5 +9,7 @@ export type { Disassembly } from './disasm.ts';
 export { disassemble } from './disasm.ts';
 export type { Monitor, SilentObserver, TrapEvent } from './interrupts.ts';
 export { EventKind, MonitorAction } from './interrupts.ts';
+/** The block cache's decoder (instruction lengths for binary translation). */
+export { predecode } from './predecode.ts';
 export type { OpInfo } from './table.ts';
 export { lookup as opcodeInfo } from './table.ts';

@@ -11,6 +11,7 @@ import type { BootImage } from '../../machine/loaders/types.ts';
 import { bootImage, ROOT, runNative } from '../trap-and-emulate/test-guests.ts';
 import type { HvRunnerResult } from '../vmm/runner.ts';
 import { TrapKind } from '../vmm/trap-log.ts';
+import { ADAPT_AFTER } from './binary-translation.ts';
 import { type BinaryTranslationRunner, createBinaryTranslationRunner } from './runner.ts';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
@@ -112,6 +113,44 @@ describe('binary translation: self-modifying code and paging guests', () => {
       }
     });
   }
+});
+
+describe('binary translation: adaptive translation (Adams & Agesen 2006 §4.2)', () => {
+  it('retranslates a store that keeps faulting on a write-protected code page into a callout pair', () => {
+    // guests/bt-adaptive: 64 stores from one instruction (`poke: mov [ebx], eax`) into data that
+    // shares a page with translated code, then the same store patches an instruction there.
+    const boot = bootImage('bt-adaptive/adaptive.elf', 16);
+    const native = runNative(boot, 16);
+    const r = runBt(boot, { memMiB: 16 });
+    expect(native.out).toContain('DONE checks=3 failed=0');
+    expect(r.outs[0]).toBe(native.out);
+    expect(r.result.state).toBe('exited');
+    expect(r.result.exitCode).toBe(1);
+    const log = r.runner.traps;
+    const all = Array.from({ length: log.count }, (_, i) => log.get(i));
+    const adapt = all.filter((x) => x.kind === TrapKind.AdaptiveRetranslation);
+    expect(adapt).toHaveLength(1);
+    const poke = adapt[0].eip;
+    expect(adapt[0].bytes).toEqual([0x89, 0x03]); // mov [ebx], eax
+    const vals = (i: number) => (all[i].details as { values: number[] }).values;
+    const [faults, lin] = vals(adapt[0].seq - all[0].seq);
+    expect(faults).toBe(ADAPT_AFTER);
+    // One invalidation per fault (each dropped the page's translations), all from `poke`; the one of
+    // the fault that tipped it over is logged right after the retranslation.
+    const inval = all.filter((x) => x.kind === TrapKind.TcInvalidate);
+    const written = (x: (typeof all)[number]) => (x.details as { values: number[] }).values[2];
+    const before = inval.filter((x) => x.seq < adapt[0].seq);
+    expect(before.map((x) => x.eip)).toEqual(Array(ADAPT_AFTER - 1).fill(poke));
+    expect(before.every((x) => written(x) === lin)).toBe(true);
+    // After it: the remaining stores next to the code went through the callouts without a fault
+    // and without dropping anything — except the one that wrote an instruction (patched + 1).
+    const b = r.runner.technique.bt[0];
+    expect(b.stats.adaptiveStores).toBeGreaterThanOrEqual(64 - ADAPT_AFTER - 1);
+    expect(b.stats.adaptiveHits).toBe(1);
+    const after = inval.filter((x) => x.seq > adapt[0].seq);
+    expect(after.map(written)).toEqual([lin, poke - 5]); // the tipping fault, then the code store
+    expectNoTcAddressInLog(r.runner);
+  });
 });
 
 /** Drive a minikernel shell on each VM: boot to the prompt, then one command per VM. */

@@ -38,9 +38,12 @@ import {
   virtualSelector,
   ZF,
 } from './callouts.ts';
-import { Co } from './classify.ts';
+import { adaptableStore, Cls, Co, classify } from './classify.ts';
 import {
+  AREA_FADJ,
+  AREA_IOPL,
   AREA_PAGE,
+  AREA_PENDING,
   AREA_TARGET,
   AREA_VIF,
   type Site,
@@ -81,8 +84,25 @@ export interface BtState {
   /** Guest-physical pages write-protected because they hold translated code. */
   protectedPages: Set<number>;
   src: CodeSource;
-  stats: { indirect: number; exits: number; transient: number; invalidations: number };
+  stats: {
+    indirect: number;
+    exits: number;
+    transient: number;
+    invalidations: number;
+    /** Adaptive store callouts (open + close pairs) and the stores that hit translated bytes. */
+    adaptiveStores: number;
+    adaptiveHits: number;
+  };
+  /** Coherence faults per guest store EIP (adaptive translation watches these). */
+  hot: Map<number, number>;
+  /** Guest EIPs of stores retranslated into callouts (A&A's adaptive translation). */
+  adaptive: Set<number>;
+  /** Pages an adaptive store has open (linear page, guest-physical write address, size), in fours. */
+  open: number[];
 }
+
+/** Coherence faults from one guest instruction before it is retranslated (A&A adapt after a few). */
+export const ADAPT_AFTER = 4;
 
 export class BinaryTranslation extends TrapAndEmulate {
   readonly bt: BtState[] = [];
@@ -137,7 +157,10 @@ export class BinaryTranslation extends TrapAndEmulate {
         lastVif: 0,
         protectedPages: new Set(),
         src: codeSource(vm),
-        stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0 },
+        stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0, adaptiveStores: 0, adaptiveHits: 0 },
+        hot: new Map(),
+        adaptive: new Set(),
+        open: [],
       };
       tc.onKill = (u) => this.unhookIndirect(vm, b, u);
       this.bt.push(b);
@@ -245,18 +268,44 @@ export class BinaryTranslation extends TrapAndEmulate {
 
   // ---- the virtual IF in the area ----
 
+  /** The virtual IF as the TC left it (area.vif holds 0x200 or 0: its byte 1 is 2 or 0). */
+  areaVif(vm: Vm): boolean {
+    return this.vmm.pc.memory.ram[this.bt[vm.index].area + AREA_VIF + 1] !== 0;
+  }
+
   private syncIn(vm: Vm, b: BtState): void {
     const ram = this.vmm.pc.memory.ram;
-    const cur = ram[b.area + AREA_VIF];
+    const cur = ram[b.area + AREA_VIF + 1];
     if (cur !== b.lastVif) {
       vm.v.if = cur !== 0;
       b.lastVif = cur;
     }
   }
+  /** Everything the inline sequences read from the area, as the VMM now sees it. */
   private syncOut(vm: Vm, b: BtState): void {
-    const v = vm.v.if ? 1 : 0;
-    this.vmm.pc.memory.ram[b.area + AREA_VIF] = v;
+    const v = vm.v.if ? 2 : 0;
+    const ram = this.vmm.pc.memory.ram;
+    ram[b.area + AREA_VIF + 1] = v;
     b.lastVif = v;
+    const iopl = (vm.v.iopl & 3) << 12;
+    const tf = vm.vmmOwnsTf && (this.cpu.flags & 0x100) !== 0 ? 0x100 : 0;
+    this.writeArea32(b, AREA_IOPL, iopl);
+    this.writeArea32(b, AREA_FADJ, iopl - 0x200 - tf);
+    ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
+  }
+  private writeArea32(b: BtState, off: number, v: number): void {
+    const r = this.vmm.pc.memory.ram;
+    const a = b.area + off;
+    r[a] = v & 0xff;
+    r[a + 1] = (v >>> 8) & 0xff;
+    r[a + 2] = (v >>> 16) & 0xff;
+    r[a + 3] = (v >>> 24) & 0xff;
+  }
+
+  /** Before each run of the CPU: the pending-interrupt byte may have changed (serial input). */
+  beforeRun(vm: Vm): void {
+    const b = this.bt[vm.index];
+    this.vmm.pc.memory.ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
   }
 
   // ---- events ----
@@ -276,6 +325,9 @@ export class BinaryTranslation extends TrapAndEmulate {
       const tcLin = this.tcLinear(vm);
       const offI = (ev.instrEip - tcLin) >>> 0;
       const offE = (ev.eip - tcLin) >>> 0;
+      // An adaptive store's page is open only across the store itself: anything else first shuts it
+      // (a store that faulted wrote nothing; it re-runs, and faults as before if it must).
+      if (b.open.length > 0 && b.tc.sites.get(offI)?.co !== Co.StoreClose) this.closeStore(vm, b, false);
       if (cpu.cpl === 1 && (offI < b.tc.size || offE < b.tc.size)) {
         if (ev.kind === EventKind.Software && ev.vector === CALLOUT_VECTOR) {
           const site = b.tc.sites.get(offI);
@@ -295,7 +347,9 @@ export class BinaryTranslation extends TrapAndEmulate {
           skipLeave = true;
           return;
         }
-        if (mE.exact) {
+        // A fault at a precise point of a sequence restarts there (the guest state is whole; a
+        // hidden fault leaves it so); anything else resumes only at a guest boundary.
+        if (mE.exact || (mE.precise && offE === offI && ev.kind === EventKind.Exception)) {
           this.resumeGuest = mE.guest;
           this.resumeTc = offE;
         }
@@ -458,6 +512,7 @@ export class BinaryTranslation extends TrapAndEmulate {
       transient,
       transient ? 1 : undefined,
       this.tableLinear(vm),
+      b.adaptive,
     );
     if (transient) b.stats.transient++;
     else this.protect(vm, b, u);
@@ -555,6 +610,7 @@ export class BinaryTranslation extends TrapAndEmulate {
       const p = (vm.mem.info.gpa & ~0xfff) >>> 0;
       if (b.protectedPages.has(p)) page = p;
     }
+    if (page >= 0 && write && this.cpu.cpl === 1) this.countCoherenceFault(vm, b, ev, lin, page);
     if (page >= 0 && write) {
       this.invalidatePage(vm, b, page, lin);
       // The store re-runs alone, from a unit that protects nothing, so it cannot fault again.
@@ -589,6 +645,15 @@ export class BinaryTranslation extends TrapAndEmulate {
       }
       if (site.co === Co.IndMiss) {
         this.indirectMiss(vm, b);
+        return;
+      }
+      if (site.co === Co.StoreOpen || site.co === Co.StoreClose) {
+        // No interrupt between the two: the page is open only for the store.
+        if (site.co === Co.StoreOpen) this.openStore(vm, b, site);
+        else this.closeStore(vm, b, true);
+        this.vmm.charge(vm, this.vmm.cost.btCallout);
+        this.resumeGuest = site.guestEip;
+        this.resumeTc = site.resume;
         return;
       }
       const next = (eip + site.len) >>> 0;
@@ -831,6 +896,110 @@ export class BinaryTranslation extends TrapAndEmulate {
     farTransfer(cpu, vm, sel, off, call, op32, next);
   }
 
+  // ---- adaptive translation (Adams & Agesen 2006 §4.2) ----
+
+  /**
+   * A store from translated code hit a page write-protected because it holds translated code. Each
+   * such fault costs a round trip and drops every translation of the page; an instruction that keeps
+   * doing it (kernel data sharing a page with kernel code) is retranslated into callouts around it.
+   */
+  private countCoherenceFault(vm: Vm, b: BtState, ev: TrapEvent, lin: number, page: number): void {
+    const eip = ev.instrEip >>> 0;
+    if (b.adaptive.has(eip)) return;
+    const n = (b.hot.get(eip) ?? 0) + 1;
+    b.hot.set(eip, n);
+    if (n < ADAPT_AFTER) return;
+    const bytes = b.src.fetch(eip, 15);
+    const c = classify(bytes, eip);
+    if (!c || c.cls !== Cls.Ident || !adaptableStore(bytes.subarray(0, c.len))) return;
+    // Only if the VMM can compute the store's address itself: its ModR/M operand is the address that faulted.
+    const insn = decode(bytes.subarray(0, c.len), true, this.cpu.regs, true);
+    if (!insn || insn.mod === 3) return;
+    const ea = (this.cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0;
+    if ((lin - ea) >>> 0 >= storeSize(bytes)) return;
+    b.adaptive.add(eip);
+    b.hot.delete(eip);
+    // Its units go; the next translation brackets the store with the callouts.
+    for (const u of [...b.tc.units.values()]) if (u.listing.some((l) => l.eip === eip)) b.tc.kill(u);
+    this.vmm.record(
+      vm,
+      TrapKind.AdaptiveRetranslation,
+      0,
+      TrapAction.Translated,
+      this.vmm.cost.adaptive,
+      0,
+      n,
+      lin,
+      page,
+      0,
+      eip,
+    );
+    this.vmm.log.setInstruction(bytes, 0, c.len);
+  }
+
+  /** Before an adaptive store: make its page(s) writable in the shadow if coherence protects them. */
+  private openStore(vm: Vm, b: BtState, site: Site): void {
+    const cpu = this.cpu;
+    b.stats.adaptiveStores++;
+    const insn = decode(site.bytes, true, cpu.regs, true);
+    if (!insn || insn.mod === 3) return;
+    const lin = (cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0;
+    const size = storeSize(site.bytes);
+    const last = (lin + size - 1) >>> 0;
+    for (const a of last >>> 12 === lin >>> 12 ? [lin] : [lin, last & ~0xfff]) {
+      // Never a page of the guest's GDT: the VMM must see each write there (shadow GDT).
+      if (vm.shadow.inVmmRegion(a) || this.onGuestGdt(vm, a)) continue;
+      // Only a page the guest lets the kernel write and already marked dirty: otherwise the store
+      // faults as usual (the guest's own #PF, or the VMM setting D).
+      if (vm.mem.walk(a, true, false, false) !== true) continue;
+      const w = vm.mem.info;
+      const p = (w.gpa & ~0xfff) >>> 0;
+      if (!w.dirty || !b.protectedPages.has(p)) continue;
+      vm.shadow.fill(a, w.gpa, true, w.user && !w.wpOverride, w.large, true);
+      cpu.invlpg(a);
+      const from = a === lin ? w.gpa : p;
+      b.open.push(
+        (a & ~0xfff) >>> 0,
+        from,
+        a === lin ? Math.min(size, 4096 - (lin & 0xfff)) : (last & 0xfff) + 1,
+        p,
+      );
+    }
+  }
+
+  /**
+   * After the store (or when anything else enters the VMM first): protect the pages again. A store
+   * that really wrote translated bytes (`done`) drops that page's translations, as a fault would.
+   */
+  private closeStore(vm: Vm, b: BtState, done: boolean): void {
+    const o = b.open;
+    for (let i = 0; i < o.length; i += 4) {
+      vm.shadow.writeProtect(o[i]);
+      this.cpu.invlpg(o[i]);
+      if (done && this.touchesCode(b, o[i + 3], o[i + 1], o[i + 2])) {
+        b.stats.adaptiveHits++;
+        this.invalidatePage(vm, b, o[i + 3], (o[i] | (o[i + 1] & 0xfff)) >>> 0);
+      }
+    }
+    o.length = 0;
+  }
+
+  /** Do bytes [gpa, gpa + n) of guest-physical page `page` hold code some live unit was translated from? */
+  private touchesCode(b: BtState, page: number, gpa: number, n: number): boolean {
+    const s = b.tc.pageUnits.get(page);
+    if (!s) return false;
+    for (const u of s) {
+      for (const l of u.listing) {
+        let g: number | null;
+        if (((l.eip ^ u.guestEip) & ~0xfff) === 0) g = u.gpa + (l.eip - u.guestEip);
+        else g = b.src.gpa(l.eip);
+        if (g === null || (g + l.len - 1) >>> 12 !== g >>> 12) return true; // unsure: say yes
+        if (g < gpa + n && gpa < g + l.len) return true;
+      }
+    }
+    return false;
+  }
+
   /** An indirect branch looked up by the VMM: counted and costed, not logged one by one. */
   private chargeLookup(vm: Vm, b: BtState): void {
     b.stats.indirect++;
@@ -850,6 +1019,14 @@ export class BinaryTranslation extends TrapAndEmulate {
     log.setOutcome(r.action, cost);
     this.vmm.charge(vm, cost - r.cost);
   }
+}
+
+/** Bytes an adaptive store may write: 4 for one-byte opcodes, 16 for two-byte ones (SSE). */
+function storeSize(b: Uint8Array): number {
+  let p = 0;
+  while (p < b.length && [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3].includes(b[p]))
+    p++;
+  return b[p] === 0x0f ? 16 : 4;
 }
 
 /** Guest kernel code as the guest would fetch it: through its own page tables, supervisor. */

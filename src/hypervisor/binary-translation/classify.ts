@@ -5,7 +5,7 @@
  * The sensitive list is Robin & Irvine's (USENIX Security 2000) plus every
  * privileged instruction and all control flow.
  */
-import { disassemble } from '../../cpu/index.ts';
+import { disassemble, opcodeInfo, predecode } from '../../cpu/index.ts';
 import { TrapOp } from '../vmm/trap-log.ts';
 
 /** Translation class of a guest instruction. */
@@ -65,6 +65,10 @@ export const Co = {
   Unsupported: 16,
   /** The RET lookup table had no entry for the target (the shared miss stub). */
   IndMiss: 17,
+  /** Adaptive translation: before a store that kept faulting, open its page (write-protected for coherence). */
+  StoreOpen: 18,
+  /** …and after it: protect the page again; drop translations only if the store hit translated bytes. */
+  StoreClose: 19,
 } as const;
 
 export interface Classified {
@@ -78,23 +82,43 @@ export interface Classified {
   target: number;
   /** Offset of the opcode byte (after prefixes). */
   opAt: number;
-  /** Disassembly (Intel syntax) for the UI. */
+  /** Disassembly (Intel syntax) for the UI; '' when the length came from the CPU's pre-decoder (see `textOf`). */
   text: string;
   opsz16: boolean;
 }
 
 const PREFIX = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
 
+// Helpers at module level: closures made per call cost an allocation (and a name) each time.
+const rel8 = (b: Uint8Array, p: number, next: number) => (next + ((b[p + 1] << 24) >> 24)) >>> 0;
+const rel32 = (b: Uint8Array, at: number, next: number) =>
+  (next + (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24))) >>> 0;
+const reg = (b: Uint8Array, at: number) => (b[at] >> 3) & 7;
+const mod = (b: Uint8Array, at: number) => b[at] >> 6;
+function set(r: Classified, cls: Cls, co: number, op: number): Classified {
+  r.cls = cls;
+  r.co = co;
+  r.op = op;
+  return r;
+}
+const priv = (r: Classified, op: number) => set(r, Cls.Callout, Co.Privileged, op);
+
 /** Classify the instruction at the start of `b` (guest bytes at guest EIP `eip`; 32-bit code). */
 export function classify(b: Uint8Array, eip: number): Classified | null {
   if (b.length === 0) return null;
+  // The block cache's pre-decoder gives the length of everything it runs natively (most kernel
+  // code) without building text; the disassembler covers the rest (system instructions, x87, …).
   let d: { text: string; length: number };
-  try {
-    d = disassemble(b, 0, 32, eip);
-  } catch {
-    return null;
+  const pd = predecode(b, 0, eip, b.length, 0xffffffff);
+  if (pd !== null) d = { text: '', length: pd.len };
+  else {
+    try {
+      d = disassemble(b, 0, 32, eip);
+    } catch {
+      return null;
+    }
+    if (d.text === '(truncated)') return null;
   }
-  if (d.text === '(truncated)') return null;
   const r: Classified = {
     len: d.length,
     cls: Cls.Ident,
@@ -118,101 +142,89 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
   r.opAt = p;
   const o = b[p];
   const next = (eip + r.len) | 0;
-  const rel8 = () => (next + ((b[p + 1] << 24) >> 24)) >>> 0;
-  const rel32 = (at: number) =>
-    (next + (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24))) >>> 0;
-  const reg = (at: number) => (b[at] >> 3) & 7;
-  const mod = (at: number) => b[at] >> 6;
-  const set = (cls: Cls, co: number, op: number): Classified => {
-    r.cls = cls;
-    r.co = co;
-    r.op = op;
-    return r;
-  };
-  const priv = (op: number) => set(Cls.Callout, Co.Privileged, op);
   // 16-bit operand size on a control transfer truncates EIP: not translated (no 32-bit kernel uses it).
   if (o >= 0x70 && o <= 0x7f) {
-    r.target = rel8();
-    return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jcc, 0, 0);
+    r.target = rel8(b, p, next);
+    return r.opsz16 ? set(r, Cls.CalloutEnd, Co.Unsupported, 0) : set(r, Cls.Jcc, 0, 0);
   }
   switch (o) {
     case 0xeb:
-      r.target = rel8();
-      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jmp, 0, 0);
+      r.target = rel8(b, p, next);
+      return r.opsz16 ? set(r, Cls.CalloutEnd, Co.Unsupported, 0) : set(r, Cls.Jmp, 0, 0);
     case 0xe9:
-      r.target = rel32(p + 1);
-      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jmp, 0, 0);
+      r.target = rel32(b, p + 1, next);
+      return r.opsz16 ? set(r, Cls.CalloutEnd, Co.Unsupported, 0) : set(r, Cls.Jmp, 0, 0);
     case 0xe8:
-      r.target = rel32(p + 1);
-      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Call, 0, 0);
+      r.target = rel32(b, p + 1, next);
+      return r.opsz16 ? set(r, Cls.CalloutEnd, Co.Unsupported, 0) : set(r, Cls.Call, 0, 0);
     case 0xe0:
     case 0xe1:
     case 0xe2:
     case 0xe3:
-      r.target = rel8();
-      return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Loop, 0, 0);
+      r.target = rel8(b, p, next);
+      return r.opsz16 ? set(r, Cls.CalloutEnd, Co.Unsupported, 0) : set(r, Cls.Loop, 0, 0);
     case 0xc3:
     case 0xc2:
-      return set(Cls.CalloutEnd, Co.Ret, 0);
+      return set(r, Cls.CalloutEnd, Co.Ret, 0);
     case 0xca:
     case 0xcb:
-      return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_RET);
+      return set(r, Cls.CalloutEnd, Co.Far, TrapOp.FAR_RET);
     case 0x9a:
-      return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_CALL);
+      return set(r, Cls.CalloutEnd, Co.Far, TrapOp.FAR_CALL);
     case 0xea:
-      return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_JMP);
+      return set(r, Cls.CalloutEnd, Co.Far, TrapOp.FAR_JMP);
     case 0xff: {
-      const g = reg(p + 1);
-      if (g === 2) return set(Cls.CalloutEnd, Co.CallInd, 0);
-      if (g === 4) return set(Cls.CalloutEnd, Co.JmpInd, 0);
-      if (g === 3) return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_CALL);
-      if (g === 5) return set(Cls.CalloutEnd, Co.Far, TrapOp.FAR_JMP);
+      const g = reg(b, p + 1);
+      if (g === 2) return set(r, Cls.CalloutEnd, Co.CallInd, 0);
+      if (g === 4) return set(r, Cls.CalloutEnd, Co.JmpInd, 0);
+      if (g === 3) return set(r, Cls.CalloutEnd, Co.Far, TrapOp.FAR_CALL);
+      if (g === 5) return set(r, Cls.CalloutEnd, Co.Far, TrapOp.FAR_JMP);
       return r;
     }
     case 0xcf:
-      return set(Cls.CalloutEnd, Co.Iret, TrapOp.IRET);
+      return set(r, Cls.CalloutEnd, Co.Iret, TrapOp.IRET);
     case 0xcc:
     case 0xcd:
     case 0xce:
     case 0xf1:
-      return set(Cls.CalloutEnd, Co.Int, TrapOp.INT);
+      return set(r, Cls.CalloutEnd, Co.Int, TrapOp.INT);
     case 0xfa:
-      return set(Cls.Cli, 0, TrapOp.CLI);
+      return set(r, Cls.Cli, 0, TrapOp.CLI);
     case 0xfb:
-      return priv(TrapOp.STI);
+      return priv(r, TrapOp.STI);
     case 0x9c:
-      return set(Cls.Callout, Co.Pushf, TrapOp.PUSHF);
+      return set(r, Cls.Callout, Co.Pushf, TrapOp.PUSHF);
     case 0x9d:
-      return set(Cls.Callout, Co.Popf, TrapOp.POPF);
+      return set(r, Cls.Callout, Co.Popf, TrapOp.POPF);
     case 0xf4:
-      return set(Cls.CalloutEnd, Co.Privileged, TrapOp.HLT);
+      return set(r, Cls.CalloutEnd, Co.Privileged, TrapOp.HLT);
     case 0xe4:
     case 0xe5:
     case 0xec:
     case 0xed:
-      return priv(TrapOp.IN);
+      return priv(r, TrapOp.IN);
     case 0xe6:
     case 0xe7:
     case 0xee:
     case 0xef:
-      return priv(TrapOp.OUT);
+      return priv(r, TrapOp.OUT);
     case 0x6c:
     case 0x6d:
-      return priv(TrapOp.INS);
+      return priv(r, TrapOp.INS);
     case 0x6e:
     case 0x6f:
-      return priv(TrapOp.OUTS);
+      return priv(r, TrapOp.OUTS);
     case 0x0e:
     case 0x16:
-      return set(Cls.Callout, Co.SegRead, TrapOp.PUSH_SEG);
+      return set(r, Cls.Callout, Co.SegRead, TrapOp.PUSH_SEG);
     case 0x17:
-      return priv(TrapOp.SEG_LOAD);
+      return priv(r, TrapOp.SEG_LOAD);
     case 0x8c: {
-      const s = reg(p + 1);
-      return s === 1 || s === 2 ? set(Cls.Callout, Co.SegRead, TrapOp.MOV_FROM_SEG) : r;
+      const s = reg(b, p + 1);
+      return s === 1 || s === 2 ? set(r, Cls.Callout, Co.SegRead, TrapOp.MOV_FROM_SEG) : r;
     }
     case 0x8e:
-      return reg(p + 1) === 2 ? priv(TrapOp.SEG_LOAD) : r;
+      return reg(b, p + 1) === 2 ? priv(r, TrapOp.SEG_LOAD) : r;
     case 0x0f:
       break;
     default:
@@ -220,66 +232,94 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
   }
   const o2 = b[p + 1];
   if (o2 >= 0x80 && o2 <= 0x8f) {
-    r.target = rel32(p + 2);
-    return r.opsz16 ? set(Cls.CalloutEnd, Co.Unsupported, 0) : set(Cls.Jcc, 0, 0);
+    r.target = rel32(b, p + 2, next);
+    return r.opsz16 ? set(r, Cls.CalloutEnd, Co.Unsupported, 0) : set(r, Cls.Jcc, 0, 0);
   }
   const m = p + 2;
   switch (o2) {
     case 0x00: {
-      const g = reg(m);
-      if (g === 0) return set(Cls.Callout, Co.StoreSys, TrapOp.SLDT);
-      if (g === 1) return set(Cls.Callout, Co.StoreSys, TrapOp.STR);
-      if (g === 2) return priv(TrapOp.LLDT);
-      if (g === 3) return priv(TrapOp.LTR);
-      if (g === 4) return set(Cls.Callout, Co.DescCheck, TrapOp.VERR);
-      if (g === 5) return set(Cls.Callout, Co.DescCheck, TrapOp.VERW);
+      const g = reg(b, m);
+      if (g === 0) return set(r, Cls.Callout, Co.StoreSys, TrapOp.SLDT);
+      if (g === 1) return set(r, Cls.Callout, Co.StoreSys, TrapOp.STR);
+      if (g === 2) return priv(r, TrapOp.LLDT);
+      if (g === 3) return priv(r, TrapOp.LTR);
+      if (g === 4) return set(r, Cls.Callout, Co.DescCheck, TrapOp.VERR);
+      if (g === 5) return set(r, Cls.Callout, Co.DescCheck, TrapOp.VERW);
       return r;
     }
     case 0x01: {
-      const g = reg(m);
-      const mem = mod(m) !== 3;
-      if (g === 0 && mem) return set(Cls.Callout, Co.StoreSys, TrapOp.SGDT);
-      if (g === 1 && mem) return set(Cls.Callout, Co.StoreSys, TrapOp.SIDT);
-      if (g === 2 && mem) return priv(TrapOp.LGDT);
-      if (g === 3 && mem) return priv(TrapOp.LIDT);
-      if (g === 4) return set(Cls.Callout, Co.StoreSys, TrapOp.SMSW);
-      if (g === 6) return priv(TrapOp.LMSW);
-      if (g === 7 && mem) return priv(TrapOp.INVLPG);
+      const g = reg(b, m);
+      const mem = mod(b, m) !== 3;
+      if (g === 0 && mem) return set(r, Cls.Callout, Co.StoreSys, TrapOp.SGDT);
+      if (g === 1 && mem) return set(r, Cls.Callout, Co.StoreSys, TrapOp.SIDT);
+      if (g === 2 && mem) return priv(r, TrapOp.LGDT);
+      if (g === 3 && mem) return priv(r, TrapOp.LIDT);
+      if (g === 4) return set(r, Cls.Callout, Co.StoreSys, TrapOp.SMSW);
+      if (g === 6) return priv(r, TrapOp.LMSW);
+      if (g === 7 && mem) return priv(r, TrapOp.INVLPG);
       return r;
     }
     case 0x02:
-      return set(Cls.Callout, Co.DescCheck, TrapOp.LAR);
+      return set(r, Cls.Callout, Co.DescCheck, TrapOp.LAR);
     case 0x03:
-      return set(Cls.Callout, Co.DescCheck, TrapOp.LSL);
+      return set(r, Cls.Callout, Co.DescCheck, TrapOp.LSL);
     case 0x06:
-      return priv(TrapOp.CLTS);
+      return priv(r, TrapOp.CLTS);
     case 0x08:
-      return priv(TrapOp.INVD);
+      return priv(r, TrapOp.INVD);
     case 0x09:
-      return priv(TrapOp.WBINVD);
+      return priv(r, TrapOp.WBINVD);
     case 0x20:
     case 0x22:
-      return priv(o2 === 0x20 ? TrapOp.MOV_FROM_CR : TrapOp.MOV_TO_CR);
+      return priv(r, o2 === 0x20 ? TrapOp.MOV_FROM_CR : TrapOp.MOV_TO_CR);
     case 0x21:
     case 0x23:
-      return priv(TrapOp.MOV_DR);
+      return priv(r, TrapOp.MOV_DR);
     case 0x30:
-      return priv(TrapOp.WRMSR);
+      return priv(r, TrapOp.WRMSR);
     case 0x31:
       // RDTSC is innocuous at ring 1 unless the guest set CR4.TSD (mirrored into the real CR4): then
       // the copy faults by itself and the shared emulation answers for guest ring 0.
       return r;
     case 0x32:
-      return priv(TrapOp.RDMSR);
+      return priv(r, TrapOp.RDMSR);
     case 0xa2:
-      return set(Cls.Callout, Co.Cpuid, TrapOp.CPUID);
+      return set(r, Cls.Callout, Co.Cpuid, TrapOp.CPUID);
     case 0xb2:
-      return priv(TrapOp.SEG_LOAD);
+      return priv(r, TrapOp.SEG_LOAD);
     case 0x34:
     case 0x35:
       // SYSENTER/SYSEXIT from the guest kernel would enter/leave real ring 0: not translated.
-      return set(Cls.CalloutEnd, Co.Unsupported, 0);
+      return set(r, Cls.CalloutEnd, Co.Unsupported, 0);
     default:
       return r;
   }
+}
+
+/** The disassembly of a classified instruction (computed only when a listing is shown). */
+export function textOf(bytes: Uint8Array, eip: number): string {
+  try {
+    return disassemble(bytes, 0, 32, eip).text;
+  } catch {
+    return '(truncated)';
+  }
+}
+
+/**
+ * Whether an innocuous instruction may become an adaptive store (A&A 2006 §4.2): it writes memory
+ * through its ModR/M operand (so the VMM can compute the address from the guest registers), at
+ * most 16 bytes (not x87 state saves, FXSAVE, or descriptor-table stores), and not the stack.
+ */
+export function adaptableStore(b: Uint8Array): boolean {
+  let p = 0;
+  while (p < b.length && PREFIX.has(b[p])) p++;
+  let o = b[p];
+  const two = o === 0x0f;
+  if (two) o = b[++p];
+  if (p + 1 >= b.length || b[p + 1] >> 6 === 3) return false;
+  if (!two && o >= 0xd8 && o <= 0xdf) return false;
+  if (two && (o === 0xae || o === 0x00 || o === 0x01)) return false;
+  if (!two && (o === 0xff || o === 0x8f)) return false; // PUSH/POP r/m, indirect branches
+  const info = opcodeInfo(o, two, (b[p + 1] >> 3) & 7);
+  return info?.modrm === true;
 }

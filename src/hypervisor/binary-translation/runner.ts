@@ -38,10 +38,9 @@ export class BinaryTranslationRunner extends VmmRunner<BinaryTranslation> {
    */
   protected override virtualSnapshot(real: CpuState, vm: Vm): HvCpuSnapshot {
     const snap = ringCompressedSnapshot(real, vm);
-    const area = this.vmm.pc.memory.ram[this.technique.bt[vm.index].area];
     if (real.cpl === 1) {
       snap.eip = this.technique.guestEip(vm, real.eip, real.cpl);
-      snap.eflags = ((snap.eflags & ~0x200) | (area ? 0x200 : 0)) >>> 0;
+      snap.eflags = ((snap.eflags & ~0x200) | (this.technique.areaVif(vm) ? 0x200 : 0)) >>> 0;
     }
     return snap;
   }

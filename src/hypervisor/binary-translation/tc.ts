@@ -19,11 +19,39 @@ export const TC_PAGES = 256;
 /** Page indices inside the VMM slot: 0–31 shadow GDT/LDT (shadow.ts), the area, then the TC. */
 export const AREA_PAGE = 32;
 export const TC_PAGE = 64;
-/** The VM's virtual-CPU area: byte 0 is the virtual IF (1 = interrupts enabled). */
+/**
+ * The VM's virtual-CPU area (one page, the only writable one of the slot). Dwords:
+ * - AREA_VIF: the virtual IF as the EFLAGS bit (0x200 = interrupts enabled, 0 = disabled), so the
+ *   inline PUSHF can add it to a real flags image and the inline CLI/STI/POPF store it directly;
+ * - AREA_SCR, AREA_SCR2: the guest's ECX/EDX while an inline sequence borrows them;
+ * - AREA_TARGET: the guest target of an inline indirect branch (RET, JMP/CALL r/m);
+ * - AREA_IOPL: the virtual IOPL << 12 (the inline POPF calls out when an image changes it);
+ * - AREA_FADJ: what turns a real ring-1 PUSHF image (IF = 1, IOPL = 0, TF maybe the VMM's) into
+ *   the guest's, besides the virtual IF: (IOPL << 12) − 0x200 − (the VMM's TF);
+ * - AREA_PENDING: 1 while the VM's virtual PIC has an interrupt to deliver (written by the VMM on
+ *   every exit from it; devices change only inside the VMM), so an inline STI/POPF that enables
+ *   interrupts calls out only when one is waiting.
+ */
 export const AREA_VIF = 0;
-/** Scratch for the guest's ECX during an inline RET lookup, and the RET's guest target. */
 export const AREA_SCR = 4;
 export const AREA_TARGET = 8;
+export const AREA_SCR2 = 12;
+export const AREA_IOPL = 16;
+export const AREA_FADJ = 20;
+export const AREA_PENDING = 24;
+/** How a TC instruction maps back (tc.mapInsn): */
+export const Map_ = {
+  /** Inside a rewritten sequence: the guest state is half-way; nothing may happen here. */
+  Mid: 0,
+  /** A guest instruction boundary: interrupts may be injected, faults restart here. */
+  Exact: 1,
+  /**
+   * Guest state is exactly that before the guest instruction (every borrowed register restored),
+   * but the sequence has started: a fault here is precise and restarts at this TC instruction,
+   * yet no interrupt is injected here.
+   */
+  Precise: 2,
+} as const;
 /**
  * The RET lookup table: 65,536 TC addresses (a unit's entry check, or the miss stub) indexed by
  * the low 16 bits of the guest target, in its own 64 pages of the slot after the TC.
@@ -168,8 +196,20 @@ export class TranslationCache {
     this.write(patch, [rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, (rel >>> 24) & 0xff]);
   }
 
-  /** Record that TC offset `tc` holds code standing for guest EIP `guest`. */
-  mapInsn(tc: number, guest: number, exact: boolean): void {
+  /** Entries in the TC → guest map so far (see `setMapKind`). */
+  get mapped(): number {
+    return this.n;
+  }
+  /** Change how map entry `i` maps back (the STI shadow makes the next instruction non-exact). */
+  setMapKind(i: number, kind: number): void {
+    if (i < this.n) this.exact[i] = kind;
+  }
+
+  /**
+   * Record that TC offset `tc` holds code standing for guest EIP `guest`; `exact`: true/Map_.Exact,
+   * false/Map_.Mid, or Map_.Precise.
+   */
+  mapInsn(tc: number, guest: number, exact: boolean | number): void {
     if (this.n === this.starts.length) {
       const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
         const b = make(a.length * 2);
@@ -182,7 +222,7 @@ export class TranslationCache {
     }
     this.starts[this.n] = tc;
     this.guests[this.n] = guest;
-    this.exact[this.n] = exact ? 1 : 0;
+    this.exact[this.n] = exact === true ? 1 : exact === false ? 0 : exact;
     this.n++;
   }
 
@@ -190,7 +230,7 @@ export class TranslationCache {
    * The guest EIP a TC offset stands for. `exact`: `tc` is the first TC instruction of a guest
    * instruction (or a point where the guest state is complete), so an interrupt may be taken there.
    */
-  toGuest(tc: number): { guest: number; exact: boolean } | null {
+  toGuest(tc: number): { guest: number; exact: boolean; precise: boolean } | null {
     let lo = 0;
     let hi = this.n - 1;
     if (hi < 0 || tc < this.starts[0]) return null;
@@ -199,7 +239,12 @@ export class TranslationCache {
       if (this.starts[mid] <= tc) lo = mid;
       else hi = mid - 1;
     }
-    return { guest: this.guests[lo] >>> 0, exact: this.starts[lo] === tc && this.exact[lo] === 1 };
+    const at = this.starts[lo] === tc;
+    return {
+      guest: this.guests[lo] >>> 0,
+      exact: at && this.exact[lo] === 1,
+      precise: at && this.exact[lo] !== 0,
+    };
   }
 
   /** Enter a finished unit: lookup, coherence pages. */

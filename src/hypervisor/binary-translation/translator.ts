@@ -3,7 +3,12 @@
  * control transfer) from guest kernel code into real IA-32 code in the TC (Adams & Agesen 2006).
  *
  *   IDENT            the guest bytes, unchanged
- *   CLI              mov byte ss:[area.vif], 0          (inline: the virtual IF lives in the area)
+ *   CLI              mov dword ss:[area.vif], 0         (inline: the virtual IF lives in the area)
+ *   STI              vif ← 0x200 inline; a callout only when an interrupt is pending (area.pending)
+ *   PUSHF            pushfd, then fix its IF/IOPL/TF from the area with LEA (no flag touched)
+ *   POPF             vif ← image.IF, then a real popfd (arithmetic flags; ring 1 keeps the real IF);
+ *                    a callout when the image changes IOPL or enables a pending interrupt
+ *   RET, JMP/CALL r/m  the inline lookup: target → area, jmp [table + (target & 0xffff)*4]
  *   Jcc / JMP rel    jcc rel32 / jmp rel32 → exit stub   (patched to the successor: chaining)
  *   CALL rel         push <guest return EIP>; jmp rel32 → exit stub
  *   LOOP/JECXZ rel8  loop +2; jmp +5; jmp → taken stub; jmp → fall-through stub
@@ -18,10 +23,25 @@
  * like any other event; the VMM recognises it by its TC address (tc.sites), never by the vector.
  */
 import { GuestPageFault } from '../vmm/guest-mem.ts';
-import { Cls, Co, classify } from './classify.ts';
-import { AREA_SCR, AREA_TARGET, AREA_VIF, type Exit, type TranslationCache, type Unit } from './tc.ts';
+import { TrapOp } from '../vmm/trap-log.ts';
+import { Cls, Co, classify, textOf } from './classify.ts';
+import {
+  AREA_FADJ,
+  AREA_IOPL,
+  AREA_PENDING,
+  AREA_SCR,
+  AREA_SCR2,
+  AREA_TARGET,
+  AREA_VIF,
+  type Exit,
+  Map_,
+  type TranslationCache,
+  type Unit,
+} from './tc.ts';
 
 export const CALLOUT_VECTOR = 0xbb;
+/** Guest code bytes fetched at a time while translating. */
+const WINDOW = 96;
 /** Most guest instructions per unit (VMware's limit). */
 export const MAX_UNIT_INSNS = 12;
 /** Upper bound of one unit's code: 12 × (15 bytes + a 10-byte rewrite) + 13 stubs. */
@@ -59,6 +79,8 @@ export function translateUnit(
   maxInsns = MAX_UNIT_INSNS,
   /** Linear address of the RET lookup table. */
   tableLin = 0,
+  /** Guest EIPs of stores retranslated adaptively (bracketed by StoreOpen/StoreClose callouts). */
+  adaptive: ReadonlySet<number> | null = null,
 ): Unit {
   const gpa0 = src.gpa(eip);
   if (gpa0 === null) throw new GuestPageFault(eip >>> 0, src.faultCode(eip));
@@ -84,9 +106,16 @@ export function translateUnit(
     emit(0xe9);
     exitRel32(target);
   };
-  const site = (co: number, op: number, guest: number, bytes: Uint8Array, ends: boolean) => {
+  const site = (
+    co: number,
+    op: number,
+    guest: number,
+    bytes: Uint8Array,
+    ends: boolean,
+    kind: number = Map_.Exact,
+  ) => {
     const at = pos();
-    tc.mapInsn(at, guest, true);
+    tc.mapInsn(at, guest, kind);
     emit(0xcd, CALLOUT_VECTOR);
     tc.sites.set(at, {
       co,
@@ -102,10 +131,46 @@ export function translateUnit(
     });
   };
 
+  const area = (off: number) => emit32((areaLin + off) >>> 0);
+  /** mov ss:[area+off], ecx / mov ecx, ss:[area+off] (and EDX with reg = 2). */
+  const toArea = (off: number, reg = 1) => {
+    emit(0x36, 0x89, 0x05 | (reg << 3));
+    area(off);
+  };
+  const fromArea = (off: number, reg = 1) => {
+    emit(0x36, 0x8b, 0x05 | (reg << 3));
+    area(off);
+  };
+  /** A forward rel8 jump whose displacement is filled in later (`land`). */
+  const jump8 = (...op: number[]) => {
+    emit(...op, 0);
+    return buf.length;
+  };
+  const land = (after: number) => {
+    buf[after - 1] = buf.length - after;
+  };
+  /** The inline lookup once ECX holds the guest target (guest ECX saved in area.scr). */
+  const lookup = () => {
+    toArea(AREA_TARGET); // mov ss:[target], ecx
+    emit(0x0f, 0xb7, 0xc9); // movzx ecx, cx
+    emit(0x36, 0xff, 0x24, 0x8d);
+    emit32(tableLin); // jmp ss:[table + ecx*4]
+  };
+
   let cur = eip >>> 0;
   let ended = false;
-  for (let n = 0; n < maxInsns && !ended; n++) {
-    const bytes = src.fetch(cur, 15);
+  let win: Uint8Array | null = null;
+  let winAt = cur;
+  let lastPage = -1;
+  /** The previous instruction was STI: this one runs in its interrupt shadow (SDM Vol.2 STI). */
+  let afterSti = false;
+  for (let n = 0; (n < maxInsns || afterSti) && !ended; n++) {
+    // One fetch (a guest page walk or two) serves several instructions.
+    if (win === null || (cur - winAt + 15 > win.length && win.length === WINDOW)) {
+      winAt = cur;
+      win = src.fetch(cur, WINDOW);
+    }
+    const bytes = win.subarray(cur - winAt, cur - winAt + 15);
     const c = bytes.length > 0 ? classify(bytes, cur) : null;
     if (c === null || c.len > bytes.length) {
       if (n === 0) {
@@ -115,19 +180,38 @@ export function translateUnit(
       }
       break; // translated up to here; the next unit faults for itself when reached
     }
-    for (let k = 0; k < c.len; k += 4096 - ((cur + k) & 0xfff)) {
-      const g = src.gpa((cur + k) >>> 0);
+    const last = (cur + c.len - 1) >>> 0;
+    if (cur >>> 12 !== lastPage) {
+      lastPage = cur >>> 12;
+      const g = src.gpa(cur);
       if (g !== null) pages.add((g & ~0xfff) >>> 0);
     }
-    const g = src.gpa((cur + c.len - 1) >>> 0);
-    if (g !== null) pages.add((g & ~0xfff) >>> 0);
+    if (last >>> 12 !== lastPage) {
+      lastPage = last >>> 12;
+      const g = src.gpa(last);
+      if (g !== null) pages.add((g & ~0xfff) >>> 0);
+    }
     const next = (cur + c.len) >>> 0;
     const ins = bytes.subarray(0, c.len);
     let how = '';
+    const shadowed = afterSti;
+    afterSti = false;
+    const map0 = tc.mapped;
+    const inline = inlineKind(c, ins, tc.missStub >= 0);
     u.insns++;
     u.guestBytes += c.len;
     switch (c.cls) {
       case Cls.Ident:
+        if (adaptive?.has(cur)) {
+          // Adaptive translation: the VMM opens the store's page, the store runs, the VMM closes it.
+          site(Co.StoreOpen, 0, cur, ins, false);
+          tc.mapInsn(pos(), cur, Map_.Precise);
+          emit(...ins);
+          site(Co.StoreClose, 0, next, ins, false, Map_.Mid);
+          u.rewritten++;
+          how = 'adaptive: a callout opens the page for the store';
+          break;
+        }
         tc.mapInsn(pos(), cur, true);
         emit(...ins);
         u.ident++;
@@ -141,9 +225,9 @@ export function translateUnit(
         break;
       case Cls.Cli:
         tc.mapInsn(pos(), cur, true);
-        emit(0x36, 0xc6, 0x05);
-        emit32((areaLin + AREA_VIF) >>> 0);
-        emit(0);
+        emit(0x36, 0xc7, 0x05);
+        area(AREA_VIF);
+        emit32(0); // mov dword ss:[vif], 0
         u.rewritten++;
         break;
       case Cls.Jcc: {
@@ -189,6 +273,33 @@ export function translateUnit(
         break;
       }
       case Cls.CalloutEnd:
+        if (inline === Inline.Indirect) {
+          // JMP/CALL r/m32 through the same lookup as RET. The operand is read with the guest's own
+          // ModR/M (reg := ECX) while ECX is still the guest's, so a fault there is precise; CALL
+          // pushes the guest return address only once ECX is restored.
+          const call = c.co === Co.CallInd;
+          tc.mapInsn(pos(), cur, true);
+          toArea(AREA_SCR); // mov ss:[scr], ecx
+          tc.mapInsn(pos(), cur, Map_.Precise);
+          for (let k = 0; k < c.opAt; k++) emit(ins[k]); // segment / address-size prefixes
+          emit(0x8b, (ins[c.opAt + 1] & 0xc7) | 0x08, ...ins.subarray(c.opAt + 2)); // mov ecx, r/m32
+          tc.mapInsn(pos(), cur, Map_.Mid);
+          if (call) {
+            toArea(AREA_TARGET);
+            fromArea(AREA_SCR);
+            tc.mapInsn(pos(), cur, Map_.Precise);
+            emit(0x68);
+            emit32(next); // push <guest return EIP>
+            tc.mapInsn(pos(), cur, Map_.Mid);
+            toArea(AREA_SCR);
+            fromArea(AREA_TARGET);
+          }
+          lookup();
+          u.rewritten++;
+          how = 'inline lookup';
+          ended = true;
+          break;
+        }
         if (c.co === Co.Ret && c.opAt === 0 && tc.missStub >= 0) {
           // Inline RET (VMware's indirect-branch lookup): pop the guest target, index the
           // lookup table with its low 16 bits and jump through it — to the target unit's entry
@@ -224,6 +335,82 @@ export function translateUnit(
         ended = true;
         break;
       case Cls.Callout:
+        if (inline === Inline.Pushf) {
+          // The real image has IF = 1 and IOPL = 0 (the VMM's); area.vif + area.fadj make it the
+          // guest's. LEA and MOV only: the guest's flags are what PUSHFD just saved.
+          tc.mapInsn(pos(), cur, true);
+          emit(0x9c); // pushfd — the only instruction that can fault
+          tc.mapInsn(pos(), cur, Map_.Mid);
+          toArea(AREA_SCR);
+          toArea(AREA_SCR2, 2);
+          emit(0x8b, 0x0c, 0x24); // mov ecx, [esp]
+          fromArea(AREA_VIF, 2);
+          emit(0x8d, 0x0c, 0x11); // lea ecx, [ecx + edx]
+          fromArea(AREA_FADJ, 2);
+          emit(0x8d, 0x0c, 0x11); // lea ecx, [ecx + edx]
+          emit(0x89, 0x0c, 0x24); // mov [esp], ecx
+          fromArea(AREA_SCR);
+          fromArea(AREA_SCR2, 2);
+          u.rewritten++;
+          how = 'inline: real flags + virtual IF/IOPL';
+          break;
+        }
+        if (inline === Inline.Popf) {
+          // Flags are free until the real POPFD reloads them from the image.
+          tc.mapInsn(pos(), cur, true);
+          toArea(AREA_SCR);
+          tc.mapInsn(pos(), cur, Map_.Precise);
+          emit(0x8b, 0x0c, 0x24); // mov ecx, [esp] — the only read that can fault
+          tc.mapInsn(pos(), cur, Map_.Mid);
+          emit(0x81, 0xe1);
+          emit32(0x3000); // and ecx, IOPL
+          emit(0x36, 0x3b, 0x0d);
+          area(AREA_IOPL); // cmp ecx, ss:[iopl]
+          const toCo = jump8(0x75); // jne → callout (IOPL changes: rare)
+          emit(0x8b, 0x0c, 0x24); // mov ecx, [esp]
+          emit(0x81, 0xe1);
+          emit32(0x200); // and ecx, IF
+          toArea(AREA_VIF);
+          const off1 = jump8(0xe3); // jecxz → done (IF = 0: nothing becomes deliverable)
+          fromArea(AREA_PENDING);
+          const off2 = jump8(0xe3); // jecxz → done (no interrupt waiting)
+          land(toCo);
+          fromArea(AREA_SCR);
+          const coAt = pos();
+          site(Co.Popf, c.op, cur, ins, false, Map_.Mid); // the full POPF in the VMM
+          const toNext = jump8(0xeb);
+          land(off1);
+          land(off2);
+          fromArea(AREA_SCR);
+          emit(0x9d); // popfd: status flags, TF, DF, NT, AC, ID (IF/IOPL stay the VMM's at ring 1)
+          land(toNext);
+          (tc.sites.get(coAt) as { resume: number }).resume = pos();
+          u.rewritten++;
+          how = 'inline: virtual IF from the image + real popfd (callout if an interrupt is pending)';
+          break;
+        }
+        if (inline === Inline.Sti) {
+          tc.mapInsn(pos(), cur, true);
+          toArea(AREA_SCR);
+          tc.mapInsn(pos(), cur, Map_.Mid);
+          fromArea(AREA_PENDING);
+          const quiet = jump8(0xe3); // jecxz → no interrupt waiting
+          fromArea(AREA_SCR);
+          const at = pos();
+          site(c.co, c.op, cur, ins, false, Map_.Mid); // the full STI (with its shadow) in the VMM
+          const toNext = jump8(0xeb);
+          land(quiet);
+          fromArea(AREA_SCR);
+          emit(0x36, 0xc7, 0x05);
+          area(AREA_VIF);
+          emit32(0x200); // mov dword ss:[vif], IF
+          land(toNext);
+          (tc.sites.get(at) as { resume: number }).resume = pos();
+          afterSti = true;
+          u.rewritten++;
+          how = 'inline: set the virtual IF (callout if an interrupt is pending)';
+          break;
+        }
         site(c.co, c.op, cur, ins, false);
         if (c.co === Co.Cpuid) {
           // The physical CPU answers; after it the guest is at the next instruction.
@@ -234,10 +421,19 @@ export function translateUnit(
         how = 'callout';
         break;
     }
+    // The instruction after STI: no interrupt before it completes (its first TC instruction is
+    // not a boundary; the STI callout's single step also runs on to the next exact point).
+    if (shadowed && tc.mapped > map0) tc.setMapKind(map0, Map_.Mid);
+    const at = cur;
+    const copy = c.text === '' ? ins.slice() : null;
+    let text = c.text;
     u.listing.push({
       eip: cur,
       len: c.len,
-      text: c.text,
+      get text() {
+        if (text === '' && copy) text = textOf(copy, at);
+        return text;
+      },
       rewritten: c.cls === Cls.Ident ? '' : how || REWRITE_NAMES[c.cls] || 'rewritten',
     });
     cur = next;
@@ -272,6 +468,20 @@ export function translateUnit(
   tc.write(base, buf);
   tc.commit(u);
   return u;
+}
+
+const Inline = { None: 0, Pushf: 1, Popf: 2, Sti: 3, Indirect: 4 } as const;
+
+/** Which callouts are translated inline instead (the plain 32-bit forms; the rest call out). */
+function inlineKind(c: ReturnType<typeof classify> & object, ins: Uint8Array, lookup: boolean): number {
+  if (c.opsz16) return Inline.None;
+  const pre = ins.subarray(0, c.opAt);
+  if (c.co === Co.Pushf && c.opAt === 0) return Inline.Pushf;
+  if (c.co === Co.Popf && c.opAt === 0) return Inline.Popf;
+  if (c.co === Co.Privileged && c.op === TrapOp.STI && c.opAt === 0) return Inline.Sti;
+  if ((c.co === Co.JmpInd || c.co === Co.CallInd) && lookup && !pre.some((x) => x >= 0xf0))
+    return Inline.Indirect;
+  return Inline.None;
 }
 
 /** The shared miss stub of the RET lookup: restore the guest's ECX, call out (Co.IndMiss). */

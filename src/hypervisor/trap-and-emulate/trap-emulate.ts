@@ -557,7 +557,7 @@ export class TrapAndEmulate implements TechniqueHandler {
   }
 
   /** True when the guest-linear page of `lin` holds part of the guest's GDT or LDT. */
-  private onGuestGdt(vm: Vm, lin: number): boolean {
+  protected onGuestGdt(vm: Vm, lin: number): boolean {
     if (!vm.gdtProtected) return false;
     const page = (lin & ~0xfff) >>> 0;
     const within = (base: number, limit: number): boolean => {

@@ -46,7 +46,13 @@ const PREFIX_SEG: Record<number, number> = { 38: ES, 46: CS, 54: SS, 62: DS, 100
  * Decode one instruction from `b` (bytes at CS:EIP). `regs` are the guest's general registers
  * (EAX..EDI as in the CPU) for the effective address. Returns null when the bytes run out.
  */
-export function decode(b: Uint8Array, code32: boolean, regs: Int32Array): Insn | null {
+export function decode(
+  b: Uint8Array,
+  code32: boolean,
+  regs: Int32Array,
+  /** Parse a ModR/M after any opcode (binary translation's adaptive stores: only the address). */
+  anyModrm = false,
+): Insn | null {
   const d: Insn = {
     len: 0,
     op: 0,
@@ -93,7 +99,7 @@ export function decode(b: Uint8Array, code32: boolean, regs: Int32Array): Insn |
       op === 0x0f03 ||
       (op >= 0x0f20 && op <= 0x0f23) ||
       op === 0x0fb2;
-    if (needModrm) modrm(d, next, regs, op >= 0x0f20 && op <= 0x0f23);
+    if (needModrm || anyModrm) modrm(d, next, regs, op >= 0x0f20 && op <= 0x0f23);
     if (op === 0xe4 || op === 0xe5 || op === 0xe6 || op === 0xe7 || op === 0xcd) d.imm = next();
     d.op = classify(d);
     d.len = p;

@@ -352,10 +352,10 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'virtualized x86 before hardware support, catching even the instructions that never trap.',
   [TrapKind.Callout]:
     'Binary translation: the translated kernel code reached an instruction the translator rewrote into a ' +
-    'callout — a sensitive instruction (PUSHF, POPF, SGDT, PUSH CS, IRET, …) or a port access. Run ' +
-    'directly it would misbehave silently or trap expensively, so the translation cache holds a jump into ' +
-    'the hypervisor instead (here a real INT the hypervisor recognises by its address), which applies the ' +
-    'instruction to the virtual CPU — for PUSHF, the virtual interrupt flag — and returns into the ' +
+    'callout — a sensitive instruction (SGDT, PUSH CS, IRET, a POPF or STI that enables a waiting ' +
+    'interrupt, …) or a port access. Run directly it would misbehave silently or trap expensively, so the ' +
+    'translation cache holds a jump into the hypervisor instead (here a real INT the hypervisor recognises ' +
+    'by its address), which applies the instruction to the virtual CPU and returns into the ' +
     'translated code. The guest never sees the detour: every register and stack slot it can read holds ' +
     'what the bare machine would have put there.',
   [TrapKind.TcInvalidate]:
@@ -371,7 +371,8 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'retranslating its hot code.',
   [TrapKind.AdaptiveRetranslation]:
     'Adaptive binary translation (Adams & Agesen, 2006): an instruction kept taking hidden page faults — ' +
-    "typically a store into a page the hypervisor write-protects, such as the guest's page tables. " +
+    "typically a store into a page the hypervisor write-protects: the guest's page tables, or here a kernel " +
+    'page whose code was translated (the protection keeps the translations coherent). ' +
     'Instead of paying a fault (thousands of cycles) every time, the hypervisor retranslated it into a ' +
     'callout that performs the store and keeps the shadow up to date without faulting.',
   [TrapKind.VmShutdown]:

@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { TranslationInfo, TranslationUnitView } from '../../hypervisor/binary-translation/info.ts';
+import { TrapKind } from '../../hypervisor/vmm/trap-kinds.ts';
 import type { TrapDetail } from '../../worker/protocol.ts';
 import { emulator } from '../emulator.ts';
 import { fmtBytes, fmtCount, hex } from '../format.ts';
@@ -63,6 +64,7 @@ export function TranslationView() {
   const source = rec ? `selected ${rec.kindName} record #${rec.seq}` : 'the guest EIP';
   return (
     <div data-testid="tc-view" className="tc-view">
+      <NextButtons />
       <table className="vm-table" data-testid="tc-stats">
         <tbody>
           <tr title="Bytes of translated code in this VM's 1 MiB translation cache (a full cache is flushed)">
@@ -105,6 +107,46 @@ export function TranslationView() {
             : ': the guest runs user code, which runs directly, untranslated.'}
         </p>
       )}
+    </div>
+  );
+}
+
+/**
+ * "Next translation" / "Next callout": run until the next record of that kind (as the toolbar's
+ * Until does); the record the run stops at is selected, so the view shows its unit.
+ */
+function NextButtons() {
+  const runState = useUi((s) => s.status?.state);
+  const running = useUi((s) => s.status?.running ?? false);
+  const loaded = useUi((s) => s.loaded);
+  const set = useUi((s) => s.set);
+  const canRun = !!loaded && (runState === 'running' || runState === 'idle') && !running;
+  const go = (kind: number) => {
+    set({ selectedTrap: null });
+    emulator().send({ type: 'runUntilTrapKind', kind });
+  };
+  return (
+    <div className="tc-next">
+      <button
+        type="button"
+        className="btn small"
+        data-testid="next-translation"
+        disabled={!canRun}
+        onClick={() => go(TrapKind.Translation)}
+        title="Run until the VMM translates the next unit, and show it"
+      >
+        Next translation
+      </button>
+      <button
+        type="button"
+        className="btn small"
+        data-testid="next-callout"
+        disabled={!canRun}
+        onClick={() => go(TrapKind.Callout)}
+        title="Run until translated code next calls out into the VMM (logged callouts), and show its unit"
+      >
+        Next callout
+      </button>
     </div>
   );
 }
