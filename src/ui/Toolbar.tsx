@@ -88,7 +88,13 @@ export function Toolbar() {
             value={guestValue}
             onChange={(e) => {
               if (e.target.value === '__upload') return;
-              loadScenario({ ...scenario, guestId: e.target.value });
+              // A guest built for a machine (linux-apic: pc-apic) brings it along on native.
+              const wants = findGuest(e.target.value)?.machine;
+              const machine =
+                wants && machineApplies(scenario.technique) && (MACHINES as readonly string[]).includes(wants)
+                  ? (wants as MachineId)
+                  : scenario.machine;
+              loadScenario({ ...scenario, guestId: e.target.value, machine });
             }}
           >
             {uploadName ? <option value="__upload">{uploadName} (from disk)</option> : null}

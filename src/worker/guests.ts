@@ -17,6 +17,8 @@ export interface GuestEntry {
   load?: number;
   entry?: number;
   memMiB?: number;
+  /** The PC model the guest is built for (e.g. linux-apic: pc-apic); the playground preselects it. */
+  machine?: string;
 }
 
 export const guests: GuestEntry[] = (manifestJson as { guests: GuestEntry[] }).guests;
