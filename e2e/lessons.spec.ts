@@ -174,9 +174,7 @@ async function answerFromState(page: Page, i: number): Promise<void> {
   await answer(q, m[1]);
 }
 
-test('lesson 1, what a hypervisor is: native, two VMs, the rings; the Type 2 step waits', async ({
-  page,
-}) => {
+test('lesson 1, what a hypervisor is: native, two VMs, the rings, then hosted (Type 2)', async ({ page }) => {
   test.setTimeout(150_000);
   await openLesson(page, 1);
   await runToEnd(page, /\[trapdemo\] done/);
@@ -200,9 +198,14 @@ test('lesson 1, what a hypervisor is: native, two VMs, the rings; the Type 2 ste
   const ring = (await page.getByTestId('ring-real').getAttribute('data-ring')) ?? '';
   await answer(q0(page), ring);
   await next(page);
-  // The hosted step is a placeholder until the build has --hosting type2.
-  await expect(page.getByTestId('lesson-step').getByTestId('lesson-pending').first()).toBeVisible();
-  await expect(page.getByTestId('lesson-step').getByTestId('lesson-open-machine')).toBeDisabled();
+  // The hosted arrangement: minikernel boots first as the host OS; the guest's I/O goes through it.
+  await stepMachine(page);
+  await expect(page.getByTestId('hosting-select')).toHaveValue('type2');
+  await page.getByTestId('run-pause').click();
+  await expect.poll(() => consoleText(page), { timeout: 90_000 }).toMatch(/\[trapdemo\] done/);
+  await stepDone(page);
+  await pause(page);
+  await answer(q0(page), await chip(page, 'host system call'));
   await expect(page.getByTestId('lesson-complete')).toBeVisible();
   await page.screenshot({ path: 'test-results/lessons-1-type2.png' });
 });

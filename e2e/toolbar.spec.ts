@@ -118,12 +118,12 @@ test('machine picker: native only, explained, loaded by the worker, carried by t
   await expect(page.getByTestId('machine-pill')).toHaveText('PC + local APIC', { timeout: 30_000 });
   await expect(picker).toHaveValue('pc-apic');
 
-  // Under a VMM every VM is the plain PC: the picker says so and the link drops the machine.
+  // Under a VMM every VM is the plain PC: the hosting picker takes the machine picker's place
+  // (the two never apply together) and the link drops the machine.
   await page.getByTestId('technique-select').selectOption('trap-and-emulate');
   await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
-  await expect(picker).toBeDisabled();
-  await expect(picker).toHaveValue('pc');
-  await expect(picker).toHaveAttribute('title', /Under a VMM every VM is the plain PC/);
+  await expect(picker).toHaveCount(0);
+  await expect(page.getByTestId('hosting-select')).toHaveValue('type1');
   await expect(page.getByTestId('machine-pill')).toHaveCount(0);
   expect(new URL(page.url()).searchParams.has('machine')).toBe(false);
 });

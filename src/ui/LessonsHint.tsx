@@ -28,8 +28,16 @@ export function LessonsHint({ anchor }: { anchor: string }) {
       if (b && bar) setAt({ left: b.left, top: bar.bottom + 6 });
     };
     place();
+    // The toolbar wraps and grows as fonts load, classroom type switches on or a guest loads:
+    // follow it, so the hint never lies over the toolbar's second row.
+    const bar = document.querySelector('.toolbar');
+    const ro = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(place);
+    if (bar && ro) ro.observe(bar);
     window.addEventListener('resize', place);
-    return () => window.removeEventListener('resize', place);
+    return () => {
+      ro?.disconnect();
+      window.removeEventListener('resize', place);
+    };
   }, [hidden, anchor]);
   if (hidden || !at) return null;
   const dismiss = () => {

@@ -176,30 +176,30 @@ export function Toolbar() {
             ))}
           </select>
         </Field>
-        <Field label="Hosting">
-          <select
-            data-testid="hosting-select"
-            value={scenario.hosting ?? 'type1'}
-            disabled={scenario.technique === 'native'}
-            title={
-              scenario.technique === 'native'
-                ? 'Native has no hypervisor to host: choose a VMM technique'
-                : 'Type 1: the VMM owns the PC. Type 2: a host OS boots first; the VMM runs through its driver (one VM)'
-            }
-            onChange={(e) => {
-              const type2 = e.target.value === 'type2';
-              changeScenario({
-                ...scenario,
-                hosting: type2 ? 'type2' : undefined,
-                vms: type2 ? 1 : scenario.vms,
-              });
-            }}
-          >
-            <option value="type1">Type 1</option>
-            <option value="type2">Type 2</option>
-          </select>
-        </Field>
-        <MachinePicker />
+        {/* One slot: the machine is a native choice (a VMM gives each VM the plain PC), hosting a
+            VMM one (native has nothing to host), so only one of the two pickers is ever live. */}
+        {scenario.technique === 'native' ? (
+          <MachinePicker />
+        ) : (
+          <Field label="Hosting">
+            <select
+              data-testid="hosting-select"
+              value={scenario.hosting ?? 'type1'}
+              title="Type 1: the VMM owns the PC. Type 2: a host OS boots first; the VMM runs through its driver (one VM)"
+              onChange={(e) => {
+                const type2 = e.target.value === 'type2';
+                changeScenario({
+                  ...scenario,
+                  hosting: type2 ? 'type2' : undefined,
+                  vms: type2 ? 1 : scenario.vms,
+                });
+              }}
+            >
+              <option value="type1">Type 1</option>
+              <option value="type2">Type 2</option>
+            </select>
+          </Field>
+        )}
       </div>
 
       <div className="tb-group run-controls">

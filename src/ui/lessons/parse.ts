@@ -70,7 +70,7 @@ export interface Lesson {
 
 export class LessonParseError extends Error {}
 
-const TABS = ['code', 'stats', 'rings', 'timeline', 'translation', 'vmcs'];
+const TABS = ['code', 'stats', 'rings', 'timeline', 'translation', 'vmcs', 'hosting', 'paging'];
 const guestIds = new Set((manifest as { guests: { id: string }[] }).guests.map((g) => g.id));
 
 function kindList(v: string, what: string): string[] {

@@ -92,7 +92,7 @@ export const CHECK_NAMES = [
   'tab',
 ] as const;
 
-const TABS = ['code', 'stats', 'rings', 'timeline', 'translation', 'vmcs'];
+const TABS = ['code', 'stats', 'rings', 'timeline', 'translation', 'vmcs', 'hosting', 'paging'];
 
 function kindArg(a: Args, key: string, allowAny: boolean): string {
   const k = a.req(key);
