@@ -473,19 +473,44 @@ function PageLinks() {
       <a href={pageHref(first.id)} data-testid={`page-link-${first.id}`}>
         {first.title}
       </a>
-      {rest.length > 0 ? (
-        <details className="page-menu" data-testid="page-menu">
-          <summary>Labs</summary>
-          <div className="page-menu-list">
-            {rest.map((p) => (
-              <a key={p.id} href={pageHref(p.id)} data-testid={`page-link-${p.id}`}>
-                {p.title}
-              </a>
-            ))}
-          </div>
-        </details>
-      ) : null}
+      {rest.length > 0 ? <LabsMenu pages={rest} /> : null}
       {first.id === 'lessons' ? <LessonsHint anchor="page-link-lessons" /> : null}
     </nav>
+  );
+}
+
+/** The labs menu: its links exist only while it is open, so they never lie under other controls. */
+function LabsMenu({ pages }: { pages: typeof PAGES }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div
+      className="page-menu"
+      data-testid="page-menu"
+      onBlur={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOpen(false);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') setOpen(false);
+      }}
+    >
+      <button
+        type="button"
+        className="page-menu-button"
+        aria-expanded={open}
+        data-testid="page-menu-button"
+        onClick={() => setOpen(!open)}
+      >
+        Labs ▾
+      </button>
+      {open ? (
+        <div className="page-menu-list">
+          {pages.map((p) => (
+            <a key={p.id} href={pageHref(p.id)} data-testid={`page-link-${p.id}`}>
+              {p.title}
+            </a>
+          ))}
+        </div>
+      ) : null}
+    </div>
   );
 }
