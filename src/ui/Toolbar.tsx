@@ -483,22 +483,20 @@ function PageLinks() {
 function LabsMenu({ pages }: { pages: typeof PAGES }) {
   const [open, setOpen] = useState(false);
   return (
-    <div
-      className="page-menu"
-      data-testid="page-menu"
-      onBlur={(e) => {
-        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOpen(false);
-      }}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') setOpen(false);
-      }}
-    >
+    <div className="page-menu" data-testid="page-menu">
       <button
         type="button"
         className="page-menu-button"
         aria-expanded={open}
         data-testid="page-menu-button"
         onClick={() => setOpen(!open)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') setOpen(false);
+        }}
+        onBlur={(e) => {
+          // Closes when focus leaves the menu (a click elsewhere); a click on one of its links navigates.
+          if (!e.currentTarget.parentElement?.contains(e.relatedTarget as Node | null)) setOpen(false);
+        }}
       >
         Labs ▾
       </button>
