@@ -56,6 +56,9 @@ export const MACHINE_BLURBS: Record<MachineId, string> = {
 /** Machine options exist on the native machine only: a VMM gives each VM the plain PC. */
 export const machineApplies = (t: TechniqueId): boolean => t === 'native';
 
+/** The scenario's own URL parameters, in link order; anything else belongs to the page. */
+const SCENARIO_PARAMS = ['guest', 'technique', 'vms', 'machine', 'paging', 'hosting', 'at', 'sel'];
+
 /** Parse the scenario from a query string; unknown or missing values fall back to defaults. */
 export function scenarioFromSearch(search: string, fallback: ScenarioSel): ScenarioSel {
   const q = new URLSearchParams(search);
@@ -129,7 +132,7 @@ export function setUrlPosition(p: Partial<LinkPosition>): void {
     else q.delete('sel');
   }
   // Always the same order, so the same point of the same run has one link.
-  const order = ['guest', 'technique', 'vms', 'machine', 'paging', 'hosting', 'at', 'sel'];
+  const order = SCENARIO_PARAMS;
   const sorted = new URLSearchParams();
   for (const k of order) if (q.has(k)) sorted.set(k, q.get(k)!);
   for (const [k, v] of q) if (!order.includes(k)) sorted.append(k, v);
@@ -142,7 +145,8 @@ export function setUrlPosition(p: Partial<LinkPosition>): void {
 function withPageParams(search: string): string {
   const q = new URLSearchParams(search);
   for (const [k, v] of new URLSearchParams(location.search)) {
-    if (!['guest', 'technique', 'vms', 'at', 'sel'].includes(k)) q.append(k, v);
+    // Scenario parameters come from `search` only (an absent one means its default).
+    if (!SCENARIO_PARAMS.includes(k)) q.append(k, v);
   }
   return `?${q.toString()}`;
 }
