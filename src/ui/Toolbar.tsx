@@ -171,7 +171,7 @@ export function Toolbar() {
           >
             {Array.from({ length: MAX_VMS }, (_, i) => i + 1).map((n) => (
               <option key={n} value={n}>
-                {n}
+                {n === 1 ? '1 VM' : `${n} VMs`}
               </option>
             ))}
           </select>
