@@ -350,7 +350,7 @@ export function App() {
                   onClick={() => set({ rightTab: 'paging' })}
                   data-testid="paging-tab"
                 >
-                  Page tables
+                  Paging
                 </button>
               ) : null}
               {technique === 'hardware-assisted' ? (
