@@ -73,7 +73,7 @@ for (const [width, height, room, maxRows] of [
   [1280, 720, true, 2],
   [1280, 720, false, 2],
 ] as const) {
-  test(`${width}×${height}${room ? ' classroom' : ''}: the toolbar takes ${maxRows === 1 ? 'one row' : 'at most two rows'}, nothing overlaps`, async ({
+  test(`${width}×${height}${room ? ' classroom' : ''}: the toolbar takes ${Number(maxRows) === 1 ? 'one row' : 'at most two rows'}, nothing overlaps`, async ({
     page,
   }) => {
     if (room) await classroom(page, width, height, '/?guest=trapdemo&technique=trap-and-emulate&vms=2');
