@@ -18,7 +18,10 @@ function seen(): boolean {
  * drawn outside the toolbar (a portal, placed under the link), so the toolbar's layout never changes.
  */
 export function LessonsHint({ anchor }: { anchor: string }) {
-  const [hidden, setHidden] = useState(seen);
+  // Inside a lesson the student has found the lessons already: no hint there.
+  const [hidden, setHidden] = useState(
+    () => seen() || new URLSearchParams(location.search).get('view') === 'lessons',
+  );
   const [at, setAt] = useState<{ left: number; top: number } | null>(null);
   useLayoutEffect(() => {
     if (hidden) return;
