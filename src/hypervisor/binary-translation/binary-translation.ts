@@ -2,9 +2,11 @@
  * Binary translation (VMware's VMM; Adams & Agesen, ASPLOS 2006; Bugnion et al., TOCS 2012):
  * guest kernel code (virtual CPL 0) never runs directly. It is translated on demand into a
  * translation cache of real IA-32 code (translator.ts, tc.ts) that the CPU executes at real
- * ring 1; guest user code runs directly at ring 3, as under trap-and-emulate. The shared VMM model
- * (shadow paging, devices, delivery, the privileged-instruction emulation of trap-and-emulate) is
- * reused: this class extends TrapAndEmulate and changes where kernel code runs.
+ * ring 1; guest user code runs directly at ring 3, as under trap-and-emulate. The shared
+ * deprivileged-kernel model (../vmm/deprivileged.ts: shadow paging, shadow GDT/LDT, the VMM slot,
+ * delivery, the privileged-instruction emulation) is reused; this technique changes where kernel
+ * code runs. Layers: area.ts (the VMM's memory in the slot) ← coherence.ts (translating, write
+ * protection, adaptive stores) ← this file (entering/leaving the TC, callouts).
  *
  * Invariants:
  * - While the CPU runs a VM at ring 1, its EIP is in the TC. Every entry into the VMM (a callout,
@@ -16,13 +18,11 @@
  * - Interrupts are injected only where the TC position is a guest instruction boundary (`exact`).
  */
 import { EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
-import { TrapAndEmulate } from '../trap-and-emulate/trap-emulate.ts';
 import { decode } from '../vmm/decode.ts';
 import { emulateIret, GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
 import { GuestPageFault } from '../vmm/guest-mem.ts';
 import { TrapAction, TrapKind, TrapOp } from '../vmm/trap-log.ts';
 import type { Vm } from '../vmm/vm.ts';
-import type { Vmm } from '../vmm/vmm.ts';
 import {
   descriptorCheck,
   farReturn,
@@ -38,31 +38,13 @@ import {
   virtualSelector,
   ZF,
 } from './callouts.ts';
-import { adaptableStore, Cls, Co, classify } from './classify.ts';
-import {
-  AREA_FADJ,
-  AREA_IOPL,
-  AREA_PAGE,
-  AREA_PENDING,
-  AREA_TARGET,
-  AREA_VIF,
-  type Site,
-  TABLE_ENTRIES,
-  TABLE_PAGE,
-  TABLE_PAGES,
-  TC_PAGE,
-  TC_PAGES,
-  TranslationCache,
-  type Unit,
-} from './tc.ts';
-import {
-  CALLOUT_VECTOR,
-  type CodeSource,
-  emitIndEntry,
-  emitMissStub,
-  MAX_UNIT_BYTES,
-  translateUnit,
-} from './translator.ts';
+import { Co } from './classify.ts';
+import { BtCoherence } from './coherence.ts';
+import type { BtState } from './state.ts';
+import { AREA_TARGET, type Site, TABLE_ENTRIES, type Unit } from './tc.ts';
+import { CALLOUT_VECTOR, emitIndEntry } from './translator.ts';
+
+export { ADAPT_AFTER } from './state.ts';
 
 const CS = 1;
 const SS = 2;
@@ -70,42 +52,7 @@ const PF = 14;
 const GP = 13;
 const DB = 1;
 
-/** Per-VM translator state. */
-export interface BtState {
-  tc: TranslationCache;
-  /** Host frame of the virtual-CPU area. */
-  area: number;
-  /** Host frames of the RET lookup table. */
-  table: number[];
-  /** VMM slot base the TC was built for (a move flushes it). */
-  base: number;
-  /** The virtual-IF byte as the VMM last wrote it (a difference means the TC's CLI ran). */
-  lastVif: number;
-  /** Guest-physical pages write-protected because they hold translated code. */
-  protectedPages: Set<number>;
-  src: CodeSource;
-  stats: {
-    indirect: number;
-    exits: number;
-    transient: number;
-    invalidations: number;
-    /** Adaptive store callouts (open + close pairs) and the stores that hit translated bytes. */
-    adaptiveStores: number;
-    adaptiveHits: number;
-  };
-  /** Coherence faults per guest store EIP (adaptive translation watches these). */
-  hot: Map<number, number>;
-  /** Guest EIPs of stores retranslated into callouts (A&A's adaptive translation). */
-  adaptive: Set<number>;
-  /** Pages an adaptive store has open (linear page, guest-physical write address, size), in fours. */
-  open: number[];
-}
-
-/** Coherence faults from one guest instruction before it is retranslated (A&A adapt after a few). */
-export const ADAPT_AFTER = 4;
-
-export class BinaryTranslation extends TrapAndEmulate {
-  readonly bt: BtState[] = [];
+export class BinaryTranslation extends BtCoherence {
   private inEvent = false;
   /** Where to continue after this VMM entry if the guest EIP did not move (and no unit died). */
   private resumeGuest = -1;
@@ -113,8 +60,6 @@ export class BinaryTranslation extends TrapAndEmulate {
   private entryEpoch = 0;
   /** The handler has put a TC address in EIP itself. */
   private placed = false;
-  /** The next dispatch re-runs one instruction from a transient unit (its page was just written). */
-  private transientNext = false;
   private readonly ev: TrapEvent = {
     vector: 0,
     kind: EventKind.Exception,
@@ -124,189 +69,6 @@ export class BinaryTranslation extends TrapAndEmulate {
     length: 0,
     faultAddr: 0,
   };
-
-  constructor(vmm: Vmm) {
-    super(vmm);
-    const ram = vmm.pc.memory.ram;
-    for (const vm of vmm.vms) {
-      const area = vmm.frames.alloc();
-      vm.shadow.mapVmmPage(AREA_PAGE, area, true);
-      const frames: number[] = [];
-      for (let i = 0; i < TC_PAGES; i++) {
-        const f = vmm.frames.alloc();
-        frames.push(f);
-        vm.shadow.mapVmmPage(TC_PAGE + i, f, false);
-      }
-      const table: number[] = [];
-      for (let i = 0; i < TABLE_PAGES; i++) {
-        const f = vmm.frames.alloc();
-        table.push(f);
-        vm.shadow.mapVmmPage(TABLE_PAGE + i, f, false);
-      }
-      const tc = new TranslationCache(ram, frames, (h, n) => this.cpu.codeWritten(h, n));
-      const prev = vm.mem.onWrite;
-      vm.mem.onWrite = (h, n) => {
-        prev?.(h, n);
-        this.vmmWrote(vm, h);
-      };
-      const b: BtState = {
-        tc,
-        area,
-        table,
-        base: vm.shadow.vmmBase,
-        lastVif: 0,
-        protectedPages: new Set(),
-        src: codeSource(vm),
-        stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0, adaptiveStores: 0, adaptiveHits: 0 },
-        hot: new Map(),
-        adaptive: new Set(),
-        open: [],
-      };
-      tc.onKill = (u) => this.unhookIndirect(vm, b, u);
-      this.bt.push(b);
-      this.resetIndirect(vm, b);
-    }
-  }
-
-  // ---- the RET lookup table in the area (inline indirect branches) ----
-
-  private readArea32(b: BtState, off: number): number {
-    const r = this.vmm.pc.memory.ram;
-    const a = b.area + off;
-    return (r[a] | (r[a + 1] << 8) | (r[a + 2] << 16) | (r[a + 3] << 24)) >>> 0;
-  }
-
-  tableLinear(vm: Vm): number {
-    return (vm.shadow.vmmBase + TABLE_PAGE * 4096) >>> 0;
-  }
-  private tableEntry(b: BtState, i: number): number {
-    return b.table[i >>> 10] + 4 * (i & 1023);
-  }
-  private writeTable(b: BtState, i: number, v: number): void {
-    const r = this.vmm.pc.memory.ram;
-    const a = this.tableEntry(b, i);
-    r[a] = v & 0xff;
-    r[a + 1] = (v >>> 8) & 0xff;
-    r[a + 2] = (v >>> 16) & 0xff;
-    r[a + 3] = (v >>> 24) & 0xff;
-  }
-
-  /** A fresh TC: emit the miss stub and point every table entry at it. */
-  private resetIndirect(vm: Vm, b: BtState): void {
-    const stub = (this.tcLinear(vm) + emitMissStub(b.tc, this.areaLinear(vm))) >>> 0;
-    const r32 = new Int32Array(this.vmm.pc.memory.ram.buffer, this.vmm.pc.memory.ram.byteOffset);
-    for (const f of b.table) r32.fill(stub | 0, f >>> 2, (f >>> 2) + 1024);
-  }
-
-  /** A unit died: the one table entry that could lead to its entry check goes back to the miss stub. */
-  private unhookIndirect(vm: Vm, b: BtState, u: Unit): void {
-    const tcLin = this.tcLinear(vm);
-    const i = u.guestEip & (TABLE_ENTRIES - 1);
-    const a = this.tableEntry(b, i);
-    const r = this.vmm.pc.memory.ram;
-    const cur = (r[a] | (r[a + 1] << 8) | (r[a + 2] << 16) | (r[a + 3] << 24)) >>> 0;
-    if (cur === (tcLin + u.indEntry) >>> 0) this.writeTable(b, i, (tcLin + b.tc.missStub) >>> 0);
-  }
-
-  /** The inline RET lookup missed: find (or translate) the target, enter it in the table, go there. */
-  private indirectMiss(vm: Vm, b: BtState): void {
-    const cpu = this.cpu;
-    const tc = b.tc;
-    const target = this.readArea32(b, AREA_TARGET);
-    this.chargeLookup(vm, b);
-    cpu.eip = target;
-    cpu.ip = target;
-    this.checkFlat(vm);
-    let u: Unit;
-    try {
-      u = this.unitFor(vm, b, target);
-    } catch (e) {
-      if (!(e instanceof GuestPageFault)) throw e;
-      vm.v.cr2 = e.lin;
-      this.reflect(vm, PF, e.errorCode, target, false, target, 0);
-      return;
-    }
-    if (u.indEntry < 0) {
-      if (tc.used + 64 > tc.size) this.flushTc(vm, b, 1);
-      else emitIndEntry(tc, u, this.areaLinear(vm));
-    }
-    const tcLin = this.tcLinear(vm);
-    if (u.valid && u.gen === tc.gen && u.indEntry >= 0)
-      this.writeTable(b, target & (TABLE_ENTRIES - 1), (tcLin + u.indEntry) >>> 0);
-    this.injectPending(vm);
-    if (cpu.ip >>> 0 === target && cpu.cpl === 1 && u.valid && u.gen === tc.gen) {
-      const to = (tcLin + u.start) >>> 0;
-      cpu.eip = to;
-      cpu.ip = to;
-      this.placed = true;
-    }
-  }
-
-  /** Frames each VM needs for the TC and its area (VmmOptions.reservedFramesPerVm). */
-  static readonly FRAMES_PER_VM = TC_PAGES + TABLE_PAGES + 1;
-
-  tcLinear(vm: Vm): number {
-    return (vm.shadow.vmmBase + TC_PAGE * 4096) >>> 0;
-  }
-  areaLinear(vm: Vm): number {
-    return (vm.shadow.vmmBase + AREA_PAGE * 4096) >>> 0;
-  }
-
-  /** The guest EIP the CPU stands for (its TC EIP mapped back), for snapshots and tests. */
-  guestEip(vm: Vm, eip: number, cpl: number): number {
-    if (cpl !== 1) return eip >>> 0;
-    const off = (eip - this.tcLinear(vm)) >>> 0;
-    const b = this.bt[vm.index];
-    if (off >= b.tc.size) return eip >>> 0;
-    return b.tc.toGuest(off)?.guest ?? eip >>> 0;
-  }
-
-  /** True when `eip` at ring 1 is inside this VM's TC. */
-  inTc(vm: Vm, eip: number): boolean {
-    return (eip - this.tcLinear(vm)) >>> 0 < this.bt[vm.index].tc.size;
-  }
-
-  // ---- the virtual IF in the area ----
-
-  /** The virtual IF as the TC left it (area.vif holds 0x200 or 0: its byte 1 is 2 or 0). */
-  areaVif(vm: Vm): boolean {
-    return this.vmm.pc.memory.ram[this.bt[vm.index].area + AREA_VIF + 1] !== 0;
-  }
-
-  private syncIn(vm: Vm, b: BtState): void {
-    const ram = this.vmm.pc.memory.ram;
-    const cur = ram[b.area + AREA_VIF + 1];
-    if (cur !== b.lastVif) {
-      vm.v.if = cur !== 0;
-      b.lastVif = cur;
-    }
-  }
-  /** Everything the inline sequences read from the area, as the VMM now sees it. */
-  private syncOut(vm: Vm, b: BtState): void {
-    const v = vm.v.if ? 2 : 0;
-    const ram = this.vmm.pc.memory.ram;
-    ram[b.area + AREA_VIF + 1] = v;
-    b.lastVif = v;
-    const iopl = (vm.v.iopl & 3) << 12;
-    const tf = vm.vmmOwnsTf && (this.cpu.flags & 0x100) !== 0 ? 0x100 : 0;
-    this.writeArea32(b, AREA_IOPL, iopl);
-    this.writeArea32(b, AREA_FADJ, iopl - 0x200 - tf);
-    ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
-  }
-  private writeArea32(b: BtState, off: number, v: number): void {
-    const r = this.vmm.pc.memory.ram;
-    const a = b.area + off;
-    r[a] = v & 0xff;
-    r[a + 1] = (v >>> 8) & 0xff;
-    r[a + 2] = (v >>> 16) & 0xff;
-    r[a + 3] = (v >>> 24) & 0xff;
-  }
-
-  /** Before each run of the CPU: the pending-interrupt byte may have changed (serial input). */
-  beforeRun(vm: Vm): void {
-    const b = this.bt[vm.index];
-    this.vmm.pc.memory.ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
-  }
 
   // ---- events ----
 
@@ -493,133 +255,37 @@ export class BinaryTranslation extends TrapAndEmulate {
     }
   }
 
-  /** The live unit for guest `eip`, translated now if there is none. */
-  unitFor(vm: Vm, b: BtState, eip: number, transient = false): Unit {
+  /** The inline RET lookup missed: find (or translate) the target, enter it in the table, go there. */
+  private indirectMiss(vm: Vm, b: BtState): void {
+    const cpu = this.cpu;
     const tc = b.tc;
-    if (!transient) {
-      const u = tc.units.get(eip);
-      if (u?.valid && u.gen === tc.gen && vm.mem.peek(eip) === u.gpa) {
-        u.dispatches++;
-        return u;
-      }
+    const target = this.readArea32(b, AREA_TARGET);
+    this.chargeLookup(vm, b);
+    cpu.eip = target;
+    cpu.ip = target;
+    this.checkFlat(vm);
+    let u: Unit;
+    try {
+      u = this.unitFor(vm, b, target);
+    } catch (e) {
+      if (!(e instanceof GuestPageFault)) throw e;
+      vm.v.cr2 = e.lin;
+      this.reflect(vm, PF, e.errorCode, target, false, target, 0);
+      return;
     }
-    if (tc.used + MAX_UNIT_BYTES > tc.size) this.flushTc(vm, b, 1);
-    const u = translateUnit(
-      tc,
-      b.src,
-      eip,
-      this.areaLinear(vm),
-      transient,
-      transient ? 1 : undefined,
-      this.tableLinear(vm),
-      b.adaptive,
-    );
-    if (transient) b.stats.transient++;
-    else this.protect(vm, b, u);
-    u.dispatches++;
-    this.vmm.record(
-      vm,
-      TrapKind.Translation,
-      0,
-      TrapAction.Translated,
-      this.vmm.cost.btTranslate + this.vmm.cost.btPerInsn * u.insns,
-      0,
-      u.insns,
-      u.end - u.start,
-      u.ident,
-      (this.tcLinear(vm) + u.start) >>> 0,
-      eip,
-    );
-    const first = vm.mem.fetch(eip, u.listing[0]?.len ?? 1);
-    this.vmm.log.setInstruction(first, 0, first.length);
-    return u;
-  }
-
-  /** Write-protect (in every shadow alias) the guest pages a new unit was translated from. */
-  private protect(vm: Vm, b: BtState, u: Unit): void {
-    for (const p of u.pages) {
-      if (b.protectedPages.has(p)) continue;
-      b.protectedPages.add(p);
-      const host = vm.map.toHost(p);
-      if (host < 0) continue;
-      for (const lin of vm.shadow.writeProtectFrame(host)) this.cpu.invlpg(lin);
+    if (u.indEntry < 0) {
+      if (tc.used + 64 > tc.size) this.flushTc(vm, b, 1);
+      else emitIndEntry(tc, u, this.areaLinear(vm));
     }
-  }
-
-  /** Empty the TC (reason 1: full, 2: the VMM region moved, 3: VM reset). */
-  private flushTc(vm: Vm, b: BtState, reason: number): void {
-    const units = b.tc.units.size;
-    const used = b.tc.used;
-    b.tc.flush();
-    b.protectedPages.clear();
-    this.resetIndirect(vm, b);
-    this.vmm.record(
-      vm,
-      TrapKind.TcFlush,
-      reason,
-      TrapAction.Dropped,
-      this.vmm.cost.tcFlush + this.vmm.cost.perUnit * units,
-      0,
-      units,
-      used,
-      0,
-      0,
-    );
-  }
-
-  /** Drop the translations of guest-physical page `page` (a write is about to land there). */
-  private invalidatePage(vm: Vm, b: BtState, page: number, lin: number): void {
-    const n = b.tc.invalidatePage(page);
-    b.protectedPages.delete(page);
-    b.stats.invalidations++;
-    this.vmm.record(
-      vm,
-      TrapKind.TcInvalidate,
-      0,
-      TrapAction.Dropped,
-      this.vmm.cost.tcInvalidate + this.vmm.cost.perUnit * n,
-      0,
-      page,
-      n,
-      lin,
-      0,
-    );
-  }
-
-  /** The VMM itself stored into guest RAM (emulation, frames): keep the TC coherent too. */
-  private vmmWrote(vm: Vm, host: number): void {
-    const b = this.bt[vm.index];
-    if (!b || b.protectedPages.size === 0) return;
-    const gpa = host - vm.map.sliceBase;
-    if (gpa < 0 || gpa >= vm.map.memBytes) return;
-    const page = (gpa & ~0xfff) >>> 0;
-    if (b.protectedPages.has(page)) this.invalidatePage(vm, b, page, this.cpu.eip >>> 0);
-  }
-
-  protected override pageFault(vm: Vm, ev: TrapEvent): void {
-    const b = this.bt[vm.index];
-    const lin = ev.faultAddr >>> 0;
-    const write = (ev.errorCode & 2) !== 0;
-    const user = (ev.errorCode & 4) !== 0;
-    let page = -1;
-    if (
-      b.protectedPages.size > 0 &&
-      !vm.shadow.inVmmRegion(lin) &&
-      vm.mem.walk(lin, write, user, false) === true
-    ) {
-      const p = (vm.mem.info.gpa & ~0xfff) >>> 0;
-      if (b.protectedPages.has(p)) page = p;
-    }
-    if (page >= 0 && write && this.cpu.cpl === 1) this.countCoherenceFault(vm, b, ev, lin, page);
-    if (page >= 0 && write) {
-      this.invalidatePage(vm, b, page, lin);
-      // The store re-runs alone, from a unit that protects nothing, so it cannot fault again.
-      if (this.cpu.cpl === 1) this.transientNext = true;
-    }
-    super.pageFault(vm, ev);
-    if (page >= 0 && !write) {
-      vm.shadow.writeProtect(lin);
-      this.cpu.invlpg(lin);
+    const tcLin = this.tcLinear(vm);
+    if (u.valid && u.gen === tc.gen && u.indEntry >= 0)
+      this.writeTable(b, target & (TABLE_ENTRIES - 1), (tcLin + u.indEntry) >>> 0);
+    this.injectPending(vm);
+    if (cpu.ip >>> 0 === target && cpu.cpl === 1 && u.valid && u.gen === tc.gen) {
+      const to = (tcLin + u.start) >>> 0;
+      cpu.eip = to;
+      cpu.ip = to;
+      this.placed = true;
     }
   }
 
@@ -896,116 +562,6 @@ export class BinaryTranslation extends TrapAndEmulate {
     farTransfer(cpu, vm, sel, off, call, op32, next);
   }
 
-  // ---- adaptive translation (Adams & Agesen 2006 §4.2) ----
-
-  /**
-   * A store from translated code hit a page write-protected because it holds translated code. Each
-   * such fault costs a round trip and drops every translation of the page; an instruction that keeps
-   * doing it (kernel data sharing a page with kernel code) is retranslated into callouts around it.
-   */
-  private countCoherenceFault(vm: Vm, b: BtState, ev: TrapEvent, lin: number, page: number): void {
-    const eip = ev.instrEip >>> 0;
-    if (b.adaptive.has(eip)) return;
-    const n = (b.hot.get(eip) ?? 0) + 1;
-    b.hot.set(eip, n);
-    if (n < ADAPT_AFTER) return;
-    const bytes = b.src.fetch(eip, 15);
-    const c = classify(bytes, eip);
-    if (!c || c.cls !== Cls.Ident || !adaptableStore(bytes.subarray(0, c.len))) return;
-    // Only if the VMM can compute the store's address itself: its ModR/M operand is the address that faulted.
-    const insn = decode(bytes.subarray(0, c.len), true, this.cpu.regs, true);
-    if (!insn || insn.mod === 3) return;
-    const ea = (this.cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0;
-    if ((lin - ea) >>> 0 >= storeSize(bytes)) return;
-    b.adaptive.add(eip);
-    b.hot.delete(eip);
-    // Its units go; the next translation brackets the store with the callouts.
-    for (const u of [...b.tc.units.values()]) if (u.listing.some((l) => l.eip === eip)) b.tc.kill(u);
-    this.vmm.record(
-      vm,
-      TrapKind.AdaptiveRetranslation,
-      0,
-      TrapAction.Translated,
-      this.vmm.cost.adaptive,
-      0,
-      n,
-      lin,
-      page,
-      0,
-      eip,
-    );
-    this.vmm.log.setInstruction(bytes, 0, c.len);
-  }
-
-  /** Before an adaptive store: make its page(s) writable in the shadow if coherence protects them. */
-  private openStore(vm: Vm, b: BtState, site: Site): void {
-    const cpu = this.cpu;
-    b.stats.adaptiveStores++;
-    const insn = decode(site.bytes, true, cpu.regs, true);
-    if (!insn || insn.mod === 3) return;
-    const lin = (cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0;
-    const size = storeSize(site.bytes);
-    const last = (lin + size - 1) >>> 0;
-    for (const a of last >>> 12 === lin >>> 12 ? [lin] : [lin, last & ~0xfff]) {
-      // Never a page of the guest's GDT: the VMM must see each write there (shadow GDT).
-      if (vm.shadow.inVmmRegion(a) || this.onGuestGdt(vm, a)) continue;
-      // Only a page the guest lets the kernel write and already marked dirty: otherwise the store
-      // faults as usual (the guest's own #PF, or the VMM setting D).
-      if (vm.mem.walk(a, true, false, false) !== true) continue;
-      const w = vm.mem.info;
-      const p = (w.gpa & ~0xfff) >>> 0;
-      if (!w.dirty || !b.protectedPages.has(p)) continue;
-      vm.shadow.fill(a, w.gpa, true, w.user && !w.wpOverride, w.large, true);
-      cpu.invlpg(a);
-      const from = a === lin ? w.gpa : p;
-      b.open.push(
-        (a & ~0xfff) >>> 0,
-        from,
-        a === lin ? Math.min(size, 4096 - (lin & 0xfff)) : (last & 0xfff) + 1,
-        p,
-      );
-    }
-  }
-
-  /**
-   * After the store (or when anything else enters the VMM first): protect the pages again. A store
-   * that really wrote translated bytes (`done`) drops that page's translations, as a fault would.
-   */
-  private closeStore(vm: Vm, b: BtState, done: boolean): void {
-    const o = b.open;
-    for (let i = 0; i < o.length; i += 4) {
-      vm.shadow.writeProtect(o[i]);
-      this.cpu.invlpg(o[i]);
-      if (done && this.touchesCode(b, o[i + 3], o[i + 1], o[i + 2])) {
-        b.stats.adaptiveHits++;
-        this.invalidatePage(vm, b, o[i + 3], (o[i] | (o[i + 1] & 0xfff)) >>> 0);
-      }
-    }
-    o.length = 0;
-  }
-
-  /** Do bytes [gpa, gpa + n) of guest-physical page `page` hold code some live unit was translated from? */
-  private touchesCode(b: BtState, page: number, gpa: number, n: number): boolean {
-    const s = b.tc.pageUnits.get(page);
-    if (!s) return false;
-    for (const u of s) {
-      for (const l of u.listing) {
-        let g: number | null;
-        if (((l.eip ^ u.guestEip) & ~0xfff) === 0) g = u.gpa + (l.eip - u.guestEip);
-        else g = b.src.gpa(l.eip);
-        if (g === null || (g + l.len - 1) >>> 12 !== g >>> 12) return true; // unsure: say yes
-        if (g < gpa + n && gpa < g + l.len) return true;
-      }
-    }
-    return false;
-  }
-
-  /** An indirect branch looked up by the VMM: counted and costed, not logged one by one. */
-  private chargeLookup(vm: Vm, b: BtState): void {
-    b.stats.indirect++;
-    this.vmm.charge(vm, this.vmm.cost.btLookup);
-  }
-
   /**
    * The shared emulation priced its record as a trap (a fault round trip + decoding); under BT the
    * same work is reached by a callout from translated code.
@@ -1019,39 +575,4 @@ export class BinaryTranslation extends TrapAndEmulate {
     log.setOutcome(r.action, cost);
     this.vmm.charge(vm, cost - r.cost);
   }
-}
-
-/** Bytes an adaptive store may write: 4 for one-byte opcodes, 16 for two-byte ones (SSE). */
-function storeSize(b: Uint8Array): number {
-  let p = 0;
-  while (p < b.length && [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3].includes(b[p]))
-    p++;
-  return b[p] === 0x0f ? 16 : 4;
-}
-
-/** Guest kernel code as the guest would fetch it: through its own page tables, supervisor. */
-function codeSource(vm: Vm): CodeSource {
-  const mem = vm.mem;
-  return {
-    fetch(lin: number, n: number): Uint8Array {
-      const out = new Uint8Array(n);
-      let k = 0;
-      while (k < n) {
-        const a = (lin + k) >>> 0;
-        if (mem.walk(a, false, false, true) !== true) break;
-        const g = mem.info.gpa;
-        const run = Math.min(n - k, 4096 - (a & 0xfff));
-        for (let i = 0; i < run; i++) out[k + i] = mem.readPhys8((g + i) >>> 0);
-        k += run;
-      }
-      return out.subarray(0, k);
-    },
-    gpa(lin: number): number | null {
-      return mem.walk(lin >>> 0, false, false, true) === true ? mem.info.gpa : null;
-    },
-    faultCode(lin: number): number {
-      const r = mem.walk(lin >>> 0, false, false, false);
-      return r === true ? 0 : r;
-    },
-  };
 }

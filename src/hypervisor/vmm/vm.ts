@@ -102,7 +102,7 @@ export class Vm {
   vmmTf = false;
   /**
    * The VMM let one guest write into its write-protected GDT page through and set the real TF to
-   * regain control after it (trap-emulate.ts): the shadow GDT is rebuilt at the #DB.
+   * regain control after it (deprivileged.ts): the shadow GDT is rebuilt at the #DB.
    */
   gdtStep = false;
   /** The guest has a GDT of its own (LGDT): its pages are write-protected in the shadow. */

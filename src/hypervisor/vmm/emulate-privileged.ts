@@ -5,12 +5,12 @@
  * virtual state, adjusts the real state the VMM keeps in sync (shadows, mirrored IF, TLB), steps
  * EIP past the instruction and writes one trap-log record with the details.
  */
-import type { Insn } from '../vmm/decode.ts';
-import { GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
-import { AR_UNUSABLE, parseDescriptor } from '../vmm/descriptors.ts';
-import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from '../vmm/trap-log.ts';
-import type { Vm } from '../vmm/vm.ts';
-import type { TrapAndEmulate } from './trap-emulate.ts';
+import type { Insn } from './decode.ts';
+import { GuestFault, Unvirtualizable } from './deliver.ts';
+import type { DeprivilegedVmm } from './deprivileged.ts';
+import { AR_UNUSABLE, parseDescriptor } from './descriptors.ts';
+import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
+import type { Vm } from './vm.ts';
 
 const EAX = 0;
 const ECX = 1;
@@ -33,7 +33,7 @@ function gprBit(i: number): number {
 }
 
 export function emulatePrivileged(
-  te: TrapAndEmulate,
+  te: DeprivilegedVmm,
   vm: Vm,
   insn: Insn,
   eip: number,
@@ -297,7 +297,7 @@ export function emulatePrivileged(
 
 /** MOV to CR0/CR3/CR4 (and LMSW): virtual register, shadow coherence, mirrored bits. */
 function writeCr(
-  te: TrapAndEmulate,
+  te: DeprivilegedVmm,
   vm: Vm,
   n: number,
   val: number,
@@ -349,7 +349,7 @@ function writeCr(
 }
 
 /** INS/OUTS (with REP): element by element through the guest's paging, to the VM's device. */
-function stringIo(te: TrapAndEmulate, vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
+function stringIo(te: DeprivilegedVmm, vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
   const cpu = te.cpu;
   const out = insn.op === TrapOp.OUTS;
   const size = (insn.opcode & 1) === 0 ? 1 : insn.opsz32 ? 4 : 2;

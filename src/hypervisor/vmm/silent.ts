@@ -11,11 +11,11 @@
  * trap-log.ts `silentSummary`).
  */
 import { type Cpu, SilentKind } from '../../cpu/index.ts';
-import { readGuestDescriptor } from '../vmm/deliver.ts';
-import { AR_CODE, AR_DC, AR_RW } from '../vmm/descriptors.ts';
-import { GuestPageFault } from '../vmm/guest-mem.ts';
-import { TrapOp } from '../vmm/trap-log.ts';
-import type { Vm } from '../vmm/vm.ts';
+import { readGuestDescriptor } from './deliver.ts';
+import { AR_CODE, AR_DC, AR_RW } from './descriptors.ts';
+import { GuestPageFault } from './guest-mem.ts';
+import { TrapOp } from './trap-log.ts';
+import type { Vm } from './vm.ts';
 
 const IF = 0x200;
 const TF = 0x100;
