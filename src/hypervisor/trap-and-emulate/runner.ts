@@ -2,7 +2,7 @@
 
 import type { BootImage } from '../../machine/loaders/types.ts';
 import { type HvConfig, VmmRunner } from '../vmm/runner.ts';
-import { TrapAndEmulate } from './trap-emulate.ts';
+import { TrapAndEmulate } from './trap-and-emulate.ts';
 
 export class TrapAndEmulateRunner extends VmmRunner<TrapAndEmulate> {
   constructor(config: HvConfig, boot: BootImage) {

@@ -10,7 +10,7 @@
  * (shadow GDT/LDT) moves away from what the guest maps (address-space compression). What does
  * *not* trap (POPF, PUSHF, PUSH CS, SGDT, …) the VMM never sees: the CPU's observation channel
  * shows it in the log as "invisible" when it made the guest diverge from the bare machine
- * (silent.ts). Pure trap-and-emulate is this class as it is (trap-and-emulate/trap-emulate.ts).
+ * (silent.ts). Pure trap-and-emulate is this class as it is (trap-and-emulate/trap-and-emulate.ts).
  */
 import { type Cpu, EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
 import { decode, type Insn, SS } from './decode.ts';
