@@ -20,13 +20,12 @@
 import { EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
 import { decode } from '../vmm/decode.ts';
 import { emulateIret, GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
+import { farOperand, farReturn, farTransfer, virtualSelector } from '../vmm/far-transfer.ts';
 import { GuestPageFault } from '../vmm/guest-mem.ts';
 import { TrapAction, TrapKind, TrapOp } from '../vmm/trap-log.ts';
 import type { Vm } from '../vmm/vm.ts';
 import {
   descriptorCheck,
-  farReturn,
-  farTransfer,
   indirectTarget,
   popBytes,
   popf,
@@ -35,7 +34,6 @@ import {
   readStack,
   storeRm16,
   storeTable,
-  virtualSelector,
   ZF,
 } from './callouts.ts';
 import { Co } from './classify.ts';
@@ -417,8 +415,12 @@ export class BinaryTranslation extends BtCoherence {
           break;
         }
         case Co.Far:
-          this.far(vm, insn, ins, site, next);
-          logCo(site.op, eip, cpu.eip >>> 0, 300);
+          if (this.far(vm, insn, ins, site, next)) logCo(site.op, eip, cpu.eip >>> 0, 300);
+          else {
+            // A far RET to an outer ring: the real RETF right after the callout does it.
+            this.resumeGuest = eip;
+            this.resumeTc = site.resume;
+          }
           break;
         case Co.StoreSys: {
           const v = vm.v;
@@ -529,37 +531,24 @@ export class BinaryTranslation extends BtCoherence {
     }
   }
 
+  /** Far JMP/CALL/RET (../vmm/far-transfer.ts). False: a RET to an outer ring, left to the real RETF. */
   private far(
     vm: Vm,
     insn: ReturnType<typeof decode> & object,
     ins: Uint8Array,
     site: Site,
     next: number,
-  ): void {
+  ): boolean {
     const cpu = this.cpu;
-    const op32 = insn.opsz32;
     const o = insn.opcode;
     if (o === 0xcb || o === 0xca) {
       const extra = o === 0xca ? ins[site.len - 2] | (ins[site.len - 1] << 8) : 0;
-      farReturn(cpu, vm, op32, extra);
-      return;
+      return farReturn(cpu, vm, insn.opsz32, extra);
     }
-    let sel: number;
-    let off: number;
-    if (o === 0xea || o === 0x9a) {
-      const n = site.len;
-      sel = ins[n - 2] | (ins[n - 1] << 8);
-      off = op32
-        ? (ins[n - 6] | (ins[n - 5] << 8) | (ins[n - 4] << 16) | (ins[n - 3] << 24)) >>> 0
-        : ins[n - 4] | (ins[n - 3] << 8);
-    } else {
-      if (insn.mod === 3) throw new GuestFault(6, -1);
-      const a = (cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0;
-      off = vm.mem.read(a, op32 ? 4 : 2);
-      sel = vm.mem.read((a + (op32 ? 4 : 2)) >>> 0, 2);
-    }
+    const { sel, off } = farOperand(cpu, vm, insn, ins);
     const call = o === 0x9a || (o === 0xff && insn.reg === 3);
-    farTransfer(cpu, vm, sel, off, call, op32, next);
+    farTransfer(cpu, vm, sel, off, call, insn.opsz32, next);
+    return true;
   }
 
   /**

@@ -1,42 +1,23 @@
 /**
  * What the VMM does at the callouts that trap-and-emulate has no emulation for — the sensitive
  * instructions that never trap at ring 1 (Robin & Irvine 2000) and the control flow a translator
- * must redirect. Each works on the guest's state at the guest instruction (the caller has put the
+ * must redirect (far JMP/CALL/RET are shared with trap-and-emulate: ../vmm/far-transfer.ts). Each works on the guest's state at the guest instruction (the caller has put the
  * guest EIP in the CPU) and leaves it as the bare machine would after the instruction (SDM Vol.2
  * instruction pages). Faults are thrown (GuestPageFault / GuestFault) before any state changes.
  */
 import type { Cpu } from '../../cpu/index.ts';
-import { type Insn, SS } from '../vmm/decode.ts';
-import {
-  GuestFault,
-  guestCpl,
-  loadShadowSeg,
-  readGuestDescriptor,
-  Unvirtualizable,
-  virtualEflags,
-} from '../vmm/deliver.ts';
+import type { Insn } from '../vmm/decode.ts';
+import { guestCpl, readGuestDescriptor, virtualEflags } from '../vmm/deliver.ts';
 import { AR_CODE, AR_DC, AR_RW } from '../vmm/descriptors.ts';
+import { setSp, sp, stackLin } from '../vmm/far-transfer.ts';
 import type { Vm } from '../vmm/vm.ts';
 
-const ESP = 4;
-const CS = 1;
 const IF = 0x200;
 const VM_FLAG = 0x20000;
 const RF = 0x10000;
 const ZF = 0x40;
 /** Bits POPF may change at guest CPL 0 besides IF/IOPL (CF PF AF ZF SF TF DF OF NT AC ID). */
 const POPF_MASK = 0x254fd5;
-
-function sp(cpu: Cpu): number {
-  return cpu.ss32 ? cpu.regs[ESP] >>> 0 : cpu.regs[ESP] & 0xffff;
-}
-function setSp(cpu: Cpu, v: number): void {
-  if (cpu.ss32) cpu.regs[ESP] = v;
-  else cpu.r16[ESP * 2] = v & 0xffff;
-}
-function stackLin(cpu: Cpu, off: number): number {
-  return (cpu.segBase[SS] + (cpu.ss32 ? off >>> 0 : off & 0xffff)) >>> 0;
-}
 
 /** Push `size` bytes on the guest stack (all or nothing). */
 export function push(cpu: Cpu, vm: Vm, size: number, v: number): void {
@@ -63,12 +44,6 @@ export function readStack(cpu: Cpu, vm: Vm, size: number): number {
 
 export function popBytes(cpu: Cpu, n: number): void {
   setSp(cpu, sp(cpu) + n);
-}
-
-/** The guest's view of a segment register's selector (ring 1 read as 0). */
-export function virtualSelector(cpu: Cpu, seg: number): number {
-  const s = cpu.segSel[seg] & 0xffff;
-  return (s & 3) === 1 ? s & ~3 : s;
 }
 
 /** PUSHF: the image the guest would push natively (virtual IF/IOPL; VM and RF read as 0). */
@@ -145,60 +120,6 @@ export function descriptorCheck(
   if (which === 'lsl') return [true, d.limit >>> 0];
   // Masked as the CPU's own LAR does (src/cpu/system.ts): bits 19:16 (limit 19:16) read as 0.
   return [true, d.hi & 0x00f0ff00];
-}
-
-/** Far JMP/CALL to a guest code segment at the same privilege (the guest kernel's own). */
-export function farTransfer(
-  cpu: Cpu,
-  vm: Vm,
-  sel: number,
-  off: number,
-  call: boolean,
-  op32: boolean,
-  next: number,
-): void {
-  if ((sel & 0xfffc) === 0) throw new GuestFault(13, 0);
-  const d = readGuestDescriptor(vm, sel);
-  if (!d) throw new GuestFault(13, sel & 0xfffc);
-  if (!d.segment || (d.ar & AR_CODE) === 0) {
-    throw new Unvirtualizable(
-      `far ${call ? 'CALL' : 'JMP'} through a gate or TSS (selector 0x${sel.toString(16)}): not virtualized`,
-    );
-  }
-  const cpl = guestCpl(cpu);
-  const conforming = (d.ar & AR_DC) !== 0;
-  if (conforming ? d.dpl > cpl : d.dpl !== cpl || (sel & 3) > cpl) throw new GuestFault(13, sel & 0xfffc);
-  if (!d.present) throw new GuestFault(11, sel & 0xfffc);
-  if (off > d.limit) throw new GuestFault(13, 0);
-  if (call) {
-    const size = op32 ? 4 : 2;
-    // Both pushes are checked before anything changes (all or nothing).
-    const top = sp(cpu);
-    vm.mem.write(stackLin(cpu, top - 2 * size), size, next);
-    vm.mem.write(stackLin(cpu, top - size), size, virtualSelector(cpu, CS));
-    setSp(cpu, top - 2 * size);
-  }
-  loadShadowSeg(cpu, CS, (sel & ~3) | cpl, d, cpl === 0 ? 1 : cpl);
-  cpu.ip = op32 ? off >>> 0 : off & 0xffff;
-  cpu.eip = cpu.ip;
-}
-
-/** Far RET to the same privilege (RET imm16 pops `extra` more bytes). */
-export function farReturn(cpu: Cpu, vm: Vm, op32: boolean, extra: number): void {
-  const size = op32 ? 4 : 2;
-  const off = peekStack(cpu, vm, size);
-  const sel = peekStack(cpu, vm, size, size) & 0xffff;
-  const cpl = guestCpl(cpu);
-  if ((sel & 3) !== cpl) {
-    throw new Unvirtualizable('far RET to another privilege level from the guest kernel: not virtualized');
-  }
-  const d = readGuestDescriptor(vm, sel);
-  if (!d?.segment || (d.ar & AR_CODE) === 0) throw new GuestFault(13, sel & 0xfffc);
-  if (!d.present) throw new GuestFault(11, sel & 0xfffc);
-  popBytes(cpu, 2 * size + extra);
-  loadShadowSeg(cpu, CS, sel, d, cpl === 0 ? 1 : cpl);
-  cpu.ip = op32 ? off >>> 0 : off & 0xffff;
-  cpu.eip = cpu.ip;
 }
 
 export { ZF };

@@ -329,6 +329,10 @@ export function translateUnit(
           // A return to guest ring 3 continues here: a real IRET (its faults are the guest's).
           tc.mapInsn(pos(), cur, true);
           emit(0xcf);
+        } else if (c.op === TrapOp.FAR_RET) {
+          // Likewise a far RET to an outer ring (after a call gate from user mode): the guest's RETF.
+          tc.mapInsn(pos(), cur, true);
+          for (const x of ins) emit(x);
         }
         u.rewritten++;
         how = 'callout';

@@ -26,6 +26,7 @@ import {
 } from './deliver.ts';
 import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from './descriptors.ts';
 import { emulatePrivileged } from './emulate-privileged.ts';
+import { farOperand, farReturn, farTransfer, isFarTransfer, virtualSelector } from './far-transfer.ts';
 import { GuestPageFault } from './guest-mem.ts';
 import { judgeSilent } from './silent.ts';
 import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
@@ -335,7 +336,9 @@ export class DeprivilegedVmm implements TechniqueHandler {
     const vcpl = guestCpl(cpu);
     const ioplOk = vcpl <= vm.v.iopl;
     let handled = false;
-    if (insn && insn.op !== 0) {
+    // Far JMP/CALL through a call gate at any CPL (the shadow GDT has no gates), far RET at CPL 0.
+    const far = insn !== null && isFarTransfer(insn);
+    if (insn && (insn.op !== 0 || far)) {
       const op = insn.op;
       const ioplSensitive =
         op === TrapOp.CLI ||
@@ -344,7 +347,7 @@ export class DeprivilegedVmm implements TechniqueHandler {
         op === TrapOp.OUT ||
         op === TrapOp.INS ||
         op === TrapOp.OUTS;
-      if (vcpl === 0 || (ioplSensitive && ioplOk)) {
+      if (vcpl === 0 || (ioplSensitive && ioplOk) || far) {
         try {
           handled = this.emulate(vm, insn, eip, bytes);
         } catch (e) {
@@ -407,8 +410,51 @@ export class DeprivilegedVmm implements TechniqueHandler {
       return true;
     }
     if (op === TrapOp.SEG_LOAD) return this.emulateSsLoad(vm, insn, eip, bytes);
+    if (isFarTransfer(insn)) return this.emulateFar(vm, insn, eip, bytes);
     if (op === TrapOp.STI) this.stiShadow = true;
     return emulatePrivileged(this, vm, insn, eip, bytes);
+  }
+
+  /**
+   * A far JMP/CALL that faulted (a call gate: the shadow GDT has none) or a far RET to the guest
+   * kernel's own RPL-0 code (at real ring 1 the CPU refuses RPL < CPL), on the guest's descriptors.
+   */
+  private emulateFar(vm: Vm, insn: Insn, eip: number, bytes: Uint8Array): boolean {
+    const cpu = this.cpu;
+    const o = insn.opcode;
+    const was = virtualSelector(cpu, CS);
+    let op: number;
+    if (o === 0xcb || o === 0xca) {
+      if (guestCpl(cpu) !== 0) return false;
+      const extra = o === 0xca ? bytes[insn.len] | (bytes[insn.len + 1] << 8) : 0;
+      if (!farReturn(cpu, vm, insn.opsz32, extra)) return false;
+      insn.len += o === 0xca ? 2 : 0;
+      op = TrapOp.FAR_RET;
+    } else {
+      const f = farOperand(cpu, vm, insn, bytes);
+      const call = o === 0x9a || (o === 0xff && insn.reg === 3);
+      const next = cpu.code32 ? (eip + f.len) >>> 0 : (eip + f.len) & 0xffff;
+      farTransfer(cpu, vm, f.sel, f.off, call, insn.opsz32, next);
+      insn.len = f.len;
+      op = call ? TrapOp.FAR_CALL : TrapOp.FAR_JMP;
+    }
+    const mask = regBit('cs') | regBit('eip') | regBit('esp') | regBit('ss');
+    this.log(
+      vm,
+      TrapKind.PrivilegedInstruction,
+      op,
+      this.vmm.cost.iret,
+      eip,
+      bytes,
+      insn,
+      0,
+      was,
+      virtualSelector(cpu, CS),
+      cpu.eip >>> 0,
+      0,
+      mask,
+    );
+    return true;
   }
 
   /** MOV SS / POP SS / LSS with an RPL-0 selector at real ring 1: load the ring-1 shadow. */
