@@ -32,6 +32,7 @@ import {
   push,
   pushf,
   readStack,
+  readStackAt,
   storeRm16,
   storeTable,
   ZF,
@@ -400,7 +401,10 @@ export class BinaryTranslation extends BtCoherence {
           if (emulateIret(cpu, vm, insn.opsz32)) {
             logCo(TrapOp.IRET, eip, cpu.eip >>> 0, 200);
           } else {
-            // A return to guest ring 3: the real IRET right after the callout does it.
+            // A return to guest ring 3: the real IRET right after the callout does it. At real
+            // ring 1 it ignores the image's IOPL, but the guest kernel (CPL 0) sets it: the VMM,
+            // which sees this IRET, takes it into the virtual CPU.
+            vm.v.iopl = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 2) >>> 12) & 3;
             this.resumeGuest = eip;
             this.resumeTc = site.resume;
           }

@@ -42,6 +42,11 @@ export function readStack(cpu: Cpu, vm: Vm, size: number): number {
   return size === 2 ? lo : (lo | (vm.mem.readPhys8(g + 2) << 16) | (vm.mem.readPhys8(g + 3) << 24)) >>> 0;
 }
 
+/** The `k`-th `size`-byte word from the top of the guest stack (no state change). */
+export function readStackAt(cpu: Cpu, vm: Vm, size: number, k: number): number {
+  return vm.mem.read(stackLin(cpu, sp(cpu) + k * size), size);
+}
+
 export function popBytes(cpu: Cpu, n: number): void {
   setSp(cpu, sp(cpu) + n);
 }

@@ -128,13 +128,16 @@ export function deliver(
   retEip: number,
   soft: boolean,
   ext: boolean,
+  /** The INT n instruction's own EIP: a fault while delivering it is the instruction's (restarts there). */
+  instrEip = retEip,
 ): { vector: number; errorCode: number } {
   let v = vec;
   let c = code;
   let s = soft;
+  let at = retEip;
   for (let guard = 0; guard < 3; guard++) {
     try {
-      deliverOnce(cpu, vm, v, c, retEip, s, ext || !s);
+      deliverOnce(cpu, vm, v, c, at, s, ext || !s);
       return { vector: v, errorCode: c };
     } catch (e) {
       let nv: number;
@@ -159,6 +162,7 @@ export function deliver(
         v = nv;
         c = nc;
       }
+      if (s) at = instrEip; // e.g. INT n through a gate with DPL < CPL: #GP at the INT (SDM §6.12.1.1)
       s = false;
     }
   }

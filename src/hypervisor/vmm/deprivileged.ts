@@ -28,6 +28,7 @@ import { AR_CODE, AR_RW, AR_UNUSABLE, buildShadowTable } from './descriptors.ts'
 import { emulatePrivileged } from './emulate-privileged.ts';
 import { farOperand, farReturn, farTransfer, isFarTransfer, virtualSelector } from './far-transfer.ts';
 import { GuestPageFault } from './guest-mem.ts';
+import { ioBitmapAllows } from './io-bitmap.ts';
 import { judgeSilent } from './silent.ts';
 import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
 import type { Vm } from './vm.ts';
@@ -193,7 +194,7 @@ export class DeprivilegedVmm implements TechniqueHandler {
     );
     if (len > 0 || !soft) this.vmm.recordBytes(vm, (cpu.segBase[CS] + instrEip) >>> 0);
     vm.stats.reflected++;
-    deliver(cpu, vm, vector, code, retEip, soft, !soft);
+    deliver(cpu, vm, vector, code, retEip, soft, !soft, instrEip);
     this.vmm.log.setRegMask(MASK_FRAME | (isPf ? regBit('cr2') : 0));
   }
 
@@ -347,7 +348,12 @@ export class DeprivilegedVmm implements TechniqueHandler {
         op === TrapOp.OUT ||
         op === TrapOp.INS ||
         op === TrapOp.OUTS;
-      if (vcpl === 0 || (ioplSensitive && ioplOk) || far) {
+      // At CPL > IOPL the guest's TSS I/O map may still allow the port (the real TSS is the VMM's).
+      const ioOk =
+        ioplOk ||
+        ((op === TrapOp.IN || op === TrapOp.OUT || op === TrapOp.INS || op === TrapOp.OUTS) &&
+          ioBitmapAllows(cpu, vm, insn));
+      if (vcpl === 0 || (ioplSensitive && ioOk) || far) {
         try {
           handled = this.emulate(vm, insn, eip, bytes);
         } catch (e) {
@@ -476,8 +482,8 @@ export class DeprivilegedVmm implements TechniqueHandler {
       newEsp = vm.mem.read(a, opBytes);
       sel = vm.mem.read((a + opBytes) >>> 0, 2);
     }
-    if ((sel & 3) !== 0) return false; // RPL ≠ 0: the guest's own fault
     if ((sel & 0xfffc) === 0) throw new GuestFault(GP, 0);
+    if ((sel & 3) !== 0) throw new GuestFault(GP, sel & 0xfffc); // RPL ≠ CPL (SDM MOV: #GP(selector))
     const d = readGuestDescriptor(vm, sel);
     if (!d?.segment || d.ar & AR_CODE || (d.ar & AR_RW) === 0 || d.dpl !== 0)
       throw new GuestFault(GP, sel & 0xfffc);
