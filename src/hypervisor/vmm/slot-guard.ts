@@ -1,7 +1,8 @@
 /**
  * Hiding the VMM's own 4 MiB slot from the guest kernel: segment truncation, as VMware's VMM did
- * (Adams & Agesen, ASPLOS 2006 §3.2; Bugnion et al., TOCS 2012 §6.2.1 — "the VMM … truncates the
- * segments of the guest so that they cannot reach the top 4 MB of the linear address space").
+ * on 32-bit x86 (Bugnion et al., "Bringing Virtualization to the x86 Architecture with the Original
+ * VMware Workstation", ACM TOCS 30(4), 2012; the reason AMD64 long mode, which drops segment
+ * limits, first broke VMware's 64-bit guests).
  *
  * The real CPU reads the shadow GDT/LDT through linear addresses, so those pages must be mapped
  * while the guest runs, and the guest kernel runs at real ring 1 — a *supervisor* level for paging
