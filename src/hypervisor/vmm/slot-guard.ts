@@ -234,16 +234,18 @@ export class SlotGuard {
 
   /**
    * Any event while a step runs. A #DB ends it (returns true: the VMM's own step, nothing for the
-   * guest); a page fault the guest's tables allow is a hidden fill inside the step (it restarts
+   * guest — unless the guest had TF set itself, then the #DB is also its own); a page fault the guest's tables allow is a hidden fill inside the step (it restarts
    * the same instruction); anything else ends the step first and is then handled normally (a
    * #GP/#SS is then the guest's own).
    */
   onEventInStep(vm: Vm, vector: number, faultAddr: number, errorCode: number): boolean {
     const cpu = this.cpu;
     if (vector === DB) {
-      cpu.dr[6] &= ~0x4000;
+      // The guest's own TF across the lent instruction: this #DB is its single-step trap too.
+      const guestTf = this.state(vm).tf !== 0;
+      if (!guestTf) cpu.dr[6] &= ~0x4000;
       this.endStep(vm);
-      return true;
+      return !guestTf;
     }
     if (
       vector === PF &&
