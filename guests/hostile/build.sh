@@ -11,3 +11,4 @@ nasm -f elf32 -o "$tmp/storm-ud.o" storm.asm && link storm-ud linker.ld
 nasm -f elf32 -DINT3 -o "$tmp/storm-int3.o" storm.asm && link storm-int3 linker.ld
 # slot uses the cputests runtime (lib.inc: PASS/FAIL lines, exception capture, exit status)
 nasm -f elf32 -o "$tmp/slot.o" slot.asm && link slot ../cputests/linker.ld
+nasm -f elf32 -o "$tmp/slot-read.o" slot-read.asm && link slot-read ../cputests/linker.ld

@@ -71,4 +71,28 @@ describe('REP MOVS/STOS fast path', () => {
     expect([...ram.subarray(0x20fff, 0x21005)]).toEqual([0xef, 0xbe, 0xef, 0xbe, 0xef, 0xbe]);
     expect(cpu.regs[7]).toBe(0x21005);
   });
+
+  it('stops at an expand-up segment limit below 4 GiB: #GP at the first element beyond it', () => {
+    // ES limit 0x20FFF (a VMM's truncated segment): the dword at 0x21000 is beyond it.
+    const { cpu, ram } = setup([0xf3, 0xab], { edi: 0x20000, ecx: 0x1000, eax: 0x11223344 });
+    cpu.setSeg(0, 0x18, 0, 0x20fff, cpu.segAr[0]);
+    cpu.idtLimit = 0; // inspect the state at the #GP
+    cpu.run(1);
+    expect(cpu.regs[7]).toBe(0x21000);
+    expect(cpu.regs[1]).toBe(0x1000 - 0x400);
+    expect(new DataView(ram.buffer).getUint32(0x20ffc, true)).toBe(0x11223344);
+    expect(ram[0x21000]).toBe(0);
+  });
+
+  it('copies through a DS limit below 4 GiB exactly as far as it allows', () => {
+    const { cpu, ram } = setup([0xf3, 0xa5], { esi: 0x20000, edi: 0x30000, ecx: 0x800 });
+    for (let i = 0; i < 0x2000; i++) ram[0x20000 + i] = (i * 7) & 0xff;
+    cpu.setSeg(3, 0x18, 0, 0x207ff, cpu.segAr[3]);
+    cpu.idtLimit = 0;
+    cpu.run(1);
+    expect(cpu.regs[6]).toBe(0x20800);
+    expect(cpu.regs[1]).toBe(0x800 - 0x200);
+    expect([...ram.subarray(0x30000, 0x30800)]).toEqual([...ram.subarray(0x20000, 0x20800)]);
+    expect(ram[0x30800]).toBe(0);
+  });
 });

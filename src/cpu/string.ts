@@ -6,7 +6,7 @@
 import { DF, DS, ECX, EDI, ES, ESI } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { fastPaths } from './fastpaths.ts';
-import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
+import { CHK_EXPDOWN, CHK_FLAT_R, CHK_FLAT_W, CHK_R, CHK_UNUSABLE, CHK_W } from './mmu.ts';
 import { vmxIo } from './vmx/nonroot.ts';
 
 const CHUNK = 4096;
@@ -149,19 +149,44 @@ export function stringOp(c: CpuCore, b: number): void {
 }
 
 /**
- * Fast REP MOVS/STOS (32-bit addressing, DF = 0) over flat segments: as many whole elements as
+ * How many of `k` whole elements of `size` bytes from offset `off` segment `s` allows (SDM Vol.3
+ * §5.3): all on a flat segment; on an expand-up one (e.g. a VMM's truncated segment) those that end
+ * at or below its limit; 0 when anything else must be checked element by element (expand-down,
+ * unusable, wrong type, alignment checking).
+ */
+function segRoom(
+  c: CpuCore,
+  s: number,
+  off: number,
+  size: number,
+  k: number,
+  need: number,
+  flat: number,
+): number {
+  const chk = c.segChk[s];
+  if (chk & flat) return k;
+  if ((chk & need) === 0 || chk & (CHK_EXPDOWN | CHK_UNUSABLE) || c.acOn) return 0;
+  const o = off >>> 0;
+  const lim = c.segLim[s] >>> 0;
+  if (o > lim) return 0;
+  const room = Math.floor((lim - o + 1) / size);
+  return Math.min(room, k);
+}
+
+/**
+ * Fast REP MOVS/STOS (32-bit addressing, DF = 0) over flat segments (or within an expand-up limit): as many whole elements as
  * fit before the source or destination crosses a page, when both pages are direct RAM already in
  * the TLB with the needed rights (so no fault, A/D update, MMIO or data breakpoint can occur —
  * watched pages and MMIO have slow TLB entries). Returns the element count done (0: take the
  * one-element path, which fills the TLB or raises the architectural fault).
  */
 function bulkRun(c: CpuCore, b: number, size: number, src: number, max: number): number {
-  if ((c.segChk[ES] & CHK_FLAT_W) === 0) return 0;
   const dl = (c.segBase[ES] + c.regs[EDI]) | 0;
   const de = c.tlbW[dl >>> 12];
   if ((de & 0xfff) !== 0) return 0;
   let k = ((4096 - (dl & 0xfff)) / size) | 0;
   if (k > max) k = max;
+  k = segRoom(c, ES, c.regs[EDI], size, k, CHK_W, CHK_FLAT_W);
   const pd = de ^ dl;
   const ram = c.ram;
   if (b >= 0xaa) {
@@ -176,12 +201,12 @@ function bulkRun(c: CpuCore, b: number, size: number, src: number, max: number):
     }
     return k;
   }
-  if ((c.segChk[src] & CHK_FLAT_R) === 0) return 0;
   const sl = (c.segBase[src] + c.regs[ESI]) | 0;
   const se = c.tlbR[sl >>> 12];
   if ((se & 0xfff) !== 0) return 0;
   const ks = ((4096 - (sl & 0xfff)) / size) | 0;
   if (ks < k) k = ks;
+  k = segRoom(c, src, c.regs[ESI], size, k, CHK_R, CHK_FLAT_R);
   if (k === 0) return 0;
   const ps = se ^ sl;
   const len = k * size;

@@ -208,7 +208,9 @@ describe('guests touching the VMM’s own slot', () => {
     expect(res.state).toBe('exited');
     for (const vm of r.vmm.vms) {
       expect(vm.exitCode).toBe(1);
-      expect(vm.shadow.relocations).toBeGreaterThan(0); // it really had to move
+      // It really reached the slot: each touch ran with the guest's own limits and mapping.
+      expect(vm.shadow.lends).toBeGreaterThan(0);
+      expect(vm.shadow.vmmPde).toBe(1023);
     }
   });
 
@@ -221,6 +223,39 @@ describe('guests touching the VMM’s own slot', () => {
         expect(
           (f >= m.sliceBase && f < m.sliceBase + m.memBytes) || f === m.emptyPage || f === m.sinkPage,
         ).toBe(true);
+    }
+  });
+});
+
+/**
+ * Reads (and a code fetch) in the VMM's slot (issue 16, item 7): guests/hostile/slot-read.elf
+ * reads where the shadow GDT/LDT sit with paging off, with the top 4 MiB unmapped, mapped by a
+ * PDE write without a flush, and unmapped again. Natively it is its own oracle; under the VMM
+ * (segment truncation, ../vmm/slot-guard.ts) every VM must get the same #PFs, CR2s and bytes.
+ */
+describe('guests reading the VMM’s own slot', () => {
+  const MEM_MIB = 16;
+  const boot = bootImage('hostile/slot-read.elf', MEM_MIB);
+  const r = createTrapAndEmulateRunner({ vms: 4, memMiB: MEM_MIB, noReboot: true }, boot);
+  const out = Array.from({ length: 4 }, () => '');
+  let res = r.run(10_000_000, false);
+  for (let i = 0; i < 100; i++) {
+    for (let v = 0; v < 4; v++) out[v] += Buffer.from(r.takeSerial(v)).toString('latin1');
+    if (res.state !== 'budget') break;
+    res = r.run(10_000_000, false);
+  }
+
+  it('gets its own #PF (error code, CR2, EIP) or its own bytes in all four VMs, as natively', () => {
+    const native = runNative(boot, MEM_MIB);
+    expect(native.out).toMatch(/DONE checks=26 failed=0/);
+    expect(res.state).toBe('exited');
+    for (let v = 0; v < 4; v++) {
+      expect(out[v]).not.toMatch(/FAIL/);
+      expect(out[v]).toMatch(/DONE checks=26 failed=0/);
+      const vm = r.vmm.vms[v];
+      expect(vm.exitCode).toBe(1);
+      expect(vm.shadow.vmmPde).toBe(1023); // the VMM never left the top
+      expect(vm.shadow.lends).toBeGreaterThan(10);
     }
   });
 });

@@ -8,5 +8,17 @@
  * changes where the guest kernel's code runs.
  */
 import { DeprivilegedVmm } from '../vmm/deprivileged.ts';
+import type { Vm } from '../vmm/vm.ts';
+import type { Vmm } from '../vmm/vmm.ts';
 
-export class TrapAndEmulate extends DeprivilegedVmm {}
+export class TrapAndEmulate extends DeprivilegedVmm {
+  constructor(vmm: Vmm) {
+    // Segment truncation keeps guest kernel reads off the VMM's slot (../vmm/slot-guard.ts).
+    super(vmm, true);
+  }
+
+  /** Before each run of the CPU: the guest's segments stop below the VMM's slot. */
+  beforeRun(vm: Vm): void {
+    this.slotGuard?.enforce(vm);
+  }
+}

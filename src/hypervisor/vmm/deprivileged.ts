@@ -30,12 +30,14 @@ import { farOperand, farReturn, farTransfer, isFarTransfer, virtualSelector } fr
 import { GuestPageFault } from './guest-mem.ts';
 import { ioBitmapAllows } from './io-bitmap.ts';
 import { judgeSilent } from './silent.ts';
+import { SlotGuard } from './slot-guard.ts';
 import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from './trap-log.ts';
 import type { Vm } from './vm.ts';
 import type { TechniqueHandler, Vmm } from './vmm.ts';
 
 const GP = 13;
 const PF = 14;
+const SSF = 12;
 const DB = 1;
 const TF = 0x100;
 const IF = 0x200;
@@ -47,8 +49,18 @@ export class DeprivilegedVmm implements TechniqueHandler {
   /** Set while handling an STI: its one-instruction interrupt shadow defers injection. */
   protected stiShadow = false;
 
-  constructor(readonly vmm: Vmm) {
+  /**
+   * Segment truncation hiding the VMM's slot from guest reads (slot-guard.ts), when the technique
+   * asks for it (trap-and-emulate); null under binary translation, whose TC runs from the slot.
+   */
+  protected readonly slotGuard: SlotGuard | null;
+
+  constructor(
+    readonly vmm: Vmm,
+    guardSlot = false,
+  ) {
     this.cpu = vmm.cpu;
+    this.slotGuard = guardSlot ? new SlotGuard(vmm.cpu) : null;
   }
 
   onGuestEvent(vm: Vm, ev: TrapEvent): void {
@@ -63,7 +75,10 @@ export class DeprivilegedVmm implements TechniqueHandler {
     // else happened first: either way, resync the shadow GDT and protect the page again.
     const gdtStep = vm.gdtStep;
     if (gdtStep) this.finishGdtWrite(vm);
-    const ownStep = isDb && (gdtStep || vm.vmmTf);
+    // A step with the guest's own limits and mapping of the VMM's slot (slot-guard.ts).
+    const slotStep =
+      vm.slotStep && this.slotGuard?.onEventInStep(vm, ev.vector, ev.faultAddr, ev.errorCode) === true;
+    const ownStep = isDb && (gdtStep || vm.vmmTf || slotStep);
     if (vm.vmmTf && !isDb) {
       // The instruction after STI trapped by itself: the window is open already.
       this.interruptWindow(vm);
@@ -78,6 +93,8 @@ export class DeprivilegedVmm implements TechniqueHandler {
         this.pageFault(vm, ev);
       } else if (ev.vector === GP) {
         this.generalProtection(vm, ev);
+      } else if (ev.vector === SSF && ev.errorCode === 0 && this.slotGuard?.startStep(vm, ev.instrEip)) {
+        // A stack access beyond the truncated SS limit: re-run it with the guest's own.
       } else {
         this.reflect(vm, ev.vector, ev.errorCode, ev.eip, false, ev.instrEip, ev.length);
       }
@@ -86,8 +103,10 @@ export class DeprivilegedVmm implements TechniqueHandler {
       else throw e;
     } finally {
       this.vmm.eventCs = -1;
+      this.slotGuard?.eventDone();
     }
     if (vm.state === 'runnable' && !this.stiShadow) this.injectPending(vm);
+    this.slotGuard?.enforce(vm);
     if (vm.state !== 'runnable') this.vmm.requestStop();
   }
 
@@ -128,8 +147,9 @@ export class DeprivilegedVmm implements TechniqueHandler {
     const cpu = this.cpu;
     // Guest user code runs with interrupts on; the kernel's IRET to ring 3 set IF without a trap.
     if (cpu.cpl === 3 && !vm.v.if && this.vmm.current === vm.index) vm.v.if = true;
-    // A guest GDT write is being single-stepped: interrupts wait for the instruction boundary.
-    if (vm.gdtStep) return;
+    // A guest GDT write (or a slot access) is being single-stepped: interrupts wait for the
+    // instruction boundary.
+    if (vm.gdtStep || vm.slotStep) return;
     if (vm.state !== 'runnable' || !vm.v.if || !vm.devices.pic.hasInterrupt()) return;
     const pic = vm.devices.pic;
     const irqBase = pic.master.vector(0) & 0xf8;
@@ -214,8 +234,10 @@ export class DeprivilegedVmm implements TechniqueHandler {
         this.reflect(vm, PF, g, ev.eip, false, ev.instrEip, ev.length);
         return;
       }
-      // The guest maps it: move the VMM's region away and restart the access.
-      this.relocateVmm(vm, lin);
+      // The guest maps it: with segment truncation, lend it the slot for this instruction;
+      // otherwise move the VMM's region away. Either way the access restarts.
+      if (this.slotGuard) this.slotGuard.startStep(vm, ev.instrEip);
+      else this.relocateVmm(vm, lin);
       return;
     }
     const r = vm.mem.walk(lin, write, user, true);
@@ -309,7 +331,8 @@ export class DeprivilegedVmm implements TechniqueHandler {
    * may never touch it, and a touch then faults into relocateVmm.
    */
   vmmSlotCheck(vm: Vm): void {
-    if ((vm.v.cr0 & 0x80000000) === 0) return;
+    // Truncated segments cannot reach the slot: the VMM stays at the top (slot-guard.ts).
+    if (this.slotGuard || (vm.v.cr0 & 0x80000000) === 0) return;
     const pde = vm.mem.readPhys32(((vm.v.cr3 & 0xfffff000) + vm.shadow.vmmPde * 4) >>> 0);
     if ((pde & 1) === 0) return;
     const slot = this.freeSlot(vm, []);
@@ -371,6 +394,8 @@ export class DeprivilegedVmm implements TechniqueHandler {
       }
     }
     if (handled) return;
+    // Beyond a truncated limit (#GP(0), not a privileged instruction)? Re-run it with the guest's.
+    if (ev.errorCode === 0 && (insn === null || insn.op === 0) && this.slotGuard?.startStep(vm, eip)) return;
     // A stale shadow GDT/LDT (the guest edited its table after LGDT)? Resync once and retry.
     if (ev.errorCode > 0 && this.resyncDescriptors(vm)) {
       this.vmm.record(
@@ -586,6 +611,7 @@ export class DeprivilegedVmm implements TechniqueHandler {
   rebuildGdt(vm: Vm): { compressed: number; omitted: number } {
     const g = vm.v.gdtr;
     const t = buildShadowTable(g.limit, (off) => this.safeRead32(vm, (g.base + off) >>> 0));
+    this.slotGuard?.truncateTable(vm, 'gdt', t.bytes);
     vm.shadow.writeTable('gdt', t.bytes);
     this.cpu.gdtBase = vm.shadow.gdtLinear | 0;
     this.cpu.gdtLimit = Math.min(g.limit, 0xffff);
@@ -643,6 +669,7 @@ export class DeprivilegedVmm implements TechniqueHandler {
   rebuildLdt(vm: Vm): { compressed: number; omitted: number } {
     const l = vm.v.ldtr;
     const t = buildShadowTable(l.limit, (off) => this.safeRead32(vm, (l.base + off) >>> 0));
+    this.slotGuard?.truncateTable(vm, 'ldt', t.bytes);
     vm.shadow.writeTable('ldt', t.bytes);
     this.cpu.setSeg(LDTR, l.sel, vm.shadow.ldtLinear, Math.min(l.limit, 0xffff), 0x82);
     if (this.ldtLive(vm)) this.protectPages(vm, l.base, l.limit);

@@ -79,10 +79,48 @@ export class ShadowPaging {
   get ldtLinear(): number {
     return (this.vmmBase + LDT_OFFSET) >>> 0;
   }
-  /** True when `lin` lies in the VMM region. */
+  /** True when `lin` lies in the VMM region (not while the slot is lent to the guest). */
   inVmmRegion(lin: number): boolean {
-    return lin >>> 22 === this.vmmPde;
+    return lin >>> 22 === this.vmmPde && !this.vacated;
   }
+
+  /**
+   * Lend the VMM's slot to the guest for one instruction (slot-guard.ts): its page-directory entry
+   * becomes an ordinary shadow slot, filled from the guest's tables. `keepDesc`: the instruction
+   * reads descriptors, so the shadow GDT/LDT pages stay mapped.
+   */
+  vacate(keepDesc: boolean): void {
+    if (this.vacated) return;
+    this.vacated = true;
+    this.lends++;
+    const pde = this.vmmPde;
+    this.ram32[(this.pd >>> 2) + pde] = 0;
+    if (!keepDesc) return;
+    if (this.tables >= this.maxTables) this.dropAll();
+    const f = this.frames.alloc();
+    this.pt[pde] = f;
+    this.tables++;
+    for (let i = 0; i < 2 * DESC_PAGES; i++) this.ram32[(f >>> 2) + i] = this.ram32[(this.vmmPt >>> 2) + i];
+    this.ram32[(this.pd >>> 2) + pde] = f | P | RW | US | A;
+  }
+
+  /** Take the slot back after the instruction (drops whatever the guest's access filled there). */
+  reoccupy(): void {
+    if (!this.vacated) return;
+    const pde = this.vmmPde;
+    if (this.pt[pde] !== 0) {
+      this.frames.release(this.pt[pde]);
+      this.pt[pde] = 0;
+      this.large[pde] = 0;
+      this.tables--;
+    }
+    this.vacated = false;
+    this.ram32[(this.pd >>> 2) + pde] = this.vmmPt | P | RW | A;
+  }
+  /** The slot is lent to the guest (see vacate). */
+  vacated = false;
+  /** How many times the slot was lent (one guest instruction each). */
+  lends = 0;
 
   /** Move the VMM region to page-directory slot `pde` (dropping any shadow table there). */
   relocate(pde: number): void {
@@ -127,7 +165,7 @@ export class ShadowPaging {
   /** Drop the shadow of one guest-linear page (INVLPG). Returns how many entries went. */
   invalidate(lin: number): number {
     const pdi = lin >>> 22;
-    if (pdi === this.vmmPde) return 0;
+    if (pdi === this.vmmPde && !this.vacated) return 0;
     const f = this.pt[pdi];
     if (f === 0) return 0;
     if (this.large[pdi]) {

@@ -105,11 +105,16 @@ export class Vm {
    * regain control after it (deprivileged.ts): the shadow GDT is rebuilt at the #DB.
    */
   gdtStep = false;
+  /**
+   * The VMM is running one guest instruction with the guest's own segment limits and its own
+   * mapping of the VMM's slot, under the real TF (slot-guard.ts); the #DB after it ends the step.
+   */
+  slotStep = false;
   /** The guest has a GDT of its own (LGDT): its pages are write-protected in the shadow. */
   gdtProtected = false;
   /** The real TF is the VMM's (single-stepping for itself), not the guest's. */
   get vmmOwnsTf(): boolean {
-    return this.vmmTf || this.gdtStep;
+    return this.vmmTf || this.gdtStep || this.slotStep;
   }
   /** Counters for --stats. */
   readonly stats = {
@@ -199,6 +204,10 @@ export class Vm {
     Object.assign(this.v, initialVirtualCpu());
     this.gdtProtected = false;
     this.gdtStep = false;
+    if (this.slotStep) {
+      this.slotStep = false;
+      this.shadow.reoccupy();
+    }
     this.shadow.dropAll();
     this.placeImage();
     this.pendingReboot = true;
