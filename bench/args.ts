@@ -31,7 +31,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --json          one JSON object per line: {"name","instructions","seconds","mips"}
   --runs N        measured runs per workload, best reported (default 3; 1–20)
   --quick         one measured run, no warm-up run
-  --only A,B      run only the named workloads
+  --only A,B      run only the named workloads; session-create (Session creation per
+                  technique) and cli-hello (a fresh 'traplab run --guest hello') are figures
+                  printed after the table, run by default
   --backend B     session (what the CLI and the UI run), pc (the machine alone) or auto (default:
                   session when it loads, else pc)
   --clock C       wall (default): elapsed seconds; cpu: this process's CPU seconds, steadier when

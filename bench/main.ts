@@ -9,6 +9,16 @@ import { fastPaths } from '../src/cpu/fastpaths.ts';
 import { BENCH_USAGE, type BenchArgs, BenchUsageError, parseBenchArgs } from './args.ts';
 import { BenchFailure, cpuClock, defaultClock, measure, runOnce } from './measure.ts';
 import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
+import {
+  CLI_HELLO_GOAL_S,
+  cliLine,
+  creationTable,
+  measureCliHello,
+  measureSessionCreation,
+  SESSION_CREATE_GOAL_MS,
+  STARTUP_FIGURES,
+  type StartupFigure,
+} from './startup.ts';
 import { type Backend, type SessionClass, workloads } from './workloads.ts';
 
 /** Each workload gets at most this much wall time for its repeats (the first run always completes). */
@@ -60,14 +70,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock, tier ${args.tier}\n`);
+  // The start-up figures (startup.ts) run after the workloads: all of them unless --only names some.
+  let startup: StartupFigure[] = [...STARTUP_FIGURES];
   if (args.only) {
-    const names = new Set(list.map((w) => w.name));
+    const names = new Set<string>([...list.map((w) => w.name), ...STARTUP_FIGURES]);
     const bad = args.only.filter((n) => !names.has(n));
     if (bad.length) {
       process.stderr.write(`bench: unknown workload ${bad.join(', ')} (known: ${[...names].join(', ')})\n`);
       return 64;
     }
     list = list.filter((w) => args.only!.includes(w.name));
+    startup = startup.filter((n) => args.only!.includes(n));
   }
   if (args.list) {
     for (const w of list) {
@@ -124,7 +137,41 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`bench: FAILED ${msg}\n`);
     }
   }
+  if (!args.list && !failed) failed = !startupFigures(startup, args, SessionCtor);
   return failed ? 1 : 0;
+}
+
+/** Session creation and the hello CLI start-up (startup.ts); false if one failed. */
+function startupFigures(which: StartupFigure[], args: BenchArgs, SessionCtor?: SessionClass): boolean {
+  let ok = true;
+  if (which.includes('session-create')) {
+    if (!SessionCtor)
+      process.stderr.write('bench: skipping session-create: the session layer is not loaded\n');
+    else {
+      const { figures, skipped } = measureSessionCreation(SessionCtor, { runs: Math.max(args.runs, 5) });
+      for (const s of skipped) process.stderr.write(`bench: session-create: skipped ${s}\n`);
+      if (args.json)
+        for (const f of figures)
+          process.stdout.write(
+            `${JSON.stringify({ name: 'session-create', guest: f.guest, technique: f.technique, cold: f.cold, warm: f.warm, runs: f.runs, goalMs: SESSION_CREATE_GOAL_MS })}\n`,
+          );
+      else process.stdout.write(`\n${creationTable(figures)}\n`);
+    }
+  }
+  if (which.includes('cli-hello')) {
+    try {
+      const f = measureCliHello(Math.max(args.runs, 5));
+      if (args.json)
+        process.stdout.write(
+          `${JSON.stringify({ name: 'cli-hello', wall: { median: f.median, min: f.min, runs: f.runs }, status: f.status, goalS: CLI_HELLO_GOAL_S })}\n`,
+        );
+      else process.stdout.write(`\n${cliLine(f)}\n`);
+    } catch (e) {
+      ok = false;
+      process.stderr.write(`bench: FAILED cli-hello: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+  return ok;
 }
 
 /**

@@ -9,14 +9,22 @@ import { pathToFileURL } from 'node:url';
 // src/cli/run.ts watches for it too and stops the guest.
 for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
 
+// Notes about the bundle go to a terminal only: piped stderr (tests, scripts) stays the guest's.
+const note = (text) => {
+  if (process.stderr.isTTY) process.stderr.write(`traplab: ${text}\n`);
+};
+
 async function loadMain() {
   if (!process.env.TRAPLAB_TSX) {
     try {
       const b = await import('../scripts/build-cli.mjs');
-      if (!b.bundleFresh()) await b.buildCli();
+      if (!b.bundleFresh()) {
+        note('src/ is newer than the CLI bundle: rebuilding build/cli/main.mjs');
+        await b.buildCli();
+      }
       return (await import(pathToFileURL(b.bundlePath).href)).main;
-    } catch {
-      // fall through to tsx
+    } catch (e) {
+      note(`cannot use the CLI bundle (${e instanceof Error ? e.message : e}); compiling src/ with tsx`);
     }
   }
   const { register } = await import('tsx/esm/api');

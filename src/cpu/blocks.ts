@@ -24,6 +24,7 @@ import { interpret, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
 import { blockTuning } from './fastpaths.ts';
+import { freshBuffer } from './fresh-buffer.ts';
 import { K_CALL, K_JCC, K_JMP, K_PLAIN, operands, predecode } from './predecode.ts';
 
 /** Instructions per block at most (longer runs are split; the next block picks up). */
@@ -78,7 +79,13 @@ function handlerIndex(op: Op): number {
 
 export class BlockCache {
   constructor(private readonly code: CodeMap) {}
-  readonly arena = new Int32Array(ARENA);
+  /**
+   * The arena, the table and the first-visit table share one buffer (see fresh-buffer.ts). The two
+   * tables hold their values inverted (`~offset`, `~phys`) so that a zero-filled, never-touched
+   * buffer means "empty": creating a CPU writes none of it (touching a fresh page costs ~25 µs).
+   */
+  private readonly store = freshBuffer((ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4);
+  readonly arena = new Int32Array(this.store, 0, ARENA);
   /** Second-tier functions of blocks in the arena (jit.ts), by H_JIT index. */
   readonly compiled: Array<(c: CpuCore, a: Int32Array, o: number) => number> = [];
   /**
@@ -90,10 +97,11 @@ export class BlockCache {
   private readonly kept = new Map<number, Kept[]>();
   private keptCount = 0;
   private top = 0;
+  private tableUsed = false;
   /** WAYS arena offsets (or -1) per set, the set chosen by a hash of the physical address. */
-  private readonly table = new Int32Array(WAYS << SET_BITS).fill(-1);
+  private readonly table = new Int32Array(this.store, ARENA * 4, WAYS << SET_BITS);
   /** Direct-mapped by the hash: the physical address last run without a block (blockTuning.secondVisit). */
-  private readonly seen = new Int32Array(1 << SEEN_BITS).fill(-1);
+  private readonly seen = new Int32Array(this.store, (ARENA + (WAYS << SET_BITS)) * 4, 1 << SEEN_BITS);
   /** Blocks decoded so far, and whole-cache flushes (stats). */
   built = 0;
   flushes = 0;
@@ -108,7 +116,9 @@ export class BlockCache {
   reattached = 0;
 
   clear(): void {
-    this.table.fill(-1);
+    // A table never written is still all zero (and untouched): skip faulting its pages in.
+    if (this.tableUsed) this.table.fill(0);
+    this.tableUsed = false;
     this.top = 0;
     this.compiled.length = 0;
     this.code.epoch = (this.code.epoch + 1) | 0;
@@ -179,7 +189,7 @@ export class BlockCache {
     this.lookups++;
     const ip = c.ip | 0;
     const lin = (c.csBase + ip) | 0;
-    const e = c.tlbR[lin >>> 12];
+    const e = ~c.tlbR[lin >>> 12];
     if ((e & 0xfff) !== 0) {
       this.uncached++;
       return -1;
@@ -200,7 +210,7 @@ export class BlockCache {
     let victim = WAYS - 1;
     let tag = 0; // what the slot held: 0 empty, 1 another block, 2 a stale copy of this one
     for (let w = 0; w < WAYS; w++) {
-      const b = table[set + w];
+      const b = ~table[set + w];
       if (b < 0) {
         victim = w;
         tag = 0;
@@ -210,7 +220,7 @@ export class BlockCache {
         if (a[b + 2] === gen && a[b + 3] === c.csBase && a[b + 4] === (c.csLim | 0) && a[b + 5] === 1) {
           if (w > 0) {
             table[set + w] = table[set + w - 1];
-            table[set + w - 1] = b;
+            table[set + w - 1] = ~b;
           }
           return b;
         }
@@ -223,9 +233,9 @@ export class BlockCache {
     if (tag === 1) this.clashes++;
     else if (tag === 2) this.stale++;
     const h = hash >>> (32 - SEEN_BITS);
-    if (blockTuning.secondVisit && this.seen[h] !== phys) {
+    if (blockTuning.secondVisit && ~this.seen[h] !== phys) {
       // First visit: interpret it, decode it if it comes back (cold code stays interpreter-fast).
-      this.seen[h] = phys;
+      this.seen[h] = ~phys;
       this.firstVisits++;
       return -1;
     }
@@ -240,7 +250,8 @@ export class BlockCache {
       for (let w = victim; w > 0; w--) table[set + w] = table[set + w - 1];
       victim = 0;
     }
-    table[set + victim] = nb;
+    table[set + victim] = ~nb;
+    this.tableUsed = true;
     return nb;
   }
 

@@ -215,7 +215,7 @@ export class CpuInt extends CpuTask {
       const off = (this.eip + n) >>> 0;
       if (off > this.csLim) break;
       const lin = (this.csBase + off) | 0;
-      const e = this.tlbR[lin >>> 12];
+      const e = ~this.tlbR[lin >>> 12];
       if (e === -1 || (e & 0xfff) !== 0) break;
       buf[n] = this.ram[e ^ lin];
     }

@@ -6,6 +6,9 @@
  * {supervisor,user} × {read,write}. An entry is -1 when invalid. Low bits: 0 = direct RAM (fast
  * path: `ram[entry ^ lin]`), 1 = slow (ROM/MMIO through MemoryBus). `tlbR`/`tlbW` point at the
  * views for the current CPL. A fill list records live pages so flushes cost O(live entries).
+ * The arrays hold each entry inverted (`~entry`, so invalid is 0): a fresh, allocator-zeroed
+ * array is an empty TLB and creating a CPU touches none of its 16 MiB. Every read is `~arr[page]`,
+ * every store `arr[page] = ~entry`.
  */
 import { CpuBase } from './base.ts';
 import { CodeMap } from './codemap.ts';
@@ -29,6 +32,7 @@ import {
   SSF,
 } from './constants.ts';
 import type { CpuCore } from './core.ts';
+import { freshBuffer } from './fresh-buffer.ts';
 import { eptTranslate } from './vmx/ept.ts';
 
 // segChk bits.
@@ -44,13 +48,16 @@ const TLB_PAGES = 1 << 20;
 const FILL_MAX = 4096;
 
 export class CpuMmu extends CpuBase {
-  readonly tlbRS = new Int32Array(TLB_PAGES).fill(-1);
-  readonly tlbWS = new Int32Array(TLB_PAGES).fill(-1);
-  readonly tlbRU = new Int32Array(TLB_PAGES).fill(-1);
-  readonly tlbWU = new Int32Array(TLB_PAGES).fill(-1);
-  readonly tlbGlobal = new Uint8Array(TLB_PAGES);
+  /** One buffer behind the six page-indexed tables below (18 MiB; see fresh-buffer.ts). */
+  private readonly pageTables = freshBuffer(18 * TLB_PAGES);
+  // Zero-filled, i.e. all invalid (entries are stored inverted): creating a CPU writes none of this.
+  readonly tlbRS = new Int32Array(this.pageTables, 0, TLB_PAGES);
+  readonly tlbWS = new Int32Array(this.pageTables, 4 * TLB_PAGES, TLB_PAGES);
+  readonly tlbRU = new Int32Array(this.pageTables, 8 * TLB_PAGES, TLB_PAGES);
+  readonly tlbWU = new Int32Array(this.pageTables, 12 * TLB_PAGES, TLB_PAGES);
+  readonly tlbGlobal = new Uint8Array(this.pageTables, 16 * TLB_PAGES, TLB_PAGES);
   /** Linear pages holding an enabled data breakpoint: their TLB entries take the slow path. */
-  readonly watchPages = new Uint8Array(TLB_PAGES);
+  readonly watchPages = new Uint8Array(this.pageTables, 17 * TLB_PAGES, TLB_PAGES);
   watchOn = false;
   /** DR6 B0–B3 bits hit by data accesses of the current instruction (a trap after it). */
   dataBpHits = 0;
@@ -115,10 +122,10 @@ export class CpuMmu extends CpuBase {
     this.fetchHi = 0;
     this.code.epoch = (this.code.epoch + 1) | 0;
     if (this.fillOverflow) {
-      this.tlbRS.fill(-1);
-      this.tlbWS.fill(-1);
-      this.tlbRU.fill(-1);
-      this.tlbWU.fill(-1);
+      this.tlbRS.fill(0);
+      this.tlbWS.fill(0);
+      this.tlbRU.fill(0);
+      this.tlbWU.fill(0);
       this.tlbGlobal.fill(0);
       this.fillCount = 0;
       this.fillOverflow = false;
@@ -132,10 +139,10 @@ export class CpuMmu extends CpuBase {
         list[kept++] = p;
         continue;
       }
-      this.tlbRS[p] = -1;
-      this.tlbWS[p] = -1;
-      this.tlbRU[p] = -1;
-      this.tlbWU[p] = -1;
+      this.tlbRS[p] = 0;
+      this.tlbWS[p] = 0;
+      this.tlbRU[p] = 0;
+      this.tlbWU[p] = 0;
       this.tlbGlobal[p] = 0;
     }
     this.fillCount = kept;
@@ -143,17 +150,17 @@ export class CpuMmu extends CpuBase {
 
   invlpg(lin: number): void {
     const p = lin >>> 12;
-    this.tlbRS[p] = -1;
-    this.tlbWS[p] = -1;
-    this.tlbRU[p] = -1;
-    this.tlbWU[p] = -1;
+    this.tlbRS[p] = 0;
+    this.tlbWS[p] = 0;
+    this.tlbRU[p] = 0;
+    this.tlbWU[p] = 0;
     this.tlbGlobal[p] = 0;
     this.fetchHi = 0;
     this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
   private noteFill(p: number): void {
-    if (this.tlbRS[p] === -1 && this.tlbWS[p] === -1 && this.tlbRU[p] === -1 && this.tlbWU[p] === -1) {
+    if ((this.tlbRS[p] | this.tlbWS[p] | this.tlbRU[p] | this.tlbWU[p]) === 0) {
       if (this.fillCount < FILL_MAX) this.fillList[this.fillCount++] = p;
       else this.fillOverflow = true;
     }
@@ -189,10 +196,10 @@ export class CpuMmu extends CpuBase {
       const ew = this.eptOn && !this.eptW ? -1 : this.writeEntry(e, phys);
       this.noteFill(page);
       this.replacing(page, e);
-      this.tlbRS[page] = e;
-      this.tlbWS[page] = ew;
-      this.tlbRU[page] = e;
-      this.tlbWU[page] = ew;
+      this.tlbRS[page] = ~e;
+      this.tlbWS[page] = ~ew;
+      this.tlbRU[page] = ~e;
+      this.tlbWU[page] = ~ew;
       return phys;
     }
     let pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) & a20;
@@ -245,11 +252,11 @@ export class CpuMmu extends CpuBase {
     if (global && this.cr4 & CR4_PGE) this.tlbGlobal[page] = 1;
     this.replacing(page, e);
     // Supervisor may always read; user only if U/S. Writes cached only once the page is dirty.
-    this.tlbRS[page] = e;
-    if (us) this.tlbRU[page] = e;
+    this.tlbRS[page] = ~e;
+    if (us) this.tlbRU[page] = ~e;
     if (dirty && (!this.eptOn || this.eptW)) {
-      if (rw || (this.cr0 & CR0_WP) === 0) this.tlbWS[page] = ew;
-      if (rw && us) this.tlbWU[page] = ew;
+      if (rw || (this.cr0 & CR0_WP) === 0) this.tlbWS[page] = ~ew;
+      if (rw && us) this.tlbWU[page] = ~ew;
     }
     return phys;
   }
@@ -285,8 +292,8 @@ export class CpuMmu extends CpuBase {
 
   /** A live read entry for `page` is being replaced by a different one: block links are stale. */
   private replacing(page: number, e: number): void {
-    const rs = this.tlbRS[page];
-    const ru = this.tlbRU[page];
+    const rs = ~this.tlbRS[page];
+    const ru = ~this.tlbRU[page];
     if ((rs !== -1 && rs !== e) || (ru !== -1 && ru !== e)) this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
@@ -306,10 +313,10 @@ export class CpuMmu extends CpuBase {
     const n = all ? TLB_PAGES : this.fillCount;
     for (let i = 0; i < n; i++) {
       const p = all ? i : list[i];
-      const ws = this.tlbWS[p];
-      if (ws !== -1 && (ws & 1) === 0 && (ws ^ (p << 12)) >>> 12 === page) this.tlbWS[p] = ws | 1;
-      const wu = this.tlbWU[p];
-      if (wu !== -1 && (wu & 1) === 0 && (wu ^ (p << 12)) >>> 12 === page) this.tlbWU[p] = wu | 1;
+      const ws = ~this.tlbWS[p];
+      if (ws !== -1 && (ws & 1) === 0 && (ws ^ (p << 12)) >>> 12 === page) this.tlbWS[p] = ~(ws | 1);
+      const wu = ~this.tlbWU[p];
+      if (wu !== -1 && (wu & 1) === 0 && (wu ^ (p << 12)) >>> 12 === page) this.tlbWU[p] = ~(wu | 1);
     }
   }
 
@@ -402,20 +409,20 @@ export class CpuMmu extends CpuBase {
 
   /** Physical address for a linear read/write by the current CPL (through the TLB). */
   xlate(lin: number, write: boolean): number {
-    const e = (write ? this.tlbW : this.tlbR)[lin >>> 12];
+    const e = ~(write ? this.tlbW : this.tlbR)[lin >>> 12];
     if (e !== -1) return e ^ lin ^ (e & 0xfff);
     return this.translate(lin, write, this.cpl === 3);
   }
 
   lrd8(lin: number): number {
-    const e = this.tlbR[lin >>> 12];
+    const e = ~this.tlbR[lin >>> 12];
     if ((e & 0xfff) === 0) return this.ram[e ^ lin];
     if (this.watchOn) this.bpCheck(lin, 1, false);
     return this.physRead8(this.xlate(lin, false));
   }
   lrd16(lin: number): number {
     if ((lin & 0xfff) !== 0xfff) {
-      const e = this.tlbR[lin >>> 12];
+      const e = ~this.tlbR[lin >>> 12];
       if ((e & 0xfff) === 0) {
         const p = e ^ lin;
         return this.ram[p] | (this.ram[p + 1] << 8);
@@ -426,7 +433,7 @@ export class CpuMmu extends CpuBase {
   }
   lrd32(lin: number): number {
     if ((lin & 0xfff) <= 0xffc) {
-      const e = this.tlbR[lin >>> 12];
+      const e = ~this.tlbR[lin >>> 12];
       if ((e & 0xfff) === 0) {
         const p = e ^ lin;
         if ((p & 3) === 0 && this.ram32 !== null) return this.ram32[p >>> 2];
@@ -438,7 +445,7 @@ export class CpuMmu extends CpuBase {
     return this.lrd16(lin) | (this.lrd16((lin + 2) | 0) << 16);
   }
   lwr8(lin: number, v: number): void {
-    const e = this.tlbW[lin >>> 12];
+    const e = ~this.tlbW[lin >>> 12];
     if ((e & 0xfff) === 0) {
       this.ram[e ^ lin] = v;
       return;
@@ -448,7 +455,7 @@ export class CpuMmu extends CpuBase {
   }
   lwr16(lin: number, v: number): void {
     if ((lin & 0xfff) !== 0xfff) {
-      const e = this.tlbW[lin >>> 12];
+      const e = ~this.tlbW[lin >>> 12];
       if ((e & 0xfff) === 0) {
         const p = e ^ lin;
         this.ram[p] = v;
@@ -465,7 +472,7 @@ export class CpuMmu extends CpuBase {
   }
   lwr32(lin: number, v: number): void {
     if ((lin & 0xfff) <= 0xffc) {
-      const e = this.tlbW[lin >>> 12];
+      const e = ~this.tlbW[lin >>> 12];
       if ((e & 0xfff) === 0) {
         const p = e ^ lin;
         if ((p & 3) === 0 && this.ram32 !== null) {
@@ -497,7 +504,7 @@ export class CpuMmu extends CpuBase {
   // ---- supervisor (implicit) linear accesses: descriptor tables, TSS, IDT --------------------
 
   srd8(lin: number): number {
-    const e = this.tlbRS[lin >>> 12];
+    const e = ~this.tlbRS[lin >>> 12];
     const p = (e & 0xfff) === 0 ? e ^ lin : this.sxlate(lin, false);
     return this.physRead8(p);
   }
@@ -521,7 +528,7 @@ export class CpuMmu extends CpuBase {
     this.swr16((lin + 2) | 0, v >>> 16);
   }
   sxlate(lin: number, write: boolean): number {
-    const e = (write ? this.tlbWS : this.tlbRS)[lin >>> 12];
+    const e = ~(write ? this.tlbWS : this.tlbRS)[lin >>> 12];
     if (e !== -1) return e ^ lin ^ (e & 0xfff);
     return this.translate(lin, write, false);
   }
@@ -617,13 +624,13 @@ export class CpuMmu extends CpuBase {
     const ip = this.ip;
     if (ip > this.csLim) this.gp(0);
     const lin = (this.csBase + ip) | 0;
-    const e0 = this.tlbR[lin >>> 12];
+    const e0 = ~this.tlbR[lin >>> 12];
     // Under EPT a non-direct entry may lack execute permission: translate again as a fetch.
     const p =
       e0 !== -1 && !(this.eptOn && (e0 & 0xfff) !== 0)
         ? e0 ^ lin ^ (e0 & 0xfff)
         : this.translate(lin, false, this.cpl === 3, true);
-    const e = this.tlbR[lin >>> 12];
+    const e = ~this.tlbR[lin >>> 12];
     this.ip = ip + 1;
     if (e !== -1 && (e & 0xfff) === 0) {
       const ip0 = ip - (lin & 0xfff);

@@ -182,7 +182,7 @@ function segRoom(
  */
 function bulkRun(c: CpuCore, b: number, size: number, src: number, max: number): number {
   const dl = (c.segBase[ES] + c.regs[EDI]) | 0;
-  const de = c.tlbW[dl >>> 12];
+  const de = ~c.tlbW[dl >>> 12];
   if ((de & 0xfff) !== 0) return 0;
   let k = ((4096 - (dl & 0xfff)) / size) | 0;
   if (k > max) k = max;
@@ -202,7 +202,7 @@ function bulkRun(c: CpuCore, b: number, size: number, src: number, max: number):
     return k;
   }
   const sl = (c.segBase[src] + c.regs[ESI]) | 0;
-  const se = c.tlbR[sl >>> 12];
+  const se = ~c.tlbR[sl >>> 12];
   if ((se & 0xfff) !== 0) return 0;
   const ks = ((4096 - (sl & 0xfff)) / size) | 0;
   if (ks < k) k = ks;

@@ -16,6 +16,7 @@
  * space are dropped. The A20 gate is applied by the CPU (`Cpu.setA20`), not here.
  */
 import type { MemoryBus } from '../cpu/bus.ts';
+import { freshBuffer } from '../cpu/fresh-buffer.ts';
 
 export interface MmioHandler {
   /** `addr` is the full physical address. */
@@ -51,9 +52,9 @@ export class PhysicalMemory implements MemoryBus {
   readonly ram: Uint8Array;
   readonly ramBytes: number;
   /** Per 4 KiB page: KIND_*. */
-  private readonly kind = new Uint8Array(PAGES);
+  private readonly kind: Uint8Array;
   /** Per page: index into `regions` for ROM and MMIO pages. */
-  private readonly regionIndex = new Uint16Array(PAGES);
+  private readonly regionIndex: Uint16Array;
   private readonly regions: Region[] = [];
 
   constructor(options: MemoryOptions = {}) {
@@ -64,11 +65,18 @@ export class PhysicalMemory implements MemoryBus {
       );
     }
     this.ramBytes = bytes;
+    // The page tables and RAM share one zero-filled buffer that costs nothing to create
+    // (cpu/fresh-buffer.ts); RAM ends the buffer, so a view from its offset to the end is RAM.
+    let buf: ArrayBuffer;
     try {
-      this.ram = new Uint8Array(bytes);
+      buf = freshBuffer(3 * PAGES + bytes);
     } catch {
       throw new Error(`memory: cannot allocate ${bytes / MiB} MiB of guest RAM on this host`);
     }
+    const tables = buf.byteLength - bytes - 3 * PAGES;
+    this.kind = new Uint8Array(buf, tables, PAGES);
+    this.regionIndex = new Uint16Array(buf, tables + PAGES, PAGES);
+    this.ram = new Uint8Array(buf, buf.byteLength - bytes, bytes);
     this.kind.fill(KIND_RAM, 0, bytes >>> 12);
     // Legacy holes 0xA0000–0xFFFFF are not RAM on a PC.
     this.kind.fill(KIND_UNMAPPED, 0xa0, 0x100);
