@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { findGuest, guestAvailable, guests } from '../worker/guests.ts';
 import { MACHINES, MAX_VMS, type MachineId, TECHNIQUES, type TechniqueId } from '../worker/protocol.ts';
+import { CpuModelPicker } from './cpu-model/CpuModelPicker.tsx';
 import {
   ClassroomIcon,
   HelpIcon,
@@ -200,6 +201,7 @@ export function Toolbar() {
             </select>
           </Field>
         )}
+        <CpuModelPicker />
       </div>
 
       <div className="tb-group run-controls">
