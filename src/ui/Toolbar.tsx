@@ -201,7 +201,6 @@ export function Toolbar() {
             </select>
           </Field>
         )}
-        <CpuModelPicker />
       </div>
 
       <div className="tb-group run-controls">
@@ -290,6 +289,7 @@ export function Toolbar() {
             </option>
           ))}
         </select>
+        <CpuModelPicker />
       </div>
 
       <div className="tb-group tb-end">

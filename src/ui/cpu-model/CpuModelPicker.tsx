@@ -2,7 +2,8 @@
  * The CPU generation (the CLI's `--cpu-model`, session config `cpuModel`, links `&cpu=p4`): which
  * cost-model preset prices the trap log's records (src/hypervisor/vmm/cost-model.ts), and what the
  * guest's RDTSC reads — modelled cycles instead of the instruction count. Every technique has it:
- * native hardware events are priced too.
+ * native hardware events are priced too. It sits by the speed picker: both are about time (virtual
+ * time stays the instruction count; this prices what the instructions and the VMM cost).
  */
 import { CPU_MODEL_PRESETS, CPU_MODELS, type CpuModelId } from '../../hypervisor/vmm/cost-model.ts';
 import { changeScenario } from '../scenario.ts';
@@ -11,6 +12,9 @@ import './cpu-model.css';
 
 const DEFAULT_TITLE =
   'No CPU generation: the guest’s TSC counts instructions and the trap log is priced with the Pentium 4 tables. Choose one to make RDTSC read modelled cycles.';
+
+/** Short enough for the run-controls row at 1280 wide; the title names the part and its year. */
+const SHORT: Record<CpuModelId, string> = { p4: 'Pentium 4', nehalem: 'Nehalem', modern: 'Modern' };
 
 export function cpuModelTitle(id: CpuModelId | undefined): string {
   if (!id) return DEFAULT_TITLE;
@@ -39,7 +43,7 @@ export function CpuModelPicker() {
         </option>
         {CPU_MODELS.map((m) => (
           <option key={m} value={m} title={cpuModelTitle(m)}>
-            {CPU_MODEL_PRESETS[m].label}
+            {SHORT[m]}
           </option>
         ))}
       </select>
