@@ -24,6 +24,10 @@ export function cpuModelTitle(id: CpuModelId | undefined): string {
 
 export function CpuModelPicker() {
   const scenario = useUi((s) => s.scenario);
+  const classroom = useUi((s) => s.classroom);
+  // Classroom type leaves no room on the run-controls row at 1280: the picker shows there only once
+  // a generation is chosen (a lesson's preset or a link's &cpu=), to say which one runs.
+  if (classroom && !scenario.cpuModel) return null;
   const value = scenario.cpuModel ?? '';
   return (
     <label className="field cpu-model-field">
