@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { findGuest, guestAvailable, guests } from '../worker/guests.ts';
 import { MACHINES, MAX_VMS, type MachineId, TECHNIQUES, type TechniqueId } from '../worker/protocol.ts';
+import { CpuModelPicker } from './cpu-model/CpuModelPicker.tsx';
 import {
   ClassroomIcon,
   HelpIcon,
@@ -288,6 +289,7 @@ export function Toolbar() {
             </option>
           ))}
         </select>
+        <CpuModelPicker />
       </div>
 
       <div className="tb-group tb-end">

@@ -3,6 +3,7 @@
  * (`&at=t5` — a journal the worker replays, see src/worker/position.ts — and `&sel=4`, the selected
  * trap's sequence number), and the commands the toolbar and keyboard shortcuts share.
  */
+import { parseCpuModel } from '../hypervisor/vmm/cost-model.ts';
 import { findGuest, guests } from '../worker/guests.ts';
 import {
   MACHINES,
@@ -57,7 +58,7 @@ export const MACHINE_BLURBS: Record<MachineId, string> = {
 export const machineApplies = (t: TechniqueId): boolean => t === 'native';
 
 /** The scenario's own URL parameters, in link order; anything else belongs to the page. */
-const SCENARIO_PARAMS = ['guest', 'technique', 'vms', 'machine', 'paging', 'hosting', 'at', 'sel'];
+const SCENARIO_PARAMS = ['guest', 'technique', 'vms', 'machine', 'paging', 'hosting', 'cpu', 'at', 'sel'];
 
 /** Parse the scenario from a query string; unknown or missing values fall back to defaults. */
 export function scenarioFromSearch(search: string, fallback: ScenarioSel): ScenarioSel {
@@ -85,14 +86,19 @@ export function scenarioFromSearch(search: string, fallback: ScenarioSel): Scena
   if (t === 'hardware-assisted' && q.get('paging') === 'shadow') sel.paging = 'shadow';
   // Type 2 hosting: a hypervisor technique, one VM (one VMApp).
   if (q.get('hosting') === 'type2' && t !== 'native') Object.assign(sel, { hosting: 'type2', vms: 1 });
+  // The CPU generation of the cost model (`&cpu=p4`); an unknown value keeps the default.
+  const cpu = parseCpuModel(q.get('cpu'));
+  if (cpu) sel.cpuModel = cpu;
   return sel;
 }
 
-/** The scenario's query parameters: `paging` only when shadow, `hosting` only when Type 2. */
+/** The scenario's query parameters: `paging` only when shadow, `hosting` only when Type 2, `cpu`
+ *  only when a CPU generation is chosen. */
 export function scenarioParams(s: ScenarioSel): URLSearchParams {
   const q = new URLSearchParams({ guest: s.guestId, technique: s.technique, vms: String(s.vms) });
   if (s.technique === 'hardware-assisted' && s.paging === 'shadow') q.set('paging', 'shadow');
   if (s.hosting === 'type2') q.set('hosting', 'type2');
+  if (s.cpuModel) q.set('cpu', s.cpuModel);
   return q;
 }
 
@@ -188,6 +194,7 @@ function machineOf(s: ScenarioSel): Omit<Scenario, 'guest'> {
   // VT-x's paging mode: only shadow differs from the default (EPT).
   if (s.technique === 'hardware-assisted' && s.paging === 'shadow') out.paging = 'shadow';
   if (s.hosting === 'type2') out.hosting = 'type2';
+  if (s.cpuModel) out.cpuModel = s.cpuModel;
   return out;
 }
 

@@ -4,6 +4,7 @@
  * through React state: they go straight from the worker client to xterm and to the trap table.
  */
 import { create } from 'zustand';
+import type { CpuModelId } from '../hypervisor/vmm/cost-model.ts';
 import type {
   HostingId,
   LoadedInfo,
@@ -25,6 +26,8 @@ export interface ScenarioSel {
   hosting?: HostingId;
   /** The PC model (native only: under a VMM every VM is the plain 'pc'). */
   machine: MachineId;
+  /** The CPU generation the cost model follows (absent: the default tables). */
+  cpuModel?: CpuModelId;
 }
 
 export interface Toast {

@@ -43,6 +43,21 @@ describe('scenario in the URL', () => {
     ).toBe('pc');
   });
 
+  it('carries the CPU generation as &cpu= (absent: none chosen; an unknown one is dropped)', () => {
+    const s: ScenarioSel = {
+      guestId: 'minikernel',
+      technique: 'hardware-assisted',
+      vms: 1,
+      machine: 'pc',
+      cpuModel: 'p4',
+    };
+    expect(searchFromScenario(s)).toBe('?guest=minikernel&technique=hardware-assisted&vms=1&cpu=p4');
+    expect(scenarioFromSearch(searchFromScenario(s), fallback)).toEqual(s);
+    expect(scenarioFromSearch('?guest=hello&technique=native&cpu=p3', fallback)).not.toHaveProperty(
+      'cpuModel',
+    );
+  });
+
   it('pins native to one VM (there is no VMM to run several)', () => {
     expect(scenarioFromSearch('?guest=hello&technique=native&vms=4', fallback).vms).toBe(1);
   });

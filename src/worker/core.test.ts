@@ -187,6 +187,14 @@ describe('WorkerCore', () => {
     expect(h.of('loaded')[2].info.machine).toBe('pc');
   });
 
+  it('passes the CPU generation to the session, and only when one is chosen', async () => {
+    const h = harness();
+    await h.core.handle({ ...loadHello, scenario: { ...loadHello.scenario, cpuModel: 'nehalem' } });
+    expect(h.sessions[0].config.cpuModel).toBe('nehalem');
+    await h.core.handle(loadHello);
+    expect(h.sessions[1].config).not.toHaveProperty('cpuModel');
+  });
+
   it('reports an unknown built-in guest and a session that refuses the image', async () => {
     const h = harness();
     await h.core.handle({

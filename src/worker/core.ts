@@ -51,6 +51,8 @@ export interface SessionConfigLike {
   /** The native machine's x87 and local APIC (Scenario.machine). */
   fpu?: boolean;
   apic?: boolean;
+  /** The CPU-generation cost preset (Scenario.cpuModel). */
+  cpuModel?: Scenario['cpuModel'];
 }
 
 export interface SessionStatusLike {
@@ -385,6 +387,7 @@ export class WorkerCore {
       memMiB: scenario.memMiB ?? resolved.memMiB,
       noReboot: true,
       ...(scenario.paging ? { paging: scenario.paging } : {}),
+      ...(scenario.cpuModel ? { cpuModel: scenario.cpuModel } : {}),
     };
     if (scenario.hosting === 'type2') {
       config.hosting = 'type2';

@@ -84,6 +84,12 @@ describe('parseToWorker', () => {
     expect(
       bad({
         type: 'load',
+        scenario: { guest: { kind: 'builtin', id: 'hello' }, technique: 'native', vms: 1, cpuModel: 'p3' },
+      }),
+    ).toMatch(/unknown CPU model "p3"; expected one of p4, nehalem, modern/);
+    expect(
+      bad({
+        type: 'load',
         scenario: { guest: { kind: 'builtin', id: 'hello' }, technique: 'native', vms: 99 },
       }),
     ).toMatch(/'vms' must be an integer from 0 to 4, got 99/);

@@ -13,6 +13,7 @@
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
 import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
+import { CPU_MODELS, type CpuModelId } from '../hypervisor/vmm/cost-model.ts';
 import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 
 export const TECHNIQUES = [
@@ -57,6 +58,9 @@ export interface Scenario {
   hosting?: HostingId;
   /** The PC model (default 'pc'); the x87 and the APIC exist on the native machine only. */
   machine?: MachineId;
+  /** The CPU generation the cost model and the guest's TSC follow (session config `cpuModel`,
+   *  the CLI's `--cpu-model`); absent: the default tables, the TSC counts instructions. */
+  cpuModel?: CpuModelId;
 }
 
 export type HostingId = 'type1' | 'type2';
@@ -464,6 +468,12 @@ function parseScenario(s: unknown): Scenario {
       throw new Invalid(`unknown machine ${show(s.machine)}; expected one of ${MACHINES.join(', ')}`);
     }
     out.machine = s.machine as MachineId;
+  }
+  if (s.cpuModel !== undefined) {
+    if (typeof s.cpuModel !== 'string' || !(CPU_MODELS as readonly string[]).includes(s.cpuModel)) {
+      throw new Invalid(`unknown CPU model ${show(s.cpuModel)}; expected one of ${CPU_MODELS.join(', ')}`);
+    }
+    out.cpuModel = s.cpuModel as CpuModelId;
   }
   return out;
 }

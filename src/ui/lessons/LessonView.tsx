@@ -4,7 +4,9 @@
  * answered from it, and the URL kept at `?view=lessons&lesson=N&step=K` plus the machine's share-
  * link position, so a copied link reopens this lesson, this step and this point of the run.
  */
+
 import { useEffect, useMemo, useState } from 'react';
+import { CPU_MODEL_PRESETS } from '../../hypervisor/vmm/cost-model.ts';
 import { App } from '../App.tsx';
 import { pageHref } from '../pages/registry.ts';
 import { TECHNIQUE_LABELS } from '../scenario.ts';
@@ -26,12 +28,21 @@ function setUrlParam(k: string, v: string | null): void {
 
 function presetText(p: Preset): string {
   const host = p.hosting === 'type2' ? ', hosted (Type 2)' : '';
-  return `${p.guest} under ${TECHNIQUE_LABELS[p.technique]}, ${p.vms} VM${p.vms > 1 ? 's' : ''}${host}${p.at ? ', at a saved point of the run' : ''}`;
+  const cpu = p.cpu ? `, ${CPU_MODEL_PRESETS[p.cpu].label} CPU` : '';
+  const paging = p.paging === 'shadow' ? ', shadow paging' : '';
+  return `${p.guest} under ${TECHNIQUE_LABELS[p.technique]}${paging}, ${p.vms} VM${p.vms > 1 ? 's' : ''}${host}${cpu}${p.at ? ', at a saved point of the run' : ''}`;
 }
 
 function isCurrent(p: Preset, live: LiveState): boolean {
   const s = live.scenario;
-  return !!s && s.guest === p.guest && s.technique === p.technique && s.vms === p.vms;
+  return (
+    !!s &&
+    s.guest === p.guest &&
+    s.technique === p.technique &&
+    s.vms === p.vms &&
+    s.cpu === (p.cpu ?? 'none') &&
+    (p.technique !== 'hardware-assisted' || s.paging === (p.paging ?? 'ept'))
+  );
 }
 
 function PresetButton({ p, live, label }: { p: Preset; live: LiveState; label: string }) {

@@ -55,7 +55,7 @@ const lgdt: TrapDetail = {
 function live(over: Partial<LiveState> = {}): LiveState {
   const kinds = ['privileged instruction', 'port I/O', 'control register'];
   return {
-    scenario: { guest: 'trapdemo', technique: 'trap-and-emulate', vms: 1 },
+    scenario: { guest: 'trapdemo', technique: 'trap-and-emulate', vms: 1, cpu: 'none', paging: 'none' },
     status: { state: 'idle', running: false, position: 't1' },
     stats: {
       instructions: 1000,
@@ -234,6 +234,22 @@ tab name=vmcs
     expect(() => parsePreset('guest=hello technique=warp')).toThrow(/unknown technique "warp"/);
     expect(() => parsePreset('guest=hello technique=native hosting=type3')).toThrow(/type1 or type2/);
   });
+
+  it('a preset may choose the CPU generation and VT-x paging; bad values are named', () => {
+    expect(
+      parsePreset('guest=minikernel technique=hardware-assisted cpu=modern paging=shadow'),
+    ).toMatchObject({
+      cpu: 'modern',
+      paging: 'shadow',
+    });
+    expect(parsePreset('guest=minikernel technique=native').cpu).toBeUndefined();
+    expect(() => parsePreset('guest=hello technique=native cpu=p3')).toThrow(
+      /cpu=p3: one of p4, nehalem, modern/,
+    );
+    expect(() => parsePreset('guest=hello technique=native paging=shadow')).toThrow(/hardware-assisted only/);
+    expect(() => parseCheck('loaded cpu=486')).toThrow(/none or one of p4/);
+    expect(() => parseCheck('loaded paging=nested')).toThrow(/ept, shadow or none/);
+  });
 });
 
 describe('checks read the live state', () => {
@@ -257,6 +273,42 @@ describe('checks read the live state', () => {
     ['reg cpu=virtual name=if equals=1', {}, {}],
     ['regsDiffer name=idtr.base', {}, { regs: { real: cpu(), virtual: cpu(), vm: 0 } }],
     ['tab name=rings', { rightTab: 'rings' }, {}],
+    [
+      'loaded technique=hardware-assisted cpu=p4 paging=shadow',
+      {
+        scenario: {
+          guest: 'minikernel',
+          technique: 'hardware-assisted',
+          vms: 1,
+          cpu: 'p4',
+          paging: 'shadow',
+        },
+      },
+      {
+        scenario: {
+          guest: 'minikernel',
+          technique: 'hardware-assisted',
+          vms: 1,
+          cpu: 'modern',
+          paging: 'shadow',
+        },
+      },
+    ],
+    [
+      'loaded cpu=none paging=ept',
+      {
+        scenario: { guest: 'minikernel', technique: 'hardware-assisted', vms: 1, cpu: 'none', paging: 'ept' },
+      },
+      {
+        scenario: {
+          guest: 'minikernel',
+          technique: 'hardware-assisted',
+          vms: 1,
+          cpu: 'none',
+          paging: 'shadow',
+        },
+      },
+    ],
   ];
   for (const [line, pass, fail] of cases) {
     it(line, () => {

@@ -37,6 +37,8 @@ function presetScenario(p: Preset): ScenarioSel {
     vms: p.vms,
     machine: 'pc',
     ...(p.hosting === 'type2' ? { hosting: 'type2' as const } : {}),
+    ...(p.cpu ? { cpuModel: p.cpu } : {}),
+    ...(p.paging === 'shadow' ? { paging: 'shadow' as const } : {}),
   };
 }
 
@@ -101,7 +103,13 @@ export function useLive(): LiveState {
     scenario:
       s.loading || !s.loaded || !s.active
         ? null
-        : { guest: s.active.guestId, technique: s.loaded.technique, vms: s.loaded.vms },
+        : {
+            guest: s.active.guestId,
+            technique: s.loaded.technique,
+            vms: s.loaded.vms,
+            cpu: s.active.cpuModel ?? 'none',
+            paging: s.loaded.technique !== 'hardware-assisted' ? 'none' : (s.active.paging ?? 'ept'),
+          },
     status: s.status,
     stats: s.stats,
     kinds: s.loaded?.names.kinds ?? kindNames,

@@ -8,6 +8,7 @@
  * Errors name the file and line, so a teacher sees what to fix; nothing here touches the DOM.
  */
 import manifest from '../../../guests/manifest.json';
+import { CPU_MODELS, type CpuModelId, parseCpuModel } from '../../hypervisor/vmm/cost-model.ts';
 import { kindNames } from '../../hypervisor/vmm/trap-kinds.ts';
 import { MAX_VMS, TECHNIQUES, type TechniqueId } from '../../worker/protocol.ts';
 import { Args, LessonSyntaxError, parseArgLine } from './args.ts';
@@ -21,6 +22,10 @@ export interface Preset {
   technique: TechniqueId;
   vms: number;
   hosting: Hosting;
+  /** The CPU generation of the cost model and the guest's TSC (`cpu=p4|nehalem|modern`). */
+  cpu?: CpuModelId;
+  /** hardware-assisted only: `paging=shadow` (first-generation VT-x) instead of EPT. */
+  paging?: 'ept' | 'shadow';
   /** A run position (the share links' journal, src/worker/position.ts) replayed after loading. */
   at?: string;
   /** The trap kind the toolbar's Until menu is set to. */
@@ -84,7 +89,7 @@ function kindList(v: string, what: string): string[] {
   return out;
 }
 
-/** `guest=… technique=… vms=… hosting=… at=… until=… skip=… tab=…` → a Preset. */
+/** `guest=… technique=… vms=… hosting=… cpu=… paging=… at=… until=… skip=… tab=…` → a Preset. */
 export function parsePreset(line: string): Preset {
   const a = new Args(parseArgLine(line, false), 'the preset');
   const guest = a.req('guest');
@@ -102,6 +107,20 @@ export function parsePreset(line: string): Preset {
   if (hosting !== 'type1' && hosting !== 'type2')
     throw new LessonSyntaxError(`hosting=${hosting}: type1 or type2`);
   const p: Preset = { guest, technique: technique as TechniqueId, vms, hosting };
+  const cpu = a.opt('cpu');
+  if (cpu !== undefined) {
+    const m = parseCpuModel(cpu);
+    if (!m) throw new LessonSyntaxError(`cpu=${cpu}: one of ${CPU_MODELS.join(', ')}`);
+    p.cpu = m;
+  }
+  const paging = a.opt('paging');
+  if (paging !== undefined) {
+    if (paging !== 'ept' && paging !== 'shadow')
+      throw new LessonSyntaxError(`paging=${paging}: ept or shadow`);
+    if (technique !== 'hardware-assisted')
+      throw new LessonSyntaxError('paging= applies to technique=hardware-assisted only');
+    p.paging = paging;
+  }
   const at = a.opt('at');
   if (at !== undefined) {
     if (!/^[a-z0-9_.\-A-Z]+$/.test(at)) throw new LessonSyntaxError(`at=${at} is not a run position`);

@@ -5,6 +5,7 @@
  * (names, numbers, regular expressions, unknown keys) so a malformed lesson says so up front;
  * evaluation is pure: (check, live state) → pass or not, with what the machine shows now.
  */
+import { CPU_MODELS, parseCpuModel } from '../../hypervisor/vmm/cost-model.ts';
 import { kindNames } from '../../hypervisor/vmm/trap-kinds.ts';
 import type {
   CpuView,
@@ -19,7 +20,15 @@ import { Args, LessonSyntaxError, parseArgLine, parseNumber } from './args.ts';
 /** Everything a check may read: a snapshot of the playground's live state. */
 export interface LiveState {
   /** The scenario that runs now (null while nothing is loaded). */
-  scenario: { guest: string; technique: string; vms: number } | null;
+  scenario: {
+    guest: string;
+    technique: string;
+    vms: number;
+    /** The CPU generation (`none`: no preset chosen). */
+    cpu: string;
+    /** VT-x's paging mode, `ept` or `shadow` (`none` for the other techniques). */
+    paging: string;
+  } | null;
   status: StatusView | null;
   stats: StatsView | null;
   /** Trap kind names of the running build (index = kind number). */
@@ -43,7 +52,7 @@ export interface Compare {
 }
 
 export type Check =
-  | { type: 'loaded'; guest?: string; technique?: string; vms?: number }
+  | { type: 'loaded'; guest?: string; technique?: string; vms?: number; cpu?: string; paging?: string }
   | { type: 'consoleMatches'; vm: number; regex: RegExp }
   | {
       type: 'selectedRecord';
@@ -146,6 +155,18 @@ export function parseCheck(line: string): Check {
       if (t) c.technique = t;
       const v = a.num('vms');
       if (v !== undefined) c.vms = v;
+      const cpu = a.opt('cpu');
+      if (cpu !== undefined) {
+        if (cpu !== 'none' && !parseCpuModel(cpu))
+          throw new LessonSyntaxError(`loaded: cpu=${cpu} is none or one of ${CPU_MODELS.join(', ')}`);
+        c.cpu = cpu;
+      }
+      const paging = a.opt('paging');
+      if (paging !== undefined) {
+        if (!['ept', 'shadow', 'none'].includes(paging))
+          throw new LessonSyntaxError(`loaded: paging=${paging} is ept, shadow or none`);
+        c.paging = paging;
+      }
       break;
     }
     case 'consoleMatches':
@@ -391,10 +412,17 @@ export function evaluate(c: Check, live: LiveState): CheckResult {
         !!s &&
         (c.guest === undefined || s.guest === c.guest) &&
         (c.technique === undefined || s.technique === c.technique) &&
-        (c.vms === undefined || s.vms === c.vms);
+        (c.vms === undefined || s.vms === c.vms) &&
+        (c.cpu === undefined || s.cpu === c.cpu) &&
+        (c.paging === undefined || s.paging === c.paging);
+      const extra = s
+        ? `${s.cpu !== 'none' ? `, CPU ${s.cpu}` : ''}${s.paging !== 'none' ? `, ${s.paging === 'ept' ? 'EPT' : 'shadow paging'}` : ''}`
+        : '';
       return {
         ok,
-        now: s ? `${s.guest} under ${s.technique}, ${s.vms} VM${s.vms > 1 ? 's' : ''}` : 'nothing loaded',
+        now: s
+          ? `${s.guest} under ${s.technique}, ${s.vms} VM${s.vms > 1 ? 's' : ''}${extra}`
+          : 'nothing loaded',
       };
     }
     case 'consoleMatches': {
