@@ -9,6 +9,7 @@ import { emulator } from './emulator.ts';
 import { fmtBytes, hex, printable } from './format.ts';
 import { useSettledRegs } from './settled.ts';
 import { useUi } from './store.ts';
+import './code-view.css';
 
 const BEFORE = 6;
 const AFTER = 18;
