@@ -5,15 +5,15 @@ test('minikernel-pv under paravirtual: shell, shared info panel and hypercall hi
   page,
 }) => {
   await page.goto('/?guest=minikernel-pv&technique=paravirtual&vms=1');
-  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run', { timeout: 30_000 });
   await page.getByTestId('run-pause').click();
   await expect.poll(() => consoleText(page), { timeout: 30_000 }).toContain('mini$');
   await page.getByTestId('console-0').click();
   await page.keyboard.type('uptime');
   await page.keyboard.press('Enter');
-  await expect.poll(() => consoleText(page)).toMatch(/up \d+\.\d\d s/);
+  await expect.poll(() => consoleText(page), { timeout: 30_000 }).toMatch(/up \d+\.\d\d s/);
   await page.getByTestId('run-pause').click();
-  await expect(page.getByTestId('status-note')).toHaveText('Paused');
+  await expect(page.getByTestId('status-note')).toHaveText('Paused', { timeout: 30_000 });
   await page.getByTestId('stats-tab').click();
   const info = page.getByTestId('pv-shared-info-0');
   await expect(info).toContainText('virtual IF');
