@@ -41,6 +41,7 @@ test('minikernel-pv under paravirtual: shell, shared info panel and hypercall hi
   await expect(page.getByTestId('pw-machine')).toContainText(/machine [0-9A-F]{8}/);
   await expect(page.getByTestId('pw-hole-slot')).toHaveText(/slot 1023/);
   await expect(page.getByTestId('pw-counts')).toContainText('pinned');
+  await page.getByTestId('pw-PTE').scrollIntoViewIfNeeded();
   await page.screenshot({ path: 'test-results/paravirtual-paging.png' });
   // An address in the hypervisor's hole: the walk says so and ends in the hypervisor's own table.
   await page.getByTestId('pw-addr').fill('FFC00000');

@@ -81,7 +81,7 @@ export function DirectWalk({ w }: { w: DirectPageWalk }) {
   return (
     <div className="pw-cols pw-direct" data-testid="pw-direct">
       <section className="pw-col" data-testid="pw-guest">
-        <h3>One walk: the guest's tables are the real ones</h3>
+        <h3>One walk: the guest's own tables are the real ones</h3>
         <p className="muted small">
           Direct paging: CR3 holds the guest's own page directory; its entries are machine addresses. No
           shadow tables, so no hidden page faults.
