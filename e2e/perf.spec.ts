@@ -8,14 +8,21 @@
  * test-results/perf.json, and asserts only that the measurement itself is real (frames were drawn
  * while the guest made progress, and Pause did stop it).
  */
-import { appendFile, mkdir } from 'node:fs/promises';
-import type { Page } from '@playwright/test';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import type { CDPSession, Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
-import { consoleText } from './helpers.ts';
+import { consoleText, LINUX_SHELL_READY } from './helpers.ts';
 
 const WINDOW_MS = 5000;
 
 interface FrameStats {
+  /** Main-thread JavaScript, and all main-thread tasks, in ms per wall second (Chrome's metrics). */
+  scriptMsPerS: number;
+  taskMsPerS: number;
+  mainCpuMsPerS: number;
+  workerCpuMsPerS: number;
+  mutationsPerS: number;
+  layoutMsPerS: number;
   frames: number;
   fps: number;
   p50: number;
@@ -25,18 +32,84 @@ interface FrameStats {
   longTaskMs: number;
 }
 
-/** Start collecting rAF intervals and long tasks in the page. */
-async function startCollecting(page: Page): Promise<void> {
+/** Chrome's cumulative main-thread counters (seconds), read through the DevTools protocol. */
+async function metrics(cdp: CDPSession): Promise<Record<string, number>> {
+  const { metrics: m } = await cdp.send('Performance.getMetrics');
+  return Object.fromEntries(m.map((x) => [x.name, x.value]));
+}
+
+interface Collecting {
+  cdp: CDPSession;
+  m0: Record<string, number>;
+  profile: string | undefined;
+  events: TraceEvent[];
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/**
+ * CPU time of the page's threads (ms per wall second), from Chrome's own task trace: the thread time
+ * (`tdur`) of every top-level task on the main thread and on the emulator's worker thread. Unlike
+ * wall-clock durations it hardly grows when other processes compete for the CPU, so it compares runs
+ * on a loaded machine; an idle guest should leave both near zero.
+ */
+function threadCpu(events: TraceEvent[], wallMs: number): { main: number; worker: number } {
+  const kind = new Map<string, 'main' | 'worker'>();
+  for (const e of events) {
+    if (e.name !== 'thread_name') continue;
+    if (e.args?.name === 'CrRendererMain') kind.set(`${e.pid}:${e.tid}`, 'main');
+    else if (e.args?.name === 'DedicatedWorker thread') kind.set(`${e.pid}:${e.tid}`, 'worker');
+  }
+  const us = { main: 0, worker: 0 };
+  for (const e of events) {
+    const k = kind.get(`${e.pid}:${e.tid}`);
+    if (k && e.ph === 'X' && /(^|::)RunTask$/.test(e.name)) us[k] += e.tdur ?? 0;
+  }
+  return { main: wallMs > 0 ? us.main / wallMs : 0, worker: wallMs > 0 ? us.worker / wallMs : 0 };
+}
+
+/**
+ * Start collecting rAF intervals and long tasks in the page, and Chrome's main-thread counters.
+ * With PERF_PROFILE=<name> set, a CPU profile of the window goes to test-results/<name>-<scenario>.cpuprofile.
+ */
+async function startCollecting(page: Page, scenario: string): Promise<Collecting> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const profile = process.env.PERF_PROFILE ? `${process.env.PERF_PROFILE}-${scenario}` : undefined;
+  const events: TraceEvent[] = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...(e.value as unknown as TraceEvent[])));
+  await cdp.send('Tracing.start', { categories: 'toplevel', transferMode: 'ReportEvents' });
+  if (profile) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+  }
   await page.evaluate(() => {
-    const w = window as unknown as { __perf: { t: number[]; long: number[]; stop: boolean } };
-    w.__perf = { t: [], long: [], stop: false };
+    const w = window as unknown as {
+      __perf: { t: number[]; long: number[]; stop: boolean; mut: number };
+    };
+    w.__perf = { t: [], long: [], stop: false, mut: 0 };
     const po = new PerformanceObserver((l) => {
       for (const e of l.getEntries()) w.__perf.long.push(e.duration);
     });
     po.observe({ type: 'longtask', buffered: false });
+    // DOM changes: what the page had to re-style, lay out and paint, whatever the machine's load.
+    const mo = new MutationObserver((l) => {
+      w.__perf.mut += l.length;
+    });
+    mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     const tick = (t: number) => {
       if (w.__perf.stop) {
         po.disconnect();
+        mo.disconnect();
         return;
       }
       w.__perf.t.push(t);
@@ -44,19 +117,41 @@ async function startCollecting(page: Page): Promise<void> {
     };
     requestAnimationFrame(tick);
   });
+  return { cdp, m0: await metrics(cdp), profile, events };
 }
 
-async function stopCollecting(page: Page): Promise<FrameStats> {
+async function stopCollecting(page: Page, c: Collecting): Promise<FrameStats> {
   const raw = await page.evaluate(() => {
-    const w = window as unknown as { __perf: { t: number[]; long: number[]; stop: boolean } };
+    const w = window as unknown as {
+      __perf: { t: number[]; long: number[]; stop: boolean; mut: number };
+    };
     w.__perf.stop = true;
-    return { t: w.__perf.t, long: w.__perf.long };
+    return { t: w.__perf.t, long: w.__perf.long, mut: w.__perf.mut };
   });
+  const m1 = await metrics(c.cdp);
+  const traced = new Promise((r) => c.cdp.once('Tracing.tracingComplete', r));
+  await c.cdp.send('Tracing.end');
+  await traced;
+  if (c.profile) {
+    const { profile } = await c.cdp.send('Profiler.stop');
+    await mkdir('test-results', { recursive: true });
+    await writeFile(`test-results/${c.profile}.cpuprofile`, JSON.stringify(profile));
+  }
+  await c.cdp.detach();
+  const wall = m1.Timestamp - c.m0.Timestamp;
+  const cpu = threadCpu(c.events, wall * 1000);
+  const perS = (k: string) => (wall > 0 ? (1000 * (m1[k] - c.m0[k])) / wall : 0);
   const d = raw.t.slice(1).map((t, i) => t - raw.t[i]);
   const sorted = [...d].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
   const span = raw.t.length > 1 ? raw.t[raw.t.length - 1] - raw.t[0] : 0;
   return {
+    scriptMsPerS: perS('ScriptDuration'),
+    taskMsPerS: perS('TaskDuration'),
+    mainCpuMsPerS: cpu.main,
+    workerCpuMsPerS: cpu.worker,
+    mutationsPerS: wall > 0 ? raw.mut / wall : 0,
+    layoutMsPerS: perS('LayoutDuration') + perS('RecalcStyleDuration'),
     frames: d.length,
     fps: span > 0 ? (1000 * d.length) / span : 0,
     p50: q(0.5),
@@ -104,6 +199,12 @@ async function report(name: string, f: FrameStats, extra: Record<string, number>
     worstFrame: r(f.worst),
     longTasks: f.longTasks,
     longTaskMs: r(f.longTaskMs),
+    mainCpuMsPerS: r(f.mainCpuMsPerS),
+    workerCpuMsPerS: r(f.workerCpuMsPerS),
+    mutationsPerS: r(f.mutationsPerS),
+    scriptMsPerS: r(f.scriptMsPerS),
+    taskMsPerS: r(f.taskMsPerS),
+    styleLayoutMsPerS: r(f.layoutMsPerS),
     ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, r(v)])),
   };
   test.info().annotations.push({ type: 'perf', description: JSON.stringify(line) });
@@ -129,9 +230,9 @@ test('Linux: frame rate while it boots, pause latency mid-boot, frame rate at an
   await page.getByTestId('run-pause').click();
   await expect(page.getByTestId('statusbar')).toHaveAttribute('data-running', 'yes');
   const i0 = await instructions(page);
-  await startCollecting(page);
+  const c = await startCollecting(page, 'linux-boot');
   await page.waitForTimeout(WINDOW_MS);
-  const boot = await stopCollecting(page);
+  const boot = await stopCollecting(page, c);
   const pause = await pauseLatency(page);
   const i1 = await instructions(page);
   expect(boot.frames).toBeGreaterThan(5);
@@ -142,11 +243,14 @@ test('Linux: frame rate while it boots, pause latency mid-boot, frame rate at an
   expect(await instructions(page)).toBe(i1);
 
   await page.getByTestId('run-pause').click();
-  await expect.poll(() => consoleText(page), { timeout: 240_000, intervals: [1000] }).toContain('guest# ');
+  // Idle means after the last boot line (printed after the prompt), not merely at the prompt.
+  await expect
+    .poll(() => consoleText(page), { timeout: 240_000, intervals: [1000] })
+    .toMatch(LINUX_SHELL_READY);
   await page.waitForTimeout(1000);
-  await startCollecting(page);
+  const ci = await startCollecting(page, 'linux-idle');
   await page.waitForTimeout(WINDOW_MS);
-  const idle = await stopCollecting(page);
+  const idle = await stopCollecting(page, ci);
   const idlePause = await pauseLatency(page);
   await report('linux-idle-shell', idle, { pauseMs: idlePause });
   await page.screenshot({ path: 'test-results/perf-linux-idle.png' });
@@ -166,9 +270,9 @@ test('four trapdemo VMs under trap-and-emulate at 1920×1080: frame rate and pau
   await page.getByTestId('speed').selectOption({ label: '1 k instr/s' });
   await page.getByTestId('run-pause').click();
   await expect(page.getByTestId('statusbar')).toHaveAttribute('data-running', 'yes');
-  await startCollecting(page);
+  const c = await startCollecting(page, 'trapdemo-4vms');
   await page.waitForTimeout(WINDOW_MS);
-  const f = await stopCollecting(page);
+  const f = await stopCollecting(page, c);
   const traps = Number(await page.getByTestId('trap-total').getAttribute('data-total'));
   const pause = await pauseLatency(page);
   expect(f.frames).toBeGreaterThan(5);
@@ -188,9 +292,9 @@ test('four trapdemo VMs at full speed at 1920×1080: frame rate while the trap l
   await expect(loaded.or(toast).first()).toBeVisible({ timeout: 30_000 });
   test.skip(await toast.isVisible(), 'trap-and-emulate is not available in this build');
   await page.getByTestId('run-pause').click();
-  await startCollecting(page);
+  const c = await startCollecting(page, 'trapdemo-probe-4vms');
   await page.waitForTimeout(WINDOW_MS);
-  const f = await stopCollecting(page);
+  const f = await stopCollecting(page, c);
   const running = (await page.getByTestId('statusbar').getAttribute('data-running')) === 'yes';
   const pause = running ? await pauseLatency(page) : Number.NaN;
   const traps = Number(await page.getByTestId('trap-total').getAttribute('data-total'));

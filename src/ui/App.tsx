@@ -341,7 +341,9 @@ export function App() {
                   Translation
                 </button>
               ) : null}
-              {technique === 'trap-and-emulate' || technique === 'binary-translation' ? (
+              {technique === 'trap-and-emulate' ||
+              technique === 'binary-translation' ||
+              technique === 'paravirtual' ? (
                 <button
                   type="button"
                   role="tab"

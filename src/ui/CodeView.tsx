@@ -7,7 +7,9 @@ import { useEffect, useRef, useState } from 'react';
 import type { DisasmLine, MemorySpace, RegSnapshot } from '../worker/protocol.ts';
 import { emulator } from './emulator.ts';
 import { fmtBytes, hex, printable } from './format.ts';
+import { useSettledRegs } from './settled.ts';
 import { useUi } from './store.ts';
+import './code-view.css';
 
 const BEFORE = 6;
 const AFTER = 18;
@@ -19,7 +21,7 @@ function linearEip(r: RegSnapshot): number {
 }
 
 function Disassembly() {
-  const regs = useUi((s) => s.regs);
+  const regs = useSettledRegs();
   const codeAt = useUi((s) => s.codeAt);
   const set = useUi((s) => s.set);
   const [lines, setLines] = useState<DisasmLine[]>([]);
@@ -85,7 +87,7 @@ function parseHex(s: string): number | null {
 }
 
 function HexView() {
-  const regs = useUi((s) => s.regs);
+  const regs = useSettledRegs();
   const [space, setSpace] = useState<MemorySpace>('linear');
   const [addr, setAddr] = useState(0);
   const [input, setInput] = useState('00000000');

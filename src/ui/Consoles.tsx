@@ -10,6 +10,7 @@ import { type ITheme, Terminal } from '@xterm/xterm';
 import { useEffect, useRef } from 'react';
 import { emulator } from './emulator.ts';
 import { type Theme, useUi } from './store.ts';
+import './consoles.css';
 
 const THEMES: Record<Theme, ITheme> = {
   dark: {

@@ -4,6 +4,7 @@ import type { UploadedGuest } from '../worker/protocol.ts';
 import { CloseIcon } from './Icons.tsx';
 import { loadUpload } from './scenario.ts';
 import { useUi } from './store.ts';
+import './dialogs.css';
 
 const MAX_FILE = 256 * 1024 * 1024;
 

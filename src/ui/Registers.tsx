@@ -6,6 +6,7 @@ import type { ReactNode } from 'react';
 import type { CpuView, SegmentView } from '../worker/protocol.ts';
 import { type BitDef, bitValue, CR0_BITS, CR4_BITS, describeSegAttrs, EFLAGS_BITS, hex } from './format.ts';
 import { useUi } from './store.ts';
+import './registers.css';
 
 const GPRS = ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp', 'esp'] as const;
 const SEG_ORDER = ['cs', 'ss', 'ds', 'es', 'fs', 'gs', 'ldtr', 'tr'];

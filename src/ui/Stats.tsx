@@ -3,6 +3,7 @@ import { fmtBytes, fmtCount, fmtTimeNs } from './format.ts';
 import { ParavirtualPanel } from './paravirtual/ParavirtualPanel.tsx';
 import { useUi } from './store.ts';
 import { kindClass } from './TrapLog.tsx';
+import './stats.css';
 
 export function Stats() {
   const stats = useUi((s) => s.stats);

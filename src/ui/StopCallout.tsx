@@ -4,6 +4,7 @@
  */
 import { stopCallout } from './status-text.ts';
 import { useUi } from './store.ts';
+import './stop-callout.css';
 
 export function StopCallout() {
   const status = useUi((s) => s.status);

@@ -14,6 +14,7 @@ import { fmtCount, fmtTimeNs, hex } from './format.ts';
 import { rowsOffset, rowWindow } from './row-window.ts';
 import { useUi } from './store.ts';
 import { TrapRegs } from './TrapRegs.tsx';
+import './trap-log.css';
 
 const MAX_SCROLL_PX = 12_000_000;
 const OVERSCAN = 12;

@@ -356,13 +356,12 @@ describe('WorkerCore', () => {
     // ~2 s at 10 instructions/s (clock reads add a little time of their own).
     expect(s.instructions).toBeGreaterThanOrEqual(19);
     expect(s.instructions).toBeLessThanOrEqual(22);
-    // Slow-motion frames all carry registers so students can watch them change.
-    expect(
-      h
-        .of('frame')
-        .slice(-5)
-        .every((f) => f.regs !== null),
-    ).toBe(true);
+    // Slow-motion frames carry registers ten times a second (the page shows them at 4 Hz), so
+    // students can watch them change; not every frame (each costs the page a clone).
+    const last = h.of('frame').slice(-10); // 10 × 50 ms
+    const withRegs = last.filter((f) => f.regs !== null).length;
+    expect(withRegs).toBeGreaterThanOrEqual(5);
+    expect(withRegs).toBeLessThan(10);
   });
 
   it('an exception inside the session stops the run with an error instead of hanging', async () => {

@@ -129,8 +129,17 @@ export interface SliceResult {
 export const SLICE_MS = 6;
 /** Register snapshots while free running: at most this often. */
 const REGS_EVERY_MS = 500;
-/** Frames while free running: at most this often (about one per display frame). */
-const FRAME_EVERY_MS = 15;
+/**
+ * Register snapshots in slow motion: at most this often. The page shows running state at 4 Hz
+ * (ui/emulator.ts RUNNING_UPDATE_HZ), so a snapshot (and four VMs' counters) in every frame was
+ * cloned and handled for nothing.
+ */
+const SLOW_REGS_EVERY_MS = 100;
+/**
+ * Frames while running: at most this often. Consoles are handed to xterm every 50 ms and the rest
+ * of the page updates at 4 Hz, so 30 frames a second lose nothing (a stop is posted at once).
+ */
+const FRAME_EVERY_MS = 33;
 /** Below this speed every frame carries registers (slow motion). */
 const SLOW_IPS = 2000;
 /**
@@ -629,7 +638,7 @@ export class WorkerCore {
     // Slow motion shows every frame's registers, but still at most one frame per display frame:
     // posting one per slice (hundreds a second) kept the page busy cloning and handling them.
     if (now - this.lastFrameAt >= FRAME_EVERY_MS) {
-      this.postFrame(slow || now - this.lastRegsAt >= REGS_EVERY_MS);
+      this.postFrame(now - this.lastRegsAt >= (slow ? SLOW_REGS_EVERY_MS : REGS_EVERY_MS));
     }
     return { more: true, waitMs };
   }

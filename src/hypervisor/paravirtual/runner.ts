@@ -3,12 +3,14 @@ import type { CpuState } from '../../cpu/index.ts';
 import { snapshotOf } from '../../cpu/snapshot.ts';
 import { NS_PER_TICK } from '../../machine/clock.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
+import type { PageWalkInfo } from '../vmm/page-walk.ts';
 import { type HvConfig, type HvCpuSnapshot, type HvVmInfo, VmmRunner } from '../vmm/runner.ts';
 import { hypercallName } from '../vmm/trap-kinds.ts';
 import type { Vm } from '../vmm/vm.ts';
 import { SH } from './abi.ts';
 import { requirePvHeader } from './guest-header.ts';
 import type { ParavirtualInfo } from './info.ts';
+import { directPageWalk } from './page-walk.ts';
 import { Paravirtual } from './paravirtual.ts';
 
 export class ParavirtualRunner extends VmmRunner<Paravirtual> {
@@ -72,6 +74,12 @@ export class ParavirtualRunner extends VmmRunner<Paravirtual> {
     snap.eflags = ((real.eflags & ~0x200) | (d.mask ? 0 : 0x200)) >>> 0;
     snap.cr2 = d.cr2 >>> 0;
     return snap;
+  }
+
+  /** No shadow tables here: the guest's own walk, with the hypervisor's facts about each table. */
+  override pageWalk(vm: number, lin: number): PageWalkInfo | null {
+    const d = this.technique.domains[vm];
+    return d ? directPageWalk(vm, d, this.technique.paging[vm], lin) : null;
   }
 
   /** Guest-linear → pseudo-physical through the guest's own (real) page tables. */

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Session } from '../../session/session.ts';
+import type { PageWalkInfo, ShadowPageWalk } from './page-walk.ts';
 
 const root = join(import.meta.dirname, '../../..');
 
@@ -23,10 +24,13 @@ describe('pageWalk (trap-and-emulate, shadow paging)', () => {
   });
   for (let i = 0; i < 100 && s.status.state === 'running'; i++) s.run(100_000);
   const eip = s.snapshot().eip >>> 0;
+  const shadow = (w: PageWalkInfo | null): ShadowPageWalk => {
+    if (w?.kind !== 'shadow') throw new Error(`expected a shadow walk, got ${w?.kind ?? null}`);
+    return w;
+  };
 
   it('walks the guest tables as the guest wrote them, and the shadow to the same host frame', () => {
-    const w = s.pageWalk(0, eip)!;
-    expect(w).not.toBeNull();
+    const w = shadow(s.pageWalk(0, eip));
     expect(w.guest.paging).toBe(true);
     const [pde, pte] = w.guest.steps;
     expect(pde.addr).toBe(((w.guest.cr3 & ~0xfff) + (eip >>> 22) * 4) >>> 0);
@@ -40,7 +44,7 @@ describe('pageWalk (trap-and-emulate, shadow paging)', () => {
     expect(w.host).not.toBeNull();
     expect(w.shadow.hpa).toBe(w.host);
     // VM 1's guest-physical page lives elsewhere in host memory (its own slice); same walk shape.
-    const w1 = s.pageWalk(1, eip)!;
+    const w1 = shadow(s.pageWalk(1, eip));
     expect(w1.guest.gpa).toBe(w.guest.gpa);
     expect(w1.shadow.hpa).toBe(w1.host);
     expect(w1.host).not.toBe(w.host);
@@ -49,7 +53,7 @@ describe('pageWalk (trap-and-emulate, shadow paging)', () => {
   });
 
   it('an address the guest does not map: no guest-physical address, nothing in the shadow', () => {
-    const w = s.pageWalk(0, 0x7fc00000)!;
+    const w = shadow(s.pageWalk(0, 0x7fc00000));
     expect(w.guest.gpa).toBeNull();
     expect(w.shadow.hpa).toBeNull();
     expect(s.pageWalk(3, eip)).toBeNull(); // no such VM

@@ -18,7 +18,11 @@ export interface WalkStep {
   value: number;
 }
 
-export interface PageWalkInfo {
+/** What the page-tables view shows: a shadow-paging walk pair, or a direct-paging (PV) walk. */
+export type PageWalkInfo = ShadowPageWalk | DirectPageWalk;
+
+export interface ShadowPageWalk {
+  kind: 'shadow';
   vm: number;
   lin: number;
   guest: {
@@ -41,7 +45,7 @@ export interface PageWalkInfo {
   };
 }
 
-export function pageWalk(vm: Vm, lin: number): PageWalkInfo {
+export function pageWalk(vm: Vm, lin: number): ShadowPageWalk {
   lin >>>= 0;
   const v = vm.v;
   const steps: WalkStep[] = [];
@@ -69,6 +73,7 @@ export function pageWalk(vm: Vm, lin: number): PageWalkInfo {
   const sh = vm.shadow.walkSteps(lin);
   const leaf = sh.at(-1)!;
   return {
+    kind: 'shadow',
     vm: vm.index,
     lin,
     guest: { paging, cr3: v.cr3 >>> 0, steps, gpa, large },
@@ -79,4 +84,60 @@ export function pageWalk(vm: Vm, lin: number): PageWalkInfo {
       hpa: leaf.level === 'PTE' && leaf.value & 1 ? ((leaf.value & ~0xfff) | (lin & 0xfff)) >>> 0 : null,
     },
   };
+}
+
+/** The hypervisor's bookkeeping for one machine frame under direct paging (paravirtual/pagetables.ts). */
+export interface FrameFacts {
+  mfn: number;
+  /** The guest's pseudo-physical frame number. */
+  pfn: number;
+  /** Validated as a page directory (L2) or a page table (L1), or ordinary memory. */
+  type: 'L2' | 'L1' | 'none';
+  /** Pinned by the guest (MMUEXT_PIN_L1/L2_TABLE): keeps its type while nothing else refers to it. */
+  pinned: boolean;
+  /** Type references (page-directory entries or CR3 pointing at it, plus a pin). */
+  refs: number;
+  /** Writable mappings of the frame in validated page tables (zero for any page-table frame). */
+  writable: number;
+  /** Where the guest's current address space maps this frame (first few), and whether writable. */
+  mappedAt: { lin: number; rw: boolean }[];
+  /** How many mappings there are in all. */
+  mappings: number;
+}
+
+export interface DirectWalkStep extends WalkStep {
+  /** The frame holding this entry: the page directory, then the page table (null: the hypervisor's own). */
+  table: FrameFacts | null;
+}
+
+/**
+ * Direct paging (Xen PV): one walk. The guest's own tables are the ones the MMU walks, holding
+ * machine addresses, each table frame validated and typed by the hypervisor and never writable.
+ */
+export interface DirectPageWalk {
+  kind: 'direct';
+  vm: number;
+  lin: number;
+  /** Machine address of the page directory in CR3 (the domain's base pointer). */
+  cr3: number;
+  steps: DirectWalkStep[];
+  /** Machine address, or null: the guest's tables do not map it (a page fault the guest sees). */
+  machine: number | null;
+  /** The same page as the guest numbers it (pseudo-physical), or null outside its memory. */
+  pseudo: number | null;
+  /** The page is the domain's shared info page (the one frame outside its memory it may map). */
+  sharedInfo: boolean;
+  /** The mapped frame's own bookkeeping (is it itself a page table?). */
+  target: FrameFacts | null;
+  /** The hypervisor's hole: the top of every address space, from `start`. */
+  hole: {
+    start: number;
+    firstSlot: number;
+    /** This address lies in it. */
+    inside: boolean;
+    /** Present page-directory entries in the hole (slot, machine address of the table). */
+    slots: { slot: number; table: number }[];
+  };
+  /** Frames the hypervisor holds typed as tables in this domain. */
+  counts: { l1: number; l2: number; pinned: number };
 }

@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import { emulator } from '../emulator.ts';
 import { useUi } from '../store.ts';
 import { useHosting } from './store.ts';
+import './hosting.css';
 
 // Trap kinds (src/hypervisor/vmm/trap-kinds.ts).
 const K = {

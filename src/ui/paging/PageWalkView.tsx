@@ -2,34 +2,18 @@
  * The guest's page tables beside the shadow tables: for one linear address, the walk the guest
  * kernel believes the MMU does (its CR3, PDE, PTE in guest-physical memory) and the walk the real
  * CPU does through the VMM's shadow tables (host-physical), read live from the worker
- * (hypervisor/vmm/page-walk.ts). Shadow paging only: trap-and-emulate and binary translation.
+ * (hypervisor/vmm/page-walk.ts) — under trap-and-emulate and binary translation. Under
+ * paravirtualization there are no shadow tables: DirectWalk shows the one walk and the hypervisor's
+ * bookkeeping instead.
  */
 import { useEffect, useState } from 'react';
 import type { PageWalkInfo, WalkStep } from '../../hypervisor/vmm/page-walk.ts';
 import { emulator } from '../emulator.ts';
 import { hex } from '../format.ts';
-import { useUi } from '../store.ts';
-
-const FLAGS: [number, string][] = [
-  [0x1, 'P'],
-  [0x2, 'RW'],
-  [0x4, 'US'],
-  [0x20, 'A'],
-  [0x40, 'D'],
-  [0x80, 'PS'],
-];
-
-function Flags({ v }: { v: number }) {
-  return (
-    <span className="pw-flags">
-      {FLAGS.map(([b, n]) => (
-        <span key={n} className={v & b ? 'on' : 'off'}>
-          {n}
-        </span>
-      ))}
-    </span>
-  );
-}
+import { useSettledRegs } from '../settled.ts';
+import { DirectWalk } from './DirectWalk.tsx';
+import { Flags } from './Flags.tsx';
+import './paging.css';
 
 function Steps({ cr3, steps, space }: { cr3: number; steps: WalkStep[]; space: string }) {
   return (
@@ -50,7 +34,7 @@ function Steps({ cr3, steps, space }: { cr3: number; steps: WalkStep[]; space: s
 }
 
 export function PageWalkView() {
-  const regs = useUi((s) => s.regs);
+  const regs = useSettledRegs();
   const vm = regs?.vm ?? 0;
   const cs = regs?.real.segs.find((s) => s.name === 'cs');
   const eipLin = regs ? ((cs?.base ?? 0) + regs.real.eip) >>> 0 : 0;
@@ -91,7 +75,8 @@ export function PageWalkView() {
       </div>
       {w === undefined ? <div className="muted">Reading the tables…</div> : null}
       {w === null ? <div className="empty">No shadow tables to show for this run.</div> : null}
-      {w ? (
+      {w?.kind === 'direct' ? <DirectWalk w={w} /> : null}
+      {w?.kind === 'shadow' ? (
         <div className="pw-cols">
           <section className="pw-col" data-testid="pw-guest">
             <h3>The guest's own tables</h3>

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { useUi } from '../store.ts';
+import './rings.css';
 
 const R = [30, 52, 74, 96]; // ring 0 innermost
 

@@ -11,6 +11,7 @@ import { fmtCount, fmtTimeNs } from '../format.ts';
 import { useUi } from '../store.ts';
 import { kindClass } from '../TrapLog.tsx';
 import { type Bars, barsOf, getSamples, samplesVersion, subscribeSamples } from './samples.ts';
+import './timeline.css';
 
 /**
  * uPlot data for stacked bars: one series per kind that logged anything, each the running sum of
