@@ -10,6 +10,7 @@
  */
 
 import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
+import { reasonName, TrapKind } from '../hypervisor/vmm/trap-kinds.ts';
 import { NS_PER_TICK, TICKS_PER_SECOND } from '../machine/clock.ts';
 import { Executor, type TrapTarget } from './exec.ts';
 import { decodePosition } from './position.ts';
@@ -241,11 +242,19 @@ export class WorkerCore {
         );
         return;
       }
-      case 'runUntilTrapKind':
-        this.go('untilKind', `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`, {
-          until: msg.kind,
-        });
+      case 'runUntilTrapKind': {
+        const name = this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`;
+        if (msg.exitReason === undefined) {
+          this.go('untilKind', `Running until ${name}…`, { until: msg.kind });
+          return;
+        }
+        const what =
+          msg.kind === TrapKind.VmExit
+            ? `VM exit ${msg.exitReason} (${reasonName(msg.kind, msg.exitReason)})`
+            : `${name} with reason ${msg.exitReason}`;
+        this.go('untilKind', `Running until ${what}…`, { until: msg.kind, reason: msg.exitReason });
         return;
+      }
       case 'setSpeed':
         this.ips = msg.ips;
         this.throttleT0 = this.host.now();

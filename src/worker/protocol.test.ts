@@ -35,6 +35,7 @@ describe('parseToWorker', () => {
       { type: 'stepToTrap' },
       { type: 'stepToTrap', skip: [1, 4] },
       { type: 'runUntilTrapKind', kind: 1 },
+      { type: 'runUntilTrapKind', kind: 5, exitReason: 30 },
       { type: 'reset' },
       { type: 'setSpeed', ips: null },
       { type: 'setSpeed', ips: 2.5 },
@@ -120,6 +121,7 @@ describe('parseToWorker', () => {
       /'filter.kinds'/,
     );
     expect(bad({ type: 'runUntilTrapKind', kind: 'io' })).toMatch(/'kind' must be an integer/);
+    expect(bad({ type: 'runUntilTrapKind', kind: 5, exitReason: 70000 })).toMatch(/'exitReason'/);
     expect(bad({ type: 'exportTraps', id: 1, format: 'csv' })).toMatch(
       /'format' must be 'jsonl' or 'trace', got "csv"/,
     );

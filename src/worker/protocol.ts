@@ -96,7 +96,8 @@ export type ToWorker =
   | { type: 'step' }
   /** `skip`: kinds (TrapNames.kinds indices) to run past without stopping; they are still logged. */
   | { type: 'stepToTrap'; skip?: number[] }
-  | { type: 'runUntilTrapKind'; kind: number }
+  /** `exitReason`: only a record with this reason (a VM exit's basic exit reason, SDM App. C). */
+  | { type: 'runUntilTrapKind'; kind: number; exitReason?: number }
   | { type: 'reset' }
   /** Instructions per second; `null` = as fast as possible. */
   | { type: 'setSpeed'; ips: number | null }
@@ -523,8 +524,11 @@ function parseOrThrow(m: unknown): ToWorker {
       }
       return { type, skip: m.skip as number[] };
     }
-    case 'runUntilTrapKind':
-      return { type, kind: u32(m, 'kind', 255) };
+    case 'runUntilTrapKind': {
+      const kind = u32(m, 'kind', 255);
+      if (m.exitReason === undefined) return { type, kind };
+      return { type, kind, exitReason: u32(m, 'exitReason', 65535) };
+    }
     case 'setSpeed': {
       if (m.ips === null) return { type, ips: null };
       const ips = m.ips;
