@@ -11,6 +11,7 @@
  */
 
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
+import type { TwoDWalkView } from '../hypervisor/hardware-assisted/ept-walk.ts';
 import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
@@ -117,6 +118,8 @@ export type ToWorker =
   | { type: 'trapDetail'; id: number; index: number }
   /** The guest's page walk of a linear address beside the VMM's shadow walk (shadow paging). */
   | { type: 'pageWalk'; id: number; vm: number; lin: number }
+  /** The EPT view's 2-D walk of a guest-linear or guest-physical address (VT-x with EPT). */
+  | { type: 'eptWalk'; id: number; vm: number; addr: number; space: 'linear' | 'guest-physical' }
   /** The trap log as JSON Lines or Chrome/Perfetto trace-event JSON (newest MAX_EXPORT_RECORDS). */
   | { type: 'exportTraps'; id: number; format: ExportFormat }
   /** Type 2: bytes typed into the host OS's own console (physical COM1). */
@@ -355,6 +358,7 @@ export type FromWorker =
   /** Type 1 vs Type 2 for the loaded guest: [label, Type 1, Type 2] rows. */
   | { type: 'hostingCompare'; id: number; title: string; rows: [string, string, string][] }
   | { type: 'pageWalk'; id: number; walk: PageWalkInfo | null }
+  | { type: 'eptWalk'; id: number; walk: TwoDWalkView | null }
   | { type: 'export'; id: number; format: ExportFormat; records: number; bytes: Uint8Array }
   | {
       type: 'error';
@@ -573,6 +577,12 @@ function parseOrThrow(m: unknown): ToWorker {
     }
     case 'pageWalk':
       return { type, id: u32(m, 'id'), vm: u32(m, 'vm', MAX_VMS - 1), lin: u32(m, 'lin') };
+    case 'eptWalk': {
+      const space = m.space;
+      if (space !== 'linear' && space !== 'guest-physical')
+        throw new Invalid(`'space' must be 'linear' or 'guest-physical', got ${show(space)}`);
+      return { type, id: u32(m, 'id'), vm: u32(m, 'vm', MAX_VMS - 1), addr: u32(m, 'addr'), space };
+    }
     case 'trapDetail':
       return { type, id: u32(m, 'id'), index: u32(m, 'index') };
     case 'exportTraps': {
@@ -644,6 +654,7 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
     case 'trapDetail':
     case 'hostingCompare':
     case 'pageWalk':
+    case 'eptWalk':
     case 'error':
       break;
     default: {

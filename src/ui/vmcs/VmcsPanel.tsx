@@ -116,7 +116,7 @@ function Vmcs({ vm, c }: { vm: number; c: VmcsInfo }) {
         <UntilExitReason />
       </p>
       {c.exits > 0 && reason ? <ExitFilter reason={reason.value & 0xffff} /> : null}
-      {c.walk ? <EptWalk walk={c.walk} /> : null}
+      {c.walk ? <EptWalk vm={vm} walk={c.walk} /> : null}
       {GROUPS.map((g) => (
         <details key={g.id} open data-testid={`vmcs-group-${g.id}`}>
           <summary>
