@@ -160,7 +160,7 @@ export function EptWalk({ vm, walk: dflt }: { vm: number; walk: TwoDWalkView }) 
               setError('');
             }}
           >
-            back to the last exit's address
+            back to the exit's own address
           </button>
         ) : null}
         {error ? (
