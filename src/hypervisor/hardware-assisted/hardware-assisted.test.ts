@@ -170,6 +170,8 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
   });
 });
 
+// Every cpu-* guest of the manifest: the ten + semantics + straddle run under VT-x exactly as natively;
+// triplefault and vmx differ for the reasons their tests name.
 describe('hardware-assisted (VT-x): the cpu-* conformance guests', () => {
   const elfs = [
     'gates',
@@ -182,6 +184,8 @@ describe('hardware-assisted (VT-x): the cpu-* conformance guests', () => {
     'singlestep',
     'doublefault',
     'smc',
+    'semantics',
+    'straddle',
   ];
   it.each(elfs)(
     'cputests/%s.elf prints what it prints natively (ring 3, gates, tasks, V86 in non-root)',
