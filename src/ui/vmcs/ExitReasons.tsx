@@ -71,8 +71,8 @@ export function ExitReasonFilter() {
   const set = useUi((s) => s.set);
   const cur = filter.exitReasons?.length === 1 ? String(filter.exitReasons[0]) : '';
   return (
-    <label className="field inline exit-filter">
-      <span className="field-label">exit reason</span>
+    <label className="field inline exit-filter" title="Show only the VM exits with this basic exit reason">
+      <span className="field-label">exit</span>
       <select
         data-testid="trap-exit-filter"
         value={cur}
