@@ -108,6 +108,73 @@ test('minikernel under VT-x: the EPT view (2-D walk), next-exit stepping, the EP
   await view.scrollIntoViewIfNeeded();
   await page.screenshot({ path: 'test-results/vmcs-ept-view.png' });
 
+  // The address box: a guest-physical address walks the EPT alone (to the VM's host memory) …
+  await page.getByTestId('ept-ask-space').selectOption('guest-physical');
+  await page.getByTestId('ept-ask-addr').fill('0x12345');
+  await page.getByTestId('ept-ask-go').click();
+  await expect(view.locator('summary')).toContainText('your guest-physical address');
+  await expect(page.getByTestId('ept-address')).toHaveText('Only a guest-physical address is known.');
+  await expect(final).toContainText(/GPA 0x00012345 → HPA 0x[0-9a-f]{5}345/);
+  await expect(final.locator('tr[data-level="1"] th')).toHaveText('PTE');
+  // … bad input gets a clear error and keeps the last walk …
+  await page.getByTestId('ept-ask-addr').fill('0xZZ');
+  await page.getByTestId('ept-ask-go').click();
+  await expect(page.getByTestId('ept-ask-error')).toContainText('is not an address: type 1 to 8 hex digits');
+  await expect(final).toContainText('GPA 0x00012345');
+  // … beyond the VM's memory the EPT has no entry: an EPT violation …
+  await page.getByTestId('ept-ask-addr').fill('7000000');
+  await page.getByTestId('ept-ask-go').click();
+  await expect(final).toContainText(/GPA 0x07000000: .*not present: EPT violation/);
+  // … and a guest-linear address shows the guest's own walk beside each EPT walk (the 2-D walk).
+  await page.getByTestId('ept-ask-space').selectOption('linear');
+  await page.getByTestId('ept-ask-addr').fill('0x00100000');
+  await page.getByTestId('ept-ask-go').click();
+  await expect(view.locator('summary')).toContainText('your guest-linear address');
+  await expect(page.getByTestId('ept-address')).toContainText('Guest-linear 0x00100000');
+  await expect(page.getByTestId('ept-guest-PDE')).toContainText(/P RW/);
+  await expect(page.getByTestId('ept-walk-PDE')).toContainText(/→ HPA/);
+  await expect(final).toContainText(/GPA 0x[0-9a-f]{8} → HPA 0x[0-9a-f]{8}/);
+  await view.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/vmcs-ept-address.png' });
+  await page.getByTestId('ept-ask-reset').click();
+  await expect(view.locator('summary')).not.toContainText('your');
+
+  // "Run until exit reason X": the next I/O-instruction exit (30); the record it stopped at is
+  // selected, with the registers before and after it, and the status names the reason.
+  await page.getByTestId('until-exit-reason').selectOption('30');
+  await page.getByTestId('until-exit-go').click();
+  await expect(page.getByTestId('status-note')).toContainText(
+    /^Stopped at VM exit 30 \(I\/O instruction\) \(record \d+\)/,
+    { timeout: 30_000 },
+  );
+  const sel = page.locator('.trow.selected');
+  await expect(sel.locator('.c-reason')).toHaveText(/I\/O instruction/i);
+  await expect(page.getByTestId('trap-regs')).toContainText('before');
+  // Exact snapshots when the exit came within the worker's single-step window, else the previous
+  // stop (where the pause landed, and so which, depends on wall time).
+  await expect(page.getByTestId('trap-regs-note')).toContainText(
+    /Real snapshots|"Before" is the previous stop/,
+  );
+  await expect(page.getByTestId('trap-regdiff').first()).toContainText('EIP');
+  await expect(page.getByTestId('vmcs-exit-reason')).toHaveText(/^30 — I\/O instruction/);
+  // Another reason: the interrupt-window or timer exits differ; HLT (12) comes at the idle shell.
+  await page.getByTestId('until-exit-reason').selectOption('12');
+  await page.getByTestId('until-exit-go').click();
+  await expect(page.getByTestId('status-note')).toContainText(/^Stopped at VM exit 12 \(HLT\)/, {
+    timeout: 30_000,
+  });
+  await expect(page.locator('.trow.selected .c-reason')).toHaveText(/HLT/i);
+  await page.screenshot({ path: 'test-results/vmcs-until-exit.png' });
+  // The trap log's exit-reason filter keeps only the VM exits with that reason.
+  await page.getByTestId('trap-exit-filter').selectOption('12');
+  await expect
+    .poll(async () => {
+      const shown = await page.getByTestId('trap-row').locator('.c-reason').allTextContents();
+      return [...new Set(shown.map((r) => r.trim().toLowerCase()))];
+    })
+    .toEqual(['hlt']);
+  await page.getByTestId('trap-exit-filter').selectOption('');
+
   // The paging switch reloads the guest with shadow paging (and the link says so): no EPT.
   await page.getByTestId('vtx-paging-shadow').check();
   await expect(page).toHaveURL(/[?&]paging=shadow/);

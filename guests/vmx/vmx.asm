@@ -391,6 +391,59 @@ main:
 .mt6:
     VMR EXIT_REASON
     CHECK "mtf cleared: the guest runs on to its cpuid exit, reason 10", 10, eax
+    ; A REP-prefixed string instruction under MTF: "If the first iteration of the instruction does
+    ; not cause a fault, an MTF VM exit is pending on the instruction boundary after that
+    ; iteration" (SDM 25.5.2). The instruction is not complete: RIP stays on it, ECX and EDI have
+    ; moved by one element (SDM Vol. 1 7.3.9.1 / Vol. 2 REP: the count is decremented per
+    ; iteration); VM exits leave the GPRs as the guest had them (SDM 27.3). The last iteration
+    ; completes it: RIP moves past it (2 bytes, F3 AA).
+    mov eax, [saved_proc]
+    or eax, 1 << 27
+    VMW PROC_CTLS, eax
+    VMW GUEST_RIP, guest_mtf_rep
+    mov dword [rep_buf], 0
+    mov dword [guest_ecx], 3
+    mov dword [guest_edi], rep_buf
+    mov dword [rep_round], 0
+.mr_loop:
+    mov ecx, [guest_ecx]
+    mov edi, [guest_edi]
+    mov eax, 0xAB                             ; AL: the byte rep stosb stores
+    VMENTER vmresume, .mr_exit
+.mr_exit:
+    mov [guest_ecx], ecx
+    mov [guest_edi], edi
+    inc dword [rep_round]
+    VMR EXIT_REASON
+    CHECK "mtf with rep stosb: an exit after each iteration, reason 37 (SDM 25.5.2)", 37, eax
+    mov eax, 3
+    sub eax, [rep_round]
+    CHECK "  ecx counted down by one per iteration", eax, [guest_ecx]
+    mov eax, rep_buf
+    add eax, [rep_round]
+    CHECK "  edi advanced by one byte per iteration", eax, [guest_edi]
+    VMR GUEST_RIP
+    cmp dword [rep_round], 3
+    je .mr_done
+    CHECK "  guest rip = the rep stosb: the instruction is not complete", guest_mtf_rep, eax
+    jmp .mr_loop
+.mr_done:
+    CHECK "  after the last iteration: rip past rep stosb (2 bytes)", guest_mtf_rep + 2, eax
+    CHECK "  three bytes stored, the fourth untouched", 0x00ABABAB, [rep_buf]
+    ; ECX = 0 at the start: no iteration, the instruction completes; one MTF exit after it.
+    mov dword [rep_buf], 0
+    mov ecx, 0
+    mov edi, rep_buf
+    VMW GUEST_RIP, guest_mtf_rep
+    VMENTER vmresume, .mr_zero
+.mr_zero:
+    mov [guest_ecx], ecx
+    VMR EXIT_REASON
+    CHECK "mtf with rep stosb, ecx = 0: one exit, reason 37 (SDM 25.5.2)", 37, eax
+    VMR GUEST_RIP
+    CHECK "  rip past rep stosb (no iteration)", guest_mtf_rep + 2, eax
+    CHECK "  nothing stored", 0, [rep_buf]
+    VMW PROC_CTLS, [saved_proc]
 
     ; --- EPT (SDM 28.2): identity map 0–4 MiB in 2 MiB pages; the guest touches 12 MiB ---
     mov dword [ept_pml4], ept_pdpt + 7
@@ -631,6 +684,9 @@ guest_mtf:
 guest_mtf_hlt:
     hlt
     hlt
+guest_mtf_rep:
+    rep stosb
+    hlt
 guest_ept:
     mov eax, [0x00C00000]
     mov dword [0x00C00000], 0xC0FFEE
@@ -667,3 +723,6 @@ isr_hit:        resd 1
 guest_ecx:      resd 1
 guest_eax:      resd 1
 saved_proc:     resd 1
+guest_edi:      resd 1
+rep_round:      resd 1
+rep_buf:        resd 1

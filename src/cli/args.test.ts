@@ -101,6 +101,11 @@ describe('traplab run arguments', () => {
     expect(run('--guest', 'linux', '--technique', 'hardware-assisted').paging).toBeUndefined();
     bad(['--guest', 'linux', '--technique', 'vtx', '--paging', 'nested'], /--paging must be ept or shadow/);
     bad(['--guest', 'linux', '--paging', 'ept'], /--paging applies to --technique hardware-assisted/);
+    expect(run('--guest', 'linux', '--technique', 'vtx', '--until-exit', '30').untilExit).toBe(30);
+    expect(run('--guest', 'linux', '--technique', 'vtx').untilExit).toBeUndefined();
+    bad(['--guest', 'linux', '--until-exit', '30'], /--until-exit applies to --technique hardware-assisted/);
+    bad(['--guest', 'linux', '--technique', 'vtx', '--until-exit', 'io'], /basic exit reason number/);
+    bad(['--guest', 'linux', '--technique', 'vtx', '--until-exit', '70000'], /basic exit reason number/);
   });
 
   it('parses the other guest sources', () => {

@@ -40,6 +40,8 @@ export interface RunOptions {
   stats: boolean;
   maxInstructions: number | null;
   noReboot: boolean;
+  /** --until-exit N: stop right after the first VM exit with basic exit reason N (VT-x only). */
+  untilExit?: number;
   /** --paging ept|shadow (hardware-assisted only). */
   paging?: 'ept' | 'shadow';
   /**
@@ -116,6 +118,7 @@ const VALUE_FLAGS = new Set([
   '--trace',
   '--max-instructions',
   '--paging',
+  '--until-exit',
   '--hosting',
   '--host-send',
   '--host-serial',
@@ -262,6 +265,17 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     throw new UsageError(`--paging must be ept or shadow, not '${pagingRaw}'`);
   if (pagingRaw !== undefined && technique !== 'hardware-assisted')
     throw new UsageError('--paging applies to --technique hardware-assisted (vtx) only');
+  const untilRaw = get('--until-exit');
+  let untilExit: number | undefined;
+  if (untilRaw !== undefined) {
+    if (technique !== 'hardware-assisted')
+      throw new UsageError('--until-exit applies to --technique hardware-assisted (vtx) only');
+    if (!/^\d{1,5}$/.test(untilRaw) || Number(untilRaw) > 65535)
+      throw new UsageError(
+        `--until-exit needs a basic exit reason number (0-65535, e.g. 30), not '${untilRaw}'`,
+      );
+    untilExit = Number(untilRaw);
+  }
   const cpuModelRaw = get('--cpu-model');
   const cpuModel = cpuModelRaw === undefined ? undefined : parseCpuModelFlag(cpuModelRaw);
   const maxRaw = get('--max-instructions');
@@ -300,6 +314,7 @@ export function parseRunArgs(argv: readonly string[]): RunOptions {
     trace: nonEmptyPath(get('--trace'), '--trace'),
     stats,
     maxInstructions,
+    ...(untilExit !== undefined ? { untilExit } : {}),
     noReboot,
     ...(pagingRaw === undefined ? {} : { paging: pagingRaw }),
     ...(machine ? { machine } : {}),

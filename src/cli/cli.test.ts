@@ -300,6 +300,30 @@ describe('traplab CLI: running guests', () => {
     expect(r.stderr).toMatch(/^instructions\s+20000$/m);
   });
 
+  it('--until-exit N stops right after the first VM exit with that reason (VT-x)', () => {
+    const r = traplab([
+      'run',
+      'trapdemo',
+      '--technique',
+      'vtx',
+      '--until-exit',
+      '30',
+      '--trace',
+      'until.jsonl',
+    ]);
+    expect(r.stderr).toMatch(
+      /^traplab: stopped at VM exit 30 \(I\/O instruction\): record \d+, VM 0, [0-9A-F]{4}:[0-9A-F]{8} (in|out)/m,
+    );
+    expect(r.status).toBe(0);
+    // The trace ends at that record: the first I/O exit is the last record written.
+    const recs = readFileSync(join(tmp, 'until.jsonl'), 'latin1')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(recs.at(-1)).toMatchObject({ kindName: 'VM exit', reason: 30 });
+    expect(recs.slice(0, -1).filter((x) => x.reason === 30 && x.kindName === 'VM exit')).toEqual([]);
+  });
+
   it('reports a triple fault with status 2 and a one-line reason', () => {
     const r = traplab(['run', '--raw', `${triple}@0x100000`, '--entry', '0x100000']);
     expect(r.status).toBe(2);

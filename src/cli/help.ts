@@ -75,6 +75,9 @@ Input and output:
   --stats                   instructions, traps by kind, wall time and MIPS on stderr at exit
   --max-instructions N      stop after N instructions (k/M/G suffixes: 500M); each
                             exception or interrupt delivered counts as one
+  --until-exit N            (vtx) stop right after the first VM exit with basic exit
+                            reason N (SDM App. C: 10 CPUID, 12 HLT, 28 CR access, 30 I/O,
+                            48 EPT violation…); stderr names it; exit status 0
 
 Exit status:
   (V << 1) | 1              the guest wrote V to the debug-exit port 0xF4

@@ -8,7 +8,7 @@
  */
 
 import { join } from 'node:path';
-import { kindNames, TRAP_KIND_COUNT, type TrapKind } from '../hypervisor/vmm/trap-log.ts';
+import { kindNames, TRAP_KIND_COUNT, TrapKind } from '../hypervisor/vmm/trap-log.ts';
 import { NS_PER_TICK } from '../machine/clock.ts';
 import { comparisonTable, hostingRow } from '../session/hosting-stats.ts';
 import { Session, SessionError, type SessionStatus } from '../session/index.ts';
@@ -213,6 +213,7 @@ async function runOnce(
 
   let exitCode = EXIT_OK;
   let message = '';
+  const untilExit = untilExitWatch(session, opts.untilExit);
   try {
     runScript(''); // leading --send steps without --wait-for
     let status: SessionStatus;
@@ -228,7 +229,12 @@ async function runOnce(
         message = `stopped after ${session.instructions} instructions${ev > 0 ? ` and ${ev} exception/interrupt deliveries` : ''} (--max-instructions)`;
         break;
       }
-      await runInPieces(session, budget, () => quit, drain, feed);
+      await runInPieces(session, budget, () => quit, drain, feed, untilExit?.seen);
+      if (untilExit?.hit) {
+        drainAndScript();
+        message = untilExit.hit;
+        break;
+      }
       drainAndScript(); // may send scripted input, which wakes an idle guest
       status = session.status;
       if (status.state !== 'running' && status.state !== 'idle') {
@@ -323,6 +329,7 @@ async function runInPieces(
   quit: () => boolean,
   showOutput: () => void,
   feedInput: () => void,
+  stopAtTrap?: () => boolean,
 ): Promise<void> {
   let left = budget;
   let since = performance.now();
@@ -331,11 +338,12 @@ async function runInPieces(
     const n = Math.min(left, piece);
     const t0 = performance.now();
     const ns0 = session.virtualTimeNs;
-    const st = session.run(n);
+    // --until-exit: stop at each trap record to look at it, so the run ends right after the one.
+    const st = stopAtTrap ? session.runToNextTrap(n) : session.run(n);
     const t1 = performance.now();
     const ran = Math.round((session.virtualTimeNs - ns0) / NS_PER_TICK);
     left -= Math.max(1, ran);
-    if (st.state !== 'running') return;
+    if (st.state !== 'running' || stopAtTrap?.()) return;
     // Aim at PIECE_MS per piece: grow at most ×2 at a time, shrink at once.
     const ratio = PIECE_MS / Math.max(t1 - t0, 0.01);
     piece = Math.max(PIECE_MIN, Math.min(SLICE_INSTRUCTIONS, Math.floor(n * Math.min(2, ratio))));
@@ -347,6 +355,41 @@ async function runInPieces(
     }
   }
 }
+
+/**
+ * --until-exit N: watches the trap log for the first VM exit with basic exit reason N; `hit` then
+ * says which record it was (the line printed on stderr).
+ */
+function untilExitWatch(
+  session: Session,
+  reason: number | undefined,
+): { seen: () => boolean; hit: string | null } | null {
+  if (reason === undefined) return null;
+  const log = session.traps;
+  let next = log.total;
+  const w = {
+    hit: null as string | null,
+    seen: (): boolean => {
+      for (; next < log.total; next++) {
+        const i = next - (log.total - log.count);
+        if (i < 0) continue; // already dropped from the bounded log
+        const r = log.get(i);
+        if (r.kind !== TrapKind.VmExit || r.reason !== reason) continue;
+        const at = `${hex4(r.cs)}:${r.eip.toString(16).toUpperCase().padStart(8, '0')}`;
+        const insn = log.disassemble?.(i) ?? '';
+        w.hit =
+          `stopped at VM exit ${reason} (${r.reasonName}): record ${r.seq}, VM ${r.vm}, ${at}` +
+          `${insn ? ` ${insn}` : ''} — ${r.actionName} (--until-exit)`;
+        next++;
+        return true;
+      }
+      return false;
+    },
+  };
+  return w;
+}
+
+const hex4 = (v: number) => v.toString(16).toUpperCase().padStart(4, '0');
 
 function finalStatus(status: SessionStatus): [number, string] {
   switch (status.state) {

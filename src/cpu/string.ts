@@ -2,12 +2,13 @@
  * String instructions MOVS CMPS STOS LODS SCAS INS OUTS with REP/REPE/REPNE (SDM Vol.1 §7.3.9).
  * A long REP is split into chunks: after CHUNK iterations the instruction restarts (EIP stays),
  * so interrupts and the run budget are honoured; registers are always architecturally exact.
+ * In VMX non-root operation with a monitor-trap-flag exit pending, a chunk is one iteration.
  */
 import { DF, DS, ECX, EDI, ES, ESI } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { fastPaths } from './fastpaths.ts';
 import { CHK_EXPDOWN, CHK_FLAT_R, CHK_FLAT_W, CHK_R, CHK_UNUSABLE, CHK_W } from './mmu.ts';
-import { vmxIo } from './vmx/nonroot.ts';
+import { vmxIo, vmxRepChunk } from './vmx/nonroot.ts';
 
 const CHUNK = 4096;
 
@@ -27,7 +28,7 @@ export function stringOp(c: CpuCore, b: number): void {
   }
   let n = rep ? (a32 ? r[ECX] >>> 0 : c.r16[ECX << 1]) : 1;
   if (n === 0) return;
-  let chunk = Math.min(n, CHUNK);
+  let chunk = Math.min(n, rep !== 0 && c.vmxNonRoot ? vmxRepChunk(c, CHUNK) : CHUNK);
   const amask = a32 ? -1 : 0xffff;
   const bulk =
     rep !== 0 &&

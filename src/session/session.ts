@@ -4,6 +4,8 @@
  * status machine. It never throws for anything a guest does; bad configuration or images throw
  * SessionError with a message meant for the user.
  */
+
+import type { TwoDWalkView } from '../hypervisor/hardware-assisted/ept-walk.ts';
 import type { HostingCounters } from '../hypervisor/hosting/hosted.ts';
 import { HostedRunner } from '../hypervisor/hosting/runner.ts';
 import { CPU_MODELS, parseCpuModel } from '../hypervisor/vmm/cost-model.ts';
@@ -256,6 +258,11 @@ export class Session {
   /** The guest's page walk of `lin` beside the VMM's shadow walk, or null (no shadow paging). */
   pageWalk(vm: number, lin: number): PageWalkInfo | null {
     return this.runner.pageWalk?.(vm, lin >>> 0) ?? null;
+  }
+
+  /** The EPT view's 2-D walk of `addr` in VM `vm` (null without VT-x and EPT). */
+  eptWalk(vm: number, addr: number, space: 'linear' | 'guest-physical'): TwoDWalkView | null {
+    return this.runner.eptWalk?.(vm, addr >>> 0, space) ?? null;
   }
 
   readPhysical(addr: number, len: number): Uint8Array {

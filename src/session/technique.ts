@@ -5,6 +5,7 @@
  * and the trap log. The session adds what every technique shares: config validation, guest loading,
  * the status machine, stepping, and the debugger's memory and disassembly views.
  */
+import type { TwoDWalkView } from '../hypervisor/hardware-assisted/ept-walk.ts';
 import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import type { TrapLog } from '../hypervisor/vmm/trap-log.ts';
 import type { BootImage } from '../machine/loaders/index.ts';
@@ -58,6 +59,8 @@ export interface TechniqueRunner {
   disassemble(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string };
   /** A VMM's page-tables view: the guest's walk of `lin` beside the shadow's (shadow paging only). */
   pageWalk?(vm: number, lin: number): PageWalkInfo | null;
+  /** Hardware-assisted with EPT: the 2-D walk of a guest-linear or guest-physical address. */
+  eptWalk?(vm: number, addr: number, space: 'linear' | 'guest-physical'): TwoDWalkView | null;
   /** Per-VM state, memory map and counters (a VMM); the session supplies a default without it. */
   vmInfo?(): VmInfo[];
 }

@@ -15,6 +15,7 @@ import { rowsOffset, rowWindow } from './row-window.ts';
 import { useUi } from './store.ts';
 import { TrapRegs } from './TrapRegs.tsx';
 import './trap-log.css';
+import { ExitReasonFilter } from './vmcs/ExitReasons.tsx';
 
 const MAX_SCROLL_PX = 12_000_000;
 const OVERSCAN = 12;
@@ -541,6 +542,7 @@ export function TrapLog() {
             ))}
           </select>
         </label>
+        {loaded?.technique === 'hardware-assisted' ? <ExitReasonFilter /> : null}
         <ExportButtons disabled={trapTotal === 0} />
         <label className="toggle" title="Keep the newest record in view  [F]">
           <input

@@ -5,6 +5,7 @@
  * - status, stats and register snapshots are coalesced per animation frame into the zustand store,
  * - request/response messages (memory, disassembly, trap slices) resolve promises.
  */
+import type { TwoDWalkView } from '../hypervisor/hardware-assisted/ept-walk.ts';
 import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
 import type {
   DisasmLine,
@@ -109,7 +110,8 @@ export class Emulator {
       | 'trapDetail'
       | 'exportTraps'
       | 'compareHosting'
-      | 'pageWalk',
+      | 'pageWalk'
+      | 'eptWalk',
   >(msg: Req<T>): Promise<FromWorker> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -150,6 +152,12 @@ export class Emulator {
   async pageWalk(vm: number, lin: number): Promise<PageWalkInfo | null> {
     const m = await this.request<'pageWalk'>({ type: 'pageWalk', vm, lin });
     return m.type === 'pageWalk' ? m.walk : null;
+  }
+
+  /** The 2-D walk of a guest-linear or guest-physical address of VM `vm` (null without EPT). */
+  async eptWalk(vm: number, addr: number, space: 'linear' | 'guest-physical'): Promise<TwoDWalkView | null> {
+    const m = await this.request<'eptWalk'>({ type: 'eptWalk', vm, addr, space });
+    return m.type === 'eptWalk' ? m.walk : null;
   }
 
   async trapDetail(index: number): Promise<TrapDetail | null> {
@@ -319,6 +327,7 @@ export class Emulator {
       case 'trapSlice':
       case 'trapDetail':
       case 'pageWalk':
+      case 'eptWalk':
       case 'export':
       case 'hostingCompare':
         this.settle(m.id, m);

@@ -24,6 +24,8 @@ class ScriptedSession implements EmuSession {
   readonly input: number[][] = [];
   /** instruction count → trap kind appended when it is reached. */
   trapAt = new Map<number, number>();
+  /** instruction count → the appended record's reason (default 0x3f8). */
+  reasonAt = new Map<number, number>();
   exitAt = Number.POSITIVE_INFINITY;
   /** Emit one serial byte every `serialEvery` instructions. */
   serialEvery = 100;
@@ -46,7 +48,7 @@ class ScriptedSession implements EmuSession {
       this.traps.append(
         this.instructions % this.vmCount,
         k as TrapKind,
-        0x3f8,
+        this.reasonAt.get(this.instructions) ?? 0x3f8,
         this.virtualTimeNs,
         8,
         this.instructions,
@@ -286,6 +288,46 @@ describe('WorkerCore', () => {
     expect(d.regs).toMatchObject({ exact: true, instructions: 1 });
     expect(d.regs!.before.real.eip).toBe(499);
     expect(d.regs!.after.real.eip).toBe(500);
+  });
+
+  it('runs until a VM exit with one exit reason, selects it, keeps exact registers', async () => {
+    const h = harness();
+    await h.core.handle(loadHelloVmm);
+    const s = h.sessions[0];
+    for (const [at, reason] of [
+      [100, 10],
+      [200, 30],
+      [250, 10],
+      [300, 30],
+    ]) {
+      s.trapAt.set(at, TrapKind.VmExit);
+      s.reasonAt.set(at, reason);
+    }
+    s.trapAt.set(150, TrapKind.PortIo);
+    s.reasonAt.set(150, 30); // a port-I/O record with the same number is not a VM exit
+    const until = async (exitReason: number) => {
+      await h.core.handle({ type: 'runUntilTrapKind', kind: TrapKind.VmExit, exitReason });
+      expect(h.lastFrame().status.stopNote).toMatch(/^Running until VM exit \d+ \(/);
+      let r = h.core.runSlice();
+      while (r.more) r = h.core.runSlice();
+    };
+    await until(30);
+    expect(s.instructions).toBe(200);
+    expect(h.lastFrame().status).toMatchObject({
+      stopNote: 'Stopped at VM exit 30 (I/O instruction) (record 2)',
+      trapStop: 2,
+    });
+    await h.core.handle({ type: 'trapDetail', id: 3, index: 2 });
+    const d = h.of('trapDetail').at(-1)!.detail!;
+    expect(d.regs).toMatchObject({ exact: true, instructions: 1 });
+    expect(d.regs!.before.real.eip).toBe(199);
+    expect(d.regs!.after.real.eip).toBe(200);
+    // The next CPUID exit is at 250 (the one at 100 is behind us).
+    await until(10);
+    expect(s.instructions).toBe(250);
+    expect(h.lastFrame().status.stopNote).toBe('Stopped at VM exit 10 (CPUID) (record 3)');
+    // A link copied here replays to the same point (journalled as a clock, no reason needed).
+    expect(h.lastFrame().status.position).toMatch(/^c/);
   });
 
   it('next trap can skip kinds a teacher finds noisy: they are still logged', async () => {

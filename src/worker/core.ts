@@ -9,7 +9,9 @@
  * record of one kind appears). Every mode also stops when the guest exits, shuts down or resets.
  */
 
+import type { TwoDWalkView } from '../hypervisor/hardware-assisted/ept-walk.ts';
 import type { PageWalkInfo } from '../hypervisor/vmm/page-walk.ts';
+import { reasonName, TrapKind } from '../hypervisor/vmm/trap-kinds.ts';
 import { NS_PER_TICK, TICKS_PER_SECOND } from '../machine/clock.ts';
 import { Executor, type TrapTarget } from './exec.ts';
 import { decodePosition } from './position.ts';
@@ -77,6 +79,7 @@ export interface EmuSession {
   readPhysical(addr: number, len: number): Uint8Array;
   /** The guest's page walk beside the VMM's shadow walk (shadow paging only). */
   pageWalk?(vm: number, lin: number): PageWalkInfo | null;
+  eptWalk?(vm: number, addr: number, space: 'linear' | 'guest-physical'): TwoDWalkView | null;
   disassembleAt(linearAddr: number, count: number): DisasmLine[];
   readonly traps: TrapLogLike;
   /** Optional: what the loader did, for the status line. */
@@ -252,11 +255,19 @@ export class WorkerCore {
         );
         return;
       }
-      case 'runUntilTrapKind':
-        this.go('untilKind', `Running until ${this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`}…`, {
-          until: msg.kind,
-        });
+      case 'runUntilTrapKind': {
+        const name = this.traps?.kindName(msg.kind) ?? `kind ${msg.kind}`;
+        if (msg.exitReason === undefined) {
+          this.go('untilKind', `Running until ${name}…`, { until: msg.kind });
+          return;
+        }
+        const what =
+          msg.kind === TrapKind.VmExit
+            ? `VM exit ${msg.exitReason} (${reasonName(msg.kind, msg.exitReason)})`
+            : `${name} with reason ${msg.exitReason}`;
+        this.go('untilKind', `Running until ${what}…`, { until: msg.kind, reason: msg.exitReason });
         return;
+      }
       case 'setSpeed':
         this.ips = msg.ips;
         this.throttleT0 = this.host.now();
@@ -334,6 +345,12 @@ export class WorkerCore {
       case 'pageWalk': {
         const s = this.requireSession(msg.type);
         this.host.post({ type: 'pageWalk', id: msg.id, walk: s.pageWalk?.(msg.vm, msg.lin) ?? null });
+        return;
+      }
+      case 'eptWalk': {
+        const s = this.requireSession(msg.type);
+        const walk = s.eptWalk?.(msg.vm, msg.addr, msg.space) ?? null;
+        this.host.post({ type: 'eptWalk', id: msg.id, walk });
         return;
       }
       case 'trapDetail': {

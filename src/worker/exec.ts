@@ -29,9 +29,10 @@ export interface RegPair {
 
 /**
  * Which records a "step to the next trap" stops at: every record, every record except some kinds
- * (a teacher skipping noise such as polling port I/O), or only one kind ("run until <kind>").
+ * (a teacher skipping noise such as polling port I/O), or only one kind ("run until <kind>"),
+ * optionally only with one reason (a VM exit's basic exit reason: "run until exit reason 30").
  */
-export type TrapTarget = { skip: readonly number[] } | { until: number };
+export type TrapTarget = { skip: readonly number[] } | { until: number; reason?: number };
 
 type Active =
   | { k: 'run' }
@@ -247,7 +248,11 @@ export class Executor {
           trapStop = c.startTotal - (this.t.total() - this.t.held());
           const kind = this.t.kindName(this.t.kindAt(Math.max(0, trapStop)));
           const t = c.target;
-          if ('until' in t) {
+          if ('until' in t && t.reason !== undefined) {
+            note = `Stopped at ${this.t.reasonText(Math.max(0, trapStop))} (record ${c.startTotal})`;
+            // Journalled as where it ended (a link's `u` token carries no reason).
+            this.record({ op: 'c', clock: this.clock(), traps: this.t.total() });
+          } else if ('until' in t) {
             note = `Stopped at ${kind} (record ${c.startTotal})`;
             this.record({ op: 'u', kind: t.until, n: 1 });
           } else {
@@ -292,7 +297,10 @@ export class Executor {
     const t = c.target;
     const seq =
       'until' in t
-        ? this.t.firstSince(c.startTotal, (k) => k === t.until)
+        ? this.t.firstSince(
+            c.startTotal,
+            (k, r) => k === t.until && (t.reason === undefined || r === t.reason),
+          )
         : t.skip.length
           ? this.t.firstSince(c.startTotal, (k) => !t.skip.includes(k))
           : c.startTotal;

@@ -35,6 +35,9 @@ describe('parseToWorker', () => {
       { type: 'stepToTrap' },
       { type: 'stepToTrap', skip: [1, 4] },
       { type: 'runUntilTrapKind', kind: 1 },
+      { type: 'runUntilTrapKind', kind: 5, exitReason: 30 },
+      { type: 'eptWalk', id: 4, vm: 0, addr: 0xc0100000, space: 'linear' },
+      { type: 'eptWalk', id: 5, vm: 1, addr: 0xb8000, space: 'guest-physical' },
       { type: 'reset' },
       { type: 'setSpeed', ips: null },
       { type: 'setSpeed', ips: 2.5 },
@@ -126,6 +129,11 @@ describe('parseToWorker', () => {
       /'filter.kinds'/,
     );
     expect(bad({ type: 'runUntilTrapKind', kind: 'io' })).toMatch(/'kind' must be an integer/);
+    expect(bad({ type: 'runUntilTrapKind', kind: 5, exitReason: 70000 })).toMatch(/'exitReason'/);
+    expect(bad({ type: 'eptWalk', id: 1, vm: 0, addr: 0, space: 'host' })).toMatch(
+      /'space' must be 'linear' or 'guest-physical', got "host"/,
+    );
+    expect(bad({ type: 'eptWalk', id: 1, vm: 0, addr: -1, space: 'linear' })).toMatch(/'addr'/);
     expect(bad({ type: 'exportTraps', id: 1, format: 'csv' })).toMatch(
       /'format' must be 'jsonl' or 'trace', got "csv"/,
     );

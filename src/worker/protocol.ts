@@ -11,6 +11,7 @@
  */
 
 import type { TranslationInfo } from '../hypervisor/binary-translation/info.ts';
+import type { TwoDWalkView } from '../hypervisor/hardware-assisted/ept-walk.ts';
 import type { VmcsInfo } from '../hypervisor/hardware-assisted/vmcs-info.ts';
 import type { ParavirtualInfo } from '../hypervisor/paravirtual/info.ts';
 import { CPU_MODELS, type CpuModelId } from '../hypervisor/vmm/cost-model.ts';
@@ -100,7 +101,8 @@ export type ToWorker =
   | { type: 'step' }
   /** `skip`: kinds (TrapNames.kinds indices) to run past without stopping; they are still logged. */
   | { type: 'stepToTrap'; skip?: number[] }
-  | { type: 'runUntilTrapKind'; kind: number }
+  /** `exitReason`: only a record with this reason (a VM exit's basic exit reason, SDM App. C). */
+  | { type: 'runUntilTrapKind'; kind: number; exitReason?: number }
   | { type: 'reset' }
   /** Instructions per second; `null` = as fast as possible. */
   | { type: 'setSpeed'; ips: number | null }
@@ -120,6 +122,8 @@ export type ToWorker =
   | { type: 'trapDetail'; id: number; index: number }
   /** The guest's page walk of a linear address beside the VMM's shadow walk (shadow paging). */
   | { type: 'pageWalk'; id: number; vm: number; lin: number }
+  /** The EPT view's 2-D walk of a guest-linear or guest-physical address (VT-x with EPT). */
+  | { type: 'eptWalk'; id: number; vm: number; addr: number; space: 'linear' | 'guest-physical' }
   /** The trap log as JSON Lines or Chrome/Perfetto trace-event JSON (newest MAX_EXPORT_RECORDS). */
   | { type: 'exportTraps'; id: number; format: ExportFormat }
   /** Type 2: bytes typed into the host OS's own console (physical COM1). */
@@ -358,6 +362,7 @@ export type FromWorker =
   /** Type 1 vs Type 2 for the loaded guest: [label, Type 1, Type 2] rows. */
   | { type: 'hostingCompare'; id: number; title: string; rows: [string, string, string][] }
   | { type: 'pageWalk'; id: number; walk: PageWalkInfo | null }
+  | { type: 'eptWalk'; id: number; walk: TwoDWalkView | null }
   | { type: 'export'; id: number; format: ExportFormat; records: number; bytes: Uint8Array }
   | {
       type: 'error';
@@ -533,8 +538,11 @@ function parseOrThrow(m: unknown): ToWorker {
       }
       return { type, skip: m.skip as number[] };
     }
-    case 'runUntilTrapKind':
-      return { type, kind: u32(m, 'kind', 255) };
+    case 'runUntilTrapKind': {
+      const kind = u32(m, 'kind', 255);
+      if (m.exitReason === undefined) return { type, kind };
+      return { type, kind, exitReason: u32(m, 'exitReason', 65535) };
+    }
     case 'setSpeed': {
       if (m.ips === null) return { type, ips: null };
       const ips = m.ips;
@@ -579,6 +587,12 @@ function parseOrThrow(m: unknown): ToWorker {
     }
     case 'pageWalk':
       return { type, id: u32(m, 'id'), vm: u32(m, 'vm', MAX_VMS - 1), lin: u32(m, 'lin') };
+    case 'eptWalk': {
+      const space = m.space;
+      if (space !== 'linear' && space !== 'guest-physical')
+        throw new Invalid(`'space' must be 'linear' or 'guest-physical', got ${show(space)}`);
+      return { type, id: u32(m, 'id'), vm: u32(m, 'vm', MAX_VMS - 1), addr: u32(m, 'addr'), space };
+    }
     case 'trapDetail':
       return { type, id: u32(m, 'id'), index: u32(m, 'index') };
     case 'exportTraps': {
@@ -650,6 +664,7 @@ export function transferablesOf(msg: FromWorker): ArrayBuffer[] {
     case 'trapDetail':
     case 'hostingCompare':
     case 'pageWalk':
+    case 'eptWalk':
     case 'error':
       break;
     default: {

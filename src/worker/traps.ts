@@ -10,6 +10,7 @@ import {
   actionNames,
   explanations,
   kindNames,
+  reasonName,
   TRAP_KIND_COUNT,
   type TrapColumns,
   TrapKind,
@@ -105,6 +106,15 @@ export class TrapView {
     return kindNames[kind] ?? `kind ${kind}`;
   }
 
+  /** "VM exit 30 (I/O instruction)" for the record at log index `i` (its kind's name otherwise). */
+  reasonText(i: number): string {
+    if (i < 0 || i >= this.log.count) return 'a record no longer held';
+    const c = this.log.slice(i, i + 1);
+    const kind = c.kind[0];
+    if (kind !== VM_EXIT) return this.kindName(kind);
+    return `VM exit ${c.reason[0]} (${reasonName(kind, c.reason[0])})`;
+  }
+
   held(): number {
     return this.log.count;
   }
@@ -139,14 +149,14 @@ export class TrapView {
 
   /**
    * Sequence number of the first record appended after the total was `totalBefore` whose kind
-   * `want` accepts, or -1.
+   * (and reason: a VM exit's basic exit reason) `want` accepts, or -1.
    */
-  firstSince(totalBefore: number, want: (kind: number) => boolean): number {
+  firstSince(totalBefore: number, want: (kind: number, reason: number) => boolean): number {
     const base = this.firstSeq();
     const first = Math.max(totalBefore, base) - base;
     for (let a = first; a < this.log.count; a += SCAN_CHUNK) {
       const c = this.log.slice(a, Math.min(this.log.count, a + SCAN_CHUNK));
-      for (let i = 0; i < c.kind.length; i++) if (want(c.kind[i])) return base + a + i;
+      for (let i = 0; i < c.kind.length; i++) if (want(c.kind[i], c.reason[i])) return base + a + i;
     }
     return -1;
   }

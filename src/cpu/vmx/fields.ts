@@ -135,6 +135,8 @@ export const TIMER_RATE = 0;
 
 /** CR0 bits fixed to 1 in VMX operation: PE, NE, PG (IA32_VMX_CR0_FIXED0, §A.7). */
 export const CR0_FIXED0 = 0x80000021 | 0;
+/** CR0 bits this CPU implements (writeCr masks to these): IA32_VMX_CR0_FIXED1. */
+export const CR0_FIXED1 = 0xe005003f | 0;
 /** CR4 bits fixed to 1 in VMX operation: VMXE (IA32_VMX_CR4_FIXED0, §A.8). */
 export const CR4_FIXED0 = 0x2000;
 export const CR4_VMXE = 0x2000;

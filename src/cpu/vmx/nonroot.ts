@@ -13,6 +13,16 @@ export function vmxUnconditional(c: CpuCore, reason: number): never {
   return c.vmx.instrExit(reason, 0);
 }
 
+/**
+ * Iterations a REP string instruction may run before it must stop (EIP kept, ECX counted down):
+ * with an MTF VM exit pending after this instruction, one — the exit follows each iteration
+ * (SDM Vol. 3C §25.5.2: "If the first iteration of the instruction does not cause a fault, an MTF
+ * VM exit is pending on the instruction boundary after that iteration"); else `max`.
+ */
+export function vmxRepChunk(c: CpuCore, max: number): number {
+  return c.instructions + 1 >= c.vmx.mtfAt ? 1 : max;
+}
+
 export function vmxHlt(c: CpuCore): void {
   if (c.vmx.proc & PROC.HLT) c.vmx.instrExit(R.HLT, 0);
 }

@@ -15,11 +15,11 @@
  */
 import { FAULT } from '../constants.ts';
 import type { CpuCore } from '../core.ts';
+import { capabilityMsr } from './caps.ts';
+import { controlsValid, eptpValid, guestInvalid, hostValid } from './entry-checks.ts';
 import {
   CR0_FIXED0,
   CR4_FIXED0,
-  CR4_FIXED1,
-  CTL_CAPS,
   ERR,
   EXIT,
   EXIT_ENTRY_FAILURE,
@@ -36,6 +36,7 @@ import {
   TIMER_RATE,
   VMCS_REVISION,
 } from './fields.ts';
+import { AR_UNUSABLE, HOST_SEL, SEG_AR, SEG_BASE, SEG_LIMIT, SEG_SEL } from './segs.ts';
 import { Vmcs } from './vmcs.ts';
 
 /** Pseudo-vector raised to unwind an instruction that caused a VM exit (never reaches an IDT). */
@@ -51,53 +52,6 @@ const STATUS = CF | PF | AF | ZF | SF | OF;
 const IF = 0x200;
 const VM = 0x20000;
 const CR0_PE = 1;
-const CR0_PG = 0x80000000 | 0;
-/** CR0 bits this CPU implements (writeCr masks to these): IA32_VMX_CR0_FIXED1. */
-const CR0_FIXED1 = 0xe005003f | 0;
-const SEG_SEL = [
-  F.GUEST_ES_SEL,
-  F.GUEST_CS_SEL,
-  F.GUEST_SS_SEL,
-  F.GUEST_DS_SEL,
-  F.GUEST_FS_SEL,
-  F.GUEST_GS_SEL,
-  F.GUEST_LDTR_SEL,
-  F.GUEST_TR_SEL,
-];
-const SEG_BASE = [
-  F.GUEST_ES_BASE,
-  F.GUEST_CS_BASE,
-  F.GUEST_SS_BASE,
-  F.GUEST_DS_BASE,
-  F.GUEST_FS_BASE,
-  F.GUEST_GS_BASE,
-  F.GUEST_LDTR_BASE,
-  F.GUEST_TR_BASE,
-];
-const SEG_LIMIT = [
-  F.GUEST_ES_LIMIT,
-  F.GUEST_CS_LIMIT,
-  F.GUEST_SS_LIMIT,
-  F.GUEST_DS_LIMIT,
-  F.GUEST_FS_LIMIT,
-  F.GUEST_GS_LIMIT,
-  F.GUEST_LDTR_LIMIT,
-  F.GUEST_TR_LIMIT,
-];
-const SEG_AR = [
-  F.GUEST_ES_AR,
-  F.GUEST_CS_AR,
-  F.GUEST_SS_AR,
-  F.GUEST_DS_AR,
-  F.GUEST_FS_AR,
-  F.GUEST_GS_AR,
-  F.GUEST_LDTR_AR,
-  F.GUEST_TR_AR,
-];
-const HOST_SEL = [F.HOST_ES_SEL, F.HOST_CS_SEL, F.HOST_SS_SEL, F.HOST_DS_SEL, F.HOST_FS_SEL, F.HOST_GS_SEL];
-const AR_UNUSABLE = 0x10000;
-/** Exceptions that push an error code (§6.13); an injected one must say so (§26.2.1.3). */
-const HAS_EC = new Set([8, 10, 11, 12, 13, 14, 17]);
 
 /** Result of a VMX instruction: 0 VMsucceed, -1 VMfailInvalid, n > 0 VMfailValid with error n. */
 export type VmxStatus = number;
@@ -157,57 +111,9 @@ export class Vmx {
 
   // ---- capability MSRs (App. A) ----
 
-  /** RDMSR of a VMX MSR: [lo, hi], or null if `msr` is not one. */
+  /** RDMSR of a VMX MSR: [lo, hi], or null if `msr` is not one (caps.ts). */
   readMsr(msr: number): [number, number] | null {
-    switch (msr) {
-      case 0x3a:
-        return [this.featureControl, 0];
-      case 0x480:
-        // Revision, VMCS region size 4096 (bits 44:32), memory type WB (6, bits 53:50), INS/OUTS
-        // information (bit 54), true controls (bit 55). Bit 48 = 1: addresses limited to 32 bits.
-        return [VMCS_REVISION, 0x1000 | (1 << 16) | (6 << 18) | (1 << 22) | (1 << 23)];
-      case 0x481:
-      case 0x48d:
-        return [CTL_CAPS.pin.must, CTL_CAPS.pin.may];
-      case 0x482:
-      case 0x48e:
-        // The non-"true" MSR keeps CR3-load/store exiting default-1 (App. A.3.2).
-        return [
-          msr === 0x482 ? CTL_CAPS.proc.must | PROC.CR3_LOAD | PROC.CR3_STORE : CTL_CAPS.proc.must,
-          CTL_CAPS.proc.may,
-        ];
-      case 0x483:
-      case 0x48f:
-        return [CTL_CAPS.exit.must, CTL_CAPS.exit.may];
-      case 0x484:
-      case 0x490:
-        return [CTL_CAPS.entry.must, CTL_CAPS.entry.may];
-      case 0x485:
-        // MISC: timer rate, activity state HLT supported (bit 6), 4 CR3 targets (bits 24:16).
-        return [TIMER_RATE | (1 << 6) | (4 << 16), 0];
-      case 0x486:
-        return [CR0_FIXED0, 0];
-      case 0x487:
-        return [CR0_FIXED1, 0];
-      case 0x488:
-        return [CR4_FIXED0, 0];
-      case 0x489:
-        return [CR4_FIXED1, 0];
-      case 0x48a:
-        return [0x2e << 1, 0]; // VMCS_ENUM: highest index 0x17 (bits 9:1)
-      case 0x48b:
-        return [CTL_CAPS.proc2.must, CTL_CAPS.proc2.may];
-      case 0x48c:
-        // EPT_VPID_CAP: execute-only translations (0), 4-level walk (6), WB (14), 2 MiB pages (16),
-        // INVEPT (20), single-context (25) and all-context (26) INVEPT, EPT A/D bits (21).
-        // INVVPID (bit 32) with all four types (bits 40–43).
-        return [
-          1 | (1 << 6) | (1 << 14) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 25) | (1 << 26),
-          1 | (0xf << 8),
-        ];
-      default:
-        return null;
-    }
+    return capabilityMsr(msr, this.featureControl);
   }
 
   /** WRMSR of IA32_FEATURE_CONTROL: #GP once locked (§23.7). Returns false if not a VMX MSR. */
@@ -345,7 +251,7 @@ export class Vmx {
   invept(type: number, eptpLo: number): VmxStatus {
     this.rootChecks();
     if (type !== 1 && type !== 2) return this.failValid(ERR.INVEPT_BAD_OPERAND);
-    if (type === 1 && !this.eptpValid(eptpLo, 0)) return this.failValid(ERR.INVEPT_BAD_OPERAND);
+    if (type === 1 && !eptpValid(eptpLo, 0)) return this.failValid(ERR.INVEPT_BAD_OPERAND);
     // Our TLB holds combined (linear → host-physical) translations only: drop them all.
     this.c.flushTlb(false);
     return this.succeed();
@@ -375,11 +281,6 @@ export class Vmx {
     this.tlbTag = 0;
   }
 
-  eptpValid(lo: number, hi: number): boolean {
-    const type = lo & 7;
-    return (type === 0 || type === 6) && ((lo >>> 3) & 7) === 3 && (lo & 0xf80) === 0 && hi === 0;
-  }
-
   vmlaunch(): VmxStatus {
     return this.enter(true);
   }
@@ -400,12 +301,12 @@ export class Vmx {
     if (c.shadow) return this.failValid(ERR.ENTRY_MOV_SS);
     if (launch && this.current.launched) return this.failValid(ERR.LAUNCH_NOT_CLEAR);
     if (!launch && !this.current.launched) return this.failValid(ERR.RESUME_NOT_LAUNCHED);
-    if (!this.controlsValid()) return this.failValid(ERR.BAD_CONTROLS);
-    if (!this.hostValid()) return this.failValid(ERR.BAD_HOST_STATE);
+    if (!controlsValid(this.v, this.c.ram.length)) return this.failValid(ERR.BAD_CONTROLS);
+    if (!hostValid(this.v)) return this.failValid(ERR.BAD_HOST_STATE);
     // From here a failure is a VM exit with bit 31 set (§26.3, §26.8); the instruction "succeeds".
     this.succeed();
     this.cacheControls();
-    const bad = this.guestInvalid();
+    const bad = guestInvalid(this.v, this.unrestricted);
     if (bad !== null) {
       this.stage(R.INVALID_GUEST | EXIT_ENTRY_FAILURE, 0, 0);
       this.entryFailureDetail = bad;
@@ -447,60 +348,6 @@ export class Vmx {
   /** Which guest-state check failed the last VM entry (shown to students; not architectural). */
   entryFailureDetail = '';
 
-  private capOk(v: number, cap: { must: number; may: number }): boolean {
-    return (v & cap.must) === cap.must && (v & ~cap.may) === 0;
-  }
-
-  /** §26.2.1 checks on VM-execution, VM-exit and VM-entry control fields. */
-  private controlsValid(): boolean {
-    const v = this.v;
-    const pin = v.get(F.PIN_CTLS);
-    const proc = v.get(F.PROC_CTLS);
-    const proc2 = proc & PROC.SECONDARY ? v.get(F.PROC_CTLS2) : 0;
-    if (!this.capOk(pin, CTL_CAPS.pin) || !this.capOk(proc, CTL_CAPS.proc)) return false;
-    if (proc & PROC.SECONDARY && !this.capOk(proc2, CTL_CAPS.proc2)) return false;
-    if (!this.capOk(v.get(F.EXIT_CTLS), CTL_CAPS.exit) || !this.capOk(v.get(F.ENTRY_CTLS), CTL_CAPS.entry))
-      return false;
-    if (v.get(F.CR3_TARGET_COUNT) >>> 0 > 4) return false;
-    if (proc & PROC.IO_BITMAPS && (this.badAddr(v.get(F.IO_BITMAP_A)) || this.badAddr(v.get(F.IO_BITMAP_B))))
-      return false;
-    if (proc & PROC.MSR_BITMAPS && this.badAddr(v.get(F.MSR_BITMAP))) return false;
-    if (pin & PIN.VIRTUAL_NMI && (pin & PIN.NMI) === 0) return false;
-    if (proc2 & PROC2.UNRESTRICTED && (proc2 & PROC2.EPT) === 0) return false;
-    if (proc2 & PROC2.VPID && (v.get(F.VPID) & 0xffff) === 0) return false;
-    if (proc2 & PROC2.EPT && !this.eptpValid(v.get(F.EPTP), v.get(F.EPTP + 1))) return false;
-    if (v.get(F.EXIT_CTLS) & EXIT.SAVE_TIMER && (pin & PIN.PREEMPT_TIMER) === 0) return false;
-    // Event injection (§26.2.1.3).
-    const info = v.get(F.ENTRY_INTR_INFO);
-    if (info & INTR_VALID) {
-      const type = (info >>> 8) & 7;
-      const vec = info & 0xff;
-      if (type === 1 || type === 7 || (info & 0x7ffff000) !== 0) return false;
-      if (type === INTR_TYPE.NMI && vec !== 2) return false;
-      if (type === INTR_TYPE.HW_EXCEPTION && vec > 31) return false;
-      const pe = (v.get(F.GUEST_CR0) & CR0_PE) !== 0;
-      const needEc = type === INTR_TYPE.HW_EXCEPTION && pe && HAS_EC.has(vec);
-      if (((info & INTR_HAS_EC) !== 0) !== needEc) return false;
-      if (type >= 4 && type <= 6) {
-        const len = v.get(F.ENTRY_INSTR_LEN);
-        if (len < 1 || len > 15) return false;
-      }
-    }
-    return true;
-  }
-
-  /** §26.2.2–26.2.3 checks on the host-state area. */
-  private hostValid(): boolean {
-    const v = this.v;
-    const cr0 = v.get(F.HOST_CR0);
-    const cr4 = v.get(F.HOST_CR4);
-    if ((cr0 & CR0_FIXED0) !== CR0_FIXED0 || (cr0 & ~CR0_FIXED1) !== 0) return false;
-    if ((cr4 & CR4_FIXED0) !== CR4_FIXED0 || (cr4 & ~CR4_FIXED1) !== 0) return false;
-    for (const f of [...HOST_SEL, F.HOST_TR_SEL]) if (v.get(f) & 7) return false;
-    if (v.get(F.HOST_CS_SEL) === 0 || v.get(F.HOST_TR_SEL) === 0) return false;
-    return true;
-  }
-
   private cacheControls(): void {
     const v = this.v;
     this.pin = v.get(F.PIN_CTLS);
@@ -522,72 +369,6 @@ export class Vmx {
 
   get unrestricted(): boolean {
     return (this.proc2 & PROC2.UNRESTRICTED) !== 0;
-  }
-
-  /** §26.3.1 checks on the guest-state area: null if valid, else which check failed. */
-  private guestInvalid(): string | null {
-    const v = this.v;
-    const cr0 = v.get(F.GUEST_CR0);
-    const fixed0 = this.unrestricted ? CR0_FIXED0 & ~(CR0_PE | CR0_PG) : CR0_FIXED0;
-    if ((cr0 & fixed0) !== fixed0 || (cr0 & ~CR0_FIXED1) !== 0)
-      return 'guest CR0 violates IA32_VMX_CR0_FIXED0/1';
-    if (cr0 & CR0_PG && (cr0 & CR0_PE) === 0) return 'guest CR0.PG = 1 with CR0.PE = 0';
-    const cr4 = v.get(F.GUEST_CR4);
-    if ((cr4 & CR4_FIXED0) !== CR4_FIXED0 || (cr4 & ~CR4_FIXED1) !== 0)
-      return 'guest CR4 violates IA32_VMX_CR4_FIXED0/1';
-    const fl = v.get(F.GUEST_RFLAGS);
-    if ((fl & 2) === 0 || (fl & 0xffc08028) !== 0) return 'guest RFLAGS reserved bits';
-    if (v.get(F.VMCS_LINK_PTR) !== -1 || v.get(F.VMCS_LINK_PTR + 1) !== -1)
-      return 'VMCS link pointer is not FFFFFFFF_FFFFFFFFH';
-    const act = v.get(F.GUEST_ACTIVITY);
-    if (act !== 0 && act !== 1) return 'guest activity state not active or HLT';
-    const intr = v.get(F.GUEST_INTERRUPTIBILITY);
-    if (intr & ~0xf || (intr & 3) === 3) return 'guest interruptibility state';
-    const info = v.get(F.ENTRY_INTR_INFO);
-    if (info & INTR_VALID && ((info >>> 8) & 7) === INTR_TYPE.EXTERNAL) {
-      if ((fl & IF) === 0) return 'external interrupt injected with RFLAGS.IF = 0';
-      if (intr & 3) return 'external interrupt injected while blocked by STI/MOV SS';
-    }
-    const v86 = (fl & VM) !== 0;
-    const pe = (cr0 & CR0_PE) !== 0;
-    if (pe && !v86) {
-      const cs = v.get(F.GUEST_CS_AR);
-      const csType = cs & 0xf;
-      if (cs & AR_UNUSABLE || (cs & 0x90) !== 0x90 || (csType < 9 && !(this.unrestricted && csType === 3)))
-        return 'guest CS access rights';
-      if (cs & 0xfffe0f00) return 'guest CS access-rights reserved bits';
-      const ss = v.get(F.GUEST_SS_AR);
-      if ((ss & AR_UNUSABLE) === 0) {
-        if ((ss & 0x9f) !== 0x93 && (ss & 0x9f) !== 0x97) return 'guest SS access rights';
-        if (!this.unrestricted && (v.get(F.GUEST_SS_SEL) & 3) !== (v.get(F.GUEST_CS_SEL) & 3))
-          return 'guest SS.RPL differs from CS.RPL';
-      }
-      for (let s = 0; s < 6; s++) {
-        const ar = v.get(SEG_AR[s]);
-        if (ar & AR_UNUSABLE) continue;
-        if ((ar & 0x80) === 0 || (ar & 0x10) === 0)
-          return `guest segment ${s} not present or not a code/data segment`;
-        const lim = v.get(SEG_LIMIT[s]);
-        if ((lim & 0xfff) !== 0xfff && ar & 0x8000) return `guest segment ${s} limit/granularity`;
-        if (lim & 0xfff00000 && (ar & 0x8000) === 0) return `guest segment ${s} limit/granularity`;
-      }
-    }
-    const tr = v.get(F.GUEST_TR_AR);
-    const trType = tr & 0x1f;
-    if (
-      tr & AR_UNUSABLE ||
-      (trType !== 0xb && trType !== 0x3) ||
-      (tr & 0x80) === 0 ||
-      v.get(F.GUEST_TR_SEL) & 4
-    )
-      return 'guest TR (must be a present busy TSS, TI = 0)';
-    const ldtr = v.get(F.GUEST_LDTR_AR);
-    if (
-      (ldtr & AR_UNUSABLE) === 0 &&
-      ((ldtr & 0x1f) !== 2 || (ldtr & 0x80) === 0 || v.get(F.GUEST_LDTR_SEL) & 4)
-    )
-      return 'guest LDTR';
-    return null;
   }
 
   /** §26.3.2: load the guest state into the processor. */

@@ -89,34 +89,45 @@ export function eptWalk(ram32: Int32Array, root: number, gpa: number): EptWalkVi
  * when it was an EPT violation, else the guest's next instruction fetch (CS base + RIP).
  */
 export function twoDWalk(ram32: Int32Array, v: Vmcs): TwoDWalkView | null {
+  const reason = v.get(F.EXIT_REASON) & 0xffff;
+  if (reason === R.EPT_VIOLATION && (v.get(F.EXIT_QUAL) & 0x80) === 0) {
+    // No valid guest-linear address (qualification bit 7 clear): only the guest-physical one.
+    const gpa = v.get(F.GUEST_PHYS_ADDR) >>> 0;
+    return twoDWalkAt(
+      ram32,
+      v,
+      gpa,
+      'guest-physical',
+      'the last exit (EPT violation, no guest-linear address)',
+    );
+  }
+  if (reason === R.EPT_VIOLATION)
+    return twoDWalkAt(ram32, v, v.get(F.GUEST_LINEAR_ADDR), 'linear', 'the last exit (EPT violation)');
+  const fetch = v.get(F.GUEST_CS_BASE) + v.get(F.GUEST_RIP);
+  return twoDWalkAt(ram32, v, fetch, 'linear', "the guest's next instruction fetch (CS base + RIP)");
+}
+
+/**
+ * The 2-D walk of any address of VM `v`: a guest-linear address through the guest's own page
+ * tables (CR0.PG, CR3, CR4.PSE from the VMCS guest-state area) and each guest-physical address
+ * through the EPT; or a guest-physical address through the EPT alone. Null without EPT.
+ */
+export function twoDWalkAt(
+  ram32: Int32Array,
+  v: Vmcs,
+  addr: number,
+  space: 'linear' | 'guest-physical',
+  source: string,
+): TwoDWalkView | null {
   const root = v.get(F.EPTP) & ~0xfff;
   if (root === 0) return null;
   const cr0 = v.get(F.GUEST_CR0);
   const cr3 = v.get(F.GUEST_CR3) >>> 0;
   const pse = (v.get(F.GUEST_CR4) & 0x10) !== 0;
   const paging = (cr0 & 0x80000000) !== 0;
-  const reason = v.get(F.EXIT_REASON) & 0xffff;
-  let linear: number | null;
-  let source: string;
-  if (reason === R.EPT_VIOLATION && (v.get(F.EXIT_QUAL) & 0x80) === 0) {
-    // No valid guest-linear address (qualification bit 7 clear): only the guest-physical one.
-    const gpa = v.get(F.GUEST_PHYS_ADDR) >>> 0;
-    return {
-      source: 'the last exit (EPT violation, no guest-linear address)',
-      linear: null,
-      paging,
-      cr3,
-      guest: [],
-      final: eptWalk(ram32, root, gpa),
-    };
-  }
-  if (reason === R.EPT_VIOLATION) {
-    linear = v.get(F.GUEST_LINEAR_ADDR) >>> 0;
-    source = 'the last exit (EPT violation)';
-  } else {
-    linear = (v.get(F.GUEST_CS_BASE) + v.get(F.GUEST_RIP)) >>> 0;
-    source = "the guest's next instruction fetch (CS base + RIP)";
-  }
+  if (space === 'guest-physical')
+    return { source, linear: null, paging, cr3, guest: [], final: eptWalk(ram32, root, addr >>> 0) };
+  const linear = addr >>> 0;
   const guest: GuestStepView[] = [];
   if (!paging) return { source, linear, paging, cr3, guest, final: eptWalk(ram32, root, linear) };
   const step = (name: string, gpa: number): GuestStepView => {

@@ -130,6 +130,29 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
     }
     expect(walks).toBeGreaterThan(5);
     expect(pagingSeen).toBe(true);
+
+    // The address box: any guest-linear address (the guest's walk, each step through the EPT) …
+    const pc = runner.vmcsInfo(0)?.walk?.linear ?? 0;
+    const lin = runner.eptWalk(0, pc, 'linear');
+    expect(lin?.source).toBe('your guest-linear address');
+    expect(lin?.paging).toBe(true);
+    expect(lin?.final?.gpa).toBe(vm.mem.peek(pc));
+    expect(lin?.final?.hpa).toBe(vm.map.toHost(lin?.final?.gpa ?? -1));
+    // … or any guest-physical one: the EPT alone, to the VM's slice of host memory …
+    const gpa = runner.eptWalk(0, 0x12345, 'guest-physical');
+    expect(gpa?.linear).toBeNull();
+    expect(gpa?.guest).toEqual([]);
+    expect(gpa?.final?.hpa).toBe(vm.map.toHost(0x12345));
+    expect(gpa?.final?.levels.map((l) => l.name)).toEqual(['PML4E', 'PDPTE', 'PDE', 'PTE']);
+    // … and beyond the VM's 64 MiB the EPT has no entry: the walk ends in an EPT violation.
+    const out = runner.eptWalk(0, 0x0800_0000, 'guest-physical');
+    expect(out?.final?.hpa).toBeNull();
+    expect(out?.final?.stop).toMatch(/not present: EPT violation/);
+    // A linear address the guest never mapped stops in the guest's own walk (a #PF for it).
+    const hole = runner.eptWalk(0, 0xffc0_0000, 'linear');
+    expect(hole?.guestStop).toMatch(/not present: a #PF for the guest/);
+    expect(hole?.final).toBeNull();
+    expect(runner.eptWalk(3, 0, 'linear')).toBeNull(); // no such VM
   });
 
   it('shows the guest at real ring 0 in VMX non-root operation, CR4.VMXE hidden by the read shadow', () => {
@@ -147,6 +170,8 @@ describe('hardware-assisted (VT-x): trapdemo', () => {
   });
 });
 
+// Every cpu-* guest of the manifest: the ten + semantics + straddle run under VT-x exactly as natively;
+// triplefault and vmx differ for the reasons their tests name.
 describe('hardware-assisted (VT-x): the cpu-* conformance guests', () => {
   const elfs = [
     'gates',
@@ -159,6 +184,8 @@ describe('hardware-assisted (VT-x): the cpu-* conformance guests', () => {
     'singlestep',
     'doublefault',
     'smc',
+    'semantics',
+    'straddle',
   ];
   it.each(elfs)(
     'cputests/%s.elf prints what it prints natively (ring 3, gates, tasks, V86 in non-root)',

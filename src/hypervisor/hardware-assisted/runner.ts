@@ -6,7 +6,7 @@ import { F } from '../../cpu/vmx/fields.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import { type HvConfig, type HvCpuSnapshot, type HvVmInfo, VmmRunner } from '../vmm/runner.ts';
 import type { Vm } from '../vmm/vm.ts';
-import { twoDWalk } from './ept-walk.ts';
+import { type TwoDWalkView, twoDWalk, twoDWalkAt } from './ept-walk.ts';
 import { HardwareAssisted } from './hardware-assisted.ts';
 import { type VmcsInfo, vmcsInfo } from './vmcs-info.ts';
 import { type Paging, rd } from './vmcs-setup.ts';
@@ -71,6 +71,18 @@ export class HardwareAssistedRunner extends VmmRunner<HardwareAssisted> {
     const info = vmcsInfo(v, vmx.current === v, c.exits, c.atPrevExit);
     if (c.ept) info.walk = twoDWalk(this.vmm.cpu.ram32 as Int32Array, v);
     return info;
+  }
+
+  /**
+   * The 2-D walk of any address the user asks about in VM `vm` (the EPT view's address box): null
+   * when the VM has no VMCS yet or runs without EPT (shadow paging).
+   */
+  eptWalk(vm: number, addr: number, space: 'linear' | 'guest-physical'): TwoDWalkView | null {
+    const c = this.technique.vcpus[vm];
+    const v = c ? this.vmm.cpu.vmx.cache.get(c.vmcs) : undefined;
+    if (!c || !v || !c.ept) return null;
+    const what = space === 'linear' ? 'guest-linear' : 'guest-physical';
+    return twoDWalkAt(this.vmm.cpu.ram32 as Int32Array, v, addr, space, `your ${what} address`);
   }
 
   override snapshot(): HvCpuSnapshot {

@@ -3,9 +3,12 @@
  * live in the worker (src/hypervisor/hardware-assisted/ept-walk.ts). Left, the guest's own walk
  * (its CR3, PDE, PTE — what the guest kernel wrote); right, for each guest-physical address that
  * walk touches, the VMM's EPT walk (PML4E → PDPTE → PDE → PTE, SDM Vol. 3C §28.2.2) to a
- * host-physical address. Each entry's bits are spelled out.
+ * host-physical address. Each entry's bits are spelled out. An address box walks any guest-linear
+ * or guest-physical address the student types.
  */
+import { type FormEvent, useEffect, useState } from 'react';
 import type { EptLevelView, EptWalkView, TwoDWalkView } from '../../hypervisor/hardware-assisted/ept-walk.ts';
+import { emulator } from '../emulator.ts';
 
 const hex = (v: number, digits = 8) => `0x${(v >>> 0).toString(16).padStart(digits, '0')}`;
 const MEM_TYPES = ['UC', 'WC', '?2', '?3', 'WT', 'WP', 'WB', '?7'];
@@ -65,13 +68,108 @@ function Ept({ w, testid }: { w: EptWalkView; testid: string }) {
   );
 }
 
-export function EptWalk({ walk }: { walk: TwoDWalkView }) {
+type Space = 'linear' | 'guest-physical';
+
+/** "c0100000", "0xC010_0000" → the address; null when it is not 1–8 hex digits. */
+export function parseHexAddress(text: string): number | null {
+  const t = text.trim().replace(/_/g, '').replace(/^0x/i, '');
+  if (!/^[0-9a-f]{1,8}$/i.test(t)) return null;
+  return Number.parseInt(t, 16) >>> 0;
+}
+
+/**
+ * The EPT view of VM `vm`: by default the walk of the last exit's address (`walk`, from the
+ * frame); with an address typed in, that address's walk, asked of the worker and re-read at each
+ * stop (the guest's tables and the EPT may have changed meanwhile).
+ */
+export function EptWalk({ vm, walk: dflt }: { vm: number; walk: TwoDWalkView }) {
+  const [text, setText] = useState('');
+  const [space, setSpace] = useState<Space>('linear');
+  const [asked, setAsked] = useState<{ addr: number; space: Space } | null>(null);
+  const [error, setError] = useState('');
+  const [mine, setMine] = useState<TwoDWalkView | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: dflt changes when the machine stops somewhere new: re-read then
+  useEffect(() => {
+    if (!asked) {
+      setMine(null);
+      return;
+    }
+    let live = true;
+    emulator()
+      .eptWalk(vm, asked.addr, asked.space)
+      .then((w) => {
+        if (!live) return;
+        setMine(w);
+        setError(w ? '' : 'This VM has no EPT to walk (shadow paging, or no VMCS yet).');
+      })
+      .catch((e: unknown) => live && setError(e instanceof Error ? e.message : String(e)));
+    return () => {
+      live = false;
+    };
+  }, [vm, asked, dflt]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const addr = parseHexAddress(text);
+    if (addr === null) {
+      setError(`“${text.trim()}” is not an address: type 1 to 8 hex digits, e.g. 0xC0100000 or b8000.`);
+      return;
+    }
+    setError('');
+    setAsked({ addr, space });
+  };
+  const walk = asked && mine ? mine : dflt;
   return (
     <details open data-testid="ept-view">
       <summary>
         <strong>EPT view: the 2-D walk</strong>{' '}
         <span className="muted">(SDM Vol. 3C §28.2; address from {walk.source})</span>
       </summary>
+      <form className="vm-note ept-ask" onSubmit={submit} data-testid="ept-ask">
+        <label>
+          Walk the{' '}
+          <select
+            data-testid="ept-ask-space"
+            value={space}
+            onChange={(e) => setSpace(e.target.value as Space)}
+          >
+            <option value="linear">guest-linear</option>
+            <option value="guest-physical">guest-physical</option>
+          </select>{' '}
+          address{' '}
+          <input
+            data-testid="ept-ask-addr"
+            className="mono"
+            size={12}
+            placeholder="0xC0100000"
+            spellCheck={false}
+            value={text}
+            aria-invalid={error !== ''}
+            onChange={(e) => setText(e.target.value)}
+          />
+        </label>{' '}
+        <button type="submit" data-testid="ept-ask-go">
+          Walk
+        </button>{' '}
+        {asked ? (
+          <button
+            type="button"
+            className="link"
+            data-testid="ept-ask-reset"
+            onClick={() => {
+              setAsked(null);
+              setError('');
+            }}
+          >
+            back to the exit's own address
+          </button>
+        ) : null}
+        {error ? (
+          <span className="error-text" role="alert" data-testid="ept-ask-error">
+            {' '}
+            {error}
+          </span>
+        ) : null}
+      </form>
       <p className="vm-note" data-testid="ept-address">
         {walk.linear !== null ? (
           <>

@@ -14,6 +14,7 @@ import { changeScenario } from '../scenario.ts';
 import { useUi } from '../store.ts';
 import { CONTROL_TABLES, decodeControl } from './controls.ts';
 import { EptWalk } from './EptWalk.tsx';
+import { UntilExitReason } from './ExitReasons.tsx';
 
 // SDM §24.3: the order of the six groups of VMCS data.
 const GROUPS: { id: VmcsGroup; title: string; section: string }[] = [
@@ -112,9 +113,10 @@ function Vmcs({ vm, c }: { vm: number; c: VmcsInfo }) {
         >
           Next VM exit ▸
         </button>
+        <UntilExitReason />
       </p>
       {c.exits > 0 && reason ? <ExitFilter reason={reason.value & 0xffff} /> : null}
-      {c.walk ? <EptWalk walk={c.walk} /> : null}
+      {c.walk ? <EptWalk vm={vm} walk={c.walk} /> : null}
       {GROUPS.map((g) => (
         <details key={g.id} open data-testid={`vmcs-group-${g.id}`}>
           <summary>

@@ -12,6 +12,8 @@ import { parseToWorker } from '../../worker/protocol.ts';
 import { TrapView } from '../../worker/traps.ts';
 import { scenarioFromSearch, searchFromScenario } from '../scenario.ts';
 import { decodeControl, PIN_BITS, PROC_BITS } from './controls.ts';
+import { parseHexAddress } from './EptWalk.tsx';
+import { EXIT_REASONS } from './ExitReasons.tsx';
 import { exitReasonText } from './VmcsPanel.tsx';
 
 describe('VMCS panel data (hardware-assisted trapdemo)', () => {
@@ -55,6 +57,24 @@ describe('VMCS panel data (hardware-assisted trapdemo)', () => {
     const last = exits[exits.length - 1];
     expect((field('EXIT_REASON')?.value ?? -1) & 0xffff).toBe(last.reason);
     expect(exitReasonText(field('EXIT_REASON')?.value ?? 0)).toMatch(new RegExp(`^${last.reason} — `));
+  });
+
+  it("parses the EPT view's address box; lists exit reasons as SDM App. C numbers them", () => {
+    expect(parseHexAddress('0xC0100000')).toBe(0xc0100000);
+    expect(parseHexAddress(' b8000 ')).toBe(0xb8000);
+    expect(parseHexAddress('0xffff_ffff')).toBe(0xffffffff);
+    for (const bad of ['', '0x', 'xyz', '1_0000_0000', '-1', '12 34'])
+      expect(parseHexAddress(bad)).toBeNull();
+    const n = (x: number) => EXIT_REASONS.find((r) => r.n === x)?.name;
+    expect([n(7), n(10), n(12), n(28), n(30), n(48), n(52)]).toEqual([
+      'interrupt window',
+      'CPUID',
+      'HLT',
+      'control-register access',
+      'I/O instruction',
+      'EPT violation',
+      'VMX-preemption timer expired',
+    ]);
   });
 
   it('decodes the controls bit by bit', () => {
