@@ -23,7 +23,7 @@ import { followedCall, followedJmp, fuseJcc } from './block-fused.ts';
 import { interpret, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
-import { blockTuning } from './fastpaths.ts';
+import { blockTuning, jitTuning } from './fastpaths.ts';
 import { K_CALL, K_JCC, K_JMP, K_PLAIN, operands, predecode } from './predecode.ts';
 
 /** Instructions per block at most (longer runs are split; the next block picks up). */
@@ -74,6 +74,18 @@ function handlerIndex(op: Op): number {
     INDEX.set(op, i);
   }
   return i;
+}
+
+/**
+ * Runs of a new block of `n` instructions before the second tier compiles it (counted down in
+ * H_RUNS). V8 spends ~10–20 ms of (background) CPU optimizing one compiled block, because it
+ * inlines the handlers with everything they call; a block repays that only after it has retired
+ * a few million instructions, so short blocks wait proportionally longer.
+ */
+function jitCountdown(n: number): number {
+  const after = jitTuning.jitAfter;
+  if (after <= 1) return after; // tests: every block compiled on its first run
+  return Math.max(after, Math.ceil(jitTuning.jitWork / n));
 }
 
 export class BlockCache {
@@ -325,7 +337,7 @@ export class BlockCache {
     a[b + H_BLK0] = -1;
     a[b + H_BLK1] = -1;
     a[b + H_JIT] = -1;
-    a[b + H_RUNS] = 0;
+    a[b + H_RUNS] = jitCountdown(n);
     if (this.keptCount > 0) this.reattach(b);
     this.top = k;
     if (hi > lo && c.code.cover(page, lo, hi)) c.markCodePage(page);

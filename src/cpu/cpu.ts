@@ -43,7 +43,7 @@ import {
   TR,
 } from './constants.ts';
 import { CpuCore } from './core.ts';
-import { fastPaths, jitTuning } from './fastpaths.ts';
+import { fastPaths } from './fastpaths.ts';
 import { Fpu } from './fpu/fpu.ts';
 import { EventKind } from './interrupts.ts';
 import { compileBlock } from './jit.ts';
@@ -357,7 +357,7 @@ export class Cpu extends CpuCore {
     const cache = fastPaths.blockCache ? this.blocks : null;
     const arena = this.blocks.arena;
     const compiled = this.blocks.compiled;
-    const jitAfter = fastPaths.jit ? jitTuning.jitAfter : 0;
+    const jit = fastPaths.jit;
     // Arena offset of the pre-decoded instruction running (-1: the interpreter's own step).
     let k = -1;
     // The block that ran last (its links may name the next one without a hash lookup).
@@ -391,7 +391,7 @@ export class Cpu extends CpuCore {
             prev = b;
             continue;
           }
-          if (jitAfter > 0 && ++arena[b + H_RUNS] === jitAfter) {
+          if (jit && --arena[b + H_RUNS] === 0) {
             const f = compileBlock(arena, b);
             if (f !== null) this.blocks.setCompiled(b, f);
           }

@@ -30,4 +30,9 @@ export const jitTuning = {
    * Tests set it to 1 to run everything through the second tier.
    */
   jitAfter: 50_000,
+  /**
+   * Instructions a block must have retired (runs × length) before it is compiled, on top of
+   * `jitAfter`: see blocks.ts jitCountdown. Tests set it to 0.
+   */
+  jitWork: 4_000_000,
 };
