@@ -32,7 +32,7 @@ export const jitTuning = {
   jitAfter: 50_000,
   /**
    * Instructions a block must have retired (runs × length) before it is compiled, on top of
-   * `jitAfter`: see blocks.ts jitCountdown. Tests set it to 0.
+   * `jitAfter` (see blocks.ts jitCountdown); not applied when tests set `jitAfter` to 1.
    */
   jitWork: 4_000_000,
 };

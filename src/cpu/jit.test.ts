@@ -28,7 +28,9 @@ function setTier(t: Tier): void {
   jitTuning.jitAfter = 1;
   blockTuning.secondVisit = false;
 }
+const JIT_WORK = jitTuning.jitWork;
 afterEach(() => {
+  jitTuning.jitWork = JIT_WORK;
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = 50_000;
@@ -203,5 +205,35 @@ describe('second tier: compiled code outlives an arena refill', () => {
     m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, esp: 0x9000 });
     m.cpu.run(5500);
     expect(cpu.getState()).toEqual(m.cpu.getState());
+  });
+});
+
+describe('second tier: when a block is compiled', () => {
+  // L: add eax, ebx ; xor edx, eax ; mov [esi], eax ; lea ecx, [eax+ebx*4+8] ; dec edi ; jnz L
+  const LOOP = [0x01, 0xd8, 0x31, 0xc2, 0x89, 0x06, 0x8d, 0x4c, 0x98, 0x08, 0x4f, 0x75, 0xf3];
+  const start = (t: Tier) => {
+    setTier(t);
+    blockTuning.secondVisit = true; // the product setting: the first pass is interpreted
+    const m = makeCpu(1 << 20);
+    m.bus.ram.set(LOOP, 0x1000);
+    m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, edi: 1000, esp: 0x9000 });
+    return m.cpu;
+  };
+  it('after max(jitAfter, jitWork / length) runs, not one run earlier, and it still runs right', () => {
+    const cpu = start('jit');
+    jitTuning.jitAfter = 3;
+    jitTuning.jitWork = 120; // a 6-instruction block: 20 runs (more than jitAfter)
+    const cache = (cpu as Cpu).blocks;
+    // Pass 1 fills the TLB (no direct-RAM translation yet: interpreted), pass 2 is the first
+    // visit (interpreted), pass 3 builds the block and is its first run; pass 22 its 20th.
+    cpu.run(6 * 21);
+    expect(cache.compiled.length).toBe(0);
+    cpu.run(6);
+    expect(cache.compiled.length).toBe(1);
+    cpu.run(6 * 29);
+    const plain = start('interpreter');
+    plain.run(6 * 51);
+    expect(cpu.getState()).toEqual(plain.getState());
+    expect(cpu.regs[7]).toBe(1000 - 51);
   });
 });
