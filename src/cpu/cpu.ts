@@ -391,7 +391,7 @@ export class Cpu extends CpuCore {
             prev = b;
             continue;
           }
-          if (jit && --arena[b + H_RUNS] === 0) {
+          if (jit && --arena[b + H_RUNS] === 0 && this.blocks.jitDue(b, this.instructions)) {
             const f = compileBlock(arena, b);
             if (f !== null) this.blocks.setCompiled(b, f);
           }

@@ -31,8 +31,10 @@ export const jitTuning = {
    */
   jitAfter: 50_000,
   /**
-   * Instructions a block must have retired (runs × length) before it is compiled, on top of
-   * `jitAfter` (see blocks.ts jitCountdown); not applied when tests set `jitAfter` to 1.
+   * A block is compiled after `jitAfter` runs when it held at least 1/hotShare of the instructions
+   * retired since it was built (a hot loop); otherwise once it has retired `jitWork` instructions
+   * (runs × length). See BlockCache.jitDue. Not applied when tests set `jitAfter` to 1.
    */
+  hotShare: 32,
   jitWork: 4_000_000,
 };
