@@ -24,7 +24,9 @@ for (const [name, key] of [
 const { source } = resolveGuest({ kind: 'guest', id: 'linux' });
 if (source.kind !== 'kernel') throw new Error('linux guest is not a kernel image');
 if (process.env.NOBLOCKS) fastPaths.blockCache = false;
+if (process.env.NOJIT) fastPaths.jit = false;
 if (process.env.JITWORK) jitTuning.jitWork = Number(process.env.JITWORK);
+if (process.env.HOTSHARE) jitTuning.hotShare = Number(process.env.HOTSHARE);
 for (let run = 0; run < Number(process.env.RUNS ?? 2); run++) {
   stats.fast = 0;
   stats.slow = 0;
