@@ -13,7 +13,7 @@
  *
  * Block header (HDR ints): phys, ip, gen, csBase, csLim, code32, instruction count, record
  * count, then the links: epoch, ip₀, block₀, ip₁, block₁ — the blocks that last followed this one,
- * then the compiled-function index and run count (jit.ts), then one unused slot. The links are
+ * then the compiled-function index, its countdown and the instruction count at build (jit.ts). The links are
  * valid while CodeMap.epoch is unchanged (no TLB, CS, CPL or code change since), which lets the
  * run loop skip the hash lookup between blocks that follow each other.
  * Then the records (REC ints): handler index, ip, next ip, then the SLOTS operands it reads.
@@ -23,7 +23,7 @@ import { followedCall, followedJmp, fuseJcc } from './block-fused.ts';
 import { interpret, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
-import { blockTuning } from './fastpaths.ts';
+import { blockTuning, jitTuning } from './fastpaths.ts';
 import { freshBuffer } from './fresh-buffer.ts';
 import { K_CALL, K_JCC, K_JMP, K_PLAIN, operands, predecode } from './predecode.ts';
 
@@ -41,6 +41,9 @@ export const H_BLK1 = 12;
 /** Index into BlockCache.compiled (-1: not compiled) and the run count that triggers compiling. */
 export const H_JIT = 13;
 export const H_RUNS = 14;
+/** c.instructions & BORN_MASK when the block was built; -1 once its first countdown ran out. */
+export const H_BORN = 15;
+const BORN_MASK = 0x3fffffff;
 export const REC = 3 + SLOTS;
 /**
  * The table is 4-way set associative (2^16 sets): a direct-mapped table made two hot blocks that
@@ -160,6 +163,29 @@ export class BlockCache {
         return;
       }
     }
+  }
+
+  /**
+   * Block `b`'s countdown (H_RUNS) ran out at instruction count `now`: compile it now? V8 spends
+   * ~10–20 ms of (background) CPU optimizing one compiled block, because it inlines the handlers
+   * with everything they call. A block that after `jitAfter` runs holds at least 1/hotShare of all
+   * instructions retired since it was built is in a hot loop: compile it (bench-loop). Any other
+   * block waits until it has retired `jitWork` instructions (runs × length): its past predicts
+   * its future, and only a few million instructions repay the compile (the BusyBox loop: ~2 k
+   * blocks, each run once or a few times per 19 k-instruction iteration). Deterministic (counts
+   * only), and invisible to the guest like the tier itself.
+   */
+  jitDue(b: number, now: number): boolean {
+    const a = this.arena;
+    const after = jitTuning.jitAfter;
+    if (after <= 1 || a[b + H_BORN] < 0) return true; // tests' eager mode, or the second countdown
+    const n = a[b + H_COUNT];
+    const elapsed = ((now & BORN_MASK) - a[b + H_BORN]) & BORN_MASK;
+    const left = Math.ceil(jitTuning.jitWork / n) - after;
+    if (left <= 0 || after * n * jitTuning.hotShare >= elapsed) return true;
+    a[b + H_BORN] = -1;
+    a[b + H_RUNS] = left;
+    return false;
   }
 
   /** Remember that block `to` (entered at `ip`) followed block `from` (see the header layout). */
@@ -336,7 +362,8 @@ export class BlockCache {
     a[b + H_BLK0] = -1;
     a[b + H_BLK1] = -1;
     a[b + H_JIT] = -1;
-    a[b + H_RUNS] = 0;
+    a[b + H_RUNS] = jitTuning.jitAfter;
+    a[b + H_BORN] = c.instructions & BORN_MASK;
     if (this.keptCount > 0) this.reattach(b);
     this.top = k;
     if (hi > lo && c.code.cover(page, lo, hi)) c.markCodePage(page);

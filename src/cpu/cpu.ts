@@ -43,7 +43,7 @@ import {
   TR,
 } from './constants.ts';
 import { CpuCore } from './core.ts';
-import { fastPaths, jitTuning } from './fastpaths.ts';
+import { fastPaths } from './fastpaths.ts';
 import { Fpu } from './fpu/fpu.ts';
 import { EventKind } from './interrupts.ts';
 import { compileBlock } from './jit.ts';
@@ -357,7 +357,7 @@ export class Cpu extends CpuCore {
     const cache = fastPaths.blockCache ? this.blocks : null;
     const arena = this.blocks.arena;
     const compiled = this.blocks.compiled;
-    const jitAfter = fastPaths.jit ? jitTuning.jitAfter : 0;
+    const jit = fastPaths.jit;
     // Arena offset of the pre-decoded instruction running (-1: the interpreter's own step).
     let k = -1;
     // The block that ran last (its links may name the next one without a hash lookup).
@@ -391,7 +391,7 @@ export class Cpu extends CpuCore {
             prev = b;
             continue;
           }
-          if (jitAfter > 0 && ++arena[b + H_RUNS] === jitAfter) {
+          if (jit && --arena[b + H_RUNS] === 0 && this.blocks.jitDue(b, this.instructions)) {
             const f = compileBlock(arena, b);
             if (f !== null) this.blocks.setCompiled(b, f);
           }
@@ -428,16 +428,26 @@ export class Cpu extends CpuCore {
       }
     } catch (e) {
       if (e !== FAULT) throw e;
-      if (k === -2) k = this.faultK;
-      if (k >= 0 && arena[k] !== 0) {
-        // A pre-decoded instruction faulted: its EIP is the fault EIP (nothing of it retired).
-        // (Not for `interpret`, handler 0: execute() left EIP/IP exactly as the interpreter does,
-        // IP after the bytes it decoded — the length a monitor sees.)
-        this.eip = arena[k + 1] >>> 0;
-        this.ip = arena[k + 2] >>> 0;
-      }
-      this.faulted();
+      // Everything else happens in a separate function: V8 optimizes this loop once and keeps
+      // that code; an operation here that had never run before (no type feedback) became a
+      // deoptimization on *every* later fault without the code being replaced, and each one
+      // dropped the rest of the slice into the bytecode interpreter (96 times in the BusyBox loop).
+      this.blockFaulted(k);
     }
+  }
+
+  /** A fault in fastLoop at arena record `k` (-1: the interpreter's step, -2: compiled code). */
+  private blockFaulted(k: number): void {
+    if (k === -2) k = this.faultK;
+    const arena = this.blocks.arena;
+    if (k >= 0 && arena[k] !== 0) {
+      // A pre-decoded instruction faulted: its EIP is the fault EIP (nothing of it retired).
+      // (Not for `interpret`, handler 0: execute() left EIP/IP exactly as the interpreter does,
+      // IP after the bytes it decoded — the length a monitor sees.)
+      this.eip = arena[k + 1] >>> 0;
+      this.ip = arena[k + 2] >>> 0;
+    }
+    this.faulted();
   }
 
   private faulted(): void {

@@ -30,4 +30,11 @@ export const jitTuning = {
    * Tests set it to 1 to run everything through the second tier.
    */
   jitAfter: 50_000,
+  /**
+   * A block is compiled after `jitAfter` runs when it held at least 1/hotShare of the instructions
+   * retired since it was built (a hot loop); otherwise once it has retired `jitWork` instructions
+   * (runs × length). See BlockCache.jitDue. Not applied when tests set `jitAfter` to 1.
+   */
+  hotShare: 32,
+  jitWork: 4_000_000,
 };

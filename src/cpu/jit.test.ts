@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HDR, REC } from './blocks.ts';
+import { H_JIT, H_RECORDS, HDR, REC } from './blocks.ts';
 import type { Cpu } from './cpu.ts';
 import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { MonitorAction } from './interrupts.ts';
@@ -28,7 +28,9 @@ function setTier(t: Tier): void {
   jitTuning.jitAfter = 1;
   blockTuning.secondVisit = false;
 }
+const JIT_WORK = jitTuning.jitWork;
 afterEach(() => {
+  jitTuning.jitWork = JIT_WORK;
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = 50_000;
@@ -203,5 +205,51 @@ describe('second tier: compiled code outlives an arena refill', () => {
     m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, esp: 0x9000 });
     m.cpu.run(5500);
     expect(cpu.getState()).toEqual(m.cpu.getState());
+  });
+});
+
+describe('second tier: when a block is compiled', () => {
+  // A: add eax, ebx ; xor edx, eax ; mov [esi], eax ; lea ecx, [eax+ebx*4+8] ; mov ebp, 200 ;
+  //    dec ebp ; jnz I          (7 instructions, once per outer iteration)
+  // I: dec ebp ; jnz I          (the inner loop: 199 runs per outer iteration)
+  //    dec edi ; jnz A          (407 instructions per outer iteration)
+  const LOOP = [
+    0x01, 0xd8, 0x31, 0xc2, 0x89, 0x06, 0x8d, 0x4c, 0x98, 0x08, 0xbd, 200, 0, 0, 0, 0x4d, 0x75, 0xfd, 0x4f,
+    0x75, 0xeb,
+  ];
+  const PER_PASS = 407;
+  const start = (t: Tier) => {
+    setTier(t);
+    blockTuning.secondVisit = true; // the product setting: first visits are interpreted
+    const m = makeCpu(1 << 20);
+    m.bus.ram.set(LOOP, 0x1000);
+    m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, edi: 5000, esp: 0x9000 });
+    return m.cpu;
+  };
+  /** Compiled-function index of the block that starts at `ip` (walks the arena). */
+  const jitIndex = (cpu: Cpu, ip: number): number => {
+    const a = cpu.blocks.arena;
+    for (let b = 0; a[b + H_RECORDS] > 0; b += HDR + a[b + H_RECORDS] * REC)
+      if (a[b + 1] === ip) return a[b + H_JIT];
+    return -2;
+  };
+  it('a hot loop after jitAfter runs; a block with a small share after jitWork / length runs', () => {
+    const cpu = start('jit') as Cpu;
+    jitTuning.jitAfter = 3;
+    jitTuning.jitWork = 7000; // A: 1 000 runs; the inner block: 3 500 (≈ 18 passes) by this rule alone
+    // The inner block is nearly all the work: compiled after its 3rd run (pass 2 or 3 builds it).
+    cpu.run(PER_PASS * 4);
+    expect(jitIndex(cpu, 0x100f)).toBeGreaterThanOrEqual(0);
+    // A holds 7/407 < 1/32 of the work. Pass 1 fills the TLB and pass 2 is A's first visit (both
+    // interpreted); pass 3 builds A and is its first run, pass 1 002 its 1 000th.
+    cpu.run(PER_PASS * 997);
+    expect(jitIndex(cpu, 0x1000)).toBe(-1);
+    cpu.run(PER_PASS);
+    expect(jitIndex(cpu, 0x1000)).toBeGreaterThanOrEqual(0);
+    cpu.run(PER_PASS * 8);
+    const plain = start('interpreter');
+    plain.run(PER_PASS * 1010);
+    expect(cpu.getState()).toEqual(plain.getState());
+    expect(cpu.regs[7]).toBe(5000 - 1010);
   });
 });

@@ -7,7 +7,7 @@ import { resolveGuest } from '../cli/guest-files.ts';
 import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
 import { Cpu } from './cpu.ts';
-import { fastPaths } from './fastpaths.ts';
+import { fastPaths, jitTuning } from './fastpaths.ts';
 
 const stats = { fast: 0, slow: 0 };
 const proto = Cpu.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -24,6 +24,9 @@ for (const [name, key] of [
 const { source } = resolveGuest({ kind: 'guest', id: 'linux' });
 if (source.kind !== 'kernel') throw new Error('linux guest is not a kernel image');
 if (process.env.NOBLOCKS) fastPaths.blockCache = false;
+if (process.env.NOJIT) fastPaths.jit = false;
+if (process.env.JITWORK) jitTuning.jitWork = Number(process.env.JITWORK);
+if (process.env.HOTSHARE) jitTuning.hotShare = Number(process.env.HOTSHARE);
 for (let run = 0; run < Number(process.env.RUNS ?? 2); run++) {
   stats.fast = 0;
   stats.slow = 0;
