@@ -112,6 +112,13 @@ describe('Type 2 hosting: minikernel as the host OS, the VMM behind its driver',
       expect(r.guest, t).toBe(expected);
       expect(s.status, t).toMatchObject({ state: 'exited', exitCode: 1 });
       expect(s.traps.countByKind(TrapKind.HostWorldSwitch), t).toBeGreaterThan(0);
+      // The Paging tab and the EPT address box still answer when a host OS owns the PC.
+      expect(s.pageWalk(0, 0x1000), t).not.toBeNull();
+      const ept = s.eptWalk(0, 0xb8000, 'guest-physical');
+      if (t === 'hardware-assisted') {
+        expect(ept?.final?.gpa).toBe(0xb8000);
+        expect(ept?.final?.levels.length).toBe(4);
+      } else expect(ept).toBeNull();
     }
   });
 

@@ -6,7 +6,9 @@
  */
 import { snapshotOf } from '../../cpu/snapshot.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
+import type { TwoDWalkView } from '../hardware-assisted/ept-walk.ts';
 import type { GuestMemoryMap } from '../vmm/memory-map.ts';
+import type { PageWalkInfo } from '../vmm/page-walk.ts';
 import type { HvCpuSnapshot, HvRunnerResult, HvVmInfo, VmmRunner } from '../vmm/runner.ts';
 import type { TrapLog } from '../vmm/trap-log.ts';
 import { HostedMachine, type HostingCounters } from './hosted.ts';
@@ -88,5 +90,14 @@ export class HostedRunner {
   }
   disassemble(bytes: Uint8Array, addr: number, code32: boolean): { length: number; text: string } {
     return this.inner.disassemble(bytes, addr, code32);
+  }
+  /** The VMs' page tables are the VMM's business whoever owns the PC: the Paging tab's walk. */
+  pageWalk(vm: number, lin: number): PageWalkInfo | null {
+    return this.inner.pageWalk(vm, lin);
+  }
+  /** The EPT view's address box under VT-x (other techniques have no EPT). */
+  eptWalk(vm: number, addr: number, space: 'linear' | 'guest-physical'): TwoDWalkView | null {
+    const r = this.inner as VmmRunner & { eptWalk?: HostedRunner['eptWalk'] };
+    return r.eptWalk?.(vm, addr, space) ?? null;
   }
 }
