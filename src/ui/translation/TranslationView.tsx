@@ -12,6 +12,7 @@ import { emulator } from '../emulator.ts';
 import { fmtBytes, fmtCount, hex } from '../format.ts';
 import { useUi } from '../store.ts';
 import { explainRow } from './explain.ts';
+import './translation.css';
 
 const bytesHex = (b: number[]) => b.map((x) => x.toString(16).padStart(2, '0')).join(' ');
 const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '—');

@@ -9,6 +9,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import type { EptLevelView, EptWalkView, TwoDWalkView } from '../../hypervisor/hardware-assisted/ept-walk.ts';
 import { emulator } from '../emulator.ts';
+import './ept-walk.css';
 
 const hex = (v: number, digits = 8) => `0x${(v >>> 0).toString(16).padStart(digits, '0')}`;
 const MEM_TYPES = ['UC', 'WC', '?2', '?3', 'WT', 'WP', 'WB', '?7'];
