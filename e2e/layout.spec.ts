@@ -67,16 +67,19 @@ test('1280×720 classroom: all general registers and EIP are in view beside the 
 
 // 1920×1080 in classroom type took one row until session 4 added the Lessons link, the Labs menu
 // and the machine/hosting slot: the run controls now wrap under the pickers there too.
-for (const [width, height, room, maxRows] of [
-  [1920, 1080, true, 2],
-  [1600, 900, true, 2],
-  [1280, 720, true, 2],
-  [1280, 720, false, 2],
+// With a CPU generation chosen (lesson 8's preset) the classroom toolbar shows the CPU picker too.
+for (const [width, height, room, maxRows, extra] of [
+  [1920, 1080, true, 2, ''],
+  [1600, 900, true, 2, ''],
+  [1280, 720, true, 2, ''],
+  [1280, 720, true, 2, '&cpu=p4'],
+  [1280, 720, false, 2, ''],
 ] as const) {
-  test(`${width}×${height}${room ? ' classroom' : ''}: the toolbar takes ${Number(maxRows) === 1 ? 'one row' : 'at most two rows'}, nothing overlaps`, async ({
+  test(`${width}×${height}${room ? ' classroom' : ''}${extra}: the toolbar takes ${Number(maxRows) === 1 ? 'one row' : 'at most two rows'}, nothing overlaps`, async ({
     page,
   }) => {
-    if (room) await classroom(page, width, height, '/?guest=trapdemo&technique=trap-and-emulate&vms=2');
+    if (room)
+      await classroom(page, width, height, `/?guest=trapdemo&technique=trap-and-emulate&vms=2${extra}`);
     else {
       await page.setViewportSize({ width, height });
       await page.goto('/?guest=trapdemo&technique=trap-and-emulate&vms=2');
