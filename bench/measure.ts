@@ -14,6 +14,8 @@ export interface BenchRun {
    *  shell loop typed once the guest has booted): runOnce starts its clocks after the advance() in
    *  which it became true. */
   readonly measuring?: boolean;
+  /** Done with the machine (untimed): it hands its buffers to the next run's, as a worker does. */
+  dispose?(): void;
 }
 
 export interface BenchWorkload {
@@ -98,30 +100,34 @@ export function runOnce(
   }
   let started = run.measuring !== false;
   let i0 = 0;
-  for (;;) {
-    let done: boolean;
-    try {
-      done = run.advance(slice);
-    } catch (e) {
-      throw new BenchFailure(`${w.name}: ${e instanceof Error ? e.message : String(e)}`);
+  try {
+    for (;;) {
+      let done: boolean;
+      try {
+        done = run.advance(slice);
+      } catch (e) {
+        throw new BenchFailure(`${w.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (!started && run.measuring) {
+        started = true;
+        i0 = run.instructions;
+        t0 = clock();
+        o0 = other();
+      }
+      if (done) break;
+      if (run.instructions >= w.maxInstructions) {
+        throw new BenchFailure(
+          `${w.name}: did not finish within ${w.maxInstructions.toLocaleString('en-US')} instructions`,
+        );
+      }
     }
-    if (!started && run.measuring) {
-      started = true;
-      i0 = run.instructions;
-      t0 = clock();
-      o0 = other();
-    }
-    if (done) break;
-    if (run.instructions >= w.maxInstructions) {
-      throw new BenchFailure(
-        `${w.name}: did not finish within ${w.maxInstructions.toLocaleString('en-US')} instructions`,
-      );
-    }
+    const seconds = clock() - t0;
+    const otherSeconds = other() - o0;
+    if (!started) throw new BenchFailure(`${w.name}: finished before its measured part began`);
+    return { instructions: run.instructions - i0, seconds, otherSeconds };
+  } finally {
+    run.dispose?.();
   }
-  const seconds = clock() - t0;
-  const otherSeconds = other() - o0;
-  if (!started) throw new BenchFailure(`${w.name}: finished before its measured part began`);
-  return { instructions: run.instructions - i0, seconds, otherSeconds };
 }
 
 export function measure(w: BenchWorkload, opts: MeasureOptions): MeasureDetail {

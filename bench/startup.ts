@@ -53,7 +53,7 @@ const median = (xs: number[]): number => {
 /**
  * Create a Session `runs` times per case (the guest file is read once, as a CLI call reads it once)
  * and run its first instruction, so a lazily built part would be counted too. Each Session is
- * dropped before the next, as a worker does when the user presses Run again.
+ * disposed of before the next, as a worker does when the user presses Run again.
  */
 export function measureSessionCreation(
   SessionCtor: SessionClass,
@@ -80,6 +80,8 @@ export function measureSessionCreation(
         wall.push((defaultClock() - w0) * 1000);
         cpu.push((cpuClock() - c0) * 1000);
         if (st.state === 'shutdown') throw new Error(`the new session stopped: ${st.reason ?? st.state}`);
+        // As the worker does on the next Run: the next session reuses this one's buffers.
+        s.dispose();
       }
     } catch (e) {
       skipped.push(`${guest}/${technique}: ${e instanceof Error ? e.message : String(e)}`);

@@ -38,6 +38,7 @@ interface Stepper {
   step(budget: number): { state: string; exitCode?: number; reason?: string; serial: Uint8Array };
   readonly instructions: number;
   send(text: string): void;
+  dispose(): void;
 }
 
 export function guestAvailable(id: string): string | null {
@@ -68,7 +69,7 @@ function boot(source: GuestSource, ramBytes: number): BootImage {
 }
 
 function pcStepper(source: GuestSource): Stepper {
-  const pc = new Pc({ memMiB: MEM_MIB, noReboot: true });
+  const pc = new Pc({ memMiB: MEM_MIB, noReboot: true, recycleRam: true });
   pc.load(boot(source, MEM_MIB * 1024 * 1024));
   return {
     get instructions() {
@@ -76,6 +77,9 @@ function pcStepper(source: GuestSource): Stepper {
     },
     send(text) {
       pc.sendSerial(0, text);
+    },
+    dispose() {
+      pc.dispose();
     },
     step(budget) {
       const r = pc.runSlice(budget);
@@ -105,6 +109,9 @@ function sessionStepper(
     },
     send(text) {
       s.sendSerial(0, new TextEncoder().encode(text));
+    },
+    dispose() {
+      s.dispose();
     },
     step(budget) {
       const st: SessionStatus = s.run(budget);
@@ -152,6 +159,7 @@ function coldRun(backend: { kind: Backend; SessionCtor?: SessionClass }): BenchR
       if (r.state !== 'running') throw new Error(`the guest stopped: ${r.state}`);
       return m.instructions >= COLD_INSTRUCTIONS;
     },
+    dispose: () => m.dispose(),
   };
 }
 
@@ -209,6 +217,7 @@ export function guestRun(
       const last = tail ? `; last serial output: ${JSON.stringify(tail.slice(-200))}` : '';
       throw new Error(`the guest stopped: ${r.state}${code}${r.reason ? ` — ${r.reason}` : ''}${last}`);
     },
+    dispose: () => m.dispose(),
   };
 }
 

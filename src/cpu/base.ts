@@ -59,6 +59,8 @@ export class CpuBase {
   readonly io: IoBus;
   readonly intr: InterruptLine;
   ram: Uint8Array;
+  /** Per RAM page: may have been written by this CPU (MemoryBus.written). */
+  readonly ramWritten: Uint8Array;
   ram32: Int32Array | null;
 
   /** General registers EAX..EDI with 16- and 8-bit views on the same buffer. */
@@ -150,6 +152,7 @@ export class CpuBase {
     this.io = io;
     this.intr = intr;
     this.ram = mem.ram;
+    this.ramWritten = mem.written ?? new Uint8Array((mem.ram.length + 4095) >>> 12);
     this.ram32 =
       mem.ram.byteOffset % 4 === 0
         ? new Int32Array(mem.ram.buffer, mem.ram.byteOffset, mem.ram.byteLength >>> 2)

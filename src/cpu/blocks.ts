@@ -24,7 +24,7 @@ import { interpret, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
 import { blockTuning, jitTuning } from './fastpaths.ts';
-import { freshBuffer } from './fresh-buffer.ts';
+import { freshBuffer, giveBuffer } from './fresh-buffer.ts';
 import { K_CALL, K_JCC, K_JMP, K_PLAIN, operands, predecode } from './predecode.ts';
 
 /** Instructions per block at most (longer runs are split; the next block picks up). */
@@ -100,7 +100,10 @@ export class BlockCache {
   private readonly kept = new Map<number, Kept[]>();
   private keptCount = 0;
   private top = 0;
+  /** Arena ints that may have been written (zeroed by dispose before the buffer is reused). */
+  private high = 0;
   private tableUsed = false;
+  private seenUsed = false;
   /** WAYS arena offsets (or -1) per set, the set chosen by a hash of the physical address. */
   private readonly table = new Int32Array(this.store, ARENA * 4, WAYS << SET_BITS);
   /** Direct-mapped by the hash: the physical address last run without a block (blockTuning.secondVisit). */
@@ -132,6 +135,19 @@ export class BlockCache {
     this.clear();
     this.kept.clear();
     this.keptCount = 0;
+  }
+
+  /**
+   * Zero what this cache wrote and hand its buffer to the next CPU (fresh-buffer.ts). The cache
+   * must not be used afterwards.
+   */
+  dispose(): void {
+    this.reset();
+    this.arena.fill(0, 0, Math.min(this.high, ARENA));
+    if (this.seenUsed) this.seen.fill(0);
+    this.high = 0;
+    this.seenUsed = false;
+    giveBuffer(this.store);
   }
 
   /** Attach compiled function `f` to block `b` and keep it for later copies of the block. */
@@ -262,6 +278,7 @@ export class BlockCache {
     if (blockTuning.secondVisit && ~this.seen[h] !== phys) {
       // First visit: interpret it, decode it if it comes back (cold code stays interpreter-fast).
       this.seen[h] = ~phys;
+      this.seenUsed = true;
       this.firstVisits++;
       return -1;
     }
@@ -288,6 +305,8 @@ export class BlockCache {
     }
     const a = this.arena;
     const b = this.top;
+    // A build that faults part-way leaves records past `top`: count the whole reserve as written.
+    if (b + HDR + MAX_LEN * REC > this.high) this.high = b + HDR + MAX_LEN * REC;
     const ram = c.ram;
     const page = phys >>> 12;
     const pageBase = page * 4096;

@@ -18,6 +18,12 @@ export interface MemoryBus {
   /** Slow path for non-direct pages. Unmapped addresses read as all ones (0xFF per byte). */
   read8(addr: number): number;
   write8(addr: number, value: number): void;
+  /**
+   * Optional, per 4 KiB page of `ram`: the CPU sets 1 for every page it may write (a write TLB
+   * entry installed, a physical write), so that the owner can zero exactly those before reusing
+   * the buffer (machine/memory.ts).
+   */
+  readonly written?: Uint8Array;
 }
 
 /** Port-mapped I/O. Unclaimed ports read as all ones and ignore writes. */

@@ -112,6 +112,16 @@ export class Cpu extends CpuCore {
     this.reset();
   }
 
+  /**
+   * Hand this CPU's TLB and block-cache buffers, zeroed, to the next CPU created (fresh-buffer.ts):
+   * it then starts on resident pages instead of faulting fresh ones in as it runs. The CPU must
+   * not be used afterwards (Pc.dispose and Session.dispose enforce it).
+   */
+  dispose(): void {
+    this.releaseTables();
+    this.blocks.dispose();
+  }
+
   /** Give this CPU an x87 (or take it away): CPUID then reports FPU and ESC executes. */
   setFpu(on: boolean): void {
     this.fpu = on ? new Fpu() : null;

@@ -16,7 +16,7 @@
  * space are dropped. The A20 gate is applied by the CPU (`Cpu.setA20`), not here.
  */
 import type { MemoryBus } from '../cpu/bus.ts';
-import { freshBuffer } from '../cpu/fresh-buffer.ts';
+import { freshBuffer, giveBuffer } from '../cpu/fresh-buffer.ts';
 
 export interface MmioHandler {
   /** `addr` is the full physical address. */
@@ -56,6 +56,14 @@ export class PhysicalMemory implements MemoryBus {
   /** Per page: index into `regions` for ROM and MMIO pages. */
   private readonly regionIndex: Uint16Array;
   private readonly regions: Region[] = [];
+  /**
+   * Per RAM page: written since creation (by the CPU, which marks the pages it gets write access
+   * to — cpu/bus.ts — by write8 or by a loader). `release` zeroes exactly these pages.
+   */
+  readonly written: Uint8Array;
+  /** [first, last) page ranges of `kind`/`regionIndex` written (zeroed again by `release`). */
+  private readonly tableRanges: number[] = [];
+  private released = false;
 
   constructor(options: MemoryOptions = {}) {
     const bytes = options.ramBytes ?? 64 * MiB;
@@ -77,9 +85,37 @@ export class PhysicalMemory implements MemoryBus {
     this.kind = new Uint8Array(buf, tables, PAGES);
     this.regionIndex = new Uint16Array(buf, tables + PAGES, PAGES);
     this.ram = new Uint8Array(buf, buf.byteLength - bytes, bytes);
+    this.written = new Uint8Array(bytes >>> 12);
     this.kind.fill(KIND_RAM, 0, bytes >>> 12);
+    this.tableRanges.push(0, bytes >>> 12);
     // Legacy holes 0xA0000–0xFFFFF are not RAM on a PC.
     this.kind.fill(KIND_UNMAPPED, 0xa0, 0x100);
+  }
+
+  /**
+   * Zero every page written since creation, and the page tables, and hand the buffer to the next
+   * PhysicalMemory of the same size (cpu/fresh-buffer.ts): it then starts on resident pages — no
+   * page faults while loading and running, no new external memory for V8's GC to chase. Only for
+   * an owner whose every RAM write is seen: the CPU's (through `written`), write8 and loadRam. A
+   * VMM that writes `ram` itself must not call this. The memory must not be used afterwards.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const w = this.written;
+    for (let p = 0; p < w.length; p++) {
+      if (w[p] === 0) continue;
+      let q = p + 1;
+      while (q < w.length && w[q] !== 0) q++;
+      this.ram.fill(0, p * 4096, q * 4096);
+      p = q;
+    }
+    const r = this.tableRanges;
+    for (let i = 0; i < r.length; i += 2) {
+      this.kind.fill(0, r[i], r[i + 1]);
+      this.regionIndex.fill(0, r[i], r[i + 1]);
+    }
+    giveBuffer(this.ram.buffer as ArrayBuffer);
   }
 
   isDirect(page: number): boolean {
@@ -109,6 +145,7 @@ export class PhysicalMemory implements MemoryBus {
     switch (this.kind[page]) {
       case KIND_RAM:
         this.ram[addr] = value;
+        this.written[page] = 1;
         return;
       case KIND_MMIO:
         (this.regions[this.regionIndex[page]].handler as MmioHandler).write8(addr, value & 0xff);
@@ -146,6 +183,7 @@ export class PhysicalMemory implements MemoryBus {
     this.regions.push(region);
     this.kind.fill(kind, first, last);
     this.regionIndex.fill(idx, first, last);
+    this.tableRanges.push(first, last);
   }
 
   /**
@@ -207,6 +245,7 @@ export class PhysicalMemory implements MemoryBus {
       );
     }
     this.ram.set(bytes, addr);
+    if (bytes.length > 0) this.written.fill(1, addr >>> 12, ((addr + bytes.length - 1) >>> 12) + 1);
   }
 
   /** Read `length` bytes of physical memory through the bus (any mapping). */

@@ -57,6 +57,8 @@ export interface MachineCpu {
   requestStop?(): void;
   /** Optional: RAM at physical `addr` was written behind the CPU's back (drop cached code there). */
   codeWritten?(addr: number, len: number): void;
+  /** Optional: give the CPU's large buffers to the next CPU created; it is not used afterwards. */
+  dispose?(): void;
 }
 
 export type CpuFactory = (mem: MemoryBus, io: IoBus, intr: InterruptLine) => MachineCpu;
@@ -72,6 +74,11 @@ export interface PcOptions {
   rtcStart?: number;
   /** Alignment of CPU run boundaries in ticks (default 16384 ≈ 164 µs virtual). */
   chunkTicks?: number;
+  /**
+   * Every RAM write goes through the CPU, the memory bus or `loadRam` (no VMM writes
+   * `memory.ram` itself), so `dispose()` may zero what was written and recycle the RAM buffer too.
+   */
+  recycleRam?: boolean;
   /** For tests and the hypervisor: build a different CPU. Default: `new Cpu(mem, io, pic)`. */
   cpuFactory?: CpuFactory;
   /**
@@ -160,6 +167,8 @@ export class Pc {
   /** The last runSlice ended on a host-chosen boundary (see the file comment). */
   private endedAtSliceEdge = false;
   private inRun = false;
+  private disposed = false;
+  private readonly recycleRam: boolean;
   /** Earliest deadline as of the last guest-determined boundary (see the file comment). */
   private knownDeadline = Number.POSITIVE_INFINITY;
 
@@ -172,6 +181,7 @@ export class Pc {
     if (!Number.isInteger(this.chunk) || this.chunk < 1)
       throw new Error('pc: chunkTicks must be a positive integer');
     this.noReboot = options.noReboot ?? false;
+    this.recycleRam = options.recycleRam === true;
     this.memory = new PhysicalMemory({ ramBytes: memMiB * 1024 * 1024 });
     this.io = new IoPortBus();
     // The clock reads the CPU's instructions and event deliveries; the CPU is created below.
@@ -376,6 +386,18 @@ export class Pc {
   }
 
   /**
+   * Done with this machine: its CPU hands its TLB and block-cache buffers to the next machine
+   * created (cpu/fresh-buffer.ts), which then starts on resident memory and allocates less (fewer
+   * GCs). Running it afterwards throws; disposing twice does nothing.
+   */
+  dispose(): void {
+    if (this.disposed || this.inRun) return;
+    this.disposed = true;
+    this.cpu.dispose?.();
+    if (this.recycleRam) this.memory.release();
+  }
+
+  /**
    * Run until `budget` ticks of virtual time have passed (instructions retired plus HLT skips) or
    * the machine stops. Never throws for anything the guest does.
    */
@@ -383,6 +405,7 @@ export class Pc {
     if (!Number.isFinite(budget) || budget < 1 || !Number.isInteger(budget)) {
       throw new Error(`pc: runSlice budget must be a positive integer (got ${budget})`);
     }
+    if (this.disposed) throw new Error('pc: this machine was disposed');
     const cpu = this.cpu;
     const clock = this.clock;
     const startInstr = cpu.instructions;

@@ -33,6 +33,8 @@ export class NativeRunner implements TechniqueRunner {
       noReboot: config.noReboot,
       fpu: config.fpu === true,
       apic: config.apic === true,
+      // Native: only the CPU, devices and the loader write RAM (Pc.dispose may recycle it).
+      recycleRam: true,
     });
     this.cpu = this.pc.cpu as unknown as Cpu;
     // A CPU-generation preset: the CPU charges its hardware events and RDTSC reads modelled cycles.
@@ -47,6 +49,10 @@ export class NativeRunner implements TechniqueRunner {
 
   get instructions(): number {
     return this.pc.instructions;
+  }
+
+  dispose(): void {
+    this.pc.dispose();
   }
   get eventsDelivered(): number {
     return this.cpu.eventSteps;

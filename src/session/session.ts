@@ -43,9 +43,10 @@ export class Session {
   status: SessionStatus = { state: 'running' };
   /** The exception behind an 'internal emulator error' stop (for bug reports). */
   lastError: unknown = null;
-  private readonly runner: TechniqueRunner;
+  private readonly liveRunner: TechniqueRunner;
   /** Type 2: the hosted arrangement (the host OS and the VMM world), else null. */
-  private readonly hosted: HostedRunner | null = null;
+  private readonly hostedRunner: HostedRunner | null = null;
+  private disposed = false;
 
   constructor(config: SessionConfig) {
     this.config = validateConfig(config);
@@ -67,9 +68,9 @@ export class Session {
     try {
       const made = factory(type2 ? ({ ...this.config, hosted: true } as SessionConfig) : this.config, boot);
       if (hostBoot && made instanceof VmmRunner) {
-        this.hosted = new HostedRunner(made, hostBoot);
-        this.runner = this.hosted;
-      } else this.runner = made;
+        this.hostedRunner = new HostedRunner(made, hostBoot);
+        this.liveRunner = this.hostedRunner;
+      } else this.liveRunner = made;
     } catch (e) {
       if (e instanceof RangeError && /allocat/i.test(e.message)) {
         throw new SessionError(
@@ -82,6 +83,26 @@ export class Session {
     // Trap records carry instruction bytes; let exports show them disassembled.
     this.runner.traps.disassembler ??= (bytes, eip, code32) =>
       this.runner.disassemble(bytes, eip, code32).text;
+  }
+
+  private get runner(): TechniqueRunner {
+    if (this.disposed) throw new SessionError('this session was disposed; create a new one');
+    return this.liveRunner;
+  }
+  private get hosted(): HostedRunner | null {
+    return this.runner === this.hostedRunner ? this.hostedRunner : null;
+  }
+
+  /**
+   * Done with this session (the worker's next Run, the end of a CLI run): its machines hand their
+   * large buffers to the next session created, which then starts on resident memory (see
+   * cpu/fresh-buffer.ts). Any later call but dispose() throws a SessionError.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.stop('disposed');
+    this.liveRunner.dispose?.();
+    this.disposed = true;
   }
 
   get instructions(): number {

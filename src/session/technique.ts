@@ -63,6 +63,8 @@ export interface TechniqueRunner {
   eptWalk?(vm: number, addr: number, space: 'linear' | 'guest-physical'): TwoDWalkView | null;
   /** Per-VM state, memory map and counters (a VMM); the session supplies a default without it. */
   vmInfo?(): VmInfo[];
+  /** Hand the machine's large buffers to the next one created (Pc.dispose); not used afterwards. */
+  dispose?(): void;
 }
 
 export type TechniqueFactory = (config: SessionConfig, boot: BootImage) => TechniqueRunner;

@@ -26,6 +26,9 @@ export class HostedRunner {
   get vmCount(): number {
     return this.inner.vmCount;
   }
+  dispose(): void {
+    this.inner.dispose();
+  }
   get instructions(): number {
     return this.inner.instructions;
   }

@@ -116,6 +116,11 @@ export class VmmRunner<H extends TechniqueHandler = TechniqueHandler> {
     }));
   }
 
+  /** Hand the physical machine's large buffers to the next one created (Pc.dispose). */
+  dispose(): void {
+    this.vmm.pc.dispose();
+  }
+
   run(budget: number, stopOnTrap: boolean): HvRunnerResult {
     const r = this.vmm.run(budget, stopOnTrap);
     // 'host' exists only in a hosted VMM, which HostedRunner drives (hosting/runner.ts).
