@@ -52,6 +52,16 @@ import { CpuSeg } from './segments.ts';
 import { restoreVmx, saveVmx, type VmxState } from './vmx/state.ts';
 
 export type RegName = 'eax' | 'ecx' | 'edx' | 'ebx' | 'esp' | 'ebp' | 'esi' | 'edi';
+/** fastLoop's results: back to run() for its checks; a fault to deliver; a block due for jit.ts. */
+const LOOP_DONE = 0;
+const LOOP_FAULT = 1;
+const LOOP_JIT = 2;
+/** Most instructions one fastLoop call may run (it returns; run() calls it again). */
+const FAST_MAX = 0x3fffffff;
+/** fastLoop's out-of-band results (module variables: storing them needs no type feedback). */
+let loopThrown: unknown;
+let loopBlock = -1;
+
 const REG_NAMES: RegName[] = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
 /** One segment register with its hidden descriptor cache. */
@@ -305,7 +315,10 @@ export class Cpu extends CpuCore {
         continue;
       }
       const left = end - this.instructions - this.eventSteps;
-      this.fastLoop(this.vmxTimerAt < end ? Math.min(left, this.vmxTimerAt - this.instructions) : left);
+      const n = this.vmxTimerAt < end ? Math.min(left, this.vmxTimerAt - this.instructions) : left;
+      // A small integer (a Smi): a larger or fractional count deoptimized fastLoop ("not a Smi").
+      const r = this.fastLoop(n < FAST_MAX ? n | 0 : FAST_MAX);
+      if (r !== LOOP_DONE) this.loopExit(r);
     }
   }
 
@@ -363,7 +376,7 @@ export class Cpu extends CpuCore {
     this.eventSteps++;
   }
 
-  private fastLoop(n: number): void {
+  private fastLoop(n: number): number {
     const cache = fastPaths.blockCache ? this.blocks : null;
     const arena = this.blocks.arena;
     const compiled = this.blocks.compiled;
@@ -396,14 +409,15 @@ export class Cpu extends CpuCore {
             k = -2;
             const stopped = compiled[j](this, arena, b);
             k = -1;
-            if (stopped !== 0) return;
+            if (stopped !== 0) return LOOP_DONE;
             n -= arena[b + H_COUNT];
             prev = b;
             continue;
           }
-          if (jit && --arena[b + H_RUNS] === 0 && this.blocks.jitDue(b, this.instructions)) {
-            const f = compileBlock(arena, b);
-            if (f !== null) this.blocks.setCompiled(b, f);
+          if (jit && --arena[b + H_RUNS] === 0) {
+            // Rare: run() decides on compiling it and comes back (see LOOP_JIT).
+            loopBlock = b;
+            return LOOP_JIT;
           }
           // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
           // EIP/IP are stored only where someone can look: before the last instruction (a branch
@@ -411,21 +425,25 @@ export class Cpu extends CpuCore {
           const len = arena[b + H_COUNT]; // instructions (fused pairs count two)
           k = b + HDR;
           const last = k + (arena[b + H_RECORDS] - 1) * REC;
+          let early = false;
           for (; k < last; k += REC) {
             HANDLERS[arena[k]](this, arena, k + 3);
             this.instructions++;
             if (this.attention) {
-              this.eip = arena[k + 1] >>> 0;
-              this.ip = arena[k + 2] >>> 0;
-              return;
+              early = true;
+              break;
             }
           }
+          // Record k's EIP and next IP: after it (an early exit) or before it (the last record).
+          // One store site for both, so an early exit first seen late in a run finds the
+          // operations it needs already profiled (no deoptimization; see LOOP_DONE).
           this.eip = arena[k + 1] >>> 0;
           this.ip = arena[k + 2] >>> 0;
+          if (early) return LOOP_DONE;
           HANDLERS[arena[k]](this, arena, k + 3);
           k = -1;
           this.instructions++;
-          if (this.attention) return;
+          if (this.attention) return LOOP_DONE;
           n -= len;
           prev = b;
           continue;
@@ -434,16 +452,39 @@ export class Cpu extends CpuCore {
         execute(this);
         n--;
         this.instructions++;
-        if (this.attention) return;
+        if (this.attention) return LOOP_DONE;
       }
     } catch (e) {
-      if (e !== FAULT) throw e;
-      // Everything else happens in a separate function: V8 optimizes this loop once and keeps
-      // that code; an operation here that had never run before (no type feedback) became a
-      // deoptimization on *every* later fault without the code being replaced, and each one
-      // dropped the rest of the slice into the bytecode interpreter (96 times in the BusyBox loop).
-      this.blockFaulted(k);
+      // Nothing here may need type feedback: V8 optimizes this loop long before the first fault,
+      // and an operation never run before (a compare, a property load, a call) deoptimized it on
+      // every later fault without replacing the code, so each fault dropped the rest of its slice
+      // into the bytecode interpreter (96 times in the BusyBox loop; 4 in a cold Linux boot).
+      // Module variables and a constant return need none; run() handles the fault.
+      loopThrown = e;
+      loopBlock = k;
+      return LOOP_FAULT;
     }
+    return LOOP_DONE;
+  }
+
+  /** fastLoop came back with LOOP_FAULT or LOOP_JIT (not LOOP_DONE). */
+  private loopExit(r: number): void {
+    if (r === LOOP_JIT) {
+      const b = loopBlock;
+      const arena = this.blocks.arena;
+      if (this.blocks.jitDue(b, this.instructions)) {
+        const f = compileBlock(arena, b);
+        if (f !== null) this.blocks.setCompiled(b, f);
+      }
+      // The block itself runs when run() enters fastLoop again, which counts this run once more
+      // unless it is compiled now: give that count back.
+      if (arena[b + H_JIT] < 0) arena[b + H_RUNS]++;
+      return;
+    }
+    const e = loopThrown;
+    loopThrown = undefined;
+    if (e !== FAULT) throw e;
+    this.blockFaulted(loopBlock);
   }
 
   /** A fault in fastLoop at arena record `k` (-1: the interpreter's step, -2: compiled code). */
