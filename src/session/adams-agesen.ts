@@ -93,7 +93,8 @@ export function runAaColumn(
     }
     return run;
   } finally {
-    session.stop();
+    // The next column's machine reuses this one's buffers.
+    session.dispose();
   }
 }
 

@@ -101,7 +101,7 @@ export function compareRun(
   if (st.state === 'running') st = s.stop(`time limit: ${maxTicks} ticks of virtual time`);
   const trapsByKind: number[] = [];
   for (let k = 0; k < TRAP_KIND_COUNT; k++) trapsByKind.push(s.traps.countByKind(k as TrapKind));
-  return {
+  const result: CompareResult = {
     technique,
     refused: null,
     instructions: s.instructions,
@@ -112,6 +112,9 @@ export function compareRun(
     status: st,
     output: out,
   };
+  // The next technique's machine reuses this one's buffers.
+  s.dispose();
+  return result;
 }
 
 /** How a run ended, in a few words (the table's last row). */

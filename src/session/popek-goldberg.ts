@@ -163,7 +163,7 @@ export function runDemo(kernel: Uint8Array, test: string, technique: Technique):
       }
     }
   }
-  return {
+  const run: DemoRun = {
     output: out,
     status: st,
     site,
@@ -175,6 +175,9 @@ export function runDemo(kernel: Uint8Array, test: string, technique: Technique):
     traps: s.traps.total,
     clock: Math.round(s.virtualTimeNs / NS_PER_TICK),
   };
+  // The next demo's machine reuses this one's buffers.
+  s.dispose();
+  return run;
 }
 
 function parseSite(out: string): [number, number] | null {

@@ -29,6 +29,10 @@ class ScriptedSession implements EmuSession {
   exitAt = Number.POSITIVE_INFINITY;
   /** Emit one serial byte every `serialEvery` instructions. */
   serialEvery = 100;
+  disposed = 0;
+  dispose(): void {
+    this.disposed++;
+  }
   constructor(readonly config: SessionConfigLike) {
     this.vmCount = config.vms;
     for (let i = 0; i < this.vmCount; i++) {
@@ -173,6 +177,19 @@ describe('WorkerCore', () => {
     const f = h.lastFrame();
     expect(f.status).toMatchObject({ state: 'running', running: false });
     expect(f.regs?.real.gpr.ecx).toBe(2);
+  });
+
+  it('disposes of the previous session once a new one has been created, not before', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    await h.core.handle(loadHello);
+    expect(h.sessions.map((s) => s.disposed)).toEqual([1, 0]);
+    await h.core.handle({
+      ...loadHello,
+      scenario: { ...loadHello.scenario, guest: { kind: 'builtin', id: 'nope' } },
+    });
+    // A load that fails keeps the running session.
+    expect(h.sessions.map((s) => s.disposed)).toEqual([1, 0]);
   });
 
   it('builds the machine the scenario names: an x87 and a local APIC only when asked', async () => {

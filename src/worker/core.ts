@@ -90,6 +90,8 @@ export interface EmuSession {
   takeHostSerial?(): Uint8Array;
   sendHostSerial?(bytes: Uint8Array): void;
   hostingCounters?(): HostingView | null;
+  /** Optional: done with it; its machine's buffers go to the next session (Session.dispose). */
+  dispose?(): void;
 }
 
 export interface ResolvedGuest {
@@ -498,7 +500,10 @@ export class WorkerCore {
       });
       return;
     }
+    // The previous session is done: its buffers, zeroed, serve the next Run's machine.
+    const old = this.session;
     this.session = s;
+    if (old !== s) old?.dispose?.();
     this.config = config;
     this.traps = new TrapView(s.traps);
     this.exec = new Executor(s, this.traps);
