@@ -59,3 +59,24 @@ test('slow motion: at 10 instructions a second the class can watch EIP move', as
   expect(await instr()).toBeLessThan(300);
   await expect(page.locator('.pill', { hasText: 'instr/s' })).toHaveText('10 instr/s');
 });
+
+test('after two resets the guest runs again on the recycled machine buffers and greets again', async ({
+  page,
+}) => {
+  // Each Reset creates a new session and disposes of the previous one (worker/core.ts); from the
+  // third session on, the machine's RAM, TLB and block cache are the first one's, zeroed.
+  await page.goto('/?guest=hello&technique=native&vms=1');
+  await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('status-note')).toHaveText('The guest has exited with code 1');
+  for (let i = 0; i < 2; i++) {
+    await page.getByTestId('reset').click();
+    await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
+  }
+  await expect.poll(() => consoleText(page)).not.toContain('Hello');
+  await page.getByTestId('run-pause').click();
+  await expect
+    .poll(() => consoleText(page))
+    .toContain('Hello from TrapLab! This guest runs in 32-bit protected mode.');
+  await expect(page.getByTestId('status-note')).toHaveText('The guest has exited with code 1');
+});
