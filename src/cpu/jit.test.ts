@@ -155,17 +155,20 @@ describe('second tier: generated source', () => {
     const { body } = blockSource(a, b);
     const records = a[b + 7];
     expect(records).toBe(5);
-    // ADD and XOR inline with constant register numbers; the store is a call (it can fault).
+    // ADD and XOR inline with constant register numbers.
     expect(body).toContain('const x = r[0], y = r[3], v = (x + y) | 0; r[0] = v;');
     expect(body).toContain('const v = r[2] ^ r[0]; r[2] = v; c.setLogic(v, 32);');
     expect(body).toContain('r[1] = (r[0] + (r[3] << 2) + 8) | 0;');
-    const k2 = b + HDR + 2 * REC;
-    expect(body).toContain(`h${a[k2]}(c, a, o + ${k2 + 3 - b})`);
+    // The store's fast path is inline (DS = segment 3, ESI = r[6]); off it, a side exit before
+    // record 2 (returns (2 + 1) << 8 | 2: the two records before it retired, not yet counted).
+    expect(body).toContain('const l = (sb[3] + r[6]) | 0, e = ~c.tlbW[l >>> 12];');
+    expect(body).toContain(`return ${(3 << 8) | 2};`);
+    expect(body).toContain('m[(e ^ l) >>> 2] = r[0];');
     const k4 = b + HDR + 4 * REC;
     expect(body).toContain(`h${a[k4]}(c, a, o + ${k4 + 3 - b})`);
-    // Retirement: the two inline records are added before the call that can fault.
-    const before = body.indexOf(`h${a[k2]}(`);
-    expect(body.lastIndexOf('c.instructions += 2;', before)).toBeGreaterThan(-1);
+    // Retirement: the four inline records are added before the RET's call, which can fault.
+    const before = body.indexOf(`h${a[k4]}(`);
+    expect(body.lastIndexOf('c.instructions += 4;', before)).toBeGreaterThan(-1);
     const singles = body.match(/c\.instructions\+\+/g)?.length ?? 0;
     const batched = [...body.matchAll(/c\.instructions \+= (\d+)/g)].reduce((t, m) => t + Number(m[1]), 0);
     expect(singles + batched).toBe(records);
@@ -251,5 +254,37 @@ describe('second tier: when a block is compiled', () => {
     plain.run(PER_PASS * 1010);
     expect(cpu.getState()).toEqual(plain.getState());
     expect(cpu.regs[7]).toBe(5000 - 1010);
+  });
+});
+
+describe('second tier: inline memory fast paths and side exits', () => {
+  // L: mov eax, [esi] ; push esp ; pop ebp ; push esi ; pop esp (ESP = the value read) ;
+  //    push 0x1234 ; pop ecx — all on the fast path once the TLB holds the pages — then three that
+  //    never are: mov [esi+1], ebx (unaligned) ; mov edx, [edi] (straddles a page) ;
+  //    mov [0x1800], eax (a code page: slow write entry) ; add esi, 4 ; dec ebx ; jnz L ; hlt
+  const PROG2 = [
+    0xbb, 100, 0, 0, 0, 0x8b, 0x06, 0x54, 0x5d, 0x56, 0x5c, 0x68, 0x34, 0x12, 0, 0, 0x59, 0x89, 0x5e, 0x01,
+    0x8b, 0x17, 0xa3, 0x00, 0x18, 0, 0, 0x83, 0xc6, 0x04, 0x4b, 0x75, 0xe4, 0xf4,
+  ];
+  const run = (t: Tier) => {
+    setTier(t);
+    const m = makeCpu(1 << 20);
+    m.bus.ram.set(PROG2, 0x1000);
+    for (let i = 0; i < 0x400; i++) m.bus.ram[0x4000 + i] = (i * 37) & 0xff;
+    m.cpu.enterProtectedFlat(0x1000, { esi: 0x4000, edi: 0x2ffe, esp: 0x9000 });
+    m.cpu.run(5000);
+    return { state: m.cpu.getState(), n: m.cpu.instructions, ram: m.bus.ram.slice(0, 0x10000), cpu: m.cpu };
+  };
+  it('loads, stores, pushes and pops off the fast path leave to the first tier and end as the interpreter', () => {
+    const jit = run('jit');
+    expect((jit.cpu as Cpu).blocks.compiled.length).toBeGreaterThan(0);
+    expect(jit.cpu.halted).toBe(true);
+    expect(jit.cpu.regs[1]).toBe(0x1234); // ECX from PUSH imm / POP
+    expect(jit.cpu.regs[4]).toBe(jit.cpu.regs[6] - 4); // POP ESP took ESI's old value
+    for (const other of [run('blocks'), run('interpreter')]) {
+      expect(jit.n).toBe(other.n);
+      expect(jit.state).toEqual(other.state);
+      expect(jit.ram).toEqual(other.ram);
+    }
   });
 });
