@@ -29,8 +29,10 @@ function setTier(t: Tier): void {
   blockTuning.secondVisit = false;
 }
 const JIT_WORK = jitTuning.jitWork;
+const JIT_HOT_WORK = jitTuning.jitHotWork;
 afterEach(() => {
   jitTuning.jitWork = JIT_WORK;
+  jitTuning.jitHotWork = JIT_HOT_WORK;
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = 50_000;
@@ -236,12 +238,15 @@ describe('second tier: when a block is compiled', () => {
       if (a[b + 1] === ip) return a[b + H_JIT];
     return -2;
   };
-  it('a hot loop after jitAfter runs; a block with a small share after jitWork / length runs', () => {
+  it('a hot loop after jitHotWork / length runs; a block with a small share after jitWork / length runs', () => {
     const cpu = start('jit') as Cpu;
     jitTuning.jitAfter = 3;
     jitTuning.jitWork = 7000; // A: 1 000 runs; the inner block: 3 500 (≈ 18 passes) by this rule alone
-    // The inner block is nearly all the work: compiled after its 3rd run (pass 2 or 3 builds it).
-    cpu.run(PER_PASS * 4);
+    jitTuning.jitHotWork = 1000; // the inner block (2 instructions): 500 runs, ≤ 199 per pass
+    // The inner block is nearly all the work: hot, so compiled at its 500th run — not in pass 1.
+    cpu.run(PER_PASS);
+    expect(jitIndex(cpu, 0x100f)).toBe(-1);
+    cpu.run(PER_PASS * 3);
     expect(jitIndex(cpu, 0x100f)).toBeGreaterThanOrEqual(0);
     // A holds 7/407 < 1/32 of the work. Pass 1 fills the TLB and pass 2 is A's first visit (both
     // interpreted); pass 3 builds A and is its first run, pass 1 002 its 1 000th.
