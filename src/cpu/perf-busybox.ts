@@ -39,6 +39,18 @@ const before = {
   flushes: b.flushes,
   compiled: b.compiled.length,
 };
+// EAGER=1: every block is compiled on its first run from the prompt on (the compiled code's
+// steady state, compile cost aside: run the loop twice with REPEAT=2 and read the second).
+if (process.env.EAGER) jitTuning.jitAfter = 1;
+for (let rep = Number(process.env.REPEAT ?? 1); rep > 1; rep--) {
+  pc.sendSerial(0, `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); done; echo LOOPDONE\n`);
+  const w0 = process.cpuUsage();
+  const i0 = pc.instructions;
+  runUntil('\nLOOPDONE');
+  const w = process.cpuUsage(w0);
+  console.log(`earlier loop: ${((pc.instructions - i0) / ((w.user + w.system) / 1e6) / 1e6).toFixed(1)} MIPS`);
+  before.i = pc.instructions;
+}
 pc.sendSerial(0, `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); done; echo LOOPDONE\n`);
 const c0 = process.cpuUsage();
 runUntil('\nLOOPDONE');
