@@ -165,7 +165,7 @@ describe('second tier: generated source', () => {
     // record 2 (returns (2 + 1) << 8 | 2: the two records before it retired, not yet counted).
     expect(body).toContain('const l = (sb[3] + r[6]) | 0, e = ~c.tlbW[l >>> 12];');
     expect(body).toContain(`return ${(3 << 8) | 2};`);
-    expect(body).toContain('m[(e ^ l) >>> 2] = r[0];');
+    expect(body).toContain('const v = r[0]; if ((p & 3) === 0) m[p >>> 2] = v;');
     const k4 = b + HDR + 4 * REC;
     expect(body).toContain(`h${a[k4]}(c, a, o + ${k4 + 3 - b})`);
     // Retirement: the four inline records are added before the RET's call, which can fault.
@@ -264,8 +264,8 @@ describe('second tier: when a block is compiled', () => {
 
 describe('second tier: inline memory fast paths and side exits', () => {
   // L: mov eax, [esi] ; push esp ; pop ebp ; push esi ; pop esp (ESP = the value read) ;
-  //    push 0x1234 ; pop ecx — all on the fast path once the TLB holds the pages — then three that
-  //    never are: mov [esi+1], ebx (unaligned) ; mov edx, [edi] (straddles a page) ;
+  //    push 0x1234 ; pop ecx ; mov [esi+1], ebx (unaligned: bytes) — all on the fast path once
+  //    the TLB holds the pages — then two that never are: mov edx, [edi] (straddles a page) ;
   //    mov [0x1800], eax (a code page: slow write entry) ; add esi, 4 ; dec ebx ; jnz L ; hlt
   const PROG2 = [
     0xbb, 100, 0, 0, 0, 0x8b, 0x06, 0x54, 0x5d, 0x56, 0x5c, 0x68, 0x34, 0x12, 0, 0, 0x59, 0x89, 0x5e, 0x01,

@@ -96,8 +96,8 @@ function aluCode(op: number, d: number, y: string): string | null {
  * The memory fast path of the frequent 32-bit loads, stores, pushes and pops, inline: a flat
  * segment, a direct-RAM TLB entry and an aligned address — exactly the handlers' own fast paths
  * (mmu.ts lrd32/lwr32, push32/pop32), which neither fault nor change A/D bits. Anything else (a TLB
- * miss, MMIO, a code page's slow write entry, a watched page, an unaligned or page-straddling
- * access, a segment with limits) leaves through `exit` *before* the record changes anything, and
+ * miss, MMIO, a code page's slow write entry, a watched page, a page-straddling access, an
+ * unaligned stack access, a segment with limits) leaves through `exit` *before* the record changes anything, and
  * the first tier runs the record with its handler. The side exit returns a constant, so the rare
  * path needs no type feedback: V8 does not deoptimize the function when it is first taken.
  */
@@ -110,10 +110,15 @@ function memory(h: Op, a: Int32Array, k: number, exit: string): string | null {
     if (a[k + X] !== Z) parts.push(`(r[${a[k + X]}] << ${a[k + SC]})`);
     if (a[k + DISP] !== 0) parts.push(String(a[k + DISP]));
     const load = h === movRM;
+    // Unaligned inside the page: byte by byte, as lrd32/lwr32 do (the Linux decompressor's LZ4
+    // copies are unaligned 32-bit loads and stores).
     return (
       `{ const l = (${parts.join(' + ')}) | 0, e = ~c.${load ? 'tlbR' : 'tlbW'}[l >>> 12];` +
-      ` if ((sc[${sg}] & ${load ? CHK_FLAT_R : CHK_FLAT_W}) === 0 || ((e & 0xfff) | (l & 3)) !== 0) return ${exit};` +
-      (load ? ` r[${d}] = m[(e ^ l) >>> 2]; }` : ` m[(e ^ l) >>> 2] = r[${d}]; }`)
+      ` if ((sc[${sg}] & ${load ? CHK_FLAT_R : CHK_FLAT_W}) === 0 || (e & 0xfff) !== 0 || (l & 0xfff) > 0xffc) return ${exit};` +
+      ' const p = e ^ l;' +
+      (load
+        ? ` r[${d}] = (p & 3) === 0 ? m[p >>> 2] : u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24); }`
+        : ` const v = r[${d}]; if ((p & 3) === 0) m[p >>> 2] = v; else { u[p] = v; u[p + 1] = v >> 8; u[p + 2] = v >> 16; u[p + 3] = v >> 24; } }`)
     );
   }
   if (h === pushReg || h === pushImm) {
@@ -177,7 +182,7 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
   const seen = new Map<number, string>();
   // ram32 is null only for RAM not 4-aligned in its buffer: then every record goes to the first tier.
   const lines: string[] = [
-    'const r = c.regs, sb = c.segBase, sc = c.segChk, m = c.ram32;',
+    'const r = c.regs, sb = c.segBase, sc = c.segChk, m = c.ram32, u = c.ram;',
     'if (m === null) return 256;',
     'let i = 0;',
     'try {',

@@ -7,6 +7,7 @@
 import { resolveGuest } from '../cli/guest-files.ts';
 import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
+import { BlockCache, H_COUNT } from './blocks.ts';
 import type { Cpu } from './cpu.ts';
 import { fastPaths, jitTuning } from './fastpaths.ts';
 
@@ -15,9 +16,26 @@ if (process.env.TIER === 'blocks') fastPaths.jit = false;
 if (process.env.TIER === 'interpreter') fastPaths.blockCache = false;
 if (process.env.JITAFTER) jitTuning.jitAfter = Number(process.env.JITAFTER);
 if (process.env.JITWORK) jitTuning.jitWork = Number(process.env.JITWORK);
+// JITSTATS=1: list every compiled block: where, when, and how many instructions it ran afterwards.
+const jitted: Array<{ phys: number; n: number; at: number; runs: number; exits: number }> = [];
+let pcNow = (): number => 0;
+if (process.env.JITSTATS) {
+  const set = BlockCache.prototype.setCompiled;
+  BlockCache.prototype.setCompiled = function (b, f) {
+    const rec = { phys: this.arena[b]! >>> 0, n: this.arena[b + H_COUNT]!, at: pcNow(), runs: 0, exits: 0 };
+    jitted.push(rec);
+    set.call(this, b, (c, a, o) => {
+      rec.runs++;
+      const x = f(c, a, o);
+      if (x >= 256) rec.exits++;
+      return x;
+    });
+  };
+}
 const { source } = resolveGuest({ kind: 'guest', id: 'linux' });
 if (source.kind !== 'kernel') throw new Error('linux guest is not a kernel image');
 const pc = new Pc({ memMiB: 64, noReboot: true });
+pcNow = () => pc.instructions;
 pc.load(loadKernel(source.kernel, { ramBytes: 64 << 20, initrd: source.initrd, cmdline: source.cmdline }));
 function runUntil(want: string): void {
   let out = '';
@@ -48,7 +66,9 @@ for (let rep = Number(process.env.REPEAT ?? 1); rep > 1; rep--) {
   const i0 = pc.instructions;
   runUntil('\nLOOPDONE');
   const w = process.cpuUsage(w0);
-  console.log(`earlier loop: ${((pc.instructions - i0) / ((w.user + w.system) / 1e6) / 1e6).toFixed(1)} MIPS`);
+  console.log(
+    `earlier loop: ${((pc.instructions - i0) / ((w.user + w.system) / 1e6) / 1e6).toFixed(1)} MIPS`,
+  );
   before.i = pc.instructions;
 }
 pc.sendSerial(0, `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); done; echo LOOPDONE\n`);
@@ -60,6 +80,10 @@ const di = pc.instructions - before.i;
 console.log(
   `boot ${((boot.user + boot.system) / 1e6).toFixed(2)} s CPU; loop ${n}: ${di} instructions, ${s.toFixed(3)} s CPU, ${(di / s / 1e6).toFixed(1)} MIPS; built ${b.built - before.built}, lookups ${b.lookups - before.lookups} (every ${(di / Math.max(1, b.lookups - before.lookups)).toFixed(0)}), flushes ${b.flushes - before.flushes}, compiled now ${b.compiled.length}, reattached ${b.reattached}`,
 );
+for (const r of jitted)
+  console.log(
+    `compiled ${r.phys.toString(16)} (${r.n} instructions) at ${r.at}: ran ${r.runs * r.n} instructions after, ${r.exits} side exits in ${r.runs} runs`,
+  );
 if (process.env.MIX) {
   // Instruction mix of the loop's blocks (runs from the first countdown: jitAfter - H_RUNS).
   const { HANDLERS, HDR, REC, H_RECORDS, H_RUNS, H_COUNT, H_BORN, H_JIT } = await import('./blocks.ts');
