@@ -183,13 +183,14 @@ export class BlockCache {
 
   /**
    * Block `b`'s countdown (H_RUNS) ran out at instruction count `now`: compile it now? V8 spends
-   * ~10–20 ms of (background) CPU optimizing one compiled block, because it inlines the handlers
+   * ~10–40 ms of (background) CPU optimizing one compiled block, because it inlines the handlers
    * with everything they call. A block that after `jitAfter` runs holds at least 1/hotShare of all
-   * instructions retired since it was built is in a hot loop: compile it (bench-loop). Any other
-   * block waits until it has retired `jitWork` instructions (runs × length): its past predicts
-   * its future, and only a few million instructions repay the compile (the BusyBox loop: ~2 k
-   * blocks, each run once or a few times per 19 k-instruction iteration). Deterministic (counts
-   * only), and invisible to the guest like the tier itself.
+   * instructions retired since it was built is in a hot loop: it is compiled once it has retired
+   * `jitHotWork` instructions (runs × length) — as long as the compile costs (ski rental: the
+   * Linux boot's decompressor loops are hot for ~2 M instructions and then done, and compiling
+   * them at 50 000 runs made the cold boot ~5 % slower than the first tier). Any other block waits
+   * until it has retired `jitWork` (the BusyBox loop: ~2 k blocks, each run once or a few times per
+   * 19 k-instruction iteration). Deterministic (counts only), invisible to the guest like the tier.
    */
   jitDue(b: number, now: number): boolean {
     const a = this.arena;
@@ -197,8 +198,9 @@ export class BlockCache {
     if (after <= 1 || a[b + H_BORN] < 0) return true; // tests' eager mode, or the second countdown
     const n = a[b + H_COUNT];
     const elapsed = ((now & BORN_MASK) - a[b + H_BORN]) & BORN_MASK;
-    const left = Math.ceil(jitTuning.jitWork / n) - after;
-    if (left <= 0 || after * n * jitTuning.hotShare >= elapsed) return true;
+    const hot = after * n * jitTuning.hotShare >= elapsed;
+    const left = Math.ceil((hot ? jitTuning.jitHotWork : jitTuning.jitWork) / n) - after;
+    if (left <= 0) return true;
     a[b + H_BORN] = -1;
     a[b + H_RUNS] = left;
     return false;

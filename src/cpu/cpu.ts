@@ -407,24 +407,30 @@ export class Cpu extends CpuCore {
           if (j >= 0) {
             // Second tier: the block as one function (jit.ts) — the same calls as below.
             k = -2;
-            const stopped = compiled[j](this, arena, b);
+            const x = compiled[j](this, arena, b);
             k = -1;
-            if (stopped !== 0) return LOOP_DONE;
-            n -= arena[b + H_COUNT];
-            prev = b;
-            continue;
-          }
-          if (jit && --arena[b + H_RUNS] === 0) {
-            // Rare: run() decides on compiling it and comes back (see LOOP_JIT).
-            loopBlock = b;
-            return LOOP_JIT;
+            if (x === 0) {
+              n -= arena[b + H_COUNT];
+              prev = b;
+              continue;
+            }
+            if (x === 1) return LOOP_DONE;
+            // A side exit (jit.ts): the first tier runs the block on from record (x >> 8) - 1.
+            this.instructions += x & 0xff;
+            k = b + HDR + ((x >> 8) - 1) * REC;
+          } else {
+            if (jit && --arena[b + H_RUNS] === 0) {
+              // Rare: run() decides on compiling it and comes back (see LOOP_JIT).
+              loopBlock = b;
+              return LOOP_JIT;
+            }
+            k = b + HDR;
           }
           // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
           // EIP/IP are stored only where someone can look: before the last instruction (a branch
           // or `interpret` uses them), at an early exit, and in the fault handler below.
           const len = arena[b + H_COUNT]; // instructions (fused pairs count two)
-          k = b + HDR;
-          const last = k + (arena[b + H_RECORDS] - 1) * REC;
+          const last = b + HDR + (arena[b + H_RECORDS] - 1) * REC;
           let early = false;
           for (; k < last; k += REC) {
             HANDLERS[arena[k]](this, arena, k + 3);

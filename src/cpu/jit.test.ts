@@ -29,8 +29,10 @@ function setTier(t: Tier): void {
   blockTuning.secondVisit = false;
 }
 const JIT_WORK = jitTuning.jitWork;
+const JIT_HOT_WORK = jitTuning.jitHotWork;
 afterEach(() => {
   jitTuning.jitWork = JIT_WORK;
+  jitTuning.jitHotWork = JIT_HOT_WORK;
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = 50_000;
@@ -155,17 +157,20 @@ describe('second tier: generated source', () => {
     const { body } = blockSource(a, b);
     const records = a[b + 7];
     expect(records).toBe(5);
-    // ADD and XOR inline with constant register numbers; the store is a call (it can fault).
+    // ADD and XOR inline with constant register numbers.
     expect(body).toContain('const x = r[0], y = r[3], v = (x + y) | 0; r[0] = v;');
     expect(body).toContain('const v = r[2] ^ r[0]; r[2] = v; c.setLogic(v, 32);');
     expect(body).toContain('r[1] = (r[0] + (r[3] << 2) + 8) | 0;');
-    const k2 = b + HDR + 2 * REC;
-    expect(body).toContain(`h${a[k2]}(c, a, o + ${k2 + 3 - b})`);
+    // The store's fast path is inline (DS = segment 3, ESI = r[6]); off it, a side exit before
+    // record 2 (returns (2 + 1) << 8 | 2: the two records before it retired, not yet counted).
+    expect(body).toContain('const l = (sb[3] + r[6]) | 0, e = ~c.tlbW[l >>> 12];');
+    expect(body).toContain(`return ${(3 << 8) | 2};`);
+    expect(body).toContain('const v = r[0]; if ((p & 3) === 0) m[p >>> 2] = v;');
     const k4 = b + HDR + 4 * REC;
     expect(body).toContain(`h${a[k4]}(c, a, o + ${k4 + 3 - b})`);
-    // Retirement: the two inline records are added before the call that can fault.
-    const before = body.indexOf(`h${a[k2]}(`);
-    expect(body.lastIndexOf('c.instructions += 2;', before)).toBeGreaterThan(-1);
+    // Retirement: the four inline records are added before the RET's call, which can fault.
+    const before = body.indexOf(`h${a[k4]}(`);
+    expect(body.lastIndexOf('c.instructions += 4;', before)).toBeGreaterThan(-1);
     const singles = body.match(/c\.instructions\+\+/g)?.length ?? 0;
     const batched = [...body.matchAll(/c\.instructions \+= (\d+)/g)].reduce((t, m) => t + Number(m[1]), 0);
     expect(singles + batched).toBe(records);
@@ -233,12 +238,15 @@ describe('second tier: when a block is compiled', () => {
       if (a[b + 1] === ip) return a[b + H_JIT];
     return -2;
   };
-  it('a hot loop after jitAfter runs; a block with a small share after jitWork / length runs', () => {
+  it('a hot loop after jitHotWork / length runs; a block with a small share after jitWork / length runs', () => {
     const cpu = start('jit') as Cpu;
     jitTuning.jitAfter = 3;
     jitTuning.jitWork = 7000; // A: 1 000 runs; the inner block: 3 500 (≈ 18 passes) by this rule alone
-    // The inner block is nearly all the work: compiled after its 3rd run (pass 2 or 3 builds it).
-    cpu.run(PER_PASS * 4);
+    jitTuning.jitHotWork = 1000; // the inner block (2 instructions): 500 runs, ≤ 199 per pass
+    // The inner block is nearly all the work: hot, so compiled at its 500th run — not in pass 1.
+    cpu.run(PER_PASS);
+    expect(jitIndex(cpu, 0x100f)).toBe(-1);
+    cpu.run(PER_PASS * 3);
     expect(jitIndex(cpu, 0x100f)).toBeGreaterThanOrEqual(0);
     // A holds 7/407 < 1/32 of the work. Pass 1 fills the TLB and pass 2 is A's first visit (both
     // interpreted); pass 3 builds A and is its first run, pass 1 002 its 1 000th.
@@ -251,5 +259,37 @@ describe('second tier: when a block is compiled', () => {
     plain.run(PER_PASS * 1010);
     expect(cpu.getState()).toEqual(plain.getState());
     expect(cpu.regs[7]).toBe(5000 - 1010);
+  });
+});
+
+describe('second tier: inline memory fast paths and side exits', () => {
+  // L: mov eax, [esi] ; push esp ; pop ebp ; push esi ; pop esp (ESP = the value read) ;
+  //    push 0x1234 ; pop ecx ; mov [esi+1], ebx (unaligned: bytes) — all on the fast path once
+  //    the TLB holds the pages — then two that never are: mov edx, [edi] (straddles a page) ;
+  //    mov [0x1800], eax (a code page: slow write entry) ; add esi, 4 ; dec ebx ; jnz L ; hlt
+  const PROG2 = [
+    0xbb, 100, 0, 0, 0, 0x8b, 0x06, 0x54, 0x5d, 0x56, 0x5c, 0x68, 0x34, 0x12, 0, 0, 0x59, 0x89, 0x5e, 0x01,
+    0x8b, 0x17, 0xa3, 0x00, 0x18, 0, 0, 0x83, 0xc6, 0x04, 0x4b, 0x75, 0xe4, 0xf4,
+  ];
+  const run = (t: Tier) => {
+    setTier(t);
+    const m = makeCpu(1 << 20);
+    m.bus.ram.set(PROG2, 0x1000);
+    for (let i = 0; i < 0x400; i++) m.bus.ram[0x4000 + i] = (i * 37) & 0xff;
+    m.cpu.enterProtectedFlat(0x1000, { esi: 0x4000, edi: 0x2ffe, esp: 0x9000 });
+    m.cpu.run(5000);
+    return { state: m.cpu.getState(), n: m.cpu.instructions, ram: m.bus.ram.slice(0, 0x10000), cpu: m.cpu };
+  };
+  it('loads, stores, pushes and pops off the fast path leave to the first tier and end as the interpreter', () => {
+    const jit = run('jit');
+    expect((jit.cpu as Cpu).blocks.compiled.length).toBeGreaterThan(0);
+    expect(jit.cpu.halted).toBe(true);
+    expect(jit.cpu.regs[1]).toBe(0x1234); // ECX from PUSH imm / POP
+    expect(jit.cpu.regs[4]).toBe(jit.cpu.regs[6] - 4); // POP ESP took ESI's old value
+    for (const other of [run('blocks'), run('interpreter')]) {
+      expect(jit.n).toBe(other.n);
+      expect(jit.state).toEqual(other.state);
+      expect(jit.ram).toEqual(other.ram);
+    }
   });
 });

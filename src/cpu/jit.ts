@@ -24,7 +24,9 @@ import {
   decReg,
   incReg,
   lea,
+  movMR,
   movRI,
+  movRM,
   movRR,
   movsxRR8,
   movsxRR16,
@@ -32,19 +34,27 @@ import {
   movzxRR16,
   nop,
   type Op,
+  popReg,
+  pushImm,
+  pushReg,
   S,
   SC,
+  SG,
   T,
   testRI,
   testRR,
   X,
 } from './block-ops.ts';
 import { H_RECORDS, HANDLERS, HDR, REC } from './blocks.ts';
-import { ARITH, CF } from './constants.ts';
+import { ARITH, CF, SS } from './constants.ts';
 import type { CpuCore } from './core.ts';
+import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
 
 /**
- * A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`.
+ * A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`,
+ * or a side exit ≥ 256: `((r + 1) << 8) | p` — it stopped before record r (an access off the
+ * memory fast path), with p retired instructions not yet added to c.instructions; the first tier
+ * runs the block on from record r (cpu.ts).
  * `o` is the block's arena offset: the code addresses its records relative to it, so the same
  * function serves an identical block decoded again at another offset after the arena is refilled.
  */
@@ -80,6 +90,54 @@ function aluCode(op: number, d: number, y: string): string | null {
     default:
       return null; // ADC/SBB read CF: a call
   }
+}
+
+/**
+ * The memory fast path of the frequent 32-bit loads, stores, pushes and pops, inline: a flat
+ * segment, a direct-RAM TLB entry and an aligned address — exactly the handlers' own fast paths
+ * (mmu.ts lrd32/lwr32, push32/pop32), which neither fault nor change A/D bits. Anything else (a TLB
+ * miss, MMIO, a code page's slow write entry, a watched page, a page-straddling access, an
+ * unaligned stack access, a segment with limits) leaves through `exit` *before* the record changes anything, and
+ * the first tier runs the record with its handler. The side exit returns a constant, so the rare
+ * path needs no type feedback: V8 does not deoptimize the function when it is first taken.
+ */
+function memory(h: Op, a: Int32Array, k: number, exit: string): string | null {
+  const d = a[k + D];
+  if (h === movRM || h === movMR) {
+    const sg = a[k + SG];
+    const parts = [`sb[${sg}]`];
+    if (a[k + B] !== Z) parts.push(`r[${a[k + B]}]`);
+    if (a[k + X] !== Z) parts.push(`(r[${a[k + X]}] << ${a[k + SC]})`);
+    if (a[k + DISP] !== 0) parts.push(String(a[k + DISP]));
+    const load = h === movRM;
+    // Unaligned inside the page: byte by byte, as lrd32/lwr32 do (the Linux decompressor's LZ4
+    // copies are unaligned 32-bit loads and stores).
+    return (
+      `{ const l = (${parts.join(' + ')}) | 0, e = ~c.${load ? 'tlbR' : 'tlbW'}[l >>> 12];` +
+      ` if ((sc[${sg}] & ${load ? CHK_FLAT_R : CHK_FLAT_W}) === 0 || (e & 0xfff) !== 0 || (l & 0xfff) > 0xffc) return ${exit};` +
+      ' const p = e ^ l;' +
+      (load
+        ? ` r[${d}] = (p & 3) === 0 ? m[p >>> 2] : u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24); }`
+        : ` const v = r[${d}]; if ((p & 3) === 0) m[p >>> 2] = v; else { u[p] = v; u[p + 1] = v >> 8; u[p + 2] = v >> 16; u[p + 3] = v >> 24; } }`)
+    );
+  }
+  if (h === pushReg || h === pushImm) {
+    const v = h === pushReg ? `r[${d}]` : String(a[k + S]); // PUSH ESP pushes the old value
+    return (
+      `{ const v = ${v}, s = (r[4] - 4) | 0, l = (sb[${SS}] + s) | 0, e = ~c.tlbW[l >>> 12];` +
+      ` if (!c.ss32 || (sc[${SS}] & ${CHK_FLAT_W}) === 0 || ((e & 0xfff) | (l & 3)) !== 0) return ${exit};` +
+      ' m[(e ^ l) >>> 2] = v; r[4] = s; }'
+    );
+  }
+  if (h === popReg) {
+    // POP ESP: ESP = the value read (ESP is incremented first, then written), as pop32 does.
+    return (
+      `{ const s = r[4], l = (sb[${SS}] + s) | 0, e = ~c.tlbR[l >>> 12];` +
+      ` if (!c.ss32 || (sc[${SS}] & ${CHK_FLAT_R}) === 0 || ((e & 0xfff) | (l & 3)) !== 0) return ${exit};` +
+      ` const v = m[(e ^ l) >>> 2]; r[4] = (s + 4) | 0; r[${d}] = v; }`
+    );
+  }
+  return null;
 }
 
 /**
@@ -122,7 +180,13 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
   const records = a[b + H_RECORDS];
   const params: string[] = [];
   const seen = new Map<number, string>();
-  const lines: string[] = ['const r = c.regs;', 'let i = 0;', 'try {'];
+  // ram32 is null only for RAM not 4-aligned in its buffer: then every record goes to the first tier.
+  const lines: string[] = [
+    'const r = c.regs, sb = c.segBase, sc = c.segChk, m = c.ram32, u = c.ram;',
+    'if (m === null) return 256;',
+    'let i = 0;',
+    'try {',
+  ];
   // Retirements not yet added to c.instructions (inline records), flushed before anything that
   // can fault, look at the count or leave.
   let pending = 0;
@@ -136,7 +200,9 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
     const eip = a[k + 1] >>> 0;
     const next = a[k + 2] >>> 0;
     const last = r === records - 1;
-    const code = last ? null : inline(HANDLERS[h], a, k + 3);
+    const code = last
+      ? null
+      : (inline(HANDLERS[h], a, k + 3) ?? memory(HANDLERS[h], a, k + 3, String(((r + 1) << 8) | pending)));
     if (code !== null) {
       lines.push(code);
       pending++;
