@@ -481,6 +481,9 @@ export class Cpu extends CpuCore {
       if (this.blocks.jitDue(b, this.instructions)) {
         const f = compileBlock(arena, b);
         if (f !== null) this.blocks.setCompiled(b, f);
+        // No code generation here (a CSP without 'unsafe-eval'): the block stays in the first
+        // tier for good; a countdown left at 0 would send fastLoop back here before every run.
+        else arena[b + H_RUNS] = 0x3fffffff;
       }
       // The block itself runs when run() enters fastLoop again, which counts this run once more
       // unless it is compiled now: give that count back.
