@@ -341,26 +341,6 @@ export class BinaryTranslation extends BtCoherence {
       const bytes = ins;
       const insn = decode(bytes, true, cpu.regs);
       if (!insn) return;
-      const goNext = () => {
-        cpu.eip = next;
-        cpu.ip = next;
-      };
-      const logCo = (op: number, before: number, after: number, extra = 0) => {
-        vmm.record(
-          vm,
-          TrapKind.Callout,
-          op,
-          TrapAction.Emulated,
-          this.vmm.cost.btCallout + extra,
-          0,
-          before,
-          after,
-          0,
-          0,
-          eip,
-        );
-        vmm.log.setInstruction(ins, 0, ins.length);
-      };
       switch (site.co) {
         case Co.Privileged: {
           const before = vmm.log.total;
@@ -373,22 +353,22 @@ export class BinaryTranslation extends BtCoherence {
         }
         case Co.Pushf: {
           const img = pushf(cpu, vm, insn.opsz32);
-          goNext();
-          logCo(TrapOp.PUSHF, img, vm.v.if ? 1 : 0);
+          this.goTo(next);
+          this.logCo(vm, eip, ins, TrapOp.PUSHF, img, vm.v.if ? 1 : 0);
           break;
         }
         case Co.Popf: {
           const was = vm.v.if ? 1 : 0;
           const img = popf(cpu, vm, insn.opsz32, (on) => this.setVirtualIf(vm, on));
-          goNext();
-          logCo(TrapOp.POPF, was, img);
+          this.goTo(next);
+          this.logCo(vm, eip, ins, TrapOp.POPF, was, img);
           break;
         }
         case Co.Int: {
           if (insn.opcode === 0xce) {
             if (!cpu.cond(0)) {
-              goNext();
-              logCo(TrapOp.INT, 4, 0);
+              this.goTo(next);
+              this.logCo(vm, eip, ins, TrapOp.INT, 4, 0);
               break;
             }
             this.reflect(vm, 4, -1, next, true, eip, site.len);
@@ -399,7 +379,7 @@ export class BinaryTranslation extends BtCoherence {
         }
         case Co.Iret:
           if (emulateIret(cpu, vm, insn.opsz32)) {
-            logCo(TrapOp.IRET, eip, cpu.eip >>> 0, 200);
+            this.logCo(vm, eip, ins, TrapOp.IRET, eip, cpu.eip >>> 0, 200);
           } else {
             // A return to guest ring 3: the real IRET right after the callout does it. At real
             // ring 1 it ignores the image's IOPL, but the guest kernel (CPL 0) sets it: the VMM,
@@ -419,7 +399,7 @@ export class BinaryTranslation extends BtCoherence {
           break;
         }
         case Co.Far:
-          if (this.far(vm, insn, ins, site, next)) logCo(site.op, eip, cpu.eip >>> 0, 300);
+          if (this.far(vm, insn, ins, site, next)) this.logCo(vm, eip, ins, site.op, eip, cpu.eip >>> 0, 300);
           else {
             // A far RET to an outer ring: the real RETF right after the callout does it.
             this.resumeGuest = eip;
@@ -439,10 +419,10 @@ export class BinaryTranslation extends BtCoherence {
             val = site.op === TrapOp.SLDT ? v.ldtr.sel : v.tr.sel;
             storeRm16(vm, cpu, insn, val);
           }
-          goNext();
+          this.goTo(next);
           if (site.op === TrapOp.SGDT) val = v.gdtr.base;
           if (site.op === TrapOp.SIDT) val = v.idtr.base;
-          logCo(site.op, val, 0);
+          this.logCo(vm, eip, ins, site.op, val, 0);
           break;
         }
         case Co.SegRead: {
@@ -454,8 +434,15 @@ export class BinaryTranslation extends BtCoherence {
             val = virtualSelector(cpu, insn.reg);
             storeRm16(vm, cpu, insn, val);
           }
-          goNext();
-          logCo(site.op, cpu.segSel[insn.opcode === 0x16 || insn.reg === SS ? SS : CS], val);
+          this.goTo(next);
+          this.logCo(
+            vm,
+            eip,
+            ins,
+            site.op,
+            cpu.segSel[insn.opcode === 0x16 || insn.reg === SS ? SS : CS],
+            val,
+          );
           break;
         }
         case Co.DescCheck: {
@@ -477,15 +464,15 @@ export class BinaryTranslation extends BtCoherence {
             if (insn.opsz32) cpu.regs[insn.reg] = val;
             else cpu.r16[insn.reg * 2] = val & 0xffff;
           }
-          goNext();
-          logCo(site.op, sel, zf ? 1 : 0);
+          this.goTo(next);
+          this.logCo(vm, eip, ins, site.op, sel, zf ? 1 : 0);
           break;
         }
         case Co.Cpuid:
           // Pre-VT x86 lets CPUID run anywhere: the physical CPU answers, right after the callout.
           this.resumeGuest = eip;
           this.resumeTc = site.resume;
-          logCo(TrapOp.CPUID, cpu.regs[0] >>> 0, 0);
+          this.logCo(vm, eip, ins, TrapOp.CPUID, cpu.regs[0] >>> 0, 0);
           break;
         default:
           throw new Unvirtualizable(
@@ -515,6 +502,38 @@ export class BinaryTranslation extends BtCoherence {
     }
     if (vm.state === 'runnable' && !this.stiShadow) this.injectPending(vm);
     if (vm.state !== 'runnable') vmm.requestStop();
+  }
+
+  private goTo(eip: number): void {
+    this.cpu.eip = eip;
+    this.cpu.ip = eip;
+  }
+
+  /** The record of a callout BT emulates itself (not through the shared trap-and-emulate code). */
+  private logCo(
+    vm: Vm,
+    eip: number,
+    ins: Uint8Array,
+    op: number,
+    before: number,
+    after: number,
+    extra = 0,
+  ): void {
+    const vmm = this.vmm;
+    vmm.record(
+      vm,
+      TrapKind.Callout,
+      op,
+      TrapAction.Emulated,
+      vmm.cost.btCallout + extra,
+      0,
+      before,
+      after,
+      0,
+      0,
+      eip,
+    );
+    vmm.log.setInstruction(ins, 0, ins.length);
   }
 
   /** An exit stub fired: translate the successor if needed, chain the branch to it, go there. */
@@ -561,11 +580,11 @@ export class BinaryTranslation extends BtCoherence {
    */
   private rebate(vm: Vm): void {
     const log = this.vmm.log;
-    if (log.count === 0) return;
-    const r = log.get(log.count - 1);
+    const was = log.lastCost;
+    if (log.count === 0 || was < 0) return;
     const c = this.vmm.cost;
-    const cost = Math.max(c.btCallout, r.cost - (c.roundTrip + c.simpleWork) + c.btCallout);
-    log.setOutcome(r.action, cost);
-    this.vmm.charge(vm, cost - r.cost);
+    const cost = Math.max(c.btCallout, was - (c.roundTrip + c.simpleWork) + c.btCallout);
+    log.setOutcome(log.lastAction, cost);
+    this.vmm.charge(vm, cost - was);
   }
 }

@@ -123,7 +123,7 @@ function existing(target: number): Unit | null {
   if (transient_) return null;
   if (target === u_.guestEip) return u_;
   const t = tc_.units.get(target);
-  if (!t || !t.valid || t.gen !== tc_.gen) return null;
+  if (!t?.valid || t.gen !== tc_.gen) return null;
   return src_.gpa(target) === t.gpa ? t : null;
 }
 function newExit(target: number, t: Unit | null, patch: number, cell: number): Exit {
