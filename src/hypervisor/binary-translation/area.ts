@@ -68,6 +68,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         src: codeSource(vm),
         stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0, adaptiveStores: 0, adaptiveHits: 0 },
         hot: new Map(),
+        retSites: new Set(),
         adaptive: new Set(),
         open: [],
       };

@@ -39,6 +39,7 @@ export abstract class BtCoherence extends BtAreaVmm {
       this.tableLinear(vm),
       b.adaptive,
       this.cellLinear(vm),
+      b.retSites,
     );
     if (transient) b.stats.transient++;
     else this.protect(vm, b, u);

@@ -251,6 +251,8 @@ export function translateUnit(
   adaptive: ReadonlySet<number> | null = null,
   /** Linear address of the chaining cells. */
   cellLin = 0,
+  /** Guest return addresses of the CALLs translated so far (filled here): RET targets. */
+  retSites: Set<number> | null = null,
 ): Unit {
   const gpa0 = src.gpa(eip);
   if (gpa0 === null) throw new GuestPageFault(eip >>> 0, src.faultCode(eip));
@@ -270,6 +272,20 @@ export function translateUnit(
   pendViaCell.length = 0;
   direct.length = 0;
   pages.length = 0;
+  if (!transient && tc.missStub >= 0 && retSites?.has(u.guestEip)) {
+    // A CALL returns here: the RET lookup's entry check goes in front of the unit (a hit falls
+    // into it; see emitIndEntry).
+    tc.mapInsn(pos(), u.guestEip, false);
+    fromArea(AREA_TARGET); // mov ecx, ss:[target]
+    emit(0x8d, 0x89);
+    emit32(-u.guestEip | 0); // lea ecx, [ecx - guest EIP]
+    emit(0xe3, 0x05); // jecxz hit
+    emit(0xe9);
+    emit32((tc.missStub - (pos() + 4)) | 0); // jmp miss
+    fromArea(AREA_SCR); // hit: mov ecx, ss:[scr]
+    u.indEntry = base;
+    u.start = pos();
+  }
 
   let cur = eip >>> 0;
   let ended = false;
@@ -359,6 +375,7 @@ export function translateUnit(
         ended = true;
         break;
       case Cls.Call:
+        retSites?.add(next);
         tc.mapInsn(pos(), cur, true);
         emit(0x68);
         emit32(next);
@@ -388,6 +405,7 @@ export function translateUnit(
           // ModR/M (reg := ECX) while ECX is still the guest's, so a fault there is precise; CALL
           // pushes the guest return address only once ECX is restored.
           const call = c.co === Co.CallInd;
+          if (call) retSites?.add(next);
           tc.mapInsn(pos(), cur, true);
           toArea(AREA_SCR); // mov ss:[scr], ecx
           tc.mapInsn(pos(), cur, Map_.Precise);
