@@ -146,8 +146,21 @@ export class TranslationCache {
   missStub = -1;
   /** Called when a unit dies (the VMM unhooks it from the RET lookup table). */
   onKill: ((u: Unit) => void) | null = null;
-  /** Statistics: `linked` exits went straight to a unit that existed when they were translated. */
-  stats = { units: 0, flushes: 0, invalidations: 0, chained: 0, linked: 0, lookups: 0, callouts: 0 };
+  /**
+   * Statistics: `linked` exits went straight to a unit that existed when they were translated;
+   * `codePatches` are writes into already-written TC code (re-pointing a direct branch at its stub
+   * when its target dies), each of which makes the CPU drop the blocks it decoded from that page.
+   */
+  stats = {
+    units: 0,
+    flushes: 0,
+    invalidations: 0,
+    chained: 0,
+    linked: 0,
+    codePatches: 0,
+    lookups: 0,
+    callouts: 0,
+  };
   /** Chaining cells handed out since the last flush. */
   cellsUsed = 0;
   /** Linear address of TC offset 0 (the VMM sets it whenever the TC is emptied). */
@@ -231,6 +244,7 @@ export class TranslationCache {
 
   /** Point the rel32 at TC offset `patch` to TC offset `to`. */
   patchRel32(patch: number, to: number): void {
+    this.stats.codePatches++;
     const rel = (to - (patch + 4)) | 0;
     this.write(patch, [rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, (rel >>> 24) & 0xff]);
   }
