@@ -1,6 +1,7 @@
 /**
  * The translator: one translation unit (at most 12 guest instructions, ending at the first
- * control transfer) from guest kernel code into real IA-32 code in the TC (Adams & Agesen 2006).
+ * unconditional control transfer; a Jcc is a side exit) from guest kernel code into real IA-32
+ * code in the TC (Adams & Agesen 2006).
  *
  *   IDENT            the guest bytes, unchanged
  *   CLI              mov dword ss:[area.vif], 0         (inline: the virtual IF lives in the area)
