@@ -13,6 +13,8 @@ import {
   AREA_PAGE,
   AREA_PENDING,
   AREA_VIF,
+  CELL_PAGE,
+  CELL_PAGES,
   TABLE_ENTRIES,
   TABLE_PAGE,
   TABLE_PAGES,
@@ -44,7 +46,13 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         table.push(f);
         vm.shadow.mapVmmPage(TABLE_PAGE + i, f, false);
       }
-      const tc = new TranslationCache(ram, frames, (h, n) => this.cpu.codeWritten(h, n));
+      const cells: number[] = [];
+      for (let i = 0; i < CELL_PAGES; i++) {
+        const f = vmm.frames.alloc();
+        cells.push(f);
+        vm.shadow.mapVmmPage(CELL_PAGE + i, f, false);
+      }
+      const tc = new TranslationCache(ram, frames, (h, n) => this.cpu.codeWritten(h, n), cells);
       const prev = vm.mem.onWrite;
       vm.mem.onWrite = (h, n) => {
         prev?.(h, n);
@@ -60,6 +68,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         src: codeSource(vm),
         stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0, adaptiveStores: 0, adaptiveHits: 0 },
         hot: new Map(),
+        retSites: new Set(),
         adaptive: new Set(),
         open: [],
       };
@@ -94,6 +103,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
 
   /** A fresh TC: emit the miss stub and point every table entry at it. */
   protected resetIndirect(vm: Vm, b: BtState): void {
+    b.tc.lin = this.tcLinear(vm);
     const stub = (this.tcLinear(vm) + emitMissStub(b.tc, this.areaLinear(vm))) >>> 0;
     const r32 = new Int32Array(this.vmm.pc.memory.ram.buffer, this.vmm.pc.memory.ram.byteOffset);
     for (const f of b.table) r32.fill(stub | 0, f >>> 2, (f >>> 2) + 1024);
@@ -110,10 +120,13 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
   }
 
   /** Frames each VM needs for the TC and its area (VmmOptions.reservedFramesPerVm). */
-  static readonly FRAMES_PER_VM = TC_PAGES + TABLE_PAGES + 1;
+  static readonly FRAMES_PER_VM = TC_PAGES + TABLE_PAGES + CELL_PAGES + 1;
 
   tcLinear(vm: Vm): number {
     return (vm.shadow.vmmBase + TC_PAGE * 4096) >>> 0;
+  }
+  cellLinear(vm: Vm): number {
+    return (vm.shadow.vmmBase + CELL_PAGE * 4096) >>> 0;
   }
   areaLinear(vm: Vm): number {
     return (vm.shadow.vmmBase + AREA_PAGE * 4096) >>> 0;

@@ -198,6 +198,14 @@ describe('binary translation: minikernel (hangs under pure trap-and-emulate)', (
     expect(popf).toBeGreaterThan(0);
     expect(log.countByKind(TrapKind.SilentEvent)).toBe(0);
     expectNoTcAddressInLog(runner);
+    // Chaining wrote cells, never translated code (a write there makes the CPU drop the blocks it
+    // decoded from the page): only a dying unit's direct predecessors are re-patched.
+    const tc = runner.technique.bt[0].tc;
+    expect(tc.stats.chained).toBeGreaterThan(50);
+    expect(tc.stats.linked).toBeGreaterThan(50);
+    expect(tc.stats.codePatches).toBeLessThanOrEqual(tc.stats.invalidations);
+    const cpu = runner.vmm.cpu;
+    for (const f of tc.frames) expect(cpu.code.noCache[f >>> 12]).toBe(0);
   }, 120_000);
 
   it('runs four VMs at once, each console interactive', () => {

@@ -22,7 +22,7 @@ import { decode } from '../vmm/decode.ts';
 import { emulateIret, GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
 import { farOperand, farReturn, farTransfer, virtualSelector } from '../vmm/far-transfer.ts';
 import { GuestPageFault } from '../vmm/guest-mem.ts';
-import { TrapAction, TrapKind, TrapOp } from '../vmm/trap-log.ts';
+import { regBit, TrapAction, TrapFlag, TrapKind, TrapOp } from '../vmm/trap-log.ts';
 import type { Vm } from '../vmm/vm.ts';
 import {
   descriptorCheck,
@@ -45,6 +45,8 @@ import { CALLOUT_VECTOR, emitIndEntry } from './translator.ts';
 
 export { ADAPT_AFTER } from './state.ts';
 
+const EAX = 0;
+const EDX = 2;
 const CS = 1;
 const SS = 2;
 const PF = 14;
@@ -339,159 +341,152 @@ export class BinaryTranslation extends BtCoherence {
         return;
       }
       const bytes = ins;
-      const insn = decode(bytes, true, cpu.regs);
-      if (!insn) return;
-      const goNext = () => {
-        cpu.eip = next;
-        cpu.ip = next;
-      };
-      const logCo = (op: number, before: number, after: number, extra = 0) => {
-        vmm.record(
-          vm,
-          TrapKind.Callout,
-          op,
-          TrapAction.Emulated,
-          this.vmm.cost.btCallout + extra,
-          0,
-          before,
-          after,
-          0,
-          0,
-          eip,
-        );
-        vmm.log.setInstruction(ins, 0, ins.length);
-      };
-      switch (site.co) {
-        case Co.Privileged: {
-          const before = vmm.log.total;
-          if (!this.emulate(vm, insn, eip, bytes)) {
-            this.reflect(vm, GP, 0, eip, false, eip, site.len);
-            break;
-          }
-          if (vmm.log.total > before) this.rebate(vm);
-          break;
-        }
-        case Co.Pushf: {
-          const img = pushf(cpu, vm, insn.opsz32);
-          goNext();
-          logCo(TrapOp.PUSHF, img, vm.v.if ? 1 : 0);
-          break;
-        }
-        case Co.Popf: {
-          const was = vm.v.if ? 1 : 0;
-          const img = popf(cpu, vm, insn.opsz32, (on) => this.setVirtualIf(vm, on));
-          goNext();
-          logCo(TrapOp.POPF, was, img);
-          break;
-        }
-        case Co.Int: {
-          if (insn.opcode === 0xce) {
-            if (!cpu.cond(0)) {
-              goNext();
-              logCo(TrapOp.INT, 4, 0);
+      if (site.co === Co.Privileged && (site.op === TrapOp.IN || site.op === TrapOp.OUT)) {
+        // The commonest callout (PIT calibration, the serial console): no decoding, no dispatch.
+        this.portIo(vm, ins, eip, next, site.op === TrapOp.OUT);
+      } else {
+        const insn = decode(bytes, true, cpu.regs);
+        if (!insn) return;
+        switch (site.co) {
+          case Co.Privileged: {
+            const before = vmm.log.total;
+            if (!this.emulate(vm, insn, eip, bytes)) {
+              this.reflect(vm, GP, 0, eip, false, eip, site.len);
               break;
             }
-            this.reflect(vm, 4, -1, next, true, eip, site.len);
-          } else if (insn.opcode === 0xf1) this.reflect(vm, DB, -1, next, false, eip, site.len);
-          else if (insn.opcode === 0xcc) this.reflect(vm, 3, -1, next, true, eip, site.len);
-          else this.reflect(vm, insn.imm, -1, next, true, eip, site.len);
-          break;
-        }
-        case Co.Iret:
-          if (emulateIret(cpu, vm, insn.opsz32)) {
-            logCo(TrapOp.IRET, eip, cpu.eip >>> 0, 200);
-          } else {
-            // A return to guest ring 3: the real IRET right after the callout does it. At real
-            // ring 1 it ignores the image's IOPL, but the guest kernel (CPL 0) sets it: the VMM,
-            // which sees this IRET, takes it into the virtual CPU.
-            vm.v.iopl = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 2) >>> 12) & 3;
+            if (vmm.log.total > before) this.rebate(vm);
+            break;
+          }
+          case Co.Pushf: {
+            const img = pushf(cpu, vm, insn.opsz32);
+            this.goTo(next);
+            this.logCo(vm, eip, ins, TrapOp.PUSHF, img, vm.v.if ? 1 : 0);
+            break;
+          }
+          case Co.Popf: {
+            const was = vm.v.if ? 1 : 0;
+            const img = popf(cpu, vm, insn.opsz32, (on) => this.setVirtualIf(vm, on));
+            this.goTo(next);
+            this.logCo(vm, eip, ins, TrapOp.POPF, was, img);
+            break;
+          }
+          case Co.Int: {
+            if (insn.opcode === 0xce) {
+              if (!cpu.cond(0)) {
+                this.goTo(next);
+                this.logCo(vm, eip, ins, TrapOp.INT, 4, 0);
+                break;
+              }
+              this.reflect(vm, 4, -1, next, true, eip, site.len);
+            } else if (insn.opcode === 0xf1) this.reflect(vm, DB, -1, next, false, eip, site.len);
+            else if (insn.opcode === 0xcc) this.reflect(vm, 3, -1, next, true, eip, site.len);
+            else this.reflect(vm, insn.imm, -1, next, true, eip, site.len);
+            break;
+          }
+          case Co.Iret:
+            if (emulateIret(cpu, vm, insn.opsz32)) {
+              this.logCo(vm, eip, ins, TrapOp.IRET, eip, cpu.eip >>> 0, 200);
+            } else {
+              // A return to guest ring 3: the real IRET right after the callout does it. At real
+              // ring 1 it ignores the image's IOPL, but the guest kernel (CPL 0) sets it: the VMM,
+              // which sees this IRET, takes it into the virtual CPU.
+              vm.v.iopl = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 2) >>> 12) & 3;
+              this.resumeGuest = eip;
+              this.resumeTc = site.resume;
+            }
+            break;
+          case Co.JmpInd:
+          case Co.CallInd: {
+            const t = indirectTarget(vm, cpu, insn);
+            if (site.co === Co.CallInd) push(cpu, vm, insn.opsz32 ? 4 : 2, next);
+            cpu.eip = t;
+            cpu.ip = t;
+            this.chargeLookup(vm, b);
+            break;
+          }
+          case Co.Far:
+            if (this.far(vm, insn, ins, site, next))
+              this.logCo(vm, eip, ins, site.op, eip, cpu.eip >>> 0, 300);
+            else {
+              // A far RET to an outer ring: the real RETF right after the callout does it.
+              this.resumeGuest = eip;
+              this.resumeTc = site.resume;
+            }
+            break;
+          case Co.StoreSys: {
+            const v = vm.v;
+            let val = 0;
+            if (site.op === TrapOp.SGDT) storeTable(vm, cpu, insn, v.gdtr);
+            else if (site.op === TrapOp.SIDT) storeTable(vm, cpu, insn, v.idtr);
+            else if (site.op === TrapOp.SMSW) {
+              val = v.cr0 >>> 0;
+              if (insn.mod === 3 && insn.opsz32) cpu.regs[insn.rm] = val;
+              else storeRm16(vm, cpu, insn, val);
+            } else {
+              val = site.op === TrapOp.SLDT ? v.ldtr.sel : v.tr.sel;
+              storeRm16(vm, cpu, insn, val);
+            }
+            this.goTo(next);
+            if (site.op === TrapOp.SGDT) val = v.gdtr.base;
+            if (site.op === TrapOp.SIDT) val = v.idtr.base;
+            this.logCo(vm, eip, ins, site.op, val, 0);
+            break;
+          }
+          case Co.SegRead: {
+            let val: number;
+            if (insn.opcode === 0x0e || insn.opcode === 0x16) {
+              val = virtualSelector(cpu, insn.opcode === 0x0e ? CS : SS);
+              push(cpu, vm, insn.opsz32 ? 4 : 2, val);
+            } else {
+              val = virtualSelector(cpu, insn.reg);
+              storeRm16(vm, cpu, insn, val);
+            }
+            this.goTo(next);
+            this.logCo(
+              vm,
+              eip,
+              ins,
+              site.op,
+              cpu.segSel[insn.opcode === 0x16 || insn.reg === SS ? SS : CS],
+              val,
+            );
+            break;
+          }
+          case Co.DescCheck: {
+            const sel =
+              insn.mod === 3
+                ? cpu.regs[insn.rm] & 0xffff
+                : vm.mem.read((cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0, 2);
+            const which = (
+              {
+                [TrapOp.LAR]: 'lar',
+                [TrapOp.LSL]: 'lsl',
+                [TrapOp.VERR]: 'verr',
+                [TrapOp.VERW]: 'verw',
+              } as const
+            )[site.op as 36 | 37 | 38 | 39];
+            const [zf, val] = descriptorCheck(vm, cpu, which, sel);
+            cpu.setFlagBits(zf ? ZF : 0, ZF);
+            if (zf && (which === 'lar' || which === 'lsl')) {
+              if (insn.opsz32) cpu.regs[insn.reg] = val;
+              else cpu.r16[insn.reg * 2] = val & 0xffff;
+            }
+            this.goTo(next);
+            this.logCo(vm, eip, ins, site.op, sel, zf ? 1 : 0);
+            break;
+          }
+          case Co.Cpuid:
+            // Pre-VT x86 lets CPUID run anywhere: the physical CPU answers, right after the callout.
             this.resumeGuest = eip;
             this.resumeTc = site.resume;
-          }
-          break;
-        case Co.JmpInd:
-        case Co.CallInd: {
-          const t = indirectTarget(vm, cpu, insn);
-          if (site.co === Co.CallInd) push(cpu, vm, insn.opsz32 ? 4 : 2, next);
-          cpu.eip = t;
-          cpu.ip = t;
-          this.chargeLookup(vm, b);
-          break;
+            this.logCo(vm, eip, ins, TrapOp.CPUID, cpu.regs[0] >>> 0, 0);
+            break;
+          default:
+            throw new Unvirtualizable(
+              `binary translation does not translate the instruction at 0x${eip.toString(16)} ` +
+                `(${Array.from(ins, (x) => x.toString(16).padStart(2, '0')).join(' ')}): 16-bit control transfer or SYSENTER/SYSEXIT`,
+            );
         }
-        case Co.Far:
-          if (this.far(vm, insn, ins, site, next)) logCo(site.op, eip, cpu.eip >>> 0, 300);
-          else {
-            // A far RET to an outer ring: the real RETF right after the callout does it.
-            this.resumeGuest = eip;
-            this.resumeTc = site.resume;
-          }
-          break;
-        case Co.StoreSys: {
-          const v = vm.v;
-          let val = 0;
-          if (site.op === TrapOp.SGDT) storeTable(vm, cpu, insn, v.gdtr);
-          else if (site.op === TrapOp.SIDT) storeTable(vm, cpu, insn, v.idtr);
-          else if (site.op === TrapOp.SMSW) {
-            val = v.cr0 >>> 0;
-            if (insn.mod === 3 && insn.opsz32) cpu.regs[insn.rm] = val;
-            else storeRm16(vm, cpu, insn, val);
-          } else {
-            val = site.op === TrapOp.SLDT ? v.ldtr.sel : v.tr.sel;
-            storeRm16(vm, cpu, insn, val);
-          }
-          goNext();
-          if (site.op === TrapOp.SGDT) val = v.gdtr.base;
-          if (site.op === TrapOp.SIDT) val = v.idtr.base;
-          logCo(site.op, val, 0);
-          break;
-        }
-        case Co.SegRead: {
-          let val: number;
-          if (insn.opcode === 0x0e || insn.opcode === 0x16) {
-            val = virtualSelector(cpu, insn.opcode === 0x0e ? CS : SS);
-            push(cpu, vm, insn.opsz32 ? 4 : 2, val);
-          } else {
-            val = virtualSelector(cpu, insn.reg);
-            storeRm16(vm, cpu, insn, val);
-          }
-          goNext();
-          logCo(site.op, cpu.segSel[insn.opcode === 0x16 || insn.reg === SS ? SS : CS], val);
-          break;
-        }
-        case Co.DescCheck: {
-          const sel =
-            insn.mod === 3
-              ? cpu.regs[insn.rm] & 0xffff
-              : vm.mem.read((cpu.segBase[insn.eaSeg] + insn.eaOff) >>> 0, 2);
-          const which = (
-            {
-              [TrapOp.LAR]: 'lar',
-              [TrapOp.LSL]: 'lsl',
-              [TrapOp.VERR]: 'verr',
-              [TrapOp.VERW]: 'verw',
-            } as const
-          )[site.op as 36 | 37 | 38 | 39];
-          const [zf, val] = descriptorCheck(vm, cpu, which, sel);
-          cpu.setFlagBits(zf ? ZF : 0, ZF);
-          if (zf && (which === 'lar' || which === 'lsl')) {
-            if (insn.opsz32) cpu.regs[insn.reg] = val;
-            else cpu.r16[insn.reg * 2] = val & 0xffff;
-          }
-          goNext();
-          logCo(site.op, sel, zf ? 1 : 0);
-          break;
-        }
-        case Co.Cpuid:
-          // Pre-VT x86 lets CPUID run anywhere: the physical CPU answers, right after the callout.
-          this.resumeGuest = eip;
-          this.resumeTc = site.resume;
-          logCo(TrapOp.CPUID, cpu.regs[0] >>> 0, 0);
-          break;
-        default:
-          throw new Unvirtualizable(
-            `binary translation does not translate the instruction at 0x${eip.toString(16)} ` +
-              `(${Array.from(ins, (x) => x.toString(16).padStart(2, '0')).join(' ')}): 16-bit control transfer or SYSENTER/SYSEXIT`,
-          );
       }
       // A callout that fell through continues in its unit (if the unit is still alive).
       if (!site.ends && this.resumeTc < 0 && cpu.ip >>> 0 === next && cpu.cpl === 1) {
@@ -515,6 +510,96 @@ export class BinaryTranslation extends BtCoherence {
     }
     if (vm.state === 'runnable' && !this.stiShadow) this.injectPending(vm);
     if (vm.state !== 'runnable') vmm.requestStop();
+  }
+
+  /**
+   * IN/OUT (not the string forms) from translated code: the guest kernel (CPL 0) may always do
+   * I/O. The same device access and the same record as the shared emulation
+   * (../vmm/emulate-privileged.ts), priced as a callout (what `rebate` would make of it).
+   */
+  private portIo(vm: Vm, ins: Uint8Array, eip: number, next: number, out: boolean): void {
+    const cpu = this.cpu;
+    let p = 0;
+    let opsz32 = true;
+    for (; p < ins.length - 1; p++) {
+      const x = ins[p];
+      if (x === 0x66) opsz32 = false;
+      else if (
+        x !== 0x67 &&
+        x !== 0xf0 &&
+        x !== 0xf2 &&
+        x !== 0xf3 &&
+        (x & 0xe7) !== 0x26 &&
+        (x & 0xfe) !== 0x64
+      )
+        break;
+    }
+    const op = ins[p];
+    const size = (op & 1) === 0 ? 1 : opsz32 ? 4 : 2;
+    const port = op < 0xe8 ? ins[p + 1] : cpu.regs[EDX] & 0xffff;
+    this.goTo(next);
+    let value: number;
+    if (out) {
+      value = size === 1 ? cpu.regs[EAX] & 0xff : size === 2 ? cpu.regs[EAX] & 0xffff : cpu.regs[EAX] >>> 0;
+      if (size === 1) vm.io.out8(port, value);
+      else if (size === 2) vm.io.out16(port, value);
+      else vm.io.out32(port, value);
+    } else {
+      value = size === 1 ? vm.io.in8(port) : size === 2 ? vm.io.in16(port) : vm.io.in32(port);
+      if (size === 1) cpu.r8[0] = value;
+      else if (size === 2) cpu.r16[0] = value;
+      else cpu.regs[EAX] = value;
+    }
+    const c = this.vmm.cost;
+    const cost = Math.max(c.btCallout, c.portIo - (c.roundTrip + c.simpleWork) + c.btCallout);
+    const vmm = this.vmm;
+    vmm.record(
+      vm,
+      TrapKind.PortIo,
+      out ? TrapOp.OUT : TrapOp.IN,
+      TrapAction.Emulated,
+      cost,
+      out ? TrapFlag.Out : 0,
+      port,
+      size,
+      value,
+      1,
+      eip,
+    );
+    vmm.log.setInstruction(ins, 0, ins.length);
+    vmm.log.setRegMask((out ? 0 : regBit('eax')) | regBit('eip'));
+  }
+
+  private goTo(eip: number): void {
+    this.cpu.eip = eip;
+    this.cpu.ip = eip;
+  }
+
+  /** The record of a callout BT emulates itself (not through the shared trap-and-emulate code). */
+  private logCo(
+    vm: Vm,
+    eip: number,
+    ins: Uint8Array,
+    op: number,
+    before: number,
+    after: number,
+    extra = 0,
+  ): void {
+    const vmm = this.vmm;
+    vmm.record(
+      vm,
+      TrapKind.Callout,
+      op,
+      TrapAction.Emulated,
+      vmm.cost.btCallout + extra,
+      0,
+      before,
+      after,
+      0,
+      0,
+      eip,
+    );
+    vmm.log.setInstruction(ins, 0, ins.length);
   }
 
   /** An exit stub fired: translate the successor if needed, chain the branch to it, go there. */
@@ -561,11 +646,11 @@ export class BinaryTranslation extends BtCoherence {
    */
   private rebate(vm: Vm): void {
     const log = this.vmm.log;
-    if (log.count === 0) return;
-    const r = log.get(log.count - 1);
+    const was = log.lastCost;
+    if (log.count === 0 || was < 0) return;
     const c = this.vmm.cost;
-    const cost = Math.max(c.btCallout, r.cost - (c.roundTrip + c.simpleWork) + c.btCallout);
-    log.setOutcome(r.action, cost);
-    this.vmm.charge(vm, cost - r.cost);
+    const cost = Math.max(c.btCallout, was - (c.roundTrip + c.simpleWork) + c.btCallout);
+    log.setOutcome(log.lastAction, cost);
+    this.vmm.charge(vm, cost - was);
   }
 }

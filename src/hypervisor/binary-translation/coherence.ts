@@ -12,7 +12,7 @@ import { BtAreaVmm } from './area.ts';
 import { adaptableStore, Cls, classify } from './classify.ts';
 import { ADAPT_AFTER, type BtState, storeSize } from './state.ts';
 import type { Site, Unit } from './tc.ts';
-import { MAX_UNIT_BYTES, translateUnit } from './translator.ts';
+import { MAX_UNIT_BYTES, MAX_UNIT_EXITS, translateUnit } from './translator.ts';
 
 export abstract class BtCoherence extends BtAreaVmm {
   /** The next dispatch re-runs one instruction from a transient unit (its page was just written). */
@@ -28,7 +28,7 @@ export abstract class BtCoherence extends BtAreaVmm {
         return u;
       }
     }
-    if (tc.used + MAX_UNIT_BYTES > tc.size) this.flushTc(vm, b, 1);
+    if (tc.used + MAX_UNIT_BYTES > tc.size || tc.cellsFree < MAX_UNIT_EXITS) this.flushTc(vm, b, 1);
     const u = translateUnit(
       tc,
       b.src,
@@ -38,6 +38,8 @@ export abstract class BtCoherence extends BtAreaVmm {
       transient ? 1 : undefined,
       this.tableLinear(vm),
       b.adaptive,
+      this.cellLinear(vm),
+      b.retSites,
     );
     if (transient) b.stats.transient++;
     else this.protect(vm, b, u);

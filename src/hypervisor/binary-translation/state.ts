@@ -28,6 +28,8 @@ export interface BtState {
   };
   /** Coherence faults per guest store EIP (adaptive translation watches these). */
   hot: Map<number, number>;
+  /** Guest return addresses of translated CALLs: their units get the RET entry check in front. */
+  retSites: Set<number>;
   /** Guest EIPs of stores retranslated into callouts (A&A's adaptive translation). */
   adaptive: Set<number>;
   /** Pages an adaptive store has open (linear page, guest-physical write address, size), in fours. */

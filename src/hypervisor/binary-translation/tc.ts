@@ -59,12 +59,24 @@ export const Map_ = {
 export const TABLE_PAGE = TC_PAGE + TC_PAGES;
 export const TABLE_PAGES = 64;
 export const TABLE_ENTRIES = 65536;
+/**
+ * Chaining cells: one dword per exit whose target was not translated yet, holding the TC address
+ * its `jmp ss:[cell]` goes to (first its callout stub, then the target unit once chained). Chaining
+ * writes a cell, never the code: a write into translated code makes the CPU drop every block it
+ * decoded from that page (and gives the page up after a few dozen), so patching rel32s as units
+ * chain kept the hottest TC pages in the interpreter. Read-only to the guest, after the table.
+ */
+export const CELL_PAGE = TABLE_PAGE + TABLE_PAGES;
+export const CELL_PAGES = 32;
+export const CELLS = CELL_PAGES * 1024;
 
 export interface Exit {
   /** Guest EIP the branch goes to. */
   target: number;
-  /** TC offset of the rel32 field to patch (chaining). */
+  /** TC offset of the branch's rel32 when it goes straight to its target (linked when translated), else -1. */
   patch: number;
+  /** Its chaining cell (CELLS), or -1 (a direct branch, or a transient unit's exit). */
+  cell: number;
   /** TC offset of this exit's callout stub. */
   stub: number;
   /** Unit it is chained to, or null (goes through its stub). */
@@ -134,14 +146,33 @@ export class TranslationCache {
   missStub = -1;
   /** Called when a unit dies (the VMM unhooks it from the RET lookup table). */
   onKill: ((u: Unit) => void) | null = null;
-  /** Statistics. */
-  stats = { units: 0, flushes: 0, invalidations: 0, chained: 0, lookups: 0, callouts: 0 };
+  /**
+   * Statistics: `linked` exits went straight to a unit that existed when they were translated;
+   * `codePatches` are writes into already-written TC code (re-pointing a direct branch at its stub
+   * when its target dies), each of which makes the CPU drop the blocks it decoded from that page.
+   */
+  stats = {
+    units: 0,
+    flushes: 0,
+    invalidations: 0,
+    chained: 0,
+    linked: 0,
+    codePatches: 0,
+    lookups: 0,
+    callouts: 0,
+  };
+  /** Chaining cells handed out since the last flush. */
+  cellsUsed = 0;
+  /** Linear address of TC offset 0 (the VMM sets it whenever the TC is emptied). */
+  lin = 0;
 
   constructor(
     private readonly ram: Uint8Array,
     /** Host frames of the TC pages, in order. */
     readonly frames: number[],
     private readonly codeWritten: (host: number, len: number) => void,
+    /** Host frames of the chaining cells (CELL_PAGES). */
+    readonly cellFrames: number[] = [],
   ) {}
 
   newUnit(guestEip: number, gpa: number, transient: boolean): Unit {
@@ -184,6 +215,27 @@ export class TranslationCache {
     }
   }
 
+  /** A fresh chaining cell (the caller checked `cellsFree`). */
+  newCell(): number {
+    return this.cellsUsed++;
+  }
+  get cellsFree(): number {
+    return this.cellFrames.length * 1024 - this.cellsUsed;
+  }
+  /** Host address of cell `i`. */
+  cellHost(i: number): number {
+    return this.cellFrames[i >>> 10] + 4 * (i & 1023);
+  }
+  /** Point cell `i` at TC offset `to` (a data store: no decoded code is touched). */
+  setCell(i: number, to: number): void {
+    const h = this.cellHost(i);
+    const v = (this.lin + to) >>> 0;
+    this.ram[h] = v & 0xff;
+    this.ram[h + 1] = (v >>> 8) & 0xff;
+    this.ram[h + 2] = (v >>> 16) & 0xff;
+    this.ram[h + 3] = v >>> 24;
+  }
+
   readBytes(off: number, len: number): Uint8Array {
     const out = new Uint8Array(len);
     for (let i = 0; i < len; i++) out[i] = this.ram[this.host(off + i)];
@@ -192,6 +244,7 @@ export class TranslationCache {
 
   /** Point the rel32 at TC offset `patch` to TC offset `to`. */
   patchRel32(patch: number, to: number): void {
+    this.stats.codePatches++;
     const rel = (to - (patch + 4)) | 0;
     this.write(patch, [rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, (rel >>> 24) & 0xff]);
   }
@@ -263,10 +316,11 @@ export class TranslationCache {
     }
   }
 
-  /** Chain exit `e` straight to unit `to`. */
+  /** Chain exit `e` straight to unit `to` (through its cell; a direct branch only if it has none). */
   link(e: Exit, to: Unit): void {
     if (!e.from.valid || e.from.gen !== this.gen || !to.valid || to.transient) return;
-    this.patchRel32(e.patch, to.start);
+    if (e.cell >= 0) this.setCell(e.cell, to.start);
+    else this.patchRel32(e.patch, to.start);
     e.linked = to;
     to.incoming.push(e);
     this.stats.chained++;
@@ -291,7 +345,8 @@ export class TranslationCache {
     if (this.units.get(u.guestEip) === u) this.units.delete(u.guestEip);
     for (const e of u.incoming) {
       if (e.linked === u && e.from.valid && e.from.gen === this.gen) {
-        this.patchRel32(e.patch, e.stub);
+        if (e.cell >= 0) this.setCell(e.cell, e.stub);
+        else this.patchRel32(e.patch, e.stub);
         e.linked = null;
       }
     }
@@ -310,6 +365,7 @@ export class TranslationCache {
     this.pageUnits.clear();
     this.n = 0;
     this.used = 0;
+    this.cellsUsed = 0;
     this.missStub = -1;
     this.gen++;
     this.epoch++;

@@ -1,6 +1,7 @@
 /**
  * The translator: one translation unit (at most 12 guest instructions, ending at the first
- * control transfer) from guest kernel code into real IA-32 code in the TC (Adams & Agesen 2006).
+ * unconditional control transfer; a Jcc is a side exit) from guest kernel code into real IA-32
+ * code in the TC (Adams & Agesen 2006).
  *
  *   IDENT            the guest bytes, unchanged
  *   CLI              mov dword ss:[area.vif], 0         (inline: the virtual IF lives in the area)
@@ -9,15 +10,21 @@
  *   POPF             vif ← image.IF, then a real popfd (arithmetic flags; ring 1 keeps the real IF);
  *                    a callout when the image changes IOPL or enables a pending interrupt
  *   RET, JMP/CALL r/m  the inline lookup: target → area, jmp [table + (target & 0xffff)*4]
- *   Jcc / JMP rel    jcc rel32 / jmp rel32 → exit stub   (patched to the successor: chaining)
- *   CALL rel         push <guest return EIP>; jmp rel32 → exit stub
- *   LOOP/JECXZ rel8  loop +2; jmp +5; jmp → taken stub; jmp → fall-through stub
+ *   Jcc              jcc rel32 → the target's unit, or → exit stub; the unit goes on with the
+ *                    fall-through (a unit may hold several conditional branches: its side exits)
+ *   JMP rel          jmp rel32 → the target's unit, or jmp ss:[cell] (chaining writes the cell)
+ *   CALL rel         push <guest return EIP>; then as JMP rel
+ *   LOOP/JECXZ rel8  loop +2; jmp short over; jmp → taken; over: jmp → fall-through
  *   sensitive        int 0xBB                            (callout: the VMM looks the TC address up)
  *   IRET             int 0xBB; iret                      (the VMM emulates a return to guest ring 0;
  *                                                          to guest ring 3 it resumes at the real IRET)
  *   CPUID            int 0xBB; cpuid                     (the physical CPU answers, as it would natively)
- *   unit end         jmp rel32 → exit stub
- *   exit stub        int 0xBB                            (translate the target, chain, continue)
+ *   unit end         as JMP rel to the next guest instruction
+ *   exit stub        [jmp ss:[cell]] int 0xBB            (translate the target, chain, continue)
+ *
+ * A branch whose target unit already exists (and was translated from the same guest-physical
+ * bytes) goes straight to it; any other goes through a chaining cell (tc.ts): chaining writes
+ * that cell, never the translated code, so the CPU keeps the blocks it decoded from the TC.
  *
  * `int 0xBB` at real ring 1 is a real software interrupt: the CPU hands it to the VMM's monitor
  * like any other event; the VMM recognises it by its TC address (tc.sites), never by the vector.
@@ -44,8 +51,10 @@ export const CALLOUT_VECTOR = 0xbb;
 const WINDOW = 96;
 /** Most guest instructions per unit (VMware's limit). */
 export const MAX_UNIT_INSNS = 12;
-/** Upper bound of one unit's code: 12 × (15 bytes + a 10-byte rewrite) + 13 stubs. */
-export const MAX_UNIT_BYTES = 12 * 25 + 13 * 2 + 16;
+/** Upper bound of one unit's code: 13 instructions of at most 64 bytes (the inline POPF's sequence) + 14 stubs. */
+export const MAX_UNIT_BYTES = 13 * 64 + 14 * 9 + 16;
+/** Upper bound of one unit's exits (a conditional branch per instruction, the end's, LOOP's two). */
+export const MAX_UNIT_EXITS = 16;
 
 /** Guest code bytes as the guest kernel would fetch them (through its own page tables). */
 export interface CodeSource {
@@ -65,6 +74,166 @@ const REWRITE_NAMES: Record<number, string> = {
   [Cls.Loop]: 'loop with re-targeted exits',
 };
 
+// The unit being written. Translation is not re-entrant, so its state lives here rather than in
+// closures made per unit (the translator runs ~20 k times per Linux boot: allocation matters).
+let tc_: TranslationCache;
+let src_: CodeSource;
+let u_: Unit;
+let base_ = 0;
+let transient_ = false;
+let areaLin_ = 0;
+let tableLin_ = 0;
+let cellLin_ = 0;
+/** The unit's code (copied into the TC at the end). */
+const buf = new Uint8Array(MAX_UNIT_BYTES + 64);
+let bn = 0;
+/** Exits whose stub comes after the body: buf index of a rel32 to aim at the stub (or -1), whether the stub starts with jmp ss:[cell]. */
+const pendAt: number[] = [];
+const pendExit: Exit[] = [];
+const pendViaCell: boolean[] = [];
+/** Exits that went straight to an existing unit (entered in its `incoming` once committed). */
+const direct: Exit[] = [];
+const pages: number[] = [];
+
+const NO_BYTES = new Uint8Array(0);
+const pos = () => base_ + bn;
+function emit(a: number, b = -1, c = -1, d = -1): void {
+  buf[bn++] = a;
+  if (b >= 0) buf[bn++] = b;
+  if (c >= 0) buf[bn++] = c;
+  if (d >= 0) buf[bn++] = d;
+}
+function emitIns(ins: Uint8Array): void {
+  buf.set(ins, bn);
+  bn += ins.length;
+}
+function emit32(v: number): void {
+  buf[bn] = v;
+  buf[bn + 1] = v >>> 8;
+  buf[bn + 2] = v >>> 16;
+  buf[bn + 3] = v >>> 24;
+  bn += 4;
+}
+function addPage(g: number | null): void {
+  if (g === null) return;
+  const p = (g & ~0xfff) >>> 0;
+  if (!pages.includes(p)) pages.push(p);
+}
+/** The live unit a branch to guest `target` may go straight to: same EIP, same guest-physical bytes. */
+function existing(target: number): Unit | null {
+  if (transient_) return null;
+  if (target === u_.guestEip) return u_;
+  const t = tc_.units.get(target);
+  if (!t?.valid || t.gen !== tc_.gen) return null;
+  return src_.gpa(target) === t.gpa ? t : null;
+}
+function newExit(target: number, t: Unit | null, patch: number, cell: number): Exit {
+  const e: Exit = { target: target >>> 0, patch, cell, stub: 0, linked: t, from: u_ };
+  u_.exits.push(e);
+  return e;
+}
+function pend(at: number, e: Exit, viaCell: boolean): void {
+  pendAt.push(at);
+  pendExit.push(e);
+  pendViaCell.push(viaCell);
+}
+/** The rel32 of a branch (its opcode already emitted): to the target's unit, else to its exit stub. */
+function branchRel32(target: number): void {
+  const t = existing(target);
+  const e = newExit(target, t, pos(), t || transient_ ? -1 : tc_.newCell());
+  if (t) {
+    direct.push(e);
+    pend(-1, e, false); // its stub, for when the target goes
+    emit32((t.start - (pos() + 4)) | 0);
+  } else {
+    pend(bn, e, e.cell >= 0);
+    emit32(0);
+  }
+}
+/** An unconditional jump to guest `target`: jmp rel32 to its unit, or jmp ss:[cell]. */
+function jmpTo(target: number): void {
+  if (transient_ || existing(target)) {
+    emit(0xe9);
+    branchRel32(target);
+    return;
+  }
+  const e = newExit(target, null, -1, tc_.newCell());
+  emit(0x36, 0xff, 0x25);
+  emit32((cellLin_ + 4 * e.cell) >>> 0); // jmp ss:[cell]
+  pend(-1, e, false);
+}
+function jmpExit(target: number): void {
+  tc_.mapInsn(pos(), target, true);
+  jmpTo(target);
+}
+function site(
+  co: number,
+  op: number,
+  guest: number,
+  bytes: Uint8Array,
+  ends: boolean,
+  kind: number = Map_.Exact,
+): void {
+  const at = pos();
+  tc_.mapInsn(at, guest, kind);
+  emit(0xcd, CALLOUT_VECTOR);
+  tc_.sites.set(at, {
+    co,
+    op,
+    guestEip: guest,
+    len: bytes.length,
+    resume: pos(),
+    ends,
+    bytes: bytes.slice(),
+    unit: u_,
+    exit: null,
+    count: 0,
+  });
+}
+const area = (off: number) => emit32((areaLin_ + off) >>> 0);
+/** mov ss:[area+off], ecx / mov ecx, ss:[area+off] (and EDX with reg = 2). */
+function toArea(off: number, reg = 1): void {
+  emit(0x36, 0x89, 0x05 | (reg << 3));
+  area(off);
+}
+function fromArea(off: number, reg = 1): void {
+  emit(0x36, 0x8b, 0x05 | (reg << 3));
+  area(off);
+}
+/** A forward rel8 jump whose displacement is filled in later (`land`). */
+function jump8(op: number): number {
+  emit(op, 0);
+  return bn;
+}
+function land(after: number): void {
+  buf[after - 1] = bn - after;
+}
+/** The inline lookup once ECX holds the guest target (guest ECX saved in area.scr). */
+function lookup(): void {
+  toArea(AREA_TARGET); // mov ss:[target], ecx
+  emit(0x0f, 0xb7, 0xc9); // movzx ecx, cx
+  emit(0x36, 0xff, 0x24, 0x8d);
+  emit32(tableLin_); // jmp ss:[table + ecx*4]
+}
+
+/** A guest instruction of a unit's listing; its text is disassembled only when the UI asks. */
+class ListingRow {
+  private text_: string;
+  constructor(
+    readonly eip: number,
+    readonly len: number,
+    text: string,
+    private readonly copy: Uint8Array | null,
+    readonly rewritten: string,
+  ) {
+    this.text_ = text;
+  }
+  get text(): string {
+    if (this.text_ === '' && this.copy) this.text_ = textOf(this.copy, this.eip);
+    return this.text_;
+  }
+}
+
 /**
  * Translate the unit starting at guest EIP `eip` into `tc` (which must have MAX_UNIT_BYTES free).
  * `areaLin`: linear address of the VM's virtual-CPU area. Throws GuestPageFault when the first
@@ -81,81 +250,43 @@ export function translateUnit(
   tableLin = 0,
   /** Guest EIPs of stores retranslated adaptively (bracketed by StoreOpen/StoreClose callouts). */
   adaptive: ReadonlySet<number> | null = null,
+  /** Linear address of the chaining cells. */
+  cellLin = 0,
+  /** Guest return addresses of the CALLs translated so far (filled here): RET targets. */
+  retSites: Set<number> | null = null,
 ): Unit {
   const gpa0 = src.gpa(eip);
   if (gpa0 === null) throw new GuestPageFault(eip >>> 0, src.faultCode(eip));
   const u = tc.newUnit(eip >>> 0, gpa0, transient);
   const base = u.start;
-  const buf: number[] = [];
-  const pos = () => base + buf.length;
-  const pending: { at: number; exit: Exit }[] = [];
-  const pages = new Set<number>();
-  const emit = (...b: number[]) => {
-    for (const x of b) buf.push(x & 0xff);
-  };
-  const emit32 = (v: number) => emit(v, v >>> 8, v >>> 16, v >>> 24);
-  /** A rel32 whose target is the stub of a new exit to guest `target`. */
-  const exitRel32 = (target: number) => {
-    const e: Exit = { target: target >>> 0, patch: pos(), stub: 0, linked: null, from: u };
-    u.exits.push(e);
-    pending.push({ at: buf.length, exit: e });
-    emit32(0);
-  };
-  const jmpExit = (target: number) => {
-    tc.mapInsn(pos(), target, true);
+  tc_ = tc;
+  src_ = src;
+  u_ = u;
+  base_ = base;
+  transient_ = transient;
+  areaLin_ = areaLin;
+  tableLin_ = tableLin;
+  cellLin_ = cellLin;
+  bn = 0;
+  pendAt.length = 0;
+  pendExit.length = 0;
+  pendViaCell.length = 0;
+  direct.length = 0;
+  pages.length = 0;
+  if (!transient && tc.missStub >= 0 && retSites?.has(u.guestEip)) {
+    // A CALL returns here: the RET lookup's entry check goes in front of the unit (a hit falls
+    // into it; see emitIndEntry).
+    tc.mapInsn(pos(), u.guestEip, false);
+    fromArea(AREA_TARGET); // mov ecx, ss:[target]
+    emit(0x8d, 0x89);
+    emit32(-u.guestEip | 0); // lea ecx, [ecx - guest EIP]
+    emit(0xe3, 0x05); // jecxz hit
     emit(0xe9);
-    exitRel32(target);
-  };
-  const site = (
-    co: number,
-    op: number,
-    guest: number,
-    bytes: Uint8Array,
-    ends: boolean,
-    kind: number = Map_.Exact,
-  ) => {
-    const at = pos();
-    tc.mapInsn(at, guest, kind);
-    emit(0xcd, CALLOUT_VECTOR);
-    tc.sites.set(at, {
-      co,
-      op,
-      guestEip: guest,
-      len: bytes.length,
-      resume: pos(),
-      ends,
-      bytes: bytes.slice(),
-      unit: u,
-      exit: null,
-      count: 0,
-    });
-  };
-
-  const area = (off: number) => emit32((areaLin + off) >>> 0);
-  /** mov ss:[area+off], ecx / mov ecx, ss:[area+off] (and EDX with reg = 2). */
-  const toArea = (off: number, reg = 1) => {
-    emit(0x36, 0x89, 0x05 | (reg << 3));
-    area(off);
-  };
-  const fromArea = (off: number, reg = 1) => {
-    emit(0x36, 0x8b, 0x05 | (reg << 3));
-    area(off);
-  };
-  /** A forward rel8 jump whose displacement is filled in later (`land`). */
-  const jump8 = (...op: number[]) => {
-    emit(...op, 0);
-    return buf.length;
-  };
-  const land = (after: number) => {
-    buf[after - 1] = buf.length - after;
-  };
-  /** The inline lookup once ECX holds the guest target (guest ECX saved in area.scr). */
-  const lookup = () => {
-    toArea(AREA_TARGET); // mov ss:[target], ecx
-    emit(0x0f, 0xb7, 0xc9); // movzx ecx, cx
-    emit(0x36, 0xff, 0x24, 0x8d);
-    emit32(tableLin); // jmp ss:[table + ecx*4]
-  };
+    emit32((tc.missStub - (pos() + 4)) | 0); // jmp miss
+    fromArea(AREA_SCR); // hit: mov ecx, ss:[scr]
+    u.indEntry = base;
+    u.start = pos();
+  }
 
   let cur = eip >>> 0;
   let ended = false;
@@ -183,13 +314,11 @@ export function translateUnit(
     const last = (cur + c.len - 1) >>> 0;
     if (cur >>> 12 !== lastPage) {
       lastPage = cur >>> 12;
-      const g = src.gpa(cur);
-      if (g !== null) pages.add((g & ~0xfff) >>> 0);
+      addPage(src.gpa(cur));
     }
     if (last >>> 12 !== lastPage) {
       lastPage = last >>> 12;
-      const g = src.gpa(last);
-      if (g !== null) pages.add((g & ~0xfff) >>> 0);
+      addPage(src.gpa(last));
     }
     const next = (cur + c.len) >>> 0;
     const ins = bytes.subarray(0, c.len);
@@ -206,20 +335,20 @@ export function translateUnit(
           // Adaptive translation: the VMM opens the store's page, the store runs, the VMM closes it.
           site(Co.StoreOpen, 0, cur, ins, false);
           tc.mapInsn(pos(), cur, Map_.Precise);
-          emit(...ins);
+          emitIns(ins);
           site(Co.StoreClose, 0, next, ins, false, Map_.Mid);
           u.rewritten++;
           how = 'adaptive: a callout opens the page for the store';
           break;
         }
         tc.mapInsn(pos(), cur, true);
-        emit(...ins);
+        emitIns(ins);
         u.ident++;
         break;
       case Cls.Bad:
         // Undecodable: the CPU raises #UD on the very same bytes, at the guest EIP.
         tc.mapInsn(pos(), cur, true);
-        emit(...ins);
+        emitIns(ins);
         u.ident++;
         ended = true;
         break;
@@ -235,27 +364,25 @@ export function translateUnit(
         const cc = op === 0x0f ? ins[c.opAt + 1] & 0xf : op & 0xf;
         tc.mapInsn(pos(), cur, true);
         emit(0x0f, 0x80 | cc);
-        exitRel32(c.target);
-        jmpExit(next);
+        branchRel32(c.target);
         u.rewritten++;
-        ended = true;
+        // Not the end of the unit: the fall-through follows in line.
         break;
       }
       case Cls.Jmp:
         tc.mapInsn(pos(), cur, true);
-        emit(0xe9);
-        exitRel32(c.target);
+        jmpTo(c.target);
         u.rewritten++;
         ended = true;
         break;
       case Cls.Call:
+        retSites?.add(next);
         tc.mapInsn(pos(), cur, true);
         emit(0x68);
         emit32(next);
         // After the push the guest state is half-way through the CALL: no interrupt there.
         tc.mapInsn(pos(), cur, false);
-        emit(0xe9);
-        exitRel32(c.target);
+        jmpTo(c.target);
         u.rewritten++;
         ended = true;
         break;
@@ -265,8 +392,9 @@ export function translateUnit(
         if (ins.subarray(0, c.opAt).includes(0x67)) emit(0x67);
         emit(ins[c.opAt], 2); // taken → +2
         tc.mapInsn(pos(), next, true);
-        emit(0xeb, 5); // not taken → the fall-through jump
+        const over = jump8(0xeb); // not taken → the fall-through jump
         jmpExit(c.target);
+        land(over);
         jmpExit(next);
         u.rewritten++;
         ended = true;
@@ -278,11 +406,13 @@ export function translateUnit(
           // ModR/M (reg := ECX) while ECX is still the guest's, so a fault there is precise; CALL
           // pushes the guest return address only once ECX is restored.
           const call = c.co === Co.CallInd;
+          if (call) retSites?.add(next);
           tc.mapInsn(pos(), cur, true);
           toArea(AREA_SCR); // mov ss:[scr], ecx
           tc.mapInsn(pos(), cur, Map_.Precise);
           for (let k = 0; k < c.opAt; k++) emit(ins[k]); // segment / address-size prefixes
-          emit(0x8b, (ins[c.opAt + 1] & 0xc7) | 0x08, ...ins.subarray(c.opAt + 2)); // mov ecx, r/m32
+          emit(0x8b, (ins[c.opAt + 1] & 0xc7) | 0x08);
+          emitIns(ins.subarray(c.opAt + 2)); // mov ecx, r/m32
           tc.mapInsn(pos(), cur, Map_.Mid);
           if (call) {
             toArea(AREA_TARGET);
@@ -332,7 +462,7 @@ export function translateUnit(
         } else if (c.op === TrapOp.FAR_RET) {
           // Likewise a far RET to an outer ring (after a call gate from user mode): the guest's RETF.
           tc.mapInsn(pos(), cur, true);
-          for (const x of ins) emit(x);
+          emitIns(ins);
         }
         u.rewritten++;
         how = 'callout';
@@ -428,48 +558,60 @@ export function translateUnit(
     // The instruction after STI: no interrupt before it completes (its first TC instruction is
     // not a boundary; the STI callout's single step also runs on to the next exact point).
     if (shadowed && tc.mapped > map0) tc.setMapKind(map0, Map_.Mid);
-    const at = cur;
-    const copy = c.text === '' ? ins.slice() : null;
-    let text = c.text;
-    u.listing.push({
-      eip: cur,
-      len: c.len,
-      get text() {
-        if (text === '' && copy) text = textOf(copy, at);
-        return text;
-      },
-      rewritten: c.cls === Cls.Ident ? '' : how || REWRITE_NAMES[c.cls] || 'rewritten',
-    });
+    u.listing.push(
+      new ListingRow(
+        cur,
+        c.len,
+        c.text,
+        c.text === '' ? ins.slice() : null,
+        c.cls === Cls.Ident ? '' : how || REWRITE_NAMES[c.cls] || 'rewritten',
+      ),
+    );
     cur = next;
   }
   if (!ended) jmpExit(cur);
-  // Exit stubs after the body: each a callout the VMM recognises by its address.
-  for (const p of pending) {
+  // Exit stubs after the body: each a callout the VMM recognises by its address (behind a
+  // jmp ss:[cell] when a conditional branch reaches it: the cell chains it).
+  for (let i = 0; i < pendExit.length; i++) {
+    const e = pendExit[i];
+    const first = pos();
+    if (pendViaCell[i]) {
+      tc.mapInsn(first, e.target, true);
+      emit(0x36, 0xff, 0x25);
+      emit32((cellLin + 4 * e.cell) >>> 0);
+    }
     const stub = pos();
-    p.exit.stub = stub;
-    tc.mapInsn(stub, p.exit.target, true);
+    e.stub = stub;
+    tc.mapInsn(stub, e.target, true);
     emit(0xcd, CALLOUT_VECTOR);
     tc.sites.set(stub, {
       co: Co.Exit,
       op: 0,
-      guestEip: p.exit.target,
+      guestEip: e.target,
       len: 0,
       resume: pos(),
       ends: true,
-      bytes: new Uint8Array(0),
+      bytes: NO_BYTES,
       unit: u,
-      exit: p.exit,
+      exit: e,
       count: 0,
     });
-    const rel = (stub - (base + p.at + 4)) | 0;
-    buf[p.at] = rel & 0xff;
-    buf[p.at + 1] = (rel >>> 8) & 0xff;
-    buf[p.at + 2] = (rel >>> 16) & 0xff;
-    buf[p.at + 3] = (rel >>> 24) & 0xff;
+    const at = pendAt[i];
+    if (at < 0) continue;
+    const rel = (first - (base + at + 4)) | 0;
+    buf[at] = rel;
+    buf[at + 1] = rel >>> 8;
+    buf[at + 2] = rel >>> 16;
+    buf[at + 3] = rel >>> 24;
   }
-  u.pages = [...pages];
-  u.end = base + buf.length;
-  tc.write(base, buf);
+  u.pages = pages.slice();
+  u.end = base + bn;
+  tc.write(base, buf.subarray(0, bn));
+  for (const e of pendExit) if (e.cell >= 0) tc.setCell(e.cell, e.stub);
+  for (const e of direct) {
+    e.linked?.incoming.push(e);
+    tc.stats.linked++;
+  }
   tc.commit(u);
   return u;
 }

@@ -356,6 +356,14 @@ export class TrapLog implements TrapLogReader {
     if (this.last >= 0) this.c.regMask[this.last] = mask;
   }
 
+  /** The last record's action and cost (cost −1 with no record), without building the whole record. */
+  get lastAction(): TrapAction {
+    return (this.last < 0 ? 0 : this.c.action[this.last]) as TrapAction;
+  }
+  get lastCost(): number {
+    return this.last < 0 ? -1 : this.c.cost[this.last];
+  }
+
   /** Update the action/cost of the last record once the VMM has decided. */
   setOutcome(action: TrapAction, cost: number): void {
     if (this.last < 0) return;
