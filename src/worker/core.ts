@@ -152,7 +152,13 @@ const SLOW_IPS = 2000;
  * most IDLE_LEAD_MS ahead of it. A busy guest is never held back (it lags the clock anyway).
  * Where slices end is invisible to the guest, so this changes nothing it can observe.
  */
-const IDLE_LEAD_MS = 2;
+const IDLE_LEAD_MS = 10;
+/**
+ * Frames while running with nothing new to show (no console output, no new trap records, no
+ * register snapshot due): at most this often. The page shows counters at 4 Hz, so an idle guest's
+ * 30 frames a second only kept both threads busy.
+ */
+const QUIET_FRAME_MS = 250;
 const TICKS_PER_MS = TICKS_PER_SECOND / 1000;
 /** Longest a single advance may take (ms): the chunk shrinks when one runs longer. */
 const CHUNK_MS = 2;
@@ -185,6 +191,8 @@ export class WorkerCore {
   private idling = false;
   private mips = 0;
   private loadSeq = 0;
+  /** Console output taken by hasNews() for the next frame, in order. */
+  private heldSerial: { vm: number; bytes: Uint8Array }[] = [];
 
   constructor(private readonly host: CoreHost) {}
 
@@ -499,6 +507,7 @@ export class WorkerCore {
       return;
     }
     this.session = s;
+    this.heldSerial = [];
     this.config = config;
     this.traps = new TrapView(s.traps);
     this.exec = new Executor(s, this.traps);
@@ -593,7 +602,9 @@ export class WorkerCore {
         const lead = (s.virtualTimeNs - this.paceV0) / 1e6 - (this.host.now() - this.paceT0);
         const allowed = Math.floor((IDLE_LEAD_MS - lead) * TICKS_PER_MS);
         if (allowed <= 0 && this.idling) {
-          waitMs = Math.min(16, Math.max(1, -allowed / TICKS_PER_MS));
+          // Sleep until the wall clock catches up with the virtual one, so an idle guest wakes
+          // the worker about once per IDLE_LEAD_MS (and per guest timer), not every millisecond.
+          waitMs = Math.min(IDLE_LEAD_MS, Math.max(1, lead));
           break;
         }
         budget = Math.min(budget, Math.max(allowed, 1000));
@@ -655,7 +666,8 @@ export class WorkerCore {
     // Slow motion shows every frame's registers, but still at most one frame per display frame:
     // posting one per slice (hundreds a second) kept the page busy cloning and handling them.
     if (now - this.lastFrameAt >= FRAME_EVERY_MS) {
-      this.postFrame(now - this.lastRegsAt >= (slow ? SLOW_REGS_EVERY_MS : REGS_EVERY_MS));
+      const regsDue = now - this.lastRegsAt >= (slow ? SLOW_REGS_EVERY_MS : REGS_EVERY_MS);
+      if (regsDue || now - this.lastFrameAt >= QUIET_FRAME_MS || this.hasNews()) this.postFrame(regsDue);
     }
     return { more: true, waitMs };
   }
@@ -693,11 +705,25 @@ export class WorkerCore {
     return v;
   }
 
+  /**
+   * Whether a frame would show something new besides the counters: console output (taken now and
+   * held for the frame), new trap records, or a Type 2 host (whose counters are its picture).
+   */
+  private hasNews(): boolean {
+    const s = this.session!;
+    for (let vm = 0; vm < s.vmCount; vm++) {
+      const b = s.takeSerial(vm);
+      if (b.length > 0) this.heldSerial.push({ vm, bytes: b });
+    }
+    return this.heldSerial.length > 0 || this.traps!.hasNew() || this.config?.hosting === 'type2';
+  }
+
   private postFrame(withRegs: boolean): void {
     const s = this.session!;
     this.lastFrameAt = this.host.now();
     const t = this.traps!;
-    const serial: { vm: number; bytes: Uint8Array }[] = [];
+    const serial = this.heldSerial;
+    this.heldSerial = [];
     for (let vm = 0; vm < s.vmCount; vm++) {
       const b = s.takeSerial(vm);
       if (b.length > 0) serial.push({ vm, bytes: b });
