@@ -279,9 +279,11 @@ export function TrapLog() {
         .trapSlice(start, end, w.filter, w.group)
         .then((r) => {
           if (follow && r.total > 0 && r.rows.index.length < Math.min(r.total, end - start)) {
+            // Up to the end of the log, whatever it has grown to meanwhile: rows past the total
+            // of the first reply would otherwise be drawn as placeholders until the next fetch.
             return emulator().trapSlice(
               Math.max(0, r.total - visible - OVERSCAN),
-              r.total,
+              0xffffffff,
               w.filter,
               w.group,
             );
