@@ -410,6 +410,30 @@ describe('WorkerCore', () => {
     expect(last.length).toBeLessThan(10);
   });
 
+  it('slow motion sleeps a few milliseconds at a time, not once per instruction', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    await h.core.handle({ type: 'setSpeed', ips: 100 });
+    await h.core.handle({ type: 'run' });
+    const s = h.sessions[0];
+    const waits: number[] = [];
+    const t0 = h.advance(0);
+    for (let i = 0; i < 100; i++) {
+      const r = h.core.runSlice();
+      expect(r.more).toBe(true);
+      waits.push(r.waitMs);
+      h.advance(r.waitMs); // the worker sleeps as long as it asked
+    }
+    // 100 instructions a second, one per 10 ms: between them the worker sleeps 4 ms or more at a
+    // time (it used to wake every millisecond to find nothing due).
+    const sleeps = waits.filter((w) => w > 0);
+    expect(sleeps.length).toBeGreaterThan(50);
+    expect(Math.min(...sleeps)).toBeGreaterThanOrEqual(4);
+    const wallMs = h.advance(0) - t0;
+    expect(s.instructions).toBeGreaterThan(wallMs / 10 - 5);
+    expect(s.instructions).toBeLessThan(wallMs / 10 + 5);
+  });
+
   it('an exception inside the session stops the run with an error instead of hanging', async () => {
     const h = harness();
     await h.core.handle(loadHello);

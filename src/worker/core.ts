@@ -159,6 +159,8 @@ const IDLE_LEAD_MS = 10;
  * 30 frames a second only kept both threads busy.
  */
 const QUIET_FRAME_MS = 250;
+/** Shortest sleep in slow motion (ms). */
+const THROTTLE_SLEEP_MS = 4;
 const TICKS_PER_MS = TICKS_PER_SECOND / 1000;
 /** Longest a single advance may take (ms): the chunk shrinks when one runs longer. */
 const CHUNK_MS = 2;
@@ -613,7 +615,10 @@ export class WorkerCore {
         const allowed =
           Math.floor(((this.host.now() - this.throttleT0) * this.ips!) / 1000) - this.throttleDone;
         if (allowed <= 0) {
-          waitMs = Math.min(16, Math.max(1, 1000 / this.ips! - (this.host.now() - this.throttleT0)));
+          // At least THROTTLE_SLEEP_MS: at 1 k instructions a second, waking for every single
+          // instruction cost the worker more than running them (a few per wake look the same).
+          const due = 1000 / this.ips! - (this.host.now() - this.throttleT0);
+          waitMs = Math.min(16, Math.max(THROTTLE_SLEEP_MS, due));
           break;
         }
         budget = Math.min(budget, allowed);
