@@ -152,7 +152,7 @@ const SLOW_IPS = 2000;
  * most IDLE_LEAD_MS ahead of it. A busy guest is never held back (it lags the clock anyway).
  * Where slices end is invisible to the guest, so this changes nothing it can observe.
  */
-const IDLE_LEAD_MS = 10;
+const IDLE_LEAD_MS = 20;
 /**
  * Frames while running with nothing new to show (no console output, no new trap records, no
  * register snapshot due): at most this often. The page shows counters at 4 Hz, so an idle guest's
@@ -313,6 +313,12 @@ export class WorkerCore {
         // A replay feeds the link's recorded input; anything else now would change the run.
         if (this.mode === 'replay') return;
         this.exec!.input(msg.vm, msg.bytes);
+        if (this.mode !== 'paused') {
+          // A keystroke ends the idle sleep: the guest takes its UART interrupt now, not when
+          // the wall clock would have caught up with it (up to IDLE_LEAD_MS later).
+          this.idling = false;
+          this.host.wake();
+        }
         return;
       }
       case 'readMemory': {

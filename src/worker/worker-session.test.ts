@@ -18,6 +18,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'guests/manifest.json'), 'ut
 
 function harness(now: () => number = () => performance.now()) {
   const out: FromWorker[] = [];
+  let wakes = 0;
   const host: CoreHost = {
     createSession: createEmuSession,
     async resolveGuest(id) {
@@ -35,7 +36,9 @@ function harness(now: () => number = () => performance.now()) {
     toRegSnapshot,
     post: (m) => out.push(m),
     now,
-    wake: () => {},
+    wake: () => {
+      wakes++;
+    },
   };
   const core = new WorkerCore(host);
   const frames = () => out.filter((m): m is Extract<FromWorker, { type: 'frame' }> => m.type === 'frame');
@@ -48,7 +51,7 @@ function harness(now: () => number = () => performance.now()) {
   const runToStop = () => {
     for (let i = 0; i < 10_000 && core.runSlice().more; i++);
   };
-  return { core, out, frames, serial, runToStop };
+  return { core, out, frames, serial, runToStop, wakes: () => wakes };
 }
 
 const load = (id: string, technique = 'native', vms = 1) => ({
@@ -172,7 +175,10 @@ describe('WorkerCore + Session', () => {
     expect(advancedMs).toBeLessThan(330);
     expect(instr()).toBeGreaterThan(i1); // the timer interrupts did run
     // Typed input makes it busy again at once: the command runs without waiting for the clock.
+    expect(h.core.runSlice().waitMs).toBeGreaterThan(0); // ahead of the clock: it would sleep…
+    const w0 = h.wakes();
     await h.core.handle({ type: 'serialInput', vm: 0, bytes: new TextEncoder().encode('help\r') });
+    expect(h.wakes()).toBe(w0 + 1); // …but a keystroke wakes it, to be taken at once
     // (the worker hands console bytes over at most every 50 ms of wall time: let the clock move)
     for (let i = 0; i < 2000 && !/commands:/.test(h.serial()); i++) {
       t += 1;
