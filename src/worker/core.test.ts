@@ -36,8 +36,11 @@ class ScriptedSession implements EmuSession {
       this.input.push([]);
     }
   }
+  /** A halting guest: each run() retires one instruction and sleeps through the rest of its budget. */
+  halting = false;
+  private haltNs = 0;
   get virtualTimeNs(): number {
-    return this.instructions * 10;
+    return this.instructions * 10 + this.haltNs;
   }
   private one(): boolean {
     this.instructions++;
@@ -62,6 +65,11 @@ class ScriptedSession implements EmuSession {
     return false;
   }
   run(budget: number): SessionStatusLike {
+    if (this.halting) {
+      this.one();
+      this.haltNs += (budget - 1) * 10;
+      return this.status;
+    }
     for (let i = 0; i < budget && this.status.state === 'running'; i++) this.one();
     return this.status;
   }
@@ -432,6 +440,30 @@ describe('WorkerCore', () => {
     const wallMs = h.advance(0) - t0;
     expect(s.instructions).toBeGreaterThan(wallMs / 10 - 5);
     expect(s.instructions).toBeLessThan(wallMs / 10 + 5);
+  });
+
+  it('a halting guest paces its idle time in a few long advances, even after a slow stretch', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    await h.core.handle({ type: 'run' });
+    const s = h.sessions[0];
+    s.halting = true;
+    s.serialEvery = 1e9;
+    const run = s.run.bind(s);
+    const budgets: number[] = [];
+    s.run = (budget: number) => {
+      // The first few advances take 5 ms of wall time each (a loaded machine): the chunk shrinks.
+      if (budgets.push(budget) <= 5) h.advance(5);
+      return run(budget);
+    };
+    for (let i = 0; i < 200; i++) {
+      const r = h.core.runSlice();
+      h.advance(Math.max(r.waitMs, 1));
+    }
+    // Halted time uses up a chunk as instructions do, so the chunk grows back: the idle guest is
+    // not paced in thousand-tick steps (it was, for good, once a slow stretch had shrunk it).
+    expect(Math.min(...budgets.slice(0, 6))).toBeLessThanOrEqual(1000);
+    expect(Math.max(...budgets.slice(-50))).toBeGreaterThan(100_000);
   });
 
   it('an exception inside the session stops the run with an error instead of hanging', async () => {

@@ -634,7 +634,8 @@ export class WorkerCore {
       const tA = this.host.now();
       const r = ex.advance(budget);
       const ran = r.ran;
-      if (paced) this.pace(s.virtualTimeNs - v0, ran);
+      const advancedNs = s.virtualTimeNs - v0;
+      if (paced) this.pace(advancedNs, ran);
       this.throttleDone += throttled ? Math.max(ran, 1) : 0;
       if (!this.canRun(r.st.state)) {
         stopped = `The guest has ${describeEnd(r.st)}${wasReplay ? ' (replayed from the link)' : ''}`;
@@ -651,7 +652,11 @@ export class WorkerCore {
       const elapsed = this.host.now() - t0;
       // Keep each advance about a millisecond long, so a slice (and Pause) is never held up by one
       // long chunk: a chunk sized in a fast stretch may take far longer in a slow one.
-      if (!throttled && ran === budget && took < CHUNK_MS / 2)
+      // A chunk is used up by instructions or, for a halting guest, by the virtual time it
+      // skipped: counting instructions alone, an idle guest never grew the chunk back after a slow
+      // stretch and paced its 20 ms lead in thousands of tiny advances.
+      const used = Math.max(ran, advancedNs / NS_PER_TICK);
+      if (!throttled && used >= budget && took < CHUNK_MS / 2)
         this.chunk = Math.min(this.chunk * 2, 2_000_000);
       else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
         this.chunk = Math.max(1000, Math.floor((this.chunk * CHUNK_MS) / took));
