@@ -164,6 +164,8 @@ const THROTTLE_SLEEP_MS = 4;
 const TICKS_PER_MS = TICKS_PER_SECOND / 1000;
 /** Longest a single advance may take (ms): the chunk shrinks when one runs longer. */
 const CHUNK_MS = 2;
+/** Largest chunk halted time alone can grow (instructions; a few ms if the guest turns busy). */
+const IDLE_CHUNK_MAX = 200_000;
 
 const DEFAULT_MEM_MIB = 32;
 
@@ -654,10 +656,13 @@ export class WorkerCore {
       // long chunk: a chunk sized in a fast stretch may take far longer in a slow one.
       // A chunk is used up by instructions or, for a halting guest, by the virtual time it
       // skipped: counting instructions alone, an idle guest never grew the chunk back after a slow
-      // stretch and paced its 20 ms lead in thousands of tiny advances.
-      const used = Math.max(ran, advancedNs / NS_PER_TICK);
-      if (!throttled && used >= budget && took < CHUNK_MS / 2)
-        this.chunk = Math.min(this.chunk * 2, 2_000_000);
+      // stretch and paced its 20 ms lead in thousands of tiny advances. Halted time grows it only
+      // to IDLE_CHUNK_MAX, so a guest that wakes up busy is not handed a chunk too long for Pause.
+      if (!throttled && took < CHUNK_MS / 2) {
+        if (ran === budget) this.chunk = Math.min(this.chunk * 2, 2_000_000);
+        else if (advancedNs / NS_PER_TICK >= budget && this.chunk < IDLE_CHUNK_MAX)
+          this.chunk = Math.min(this.chunk * 2, IDLE_CHUNK_MAX);
+      }
       else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
         this.chunk = Math.max(1000, Math.floor((this.chunk * CHUNK_MS) / took));
       }
