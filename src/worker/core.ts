@@ -662,8 +662,7 @@ export class WorkerCore {
         if (ran === budget) this.chunk = Math.min(this.chunk * 2, 2_000_000);
         else if (advancedNs / NS_PER_TICK >= budget && this.chunk < IDLE_CHUNK_MAX)
           this.chunk = Math.min(this.chunk * 2, IDLE_CHUNK_MAX);
-      }
-      else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
+      } else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
         this.chunk = Math.max(1000, Math.floor((this.chunk * CHUNK_MS) / took));
       }
       if (r.st.state === 'idle' && ran === 0) {
