@@ -64,9 +64,12 @@ function Disassembly() {
         </div>
       ) : null}
       {err ? <div className="error-text">{err}</div> : null}
-      {lines.map((l) => (
+      {lines.map((l, i) => (
         <div
-          key={l.addr}
+          // Keyed by position, not address: when EIP moves, the rows update their text in place
+          // instead of being torn down and rebuilt (a layout of the whole list every second).
+          // biome-ignore lint/suspicious/noArrayIndexKey: rows are positions in the window
+          key={i}
           className={`dline ${l.addr === eip ? 'current' : ''} ${codeAt && l.addr === codeAt.addr ? 'pinned' : ''}`}
           data-current={l.addr === eip || undefined}
         >
@@ -212,7 +215,9 @@ function HexView() {
               const base = (target + row * cols) >>> 0;
               const slice = bytes.subarray(row * cols, row * cols + cols);
               return (
-                <div className="hrow" key={base}>
+                // Keyed by position (see the disassembly): a moving window updates rows in place.
+                // biome-ignore lint/suspicious/noArrayIndexKey: rows are positions in the window
+                <div className="hrow" key={row}>
                   <span className="h-addr">{hex(base)}</span>
                   <span className="h-bytes">
                     {Array.from(slice, (b, i) => (

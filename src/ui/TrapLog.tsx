@@ -279,9 +279,11 @@ export function TrapLog() {
         .trapSlice(start, end, w.filter, w.group)
         .then((r) => {
           if (follow && r.total > 0 && r.rows.index.length < Math.min(r.total, end - start)) {
+            // Up to the end of the log, whatever it has grown to meanwhile: rows past the total
+            // of the first reply would otherwise be drawn as placeholders until the next fetch.
             return emulator().trapSlice(
               Math.max(0, r.total - visible - OVERSCAN),
-              r.total,
+              0xffffffff,
               w.filter,
               w.group,
             );
@@ -300,8 +302,11 @@ export function TrapLog() {
       });
   }, [visible]);
 
+  // Following, the tail is fetched whatever the scroll offset: our own scrolling to the bottom
+  // must not fetch the same rows a second time.
+  const firstKey = follow ? -1 : first;
   // biome-ignore lint/correctness/useExhaustiveDependencies: refetch on these triggers
-  useEffect(fetchWindow, [trapVersion, filterKey, first, visible, loaded, follow, groupKey]);
+  useEffect(fetchWindow, [trapVersion, filterKey, firstKey, visible, loaded, follow, groupKey]);
 
   useEffect(() => {
     if (!loaded) setData(null);
@@ -314,17 +319,28 @@ export function TrapLog() {
     if (open && selected !== null && selected > head && selected < head + len) set({ selectedTrap: head });
   };
 
-  // Follow the tail: keep the scrollbar at the bottom as rows arrive.
+  // Follow the tail: keep the scrollbar at the bottom as rows arrive. The bottom is computed from
+  // the spacer and viewport heights we already know, so nothing is read back from the DOM: reading
+  // scrollHeight right after the rows changed forced a synchronous layout on every update.
+  const followTop = Math.max(0, spacerH - viewH);
+  const wroteTop = useRef(-1);
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (follow && el && total > 0) {
-      if (el.scrollTop + el.clientHeight < el.scrollHeight - 1) {
-        autoScroll.current = true;
-        el.scrollTop = el.scrollHeight;
-      }
-      setScrollTop(el.scrollTop);
+    if (!follow || !el || total === 0) {
+      wroteTop.current = -1;
+      return;
     }
-  }, [follow, total]);
+    if (wroteTop.current !== followTop) {
+      wroteTop.current = followTop;
+      // The write lays out anyway, so reading the offset first costs nothing more. Only a real
+      // move fires a scroll event for onScroll to recognise as ours.
+      if (Math.abs(el.scrollTop - followTop) >= 1) {
+        autoScroll.current = true;
+        el.scrollTop = followTop;
+      }
+    }
+    setScrollTop(followTop);
+  }, [follow, total, followTop]);
 
   // Row height changes with classroom mode: keep the same rows in view (the old scroll offset, in
   // the new row height, would point past the rows and leave the table blank).
@@ -417,7 +433,7 @@ export function TrapLog() {
       if (pos >= total) break;
       if (j < 0 || j >= r.index.length) {
         rows.push(
-          <div key={`p${pos}`} className="trow placeholder" style={{ height: rowH }}>
+          <div key={i} className="trow placeholder" style={{ height: rowH }}>
             <span className="c-idx mono">…</span>
           </div>,
         );
@@ -430,9 +446,11 @@ export function TrapLog() {
       const gLen = g?.len[j] ?? 0;
       const gState = g?.state[j] ?? 0;
       rows.push(
+        // Keyed by position in the window, not by record: as the tail moves, each row element
+        // takes the next record's text in place instead of rows being removed and created.
         // biome-ignore lint/a11y/useSemanticElements: a virtualised grid row, not a form control
         <div
-          key={idx}
+          key={i}
           role="row"
           tabIndex={-1}
           aria-selected={selected === idx}

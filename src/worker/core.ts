@@ -154,10 +154,20 @@ const SLOW_IPS = 2000;
  * most IDLE_LEAD_MS ahead of it. A busy guest is never held back (it lags the clock anyway).
  * Where slices end is invisible to the guest, so this changes nothing it can observe.
  */
-const IDLE_LEAD_MS = 2;
+const IDLE_LEAD_MS = 20;
+/**
+ * Frames while running with nothing new to show (no console output, no new trap records, no
+ * register snapshot due): at most this often. The page shows counters at 4 Hz, so an idle guest's
+ * 30 frames a second only kept both threads busy.
+ */
+const QUIET_FRAME_MS = 250;
+/** Shortest sleep in slow motion (ms). */
+const THROTTLE_SLEEP_MS = 4;
 const TICKS_PER_MS = TICKS_PER_SECOND / 1000;
 /** Longest a single advance may take (ms): the chunk shrinks when one runs longer. */
 const CHUNK_MS = 2;
+/** Largest chunk halted time alone can grow (instructions; a few ms if the guest turns busy). */
+const IDLE_CHUNK_MAX = 200_000;
 
 const DEFAULT_MEM_MIB = 32;
 
@@ -187,6 +197,8 @@ export class WorkerCore {
   private idling = false;
   private mips = 0;
   private loadSeq = 0;
+  /** Console output taken by hasNews() for the next frame, in order. */
+  private heldSerial: { vm: number; bytes: Uint8Array }[] = [];
 
   constructor(private readonly host: CoreHost) {}
 
@@ -305,6 +317,12 @@ export class WorkerCore {
         // A replay feeds the link's recorded input; anything else now would change the run.
         if (this.mode === 'replay') return;
         this.exec!.input(msg.vm, msg.bytes);
+        if (this.mode !== 'paused') {
+          // A keystroke ends the idle sleep: the guest takes its UART interrupt now, not when
+          // the wall clock would have caught up with it (up to IDLE_LEAD_MS later).
+          this.idling = false;
+          this.host.wake();
+        }
         return;
       }
       case 'readMemory': {
@@ -503,6 +521,7 @@ export class WorkerCore {
     // The previous session is done: its buffers, zeroed, serve the next Run's machine.
     const old = this.session;
     this.session = s;
+    this.heldSerial = [];
     if (old !== s) old?.dispose?.();
     this.config = config;
     this.traps = new TrapView(s.traps);
@@ -598,7 +617,9 @@ export class WorkerCore {
         const lead = (s.virtualTimeNs - this.paceV0) / 1e6 - (this.host.now() - this.paceT0);
         const allowed = Math.floor((IDLE_LEAD_MS - lead) * TICKS_PER_MS);
         if (allowed <= 0 && this.idling) {
-          waitMs = Math.min(16, Math.max(1, -allowed / TICKS_PER_MS));
+          // Sleep until the wall clock catches up with the virtual one, so an idle guest wakes
+          // the worker about once per IDLE_LEAD_MS (and per guest timer), not every millisecond.
+          waitMs = Math.min(IDLE_LEAD_MS, Math.max(1, lead));
           break;
         }
         budget = Math.min(budget, Math.max(allowed, 1000));
@@ -607,7 +628,10 @@ export class WorkerCore {
         const allowed =
           Math.floor(((this.host.now() - this.throttleT0) * this.ips!) / 1000) - this.throttleDone;
         if (allowed <= 0) {
-          waitMs = Math.min(16, Math.max(1, 1000 / this.ips! - (this.host.now() - this.throttleT0)));
+          // At least THROTTLE_SLEEP_MS: at 1 k instructions a second, waking for every single
+          // instruction cost the worker more than running them (a few per wake look the same).
+          const due = 1000 / this.ips! - (this.host.now() - this.throttleT0);
+          waitMs = Math.min(16, Math.max(THROTTLE_SLEEP_MS, due));
           break;
         }
         budget = Math.min(budget, allowed);
@@ -617,7 +641,8 @@ export class WorkerCore {
       const tA = this.host.now();
       const r = ex.advance(budget);
       const ran = r.ran;
-      if (paced) this.pace(s.virtualTimeNs - v0, ran);
+      const advancedNs = s.virtualTimeNs - v0;
+      if (paced) this.pace(advancedNs, ran);
       this.throttleDone += throttled ? Math.max(ran, 1) : 0;
       if (!this.canRun(r.st.state)) {
         stopped = `The guest has ${describeEnd(r.st)}${wasReplay ? ' (replayed from the link)' : ''}`;
@@ -634,9 +659,15 @@ export class WorkerCore {
       const elapsed = this.host.now() - t0;
       // Keep each advance about a millisecond long, so a slice (and Pause) is never held up by one
       // long chunk: a chunk sized in a fast stretch may take far longer in a slow one.
-      if (!throttled && ran === budget && took < CHUNK_MS / 2)
-        this.chunk = Math.min(this.chunk * 2, 2_000_000);
-      else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
+      // A chunk is used up by instructions or, for a halting guest, by the virtual time it
+      // skipped: counting instructions alone, an idle guest never grew the chunk back after a slow
+      // stretch and paced its 20 ms lead in thousands of tiny advances. Halted time grows it only
+      // to IDLE_CHUNK_MAX, so a guest that wakes up busy is not handed a chunk too long for Pause.
+      if (!throttled && took < CHUNK_MS / 2) {
+        if (ran === budget) this.chunk = Math.min(this.chunk * 2, 2_000_000);
+        else if (advancedNs / NS_PER_TICK >= budget && this.chunk < IDLE_CHUNK_MAX)
+          this.chunk = Math.min(this.chunk * 2, IDLE_CHUNK_MAX);
+      } else if (!throttled && took > CHUNK_MS && this.chunk > 1000) {
         this.chunk = Math.max(1000, Math.floor((this.chunk * CHUNK_MS) / took));
       }
       if (r.st.state === 'idle' && ran === 0) {
@@ -660,7 +691,8 @@ export class WorkerCore {
     // Slow motion shows every frame's registers, but still at most one frame per display frame:
     // posting one per slice (hundreds a second) kept the page busy cloning and handling them.
     if (now - this.lastFrameAt >= FRAME_EVERY_MS) {
-      this.postFrame(now - this.lastRegsAt >= (slow ? SLOW_REGS_EVERY_MS : REGS_EVERY_MS));
+      const regsDue = now - this.lastRegsAt >= (slow ? SLOW_REGS_EVERY_MS : REGS_EVERY_MS);
+      if (regsDue || now - this.lastFrameAt >= QUIET_FRAME_MS || this.hasNews()) this.postFrame(regsDue);
     }
     return { more: true, waitMs };
   }
@@ -698,11 +730,25 @@ export class WorkerCore {
     return v;
   }
 
+  /**
+   * Whether a frame would show something new besides the counters: console output (taken now and
+   * held for the frame), new trap records, or a Type 2 host (whose counters are its picture).
+   */
+  private hasNews(): boolean {
+    const s = this.session!;
+    for (let vm = 0; vm < s.vmCount; vm++) {
+      const b = s.takeSerial(vm);
+      if (b.length > 0) this.heldSerial.push({ vm, bytes: b });
+    }
+    return this.heldSerial.length > 0 || this.traps!.hasNew() || this.config?.hosting === 'type2';
+  }
+
   private postFrame(withRegs: boolean): void {
     const s = this.session!;
     this.lastFrameAt = this.host.now();
     const t = this.traps!;
-    const serial: { vm: number; bytes: Uint8Array }[] = [];
+    const serial = this.heldSerial;
+    this.heldSerial = [];
     for (let vm = 0; vm < s.vmCount; vm++) {
       const b = s.takeSerial(vm);
       if (b.length > 0) serial.push({ vm, bytes: b });

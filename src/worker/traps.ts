@@ -162,6 +162,11 @@ export class TrapView {
   }
 
   /** The newest records appended since the last call (at most `max`); updates per-VM counts. */
+  /** Records were appended since the last takeNew(). */
+  hasNew(): boolean {
+    return this.log.total > this.sentTo;
+  }
+
   takeNew(max: number): TrapRows | null {
     const first = this.firstSeq();
     const from = Math.max(this.sentTo, first);

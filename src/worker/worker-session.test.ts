@@ -18,6 +18,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'guests/manifest.json'), 'ut
 
 function harness(now: () => number = () => performance.now()) {
   const out: FromWorker[] = [];
+  let wakes = 0;
   const host: CoreHost = {
     createSession: createEmuSession,
     async resolveGuest(id) {
@@ -35,7 +36,9 @@ function harness(now: () => number = () => performance.now()) {
     toRegSnapshot,
     post: (m) => out.push(m),
     now,
-    wake: () => {},
+    wake: () => {
+      wakes++;
+    },
   };
   const core = new WorkerCore(host);
   const frames = () => out.filter((m): m is Extract<FromWorker, { type: 'frame' }> => m.type === 'frame');
@@ -48,7 +51,7 @@ function harness(now: () => number = () => performance.now()) {
   const runToStop = () => {
     for (let i = 0; i < 10_000 && core.runSlice().more; i++);
   };
-  return { core, out, frames, serial, runToStop };
+  return { core, out, frames, serial, runToStop, wakes: () => wakes };
 }
 
 const load = (id: string, technique = 'native', vms = 1) => ({
@@ -153,16 +156,29 @@ describe('WorkerCore + Session', () => {
     // Let 300 ms of wall time pass in 4 ms steps: virtual time follows (30 timer ticks' worth).
     const v1 = vNs();
     const i1 = instr();
+    const f1 = h.frames().length;
+    const sleeps: number[] = [];
     for (let i = 0; i < 75; i++) {
       t += 4;
-      h.core.runSlice();
+      const r = h.core.runSlice();
+      if (r.waitMs > 0) sleeps.push(r.waitMs);
     }
+    // It asks to sleep until the wall clock catches up (several ms, not 1 ms at a time), and
+    // posts a frame only a few times a second: nothing new is printed, only the counters move.
+    sleeps.sort((a, b) => a - b);
+    expect(sleeps[sleeps.length >> 1]).toBeGreaterThanOrEqual(3);
+    expect(h.frames().length - f1).toBeLessThanOrEqual(3);
+    await h.core.handle({ type: 'pause' });
+    await h.core.handle({ type: 'run' });
     const advancedMs = (vNs() - v1) / 1e6;
     expect(advancedMs).toBeGreaterThan(250);
     expect(advancedMs).toBeLessThan(330);
     expect(instr()).toBeGreaterThan(i1); // the timer interrupts did run
     // Typed input makes it busy again at once: the command runs without waiting for the clock.
+    expect(h.core.runSlice().waitMs).toBeGreaterThan(0); // ahead of the clock: it would sleep…
+    const w0 = h.wakes();
     await h.core.handle({ type: 'serialInput', vm: 0, bytes: new TextEncoder().encode('help\r') });
+    expect(h.wakes()).toBe(w0 + 1); // …but a keystroke wakes it, to be taken at once
     // (the worker hands console bytes over at most every 50 ms of wall time: let the clock move)
     for (let i = 0; i < 2000 && !/commands:/.test(h.serial()); i++) {
       t += 1;

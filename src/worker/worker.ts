@@ -4,9 +4,10 @@
  * yields between them with a MessageChannel (a macrotask with no 4 ms clamp, unlike setTimeout),
  * so commands such as Pause are handled between slices, within ~SLICE_MS.
  *
- * In slow motion the next instruction may be due tens of milliseconds later; the worker then
- * sleeps in short Atomics.wait steps (≤ 8 ms, so Pause still lands quickly) when cross-origin
- * isolated, and otherwise keeps yielding through the channel.
+ * In slow motion, or while the guest idles, the next instruction may be due milliseconds later;
+ * the worker then sleeps in a setTimeout (its event loop free, so Pause lands at once), and for
+ * sleeps too short for a timer in short Atomics.wait steps when cross-origin isolated (otherwise
+ * it keeps yielding through the channel).
  */
 
 import { NS_PER_TICK } from '../machine/clock.ts';
@@ -94,6 +95,13 @@ const sleeper =
 const channel = new MessageChannel();
 let scheduled = false;
 let wakeAt = 0;
+let timer: ReturnType<typeof setTimeout> | null = null;
+/**
+ * Sleeps at least this long go through setTimeout: the worker's event loop stays free, so Pause
+ * and other commands are handled at once, and nothing wakes before the guest is due. Shorter ones
+ * block in Atomics.wait (setTimeout's granularity would stretch them).
+ */
+const TIMER_SLEEP_MS = 4;
 
 const host: CoreHost = {
   createSession: createEmuSession,
@@ -107,6 +115,11 @@ const host: CoreHost = {
   now: () => performance.now(),
   wake() {
     wakeAt = 0;
+    if (timer !== null) {
+      clearTimeout(timer);
+      timer = null;
+      scheduled = false;
+    }
     schedule();
   },
 };
@@ -116,10 +129,18 @@ const core = new WorkerCore(host);
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
-  channel.port2.postMessage(null);
+  const wait = wakeAt - performance.now();
+  if (wait >= TIMER_SLEEP_MS) {
+    timer = setTimeout(() => {
+      timer = null;
+      tick();
+    }, wait);
+  } else channel.port2.postMessage(null);
 }
 
-channel.port1.onmessage = () => {
+channel.port1.onmessage = () => tick();
+
+function tick(): void {
   scheduled = false;
   if (!core.isRunning) return;
   const wait = wakeAt - performance.now();
@@ -133,7 +154,7 @@ channel.port1.onmessage = () => {
     wakeAt = r.waitMs > 0 ? performance.now() + r.waitMs : 0;
     schedule();
   }
-};
+}
 
 // Commands are handled strictly in order (a load awaits its fetch before the next command).
 let queue: Promise<void> = Promise.resolve();
