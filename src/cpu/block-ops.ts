@@ -508,3 +508,88 @@ export const xchgRR: Op = (c, a, k) => {
   r[d] = r[s];
   r[s] = v;
 };
+
+// ---- forms the warm Linux boot still interpreted most (PERF.md, "The Linux boot's interpreted
+// instructions") — each the interpreter's body (ops-groups.ts group3, ops-0f.ts bitOp/x_b1/x_c1)
+// with the decode done once.
+
+/** MUL/IMUL r32 (F7 /4, /5, register; T = 4 or 5): EDX:EAX = EAX * r32. */
+export const mulR: Op = (c, a, k) => {
+  const r = c.regs;
+  const v = r[a[k]];
+  if (a[k + T] === 4) {
+    c.mulu32(r[0], v);
+    r[0] = c.mulLo;
+    r[2] = c.mulHi;
+    c.mulFlags(c.mulHi !== 0, c.mulLo, 32);
+  } else {
+    c.muls32(r[0], v);
+    r[0] = c.mulLo;
+    r[2] = c.mulHi;
+    c.mulFlags(c.mulHi !== c.mulLo >> 31, c.mulLo, 32);
+  }
+};
+
+/** BT/BTS/BTR/BTC r32, r32 (0F A3/AB/B3/BB, register; T = 0–3): the bit is r[S] mod 32. */
+export const btRR: Op = (c, a, k) => {
+  const r = c.regs;
+  const d = a[k];
+  const v = r[d];
+  const bit = r[a[k + S]] & 31;
+  c.setCF((v >>> bit) & 1);
+  const op = a[k + T];
+  if (op === 0) return;
+  const m = 1 << bit;
+  r[d] = op === 1 ? v | m : op === 2 ? v & ~m : v ^ m;
+};
+
+/** The bit-string access shared by the memory forms: probe (not BT), read, CF, write. */
+function bitMem(c: CpuCore, op: number, seg: number, off: number, bit: number): void {
+  if (op !== 0) c.probeWrite(seg, off, 4);
+  const v = c.rd32(seg, off);
+  c.setCF((v >>> bit) & 1);
+  if (op === 0) return;
+  const m = 1 << bit;
+  c.wr32(seg, off, op === 1 ? v | m : op === 2 ? v & ~m : v ^ m);
+}
+
+/**
+ * BT/BTS/BTR/BTC m32, r32: the register is a signed bit offset, so the dword addressed moves by
+ * (offset >> 5) * 4 bytes (SDM Vol.2 BT, "bit base"); the bit is offset mod 32.
+ */
+export const btMR: Op = (c, a, k) => {
+  const so = c.regs[a[k + S]];
+  bitMem(c, a[k + T], a[k + SG], (ea(c, a, k) + ((so >> 5) << 2)) | 0, so & 31);
+};
+/** BT/BTS/BTR/BTC m32, imm8 (0F BA /4–/7): the immediate mod 32, no displacement. */
+export const btMI: Op = (c, a, k) => {
+  bitMem(c, a[k + T], a[k + SG], ea(c, a, k), a[k + S]);
+};
+
+/** XADD m32, r32 (0F C1, memory, no LOCK): r ← old [m], [m] ← sum, in the interpreter's order. */
+export const xaddM: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  c.probeWrite(seg, off, 4);
+  const d = c.rd32(seg, off);
+  const g = a[k];
+  const sum = c.alu(0, d, c.regs[g], 32);
+  c.regs[g] = d;
+  c.wr32(seg, off, sum);
+};
+
+/** CMPXCHG m32, r32 (0F B1, memory, no LOCK): the destination is always written (SDM Vol.2). */
+export const cmpxchgM: Op = (c, a, k) => {
+  const seg = a[k + SG];
+  const off = ea(c, a, k);
+  c.probeWrite(seg, off, 4);
+  const r = c.regs;
+  const d = c.rd32(seg, off);
+  const acc = r[0];
+  c.alu(7, acc, d, 32);
+  if (acc === d) c.wr32(seg, off, r[a[k]]);
+  else {
+    c.wr32(seg, off, d);
+    r[0] = d;
+  }
+};

@@ -158,6 +158,21 @@ function genProgram(rnd: () => number, paging: boolean): { code: number[]; init:
     () => memOp([0x0f, 0x40 | int(16)], r()),
     () => [0x55, 0x89, 0xe5, 0x83, 0xec, 8, 0x89, 0x45, 0xfc, 0xff, 0x75, 0xfc, 0x58 | r(), 0xc9], // frame + LEAVE
     () => memOp([0xff], 6).concat([0x58 | r()]), // PUSH m32 ; POP r
+    // Pre-decoded for the Linux boot: BT* r32,r32 and m32,r32 (a signed bit offset moves the dword),
+    // XADD and CMPXCHG m32 without LOCK.
+    () => [0x0f, pick([0xa3, 0xab, 0xb3, 0xbb]), modrm(3, r(), r())],
+    () => {
+      const g = r();
+      const off = [
+        0x81,
+        modrm(3, 4, g),
+        ...le(0x1ff),
+        ...(rnd() < 0.5 ? [0x81, modrm(3, 5, g), ...le(0x100)] : []),
+      ];
+      return [...off, ...memOp([0x0f, pick([0xa3, 0xab, 0xb3, 0xbb])], g)];
+    },
+    () => memOp([0x0f, pick([0xb1, 0xc1])], r()),
+    () => [0xb8, ...le(imm32()), ...memOp([0x0f, 0xb1], r())], // CMPXCHG with a random EAX
   ];
   const items: Item[] = [];
   const n = 8 + int(40);

@@ -20,7 +20,7 @@
  */
 
 import { followedCall, followedJmp, fuseJcc } from './block-fused.ts';
-import { interpret, type Op, S, SC, SLOTS, T } from './block-ops.ts';
+import { interpret, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
 import { blockTuning, jitTuning } from './fastpaths.ts';
@@ -67,9 +67,13 @@ interface Kept {
   f: (c: CpuCore, a: Int32Array, o: number) => number;
 }
 
-/** Handler functions by index (the arena stores indices). */
-export const HANDLERS: Op[] = [interpret];
-const INDEX = new Map<Op, number>([[interpret, 0]]);
+/**
+ * Handler functions by index (the arena stores indices). MOV r32, r32 (10 % of the Linux boot's
+ * records) has a fixed index: fastLoop calls it by name (PERF.md, "the warm Linux boot").
+ */
+export const HANDLERS: Op[] = [interpret, movRR];
+export const I_MOVRR = 1;
+const INDEX = new Map<Op, number>(HANDLERS.map((op, i) => [op, i]));
 function handlerIndex(op: Op): number {
   let i = INDEX.get(op);
   if (i === undefined) {

@@ -3,6 +3,7 @@
  * See README.md for the internal map.
  */
 
+import { movRR } from './block-ops.ts';
 import {
   BlockCache,
   H_BLK0,
@@ -16,6 +17,7 @@ import {
   H_RUNS,
   HANDLERS,
   HDR,
+  I_MOVRR,
   REC,
 } from './blocks.ts';
 import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
@@ -433,7 +435,12 @@ export class Cpu extends CpuCore {
           const last = b + HDR + (arena[b + H_RECORDS] - 1) * REC;
           let early = false;
           for (; k < last; k += REC) {
-            HANDLERS[arena[k]](this, arena, k + 3);
+            // MOV r,r by name: V8 inlines it, and the host CPU predicts this branch better than
+            // the one indirect call over ~130 targets. Memory handlers inlined here made the
+            // cold boot slower (a larger fastLoop to recompile; PERF.md).
+            const h = arena[k];
+            if (h === I_MOVRR) movRR(this, arena, k + 3);
+            else HANDLERS[h](this, arena, k + 3);
             this.instructions++;
             if (this.attention) {
               early = true;

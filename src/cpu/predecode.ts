@@ -26,7 +26,10 @@ import {
   aluRM8,
   aluRR8,
   B,
+  btMI,
+  btMR,
   btRI,
+  btRR,
   callM,
   callR,
   callRel,
@@ -35,6 +38,7 @@ import {
   cmovR,
   cmpMI,
   cmpRM,
+  cmpxchgM,
   cwde,
   D,
   DISP,
@@ -77,6 +81,7 @@ import {
   movzxRM16,
   movzxRR8,
   movzxRR16,
+  mulR,
   negR,
   nop,
   notR,
@@ -102,6 +107,7 @@ import {
   testRI8,
   testRR,
   X,
+  xaddM,
   xchgRR,
 } from './block-ops.ts';
 import { DS, EBP, ESP, SS } from './constants.ts';
@@ -509,6 +515,11 @@ function decodeMore(b: number, segOv: number): Op | null {
         o[D] = o[S];
         return op === 2 ? notR : negR;
       }
+      if (b === 0xf7 && mod === 3 && (op === 4 || op === 5)) {
+        o[D] = o[S];
+        o[T] = op;
+        return mulR;
+      }
       return null;
     }
     case 0xff: {
@@ -573,11 +584,29 @@ function decode0F(segOv: number): Op | null {
     const mod = modrm(segOv);
     const op = o[D];
     const imm = cur.u8();
-    if (op < 4 || mod !== 3) return null;
+    if (op < 4) return null; // #UD
     o[T] = op & 3;
-    o[D] = o[S];
+    if (mod === 3) o[D] = o[S];
     o[S] = imm & 31;
-    return btRI;
+    return mod === 3 ? btRI : btMI;
+  }
+  if (b === 0xa3 || b === 0xab || b === 0xb3 || b === 0xbb) {
+    // BT/BTS/BTR/BTC Ev, Gv: S = the offset register, D = the destination register.
+    const mod = modrm(segOv);
+    o[T] = (b >> 3) & 3;
+    const g = o[D];
+    if (mod === 3) {
+      o[D] = o[S];
+      o[S] = g;
+      return btRR;
+    }
+    o[S] = g;
+    return btMR;
+  }
+  if (b === 0xb1 || b === 0xc1) {
+    // CMPXCHG / XADD m32, r32 without LOCK (a uniprocessor kernel's atomics); D = the register.
+    if (modrm(segOv) === 3) return null;
+    return b === 0xb1 ? cmpxchgM : xaddM;
   }
   if (b === 0xb6 || b === 0xb7 || b === 0xbe || b === 0xbf) {
     const mod = modrm(segOv);
