@@ -10,6 +10,13 @@ export function exitText(st: Pick<StatusView, 'state' | 'exitCode' | 'reason'>):
   const viaPort = (st.exitCode & 1) === 1 && /debug-exit/.test(st.reason ?? 'debug-exit');
   if (!viaPort) return `exit status ${st.exitCode}`;
   const v = st.exitCode >>> 1;
+  // Several VMs: the session's status is the highest of theirs (vmm.ts finalResult).
+  const many = /^all (\d+) VMs/.exec(st.reason ?? '');
+  if (many) {
+    return v === 0
+      ? `all ${many[1]} VMs reported success (each wrote 0 to port 0xF4)`
+      : `a VM reported failure ${v} (it wrote ${v} to port 0xF4)`;
+  }
   return v === 0
     ? 'the guest reported success (it wrote 0 to port 0xF4)'
     : `the guest reported failure ${v} (it wrote ${v} to port 0xF4)`;

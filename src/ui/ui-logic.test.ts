@@ -192,6 +192,18 @@ describe('status text for a class', () => {
     expect(exitText(ok)).toBe('the guest reported success (it wrote 0 to port 0xF4)');
     expect(exitText({ ...ok, exitCode: 7 })).toBe('the guest reported failure 3 (it wrote 3 to port 0xF4)');
     expect(exitText({ state: 'running' })).toBeNull();
+    const four = {
+      state: 'exited' as const,
+      exitCode: 1,
+      reason:
+        'all 4 VMs powered off through isa-debug-exit (VM 0: status 1, VM 1: status 1, VM 2: status 1, VM 3: status 1)',
+    };
+    expect(exitText(four)).toBe('all 4 VMs reported success (each wrote 0 to port 0xF4)');
+    expect(exitText({ ...four, exitCode: 5 })).toBe('a VM reported failure 2 (it wrote 2 to port 0xF4)');
+    // Powered off by HLT with interrupts off (status 0): no port involved.
+    expect(exitText({ ...four, exitCode: 0, reason: 'all 4 VMs powered off (VM 0: status 0, …)' })).toBe(
+      'exit status 0',
+    );
     const c = stopCallout(
       { ...ok, running: false, position: '', stopNote: 'The guest has exited with code 1' },
       null,

@@ -229,6 +229,7 @@ describe('several VMs', () => {
   it('runs four trapdemo VMs at once, each with its own console, with logged world switches', () => {
     const r = runTe(bootImage('trapdemo/trapdemo.elf', MEM), { vms: 4, memMiB: MEM });
     expect(r.result.state).toBe('exited');
+    expect(r.result.reason).toMatch(/^all 4 VMs powered off through isa-debug-exit \(VM 0: status 1,/);
     for (const out of r.outs) expect(out).toBe(EXPECTED);
     const recs = records(r);
     const sw = recs.filter((x) => x.kind === TrapKind.WorldSwitch);

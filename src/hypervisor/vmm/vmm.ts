@@ -559,7 +559,10 @@ export class Vmm {
       const reason =
         this.vms.length === 1
           ? this.vms[0].reason
-          : `all ${this.vms.length} VMs powered off (${this.vms.map((v) => `VM ${v.index}: status ${v.exitCode}`).join(', ')})`;
+          : `all ${this.vms.length} VMs powered off${
+              // Odd statuses come from isa-debug-exit (V << 1 | 1): say so, as one VM's reason does.
+              this.vms.every((v) => ((v.exitCode ?? 0) & 1) === 1) ? ' through isa-debug-exit' : ''
+            } (${this.vms.map((v) => `VM ${v.index}: status ${v.exitCode}`).join(', ')})`;
       return { state: 'exited', exitCode: code, reason };
     }
     const bad = this.vms.find((v) => v.state !== 'exited') as Vm;
