@@ -46,8 +46,15 @@ test('trap log: repeats collapse into one expandable row; stepping still lands o
   });
   const toggles = page.getByTestId('group-toggle');
   await expect(toggles.first()).toBeVisible();
-  const texts = await toggles.allTextContents();
-  const sizes = texts.map((t) => Number(t.replace(/[^\d]/g, '')));
+  // The jump to the top refetches the rows in view: read the toggles once that window has landed
+  // (a read in between can see the old rows go before the new ones come).
+  let sizes: number[] = [];
+  await expect
+    .poll(async () => {
+      sizes = (await toggles.allTextContents()).map((t) => Number(t.replace(/[^\d]/g, '')));
+      return Math.max(0, ...sizes);
+    })
+    .toBeGreaterThan(50);
   const k = sizes.indexOf(Math.max(...sizes));
   expect(sizes[k]).toBeGreaterThan(50);
   // One toggle per group's first row, in the same order.
