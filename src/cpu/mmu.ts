@@ -356,6 +356,11 @@ export class CpuMmu extends CpuBase {
    * leaves its block at the next instruction boundary.
    */
   codeWritten(addr: number, len: number): void {
+    // A host-side writer (loader, VMM) reports here, so this is also where its pages are marked
+    // written: a machine disposed with recycled RAM (PhysicalMemory.release) zeroes them.
+    const w = this.ramWritten;
+    const last = Math.min((addr + len - 1) >>> 12, w.length - 1);
+    for (let p = addr >>> 12; p <= last; p++) w[p] = 1;
     if (this.code.written(addr, len)) this.attention = true;
   }
 

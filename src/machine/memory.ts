@@ -96,8 +96,10 @@ export class PhysicalMemory implements MemoryBus {
    * Zero every page written since creation, and the page tables, and hand the buffer to the next
    * PhysicalMemory of the same size (cpu/fresh-buffer.ts): it then starts on resident pages — no
    * page faults while loading and running, no new external memory for V8's GC to chase. Only for
-   * an owner whose every RAM write is seen: the CPU's (through `written`), write8 and loadRam. A
-   * VMM that writes `ram` itself must not call this. The memory must not be used afterwards.
+   * an owner whose every RAM write is seen: the CPU's (through `written`, which also takes the
+   * writes reported to `cpu.codeWritten`), write8 and loadRam. A VMM marks its own frames
+   * (hypervisor/vmm/memory-map.ts); an owner that writes `ram` unseen must not call this. The
+   * memory must not be used afterwards.
    */
   release(): void {
     if (this.released) return;

@@ -75,8 +75,9 @@ export interface PcOptions {
   /** Alignment of CPU run boundaries in ticks (default 16384 ≈ 164 µs virtual). */
   chunkTicks?: number;
   /**
-   * Every RAM write goes through the CPU, the memory bus or `loadRam` (no VMM writes
-   * `memory.ram` itself), so `dispose()` may zero what was written and recycle the RAM buffer too.
+   * Every RAM write is marked in `memory.written` — the CPU's own, the memory bus's, `loadRam`'s,
+   * and a host-side writer's reported through `cpu.codeWritten` (a VMM also marks its frames) —
+   * so `dispose()` may zero what was written and recycle the RAM buffer too.
    */
   recycleRam?: boolean;
   /** For tests and the hypervisor: build a different CPU. Default: `new Cpu(mem, io, pic)`. */

@@ -33,10 +33,15 @@ export interface MapRange {
 export class VmmFrames {
   private readonly free: number[] = [];
   private next: number;
-  /** `base`: first frame (Type 2 hosting gives the host OS the memory below it: hosting/README.md). */
+  /**
+   * `base`: first frame (Type 2 hosting gives the host OS the memory below it: hosting/README.md).
+   * `written`: the machine's per-page written marks (MemoryBus.written); each frame handed out is
+   * marked, since the VMM writes its frames directly, so a recycled host RAM is zeroed there.
+   */
   constructor(
     private readonly ram: Uint8Array,
     readonly base = VMM_BASE,
+    private readonly written: Uint8Array | null = null,
   ) {
     this.next = base;
   }
@@ -61,6 +66,7 @@ export class VmmFrames {
     if (this.next >= SLICES_BASE) throw new Error('vmm: out of VMM frames for shadow structures');
     const f = this.next;
     this.next += PAGE;
+    if (this.written !== null) this.written[f >>> 12] = 1;
     return f;
   }
 }

@@ -147,7 +147,16 @@ export class Vmm {
       );
     }
     this.hosted = o.hosted === true;
-    this.pc = new Pc({ memMiB: hostMiB, noReboot: true, chunkTicks: CHUNK, com2: this.hosted });
+    // Host RAM is recycled on dispose (Pc.dispose): every write to it is marked — the CPU's, the
+    // VMM's frames (VmmFrames) and its writes into guest slices (all reported to cpu.codeWritten).
+    // Type 2's hosted runner writes the host OS's memory directly, so it keeps fresh RAM.
+    this.pc = new Pc({
+      memMiB: hostMiB,
+      noReboot: true,
+      chunkTicks: CHUNK,
+      com2: this.hosted,
+      recycleRam: !this.hosted,
+    });
     this.cpu = this.pc.cpu as unknown as Cpu;
     this.cpuModel = o.cpuModel;
     this.cost = vmmCosts(o.cpuModel);
@@ -155,7 +164,7 @@ export class Vmm {
     if (o.cpuModel !== undefined) this.cpu.timing = CPU_MODEL_PRESETS[o.cpuModel].hw;
     const ram = this.pc.memory.ram;
     const ram32 = new Int32Array(ram.buffer, ram.byteOffset, ram.byteLength >>> 2);
-    this.frames = new VmmFrames(ram, this.hosted ? HOSTED_HOST_RAM : undefined);
+    this.frames = new VmmFrames(ram, this.hosted ? HOSTED_HOST_RAM : undefined, this.pc.memory.written);
     const vmmFrames = this.hosted ? (SLICES_BASE - HOSTED_HOST_RAM) / PAGE : VMM_FRAMES;
     this.emptyPage = this.frames.alloc();
     ram.fill(0xff, this.emptyPage, this.emptyPage + PAGE);
