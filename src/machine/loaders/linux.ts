@@ -217,9 +217,9 @@ export function loadLinux(kernel: Uint8Array, opts: LinuxOptions): BootImage {
   const chunks = [
     { addr: ZERO_PAGE_ADDR, bytes: zp },
     { addr: CMDLINE_ADDR, bytes: cmdBytes },
-    { addr: KERNEL_LOAD_ADDR, bytes: pm.slice() },
+    { addr: KERNEL_LOAD_ADDR, bytes: pm },
   ];
-  if (initrd) chunks.push({ addr: initrdAddr, bytes: initrd.slice() });
+  if (initrd) chunks.push({ addr: initrdAddr, bytes: initrd });
 
   const initrdText = initrd ? `, initrd ${sizeText(initrd.length)} at ${hex(initrdAddr)}` : '';
   return {

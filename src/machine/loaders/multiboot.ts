@@ -215,12 +215,12 @@ export function loadMultiboot(image: Uint8Array, opts: MultibootOptions): BootIm
   put32(info, INFO + 0, flags);
 
   const chunks: BootChunk[] = pieces.map((p) => {
-    if (p.data.length === p.memsz) return { addr: p.addr, bytes: p.data.slice() };
+    if (p.data.length === p.memsz) return { addr: p.addr, bytes: p.data };
     const bytes = new Uint8Array(p.memsz); // zero-filled tail (.bss)
     bytes.set(p.data);
     return { addr: p.addr, bytes };
   });
-  for (const m of modPlaced) chunks.push({ addr: m.addr, bytes: m.bytes.slice() });
+  for (const m of modPlaced) chunks.push({ addr: m.addr, bytes: m.bytes });
   chunks.push({ addr: base, bytes: info });
 
   const segText = pieces.map((p) => `${hex(p.addr)}+${hex(p.memsz)}`).join(', ');

@@ -14,6 +14,11 @@ export class LoadError extends Error {
 export interface BootChunk {
   /** Physical address of the first byte (0 … 2^32 − 1). */
   addr: number;
+  /**
+   * Read only, by everyone: it may view the caller's image (no copy — a Linux kernel and initrd
+   * are ~2 MiB that every Session creation would otherwise page-fault into fresh memory), and a
+   * reset loads it again.
+   */
   bytes: Uint8Array;
   /** Map read-only (BIOS ROM and its alias below 1 MiB). */
   rom?: boolean;
