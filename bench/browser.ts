@@ -101,11 +101,14 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
       const r = await page.evaluate(
         () =>
           new Promise<{ seconds: number; instructions: number }>((resolve, reject) => {
-            const con = document.querySelector('[data-testid=console-0]')!;
+            // The console draws on a canvas; its element offers the terminal's text (ui/Consoles.tsx).
+            const con = document.querySelector('[data-testid=console-0]') as Element & {
+              traplabText?: () => string;
+            };
             const bar = document.querySelector('[data-testid=statusbar]')!;
             const t0 = performance.now();
             const timer = setInterval(() => {
-              if ((con.textContent ?? '').includes('guest#')) {
+              if ((con.traplabText?.() ?? con.textContent ?? '').includes('guest#')) {
                 clearInterval(timer);
                 resolve({
                   seconds: (performance.now() - t0) / 1000,

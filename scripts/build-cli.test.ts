@@ -1,9 +1,18 @@
 // The CLI runs a prebuilt bundle (scripts/build-cli.mjs); a bundle older than src/ must be noticed
 // and rebuilt before it runs, so a call never runs stale code.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { buildCli, bundleFresh, bundlePath, newestSource } from './build-cli.mjs';
@@ -45,5 +54,34 @@ describe('the CLI bundle', () => {
     expect(r.stderr).toBe('');
     expect(statSync(bundlePath).mtimeMs).toBeGreaterThan(1_000);
     expect(bundleFresh()).toBe(true);
+  });
+
+  it('runs through a V8 code cache named by the bundle, and survives a cache V8 rejects', () => {
+    const hello = () =>
+      spawnSync(process.execPath, [join(ROOT, 'bin', 'traplab.mjs'), 'run', '--guest', 'hello'], {
+        encoding: 'latin1',
+        input: '',
+        timeout: 60_000,
+      });
+    const caches = () => readdirSync(dirname(bundlePath)).filter((f) => f.endsWith('.v8cache'));
+    const first = hello();
+    // The rebuild above removed earlier caches; the run just made one for this bundle.
+    expect(caches()).toHaveLength(1);
+    const cache = join(dirname(bundlePath), caches()[0]!);
+    const bytes = readFileSync(cache);
+    expect(bytes.length).toBeGreaterThan(10_000);
+    // A run that starts from the cache behaves the same and leaves the cache alone.
+    const second = hello();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.status).toBe(1);
+    expect(readFileSync(cache).equals(bytes)).toBe(true);
+    // Garbage in the cache (another V8, a torn file): rejected by V8, the run is unaffected, the
+    // cache is written again.
+    writeFileSync(cache, Buffer.alloc(4096, 0x5a));
+    const third = hello();
+    expect(third.stdout).toBe(first.stdout);
+    expect(third.status).toBe(1);
+    expect(third.stderr).toBe('');
+    expect(readFileSync(cache).length).toBeGreaterThan(10_000);
   });
 });
