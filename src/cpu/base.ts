@@ -130,6 +130,15 @@ export class CpuBase {
   eptX = true;
   /** Set when the run loop must leave its fast path at the next instruction boundary. */
   attention = false;
+  /**
+   * A conditional branch inside a pre-decoded block was taken (block-fused.ts); `sideRec` is the
+   * arena offset of its operands. It set `attention` too, so the run loop's one per-record test
+   * sees it; the loop clears both and goes on at c.ip through the link kept in that record.
+   * A boolean, read on the loop's shared path: a rare path that loads or compares something for
+   * the first time deoptimizes fastLoop (no type feedback yet).
+   */
+  sideExit = false;
+  sideRec = 0;
   /** Set when INTR must be re-sampled at the next boundary. */
   checkIntr = false;
   halted = false;

@@ -5,13 +5,16 @@
 import {
   ALU_RI,
   ALU_RR,
+  DISP,
   decReg,
   incReg,
+  jcc,
   nop,
   type Op,
   pushImm,
   S,
   SC,
+  SG,
   sub32,
   T,
   testRI,
@@ -104,73 +107,163 @@ function condIncDec(c: CpuCore, cc: number, r: number): boolean {
   }
 }
 
-const cmpRRJcc: Op = (c, a, k) => {
+// Each pair is a predicate (did the branch go?) used by two handlers: the block's last record
+// sets c.ip to the target itself; a record inside a block (the block went on at the fall-through,
+// blocks.ts) leaves the block through `side` when the branch is taken.
+type Taken = (c: CpuCore, a: Int32Array, k: number) => boolean;
+
+const cmpRR: Taken = (c, a, k) => {
   const x = c.regs[a[k]];
   const y = c.regs[a[k + S]];
   const r = sub32(c, x, y);
   c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+  return condSub(c, a[k + SC], x, y, r);
 };
-const cmpRIJcc: Op = (c, a, k) => {
+const cmpRI: Taken = (c, a, k) => {
   const x = c.regs[a[k]];
   const y = a[k + S];
   const r = sub32(c, x, y);
   c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+  return condSub(c, a[k + SC], x, y, r);
 };
-const subRRJcc: Op = (c, a, k) => {
+const subRR: Taken = (c, a, k) => {
   const d = a[k];
   const x = c.regs[d];
   const y = c.regs[a[k + S]];
   const r = sub32(c, x, y);
   c.regs[d] = r;
   c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+  return condSub(c, a[k + SC], x, y, r);
 };
-const subRIJcc: Op = (c, a, k) => {
+const subRI: Taken = (c, a, k) => {
   const d = a[k];
   const x = c.regs[d];
   const y = a[k + S];
   const r = sub32(c, x, y);
   c.regs[d] = r;
   c.instructions++;
-  if (condSub(c, a[k + SC], x, y, r)) c.ip = a[k + T] >>> 0;
+  return condSub(c, a[k + SC], x, y, r);
 };
-const testRRJcc: Op = (c, a, k) => {
+const testRRc: Taken = (c, a, k) => {
   const r = c.regs[a[k]] & c.regs[a[k + S]];
   c.setLogic(r, 32);
   c.instructions++;
-  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
+  return condLogic(c, a[k + SC], r);
 };
-const testRIJcc: Op = (c, a, k) => {
+const testRIc: Taken = (c, a, k) => {
   const r = c.regs[a[k]] & a[k + S];
   c.setLogic(r, 32);
   c.instructions++;
-  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
+  return condLogic(c, a[k + SC], r);
 };
-const testRI8Jcc: Op = (c, a, k) => {
+const testRI8c: Taken = (c, a, k) => {
   const r = c.r8[R8[a[k]]] & a[k + S];
   c.setLogic(r, 8);
   c.instructions++;
-  if (condLogic(c, a[k + SC], (r << 24) >> 24)) c.ip = a[k + T] >>> 0;
+  return condLogic(c, a[k + SC], (r << 24) >> 24);
 };
-const andRIJcc: Op = (c, a, k) => {
+const andRI: Taken = (c, a, k) => {
   const d = a[k];
   const r = c.regs[d] & a[k + S];
   c.regs[d] = r;
   c.setLogic(r, 32);
   c.instructions++;
-  if (condLogic(c, a[k + SC], r)) c.ip = a[k + T] >>> 0;
+  return condLogic(c, a[k + SC], r);
 };
-const decJcc: Op = (c, a, k) => {
+const dec: Taken = (c, a, k) => {
   decReg(c, a, k);
   c.instructions++;
-  if (condIncDec(c, a[k + SC], c.regs[a[k]])) c.ip = a[k + T] >>> 0;
+  return condIncDec(c, a[k + SC], c.regs[a[k]]);
 };
-const incJcc: Op = (c, a, k) => {
+const inc: Taken = (c, a, k) => {
   incReg(c, a, k);
   c.instructions++;
-  if (condIncDec(c, a[k + SC], c.regs[a[k]])) c.ip = a[k + T] >>> 0;
+  return condIncDec(c, a[k + SC], c.regs[a[k]]);
+};
+
+/**
+ * A taken branch inside a block: the run loop's per-record `attention` test sees it and goes on at
+ * c.ip (the target) with the next block, exactly where the interpreter goes. Nothing else can be
+ * pending here: the loop left at the first record that set `attention`.
+ */
+function side(c: CpuCore, a: Int32Array, k: number): void {
+  c.ip = a[k + T] >>> 0;
+  c.sideRec = k;
+  c.sideExit = true;
+  c.attention = true;
+}
+/**
+ * Operand slots a branch inside a block keeps its taken link in (none of its handlers reads them):
+ * the block that followed the taken branch, valid while CodeMap.epoch equals LINK_EPOCH's value.
+ */
+export const LINK_BLK = DISP;
+export const LINK_EPOCH = SG;
+
+const cmpRRJcc: Op = (c, a, k) => {
+  if (cmpRR(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const cmpRIJcc: Op = (c, a, k) => {
+  if (cmpRI(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const subRRJcc: Op = (c, a, k) => {
+  if (subRR(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const subRIJcc: Op = (c, a, k) => {
+  if (subRI(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const testRRJcc: Op = (c, a, k) => {
+  if (testRRc(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const testRIJcc: Op = (c, a, k) => {
+  if (testRIc(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const testRI8Jcc: Op = (c, a, k) => {
+  if (testRI8c(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const andRIJcc: Op = (c, a, k) => {
+  if (andRI(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const decJcc: Op = (c, a, k) => {
+  if (dec(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+const incJcc: Op = (c, a, k) => {
+  if (inc(c, a, k)) c.ip = a[k + T] >>> 0;
+};
+
+// The same inside a block (named for the BLOCKSTATS listing in perf-linux.ts).
+const cmpRRJccSide: Op = (c, a, k) => {
+  if (cmpRR(c, a, k)) side(c, a, k);
+};
+const cmpRIJccSide: Op = (c, a, k) => {
+  if (cmpRI(c, a, k)) side(c, a, k);
+};
+const subRRJccSide: Op = (c, a, k) => {
+  if (subRR(c, a, k)) side(c, a, k);
+};
+const subRIJccSide: Op = (c, a, k) => {
+  if (subRI(c, a, k)) side(c, a, k);
+};
+const testRRJccSide: Op = (c, a, k) => {
+  if (testRRc(c, a, k)) side(c, a, k);
+};
+const testRIJccSide: Op = (c, a, k) => {
+  if (testRIc(c, a, k)) side(c, a, k);
+};
+const testRI8JccSide: Op = (c, a, k) => {
+  if (testRI8c(c, a, k)) side(c, a, k);
+};
+const andRIJccSide: Op = (c, a, k) => {
+  if (andRI(c, a, k)) side(c, a, k);
+};
+const decJccSide: Op = (c, a, k) => {
+  if (dec(c, a, k)) side(c, a, k);
+};
+const incJccSide: Op = (c, a, k) => {
+  if (inc(c, a, k)) side(c, a, k);
+};
+/** A plain Jcc inside a block (slot S: the condition code, T: the target). */
+const jccSide: Op = (c, a, k) => {
+  if (c.cond(a[k + S])) side(c, a, k);
 };
 
 const FUSE = new Map<Op, Op>([
@@ -186,9 +279,37 @@ const FUSE = new Map<Op, Op>([
   [incReg, incJcc],
 ]);
 
+/** Block-ending branch handler → its variant inside a block. */
+const SIDE = new Map<Op, Op>([
+  [jcc, jccSide],
+  [cmpRRJcc, cmpRRJccSide],
+  [cmpRIJcc, cmpRIJccSide],
+  [subRRJcc, subRRJccSide],
+  [subRIJcc, subRIJccSide],
+  [testRRJcc, testRRJccSide],
+  [testRIJcc, testRIJccSide],
+  [testRI8Jcc, testRI8JccSide],
+  [andRIJcc, andRIJccSide],
+  [decJcc, decJccSide],
+  [incJcc, incJccSide],
+]);
+const UNSIDE = new Map<Op, Op>([...SIDE].map(([end, mid]) => [mid, end]));
+
 /** The handler for flag-setter `prev` fused with the Jcc that follows it, or null. */
 export function fuseJcc(prev: Op): Op | null {
   return FUSE.get(prev) ?? null;
+}
+
+/** The variant of branch handler `end` for a record inside a block (the block goes on). */
+export function sideJcc(end: Op): Op {
+  const s = SIDE.get(end);
+  if (s === undefined) throw new Error('not a conditional branch handler');
+  return s;
+}
+
+/** The block-ending handler for `op` when it is a branch variant from sideJcc, else null. */
+export function endJcc(op: Op): Op | null {
+  return UNSIDE.get(op) ?? null;
 }
 
 /** Handlers a followed direct JMP/CALL becomes (the block continues at the target). */

@@ -19,7 +19,7 @@
  * Then the records (REC ints): handler index, ip, next ip, then the SLOTS operands it reads.
  */
 
-import { followedCall, followedJmp, fuseJcc } from './block-fused.ts';
+import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
 import { interpret, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
@@ -324,6 +324,8 @@ export class BlockCache {
     let hi = 0;
     let n = 0; // instructions
     let k = b + HDR;
+    let follow = blockTuning.followJcc;
+    let jccs = 0;
     while (n < MAX_LEN) {
       const avail = Math.min(pageBase + 4096 - p, c.csLim - ip + 1);
       if (avail <= 0) break;
@@ -339,16 +341,21 @@ export class BlockCache {
       if (p - pageBase < lo) lo = p - pageBase;
       if (p + d.len - pageBase > hi) hi = p + d.len - pageBase;
       const next = (ip + d.len) >>> 0;
+      if (d.kind === K_JCC && follow && ++jccs > blockTuning.maxJcc) follow = false;
       if (d.kind === K_JCC && k > b + HDR) {
         // Fuse with the flag-setting instruction just before it, when that is a simple one.
         const prev = k - REC;
         const fused = fuseJcc(HANDLERS[a[prev]]);
         if (fused !== null) {
-          a[prev] = handlerIndex(fused);
+          a[prev] = handlerIndex(follow ? sideJcc(fused) : fused);
           a[prev + 2] = next;
           a[prev + 3 + SC] = operands[S] /* the Jcc's condition code */;
           a[prev + 3 + T] = operands[T];
-          break;
+          if (!follow) break;
+          a[prev + 3 + LINK_EPOCH] = this.code.epoch - 1;
+          ip = next;
+          p += d.len;
+          continue;
         }
       }
       a[k + 1] = ip;
@@ -367,14 +374,22 @@ export class BlockCache {
           continue;
         }
       }
-      a[k] = handlerIndex(d.op);
+      const go = d.kind === K_PLAIN || (d.kind === K_JCC && follow);
+      a[k] = handlerIndex(d.kind === K_JCC && follow ? sideJcc(d.op) : d.op);
       a[k + 2] = next;
+      if (d.kind === K_JCC && follow) a[k + 3 + LINK_EPOCH] = this.code.epoch - 1;
       k += REC;
       ip = next;
       p += d.len;
-      if (d.kind !== K_PLAIN) break;
+      if (!go) break;
     }
     if (n === 0) return -1;
+    if (k > b + HDR) {
+      // The block ended right after a branch it would have gone past (length or page end): that
+      // branch ends the block, as usual (the run loop sets EIP/IP before a block's last record).
+      const end = endJcc(HANDLERS[a[k - REC]]);
+      if (end !== null) a[k - REC] = handlerIndex(end);
+    }
     a[b] = phys;
     a[b + 1] = ip0;
     a[b + 2] = c.code.gen[page];

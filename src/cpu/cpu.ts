@@ -3,6 +3,7 @@
  * See README.md for the internal map.
  */
 
+import { LINK_BLK, LINK_EPOCH } from './block-fused.ts';
 import { movRR } from './block-ops.ts';
 import {
   BlockCache,
@@ -387,23 +388,34 @@ export class Cpu extends CpuCore {
     let k = -1;
     // The block that ran last (its links may name the next one without a hash lookup).
     let prev = -1;
+    // Operands of the branch inside block `prev` whose taken side ended it (-1: it ran to its end).
+    let side = -1;
     const code = this.code;
     try {
       while (n > 0) {
         let b = -1;
         if (cache !== null) {
           const ip = this.ip | 0;
-          if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
+          if (side >= 0) {
+            // The taken branch inside the block that ran last keeps its own successor.
+            if (arena[side + LINK_EPOCH] === code.epoch) b = arena[side + LINK_BLK];
+          } else if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
             if (arena[prev + H_IP0] === ip) b = arena[prev + H_BLK0];
             else if (arena[prev + H_IP1] === ip) b = arena[prev + H_BLK1];
           }
           if (b < 0) {
             const flushes = cache.flushes;
             b = cache.lookup(this);
-            if (prev >= 0 && b >= 0 && cache.flushes === flushes) cache.link(prev, ip, b);
+            if (b >= 0 && cache.flushes === flushes) {
+              if (side >= 0) {
+                arena[side + LINK_EPOCH] = code.epoch;
+                arena[side + LINK_BLK] = b;
+              } else if (prev >= 0) cache.link(prev, ip, b);
+            }
           }
         }
         prev = -1;
+        side = -1;
         if (b >= 0 && arena[b + H_COUNT] <= n) {
           const j = arena[b + H_JIT];
           if (j >= 0) {
@@ -417,6 +429,14 @@ export class Cpu extends CpuCore {
               continue;
             }
             if (x === 1) return LOOP_DONE;
+            if (x === 2) {
+              // A taken branch inside the block (jit.ts), as below.
+              side = this.sideRec;
+              this.sideExit = false;
+              n -= arena[b + H_COUNT];
+              prev = b;
+              continue;
+            }
             // A side exit (jit.ts): the first tier runs the block on from record (x >> 8) - 1.
             this.instructions += x & 0xff;
             k = b + HDR + ((x >> 8) - 1) * REC;
@@ -451,6 +471,19 @@ export class Cpu extends CpuCore {
           // One store site for both, so an early exit first seen late in a run finds the
           // operations it needs already profiled (no deoptimization; see LOOP_DONE).
           this.eip = arena[k + 1] >>> 0;
+          const taken = this.sideExit; // loaded on the shared path: see CpuBase.sideExit
+          if (early && taken) {
+            // A conditional branch inside the block was taken (block-fused.ts `side`): it set
+            // c.ip to its target; go on there, through the link kept in its record. `n` may drop
+            // by more than ran: that only ends this call sooner (run() checks the budget exactly).
+            side = this.sideRec;
+            this.sideExit = false;
+            this.attention = false;
+            k = -1;
+            n -= len;
+            prev = b;
+            continue;
+          }
           this.ip = arena[k + 2] >>> 0;
           if (early) return LOOP_DONE;
           HANDLERS[arena[k]](this, arena, k + 3);

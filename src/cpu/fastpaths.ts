@@ -20,6 +20,16 @@ export const blockTuning = {
    * every first run in a block set it to false.
    */
   secondVisit: true,
+  /**
+   * A block goes on past a conditional branch at its fall-through (in the same page); the branch,
+   * when taken, leaves the block there (a side exit, linked to its successor in its own record).
+   * Off: measured slower on the Linux boot (cold 1.07×, warm 1.03–1.13×) and level on the BusyBox
+   * loop — taken branches are about half, so block entries fell only ~30 % while the decoder did
+   * twice the work (PERF.md, session 7). Tests turn it on.
+   */
+  followJcc: false,
+  /** Conditional branches one block goes past at most (with followJcc). */
+  maxJcc: 2,
 };
 
 export const jitTuning = {

@@ -51,7 +51,8 @@ import type { CpuCore } from './core.ts';
 import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
 
 /**
- * A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`,
+ * A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`, 2
+ * when a conditional branch inside it was taken (c.sideRec names it),
  * or a side exit ≥ 256: `((r + 1) << 8) | p` — it stopped before record r (an access off the
  * memory fast path), with p retired instructions not yet added to c.instructions; the first tier
  * runs the block on from record r (cpu.ts).
@@ -223,7 +224,11 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
       lines.push('return c.attention ? 1 : 0;');
     } else {
       lines.push(`${name}(c, a, o + ${k + 3 - b}); c.instructions++;`);
-      lines.push(`if (c.attention) { c.eip = ${eip}; c.ip = ${next}; return 1; }`);
+      // A conditional branch inside the block that was taken (block-fused.ts) set c.ip itself:
+      // the block is done (2; cpu.ts follows the branch's own link).
+      lines.push(
+        `if (c.attention) { c.eip = ${eip}; if (c.sideExit) { c.attention = false; return 2; } c.ip = ${next}; return 1; }`,
+      );
     }
   }
   lines.push('} catch (e) { c.faultK = i; throw e; }');

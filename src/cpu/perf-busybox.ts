@@ -9,13 +9,15 @@ import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
 import { BlockCache, H_COUNT } from './blocks.ts';
 import type { Cpu } from './cpu.ts';
-import { fastPaths, jitTuning } from './fastpaths.ts';
+import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 
 const n = Number(process.argv[2] ?? 2000);
 if (process.env.TIER === 'blocks') fastPaths.jit = false;
 if (process.env.TIER === 'interpreter') fastPaths.blockCache = false;
 if (process.env.JITAFTER) jitTuning.jitAfter = Number(process.env.JITAFTER);
 if (process.env.JITWORK) jitTuning.jitWork = Number(process.env.JITWORK);
+// FOLLOW=n: blocks go on past up to n conditional branches (blockTuning.followJcc, maxJcc).
+if (process.env.FOLLOW) Object.assign(blockTuning, { followJcc: true, maxJcc: Number(process.env.FOLLOW) });
 // JITSTATS=1: list every compiled block: where, when, and how many instructions it ran afterwards.
 const jitted: Array<{ phys: number; n: number; at: number; runs: number; exits: number }> = [];
 let pcNow = (): number => 0;

@@ -8,7 +8,7 @@ import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
 import { BlockCache, H_COUNT, H_RECORDS, H_RUNS, HANDLERS, HDR, REC } from './blocks.ts';
 import { Cpu } from './cpu.ts';
-import { fastPaths, jitTuning } from './fastpaths.ts';
+import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 
 const stats = { fast: 0, slow: 0 };
 const proto = Cpu.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -77,6 +77,8 @@ if (process.env.NOJIT) fastPaths.jit = false;
 if (process.env.JITWORK) jitTuning.jitWork = Number(process.env.JITWORK);
 // BLOCKSTATS=1: no second tier; each block's run countdown then counts its runs (printed below).
 if (process.env.BLOCKSTATS) jitTuning.jitAfter = 2 ** 30;
+// FOLLOW=n: blocks go on past up to n conditional branches (blockTuning.followJcc, maxJcc).
+if (process.env.FOLLOW) Object.assign(blockTuning, { followJcc: true, maxJcc: Number(process.env.FOLLOW) });
 if (process.env.HOTSHARE) jitTuning.hotShare = Number(process.env.HOTSHARE);
 // PROF=file.cpuprofile: V8's sampling profile of the last boot only (the warm one with RUNS=2).
 const runs = Number(process.env.RUNS ?? 2);
