@@ -53,7 +53,9 @@ export const jitTuning = {
    */
   regions: false,
   regionAfter: 1_000,
-  regionWork: 2_000_000,
+  regionWork: 8_000_000,
   regionMore: 4_000_000,
   regionCompiles: 1,
+  /** Runs a block needs to go into its page's region (smaller functions, fewer cold cases). */
+  regionMinRuns: 1_000,
 };

@@ -267,6 +267,7 @@ describe('regions: when a page is compiled', () => {
     jitTuning.jitAfter = 100;
     jitTuning.regionAfter = 100;
     jitTuning.regionWork = 20_000;
+    jitTuning.regionMinRuns = 1;
     const m = makeCpu(1 << 20);
     m.bus.ram.set(LOOP, 0x1000);
     m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, edi: 5000, esp: 0x9000 });

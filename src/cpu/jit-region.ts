@@ -10,8 +10,8 @@
  * when `attention` is set (the same boundaries as the first tier: after any called record), when
  * CodeMap.epoch moved (a TLB, CS, CPL or code change: the page's linear → physical mapping or its
  * bytes may no longer be what was compiled), or at a side exit: an access off the inline memory
- * fast path (jit.ts `memory`) leaves *before* that instruction with EIP/IP on it and `2`, and the
- * run loop interprets that one instruction. Registers, flags and memory are the CPU's own at every
+ * fast path (jit.ts `memory`) leaves *before* that instruction (regionExit puts EIP/IP on it) and
+ * the run loop interprets that one instruction. Registers, flags and memory are the CPU's own at every
  * call and exit, so a fault anywhere is precise (the catch puts EIP/IP on the faulting record, as
  * cpu.ts blockFaulted does for the first tier).
  *
@@ -19,12 +19,17 @@
  * refills: a block decoded again from unchanged bytes under the same CS gets its region back at
  * its first countdown. Stale regions (the page written since: CodeMap.gen) are dropped.
  *
- * When: each block counts down `jitAfter` runs (blocks.ts H_RUNS); every countdown that runs out
- * adds `jitAfter × length` instructions to its page's work, and a page whose blocks have retired
- * `regionWork` instructions is compiled (`regionMore` for a later recompile that adds blocks built
- * since, at most `regionCompiles` times). Counts only: deterministic, and invisible to the guest.
- * Tests set `jitAfter` to 1: then every block goes into a region at its first run (the blocks of
- * a page not yet in one form a new, small region).
+ * When: each block counts down `jitAfter`, then `regionAfter` runs (blocks.ts H_RUNS); every
+ * countdown that runs out adds runs × length instructions to its page's work, and a page whose
+ * blocks have retired `regionWork` instructions is compiled: its blocks that ran `regionMinRuns`
+ * times (`regionMore` later for a recompile with the blocks built since, at most `regionCompiles`
+ * compiles in all). Counts only: deterministic, and invisible to the guest. Tests set `jitAfter`
+ * to 1: then every block goes into a region at its first run (the blocks of a page not yet in one
+ * form a new, small region).
+ *
+ * Off by default (jitTuning.regions): in JavaScript a region pays only once TurboFan has optimized
+ * it, which for a page-sized function comes late and costs much; on the BusyBox loop regions lose
+ * to the first tier (PERF.md, "Session 7 — region").
  */
 
 import type { Op } from './block-ops.ts';
@@ -308,9 +313,11 @@ export class Regions {
         x !== b &&
         (eager
           ? a[x + H_JIT] < -1
-          : a[x + H_JIT] === -1 && a[x + H_BORN] >= 0 && a[x + H_RUNS] >= jitTuning.jitAfter)
+          : a[x + H_JIT] === -1 &&
+            a[x + H_BORN] >= 0 &&
+            jitTuning.jitAfter - a[x + H_RUNS] < jitTuning.regionMinRuns)
       )
-        continue; // eager: has a region already; else: has not run yet
+        continue; // eager: has a region already; else: has run fewer than regionMinRuns times
       byIp.set(a[x + 1], x);
     }
     if (this.count >= MAX_REGIONS) {

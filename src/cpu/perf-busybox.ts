@@ -22,6 +22,7 @@ if (process.env.REGIONS) {
   jitTuning.regions = true;
   jitTuning.jitAfter = Number(process.env.JITAFTER ?? 1000);
 }
+if (process.env.REGIONMINRUNS) jitTuning.regionMinRuns = Number(process.env.REGIONMINRUNS);
 if (process.env.REGIONWORK) jitTuning.regionWork = Number(process.env.REGIONWORK);
 if (process.env.REGIONCOMPILES) jitTuning.regionCompiles = Number(process.env.REGIONCOMPILES);
 // JITSTATS=1: list every compiled block: where, when, and how many instructions it ran afterwards.
