@@ -77,24 +77,33 @@ interface Page {
 export function regionSource(
   a: Int32Array,
   bs: number[],
-): { params: string[]; body: string; records: Int32Array } {
+): { params: string[]; body: string; records: Int32Array; table: Uint16Array } {
   let total = 0;
   for (const b of bs) total += a[b + H_RECORDS];
   const R = new Int32Array(total * REC);
+  // The blocks share CS base and linear page (Regions.compile): IP - base is the offset in the
+  // page, and T maps it to a dense case number (0: not a block here), so the dispatch is a jump
+  // table in every V8 tier (a switch over sparse IPs is a chain of compares in Ignition/Sparkplug).
+  const base = ((((a[bs[0] + 3] + a[bs[0] + 1]) | 0) >>> 12 << 12) - a[bs[0] + 3]) | 0;
+  const T = new Uint16Array(4096);
   const params: string[] = [];
   const seen = new Set<number>();
   const lines: string[] = [
     'const r = c.regs, sb = c.segBase, sc = c.segChk, m = c.ram32, u = c.ram, code = c.code, E = code.epoch;',
     'let i = -1;',
     'try {',
-    'for (let ip = c.ip | 0; ; ip = c.ip | 0) {',
-    'switch (ip) {',
+    'for (;;) {',
+    `const off = (c.ip - ${base}) >>> 0;`,
+    'if (off > 4095) return 0;',
+    'switch (T[off]) {',
   ];
   let o = 0; // next free record in R
+  let cases = 0;
   for (const b of bs) {
     const records = a[b + H_RECORDS];
     const n = a[b + H_COUNT];
-    lines.push(`case ${a[b + 1]}: {`, `if (n < ${n}) return 0;`, `n -= ${n};`);
+    T[(a[b + 1] - base) & 0xfff] = ++cases;
+    lines.push(`case ${cases}: {`, `if (n < ${n}) return 0;`, `n -= ${n};`);
     // Retirements of inline records not yet added to c.instructions.
     let pending = 0;
     const flush = (): void => {
@@ -139,16 +148,16 @@ export function regionSource(
   lines.push(
     '} catch (e) { if (i >= 0 && R[i] !== 0) { c.eip = R[i + 1] >>> 0; c.ip = R[i + 2] >>> 0; } c.faultK = -1; throw e; }',
   );
-  return { params, body: lines.join('\n'), records: R };
+  return { params, body: lines.join('\n'), records: R, table: T };
 }
 
 /** Compile blocks `bs` into one region function; null when code generation is refused here. */
 export function compileRegion(a: Int32Array, bs: number[]): RegionFn | null {
-  const { params, body, records } = regionSource(a, bs);
+  const { params, body, records, table } = regionSource(a, bs);
   if (regionStats.dump !== null) regionStats.dump.push({ params, body, records: Array.from(records) });
-  const make = generate(['R', 'call', ...params], `return function region(c, a, n) {\n${body}\n};`);
+  const make = generate(['R', 'T', 'call', ...params], `return function region(c, a, n) {\n${body}\n};`);
   if (make === null) return null;
-  const f = make(records, callOp, ...params.map((p) => HANDLERS[Number(p.slice(1))])) as RegionFn;
+  const f = make(records, table, callOp, ...params.map((p) => HANDLERS[Number(p.slice(1))])) as RegionFn;
   regionRecords.set(f, records);
   if (!regionStats.on) return f;
   const st = regionStats;
