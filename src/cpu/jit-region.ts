@@ -84,7 +84,7 @@ export function regionSource(
   // The blocks share CS base and linear page (Regions.compile): IP - base is the offset in the
   // page, and T maps it to a dense case number (0: not a block here), so the dispatch is a jump
   // table in every V8 tier (a switch over sparse IPs is a chain of compares in Ignition/Sparkplug).
-  const base = ((((a[bs[0] + 3] + a[bs[0] + 1]) | 0) >>> 12 << 12) - a[bs[0] + 3]) | 0;
+  const base = (((((a[bs[0] + 3] + a[bs[0] + 1]) | 0) >>> 12) << 12) - a[bs[0] + 3]) | 0;
   const T = new Uint16Array(4096);
   const params: string[] = [];
   const seen = new Set<number>();
