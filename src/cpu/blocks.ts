@@ -125,6 +125,11 @@ export class BlockCache {
   /** Compiled functions given back to a block decoded again after a refill. */
   reattached = 0;
 
+  /** Arena ints in use: blocks lie back to back from 0 (jit-region.ts walks them). */
+  get used(): number {
+    return this.top;
+  }
+
   clear(): void {
     // A table never written is still all zero (and untouched): skip faulting its pages in.
     if (this.tableUsed) this.table.fill(0);

@@ -46,10 +46,11 @@ import {
   TR,
 } from './constants.ts';
 import { CpuCore } from './core.ts';
-import { fastPaths } from './fastpaths.ts';
+import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { Fpu } from './fpu/fpu.ts';
 import { EventKind } from './interrupts.ts';
 import { compileBlock } from './jit.ts';
+import { REGION_ATTENTION, REGION_DONE, Regions, regionExit } from './jit-region.ts';
 import { execute } from './ops-main.ts';
 import { CpuSeg } from './segments.ts';
 import { restoreVmx, saveVmx, type VmxState } from './vmx/state.ts';
@@ -119,6 +120,8 @@ export class Cpu extends CpuCore {
   faultK = -1;
   /** Pre-decoded blocks (blocks.ts); the interpreter runs whatever they do not cover. */
   readonly blocks = new BlockCache(this.code);
+  /** Second-tier regions (jit-region.ts; jitTuning.regions). */
+  readonly regions = new Regions(this.blocks);
 
   constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
     super(mem, io, intr);
@@ -177,6 +180,7 @@ export class Cpu extends CpuCore {
     this.monitorStop = false;
     this.a20Mask = -1;
     this.blocks.reset();
+    this.regions.reset();
     this.code.clear();
     this.updateTlbViews();
     this.flushTlb(false);
@@ -418,6 +422,29 @@ export class Cpu extends CpuCore {
         side = -1;
         if (b >= 0 && arena[b + H_COUNT] <= n) {
           const j = arena[b + H_JIT];
+          if (j < -1) {
+            // Second tier, regions: the block's page region (jit-region.ts) runs on through the
+            // page's blocks while the budget lasts and keeps the instruction count itself.
+            k = -2;
+            const done = this.instructions;
+            const f = compiled[-2 - j];
+            const x = f(this, arena, n);
+            k = -1;
+            if (x === REGION_DONE) {
+              n -= this.instructions - done;
+              prev = b; // a link is keyed by IP: any block may hold it
+              continue;
+            }
+            if (x === REGION_ATTENTION || regionExit(this, f, x)) return LOOP_DONE;
+            // A side exit: EIP/IP on an access off the inline fast path, the instructions before
+            // it counted (regionExit); interpret it.
+            n -= this.instructions - done;
+            execute(this);
+            n--;
+            this.instructions++;
+            if (this.attention) return LOOP_DONE;
+            continue;
+          }
           if (j >= 0) {
             // Second tier: the block as one function (jit.ts) — the same calls as below.
             k = -2;
@@ -515,6 +542,12 @@ export class Cpu extends CpuCore {
 
   /** fastLoop came back with LOOP_FAULT or LOOP_JIT (not LOOP_DONE). */
   private loopExit(r: number): void {
+    if (r === LOOP_JIT && jitTuning.regions && !blockTuning.followJcc) {
+      // Regions: the block's page region, a new one, or another countdown (jit-region.ts).
+      // Not with blocks that go on past a Jcc: a region does not resume at a taken side exit.
+      this.regions.due(this, loopBlock);
+      return;
+    }
     if (r === LOOP_JIT) {
       const b = loopBlock;
       const arena = this.blocks.arena;

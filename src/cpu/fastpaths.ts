@@ -53,4 +53,19 @@ export const jitTuning = {
    */
   jitHotWork: 3_000_000,
   jitWork: 4_000_000,
+  /**
+   * Page-sized regions (jit-region.ts) instead of single compiled blocks. Off by default: on the
+   * BusyBox loop they lose to the first tier (PERF.md, "Session 7 — region"); bench-loop gains.
+   * With regions on, a block's first countdown is still `jitAfter` runs (set it to ~1 000) and
+   * later ones `regionAfter`; each countdown adds runs × length to its page's work, and a page is
+   * compiled into one function at `regionWork` (again with the blocks built since after
+   * `regionMore` more, at most `regionCompiles` times in all).
+   */
+  regions: false,
+  regionAfter: 1_000,
+  regionWork: 8_000_000,
+  regionMore: 4_000_000,
+  regionCompiles: 1,
+  /** Runs a block needs to go into its page's region (smaller functions, fewer cold cases). */
+  regionMinRuns: 1_000,
 };

@@ -154,8 +154,8 @@ describe('fuzz: random bytes never throw out of the core', () => {
 });
 
 /**
- * The same random programs on three CPUs — plain interpreter, pre-decoded blocks, blocks compiled
- * by the second tier on their first run — must end in identical architectural state and memory:
+ * The same random programs on four CPUs — plain interpreter, pre-decoded blocks, blocks compiled
+ * by the second tier on their first run, page regions (jit-region.ts) made at their first run — must end in identical architectural state and memory:
  * the block cache sees every strange encoding and fault the interpreter does.
  */
 describe('fuzz: the block-cache tiers agree with the interpreter on random bytes', () => {
@@ -163,13 +163,15 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
     fastPaths.blockCache = true;
     fastPaths.jit = true;
     jitTuning.jitAfter = 50_000;
+    jitTuning.regions = false;
   });
   const DIFF = Math.max(1, Math.floor(ITER / 3));
-  it(`${DIFF} programs × 7 modes × 3 tiers`, () => {
+  it(`${DIFF} programs × 7 modes × 4 tiers`, () => {
     const tiers = [
-      { blocks: false, jit: false },
-      { blocks: true, jit: false },
-      { blocks: true, jit: true },
+      { blocks: false, jit: false, regions: false },
+      { blocks: true, jit: false, regions: false },
+      { blocks: true, jit: true, regions: false },
+      { blocks: true, jit: true, regions: true }, // page regions (jit-region.ts)
     ].map((t) => ({ ...t, ...makeCpu(1 << 20) }));
     const seed = rng(0x5eed);
     let compared = 0;
@@ -179,9 +181,10 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
       if (i & 1) code.splice(0, 6, 0x01, 0xd8, 0x31, 0xc2, 0x8d, 0x04);
       for (let mode = 0; mode < 7; mode++) {
         const progSeed = seed();
-        const results = tiers.map(({ cpu, bus, blocks, jit }) => {
+        const results = tiers.map(({ cpu, bus, blocks, jit, regions }) => {
           fastPaths.blockCache = blocks;
           fastPaths.jit = jit;
+          jitTuning.regions = regions;
           jitTuning.jitAfter = 1;
           bus.ram.fill(0, 0, 0x40000);
           tables(bus.ram);
@@ -192,7 +195,7 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
           const stop = cpu.run(200);
           return { stop, state: cpu.getState(), ram: bus.ram };
         });
-        for (let t = 1; t < 3; t++) {
+        for (let t = 1; t < tiers.length; t++) {
           expect(results[t].stop, `program ${i} mode ${mode} tier ${t}`).toBe(results[0].stop);
           expect(results[t].state, `program ${i} mode ${mode} tier ${t}`).toEqual(results[0].state);
           const a = new Int32Array(results[0].ram.buffer, 0, 0x40000 / 4);

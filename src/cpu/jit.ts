@@ -63,6 +63,20 @@ export type CompiledBlock = (c: CpuCore, a: Int32Array, o: number) => number;
 
 let available = true;
 
+/**
+ * `new Function(...params, body)`, or null once code generation has been refused here (an
+ * EvalError under a CSP without 'unsafe-eval'): the tier then switches itself off for good.
+ */
+export function generate(params: string[], body: string): ((...args: unknown[]) => unknown) | null {
+  if (!available) return null;
+  try {
+    return new Function(...params, body) as (...args: unknown[]) => unknown;
+  } catch {
+    available = false;
+    return null;
+  }
+}
+
 const Z = 8; // "no register" in the address slots
 
 /** `r[x] = … ; c.setLazy(op, x, y, v, 32, mask)` for a register ALU operation. */
@@ -102,7 +116,7 @@ function aluCode(op: number, d: number, y: string): string | null {
  * the first tier runs the record with its handler. The side exit returns a constant, so the rare
  * path needs no type feedback: V8 does not deoptimize the function when it is first taken.
  */
-function memory(h: Op, a: Int32Array, k: number, exit: string): string | null {
+export function memory(h: Op, a: Int32Array, k: number, exit: string): string | null {
   const d = a[k + D];
   if (h === movRM || h === movMR) {
     const sg = a[k + SG];
@@ -145,7 +159,7 @@ function memory(h: Op, a: Int32Array, k: number, exit: string): string | null {
  * Inline JavaScript for a record whose handler is register-only, or null (then it is called).
  * Each template is the handler's body with its operand slots replaced by their values.
  */
-function inline(h: Op, a: Int32Array, k: number): string | null {
+export function inline(h: Op, a: Int32Array, k: number): string | null {
   const d = a[k + D];
   const s = a[k + S];
   if (h === nop || h === followedJmp) return '';
@@ -237,14 +251,7 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
 
 /** Compile block `b`; null when code generation is unavailable here. */
 export function compileBlock(a: Int32Array, b: number): CompiledBlock | null {
-  if (!available) return null;
   const { params, body } = blockSource(a, b);
-  try {
-    const make = new Function(...params, `return function block(c, a, o) {\n${body}\n};`);
-    return make(...params.map((p) => HANDLERS[Number(p.slice(1))])) as CompiledBlock;
-  } catch {
-    // EvalError under a CSP without 'unsafe-eval': stay on the first tier from now on.
-    available = false;
-    return null;
-  }
+  const make = generate(params, `return function block(c, a, o) {\n${body}\n};`);
+  return make === null ? null : (make(...params.map((p) => HANDLERS[Number(p.slice(1))])) as CompiledBlock);
 }

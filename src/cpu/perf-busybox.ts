@@ -10,6 +10,7 @@ import { Pc } from '../machine/pc.ts';
 import { BlockCache, H_COUNT } from './blocks.ts';
 import type { Cpu } from './cpu.ts';
 import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
+import { regionStats } from './jit-region.ts';
 
 const n = Number(process.argv[2] ?? 2000);
 if (process.env.TIER === 'blocks') fastPaths.jit = false;
@@ -18,6 +19,14 @@ if (process.env.JITAFTER) jitTuning.jitAfter = Number(process.env.JITAFTER);
 if (process.env.JITWORK) jitTuning.jitWork = Number(process.env.JITWORK);
 // FOLLOW=n: blocks go on past up to n conditional branches (blockTuning.followJcc, maxJcc).
 if (process.env.FOLLOW) Object.assign(blockTuning, { followJcc: true, maxJcc: Number(process.env.FOLLOW) });
+// REGIONS=1: page-sized regions (jit-region.ts) instead of single compiled blocks.
+if (process.env.REGIONS) {
+  jitTuning.regions = true;
+  jitTuning.jitAfter = Number(process.env.JITAFTER ?? 1000);
+}
+if (process.env.REGIONMINRUNS) jitTuning.regionMinRuns = Number(process.env.REGIONMINRUNS);
+if (process.env.REGIONWORK) jitTuning.regionWork = Number(process.env.REGIONWORK);
+if (process.env.REGIONCOMPILES) jitTuning.regionCompiles = Number(process.env.REGIONCOMPILES);
 // JITSTATS=1: list every compiled block: where, when, and how many instructions it ran afterwards.
 const jitted: Array<{ phys: number; n: number; at: number; runs: number; exits: number }> = [];
 let pcNow = (): number => 0;
@@ -34,6 +43,9 @@ if (process.env.JITSTATS) {
     });
   };
 }
+// REGSTAT=1 counts region calls and exits; DUMP=file writes every region's source (jit-region.ts).
+if (process.env.REGSTAT) regionStats.on = true;
+if (process.env.DUMP) regionStats.dump = [];
 const { source } = resolveGuest({ kind: 'guest', id: 'linux' });
 if (source.kind !== 'kernel') throw new Error('linux guest is not a kernel image');
 const pc = new Pc({ memMiB: 64, noReboot: true });
@@ -80,8 +92,11 @@ const cu = process.cpuUsage(c0);
 const s = (cu.user + cu.system) / 1e6;
 const di = pc.instructions - before.i;
 console.log(
-  `boot ${((boot.user + boot.system) / 1e6).toFixed(2)} s CPU; loop ${n}: ${di} instructions, ${s.toFixed(3)} s CPU, ${(di / s / 1e6).toFixed(1)} MIPS; built ${b.built - before.built}, lookups ${b.lookups - before.lookups} (every ${(di / Math.max(1, b.lookups - before.lookups)).toFixed(0)}), flushes ${b.flushes - before.flushes}, compiled now ${b.compiled.length}, reattached ${b.reattached}`,
+  `boot ${((boot.user + boot.system) / 1e6).toFixed(2)} s CPU; loop ${n}: ${di} instructions, ${s.toFixed(3)} s CPU, ${(di / s / 1e6).toFixed(1)} MIPS; built ${b.built - before.built}, lookups ${b.lookups - before.lookups} (every ${(di / Math.max(1, b.lookups - before.lookups)).toFixed(0)}), flushes ${b.flushes - before.flushes}, compiled now ${b.compiled.length}, regions compiled ${cpu.regions.compiledRegions}, blocks given one ${cpu.regions.attached}`,
 );
+if (regionStats.on) console.log(JSON.stringify({ ...regionStats, dump: undefined }));
+if (regionStats.dump)
+  (await import('node:fs')).writeFileSync(process.env.DUMP as string, JSON.stringify(regionStats.dump));
 for (const r of jitted)
   console.log(
     `compiled ${r.phys.toString(16)} (${r.n} instructions) at ${r.at}: ran ${r.runs * r.n} instructions after, ${r.exits} side exits in ${r.runs} runs`,
@@ -117,4 +132,8 @@ if (process.env.MIX) {
   );
   for (const [k, v] of [...mix].sort((x, y) => y[1] - x[1]).slice(0, 40))
     console.log(String(v).padStart(10), k);
+}
+if (process.env.OPTSTATUS) {
+  const st = new Function('f', 'return %GetOptimizationStatus(f)') as (f: unknown) => number;
+  console.log(b.compiled.map((f) => st(f).toString(2)).join(' '));
 }

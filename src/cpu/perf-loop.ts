@@ -5,7 +5,14 @@
  * every iteration to exercise the stack. Prints guest MIPS.
  */
 import { StopReason } from './constants.ts';
+import { jitTuning } from './fastpaths.ts';
 import { makeCpu } from './test/harness.ts';
+
+// REGIONS=1: page-sized regions (jit-region.ts) instead of single compiled blocks.
+if (process.env.REGIONS) {
+  jitTuning.regions = true;
+  jitTuning.jitAfter = 1000;
+}
 
 const iterations = Number(process.argv[2] ?? 20_000_000);
 const { cpu, bus } = makeCpu(16 << 20);

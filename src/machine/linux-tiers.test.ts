@@ -1,6 +1,7 @@
 /**
  * The CPU's tiers on a real kernel: Linux's first 3 M instructions (the boot code and the start
- * of the kernel's decompressor, flat with paging off) with every block compiled on its first run (src/cpu/jit.ts), with
+ * of the kernel's decompressor, flat with paging off) with every block compiled on its first run (src/cpu/jit.ts),
+ * with every block in a page region from its first run (src/cpu/jit-region.ts), with
  * pre-decoded blocks only, and in the plain interpreter end in the same CPU state and RAM with the
  * same console output — the guest cannot tell the tiers apart.
  */
@@ -19,12 +20,14 @@ afterEach(() => {
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = JIT_AFTER;
+  jitTuning.regions = false;
   blockTuning.secondVisit = true;
 });
 
-function boot(tier: 'interpreter' | 'blocks' | 'jit', instructions: number) {
+function boot(tier: 'interpreter' | 'blocks' | 'jit' | 'regions', instructions: number) {
   fastPaths.blockCache = tier !== 'interpreter';
-  fastPaths.jit = tier === 'jit';
+  fastPaths.jit = tier === 'jit' || tier === 'regions';
+  jitTuning.regions = tier === 'regions';
   jitTuning.jitAfter = 1;
   blockTuning.secondVisit = false;
   const pc = new Pc({ memMiB: 64, noReboot: true });
@@ -43,14 +46,24 @@ function boot(tier: 'interpreter' | 'blocks' | 'jit', instructions: number) {
   }
   const cpu = pc.cpu as unknown as Cpu;
   const ram = createHash('sha256').update(cpu.ram).digest('hex');
-  return { n: pc.instructions, state: cpu.getState(), ram, out, compiled: cpu.blocks.compiled.length };
+  return {
+    n: pc.instructions,
+    state: cpu.getState(),
+    ram,
+    out,
+    compiled: cpu.blocks.compiled.length,
+    regions: cpu.regions.compiledRegions,
+  };
 }
 
 describe('Linux through the three CPU tiers', () => {
   it('first 3 M instructions: same state and output with every block compiled', () => {
     const jit = boot('jit', 3_000_000);
     expect(jit.compiled).toBeGreaterThan(100);
-    for (const other of [boot('blocks', 3_000_000), boot('interpreter', 3_000_000)]) {
+    // Page regions (src/cpu/jit-region.ts), every block put into one at its first run.
+    const regions = boot('regions', 3_000_000);
+    expect(regions.regions).toBeGreaterThan(100);
+    for (const other of [regions, boot('blocks', 3_000_000), boot('interpreter', 3_000_000)]) {
       expect(jit.n).toBe(other.n);
       expect(jit.out).toBe(other.out);
       expect(jit.ram).toBe(other.ram);
