@@ -39,9 +39,11 @@ import {
 } from './callouts.ts';
 import { Co } from './classify.ts';
 import { BtCoherence } from './coherence.ts';
+import { applyResult, GuestInterpreter, guestView } from './interpreter.ts';
 import type { BtState } from './state.ts';
 import { AREA_TARGET, type Site, TABLE_ENTRIES, type Unit } from './tc.ts';
 import { CALLOUT_VECTOR, emitIndEntry } from './translator.ts';
+import { guestGs, holdGuestGs, releaseGuestGs } from './vmm-gs.ts';
 
 export { ADAPT_AFTER } from './state.ts';
 
@@ -61,6 +63,10 @@ export class BinaryTranslation extends BtCoherence {
   private entryEpoch = 0;
   /** The handler has put a TC address in EIP itself. */
   private placed = false;
+  /** A callout falls through into a real IRET/RETF to guest ring 3: give the guest its GS back. */
+  private toUser = false;
+  /** The VMM's interpreter (interpreter.ts), shared by the VMs. */
+  readonly interp = new GuestInterpreter();
   private readonly ev: TrapEvent = {
     vector: 0,
     kind: EventKind.Exception,
@@ -216,6 +222,13 @@ export class BinaryTranslation extends BtCoherence {
     } finally {
       this.transientNext = false;
       this.placed = false;
+      if (this.vmm.current === vm.index) {
+        // GS is the VMM's exactly while the CPU is in the TC (vmm-gs.ts).
+        if (cpu.cpl === 1 && !this.toUser && !vm.terminal) holdGuestGs(cpu, b);
+        else releaseGuestGs(cpu, b);
+        this.slotGuard?.enforce(vm);
+      }
+      this.toUser = false;
       this.syncOut(vm, b);
       if (vm.state !== 'runnable') this.vmm.requestStop();
     }
@@ -247,7 +260,9 @@ export class BinaryTranslation extends BtCoherence {
   /** Translated code needs a flat 32-bit kernel CS and SS (its VMM references are absolute). */
   private checkFlat(vm: Vm): void {
     const cpu = this.cpu;
-    const flat = (s: number) => cpu.segBase[s] === 0 && cpu.segLim[s] >= 0xffffffff;
+    // The guest's own limits: the VMM cuts SS below its slot (../vmm/slot-guard.ts).
+    const flat = (s: number) =>
+      cpu.segBase[s] === 0 && (this.slotGuard?.guestLimitOf(vm, s) ?? cpu.segLim[s] >>> 0) >= 0xffffffff;
     if (!cpu.code32 || !flat(CS) || !flat(SS)) {
       throw new Unvirtualizable(
         `binary translation runs guest kernel code with flat 32-bit CS and SS only (CS base 0x${(cpu.segBase[CS] >>> 0).toString(16)}, ` +
@@ -341,7 +356,9 @@ export class BinaryTranslation extends BtCoherence {
         return;
       }
       const bytes = ins;
-      if (site.co === Co.Privileged && (site.op === TrapOp.IN || site.op === TrapOp.OUT)) {
+      if (site.co === Co.Interpret) {
+        this.interpretAt(vm, eip, CALLOUT_VECTOR);
+      } else if (site.co === Co.Privileged && (site.op === TrapOp.IN || site.op === TrapOp.OUT)) {
         // The commonest callout (PIT calibration, the serial console): no decoding, no dispatch.
         this.portIo(vm, ins, eip, next, site.op === TrapOp.OUT);
       } else {
@@ -393,6 +410,7 @@ export class BinaryTranslation extends BtCoherence {
               vm.v.iopl = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 2) >>> 12) & 3;
               this.resumeGuest = eip;
               this.resumeTc = site.resume;
+              this.toUser = true;
             }
             break;
           case Co.JmpInd:
@@ -411,6 +429,7 @@ export class BinaryTranslation extends BtCoherence {
               // A far RET to an outer ring: the real RETF right after the callout does it.
               this.resumeGuest = eip;
               this.resumeTc = site.resume;
+              this.toUser = true;
             }
             break;
           case Co.StoreSys: {
@@ -510,6 +529,55 @@ export class BinaryTranslation extends BtCoherence {
     }
     if (vm.state === 'runnable' && !this.stiShadow) this.injectPending(vm);
     if (vm.state !== 'runnable') vmm.requestStop();
+  }
+
+  /**
+   * One guest instruction on the VMM's interpreter with the guest's own view (interpreter.ts):
+   * `why` 13/12 — a #GP(0)/#SS(0) raised in translated code by an access beyond a limit the VMM
+   * cut below its slot (../vmm/slot-guard.ts calls this instead of lending the slot), or
+   * CALLOUT_VECTOR — a callout for an instruction naming GS or reading through CS. The CPU's guest
+   * EIP is `eip`; afterwards it is the next guest instruction (or the guest's exception handler).
+   */
+  protected interpretAt(vm: Vm, eip: number, why: number): boolean {
+    const cpu = this.cpu;
+    const b = this.bt[vm.index];
+    const vmm = this.vmm;
+    const guard = this.slotGuard;
+    const from = guestView(
+      cpu,
+      vm,
+      eip,
+      (s) => guard?.guestLimitOf(vm, s) ?? cpu.segLim[s] >>> 0,
+      guestGs(cpu, b),
+    );
+    const r = this.interp.run(vm, from);
+    applyResult(cpu, vm, from, r.state, (sel, base, limit, ar) => {
+      if (b.gsHeld) b.gs = { sel, base, limit, ar };
+      else cpu.setSeg(5, sel, base, limit, ar);
+    });
+    const c = vmm.cost;
+    vmm.record(
+      vm,
+      TrapKind.Callout,
+      TrapOp.INTERPRET,
+      r.vector < 0 ? TrapAction.Emulated : TrapAction.Reflected,
+      (why === CALLOUT_VECTOR ? c.btCallout : c.roundTrip) + 300,
+      0,
+      why,
+      r.vector < 0 ? 0xffffffff : r.vector,
+      -1,
+      0,
+      eip,
+    );
+    vmm.recordBytes(vm, (cpu.segBase[CS] + eip) >>> 0);
+    if (r.vector < 0) {
+      this.goTo(r.state.eip);
+      return true;
+    }
+    this.goTo(eip);
+    if (r.vector === PF) vm.v.cr2 = r.faultAddr;
+    this.reflect(vm, r.vector, r.errorCode, eip, false, eip, 0);
+    return true;
   }
 
   /**
