@@ -5,7 +5,6 @@
  */
 import { DeprivilegedVmm } from '../vmm/deprivileged.ts';
 import type { SlotGuard } from '../vmm/slot-guard.ts';
-import { TrapOp } from '../vmm/trap-log.ts';
 import type { Vm } from '../vmm/vm.ts';
 import type { Vmm } from '../vmm/vmm.ts';
 import { type BtState, codeSource } from './state.ts';
@@ -37,7 +36,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
     const guard = this.slotGuard as SlotGuard;
     guard.tcRing = true;
     guard.vmmSel = VMM_GS_SEL;
-    guard.interpret = (vm, eip) => this.interpretAt(vm, eip, TrapOp.INTERPRET);
+    guard.interpret = (vm, eip) => this.interpretAt(vm, eip, -1);
     const ram = vmm.pc.memory.ram;
     for (const vm of vmm.vms) {
       const area = vmm.frames.alloc();

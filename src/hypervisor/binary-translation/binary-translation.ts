@@ -17,7 +17,7 @@
  *   copies it to `vm.v.if` on entry and back on exit (`syncIn`/`syncOut`).
  * - Interrupts are injected only where the TC position is a guest instruction boundary (`exact`).
  */
-import { EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
+import { type CpuState, EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
 import { decode } from '../vmm/decode.ts';
 import { emulateIret, GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
 import { farOperand, farReturn, farTransfer, virtualSelector } from '../vmm/far-transfer.ts';
@@ -37,7 +37,7 @@ import {
   storeTable,
   ZF,
 } from './callouts.ts';
-import { Co } from './classify.ts';
+import { Cls, Co, classify } from './classify.ts';
 import { BtCoherence } from './coherence.ts';
 import { applyResult, GuestInterpreter, guestView } from './interpreter.ts';
 import type { BtState } from './state.ts';
@@ -533,8 +533,9 @@ export class BinaryTranslation extends BtCoherence {
 
   /**
    * One guest instruction on the VMM's interpreter with the guest's own view (interpreter.ts):
-   * `why` 13/12 — a #GP(0)/#SS(0) raised in translated code by an access beyond a limit the VMM
-   * cut below its slot (../vmm/slot-guard.ts calls this instead of lending the slot), or
+   * `why` -1 — the event being handled (a #GP(0)/#SS(0) raised in translated code by an access
+   * beyond a limit the VMM cut below its slot: ../vmm/slot-guard.ts calls this instead of lending
+   * the slot), or
    * CALLOUT_VECTOR — a callout for an instruction naming GS or reading through CS. The CPU's guest
    * EIP is `eip`; afterwards it is the next guest instruction (or the guest's exception handler).
    */
@@ -543,6 +544,7 @@ export class BinaryTranslation extends BtCoherence {
     const b = this.bt[vm.index];
     const vmm = this.vmm;
     const guard = this.slotGuard;
+    if (why < 0) why = this.ev.vector;
     const from = guestView(
       cpu,
       vm,
@@ -550,7 +552,14 @@ export class BinaryTranslation extends BtCoherence {
       (s) => guard?.guestLimitOf(vm, s) ?? cpu.segLim[s] >>> 0,
       guestGs(cpu, b),
     );
-    const r = this.interp.run(vm, from);
+    // Go on while the guest's stack lies beyond the cut and the next instruction needs nothing
+    // but the guest's own view (no I/O, CR, descriptor-table or interrupt-flag side effects).
+    const cut = vm.shadow.vmmBase >>> 0;
+    const r = this.interp.run(
+      vm,
+      from,
+      (c) => c.cpl === 0 && c.regs[4] >>> 0 >= cut && this.interpretable(b, c.ip),
+    );
     applyResult(cpu, vm, from, r.state, (sel, base, limit, ar) => {
       if (b.gsHeld) b.gs = { sel, base, limit, ar };
       else cpu.setSeg(5, sel, base, limit, ar);
@@ -566,7 +575,7 @@ export class BinaryTranslation extends BtCoherence {
       why,
       r.vector < 0 ? 0xffffffff : r.vector,
       -1,
-      0,
+      r.done,
       eip,
     );
     vmm.recordBytes(vm, (cpu.segBase[CS] + eip) >>> 0);
@@ -578,6 +587,45 @@ export class BinaryTranslation extends BtCoherence {
     if (r.vector === PF) vm.v.cr2 = r.faultAddr;
     this.reflect(vm, r.vector, r.errorCode, eip, false, eip, 0);
     return true;
+  }
+
+  /**
+   * The guest's own view of its data segments for a register panel: each limit as its descriptor
+   * has it (not the VMM's cut) and its GS (held while the TC runs). Empty while another VM runs.
+   */
+  guestSegments(
+    vm: Vm,
+    real: CpuState,
+  ): Partial<Record<'es' | 'ss' | 'ds' | 'fs' | 'gs', { selector: number; base: number; limit: number; access: number }>> {
+    const out: ReturnType<BinaryTranslation['guestSegments']> = {};
+    const b = this.bt[vm.index];
+    if (b.gsHeld) out.gs = { selector: b.gs.sel, base: b.gs.base >>> 0, limit: b.gs.limit >>> 0, access: b.gs.ar };
+    const guard = this.slotGuard;
+    if (guard === null || vm.saved !== null || this.vmm.current !== vm.index) return out;
+    const names = ['es', 'cs', 'ss', 'ds', 'fs'] as const;
+    for (let s = 0; s < 5; s++) {
+      if (s === CS) continue;
+      const k = names[s] as 'es' | 'ss' | 'ds' | 'fs';
+      const g = real.segs[s];
+      out[k] = { selector: g.sel, base: g.base >>> 0, limit: guard.guestLimitOf(vm, s), access: g.ar };
+    }
+    return out;
+  }
+
+  /** The guest instruction at `eip` may run on the interpreter as part of a run (see interpretAt). */
+  private interpretable(b: BtState, eip: number): boolean {
+    const c = classify(b.src.fetch(eip >>> 0, 15), eip >>> 0);
+    if (c === null) return false;
+    if (c.cls === Cls.Callout || c.cls === Cls.CalloutEnd)
+      return (
+        c.co === Co.Ret ||
+        c.co === Co.JmpInd ||
+        c.co === Co.CallInd ||
+        c.co === Co.Interpret ||
+        c.co === Co.Pushf ||
+        c.co === Co.Iret
+      );
+    return c.cls !== Cls.Bad;
   }
 
   /**

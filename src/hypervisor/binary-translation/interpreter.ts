@@ -31,6 +31,8 @@ import type { Vm } from '../vmm/vm.ts';
 
 /** Steps allowed for one instruction (a REP string instruction retires one iteration per step). */
 const MAX_STEPS = 1 << 20;
+/** Instructions one interpreter run may perform (see `run`). */
+const MAX_RUN = 256;
 
 export interface Interpreted {
   /** The guest's exception vector, or -1 when the instruction completed. */
@@ -40,6 +42,8 @@ export interface Interpreted {
   faultAddr: number;
   /** The interpreter's state afterwards (the guest's view; the caller copies what changed). */
   state: CpuState;
+  /** Instructions completed. */
+  done: number;
 }
 
 const NO_INTR: InterruptLine = { hasInterrupt: () => false, acknowledge: () => 0 };
@@ -68,8 +72,13 @@ export class GuestInterpreter implements Monitor {
     return MonitorAction.Stop;
   }
 
-  /** Perform the instruction at `guest.eip` (one instruction, a REP one to its end or fault). */
-  run(vm: Vm, guest: CpuState): Interpreted {
+  /**
+   * Perform the instruction at `guest.eip` (a REP one to its end or fault), then, while `more`
+   * says so after a completed instruction, the ones after it (at most MAX_RUN): a guest whose
+   * stack lies beyond the cut (Linux's entry stack in its cpu_entry_area, at the top of the
+   * linear space) runs its whole sequence here instead of faulting once per push and pop.
+   */
+  run(vm: Vm, guest: CpuState, more: ((c: Cpu) => boolean) | null = null): Interpreted {
     this.vm = vm;
     let c = this.cpu;
     if (c === null) {
@@ -83,19 +92,24 @@ export class GuestInterpreter implements Monitor {
     this.vector = -1;
     this.errorCode = -1;
     this.faultAddr = 0;
-    const start = guest.eip >>> 0;
-    const csBase = guest.segs[1].base >>> 0;
-    // A breakpoint address the instruction never starts at keeps the CPU on its slow path: it
-    // decodes the guest's bytes afresh every time (no block cache survives between uses).
-    c.breakLinear = (csBase + start - 1) | 0;
-    for (let i = 0; i < MAX_STEPS; i++) {
-      c.run(1);
-      if (this.vector >= 0 || c.shutdown || c.halted || c.ip >>> 0 !== start) break;
+    let done = 0;
+    for (;;) {
+      const start = c.ip >>> 0;
+      // A breakpoint address the instruction never starts at keeps the CPU on its slow path: it
+      // decodes the guest's bytes afresh every time (no block cache survives between uses).
+      c.breakLinear = (c.segBase[1] + start - 1) | 0;
+      for (let i = 0; i < MAX_STEPS; i++) {
+        c.run(1);
+        if (this.vector >= 0 || c.shutdown || c.halted || c.ip >>> 0 !== start) break;
+      }
+      if (this.vector >= 0 || c.shutdown || c.halted) break;
+      done++;
+      if (more === null || done >= MAX_RUN || !more(c)) break;
     }
-    this.count++;
+    this.count += done;
     const state = c.getState();
     this.vm = null;
-    return { vector: this.vector, errorCode: this.errorCode, faultAddr: this.faultAddr, state };
+    return { vector: this.vector, errorCode: this.errorCode, faultAddr: this.faultAddr, state, done };
   }
 }
 
@@ -111,6 +125,8 @@ const TF = 0x100;
 const IF = 0x200;
 /** CF PF AF ZF SF DF OF: what a data instruction may change. */
 const ARITH = 0xcd5;
+const NT = 0x4000;
+const AC = 0x40000;
 
 /**
  * The guest's own CPU state at guest EIP `eip` (guest CPL 0): its registers as they are, virtual
@@ -180,12 +196,22 @@ export function applyResult(
   if (to.fpu !== undefined && cpu.fpu !== null) cpu.fpu.restore(to.fpu);
   const a = from.segs[CS];
   const b = to.segs[CS];
-  if (a.sel !== b.sel || a.base !== b.base)
+  const toUser = to.cpl === 3 && from.cpl === 0;
+  if (!toUser && (a.sel !== b.sel || a.base !== b.base || to.cpl !== from.cpl))
     throw new Unvirtualizable(
-      `a guest instruction the VMM interpreted changed CS (to 0x${b.sel.toString(16)}): not supported under binary translation`,
+      `a guest instruction the VMM interpreted changed CS (to 0x${b.sel.toString(16)}) without returning to user mode: not supported under binary translation`,
     );
+  if (toUser) {
+    // An IRET (or RETF) to guest ring 3 from a stack beyond the cut: user mode runs directly,
+    // with the real IF/IOPL the VMM's and the guest's TF (SDM Vol.3 §6.12.1, IRET).
+    cpu.setSeg(CS, b.sel, b.base >>> 0, b.limit >>> 0, b.ar);
+    const ss = to.segs[SS];
+    cpu.setSeg(SS, ss.sel, ss.base >>> 0, ss.limit >>> 0, ss.ar);
+    cpu.setCpl(3);
+    cpu.setFlagBits(to.eflags & (TF | NT | AC), TF | NT | AC);
+  }
   for (let i = ES; i <= GS; i++) {
-    if (i === CS) continue;
+    if (i === CS || (i === SS && toUser)) continue;
     const was = from.segs[i];
     const now = to.segs[i];
     if (was.sel === now.sel && was.base === now.base && was.limit === now.limit && was.ar === now.ar)
