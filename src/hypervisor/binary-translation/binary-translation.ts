@@ -410,7 +410,8 @@ export class BinaryTranslation extends BtCoherence {
               vm.v.iopl = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 2) >>> 12) & 3;
               this.resumeGuest = eip;
               this.resumeTc = site.resume;
-              this.toUser = true;
+              // To guest ring 3 the guest's GS goes back first (to ring 1 the TC goes on, GS held).
+              this.toUser = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 1) & 3) === 3;
             }
             break;
           case Co.JmpInd:
@@ -429,7 +430,7 @@ export class BinaryTranslation extends BtCoherence {
               // A far RET to an outer ring: the real RETF right after the callout does it.
               this.resumeGuest = eip;
               this.resumeTc = site.resume;
-              this.toUser = true;
+              this.toUser = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 1) & 3) === 3;
             }
             break;
           case Co.StoreSys: {
@@ -596,10 +597,16 @@ export class BinaryTranslation extends BtCoherence {
   guestSegments(
     vm: Vm,
     real: CpuState,
-  ): Partial<Record<'es' | 'ss' | 'ds' | 'fs' | 'gs', { selector: number; base: number; limit: number; access: number }>> {
+  ): Partial<
+    Record<
+      'es' | 'ss' | 'ds' | 'fs' | 'gs',
+      { selector: number; base: number; limit: number; access: number }
+    >
+  > {
     const out: ReturnType<BinaryTranslation['guestSegments']> = {};
     const b = this.bt[vm.index];
-    if (b.gsHeld) out.gs = { selector: b.gs.sel, base: b.gs.base >>> 0, limit: b.gs.limit >>> 0, access: b.gs.ar };
+    if (b.gsHeld)
+      out.gs = { selector: b.gs.sel, base: b.gs.base >>> 0, limit: b.gs.limit >>> 0, access: b.gs.ar };
     const guard = this.slotGuard;
     if (guard === null || vm.saved !== null || this.vmm.current !== vm.index) return out;
     const names = ['es', 'cs', 'ss', 'ds', 'fs'] as const;

@@ -188,7 +188,14 @@ export class SlotGuard {
     const keepCs = this.tcRing && cpu.cpl === 1;
     for (let s = 0; s < SEGS; s++) {
       const ar = cpu.segAr[s];
-      if (!truncatable(ar) || (s === CS && keepCs) || cpu.segSel[s] === this.vmmSel) continue;
+      if (!truncatable(ar) || cpu.segSel[s] === this.vmmSel) continue;
+      if (s === CS && keepCs) {
+        // The TC runs through CS: give back a cut a real IRET/RETF loaded from the shadow table.
+        st ??= this.state(vm);
+        const full = this.guestLimit(st, CS);
+        if (full > cpu.segLim[CS] >>> 0) cpu.setSeg(CS, cpu.segSel[CS], cpu.segBase[CS], full, ar);
+        continue;
+      }
       const lim = cpu.segLim[s] >>> 0;
       const cut = truncatedLimit(cpu.segBase[s], lim, slotBase, (ar & 0x8000) !== 0);
       if (cut < 0 || cut === lim) continue;
