@@ -559,7 +559,10 @@ export class BinaryTranslation extends BtCoherence {
     const r = this.interp.run(
       vm,
       from,
-      (c) => c.cpl === 0 && c.regs[4] >>> 0 >= cut && this.interpretable(b, c.ip),
+      (c) =>
+        c.cpl === 0 &&
+        c.regs[4] >>> 0 >= cut &&
+        this.interpretable(b, c.ip, this.head(vm, c.segBase[CS] + c.ip)),
     );
     applyResult(cpu, vm, from, r.state, (sel, base, limit, ar) => {
       if (b.gsHeld) b.gs = { sel, base, limit, ar };
@@ -619,20 +622,38 @@ export class BinaryTranslation extends BtCoherence {
     return out;
   }
 
-  /** The guest instruction at `eip` may run on the interpreter as part of a run (see interpretAt). */
-  private interpretable(b: BtState, eip: number): boolean {
-    const c = classify(b.src.fetch(eip >>> 0, 15), eip >>> 0);
-    if (c === null) return false;
-    if (c.cls === Cls.Callout || c.cls === Cls.CalloutEnd)
-      return (
+  /**
+   * The guest instruction at `eip` (whose first four bytes are `head`, -1 when unreadable) may run
+   * on the interpreter as part of a run (see interpretAt). Answers are kept per EIP with the bytes
+   * they were given for: the same entry sequences come back on every user↔kernel transition.
+   */
+  private interpretable(b: BtState, eip: number, head: number): boolean {
+    if (head === -1) return false;
+    const k = eip >>> 0;
+    const known = this.runnable.get(k);
+    if (known !== undefined && known.head === head) return known.ok;
+    const c = classify(b.src.fetch(k, 15), k);
+    let ok = c !== null && c.cls !== Cls.Bad;
+    if (c !== null && (c.cls === Cls.Callout || c.cls === Cls.CalloutEnd))
+      ok =
         c.co === Co.Ret ||
         c.co === Co.JmpInd ||
         c.co === Co.CallInd ||
         c.co === Co.Interpret ||
         c.co === Co.Pushf ||
-        c.co === Co.Iret
-      );
-    return c.cls !== Cls.Bad;
+        c.co === Co.Iret;
+    if (this.runnable.size > 4096) this.runnable.clear();
+    this.runnable.set(k, { head, ok });
+    return ok;
+  }
+  private readonly runnable = new Map<number, { head: number; ok: boolean }>();
+  /** The first four bytes of guest code at linear `lin` (through the guest's tables), or -1. */
+  private head(vm: Vm, lin: number): number {
+    try {
+      return vm.mem.read(lin >>> 0, 4) | 0;
+    } catch {
+      return -1;
+    }
   }
 
   /**
