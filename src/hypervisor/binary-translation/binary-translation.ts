@@ -6,7 +6,9 @@
  * deprivileged-kernel model (../vmm/deprivileged.ts: shadow paging, shadow GDT/LDT, the VMM slot,
  * delivery, the privileged-instruction emulation) is reused; this technique changes where kernel
  * code runs. Layers: area.ts (the VMM's memory in the slot) ← coherence.ts (translating, write
- * protection, adaptive stores) ← this file (entering/leaving the TC, callouts).
+ * protection, adaptive stores) ← slot-access.ts (guest instructions on the VMM's interpreter:
+ * accesses beyond the limits cut below the slot, GS and CS-override instructions) ← this file
+ * (entering/leaving the TC, callouts; GS is the VMM's while the TC runs, vmm-gs.ts).
  *
  * Invariants:
  * - While the CPU runs a VM at ring 1, its EIP is in the TC. Every entry into the VMM (a callout,
@@ -17,7 +19,7 @@
  *   copies it to `vm.v.if` on entry and back on exit (`syncIn`/`syncOut`).
  * - Interrupts are injected only where the TC position is a guest instruction boundary (`exact`).
  */
-import { type CpuState, EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
+import { EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
 import { decode } from '../vmm/decode.ts';
 import { emulateIret, GuestFault, Unvirtualizable } from '../vmm/deliver.ts';
 import { farOperand, farReturn, farTransfer, virtualSelector } from '../vmm/far-transfer.ts';
@@ -37,13 +39,12 @@ import {
   storeTable,
   ZF,
 } from './callouts.ts';
-import { Cls, Co, classify } from './classify.ts';
-import { BtCoherence } from './coherence.ts';
-import { applyResult, GuestInterpreter, guestView } from './interpreter.ts';
+import { Co } from './classify.ts';
+import { BtSlotAccess } from './slot-access.ts';
 import type { BtState } from './state.ts';
 import { AREA_TARGET, type Site, TABLE_ENTRIES, type Unit } from './tc.ts';
 import { CALLOUT_VECTOR, emitIndEntry } from './translator.ts';
-import { guestGs, holdGuestGs, releaseGuestGs } from './vmm-gs.ts';
+import { holdGuestGs, releaseGuestGs } from './vmm-gs.ts';
 
 export { ADAPT_AFTER } from './state.ts';
 
@@ -55,7 +56,7 @@ const PF = 14;
 const GP = 13;
 const DB = 1;
 
-export class BinaryTranslation extends BtCoherence {
+export class BinaryTranslation extends BtSlotAccess {
   private inEvent = false;
   /** Where to continue after this VMM entry if the guest EIP did not move (and no unit died). */
   private resumeGuest = -1;
@@ -65,8 +66,6 @@ export class BinaryTranslation extends BtCoherence {
   private placed = false;
   /** A callout falls through into a real IRET/RETF to guest ring 3: give the guest its GS back. */
   private toUser = false;
-  /** The VMM's interpreter (interpreter.ts), shared by the VMs. */
-  readonly interp = new GuestInterpreter();
   private readonly ev: TrapEvent = {
     vector: 0,
     kind: EventKind.Exception,
@@ -88,6 +87,7 @@ export class BinaryTranslation extends BtCoherence {
     this.placed = false;
     this.transientNext = false;
     this.entryEpoch = b.tc.epoch;
+    this.eventVector = ev.vector;
     let skipLeave = false;
     this.inEvent = true;
     try {
@@ -530,130 +530,6 @@ export class BinaryTranslation extends BtCoherence {
     }
     if (vm.state === 'runnable' && !this.stiShadow) this.injectPending(vm);
     if (vm.state !== 'runnable') vmm.requestStop();
-  }
-
-  /**
-   * One guest instruction on the VMM's interpreter with the guest's own view (interpreter.ts):
-   * `why` -1 — the event being handled (a #GP(0)/#SS(0) raised in translated code by an access
-   * beyond a limit the VMM cut below its slot: ../vmm/slot-guard.ts calls this instead of lending
-   * the slot), or
-   * CALLOUT_VECTOR — a callout for an instruction naming GS or reading through CS. The CPU's guest
-   * EIP is `eip`; afterwards it is the next guest instruction (or the guest's exception handler).
-   */
-  protected interpretAt(vm: Vm, eip: number, why: number): boolean {
-    const cpu = this.cpu;
-    const b = this.bt[vm.index];
-    const vmm = this.vmm;
-    const guard = this.slotGuard;
-    if (why < 0) why = this.ev.vector;
-    const from = guestView(
-      cpu,
-      vm,
-      eip,
-      (s) => guard?.guestLimitOf(vm, s) ?? cpu.segLim[s] >>> 0,
-      guestGs(cpu, b),
-    );
-    // Go on while the guest's stack lies beyond the cut and the next instruction needs nothing
-    // but the guest's own view (no I/O, CR, descriptor-table or interrupt-flag side effects).
-    const cut = vm.shadow.vmmBase >>> 0;
-    const r = this.interp.run(
-      vm,
-      from,
-      (c) =>
-        c.cpl === 0 &&
-        c.regs[4] >>> 0 >= cut &&
-        this.interpretable(b, c.ip, this.head(vm, c.segBase[CS] + c.ip)),
-    );
-    applyResult(cpu, vm, from, r.state, (sel, base, limit, ar) => {
-      if (b.gsHeld) b.gs = { sel, base, limit, ar };
-      else cpu.setSeg(5, sel, base, limit, ar);
-    });
-    const c = vmm.cost;
-    vmm.record(
-      vm,
-      TrapKind.Callout,
-      TrapOp.INTERPRET,
-      r.vector < 0 ? TrapAction.Emulated : TrapAction.Reflected,
-      (why === CALLOUT_VECTOR ? c.btCallout : c.roundTrip) + 300,
-      0,
-      why,
-      r.vector < 0 ? 0xffffffff : r.vector,
-      -1,
-      r.done,
-      eip,
-    );
-    vmm.recordBytes(vm, (cpu.segBase[CS] + eip) >>> 0);
-    if (r.vector < 0) {
-      this.goTo(r.state.eip);
-      return true;
-    }
-    this.goTo(eip);
-    if (r.vector === PF) vm.v.cr2 = r.faultAddr;
-    this.reflect(vm, r.vector, r.errorCode, eip, false, eip, 0);
-    return true;
-  }
-
-  /**
-   * The guest's own view of its data segments for a register panel: each limit as its descriptor
-   * has it (not the VMM's cut) and its GS (held while the TC runs). Empty while another VM runs.
-   */
-  guestSegments(
-    vm: Vm,
-    real: CpuState,
-  ): Partial<
-    Record<
-      'es' | 'ss' | 'ds' | 'fs' | 'gs',
-      { selector: number; base: number; limit: number; access: number }
-    >
-  > {
-    const out: ReturnType<BinaryTranslation['guestSegments']> = {};
-    const b = this.bt[vm.index];
-    if (b.gsHeld)
-      out.gs = { selector: b.gs.sel, base: b.gs.base >>> 0, limit: b.gs.limit >>> 0, access: b.gs.ar };
-    const guard = this.slotGuard;
-    if (guard === null || vm.saved !== null || this.vmm.current !== vm.index) return out;
-    const names = ['es', 'cs', 'ss', 'ds', 'fs'] as const;
-    for (let s = 0; s < 5; s++) {
-      if (s === CS) continue;
-      const k = names[s] as 'es' | 'ss' | 'ds' | 'fs';
-      const g = real.segs[s];
-      out[k] = { selector: g.sel, base: g.base >>> 0, limit: guard.guestLimitOf(vm, s), access: g.ar };
-    }
-    return out;
-  }
-
-  /**
-   * The guest instruction at `eip` (whose first four bytes are `head`, -1 when unreadable) may run
-   * on the interpreter as part of a run (see interpretAt). Answers are kept per EIP with the bytes
-   * they were given for: the same entry sequences come back on every user↔kernel transition.
-   */
-  private interpretable(b: BtState, eip: number, head: number): boolean {
-    if (head === -1) return false;
-    const k = eip >>> 0;
-    const known = this.runnable.get(k);
-    if (known !== undefined && known.head === head) return known.ok;
-    const c = classify(b.src.fetch(k, 15), k);
-    let ok = c !== null && c.cls !== Cls.Bad;
-    if (c !== null && (c.cls === Cls.Callout || c.cls === Cls.CalloutEnd))
-      ok =
-        c.co === Co.Ret ||
-        c.co === Co.JmpInd ||
-        c.co === Co.CallInd ||
-        c.co === Co.Interpret ||
-        c.co === Co.Pushf ||
-        c.co === Co.Iret;
-    if (this.runnable.size > 4096) this.runnable.clear();
-    this.runnable.set(k, { head, ok });
-    return ok;
-  }
-  private readonly runnable = new Map<number, { head: number; ok: boolean }>();
-  /** The first four bytes of guest code at linear `lin` (through the guest's tables), or -1. */
-  private head(vm: Vm, lin: number): number {
-    try {
-      return vm.mem.read(lin >>> 0, 4) | 0;
-    } catch {
-      return -1;
-    }
   }
 
   /**
