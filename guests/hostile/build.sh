@@ -12,3 +12,4 @@ nasm -f elf32 -DINT3 -o "$tmp/storm-int3.o" storm.asm && link storm-int3 linker.
 # slot uses the cputests runtime (lib.inc: PASS/FAIL lines, exception capture, exit status)
 nasm -f elf32 -o "$tmp/slot.o" slot.asm && link slot ../cputests/linker.ld
 nasm -f elf32 -o "$tmp/slot-read.o" slot-read.asm && link slot-read ../cputests/linker.ld
+nasm -f elf32 -o "$tmp/slot-segs.o" slot-segs.asm && link slot-segs ../cputests/linker.ld

@@ -4,6 +4,7 @@
  * the RET lookup table, and the conversions between TC and guest addresses.
  */
 import { DeprivilegedVmm } from '../vmm/deprivileged.ts';
+import type { SlotGuard } from '../vmm/slot-guard.ts';
 import type { Vm } from '../vmm/vm.ts';
 import type { Vmm } from '../vmm/vmm.ts';
 import { type BtState, codeSource } from './state.ts';
@@ -24,12 +25,18 @@ import {
   type Unit,
 } from './tc.ts';
 import { emitMissStub } from './translator.ts';
+import { VMM_GS_SEL } from './vmm-gs.ts';
 
 export abstract class BtAreaVmm extends DeprivilegedVmm {
   readonly bt: BtState[] = [];
 
   constructor(vmm: Vmm) {
-    super(vmm);
+    // Segment truncation hides the slot (../vmm/slot-guard.ts); the TC reaches it through GS.
+    super(vmm, true);
+    const guard = this.slotGuard as SlotGuard;
+    guard.tcRing = true;
+    guard.vmmSel = VMM_GS_SEL;
+    guard.interpret = (vm, eip) => this.interpretAt(vm, eip, -1);
     const ram = vmm.pc.memory.ram;
     for (const vm of vmm.vms) {
       const area = vmm.frames.alloc();
@@ -71,6 +78,8 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         retSites: new Set(),
         adaptive: new Set(),
         open: [],
+        gsHeld: false,
+        gs: { sel: 0, base: 0, limit: 0, ar: 0 },
       };
       tc.onKill = (u) => this.unhookIndirect(vm, b, u);
       this.bt.push(b);
@@ -190,4 +199,10 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
 
   /** The VMM stored into guest RAM at host address `host` (coherence.ts). */
   protected abstract vmmWrote(vm: Vm, host: number): void;
+
+  /**
+   * Perform guest instruction `eip` with the guest's own view (interpreter.ts): an access beyond a
+   * cut segment limit, or an instruction naming GS or a `cs:` data override. True when handled.
+   */
+  protected abstract interpretAt(vm: Vm, eip: number, why: number): boolean;
 }

@@ -6,7 +6,9 @@
  * deprivileged-kernel model (../vmm/deprivileged.ts: shadow paging, shadow GDT/LDT, the VMM slot,
  * delivery, the privileged-instruction emulation) is reused; this technique changes where kernel
  * code runs. Layers: area.ts (the VMM's memory in the slot) ← coherence.ts (translating, write
- * protection, adaptive stores) ← this file (entering/leaving the TC, callouts).
+ * protection, adaptive stores) ← slot-access.ts (guest instructions on the VMM's interpreter:
+ * accesses beyond the limits cut below the slot, GS and CS-override instructions) ← this file
+ * (entering/leaving the TC, callouts; GS is the VMM's while the TC runs, vmm-gs.ts).
  *
  * Invariants:
  * - While the CPU runs a VM at ring 1, its EIP is in the TC. Every entry into the VMM (a callout,
@@ -38,10 +40,11 @@ import {
   ZF,
 } from './callouts.ts';
 import { Co } from './classify.ts';
-import { BtCoherence } from './coherence.ts';
+import { BtSlotAccess } from './slot-access.ts';
 import type { BtState } from './state.ts';
 import { AREA_TARGET, type Site, TABLE_ENTRIES, type Unit } from './tc.ts';
 import { CALLOUT_VECTOR, emitIndEntry } from './translator.ts';
+import { holdGuestGs, releaseGuestGs } from './vmm-gs.ts';
 
 export { ADAPT_AFTER } from './state.ts';
 
@@ -53,7 +56,7 @@ const PF = 14;
 const GP = 13;
 const DB = 1;
 
-export class BinaryTranslation extends BtCoherence {
+export class BinaryTranslation extends BtSlotAccess {
   private inEvent = false;
   /** Where to continue after this VMM entry if the guest EIP did not move (and no unit died). */
   private resumeGuest = -1;
@@ -61,6 +64,8 @@ export class BinaryTranslation extends BtCoherence {
   private entryEpoch = 0;
   /** The handler has put a TC address in EIP itself. */
   private placed = false;
+  /** A callout falls through into a real IRET/RETF to guest ring 3: give the guest its GS back. */
+  private toUser = false;
   private readonly ev: TrapEvent = {
     vector: 0,
     kind: EventKind.Exception,
@@ -82,6 +87,7 @@ export class BinaryTranslation extends BtCoherence {
     this.placed = false;
     this.transientNext = false;
     this.entryEpoch = b.tc.epoch;
+    this.eventVector = ev.vector;
     let skipLeave = false;
     this.inEvent = true;
     try {
@@ -216,6 +222,13 @@ export class BinaryTranslation extends BtCoherence {
     } finally {
       this.transientNext = false;
       this.placed = false;
+      if (this.vmm.current === vm.index) {
+        // GS is the VMM's exactly while the CPU is in the TC (vmm-gs.ts).
+        if (cpu.cpl === 1 && !this.toUser && !vm.terminal) holdGuestGs(cpu, b);
+        else releaseGuestGs(cpu, b);
+        this.slotGuard?.enforce(vm);
+      }
+      this.toUser = false;
       this.syncOut(vm, b);
       if (vm.state !== 'runnable') this.vmm.requestStop();
     }
@@ -247,7 +260,9 @@ export class BinaryTranslation extends BtCoherence {
   /** Translated code needs a flat 32-bit kernel CS and SS (its VMM references are absolute). */
   private checkFlat(vm: Vm): void {
     const cpu = this.cpu;
-    const flat = (s: number) => cpu.segBase[s] === 0 && cpu.segLim[s] >= 0xffffffff;
+    // The guest's own limits: the VMM cuts SS below its slot (../vmm/slot-guard.ts).
+    const flat = (s: number) =>
+      cpu.segBase[s] === 0 && (this.slotGuard?.guestLimitOf(vm, s) ?? cpu.segLim[s] >>> 0) >= 0xffffffff;
     if (!cpu.code32 || !flat(CS) || !flat(SS)) {
       throw new Unvirtualizable(
         `binary translation runs guest kernel code with flat 32-bit CS and SS only (CS base 0x${(cpu.segBase[CS] >>> 0).toString(16)}, ` +
@@ -341,7 +356,9 @@ export class BinaryTranslation extends BtCoherence {
         return;
       }
       const bytes = ins;
-      if (site.co === Co.Privileged && (site.op === TrapOp.IN || site.op === TrapOp.OUT)) {
+      if (site.co === Co.Interpret) {
+        this.interpretAt(vm, eip, CALLOUT_VECTOR);
+      } else if (site.co === Co.Privileged && (site.op === TrapOp.IN || site.op === TrapOp.OUT)) {
         // The commonest callout (PIT calibration, the serial console): no decoding, no dispatch.
         this.portIo(vm, ins, eip, next, site.op === TrapOp.OUT);
       } else {
@@ -393,6 +410,8 @@ export class BinaryTranslation extends BtCoherence {
               vm.v.iopl = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 2) >>> 12) & 3;
               this.resumeGuest = eip;
               this.resumeTc = site.resume;
+              // To guest ring 3 the guest's GS goes back first (to ring 1 the TC goes on, GS held).
+              this.toUser = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 1) & 3) === 3;
             }
             break;
           case Co.JmpInd:
@@ -411,6 +430,7 @@ export class BinaryTranslation extends BtCoherence {
               // A far RET to an outer ring: the real RETF right after the callout does it.
               this.resumeGuest = eip;
               this.resumeTc = site.resume;
+              this.toUser = (readStackAt(cpu, vm, insn.opsz32 ? 4 : 2, 1) & 3) === 3;
             }
             break;
           case Co.StoreSys: {

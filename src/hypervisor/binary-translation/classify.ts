@@ -69,6 +69,11 @@ export const Co = {
   StoreOpen: 18,
   /** …and after it: protect the page again; drop translations only if the store hit translated bytes. */
   StoreClose: 19,
+  /**
+   * An instruction naming GS (the VMM's segment while the TC runs: vmm-gs.ts) or reading data
+   * through CS (whose limit stays full at ring 1): performed on the VMM's interpreter.
+   */
+  Interpret: 20,
 } as const;
 
 export interface Classified {
@@ -135,13 +140,18 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
     return r;
   }
   let p = 0;
+  let gsOrCs = 0;
   while (p < b.length && PREFIX.has(b[p])) {
     if (b[p] === 0x66) r.opsz16 = true;
+    else if (b[p] === 0x65 || b[p] === 0x2e) gsOrCs = b[p];
     p++;
   }
   r.opAt = p;
   const o = b[p];
   const next = (eip + r.len) | 0;
+  if (gsOrCs !== 0 && overrideMatters(b, p, gsOrCs))
+    return set(r, Cls.Callout, Co.Interpret, TrapOp.INTERPRET);
+  if (namesGs(b, p)) return set(r, Cls.Callout, Co.Interpret, TrapOp.INTERPRET);
   // 16-bit operand size on a control transfer truncates EIP: not translated (no 32-bit kernel uses it).
   if (o >= 0x70 && o <= 0x7f) {
     r.target = rel8(b, p, next);
@@ -294,6 +304,29 @@ export function classify(b: Uint8Array, eip: number): Classified | null {
     default:
       return r;
   }
+}
+
+/**
+ * A GS or CS override the translated copy could not honour: GS is the VMM's while the TC runs, and
+ * CS's full limit at ring 1 would reach the slot. Ignored where the instruction has no data
+ * operand: branch hints on Jcc (2E/3E), the multi-byte NOP 0F 1F and LEA (compilers pad with
+ * `nop cs:[…]`).
+ */
+function overrideMatters(b: Uint8Array, p: number, prefix: number): boolean {
+  const o = b[p];
+  if (prefix === 0x2e && ((o >= 0x70 && o <= 0x7f) || (o === 0x0f && b[p + 1] >= 0x80 && b[p + 1] <= 0x8f)))
+    return false;
+  if (o === 0x8d || (o === 0x0f && b[p + 1] === 0x1f)) return false;
+  return true;
+}
+
+/** MOV r/m←GS, MOV GS←r/m, PUSH GS, POP GS, LGS: the guest's GS is held by the VMM (vmm-gs.ts). */
+function namesGs(b: Uint8Array, p: number): boolean {
+  const o = b[p];
+  if (o === 0x8c || o === 0x8e) return reg(b, p + 1) === 5;
+  if (o !== 0x0f) return false;
+  const o2 = b[p + 1];
+  return o2 === 0xa8 || o2 === 0xa9 || o2 === 0xb5;
 }
 
 /** The disassembly of a classified instruction (computed only when a listing is shown). */

@@ -17,9 +17,6 @@ const USER_FLAGS =
 const RING1 =
   'ring compression: the guest kernel runs at real ring 1, so guest ring-1 code is indistinguishable from ' +
   'its kernel and is run (translated) as guest ring 0';
-const ACCESSED =
-  'segment loads go through the shadow GDT, whose descriptors have the accessed bit preset; the guest’s own ' +
-  'descriptor is not written';
 const GUEST_TF =
   'the guest’s own TF steps the translation, not the guest code: a rewritten instruction is several TC ' +
   'instructions, each trapping (mapped back to one guest EIP), and a MOV/POP SS shadow covers only the next TC instruction';
@@ -32,7 +29,9 @@ const FAILS: Record<string, Record<string, string>> = {
   'cpu-gates': {
     'callgate-ring1: reached ring 1 (CS)': RING1,
     'callgate-ring1: SS = TSS.SS1': RING1,
-    'descriptor-accessed-bit: set by the load': ACCESSED,
+    // 'descriptor-accessed-bit' passes: its load is MOV GS, which the VMM's interpreter performs on
+    // the guest's own GDT (interpreter.ts), setting the accessed bit as the hardware does. A load of
+    // DS/ES/FS/SS still goes through the shadow GDT (accessed bit preset, the guest's not written).
   },
   'cpu-iobitmap': {},
   'cpu-iopl': {

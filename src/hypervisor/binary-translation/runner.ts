@@ -42,6 +42,13 @@ export class BinaryTranslationRunner extends VmmRunner<BinaryTranslation> {
       snap.eip = this.technique.guestEip(vm, real.eip, real.cpl);
       snap.eflags = ((snap.eflags & ~0x200) | (this.technique.areaVif(vm) ? 0x200 : 0)) >>> 0;
     }
+    // The guest's own segments: limits before the VMM's cut, and its GS (the real one is the
+    // VMM's while the TC runs).
+    const segs = this.technique.guestSegments(vm, real);
+    for (const [name, seg] of Object.entries(segs)) {
+      const k = name as 'es' | 'ss' | 'ds' | 'fs' | 'gs';
+      snap[k] = { ...snap[k], ...seg };
+    }
     return snap;
   }
 }

@@ -34,6 +34,9 @@ export interface BtState {
   adaptive: Set<number>;
   /** Pages an adaptive store has open (linear page, guest-physical write address, size), in fours. */
   open: number[];
+  /** The CPU is in the TC: GS is the VMM's and the guest's is kept here (vmm-gs.ts). */
+  gsHeld: boolean;
+  gs: { sel: number; base: number; limit: number; ar: number };
 }
 
 /** Coherence faults from one guest instruction before it is retranslated (A&A adapt after a few). */

@@ -61,7 +61,7 @@ export const TABLE_PAGES = 64;
 export const TABLE_ENTRIES = 65536;
 /**
  * Chaining cells: one dword per exit whose target was not translated yet, holding the TC address
- * its `jmp ss:[cell]` goes to (first its callout stub, then the target unit once chained). Chaining
+ * its `jmp gs:[cell]` goes to (first its callout stub, then the target unit once chained). Chaining
  * writes a cell, never the code: a write into translated code makes the CPU drop every block it
  * decoded from that page (and gives the page up after a few dozen), so patching rel32s as units
  * chain kept the hottest TC pages in the interpreter. Read-only to the guest, after the table.

@@ -4,7 +4,7 @@
  * code in the TC (Adams & Agesen 2006).
  *
  *   IDENT            the guest bytes, unchanged
- *   CLI              mov dword ss:[area.vif], 0         (inline: the virtual IF lives in the area)
+ *   CLI              mov dword gs:[area.vif], 0         (inline: the virtual IF lives in the area)
  *   STI              vif ← 0x200 inline; a callout only when an interrupt is pending (area.pending)
  *   PUSHF            pushfd, then fix its IF/IOPL/TF from the area with LEA (no flag touched)
  *   POPF             vif ← image.IF, then a real popfd (arithmetic flags; ring 1 keeps the real IF);
@@ -12,7 +12,7 @@
  *   RET, JMP/CALL r/m  the inline lookup: target → area, jmp [table + (target & 0xffff)*4]
  *   Jcc              jcc rel32 → the target's unit, or → exit stub; the unit goes on with the
  *                    fall-through (a unit may hold several conditional branches: its side exits)
- *   JMP rel          jmp rel32 → the target's unit, or jmp ss:[cell] (chaining writes the cell)
+ *   JMP rel          jmp rel32 → the target's unit, or jmp gs:[cell] (chaining writes the cell)
  *   CALL rel         push <guest return EIP>; then as JMP rel
  *   LOOP/JECXZ rel8  loop +2; jmp short over; jmp → taken; over: jmp → fall-through
  *   sensitive        int 0xBB                            (callout: the VMM looks the TC address up)
@@ -20,7 +20,7 @@
  *                                                          to guest ring 3 it resumes at the real IRET)
  *   CPUID            int 0xBB; cpuid                     (the physical CPU answers, as it would natively)
  *   unit end         as JMP rel to the next guest instruction
- *   exit stub        [jmp ss:[cell]] int 0xBB            (translate the target, chain, continue)
+ *   exit stub        [jmp gs:[cell]] int 0xBB            (translate the target, chain, continue)
  *
  * A branch whose target unit already exists (and was translated from the same guest-physical
  * bytes) goes straight to it; any other goes through a chaining cell (tc.ts): chaining writes
@@ -47,6 +47,8 @@ import {
 } from './tc.ts';
 
 export const CALLOUT_VECTOR = 0xbb;
+/** The GS override: translated code reaches the VMM's area, table and cells through GS (vmm-gs.ts). */
+const VMM_SEG = 0x65;
 /** Guest code bytes fetched at a time while translating. */
 const WINDOW = 96;
 /** Most guest instructions per unit (VMware's limit). */
@@ -87,7 +89,7 @@ let cellLin_ = 0;
 /** The unit's code (copied into the TC at the end). */
 const buf = new Uint8Array(MAX_UNIT_BYTES + 64);
 let bn = 0;
-/** Exits whose stub comes after the body: buf index of a rel32 to aim at the stub (or -1), whether the stub starts with jmp ss:[cell]. */
+/** Exits whose stub comes after the body: buf index of a rel32 to aim at the stub (or -1), whether the stub starts with jmp gs:[cell]. */
 const pendAt: number[] = [];
 const pendExit: Exit[] = [];
 const pendViaCell: boolean[] = [];
@@ -150,7 +152,7 @@ function branchRel32(target: number): void {
     emit32(0);
   }
 }
-/** An unconditional jump to guest `target`: jmp rel32 to its unit, or jmp ss:[cell]. */
+/** An unconditional jump to guest `target`: jmp rel32 to its unit, or jmp gs:[cell]. */
 function jmpTo(target: number): void {
   if (transient_ || existing(target)) {
     emit(0xe9);
@@ -158,8 +160,8 @@ function jmpTo(target: number): void {
     return;
   }
   const e = newExit(target, null, -1, tc_.newCell());
-  emit(0x36, 0xff, 0x25);
-  emit32((cellLin_ + 4 * e.cell) >>> 0); // jmp ss:[cell]
+  emit(VMM_SEG, 0xff, 0x25);
+  emit32((cellLin_ + 4 * e.cell) >>> 0); // jmp gs:[cell]
   pend(-1, e, false);
 }
 function jmpExit(target: number): void {
@@ -191,13 +193,13 @@ function site(
   });
 }
 const area = (off: number) => emit32((areaLin_ + off) >>> 0);
-/** mov ss:[area+off], ecx / mov ecx, ss:[area+off] (and EDX with reg = 2). */
+/** mov gs:[area+off], ecx / mov ecx, gs:[area+off] (and EDX with reg = 2). */
 function toArea(off: number, reg = 1): void {
-  emit(0x36, 0x89, 0x05 | (reg << 3));
+  emit(VMM_SEG, 0x89, 0x05 | (reg << 3));
   area(off);
 }
 function fromArea(off: number, reg = 1): void {
-  emit(0x36, 0x8b, 0x05 | (reg << 3));
+  emit(VMM_SEG, 0x8b, 0x05 | (reg << 3));
   area(off);
 }
 /** A forward rel8 jump whose displacement is filled in later (`land`). */
@@ -210,10 +212,10 @@ function land(after: number): void {
 }
 /** The inline lookup once ECX holds the guest target (guest ECX saved in area.scr). */
 function lookup(): void {
-  toArea(AREA_TARGET); // mov ss:[target], ecx
+  toArea(AREA_TARGET); // mov gs:[target], ecx
   emit(0x0f, 0xb7, 0xc9); // movzx ecx, cx
-  emit(0x36, 0xff, 0x24, 0x8d);
-  emit32(tableLin_); // jmp ss:[table + ecx*4]
+  emit(VMM_SEG, 0xff, 0x24, 0x8d);
+  emit32(tableLin_); // jmp gs:[table + ecx*4]
 }
 
 /** A guest instruction of a unit's listing; its text is disassembled only when the UI asks. */
@@ -277,13 +279,13 @@ export function translateUnit(
     // A CALL returns here: the RET lookup's entry check goes in front of the unit (a hit falls
     // into it; see emitIndEntry).
     tc.mapInsn(pos(), u.guestEip, false);
-    fromArea(AREA_TARGET); // mov ecx, ss:[target]
+    fromArea(AREA_TARGET); // mov ecx, gs:[target]
     emit(0x8d, 0x89);
     emit32(-u.guestEip | 0); // lea ecx, [ecx - guest EIP]
     emit(0xe3, 0x05); // jecxz hit
     emit(0xe9);
     emit32((tc.missStub - (pos() + 4)) | 0); // jmp miss
-    fromArea(AREA_SCR); // hit: mov ecx, ss:[scr]
+    fromArea(AREA_SCR); // hit: mov ecx, gs:[scr]
     u.indEntry = base;
     u.start = pos();
   }
@@ -354,9 +356,9 @@ export function translateUnit(
         break;
       case Cls.Cli:
         tc.mapInsn(pos(), cur, true);
-        emit(0x36, 0xc7, 0x05);
+        emit(VMM_SEG, 0xc7, 0x05);
         area(AREA_VIF);
-        emit32(0); // mov dword ss:[vif], 0
+        emit32(0); // mov dword gs:[vif], 0
         u.rewritten++;
         break;
       case Cls.Jcc: {
@@ -408,7 +410,7 @@ export function translateUnit(
           const call = c.co === Co.CallInd;
           if (call) retSites?.add(next);
           tc.mapInsn(pos(), cur, true);
-          toArea(AREA_SCR); // mov ss:[scr], ecx
+          toArea(AREA_SCR); // mov gs:[scr], ecx
           tc.mapInsn(pos(), cur, Map_.Precise);
           for (let k = 0; k < c.opAt; k++) emit(ins[k]); // segment / address-size prefixes
           emit(0x8b, (ins[c.opAt + 1] & 0xc7) | 0x08);
@@ -435,8 +437,8 @@ export function translateUnit(
           // lookup table with its low 16 bits and jump through it — to the target unit's entry
           // check, or to the miss stub (a callout). ECX is borrowed (saved in the area); flags untouched.
           tc.mapInsn(pos(), cur, true);
-          emit(0x36, 0x89, 0x0d);
-          emit32((areaLin + AREA_SCR) >>> 0); // mov ss:[scr], ecx
+          emit(VMM_SEG, 0x89, 0x0d);
+          emit32((areaLin + AREA_SCR) >>> 0); // mov gs:[scr], ecx
           tc.mapInsn(pos(), cur, true); // the POP is the only instruction that can fault
           emit(0x59); // pop ecx
           tc.mapInsn(pos(), cur, false);
@@ -444,11 +446,11 @@ export function translateUnit(
             emit(0x8d, 0xa4, 0x24); // lea esp, [esp + imm16]
             emit32(ins[1] | (ins[2] << 8));
           }
-          emit(0x36, 0x89, 0x0d);
-          emit32((areaLin + AREA_TARGET) >>> 0); // mov ss:[target], ecx
+          emit(VMM_SEG, 0x89, 0x0d);
+          emit32((areaLin + AREA_TARGET) >>> 0); // mov gs:[target], ecx
           emit(0x0f, 0xb7, 0xc9); // movzx ecx, cx
-          emit(0x36, 0xff, 0x24, 0x8d);
-          emit32(tableLin); // jmp ss:[table + ecx*4]
+          emit(VMM_SEG, 0xff, 0x24, 0x8d);
+          emit32(tableLin); // jmp gs:[table + ecx*4]
           u.rewritten++;
           how = 'inline lookup';
           ended = true;
@@ -498,8 +500,8 @@ export function translateUnit(
           tc.mapInsn(pos(), cur, Map_.Mid);
           emit(0x81, 0xe1);
           emit32(0x3000); // and ecx, IOPL
-          emit(0x36, 0x3b, 0x0d);
-          area(AREA_IOPL); // cmp ecx, ss:[iopl]
+          emit(VMM_SEG, 0x3b, 0x0d);
+          area(AREA_IOPL); // cmp ecx, gs:[iopl]
           const toCo = jump8(0x75); // jne → callout (IOPL changes: rare)
           emit(0x8b, 0x0c, 0x24); // mov ecx, [esp]
           emit(0x81, 0xe1);
@@ -535,9 +537,9 @@ export function translateUnit(
           const toNext = jump8(0xeb);
           land(quiet);
           fromArea(AREA_SCR);
-          emit(0x36, 0xc7, 0x05);
+          emit(VMM_SEG, 0xc7, 0x05);
           area(AREA_VIF);
-          emit32(0x200); // mov dword ss:[vif], IF
+          emit32(0x200); // mov dword gs:[vif], IF
           land(toNext);
           (tc.sites.get(at) as { resume: number }).resume = pos();
           afterSti = true;
@@ -571,13 +573,13 @@ export function translateUnit(
   }
   if (!ended) jmpExit(cur);
   // Exit stubs after the body: each a callout the VMM recognises by its address (behind a
-  // jmp ss:[cell] when a conditional branch reaches it: the cell chains it).
+  // jmp gs:[cell] when a conditional branch reaches it: the cell chains it).
   for (let i = 0; i < pendExit.length; i++) {
     const e = pendExit[i];
     const first = pos();
     if (pendViaCell[i]) {
       tc.mapInsn(first, e.target, true);
-      emit(0x36, 0xff, 0x25);
+      emit(VMM_SEG, 0xff, 0x25);
       emit32((cellLin + 4 * e.cell) >>> 0);
     }
     const stub = pos();
@@ -633,7 +635,7 @@ function inlineKind(c: ReturnType<typeof classify> & object, ins: Uint8Array, lo
 /** The shared miss stub of the RET lookup: restore the guest's ECX, call out (Co.IndMiss). */
 export function emitMissStub(tc: TranslationCache, areaLin: number): number {
   const at = tc.used;
-  const b: number[] = [0x36, 0x8b, 0x0d];
+  const b: number[] = [VMM_SEG, 0x8b, 0x0d];
   const a = (areaLin + AREA_SCR) >>> 0;
   b.push(a & 0xff, (a >>> 8) & 0xff, (a >>> 16) & 0xff, a >>> 24);
   tc.mapInsn(at, 0, false);
@@ -667,15 +669,15 @@ export function emitIndEntry(tc: TranslationCache, u: Unit, areaLin: number): nu
   const at = tc.used;
   const b: number[] = [];
   const d32 = (v: number) => b.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
-  b.push(0x36, 0x8b, 0x0d);
-  d32((areaLin + AREA_TARGET) >>> 0); // mov ecx, ss:[target]
+  b.push(VMM_SEG, 0x8b, 0x0d);
+  d32((areaLin + AREA_TARGET) >>> 0); // mov ecx, gs:[target]
   b.push(0x8d, 0x89);
   d32(-u.guestEip | 0); // lea ecx, [ecx - guest EIP]
   b.push(0xe3, 0x05); // jecxz hit
   b.push(0xe9);
   d32((tc.missStub - (at + b.length + 4)) | 0); // jmp miss
-  b.push(0x36, 0x8b, 0x0d);
-  d32((areaLin + AREA_SCR) >>> 0); // hit: mov ecx, ss:[scr]
+  b.push(VMM_SEG, 0x8b, 0x0d);
+  d32((areaLin + AREA_SCR) >>> 0); // hit: mov ecx, gs:[scr]
   b.push(0xe9);
   d32((u.start - (at + b.length + 4)) | 0); // jmp unit
   tc.mapInsn(at, u.guestEip, false);

@@ -51,7 +51,7 @@ export class DeprivilegedVmm implements TechniqueHandler {
 
   /**
    * Segment truncation hiding the VMM's slot from guest reads (slot-guard.ts), when the technique
-   * asks for it (trap-and-emulate); null under binary translation, whose TC runs from the slot.
+   * asks for it (trap-and-emulate, binary translation — which sets its TC-specific options).
    */
   protected readonly slotGuard: SlotGuard | null;
 

@@ -118,6 +118,17 @@ export class SlotGuard {
   private readonly st: GuardState[] = [];
   /** The current event ended a step because it faulted with the guest's own limits. */
   private ownFault = false;
+  /**
+   * Binary translation: guest kernel code never runs itself, the TC does, at real ring 1 and from
+   * the slot. So at ring 1 CS keeps its full limit (the TC is fetched through it; the translator
+   * rewrites every guest `cs:` data access), the segment register holding `vmmSel` is the VMM's own
+   * full-limit data segment (the TC's way into its area; never cut), and an access beyond a cut
+   * limit is not lent the slot but handed to `interpret`, which performs that one guest instruction
+   * with the guest's own view (../binary-translation/interpreter.ts). Unset under trap-and-emulate.
+   */
+  tcRing = false;
+  vmmSel = -1;
+  interpret: ((vm: Vm, instrEip: number) => boolean) | null = null;
 
   constructor(private readonly cpu: Cpu) {}
 
@@ -174,9 +185,17 @@ export class SlotGuard {
     const cpu = this.cpu;
     const slotBase = vm.shadow.vmmBase;
     let st: GuardState | undefined;
+    const keepCs = this.tcRing && cpu.cpl === 1;
     for (let s = 0; s < SEGS; s++) {
       const ar = cpu.segAr[s];
-      if (!truncatable(ar)) continue;
+      if (!truncatable(ar) || cpu.segSel[s] === this.vmmSel) continue;
+      if (s === CS && keepCs) {
+        // The TC runs through CS: give back a cut a real IRET/RETF loaded from the shadow table.
+        st ??= this.state(vm);
+        const full = this.guestLimit(st, CS);
+        if (full > cpu.segLim[CS] >>> 0) cpu.setSeg(CS, cpu.segSel[CS], cpu.segBase[CS], full, ar);
+        continue;
+      }
       const lim = cpu.segLim[s] >>> 0;
       const cut = truncatedLimit(cpu.segBase[s], lim, slotBase, (ar & 0x8000) !== 0);
       if (cut < 0 || cut === lim) continue;
@@ -186,6 +205,11 @@ export class SlotGuard {
       st.fullLimit[s] = lim;
       cpu.setSeg(s, cpu.segSel[s], cpu.segBase[s], cut, ar);
     }
+  }
+
+  /** The guest's own limit of segment cache `s` of the running VM (its descriptor's, uncut). */
+  guestLimitOf(vm: Vm, s: number): number {
+    return this.guestLimit(this.state(vm), s);
   }
 
   /** The guest's own limit of segment cache `s` (its descriptor's, before truncation). */
@@ -211,6 +235,8 @@ export class SlotGuard {
       return false;
     }
     const cpu = this.cpu;
+    // Translated code runs from the slot: it cannot be lent away under its own instruction.
+    if (this.interpret !== null && cpu.cpl === 1) return this.interpret(vm, instrEip);
     const st = this.state(vm);
     const lin = (cpu.segBase[CS] + instrEip) >>> 0;
     let bytes: Uint8Array;

@@ -103,6 +103,7 @@ export const TrapOp = {
   CPUID: 22, RDTSC: 23, IRET: 24, SEG_LOAD: 25, POPF: 26, PUSHF: 27, INT: 28,
   SGDT: 29, SIDT: 30, SLDT: 31, SMSW: 32, STR: 33, PUSH_SEG: 34, MOV_FROM_SEG: 35,
   LAR: 36, LSL: 37, VERR: 38, VERW: 39, FAR_CALL: 40, FAR_JMP: 41, FAR_RET: 42,
+  INTERPRET: 43,
 } as const;
 /** Lower-case operation names by TrapOp value (for reasons and summaries). */
 export const opNames: string[] = [];
@@ -412,9 +413,30 @@ export const explanations: Readonly<Record<TrapKind, string>> = {
     'hosted VMM loses time to its host: every host tick costs two world switches.',
 };
 
+/**
+ * A guest instruction binary translation performed on the VMM's interpreter
+ * (../binary-translation/interpreter.ts). d0: what brought it there (13 #GP or 12 #SS: an access
+ * beyond a segment limit the VMM cut below its hidden slot; 0xBB: a callout for an instruction
+ * naming GS, the VMM's own segment, or a `cs:` data override); d1: the guest exception it raised
+ * (0xFFFFFFFF: none); d2: the segment register whose cut limit it crossed (-1 when not known).
+ */
+function interpretSummary(d0: number, d1: number, d2: number): string {
+  const segs = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
+  const why =
+    d0 === 0xbb
+      ? 'it names GS (the VMM’s own segment while translated code runs) or reads through CS, so the translator made it a callout'
+      : `it reached beyond the limit the VMM cut ${d2 >= 0 && d2 < 6 ? `${segs[d2]}’s ` : 'a segment'} to below its hidden slot (a real ${d0 === 12 ? '#SS' : '#GP'} in the translated code)`;
+  const outcome =
+    d1 >>> 0 === 0xffffffff
+      ? 'it completed there, exactly as on the bare machine'
+      : `it raised the guest's own ${vectorNames[d1] ?? `vector ${d1}`}, delivered to the guest`;
+  return `${why}; the VMM ran this one guest instruction on its own interpreter with the guest's limits, GS and page tables — ${outcome}`;
+}
+
 /** The student-facing sentence for a binary-translation record (details d0–d3 per kind). */
-export function btSummary(kind: number, d0: number, d1: number, d2: number, d3: number): string {
+export function btSummary(kind: number, d0: number, d1: number, d2: number, d3: number, reason = 0): string {
   const hx = (v: number) => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+  if (kind === TrapKind.Callout && reason === TrapOp.INTERPRET) return interpretSummary(d0, d1, d2);
   switch (kind) {
     case TrapKind.Translation:
       return `translated ${d0} guest instruction${d0 === 1 ? '' : 's'} into ${d1} bytes at TC ${hx(d3)}: ${d2} copied unchanged (IDENT), ${d0 - d2} rewritten`;

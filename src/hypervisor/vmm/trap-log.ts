@@ -638,7 +638,7 @@ function decodeDetails(
     case TrapKind.TcInvalidate:
     case TrapKind.TcFlush:
     case TrapKind.AdaptiveRetranslation:
-      return { type: 'other', values: [d0, d1, d2, d3], summary: btSummary(kind, d0, d1, d2, d3) };
+      return { type: 'other', values: [d0, d1, d2, d3], summary: btSummary(kind, d0, d1, d2, d3, reason) };
     default:
       return { type: 'other', values: [d0, d1, d2, d3] };
   }
