@@ -105,6 +105,20 @@ function viewText(term: Terminal): string {
   return out.join('\n');
 }
 
+/** The whole buffer as the guest's lines (a row xterm wrapped continues the line before it). */
+function bufferLines(term: Terminal): string {
+  const b = term.buffer.active;
+  const out: string[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const line = b.getLine(i);
+    if (!line) continue;
+    const text = line.translateToString(true);
+    if (line.isWrapped && out.length) out[out.length - 1] += text;
+    else out.push(text);
+  }
+  return out.join('\n');
+}
+
 function Console({ vm, count }: { vm: number; count: number }) {
   const host = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
@@ -132,6 +146,9 @@ function Console({ vm, count }: { vm: number; count: number }) {
     // The screen's text, whichever renderer draws it (a canvas has no text to read).
     Object.defineProperty(el, 'traplabText', { value: () => viewText(term), configurable: true });
     Object.defineProperty(el, 'traplabRows', { value: () => term.rows, configurable: true });
+    // Everything still in the buffer (scrollback too), wrapped rows joined back into their lines:
+    // what the guest printed, whatever the terminal's width (it differs by renderer and font).
+    Object.defineProperty(el, 'traplabLines', { value: () => bufferLines(term), configurable: true });
     // Keyboard users must be able to leave the console: Esc and Shift+Tab move focus out and are
     // not sent to the guest (Tab stays the guest's, for shell completion; Ctrl+[ still sends ESC).
     term.attachCustomKeyEventHandler((e) => {
