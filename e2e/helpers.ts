@@ -11,6 +11,15 @@ export async function consoleText(page: Page, vm = 0): Promise<string> {
   });
 }
 
+/** Every line still in a console's buffer (scrollback included, wrapped rows rejoined). */
+export async function consoleLines(page: Page, vm = 0): Promise<string> {
+  return page
+    .getByTestId(`console-${vm}`)
+    .evaluate((el) =>
+      (el as HTMLElement & { traplabLines: () => string }).traplabLines().replace(/ +$/gm, ''),
+    );
+}
+
 /** Instructions retired so far, as the Stats panel shows it (exact below 10,000, else rounded). */
 export async function statusNote(page: Page): Promise<string> {
   return (await page.getByTestId('status-note').textContent()) ?? '';

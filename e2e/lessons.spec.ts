@@ -6,7 +6,7 @@
  */
 import type { Locator, Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
-import { consoleText } from './helpers.ts';
+import { consoleLines, consoleText } from './helpers.ts';
 
 const LOADED = 'Loaded — press Run';
 
@@ -361,7 +361,9 @@ test('lesson 8, what it costs: bench on the Pentium 4 natively, under BT, under 
     await typeCommand(page, cmd);
     await expect.poll(() => consoleText(page), { timeout: 90_000 }).toMatch(done);
   };
-  const inCycles = async () => Number(/^\s*in +([\d.]+) cycles\/op/m.exec(await consoleText(page))![1]);
+  // The last bench's figure, read from the lines it printed (the screen may have scrolled past it).
+  const inCycles = async () =>
+    Number([...(await consoleLines(page)).matchAll(/^\s*in +([\d.]+) cycles\/op/gm)].at(-1)![1]);
   await bench('bench', /ptemod +[\d.]+ cycles\/op/);
   await stepDone(page);
   const native = await inCycles();
@@ -370,7 +372,10 @@ test('lesson 8, what it costs: bench on the Pentium 4 natively, under BT, under 
   await stepMachine(page);
   await bench('bench call/ret', /call\/ret +[\d.]+ cycles\/op/);
   await stepDone(page);
-  await answer(q0(page), /call\/ret +([\d.]+) cycles\/op/.exec(await consoleText(page))![1]);
+  await answer(
+    q0(page),
+    [...(await consoleLines(page)).matchAll(/call\/ret +([\d.]+) cycles\/op/g)].at(-1)![1],
+  );
   await next(page);
   await stepMachine(page);
   await bench('bench in', /\n {2}in +[\d.]+ cycles\/op/);

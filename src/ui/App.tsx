@@ -3,6 +3,7 @@ import { CodeView } from './CodeView.tsx';
 import { HelpOverlay, LoadDialog, Toasts } from './Dialogs.tsx';
 import { fmtCount, fmtTimeNs } from './format.ts';
 import { HostingPanel } from './hosting/HostingPanel.tsx';
+import { syncViewWithUrl } from './link-view.ts';
 import { PageWalkView } from './paging/PageWalkView.tsx';
 import { Registers } from './Registers.tsx';
 import { RingDiagram } from './rings/RingDiagram.tsx';
@@ -211,7 +212,11 @@ export function App() {
   useEffect(startSampling, []);
 
   useEffect(() => {
-    loadScenario(scenarioFromSearch(location.search, defaultScenario()), positionFromSearch(location.search));
+    const s = scenarioFromSearch(location.search, defaultScenario());
+    // The link's tab and EPT address first: loading rewrites the URL, keeping them.
+    const unsync = syncViewWithUrl(s.technique);
+    loadScenario(s, positionFromSearch(location.search));
+    return unsync;
   }, []);
 
   // The selected trap goes into the URL (as its sequence number), so a shared link selects it too.

@@ -37,23 +37,57 @@ const THEMES: Record<Theme, ITheme> = {
 };
 
 /**
- * Draw with WebGL where the browser has it: xterm's DOM renderer rewrites row elements on every
- * write, and each of those is a layout of the whole page (the main cost of a busy console). Falls
- * back to the DOM renderer when WebGL is missing or its context is lost; `traplab.renderer=dom`
- * in localStorage forces the DOM renderer (a GPU that misbehaves).
+ * Whether WebGL2 runs on a GPU here. Without one, Chrome emulates it in software (SwiftShader; Mesa's
+ * llvmpipe elsewhere), and the emulation costs far more than the DOM renderer it replaces: measured
+ * with four consoles at 1920×1080 in Debian chromium without a GPU, the GPU process spent 160–250 ms
+ * of every second on them under WebGL and 65 under the DOM renderer, and the page drew 24–26 fps
+ * against 40–50. `failIfMajorPerformanceCaveat` refuses some software contexts; Chrome still hands
+ * out SwiftShader under it, so the renderer's name decides too.
  */
-function attachWebgl(term: Terminal): () => void {
-  let forced = false;
+let gpuWebgl: boolean | null = null;
+function hardwareWebgl2(): boolean {
+  if (gpuWebgl !== null) return gpuWebgl;
+  gpuWebgl = false;
+  if (typeof WebGL2RenderingContext === 'undefined') return false;
   try {
-    forced = localStorage.getItem('traplab.renderer') === 'dom';
+    const gl = document.createElement('canvas').getContext('webgl2', { failIfMajorPerformanceCaveat: true });
+    if (gl) {
+      const info = gl.getExtension('WEBGL_debug_renderer_info');
+      const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+      gpuWebgl = !/swiftshader|llvmpipe|softpipe|software/i.test(name);
+      gl.getExtension('WEBGL_lose_context')?.loseContext();
+    }
+  } catch {
+    gpuWebgl = false;
+  }
+  return gpuWebgl;
+}
+
+/**
+ * Draw with WebGL where a GPU runs it: xterm's DOM renderer rewrites row elements on every write,
+ * each a style, layout and paint of its rows. Without a GPU (see `hardwareWebgl2`) the DOM renderer
+ * is the cheaper one. `traplab.renderer` in localStorage forces either ('dom': a GPU that
+ * misbehaves; 'webgl': to compare). A lost WebGL context falls back to the DOM renderer.
+ */
+function attachRenderer(term: Terminal, el: HTMLElement): () => void {
+  let forced: string | null = null;
+  try {
+    forced = localStorage.getItem('traplab.renderer');
   } catch {
     /* storage may be unavailable */
   }
-  if (forced || typeof WebGL2RenderingContext === 'undefined') return () => {};
+  const webgl =
+    forced === 'webgl' ? typeof WebGL2RenderingContext !== 'undefined' : forced !== 'dom' && hardwareWebgl2();
+  el.dataset.renderer = 'dom';
+  if (!webgl) return () => {};
   try {
     const gl = new WebglAddon();
-    const lost = gl.onContextLoss(() => gl.dispose());
+    const lost = gl.onContextLoss(() => {
+      gl.dispose();
+      el.dataset.renderer = 'dom';
+    });
     term.loadAddon(gl);
+    el.dataset.renderer = 'webgl';
     return () => {
       lost.dispose();
       gl.dispose();
@@ -68,6 +102,20 @@ function viewText(term: Terminal): string {
   const b = term.buffer.active;
   const out: string[] = [];
   for (let i = 0; i < term.rows; i++) out.push(b.getLine(b.viewportY + i)?.translateToString(true) ?? '');
+  return out.join('\n');
+}
+
+/** The whole buffer as the guest's lines (a row xterm wrapped continues the line before it). */
+function bufferLines(term: Terminal): string {
+  const b = term.buffer.active;
+  const out: string[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const line = b.getLine(i);
+    if (!line) continue;
+    const text = line.translateToString(true);
+    if (line.isWrapped && out.length) out[out.length - 1] += text;
+    else out.push(text);
+  }
   return out.join('\n');
 }
 
@@ -94,10 +142,13 @@ function Console({ vm, count }: { vm: number; count: number }) {
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(el);
-    const dropGl = attachWebgl(term);
+    const dropGl = attachRenderer(term, el);
     // The screen's text, whichever renderer draws it (a canvas has no text to read).
     Object.defineProperty(el, 'traplabText', { value: () => viewText(term), configurable: true });
     Object.defineProperty(el, 'traplabRows', { value: () => term.rows, configurable: true });
+    // Everything still in the buffer (scrollback too), wrapped rows joined back into their lines:
+    // what the guest printed, whatever the terminal's width (it differs by renderer and font).
+    Object.defineProperty(el, 'traplabLines', { value: () => bufferLines(term), configurable: true });
     // Keyboard users must be able to leave the console: Esc and Shift+Tab move focus out and are
     // not sent to the guest (Tab stays the guest's, for shell completion; Ctrl+[ still sends ESC).
     term.attachCustomKeyEventHandler((e) => {

@@ -98,6 +98,8 @@ export interface UiState {
   /** Per-VM state, memory map and counters (when the session reports them). */
   vmInfo: VmInfoView[] | null;
   rightTab: 'code' | 'stats' | 'rings' | 'timeline' | 'translation' | 'vmcs' | 'hosting' | 'paging';
+  /** The EPT view's asked address (the address box; null: the last exit's own address). */
+  eptAsk: { addr: number; space: 'linear' | 'guest-physical' } | null;
   /** Disassembly pinned to an address (a trap's instruction) instead of following EIP. */
   codeAt: { addr: number; label: string } | null;
   leftSplit: number;
@@ -173,6 +175,7 @@ export const useUi = create<UiState & UiActions>()((set) => ({
   revealTrap: null,
   vmInfo: null,
   rightTab: 'code',
+  eptAsk: null,
   codeAt: null,
   leftSplit: 0.5,
   colSplit: 0.56,

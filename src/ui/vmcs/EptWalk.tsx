@@ -9,6 +9,8 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import type { EptLevelView, EptWalkView, TwoDWalkView } from '../../hypervisor/hardware-assisted/ept-walk.ts';
 import { emulator } from '../emulator.ts';
+import { type EptAsk, type EptSpace, hexAddr, parseHexAddress } from '../link-view.ts';
+import { useUi } from '../store.ts';
 import './ept-walk.css';
 
 const hex = (v: number, digits = 8) => `0x${(v >>> 0).toString(16).padStart(digits, '0')}`;
@@ -69,24 +71,18 @@ function Ept({ w, testid }: { w: EptWalkView; testid: string }) {
   );
 }
 
-type Space = 'linear' | 'guest-physical';
-
-/** "c0100000", "0xC010_0000" → the address; null when it is not 1–8 hex digits. */
-export function parseHexAddress(text: string): number | null {
-  const t = text.trim().replace(/_/g, '').replace(/^0x/i, '');
-  if (!/^[0-9a-f]{1,8}$/i.test(t)) return null;
-  return Number.parseInt(t, 16) >>> 0;
-}
-
 /**
  * The EPT view of VM `vm`: by default the walk of the last exit's address (`walk`, from the
- * frame); with an address typed in, that address's walk, asked of the worker and re-read at each
- * stop (the guest's tables and the EPT may have changed meanwhile).
+ * frame); with an address typed in (or carried in a share link, see ../link-view.ts), that
+ * address's walk, asked of the worker and re-read at each stop (the guest's tables and the EPT may
+ * have changed meanwhile).
  */
 export function EptWalk({ vm, walk: dflt }: { vm: number; walk: TwoDWalkView }) {
-  const [text, setText] = useState('');
-  const [space, setSpace] = useState<Space>('linear');
-  const [asked, setAsked] = useState<{ addr: number; space: Space } | null>(null);
+  const asked = useUi((s) => s.eptAsk);
+  const set = useUi((s) => s.set);
+  const [text, setText] = useState(() => (asked ? hexAddr(asked.addr) : ''));
+  const [space, setSpace] = useState<EptSpace>(asked?.space ?? 'linear');
+  const setAsked = (a: EptAsk | null) => set({ eptAsk: a });
   const [error, setError] = useState('');
   const [mine, setMine] = useState<TwoDWalkView | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: dflt changes when the machine stops somewhere new: re-read then
@@ -131,7 +127,7 @@ export function EptWalk({ vm, walk: dflt }: { vm: number; walk: TwoDWalkView }) 
           <select
             data-testid="ept-ask-space"
             value={space}
-            onChange={(e) => setSpace(e.target.value as Space)}
+            onChange={(e) => setSpace(e.target.value as EptSpace)}
           >
             <option value="linear">guest-linear</option>
             <option value="guest-physical">guest-physical</option>

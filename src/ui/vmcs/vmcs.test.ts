@@ -10,9 +10,9 @@ import { bootImage } from '../../hypervisor/trap-and-emulate/test-guests.ts';
 import { TrapKind } from '../../hypervisor/vmm/trap-log.ts';
 import { parseToWorker } from '../../worker/protocol.ts';
 import { TrapView } from '../../worker/traps.ts';
+import { parseHexAddress } from '../link-view.ts';
 import { scenarioFromSearch, searchFromScenario } from '../scenario.ts';
 import { decodeControl, PIN_BITS, PROC_BITS } from './controls.ts';
-import { parseHexAddress } from './EptWalk.tsx';
 import { EXIT_REASONS } from './ExitReasons.tsx';
 import { exitReasonText } from './VmcsPanel.tsx';
 
