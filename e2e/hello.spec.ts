@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures.ts';
-import { consoleText, statusNote } from './helpers.ts';
+import { consoleText, EXITED_OK, statusNote } from './helpers.ts';
 
 test('boots hello under native and shows its greeting in the console', async ({ page }) => {
   await page.goto('/?guest=hello&technique=native&vms=1');
@@ -10,7 +10,7 @@ test('boots hello under native and shows its greeting in the console', async ({ 
   await expect
     .poll(() => consoleText(page))
     .toContain('Hello from TrapLab! This guest runs in 32-bit protected mode.');
-  await expect(page.getByTestId('status-note')).toHaveText('The guest has exited with code 1');
+  await expect(page.getByTestId('status-note')).toHaveText(EXITED_OK);
   // The trap log explains why it is empty under native.
   await expect(page.getByTestId('traps-empty-native')).toBeVisible();
   await page.screenshot({ path: 'test-results/hello-native.png' });
@@ -68,7 +68,7 @@ test('after two resets the guest runs again on the recycled machine buffers and 
   await page.goto('/?guest=hello&technique=native&vms=1');
   await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
   await page.getByTestId('run-pause').click();
-  await expect(page.getByTestId('status-note')).toHaveText('The guest has exited with code 1');
+  await expect(page.getByTestId('status-note')).toHaveText(EXITED_OK);
   for (let i = 0; i < 2; i++) {
     await page.getByTestId('reset').click();
     await expect(page.getByTestId('status-note')).toHaveText('Loaded — press Run');
@@ -78,5 +78,5 @@ test('after two resets the guest runs again on the recycled machine buffers and 
   await expect
     .poll(() => consoleText(page))
     .toContain('Hello from TrapLab! This guest runs in 32-bit protected mode.');
-  await expect(page.getByTestId('status-note')).toHaveText('The guest has exited with code 1');
+  await expect(page.getByTestId('status-note')).toHaveText(EXITED_OK);
 });

@@ -48,4 +48,6 @@ export async function consoleLastLine(page: Page, vm = 0): Promise<string> {
  * the prompt. From then on the kernel stays quiet for ~250 virtual seconds (until "random: crng
  * init done"), so what a test types and reads is not interleaved with kernel lines.
  */
+/** The status bar once a guest has written 0 to the debug-exit port (exit status 1: success). */
+export const EXITED_OK = 'The guest has exited — the guest reported success (it wrote 0 to port 0xF4)';
 export const LINUX_SHELL_READY = /^guest#.*\n(?:.*\n)*clocksource: Switched to clocksource tsc$/m;

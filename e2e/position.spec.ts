@@ -3,7 +3,7 @@
  * since the guest started (here: five "Next trap" steps) replays to exactly the same point.
  */
 import { expect, test } from './fixtures.ts';
-import { consoleText, LINUX_SHELL_READY } from './helpers.ts';
+import { consoleText, EXITED_OK, LINUX_SHELL_READY } from './helpers.ts';
 
 test('a link to the 5th trap of trapdemo reproduces the registers and the selected trap', async ({
   page,
@@ -161,10 +161,9 @@ test('a link to an early trap of a long log scrolls the table to it', async ({ p
   const link = `${page.url()}&sel=10`;
   await page.goto(link);
   // The link's run ends where the guest did.
-  await expect(page.getByTestId('status-note')).toHaveText(
-    'The guest has exited with code 1 (replayed from the link)',
-    { timeout: 60_000 },
-  );
+  await expect(page.getByTestId('status-note')).toHaveText(`${EXITED_OK} (replayed from the link)`, {
+    timeout: 60_000,
+  });
   await expect(page.locator('.trow.selected .c-idx')).toHaveText('10');
   await expect(page.locator('.trow.selected')).toBeInViewport();
   await expect(page.getByTestId('follow')).not.toBeChecked();

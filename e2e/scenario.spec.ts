@@ -1,4 +1,5 @@
 import { expect, test } from './fixtures.ts';
+import { EXITED_OK } from './helpers.ts';
 
 test('the URL carries the scenario and a reload reproduces it', async ({ page }) => {
   await page.goto('/?guest=trapdemo&technique=native&vms=1');
@@ -51,5 +52,5 @@ test('a damaged run position in a link is reported and the guest starts from the
   await expect(page).not.toHaveURL(/[?&]at=/);
   await expect(page).not.toHaveURL(/[?&]sel=/);
   await page.getByTestId('run-pause').click();
-  await expect(page.getByTestId('status-note')).toHaveText('The guest has exited with code 1');
+  await expect(page.getByTestId('status-note')).toHaveText(EXITED_OK);
 });

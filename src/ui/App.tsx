@@ -16,7 +16,7 @@ import {
   scenarioFromSearch,
   setUrlPosition,
 } from './scenario.ts';
-import { exitText } from './status-text.ts';
+import { exitText, statusNoteText } from './status-text.ts';
 import { type UiState, useUi } from './store.ts';
 import { GuestBanner, Toolbar } from './Toolbar.tsx';
 import { TrapLog } from './TrapLog.tsx';
@@ -146,7 +146,7 @@ function StatusBar() {
       ? 'No guest loaded'
       : panic && status?.running
         ? `Running — but the guest kernel panicked: ${panic}`
-        : `${status?.stopNote ?? ''}${pct}`;
+        : `${status ? statusNoteText(status) : ''}${pct}`;
   return (
     <footer
       className="statusbar"

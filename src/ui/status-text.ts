@@ -22,6 +22,17 @@ export function exitText(st: Pick<StatusView, 'state' | 'exitCode' | 'reason'>):
     : `the guest reported failure ${v} (it wrote ${v} to port 0xF4)`;
 }
 
+/**
+ * The status bar's line: the worker's stop note, with an exit status put in the words of
+ * `exitText` ("exited with code 1" reads as failure to a class, though it is the guest's success).
+ */
+export function statusNoteText(st: Pick<StatusView, 'state' | 'exitCode' | 'reason' | 'stopNote'>): string {
+  const note = st.stopNote ?? '';
+  const words = exitText(st);
+  if (words === null || !/ with code \d+/.test(note)) return note;
+  return note.replace(/ with code \d+/, ` — ${words}`);
+}
+
 /** The kernel's panic line in console text (Linux: "Kernel panic - not syncing: …"), or null. */
 export function panicLine(text: string): string | null {
   // Only a whole line: its end may still be on the way in the next frame.

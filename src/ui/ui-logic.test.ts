@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bitValue, CR0_BITS, describeSegAttrs, EFLAGS_BITS, fmtCount, fmtTimeNs, hex } from './format.ts';
 import { rowsOffset, rowWindow } from './row-window.ts';
 import { scenarioFromSearch, searchFromScenario } from './scenario.ts';
-import { exitText, panicLine, stopCallout } from './status-text.ts';
+import { exitText, panicLine, statusNoteText, stopCallout } from './status-text.ts';
 import type { ScenarioSel } from './store.ts';
 
 const fallback: ScenarioSel = { guestId: 'hello', technique: 'native', vms: 1, machine: 'pc' };
@@ -210,6 +210,16 @@ describe('status text for a class', () => {
     );
     expect(c).toMatchObject({ tone: 'ok', title: 'The guest has exited' });
     expect(c?.detail).toMatch(/reported success/);
+    // The status bar says the same in words, not "code 1".
+    expect(
+      statusNoteText({ ...ok, stopNote: 'The guest has exited with code 1 (replayed from the link)' }),
+    ).toBe(
+      'The guest has exited — the guest reported success (it wrote 0 to port 0xF4) (replayed from the link)',
+    );
+    expect(statusNoteText({ ...ok, exitCode: 7, stopNote: 'The guest has exited with code 7' })).toBe(
+      'The guest has exited — the guest reported failure 3 (it wrote 3 to port 0xF4)',
+    );
+    expect(statusNoteText({ ...ok, state: 'idle', stopNote: 'Paused' })).toBe('Paused');
   });
 
   it('finds a kernel panic only once its line is complete', () => {
