@@ -3,24 +3,14 @@
  * protocol, probes the PIT, TSC, CMOS, i8042 and the 16550A, reaches the BusyBox prompt, and
  * answers a command typed into the UART's input queue (IRQ 4-driven receive).
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLinux } from './loaders/linux.ts';
 import { Pc } from './pc.ts';
-
-const dir = resolve(__dirname, '../../guests/linux');
+import { loadTestLinux } from './test-linux.ts';
 
 describe('Linux on the Pc', () => {
   it('boots to the shell prompt and runs a command typed on COM1', () => {
     const pc = new Pc({ memMiB: 64, noReboot: true });
-    pc.load(
-      loadLinux(new Uint8Array(readFileSync(`${dir}/bzImage`)), {
-        ramBytes: pc.memory.ramBytes,
-        initrd: new Uint8Array(readFileSync(`${dir}/initramfs.cpio`)),
-        cmdline: 'console=ttyS0 lpj=500000',
-      }),
-    );
+    loadTestLinux(pc);
     let out = '';
     pc.serialOut[0].listener = (b) => {
       out += String.fromCharCode(b);

@@ -6,15 +6,12 @@
  * same console output — the guest cannot tell the tiers apart.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Cpu } from '../cpu/cpu.ts';
 import { blockTuning, fastPaths, jitTuning } from '../cpu/fastpaths.ts';
-import { loadLinux } from './loaders/linux.ts';
 import { Pc } from './pc.ts';
+import { loadTestLinux } from './test-linux.ts';
 
-const dir = resolve(__dirname, '../../guests/linux');
 const JIT_AFTER = jitTuning.jitAfter;
 afterEach(() => {
   fastPaths.blockCache = true;
@@ -31,13 +28,7 @@ function boot(tier: 'interpreter' | 'blocks' | 'jit' | 'regions', instructions: 
   jitTuning.jitAfter = 1;
   blockTuning.secondVisit = false;
   const pc = new Pc({ memMiB: 64, noReboot: true });
-  pc.load(
-    loadLinux(new Uint8Array(readFileSync(`${dir}/bzImage`)), {
-      ramBytes: pc.memory.ramBytes,
-      initrd: new Uint8Array(readFileSync(`${dir}/initramfs.cpio`)),
-      cmdline: 'console=ttyS0 lpj=500000',
-    }),
-  );
+  loadTestLinux(pc);
   let out = '';
   while (pc.instructions < instructions) {
     const r = pc.runSlice(Math.min(1_000_000, instructions - pc.instructions));

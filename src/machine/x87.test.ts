@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resetTier, setTier, TIERS } from '../cpu/test/tiers.ts';
-import { loadLinux } from './loaders/linux.ts';
 import { loadMultiboot } from './loaders/multiboot.ts';
 import { Pc } from './pc.ts';
+import { loadTestLinux } from './test-linux.ts';
 
 const elf = new Uint8Array(readFileSync(resolve(__dirname, '../../guests/cputests/x87.elf')));
 
@@ -48,14 +48,7 @@ describe('Linux with and without the x87', () => {
   const prog = `awk 'BEGIN{printf "%.17g %.17g %.17g %.17g %.17g %.17g %.17g\\n", 1/3, sqrt(2), exp(1), sin(1), atan2(1,2), log(10), 2^0.5}'`;
   function linux(fpu: boolean): { out: string; fpuLine: string } {
     const pc = new Pc({ memMiB: 64, noReboot: true, fpu });
-    const dir = resolve(__dirname, '../../guests/linux');
-    pc.load(
-      loadLinux(new Uint8Array(readFileSync(`${dir}/bzImage`)), {
-        ramBytes: pc.memory.ramBytes,
-        initrd: new Uint8Array(readFileSync(`${dir}/initramfs.cpio`)),
-        cmdline: 'console=ttyS0 lpj=500000',
-      }),
-    );
+    loadTestLinux(pc);
     let out = '';
     pc.serialOut[0].listener = (b) => {
       out += String.fromCharCode(b);
