@@ -119,6 +119,7 @@ export interface TraceEvent {
   ph: string;
   pid: number;
   tid: number;
+  ts?: number;
   dur?: number;
   tdur?: number;
   args?: { name?: string };
@@ -142,12 +143,20 @@ export function threadCpu(
   }
   const us = { main: 0, worker: 0 };
   let workerWall = 0;
-  for (const e of events) {
-    const k = kind.get(`${e.pid}:${e.tid}`);
-    if (k && e.ph === 'X' && /(^|::)RunTask$/.test(e.name)) {
-      us[k] += e.tdur ?? 0;
-      if (k === 'worker') workerWall += e.dur ?? 0;
-    }
+  // `ThreadControllerImpl::RunTask` wraps a `RunTask` of the same task: count each thread's
+  // outermost task only (both were summed before, doubling these figures).
+  const tasks = events
+    .filter((e) => e.ph === 'X' && kind.has(`${e.pid}:${e.tid}`) && /(^|::)RunTask$/.test(e.name))
+    .sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
+  const endOf = new Map<string, number>();
+  for (const e of tasks) {
+    const key = `${e.pid}:${e.tid}`;
+    const k = kind.get(key)!;
+    const ts = e.ts ?? 0;
+    if (ts < (endOf.get(key) ?? -1)) continue; // inside the task counted already
+    endOf.set(key, ts + (e.dur ?? 0));
+    us[k] += e.tdur ?? 0;
+    if (k === 'worker') workerWall += e.dur ?? 0;
   }
   const per = (x: number) => (wallMs > 0 ? x / wallMs : 0);
   return { main: per(us.main), worker: per(us.worker), workerTask: per(workerWall) };
@@ -168,7 +177,13 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
   const trace = !!process.env.PERF_TRACE;
   await cdp.send('Tracing.start', {
     categories: trace
-      ? 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline,v8.execute,v8,blink.user_timing'
+      ? `toplevel,devtools.timeline,disabled-by-default-devtools.timeline,v8.execute,v8,blink.user_timing${
+          // PERF_TRACE=stack: also the JavaScript stack of each forced layout and style recalculation,
+          // and what invalidated them (heavier: the trace itself then costs the page time).
+          process.env.PERF_TRACE === 'stack'
+            ? ',disabled-by-default-devtools.timeline.stack,disabled-by-default-devtools.timeline.invalidationTracking'
+            : ''
+        }`
       : 'toplevel',
     transferMode: 'ReportEvents',
   });

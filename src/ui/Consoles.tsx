@@ -97,6 +97,45 @@ function attachRenderer(term: Terminal, el: HTMLElement): () => void {
   }
 }
 
+/** Every printable ASCII character, concealed (SGR 8: the cells keep their text but show none). */
+const GLYPHS = `\x1b[8m${Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('')}\x1b[0m`;
+
+/**
+ * xterm's DOM renderer measures a character's width the first time it draws it (a span's
+ * offsetWidth: a forced style recalculation and layout each), and four consoles meeting ~60
+ * characters each made ~240 of them in the first second of a run — while the guests print and the
+ * trap log grows. Draw every printable ASCII character once, concealed, while the page is idle after
+ * the console opens, then reset the terminal: the widths stay cached (until the font changes), and
+ * the guest's first lines cost no measuring. `then` runs once the terminal is clean again; a
+ * terminal that draws nothing (not in view, WebGL) is not waited for.
+ */
+function warmGlyphWidths(term: Terminal, el: HTMLElement, then: () => void): () => void {
+  if (el.dataset.renderer !== 'dom') {
+    then();
+    return () => {};
+  }
+  let done = false;
+  let rendered: { dispose(): void } | null = null;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    rendered?.dispose();
+    term.reset();
+    then();
+  };
+  // Off screen xterm does not draw (it pauses while not intersecting the viewport).
+  const timer = setTimeout(finish, 500);
+  term.write(GLYPHS, () => {
+    if (!done) rendered = term.onRender(finish);
+  });
+  return () => {
+    done = true;
+    clearTimeout(timer);
+    rendered?.dispose();
+  };
+}
+
 /** The rows in view as text (what a reader of the screen sees), for tests and whatever renderer. */
 function viewText(term: Terminal): string {
   const b = term.buffer.active;
@@ -182,9 +221,15 @@ function Console({ vm, count }: { vm: number; count: number }) {
     const ro = new ResizeObserver(refit);
     ro.observe(el);
     const emu = emulator();
-    const detach = emu.attachSerial(vm, {
-      write: (text, done) => term.write(text, done),
-      clear: () => term.reset(),
+    let detach = () => {};
+    let disposed = false;
+    // Output waits in the client's backlog until the glyph widths are known (nothing is lost).
+    const cancelWarm = warmGlyphWidths(term, el, () => {
+      if (disposed) return;
+      detach = emu.attachSerial(vm, {
+        write: (text, done) => term.write(text, done),
+        clear: () => term.reset(),
+      });
     });
     const data = term.onData((d) => emu.sendSerial(vm, d));
     const bin = term.onBinary((d) => {
@@ -192,6 +237,8 @@ function Console({ vm, count }: { vm: number; count: number }) {
       emu.send({ type: 'serialInput', vm, bytes }, [bytes.buffer]);
     });
     return () => {
+      disposed = true;
+      cancelWarm();
       ro.disconnect();
       detach();
       data.dispose();
@@ -240,7 +287,10 @@ function Console({ vm, count }: { vm: number; count: number }) {
           </button>
         </div>
       ) : null}
-      <div className="console-term" ref={host} data-testid={`console-${vm}`} />
+      {/* xterm lives in an absolutely placed box: see .console-host in consoles.css. */}
+      <div className="console-term">
+        <div className="console-host" ref={host} data-testid={`console-${vm}`} />
+      </div>
     </div>
   );
 }

@@ -616,21 +616,23 @@ export function TrapLog() {
             <span className="c-action">VMM action</span>
             <span className="c-cost">cost</span>
           </div>
-          {/* biome-ignore lint/a11y/noStaticElementInteractions: arrow keys move the row selection */}
-          <div
-            className="trap-scroll"
-            ref={scroller}
-            onScroll={onScroll}
-            onKeyDown={onKeyDown}
-            tabIndex={-1}
-            data-testid="trap-scroll"
-          >
-            <div style={{ height: spacerH, position: 'relative' }}>
-              <div className="trap-rows" style={{ transform: `translateY(${offsetY}px)` }}>
-                {rows}
+          <div className="trap-scroll-box">
+            {/* biome-ignore lint/a11y/noStaticElementInteractions: arrow keys move the row selection */}
+            <div
+              className="trap-scroll"
+              ref={scroller}
+              onScroll={onScroll}
+              onKeyDown={onKeyDown}
+              tabIndex={-1}
+              data-testid="trap-scroll"
+            >
+              <div style={{ height: spacerH, position: 'relative' }}>
+                <div className="trap-rows" style={{ transform: `translateY(${offsetY}px)` }}>
+                  {rows}
+                </div>
               </div>
+              {total === 0 ? <EmptyState /> : null}
             </div>
-            {total === 0 ? <EmptyState /> : null}
           </div>
         </div>
         {selected !== null ? <Detail index={selected} onClose={() => set({ selectedTrap: null })} /> : null}
