@@ -23,6 +23,7 @@ import type {
 import { hostingFrame, hostingReset } from './hosting/store.ts';
 import { uiMessage } from './messages.ts';
 import { setUrlPosition } from './scenario.ts';
+import { browserFrames, SerialBatcher } from './serial-batch.ts';
 import { panicLine } from './status-text.ts';
 import { type FrameUpdate, type ScenarioSel, useUi } from './store.ts';
 
@@ -56,8 +57,6 @@ type Req<T extends ToWorker['type']> = Omit<Extract<ToWorker, { type: T }>, 'id'
 const MAX_BACKLOG_CHARS = 256 * 1024;
 /** Store updates per second while the guest runs (stops and starts are applied at once). */
 const RUNNING_UPDATE_HZ = 4;
-/** Console output is handed to xterm at most this often while a guest runs. */
-const CONSOLE_BATCH_MS = 50;
 /** How often the URL's run position is refreshed while the guest runs. */
 const URL_EVERY_MS = 1000;
 /** A terminal's cursor position report (the answer to ESC[6n): ESC [ row ; col R. */
@@ -76,8 +75,8 @@ export class Emulator {
   private queued: FrameUpdate | null = null;
   private rafPending = false;
   private lastFlushAt = -1e9;
-  private readonly serialOut = new Map<SerialSink, string>();
-  private serialTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Console output while the guest runs: per frame, within a budget (serial-batch.ts). */
+  private readonly serialOut = new SerialBatcher<SerialSink>(browserFrames);
   private urlAt = -1e9;
   readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
@@ -211,8 +210,6 @@ export class Emulator {
 
   /** Forget decoders and transcripts (a new guest is starting). */
   clearSerial(): void {
-    if (this.serialTimer !== null) clearTimeout(this.serialTimer);
-    this.serialTimer = null;
     this.serialOut.clear();
     for (const s of this.sinks.values()) s.clear();
     this.backlogReplay.clear();
@@ -250,11 +247,7 @@ export class Emulator {
 
   private writeTo(sink: SerialSink, text: string, replayed: boolean): void {
     if (!replayed) {
-      // Batched: each xterm write re-renders (and re-lays out) its rows, so a guest printing
-      // flat out would cost a layout every display frame. CONSOLE_BATCH_MS later reads the same.
-      this.serialOut.set(sink, (this.serialOut.get(sink) ?? '') + text);
-      if (this.serialTimer === null)
-        this.serialTimer = setTimeout(() => this.flushSerial(), CONSOLE_BATCH_MS);
+      this.serialOut.add(sink, text);
       return;
     }
     this.flushSerial();
@@ -264,13 +257,9 @@ export class Emulator {
     });
   }
 
-  /** Hand batched console output to the terminals now. */
+  /** Hand batched console output to the terminals now (in order, before anything written next). */
   private flushSerial(): void {
-    if (this.serialTimer !== null) clearTimeout(this.serialTimer);
-    this.serialTimer = null;
-    const out = [...this.serialOut];
-    this.serialOut.clear();
-    for (const [sink, text] of out) sink.write(text);
+    this.serialOut.flushAll();
   }
 
   private receive(m: FromWorker): void {
