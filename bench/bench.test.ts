@@ -180,8 +180,10 @@ describe('bench arguments', () => {
       backend: 'auto',
       clock: 'wall',
       tier: 'jit',
+      tiers: null,
       cold: true,
       child: null,
+      warmRuns: 0,
       browser: false,
       stats: false,
     });

@@ -6,8 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fastPaths } from '../src/cpu/fastpaths.ts';
-import { BENCH_USAGE, type BenchArgs, BenchUsageError, parseBenchArgs } from './args.ts';
-import { BenchFailure, cpuClock, defaultClock, measure, runOnce } from './measure.ts';
+import { BENCH_USAGE, type BenchArgs, BenchUsageError, parseBenchArgs, type Tier } from './args.ts';
+import { BenchFailure, type BenchWorkload, cpuClock, defaultClock, measure, runOnce } from './measure.ts';
 import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
 import {
   CLI_HELLO_GOAL_S,
@@ -19,6 +19,14 @@ import {
   STARTUP_FIGURES,
   type StartupFigure,
 } from './startup.ts';
+import {
+  runTierChild,
+  slowerThanBelow,
+  TIER_MARGIN,
+  type TierFigure,
+  tierJsonLine,
+  tiersTable,
+} from './tiers.ts';
 import { type Backend, type SessionClass, workloads } from './workloads.ts';
 
 /** Each workload gets at most this much wall time for its repeats (the first run always completes). */
@@ -67,6 +75,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       `COLD ${JSON.stringify({ instructions: r.instructions, cpu: r.seconds, wall: r.otherSeconds })}\n`,
     );
+    if (args.warmRuns > 0) {
+      // --tiers: the cold run was this process's warm-up; the best of the next runs is the warm figure.
+      const m = measure(w, {
+        runs: args.warmRuns,
+        warmup: false,
+        timeLimitSeconds: TIME_LIMIT_PER_WORKLOAD_S,
+        clock: cpuClock,
+        limitClock: defaultClock,
+        otherClock: defaultClock,
+      });
+      process.stdout.write(
+        `WARM ${JSON.stringify({ instructions: m.instructions, cpu: m.seconds, wall: m.otherSeconds })}\n`,
+      );
+    }
     return 0;
   }
   if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock, tier ${args.tier}\n`);
@@ -82,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
     list = list.filter((w) => args.only!.includes(w.name));
     startup = startup.filter((n) => args.only!.includes(n));
   }
+  if (args.tiers && !args.list) return benchTiers(list, args.tiers, args);
   if (args.list) {
     for (const w of list) {
       const why = w.unavailable();
@@ -138,6 +161,53 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (!args.list && !failed) failed = !startupFigures(startup, args, SessionCtor);
+  return failed ? 1 : 0;
+}
+
+/** `--tiers`: each workload under each tier in its own process (tiers.ts), side by side. */
+function benchTiers(list: BenchWorkload[], tiers: Tier[], args: BenchArgs): number {
+  const warmRuns = args.warmup ? args.runs : 0;
+  if (!args.json) {
+    process.stderr.write(
+      `bench: tiers ${tiers.join(', ')}: each a fresh process per workload (cold run, then best of ${warmRuns} warm); CPU and wall seconds\n`,
+    );
+  }
+  const figs: TierFigure[] = [];
+  let failed = false;
+  for (const w of list) {
+    const why = w.unavailable();
+    if (why) {
+      process.stderr.write(`bench: skipping ${w.name}: ${why}\n`);
+      continue;
+    }
+    for (const tier of tiers) {
+      try {
+        const f = runTierChild(w.name, tier, args, warmRuns);
+        figs.push(f);
+        if (args.json) process.stdout.write(`${tierJsonLine(figs, f)}\n`);
+        else
+          process.stderr.write(
+            `bench: ${w.name} (${tier}): cold ${f.cold.cpu.toFixed(3)} s CPU${f.warm ? `, warm ${f.warm.cpu.toFixed(3)} s CPU` : ''}\n`,
+          );
+        if (f.warm && f.warm.instructions !== f.cold.instructions)
+          process.stderr.write(
+            `bench: WARNING: ${w.name} (${tier}): instruction counts differ between runs\n`,
+          );
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`bench: FAILED ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+  }
+  if (!args.json) {
+    process.stdout.write(`${tiersTable(figs)}\n`);
+    const slow = slowerThanBelow(figs);
+    process.stdout.write(
+      slow.length
+        ? `\nover ${Math.round((TIER_MARGIN - 1) * 100)} % slower than the tier below (one run each: confirm with interleaved pairs):\n${slow.map((s) => `  ${s}`).join('\n')}\n`
+        : `\nno tier more than ${Math.round((TIER_MARGIN - 1) * 100)} % slower than the tier below it\n`,
+    );
+  }
   return failed ? 1 : 0;
 }
 
