@@ -27,6 +27,8 @@ export interface BenchArgs {
   warmRuns: number;
   /** Boot Linux in the playground's worker in Debian chromium (bench/browser.ts) instead. */
   browser: boolean;
+  /** Guest RAM in MiB for the workloads (null: the bench's 64). */
+  memMiB: number | null;
   /** Print block-cache statistics after each workload (the CPU's counters). */
   stats: boolean;
 }
@@ -55,6 +57,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --no-cold       skip the cold figure (each workload's first run in a fresh process)
   --browser       boot Linux to its prompt in the playground's Web Worker in Debian chromium
                   (builds dist/ first if it is missing) and compare with the Node figure
+  --mem N         guest RAM in MiB (default 64; the playground gives Linux 128, which --browser's
+                  Node runs use)
   --stats         print the block cache's counters after each warm workload
   --list          list the workloads and whether they can run
   --help          this text`;
@@ -76,6 +80,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     warmRuns: 0,
     browser: false,
     stats: false,
+    memMiB: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -128,6 +133,14 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         const v = value();
         if (!isTier(v)) throw new BenchUsageError(`--tier: '${v}' is not interpreter, blocks or jit`);
         a.tier = v;
+        break;
+      }
+      case '--mem': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 16 || n > 1024)
+          throw new BenchUsageError(`--mem: '${v}' is not a whole number of MiB from 16 to 1024`);
+        a.memMiB = n;
         break;
       }
       case '--list':

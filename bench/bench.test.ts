@@ -186,6 +186,7 @@ describe('bench arguments', () => {
       warmRuns: 0,
       browser: false,
       stats: false,
+      memMiB: null,
     });
     expect(parseBenchArgs(['--json', '--runs', '5', '--only', 'linux-boot, hello-boot'])).toMatchObject({
       json: true,

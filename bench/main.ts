@@ -27,7 +27,7 @@ import {
   tierJsonLine,
   tiersTable,
 } from './tiers.ts';
-import { type Backend, type SessionClass, workloads } from './workloads.ts';
+import { type Backend, type SessionClass, setBenchMemMiB, workloads } from './workloads.ts';
 
 /** Each workload gets at most this much wall time for its repeats (the first run always completes). */
 const TIME_LIMIT_PER_WORKLOAD_S = 40;
@@ -64,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       backend = 'pc';
     }
   }
+  if (args.memMiB !== null) setBenchMemMiB(args.memMiB);
   fastPaths.blockCache = args.tier !== 'interpreter';
   fastPaths.jit = args.tier === 'jit';
   let list = workloads({ kind: backend, SessionCtor });
@@ -249,7 +250,12 @@ function startupFigures(which: StartupFigure[], args: BenchArgs, SessionCtor?: S
  * call gets, with no V8 warm-up and an empty block cache. CPU and wall seconds of that run alone.
  */
 function coldRun(name: string, args: BenchArgs): { instructions: number; cpu: number; wall: number } {
-  const pass = ['--tier', args.tier, ...(args.backend !== 'auto' ? ['--backend', args.backend] : [])];
+  const pass = [
+    '--tier',
+    args.tier,
+    ...(args.backend !== 'auto' ? ['--backend', args.backend] : []),
+    ...(args.memMiB !== null ? ['--mem', String(args.memMiB)] : []),
+  ];
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', name, ...pass], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,

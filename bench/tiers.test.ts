@@ -27,6 +27,8 @@ describe('bench --tiers', () => {
       child: 'linux-boot',
       warmRuns: 3,
     });
+    expect(parseBenchArgs(['--mem', '128']).memMiB).toBe(128);
+    expect(() => parseBenchArgs(['--mem', '8'])).toThrow(/--mem: '8' is not a whole number of MiB/);
     expect(() => parseBenchArgs(['--warm-runs', '-1'])).toThrow(/--warm-runs: '-1' is not a whole number/);
   });
 

@@ -48,6 +48,7 @@ export function runTierChild(name: string, tier: Tier, args: BenchArgs, warmRuns
     '--warm-runs',
     String(warmRuns),
     ...(args.backend !== 'auto' ? ['--backend', args.backend] : []),
+    ...(args.memMiB !== null ? ['--mem', String(args.memMiB)] : []),
   ];
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', name, ...pass], {
     encoding: 'utf8',
