@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- --browser`: the Linux boot to `guest# ` in the playground's Web Worker, in
- * Debian chromium driven by Playwright, beside the same boot cold in Node (a fresh process). The
- * page is the production build (dist/, rebuilt when src/ is newer) served by `vite preview`; each
- * run opens a new page (a fresh worker: cold, as a user's new tab) and times, inside the page, from
- * the Run click to the prompt on the console.
+ * Debian chromium driven by Playwright, beside the same boot cold in Node (a fresh process with the
+ * playground's RAM), the two alternated run by run. The page is the production build (dist/,
+ * rebuilt when src/ is newer) served by `vite preview`; each run opens a new page (a fresh worker:
+ * cold, as a user's new tab) and times, inside the page, from the Run click to the prompt on the
+ * console; the worker thread's and the whole browser's CPU come from /proc (proc-cpu.ts).
  */
 import { type ChildProcess, execSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
