@@ -53,6 +53,8 @@ interface BrowserRun {
   /** CPU seconds of the emulator's worker thread, and of the whole browser (every process). */
   workerCpu: number;
   browserCpu: number;
+  /** CPU seconds by thread name, largest first (the page's main thread, compositor, GPU …). */
+  byName: [string, number][];
 }
 
 interface NodeRun {
@@ -128,7 +130,7 @@ async function browserRun(browser: Browser, base: string, server: ChildProcess):
         }),
     );
     const d = cpuBetween(c0, treeCpu(descendants(process.pid).filter((p) => !skip.has(p))));
-    return { ...r, workerCpu: d.worker, browserCpu: d.total };
+    return { ...r, workerCpu: d.worker, browserCpu: d.total, byName: d.byName };
   } finally {
     await page.close();
   }
@@ -181,6 +183,12 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
     for (let i = 0; i < Math.max(1, Math.min(args.runs, 10)); i++) {
       const r = await browserRun(browser, base, server);
       runs.push(r);
+      log(
+        `run ${i + 1}: the browser's CPU by thread: ${r.byName
+          .slice(0, 8)
+          .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
+          .join(', ')}`,
+      );
       const n = nodeCold(args);
       if (n) nodes.push(n);
       log(

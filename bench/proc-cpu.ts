@@ -13,6 +13,8 @@ export interface TreeCpu {
   total: number;
   /** User + system seconds of threads whose name starts with DedicatedWorker, by "pid/tid". */
   workers: Map<string, number>;
+  /** Every thread's name and seconds, by "pid/tid" (where the rest of the browser's CPU goes). */
+  threads: Map<string, { name: string; seconds: number }>;
 }
 
 /** utime + stime (fields 14 and 15) of a /proc stat line, in seconds; the name may hold spaces. */
@@ -57,6 +59,7 @@ export function descendants(root: number): number[] {
 export function treeCpu(pids: number[]): TreeCpu {
   let total = 0;
   const workers = new Map<string, number>();
+  const threads = new Map<string, { name: string; seconds: number }>();
   for (const pid of pids) {
     const s = read(`/proc/${pid}/stat`);
     if (!s) continue;
@@ -68,17 +71,32 @@ export function treeCpu(pids: number[]): TreeCpu {
       continue;
     }
     for (const tid of tids) {
-      if (!read(`/proc/${pid}/task/${tid}/comm`)?.startsWith('DedicatedWorker')) continue;
+      const name = read(`/proc/${pid}/task/${tid}/comm`)?.trim() ?? '?';
       const ts = read(`/proc/${pid}/task/${tid}/stat`);
-      if (ts) workers.set(`${pid}/${tid}`, statCpu(ts).seconds);
+      if (!ts) continue;
+      const seconds = statCpu(ts).seconds;
+      threads.set(`${pid}/${tid}`, { name, seconds });
+      if (name.startsWith('DedicatedWorker')) workers.set(`${pid}/${tid}`, seconds);
     }
   }
-  return { total, workers };
+  return { total, workers, threads };
 }
 
-/** What ran between two readings: the tree's CPU, and the worker threads' (new ones from 0). */
-export function cpuBetween(a: TreeCpu, b: TreeCpu): { total: number; worker: number } {
+/**
+ * What ran between two readings: the tree's CPU, the worker threads' (new ones from 0), and the
+ * seconds per thread name, largest first.
+ */
+export function cpuBetween(
+  a: TreeCpu,
+  b: TreeCpu,
+): { total: number; worker: number; byName: [string, number][] } {
   let worker = 0;
   for (const [k, v] of b.workers) worker += v - (a.workers.get(k) ?? 0);
-  return { total: b.total - a.total, worker };
+  const names = new Map<string, number>();
+  for (const [k, t] of b.threads) {
+    const d = t.seconds - (a.threads.get(k)?.seconds ?? 0);
+    if (d > 0) names.set(t.name, (names.get(t.name) ?? 0) + d);
+  }
+  const byName = [...names].sort((x, y) => y[1] - x[1]);
+  return { total: b.total - a.total, worker, byName };
 }
