@@ -61,6 +61,8 @@ interface NodeRun {
   instructions: number;
   cpu: number;
   wall: number;
+  /** The main thread alone (the emulator), without V8's compile and GC threads. */
+  mainCpu?: number;
 }
 
 const median = (xs: number[]): number => {
@@ -195,7 +197,7 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
         `run ${i + 1}: chromium ${r.seconds.toFixed(3)} s wall, worker ${r.workerCpu.toFixed(2)} s CPU, ` +
           `browser ${r.browserCpu.toFixed(2)} s CPU (${r.instructions} instructions shown); ` +
           (n
-            ? `Node cold ${n.wall.toFixed(3)} s wall, ${n.cpu.toFixed(3)} s CPU (${n.instructions} instructions)`
+            ? `Node cold ${n.wall.toFixed(3)} s wall, ${n.cpu.toFixed(3)} s CPU, main thread ${n.mainCpu?.toFixed(2) ?? '?'} s (${n.instructions} instructions)`
             : 'Node cold run failed'),
       );
     }
@@ -214,9 +216,11 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
     browserCpu: runs.map((r) => r3(r.browserCpu)),
     nodeColdWall: nodes.map((n) => r3(n.wall)),
     nodeColdCpu: nodes.map((n) => r3(n.cpu)),
+    nodeMainThreadCpu: nodes.map((n) => r3(n.mainCpu ?? Number.NaN)),
     /** Medians of the pairs' ratios (browser run i over Node run i). */
     ratioWall: ratio((i) => runs[i]!.seconds / nodes[i]!.wall),
     ratioWorkerCpu: ratio((i) => runs[i]!.workerCpu / nodes[i]!.cpu),
+    ratioWorkerToMainThread: ratio((i) => runs[i]!.workerCpu / (nodes[i]!.mainCpu ?? Number.NaN)),
     ratioBrowserCpu: ratio((i) => runs[i]!.browserCpu / nodes[i]!.cpu),
   };
   if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -225,8 +229,9 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
     process.stdout.write(
       `linux-boot, cold, to 'guest# ' (median of ${runs.length} alternated runs):\n` +
         `  chromium's worker: ${med(out.browserWall)} s wall, worker thread ${med(out.workerCpu)} s CPU, whole browser ${med(out.browserCpu)} s CPU\n` +
-        `  Node, fresh process: ${med(out.nodeColdWall)} s wall, ${med(out.nodeColdCpu)} s CPU\n` +
-        `  browser / Node (median of pair ratios): wall ${out.ratioWall}×, worker CPU ${out.ratioWorkerCpu}×, whole-browser CPU ${out.ratioBrowserCpu}×\n`,
+        `  Node, fresh process: ${med(out.nodeColdWall)} s wall, ${med(out.nodeColdCpu)} s CPU, main thread ${med(out.nodeMainThreadCpu)} s CPU\n` +
+        `  browser / Node (median of pair ratios): wall ${out.ratioWall}×, worker thread / process CPU ${out.ratioWorkerCpu}×, ` +
+        `worker thread / main thread CPU ${out.ratioWorkerToMainThread}×, whole-browser / process CPU ${out.ratioBrowserCpu}×\n`,
     );
   }
   return 0;
