@@ -174,7 +174,15 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
   const { chromium } = await import('@playwright/test');
   const browser = await chromium.launch({
     executablePath: exe,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+    // BENCH_CHROMIUM_ARGS adds flags (space-separated), e.g. "--js-flags=--no-maglev" to see what
+    // V8's own compilers cost the page (a user's browser has none of them).
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      ...(process.env.BENCH_CHROMIUM_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
   });
   const runs: BrowserRun[] = [];
   const nodes: NodeRun[] = [];
