@@ -1,4 +1,8 @@
-/** `npm run bench -- [--json] [--runs N] [--only NAME[,NAME…]] [--quick] [--tier T] [--list]` */
+/** `npm run bench -- [--json] [--runs N] [--only NAME[,NAME…]] [--quick] [--tier T] [--tiers[=A,B]] [--list]` */
+
+export type Tier = 'interpreter' | 'blocks' | 'jit';
+/** The CPU's tiers from the bottom up: each must be no slower than the one before it. */
+export const TIERS: readonly Tier[] = ['interpreter', 'blocks', 'jit'];
 
 export interface BenchArgs {
   json: boolean;
@@ -12,13 +16,19 @@ export interface BenchArgs {
   /** wall: elapsed time; cpu: this process's CPU time (for a machine shared with other work). */
   clock: 'wall' | 'cpu';
   /** CPU execution tiers: interpreter only, + pre-decoded blocks, + compiled blocks (default). */
-  tier: 'interpreter' | 'blocks' | 'jit';
+  tier: Tier;
+  /** Every workload under each of these tiers side by side, cold and warm (bench/tiers.ts); null: off. */
+  tiers: Tier[] | null;
   /** Also run each workload once in a fresh process (the cold figure). */
   cold: boolean;
   /** Internal: run only this workload once, cold, and print its figures as JSON (one child process). */
   child: string | null;
+  /** Internal, with `child`: after the cold run, up to this many warm runs (the best is printed). */
+  warmRuns: number;
   /** Boot Linux in the playground's worker in Debian chromium (bench/browser.ts) instead. */
   browser: boolean;
+  /** Guest RAM in MiB for the workloads (null: the bench's 64). */
+  memMiB: number | null;
   /** Print block-cache statistics after each workload (the CPU's counters). */
   stats: boolean;
 }
@@ -40,9 +50,15 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
                   other work shares the machine
   --tier T        CPU tiers to use: interpreter, blocks (pre-decoded blocks) or jit (default:
                   blocks, and the hottest ones compiled to JavaScript functions)
+  --tiers[=A,B]   every workload under each tier (default interpreter,blocks,jit) side by side,
+                  cold and warm, each tier in its own fresh process (its first run is the cold
+                  figure, the best of --runs later ones the warm figure), with each tier's CPU
+                  time as a ratio to the tier below; '>' marks a higher tier over 5 % slower
   --no-cold       skip the cold figure (each workload's first run in a fresh process)
   --browser       boot Linux to its prompt in the playground's Web Worker in Debian chromium
                   (builds dist/ first if it is missing) and compare with the Node figure
+  --mem N         guest RAM in MiB (default 64; the playground gives Linux 128, which --browser's
+                  Node runs use)
   --stats         print the block cache's counters after each warm workload
   --list          list the workloads and whether they can run
   --help          this text`;
@@ -58,10 +74,13 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     backend: 'auto',
     clock: 'wall',
     tier: 'jit',
+    tiers: null,
     cold: true,
     child: null,
+    warmRuns: 0,
     browser: false,
     stats: false,
+    memMiB: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -70,6 +89,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       if (v === undefined) throw new BenchUsageError(`${arg} needs a value`);
       return v;
     };
+    if (arg === '--tiers' || arg.startsWith('--tiers=')) {
+      a.tiers = arg === '--tiers' ? [...TIERS] : parseTierList(arg.slice('--tiers='.length));
+      continue;
+    }
     switch (arg) {
       case '--json':
         a.json = true;
@@ -108,10 +131,16 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       }
       case '--tier': {
         const v = value();
-        if (v !== 'interpreter' && v !== 'blocks' && v !== 'jit') {
-          throw new BenchUsageError(`--tier: '${v}' is not interpreter, blocks or jit`);
-        }
+        if (!isTier(v)) throw new BenchUsageError(`--tier: '${v}' is not interpreter, blocks or jit`);
         a.tier = v;
+        break;
+      }
+      case '--mem': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 16 || n > 1024)
+          throw new BenchUsageError(`--mem: '${v}' is not a whole number of MiB from 16 to 1024`);
+        a.memMiB = n;
         break;
       }
       case '--list':
@@ -123,6 +152,14 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       case '--child':
         a.child = value();
         break;
+      case '--warm-runs': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 20)
+          throw new BenchUsageError(`--warm-runs: '${v}' is not a whole number from 0 to 20`);
+        a.warmRuns = n;
+        break;
+      }
       case '--browser':
         a.browser = true;
         break;
@@ -138,4 +175,20 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     }
   }
   return a;
+}
+
+function isTier(v: string): v is Tier {
+  return (TIERS as readonly string[]).includes(v);
+}
+
+/** `interpreter,jit` → in tier order, each once; an unknown name or an empty list is an error. */
+function parseTierList(v: string): Tier[] {
+  const names = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = names.filter((n) => !isTier(n));
+  if (bad.length) throw new BenchUsageError(`--tiers: '${bad.join(',')}' is not interpreter, blocks or jit`);
+  if (names.length === 0) throw new BenchUsageError('--tiers= needs at least one tier');
+  return TIERS.filter((t) => names.includes(t));
 }

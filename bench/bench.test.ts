@@ -180,10 +180,13 @@ describe('bench arguments', () => {
       backend: 'auto',
       clock: 'wall',
       tier: 'jit',
+      tiers: null,
       cold: true,
       child: null,
+      warmRuns: 0,
       browser: false,
       stats: false,
+      memMiB: null,
     });
     expect(parseBenchArgs(['--json', '--runs', '5', '--only', 'linux-boot, hello-boot'])).toMatchObject({
       json: true,

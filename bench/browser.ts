@@ -1,15 +1,18 @@
 /**
  * `npm run bench -- --browser`: the Linux boot to `guest# ` in the playground's Web Worker, in
- * Debian chromium driven by Playwright, beside the same boot cold in Node (a fresh process). The
- * page is the production build (dist/, rebuilt when src/ is newer) served by `vite preview`; each
- * run opens a new page (a fresh worker: cold, as a user's new tab) and times, inside the page, from
- * the Run click to the prompt on the console.
+ * Debian chromium driven by Playwright, beside the same boot cold in Node (a fresh process with the
+ * playground's RAM), the two alternated run by run. The page is the production build (dist/,
+ * rebuilt when src/ is newer) served by `vite preview`; each run opens a new page (a fresh worker:
+ * cold, as a user's new tab) and times, inside the page, from the Run click to the prompt on the
+ * console; the worker thread's and the whole browser's CPU come from /proc (proc-cpu.ts).
  */
 import { type ChildProcess, execSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { Browser } from '@playwright/test';
 import type { BenchArgs } from './args.ts';
+import { cpuBetween, descendants, treeCpu } from './proc-cpu.ts';
 
 function newestMtime(dir: string): number {
   let t = 0;
@@ -47,6 +50,92 @@ async function waitForServer(url: string, child: ChildProcess): Promise<void> {
 interface BrowserRun {
   seconds: number;
   instructions: number;
+  /** CPU seconds of the emulator's worker thread, and of the whole browser (every process). */
+  workerCpu: number;
+  browserCpu: number;
+  /** CPU seconds by thread name, largest first (the page's main thread, compositor, GPU …). */
+  byName: [string, number][];
+}
+
+interface NodeRun {
+  instructions: number;
+  cpu: number;
+  wall: number;
+  /** The main thread alone (the emulator), without V8's compile and GC threads. */
+  mainCpu?: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** RAM the playground gives a guest with an initrd (worker/core.ts resolveGuest): the same boot. */
+const PLAYGROUND_LINUX_MIB = 128;
+
+/** The same boot cold in Node: a fresh process, like the browser's fresh worker. */
+function nodeCold(args: BenchArgs): NodeRun | null {
+  const node = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      process.argv[1]!,
+      '--child',
+      'linux-boot',
+      '--tier',
+      args.tier,
+      '--mem',
+      String(args.memMiB ?? PLAYGROUND_LINUX_MIB),
+    ],
+    { encoding: 'utf8' },
+  );
+  const line = node.stdout.split('\n').find((l) => l.startsWith('COLD '));
+  return line ? (JSON.parse(line.slice(5)) as NodeRun) : null;
+}
+
+/** One boot in a new page (a fresh renderer and worker): wall to the prompt, and the CPU spent. */
+async function browserRun(browser: Browser, base: string, server: ChildProcess): Promise<BrowserRun> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${base}/?guest=linux&technique=native&vms=1`);
+    await page
+      .getByTestId('status-note')
+      .filter({ hasText: 'Loaded — press Run' })
+      .waitFor({ timeout: 120_000 });
+    // This process's children minus the preview server: the browser this bench launched.
+    const skip = new Set([server.pid ?? -1, ...descendants(server.pid ?? -1)]);
+    const pids = descendants(process.pid).filter((p) => !skip.has(p));
+    const c0 = treeCpu(pids);
+    const r = await page.evaluate(
+      () =>
+        new Promise<{ seconds: number; instructions: number }>((resolve, reject) => {
+          // The console draws on a canvas; its element offers the terminal's text (ui/Consoles.tsx).
+          const con = document.querySelector('[data-testid=console-0]') as Element & {
+            traplabText?: () => string;
+          };
+          const bar = document.querySelector('[data-testid=statusbar]')!;
+          const t0 = performance.now();
+          const timer = setInterval(() => {
+            if ((con.traplabText?.() ?? con.textContent ?? '').includes('guest#')) {
+              clearInterval(timer);
+              resolve({
+                seconds: (performance.now() - t0) / 1000,
+                instructions: Number(bar.getAttribute('data-instructions')),
+              });
+            } else if (performance.now() - t0 > 300_000) {
+              clearInterval(timer);
+              reject(new Error('no prompt within 300 s'));
+            }
+          }, 10);
+          document.querySelector<HTMLButtonElement>('[data-testid=run-pause]')!.click();
+        }),
+    );
+    const d = cpuBetween(c0, treeCpu(descendants(process.pid).filter((p) => !skip.has(p))));
+    return { ...r, workerCpu: d.worker, browserCpu: d.total, byName: d.byName };
+  } finally {
+    await page.close();
+  }
 }
 
 export async function benchBrowser(args: BenchArgs): Promise<number> {
@@ -85,77 +174,73 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
   const { chromium } = await import('@playwright/test');
   const browser = await chromium.launch({
     executablePath: exe,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+    // BENCH_CHROMIUM_ARGS adds flags (space-separated), e.g. "--js-flags=--no-maglev" to see what
+    // V8's own compilers cost the page (a user's browser has none of them).
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      ...(process.env.BENCH_CHROMIUM_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
   });
   const runs: BrowserRun[] = [];
+  const nodes: NodeRun[] = [];
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForServer(base, server);
-    for (let i = 0; i < Math.max(1, Math.min(args.runs, 5)); i++) {
-      const page = await browser.newPage();
-      await page.goto(`${base}/?guest=linux&technique=native&vms=1`);
-      await page
-        .getByTestId('status-note')
-        .filter({ hasText: 'Loaded — press Run' })
-        .waitFor({ timeout: 120_000 });
-      const r = await page.evaluate(
-        () =>
-          new Promise<{ seconds: number; instructions: number }>((resolve, reject) => {
-            // The console draws on a canvas; its element offers the terminal's text (ui/Consoles.tsx).
-            const con = document.querySelector('[data-testid=console-0]') as Element & {
-              traplabText?: () => string;
-            };
-            const bar = document.querySelector('[data-testid=statusbar]')!;
-            const t0 = performance.now();
-            const timer = setInterval(() => {
-              if ((con.traplabText?.() ?? con.textContent ?? '').includes('guest#')) {
-                clearInterval(timer);
-                resolve({
-                  seconds: (performance.now() - t0) / 1000,
-                  instructions: Number(bar.getAttribute('data-instructions')),
-                });
-              } else if (performance.now() - t0 > 300_000) {
-                clearInterval(timer);
-                reject(new Error('no prompt within 300 s'));
-              }
-            }, 10);
-            document.querySelector<HTMLButtonElement>('[data-testid=run-pause]')!.click();
-          }),
-      );
+    // Browser and Node alternate (B N B N …): a drift in the machine's speed hits both alike.
+    for (let i = 0; i < Math.max(1, Math.min(args.runs, 10)); i++) {
+      const r = await browserRun(browser, base, server);
       runs.push(r);
       log(
-        `browser run ${i + 1}: ${r.seconds.toFixed(3)} s wall to 'guest# ' (${r.instructions} instructions shown)`,
+        `run ${i + 1}: the browser's CPU by thread: ${r.byName
+          .slice(0, 8)
+          .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
+          .join(', ')}`,
       );
-      await page.close();
+      const n = nodeCold(args);
+      if (n) nodes.push(n);
+      log(
+        `run ${i + 1}: chromium ${r.seconds.toFixed(3)} s wall, worker ${r.workerCpu.toFixed(2)} s CPU, ` +
+          `browser ${r.browserCpu.toFixed(2)} s CPU (${r.instructions} instructions shown); ` +
+          (n
+            ? `Node cold ${n.wall.toFixed(3)} s wall, ${n.cpu.toFixed(3)} s CPU, main thread ${n.mainCpu?.toFixed(2) ?? '?'} s (${n.instructions} instructions)`
+            : 'Node cold run failed'),
+      );
     }
   } finally {
     await browser.close();
     if (server.pid) process.kill(-server.pid);
   }
-  // The same boot cold in Node (a fresh process, like the browser's fresh worker).
-  const node = spawnSync(
-    process.execPath,
-    [...process.execArgv, process.argv[1]!, '--child', 'linux-boot', '--tier', args.tier],
-    { encoding: 'utf8' },
-  );
-  const line = node.stdout.split('\n').find((l) => l.startsWith('COLD '));
-  const cold = line
-    ? (JSON.parse(line.slice(5)) as { instructions: number; cpu: number; wall: number })
-    : null;
-  const best = Math.min(...runs.map((r) => r.seconds));
+  const r3 = (x: number): number => Number(x.toFixed(3));
+  const pairs = Math.min(runs.length, nodes.length);
+  const ratio = (f: (i: number) => number): number | null =>
+    pairs ? r3(median(Array.from({ length: pairs }, (_, i) => f(i)))) : null;
   const out = {
     name: 'linux-boot-browser',
-    browserWall: runs.map((r) => Number(r.seconds.toFixed(3))),
-    best: Number(best.toFixed(3)),
-    nodeColdWall: cold ? Number(cold.wall.toFixed(3)) : null,
-    nodeColdCpu: cold ? Number(cold.cpu.toFixed(3)) : null,
-    ratioToNodeWall: cold ? Number((best / cold.wall).toFixed(2)) : null,
+    browserWall: runs.map((r) => r3(r.seconds)),
+    workerCpu: runs.map((r) => r3(r.workerCpu)),
+    browserCpu: runs.map((r) => r3(r.browserCpu)),
+    nodeColdWall: nodes.map((n) => r3(n.wall)),
+    nodeColdCpu: nodes.map((n) => r3(n.cpu)),
+    nodeMainThreadCpu: nodes.map((n) => r3(n.mainCpu ?? Number.NaN)),
+    /** Medians of the pairs' ratios (browser run i over Node run i). */
+    ratioWall: ratio((i) => runs[i]!.seconds / nodes[i]!.wall),
+    ratioWorkerCpu: ratio((i) => runs[i]!.workerCpu / nodes[i]!.cpu),
+    ratioWorkerToMainThread: ratio((i) => runs[i]!.workerCpu / (nodes[i]!.mainCpu ?? Number.NaN)),
+    ratioBrowserCpu: ratio((i) => runs[i]!.browserCpu / nodes[i]!.cpu),
   };
   if (args.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-  else
+  else {
+    const med = (xs: number[]): string => (xs.length ? median(xs).toFixed(3) : '—');
     process.stdout.write(
-      `linux-boot in chromium's worker: ${out.best} s wall (runs ${out.browserWall.join(', ')}); ` +
-        `Node cold: ${out.nodeColdWall} s wall, ${out.nodeColdCpu} s CPU; browser/Node wall ${out.ratioToNodeWall}×\n`,
+      `linux-boot, cold, to 'guest# ' (median of ${runs.length} alternated runs):\n` +
+        `  chromium's worker: ${med(out.browserWall)} s wall, worker thread ${med(out.workerCpu)} s CPU, whole browser ${med(out.browserCpu)} s CPU\n` +
+        `  Node, fresh process: ${med(out.nodeColdWall)} s wall, ${med(out.nodeColdCpu)} s CPU, main thread ${med(out.nodeMainThreadCpu)} s CPU\n` +
+        `  browser / Node (median of pair ratios): wall ${out.ratioWall}×, worker thread / process CPU ${out.ratioWorkerCpu}×, ` +
+        `worker thread / main thread CPU ${out.ratioWorkerToMainThread}×, whole-browser / process CPU ${out.ratioBrowserCpu}×\n`,
     );
+  }
   return 0;
 }

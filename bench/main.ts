@@ -5,9 +5,11 @@
  * Exit status: 0 if every runnable workload finished, 1 if one failed, 64 for bad arguments.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fastPaths } from '../src/cpu/fastpaths.ts';
-import { BENCH_USAGE, type BenchArgs, BenchUsageError, parseBenchArgs } from './args.ts';
-import { BenchFailure, cpuClock, defaultClock, measure, runOnce } from './measure.ts';
+import { BENCH_USAGE, type BenchArgs, BenchUsageError, parseBenchArgs, type Tier } from './args.ts';
+import { BenchFailure, type BenchWorkload, cpuClock, defaultClock, measure, runOnce } from './measure.ts';
+import { statCpu } from './proc-cpu.ts';
 import { jsonLine, tableHeader, tableRow, tableRule } from './report.ts';
 import {
   CLI_HELLO_GOAL_S,
@@ -19,7 +21,15 @@ import {
   STARTUP_FIGURES,
   type StartupFigure,
 } from './startup.ts';
-import { type Backend, type SessionClass, workloads } from './workloads.ts';
+import {
+  runTierChild,
+  slowerThanBelow,
+  TIER_MARGIN,
+  type TierFigure,
+  tierJsonLine,
+  tiersTable,
+} from './tiers.ts';
+import { type Backend, type SessionClass, setBenchMemMiB, workloads } from './workloads.ts';
 
 /** Each workload gets at most this much wall time for its repeats (the first run always completes). */
 const TIME_LIMIT_PER_WORKLOAD_S = 40;
@@ -56,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       backend = 'pc';
     }
   }
+  if (args.memMiB !== null) setBenchMemMiB(args.memMiB);
   fastPaths.blockCache = args.tier !== 'interpreter';
   fastPaths.jit = args.tier === 'jit';
   let list = workloads({ kind: backend, SessionCtor });
@@ -63,10 +74,29 @@ async function main(argv: string[]): Promise<number> {
     // One cold run in this fresh process: the parent reads the COLD line.
     const w = list.find((x) => x.name === args.child);
     if (!w) throw new Error(`unknown workload ${args.child}`);
+    const main0 = mainThreadCpu();
     const r = runOnce(w, cpuClock, defaultClock);
+    const main1 = mainThreadCpu();
+    // mainCpu: this thread alone (the emulator; V8's compile and GC threads are in `cpu` only),
+    // what the browser figure compares with the worker thread's CPU. It spans the whole run,
+    // setup and any unmeasured part included (a loop workload's boot): compare it on linux-boot.
     process.stdout.write(
-      `COLD ${JSON.stringify({ instructions: r.instructions, cpu: r.seconds, wall: r.otherSeconds })}\n`,
+      `COLD ${JSON.stringify({ instructions: r.instructions, cpu: r.seconds, wall: r.otherSeconds, ...(main0 !== null && main1 !== null ? { mainCpu: main1 - main0 } : {}) })}\n`,
     );
+    if (args.warmRuns > 0) {
+      // --tiers: the cold run was this process's warm-up; the best of the next runs is the warm figure.
+      const m = measure(w, {
+        runs: args.warmRuns,
+        warmup: false,
+        timeLimitSeconds: TIME_LIMIT_PER_WORKLOAD_S,
+        clock: cpuClock,
+        limitClock: defaultClock,
+        otherClock: defaultClock,
+      });
+      process.stdout.write(
+        `WARM ${JSON.stringify({ instructions: m.instructions, cpu: m.seconds, wall: m.otherSeconds })}\n`,
+      );
+    }
     return 0;
   }
   if (!args.json) process.stderr.write(`bench: backend ${backend}, ${args.clock} clock, tier ${args.tier}\n`);
@@ -82,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
     list = list.filter((w) => args.only!.includes(w.name));
     startup = startup.filter((n) => args.only!.includes(n));
   }
+  if (args.tiers && !args.list) return benchTiers(list, args.tiers, args);
   if (args.list) {
     for (const w of list) {
       const why = w.unavailable();
@@ -141,6 +172,62 @@ async function main(argv: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** `--tiers`: each workload under each tier in its own process (tiers.ts), side by side. */
+function benchTiers(list: BenchWorkload[], tiers: Tier[], args: BenchArgs): number {
+  const warmRuns = args.warmup ? args.runs : 0;
+  if (!args.json) {
+    process.stderr.write(
+      `bench: tiers ${tiers.join(', ')}: each a fresh process per workload (cold run, then best of ${warmRuns} warm); CPU and wall seconds\n`,
+    );
+  }
+  const figs: TierFigure[] = [];
+  let failed = false;
+  for (const w of list) {
+    const why = w.unavailable();
+    if (why) {
+      process.stderr.write(`bench: skipping ${w.name}: ${why}\n`);
+      continue;
+    }
+    for (const tier of tiers) {
+      try {
+        const f = runTierChild(w.name, tier, args, warmRuns);
+        figs.push(f);
+        if (args.json) process.stdout.write(`${tierJsonLine(figs, f)}\n`);
+        else
+          process.stderr.write(
+            `bench: ${w.name} (${tier}): cold ${f.cold.cpu.toFixed(3)} s CPU${f.warm ? `, warm ${f.warm.cpu.toFixed(3)} s CPU` : ''}\n`,
+          );
+        if (f.warm && f.warm.instructions !== f.cold.instructions)
+          process.stderr.write(
+            `bench: WARNING: ${w.name} (${tier}): instruction counts differ between runs\n`,
+          );
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`bench: FAILED ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+  }
+  if (!args.json) {
+    process.stdout.write(`${tiersTable(figs)}\n`);
+    const slow = slowerThanBelow(figs);
+    process.stdout.write(
+      slow.length
+        ? `\nover ${Math.round((TIER_MARGIN - 1) * 100)} % slower than the tier below (one run each: confirm with interleaved pairs):\n${slow.map((s) => `  ${s}`).join('\n')}\n`
+        : `\nno tier more than ${Math.round((TIER_MARGIN - 1) * 100)} % slower than the tier below it\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+/** CPU seconds of this process's main thread (Linux /proc), or null where there is none. */
+function mainThreadCpu(): number | null {
+  try {
+    return statCpu(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')).seconds;
+  } catch {
+    return null;
+  }
+}
+
 /** Session creation and the hello CLI start-up (startup.ts); false if one failed. */
 function startupFigures(which: StartupFigure[], args: BenchArgs, SessionCtor?: SessionClass): boolean {
   let ok = true;
@@ -179,7 +266,12 @@ function startupFigures(which: StartupFigure[], args: BenchArgs, SessionCtor?: S
  * call gets, with no V8 warm-up and an empty block cache. CPU and wall seconds of that run alone.
  */
 function coldRun(name: string, args: BenchArgs): { instructions: number; cpu: number; wall: number } {
-  const pass = ['--tier', args.tier, ...(args.backend !== 'auto' ? ['--backend', args.backend] : [])];
+  const pass = [
+    '--tier',
+    args.tier,
+    ...(args.backend !== 'auto' ? ['--backend', args.backend] : []),
+    ...(args.memMiB !== null ? ['--mem', String(args.memMiB)] : []),
+  ];
   const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', name, ...pass], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,

@@ -14,6 +14,12 @@ import type { GuestSource, Session, SessionStatus, Technique } from '../src/sess
 import type { BenchRun, BenchWorkload } from './measure.ts';
 
 export const MEM_MIB = 64;
+/** Guest RAM of the workloads' machines: MEM_MIB unless `--mem` says otherwise (the browser
+ *  figure's Node run uses the playground's 128 MiB, so both boot the same instructions). */
+let memMiB = MEM_MIB;
+export function setBenchMemMiB(n: number): void {
+  memMiB = n;
+}
 export type Backend = 'session' | 'pc';
 
 /** The Session class, imported lazily so the bench still runs on the Pc while the session layer is being written. */
@@ -69,8 +75,8 @@ function boot(source: GuestSource, ramBytes: number): BootImage {
 }
 
 function pcStepper(source: GuestSource): Stepper {
-  const pc = new Pc({ memMiB: MEM_MIB, noReboot: true, recycleRam: true });
-  pc.load(boot(source, MEM_MIB * 1024 * 1024));
+  const pc = new Pc({ memMiB, noReboot: true, recycleRam: true });
+  pc.load(boot(source, memMiB * 1024 * 1024));
   return {
     get instructions() {
       return pc.instructions;
@@ -99,7 +105,7 @@ function sessionStepper(
     guest: source,
     technique,
     vms: 1,
-    memMiB: MEM_MIB,
+    memMiB,
     noReboot: true,
     ...(paging ? { paging } : {}),
   });

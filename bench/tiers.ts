@@ -1,0 +1,179 @@
+/**
+ * `npm run bench -- --tiers`: every workload under each CPU tier side by side, cold and warm, so a
+ * higher tier that loses to the one below it shows (issue 15: "no tier is slower than the tier
+ * below it on any bench workload, cold or warm"). Each (workload, tier) runs in its own fresh
+ * process (main.ts `--child NAME --tier T --warm-runs N`): its first run is the cold figure (a
+ * fresh V8 and an empty block cache, what a CLI call or a new tab gets) and the best of the runs
+ * after it the warm one. A tier's setting is then the only difference, and no tier's V8 feedback
+ * leaks into another's figures. The ratio column is CPU time over the tier below's (> 1: slower);
+ * one run each is a hint, not a verdict — confirm a loss with interleaved whole-process pairs.
+ */
+import { spawnSync } from 'node:child_process';
+import type { BenchArgs, Tier } from './args.ts';
+import { BenchFailure, mipsOf } from './measure.ts';
+
+/** Above this CPU ratio to the tier below, a row is marked '>' (single runs: about the noise). */
+export const TIER_MARGIN = 1.05;
+
+export interface RunFigure {
+  instructions: number;
+  cpu: number;
+  wall: number;
+}
+
+export interface TierFigure {
+  workload: string;
+  tier: Tier;
+  cold: RunFigure;
+  /** Best of the runs after the cold one; absent with `--runs` 0 warm runs (`--quick`). */
+  warm?: RunFigure;
+}
+
+/** The child's `COLD {json}` and `WARM {json}` lines (main.ts, `--child`). */
+export function parseChildLines(stdout: string): { cold: RunFigure | null; warm: RunFigure | null } {
+  let cold: RunFigure | null = null;
+  let warm: RunFigure | null = null;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('COLD ')) cold = JSON.parse(line.slice(5)) as RunFigure;
+    else if (line.startsWith('WARM ')) warm = JSON.parse(line.slice(5)) as RunFigure;
+  }
+  return { cold, warm };
+}
+
+/** One workload under one tier in a fresh process: its cold run, then `warmRuns` warm ones. */
+export function runTierChild(name: string, tier: Tier, args: BenchArgs, warmRuns: number): TierFigure {
+  const pass = [
+    '--tier',
+    tier,
+    '--warm-runs',
+    String(warmRuns),
+    ...(args.backend !== 'auto' ? ['--backend', args.backend] : []),
+    ...(args.memMiB !== null ? ['--mem', String(args.memMiB)] : []),
+  ];
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', name, ...pass], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const { cold, warm } = parseChildLines(r.stdout ?? '');
+  if (r.status !== 0 || !cold)
+    throw new BenchFailure(
+      `${name} (tier ${tier}): the run failed: ${(r.stderr || r.stdout || String(r.error)).trim().slice(-500)}`,
+    );
+  return { workload: name, tier, cold, ...(warm ? { warm } : {}) };
+}
+
+const cpuRatio = (a: RunFigure | undefined, b: RunFigure | undefined): number | undefined =>
+  a && b && b.cpu > 0 ? a.cpu / b.cpu : undefined;
+
+/** The CPU-time ratios of `f` to the figure of the tier just below it (same workload), if any. */
+export function ratiosToBelow(
+  figs: TierFigure[],
+  f: TierFigure,
+): { below?: Tier; cold?: number; warm?: number } {
+  const same = figs.filter((x) => x.workload === f.workload);
+  const i = same.indexOf(f);
+  const below = i > 0 ? same[i - 1] : undefined;
+  if (!below) return {};
+  return { below: below.tier, cold: cpuRatio(f.cold, below.cold), warm: cpuRatio(f.warm, below.warm) };
+}
+
+/** Rows where a higher tier took more than `margin` × the CPU time of the tier below. */
+export function slowerThanBelow(figs: TierFigure[], margin = TIER_MARGIN): string[] {
+  const out: string[] = [];
+  for (const f of figs) {
+    const r = ratiosToBelow(figs, f);
+    for (const k of ['cold', 'warm'] as const) {
+      const x = r[k];
+      if (x !== undefined && x > margin)
+        out.push(`${f.workload}: ${f.tier} ${k} ${x.toFixed(2)}× the CPU time of ${r.below}`);
+    }
+  }
+  return out;
+}
+
+const sec = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
+const mips = (f: RunFigure | undefined): string => {
+  if (!f || f.cpu <= 0) return '—';
+  const m = mipsOf(f.instructions, f.cpu);
+  return m.toFixed(m < 10 ? 2 : 1);
+};
+const ratio = (x: number | undefined): string =>
+  x === undefined ? '' : `${x.toFixed(2)}${x > TIER_MARGIN ? '>' : ' '}`;
+
+function row(cells: string[]): string {
+  const [name, tier, insns, ...rest] = cells;
+  return `${name!.padEnd(28)} ${tier!.padEnd(11)} ${insns!.padStart(15)} ${rest.map((c) => c.padStart(9)).join(' ')}`.trimEnd();
+}
+
+export function tiersHeader(): string {
+  return row([
+    'workload',
+    'tier',
+    'instructions',
+    'cold cpu',
+    'cold wall',
+    'warm cpu',
+    'warm wall',
+    'MIPS cold',
+    'MIPS warm',
+    '÷ below',
+    '÷ below',
+  ]);
+}
+
+/** Side by side: one row per (workload, tier), ratios (CPU, cold then warm) to the tier below. */
+export function tiersTable(figs: TierFigure[]): string {
+  const head = tiersHeader();
+  const lines = [
+    head,
+    `${' '.repeat(head.length - 19)}${'cold'.padStart(9)} ${'warm'.padStart(9)}`,
+    '-'.repeat(head.length),
+  ];
+  let last = '';
+  for (const f of figs) {
+    const r = ratiosToBelow(figs, f);
+    lines.push(
+      row([
+        f.workload === last ? '' : f.workload,
+        f.tier,
+        f.cold.instructions.toLocaleString('en-US'),
+        sec(f.cold.cpu),
+        sec(f.cold.wall),
+        sec(f.warm?.cpu),
+        sec(f.warm?.wall),
+        mips(f.cold),
+        mips(f.warm),
+        ratio(r.cold),
+        ratio(r.warm),
+      ]),
+    );
+    last = f.workload;
+  }
+  return lines.join('\n');
+}
+
+export function tierJsonLine(figs: TierFigure[], f: TierFigure): string {
+  const r3 = (x: number): number => Number(x.toFixed(3));
+  const fig = (x: RunFigure) => ({
+    instructions: x.instructions,
+    cpu: r3(x.cpu),
+    wall: r3(x.wall),
+    cpuMips: r3(mipsOf(x.instructions, x.cpu)),
+  });
+  const r = ratiosToBelow(figs, f);
+  return JSON.stringify({
+    name: f.workload,
+    tier: f.tier,
+    cold: fig(f.cold),
+    ...(f.warm ? { warm: fig(f.warm) } : {}),
+    ...(r.below
+      ? {
+          below: r.below,
+          cpuRatioToBelow: {
+            ...(r.cold !== undefined ? { cold: r3(r.cold) } : {}),
+            ...(r.warm !== undefined ? { warm: r3(r.warm) } : {}),
+          },
+        }
+      : {}),
+  });
+}
