@@ -10,6 +10,7 @@ import type { Vmm } from '../vmm/vmm.ts';
 import { type BtState, codeSource } from './state.ts';
 import {
   AREA_FADJ,
+  AREA_GSSEL,
   AREA_IOPL,
   AREA_PAGE,
   AREA_PENDING,
@@ -181,6 +182,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
     this.writeArea32(b, AREA_IOPL, iopl);
     this.writeArea32(b, AREA_FADJ, iopl - 0x200 - tf);
     ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
+    this.writeArea32(b, AREA_GSSEL, (b.gsHeld ? b.gs.sel : this.cpu.segSel[5]) & 0xffff);
   }
   protected writeArea32(b: BtState, off: number, v: number): void {
     const r = this.vmm.pc.memory.ram;
