@@ -73,7 +73,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         base: vm.shadow.vmmBase,
         lastVif: 0,
         protectedPages: new Set(),
-        src: codeSource(vm),
+        src: codeSource(vm, ram),
         stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0, adaptiveStores: 0, adaptiveHits: 0 },
         hot: new Map(),
         retSites: new Set(),
