@@ -1,7 +1,8 @@
 /**
  * Linux boot to the prompt under binary translation, with the VMM's counters (not a test):
  *   npx tsx src/hypervisor/binary-translation/perf-bt-linux.ts            # one boot
- *   RECORDS=1 npx tsx src/hypervisor/binary-translation/perf-bt-linux.ts  # + the log by reason
+ *   RECORDS=1 npx tsx src/hypervisor/binary-translation/perf-bt-linux.ts  # + the log by reason (interpreter
+ *                                      # runs by what brought them there, 13/12/bb, and their bytes)
  *   WARM=1 PROF=/tmp/bt.cpuprofile npx tsx …   # boot twice, measure (and profile) the second
  * Prints instructions, CPU seconds, translations, callouts by reason, interpreter runs and the
  * instructions they performed, and a hash of the trap log (the same guest gives the same log).
@@ -68,7 +69,9 @@ let h = 0x811c9dc5;
 for (let i = 0; i < log.count; i++) {
   const x = log.get(i);
   h = Math.imul(h ^ x.kind ^ (x.eip << 4) ^ x.reason ^ Math.floor(x.timeNs), 16777619) >>> 0;
-  const k = `${x.kindName}/${x.reasonName}`;
+  let k = `${x.kindName}/${x.reasonName}`;
+  if (x.kind === TrapKind.Callout && x.reasonName === 'interpret')
+    k += ` ${(x.details as { values: number[] }).values[0].toString(16)} ${x.bytes.map((v) => v.toString(16).padStart(2, '0')).join(' ')}`;
   by.set(k, (by.get(k) ?? 0) + 1);
 }
 console.log(`log hash ${h.toString(16)} (held ${log.count} of ${log.total})`);
