@@ -2,8 +2,9 @@
 ; translating VMM cuts its data segments below its hidden slot and keeps GS for itself while the
 ; translated code runs (src/hypervisor/binary-translation/vmm-gs.ts). Natively it is its own oracle.
 ;   1. LSL/LAR report the guest's own limits (flat DS: 4 GiB, not the VMM's cut)
-;   2. GS loaded, read (MOV r/m,GS; PUSH GS), used for reads and writes, beyond its own limit (#GP),
-;      LGS; FS loaded from a pushed GS
+;   2. GS loaded, read (MOV r32/r16/m16,GS; PUSH GS, 32- and 16-bit: the forms binary translation
+;      performs inline from its own copy of the selector), used for reads and writes, beyond its
+;      own limit (#GP), LGS; FS loaded from a pushed GS
 ;   3. a read through a CS override
 ;   4. paging on, the top 4 MiB mapped by the guest: reads and writes there through DS, SS, GS
 ;      and a string instruction all reach the guest's own memory
@@ -52,6 +53,23 @@ main:
     CHECK "read through GS", 0xCAFEBABE, eax
     mov dword [gs:0x20], 0x12345678
     CHECK "write through GS", 0x12345678, [SMALL_BASE + 0x20]
+    mov eax, 0xABCD5555
+    mov ax, gs
+    CHECK "MOV r16, GS keeps the upper half", 0xABCD0000 | SMALL, eax
+    mov dword [SMALL_BASE + 0x30], 0x77777777
+    mov [SMALL_BASE + 0x30], gs
+    CHECK "MOV m16, GS stores a word", 0x77770000 | SMALL, [SMALL_BASE + 0x30]
+    push dword 0xFFFFFFFF
+    pop eax                             ; the slot below ESP now holds all ones
+    push gs
+    mov eax, [esp]
+    add esp, 4
+    CHECK "PUSH GS (32-bit) writes the selector zero-extended", SMALL, eax
+    mov ecx, esp
+    o16 push gs
+    sub ecx, esp
+    pop ax
+    CHECK "o16 PUSH GS moves ESP by 2", 2, ecx
     push gs
     pop fs
     mov eax, fs

@@ -10,6 +10,7 @@ import type { Vmm } from '../vmm/vmm.ts';
 import { type BtState, codeSource } from './state.ts';
 import {
   AREA_FADJ,
+  AREA_GSSEL,
   AREA_IOPL,
   AREA_PAGE,
   AREA_PENDING,
@@ -72,7 +73,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         base: vm.shadow.vmmBase,
         lastVif: 0,
         protectedPages: new Set(),
-        src: codeSource(vm),
+        src: codeSource(vm, ram),
         stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0, adaptiveStores: 0, adaptiveHits: 0 },
         hot: new Map(),
         retSites: new Set(),
@@ -181,6 +182,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
     this.writeArea32(b, AREA_IOPL, iopl);
     this.writeArea32(b, AREA_FADJ, iopl - 0x200 - tf);
     ram[b.area + AREA_PENDING] = vm.devices.pic.hasInterrupt() ? 1 : 0;
+    this.writeArea32(b, AREA_GSSEL, (b.gsHeld ? b.gs.sel : this.cpu.segSel[5]) & 0xffff);
   }
   protected writeArea32(b: BtState, off: number, v: number): void {
     const r = this.vmm.pc.memory.ram;

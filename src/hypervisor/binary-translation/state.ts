@@ -50,9 +50,13 @@ export function storeSize(b: Uint8Array): number {
   return b[p] === 0x0f ? 16 : 4;
 }
 
-/** Guest kernel code as the guest would fetch it: through its own page tables, supervisor. */
-export function codeSource(vm: Vm): CodeSource {
+/**
+ * Guest kernel code as the guest would fetch it: through its own page tables, supervisor. `ram`:
+ * the host RAM the VM's guest-physical memory lives in (vm.map gives host addresses in it).
+ */
+export function codeSource(vm: Vm, ram: Uint8Array): CodeSource {
   const mem = vm.mem;
+  const map = vm.map;
   return {
     fetch(lin: number, n: number): Uint8Array {
       const out = new Uint8Array(n);
@@ -62,7 +66,11 @@ export function codeSource(vm: Vm): CodeSource {
         if (mem.walk(a, false, false, true) !== true) break;
         const g = mem.info.gpa;
         const run = Math.min(n - k, 4096 - (a & 0xfff));
-        for (let i = 0; i < run; i++) out[k + i] = mem.readPhys8((g + i) >>> 0);
+        // Guest RAM within one page is one run of host RAM: copy it at once (the translator
+        // fetches a window per unit, ~18 k per Linux boot); holes read through vm.mem.
+        const h = map.toHost(g);
+        if (h >= 0 && map.toHost((g + run - 1) >>> 0) === h + run - 1) out.set(ram.subarray(h, h + run), k);
+        else for (let i = 0; i < run; i++) out[k + i] = mem.readPhys8((g + i) >>> 0);
         k += run;
       }
       return out.subarray(0, k);

@@ -39,6 +39,11 @@ export const AREA_SCR2 = 12;
 export const AREA_IOPL = 16;
 export const AREA_FADJ = 20;
 export const AREA_PENDING = 24;
+/**
+ * The guest's GS selector (zero-extended) while the VMM holds it (vmm-gs.ts): the inline
+ * MOV r32/r16←GS and PUSH GS read it, as the CPU reads its segment register.
+ */
+export const AREA_GSSEL = 28;
 /** How a TC instruction maps back (tc.mapInsn): */
 export const Map_ = {
   /** Inside a rewritten sequence: the guest state is half-way; nothing may happen here. */

@@ -19,6 +19,9 @@
  *   IRET             int 0xBB; iret                      (the VMM emulates a return to guest ring 0;
  *                                                          to guest ring 3 it resumes at the real IRET)
  *   CPUID            int 0xBB; cpuid                     (the physical CPU answers, as it would natively)
+ *   MOV r32, GS      movzx r32, word gs:[area.gssel]     (the guest's GS selector, held by the VMM;
+ *   MOV r16, GS      mov r16, gs:[area.gssel]             zero-extended to 32 bits as our CPU does)
+ *   PUSH GS          push dword gs:[area.gssel]          (our CPU's 32-bit PUSH Sreg writes 4 bytes; 66: a word)
  *   unit end         as JMP rel to the next guest instruction
  *   exit stub        [jmp gs:[cell]] int 0xBB            (translate the target, chain, continue)
  *
@@ -34,6 +37,7 @@ import { TrapOp } from '../vmm/trap-log.ts';
 import { Cls, Co, classify, textOf } from './classify.ts';
 import {
   AREA_FADJ,
+  AREA_GSSEL,
   AREA_IOPL,
   AREA_PENDING,
   AREA_SCR,
@@ -547,6 +551,24 @@ export function translateUnit(
           how = 'inline: set the virtual IF (callout if an interrupt is pending)';
           break;
         }
+        if (inline === Inline.GsRead) {
+          // The guest's GS selector as the area holds it while the VMM holds GS (vmm-gs.ts): one
+          // TC instruction, so a fault in it (the push beyond the stack's cut limit, a hidden or
+          // the guest's page fault) is the guest instruction's, exactly as for a copied PUSH.
+          tc.mapInsn(pos(), cur, true);
+          const o = ins[c.opAt];
+          if (c.opsz16) emit(0x66);
+          if (o === 0x8c) {
+            const r = ins[c.opAt + 1] & 7;
+            if (c.opsz16)
+              emit(VMM_SEG, 0x8b, 0x05 | (r << 3)); // mov r16, gs:[gssel]
+            else emit(VMM_SEG, 0x0f, 0xb7, 0x05 | (r << 3)); // movzx r32, word gs:[gssel]
+          } else emit(VMM_SEG, 0xff, 0x35); // push dword (word) gs:[gssel]
+          area(AREA_GSSEL);
+          u.rewritten++;
+          how = 'inline: the guest GS selector from the area';
+          break;
+        }
         site(c.co, c.op, cur, ins, false);
         if (c.co === Co.Cpuid) {
           // The physical CPU answers; after it the guest is at the next instruction.
@@ -618,10 +640,11 @@ export function translateUnit(
   return u;
 }
 
-const Inline = { None: 0, Pushf: 1, Popf: 2, Sti: 3, Indirect: 4 } as const;
+const Inline = { None: 0, Pushf: 1, Popf: 2, Sti: 3, Indirect: 4, GsRead: 5 } as const;
 
 /** Which callouts are translated inline instead (the plain 32-bit forms; the rest call out). */
 function inlineKind(c: ReturnType<typeof classify> & object, ins: Uint8Array, lookup: boolean): number {
+  if (c.co === Co.Interpret) return gsRead(ins, c.opAt) ? Inline.GsRead : Inline.None;
   if (c.opsz16) return Inline.None;
   const pre = ins.subarray(0, c.opAt);
   if (c.co === Co.Pushf && c.opAt === 0) return Inline.Pushf;
@@ -630,6 +653,18 @@ function inlineKind(c: ReturnType<typeof classify> & object, ins: Uint8Array, lo
   if ((c.co === Co.JmpInd || c.co === Co.CallInd) && lookup && !pre.some((x) => x >= 0xf0))
     return Inline.Indirect;
   return Inline.None;
+}
+
+/**
+ * MOV r32/r16←GS (register destination) and PUSH GS with no prefix but an operand-size one: they
+ * only read the guest's GS selector (SDM Vol.2 MOV, PUSH). The memory form (a 16-bit store through
+ * the guest's own ModR/M), the loads of GS and a `gs:` data access stay on the interpreter.
+ */
+function gsRead(ins: Uint8Array, opAt: number): boolean {
+  for (let k = 0; k < opAt; k++) if (ins[k] !== 0x66) return false;
+  const o = ins[opAt];
+  if (o === 0x8c) return ins[opAt + 1] >= 0xc0 && ((ins[opAt + 1] >> 3) & 7) === 5;
+  return o === 0x0f && ins[opAt + 1] === 0xa8;
 }
 
 /** The shared miss stub of the RET lookup: restore the guest's ECX, call out (Co.IndMiss). */

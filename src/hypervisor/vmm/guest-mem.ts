@@ -182,13 +182,18 @@ export class GuestMemory {
   }
   /** Up to `n` bytes for instruction decoding / logging, stopping at the first unmapped byte. */
   fetch(lin: number, n: number): Uint8Array {
-    const out: number[] = [];
-    for (let k = 0; k < n; k++) {
-      const g = this.peek((lin + k) >>> 0);
+    const out = new Uint8Array(n);
+    let k = 0;
+    // One walk per page (a trap record's bytes: called on every logged trap).
+    while (k < n) {
+      const a = (lin + k) >>> 0;
+      const g = this.peek(a);
       if (g === null) break;
-      out.push(this.readPhys8(g));
+      const run = Math.min(n - k, 4096 - (a & 0xfff));
+      for (let i = 0; i < run; i++) out[k + i] = this.readPhys8((g + i) >>> 0);
+      k += run;
     }
-    return Uint8Array.from(out);
+    return k === n ? out : out.slice(0, k);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   type CpuState,
   disassemble,
   MonitorAction,
+  predecode,
   StopReason,
   type TrapEvent,
 } from '../../cpu/index.ts';
@@ -426,7 +427,10 @@ export class Vmm {
     const b = vm.mem.fetch(lin, 15);
     let len = b.length;
     try {
-      if (len > 0) len = Math.min(len, disassemble(b, 0, this.cpu.code32 ? 32 : 16).length);
+      // The block cache's pre-decoder knows the length of most 32-bit code without building text.
+      const pd = len > 0 && this.cpu.code32 ? predecode(b, 0, lin, len, 0xffffffff) : null;
+      if (pd !== null) len = Math.min(len, pd.len);
+      else if (len > 0) len = Math.min(len, disassemble(b, 0, this.cpu.code32 ? 32 : 16).length);
     } catch {
       /* truncated bytes: keep what we have */
     }
