@@ -35,6 +35,7 @@ import {
 } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { disassemble } from './disasm.ts';
+import { predecode } from './predecode.ts';
 import { CpuSeg } from './segments.ts';
 import { CpuTask, TASK_INT, TASK_IRET } from './tasks.ts';
 import { VMEXIT_VECTOR, Vmx } from './vmx/vmx.ts';
@@ -220,6 +221,12 @@ export class CpuInt extends CpuTask {
       buf[n] = this.ram[e ^ lin];
     }
     if (n === 0) return decoded;
+    // The block cache's pre-decoder knows the length of most 32-bit code without building text
+    // (the disassembler cost ~2.6 % of a BT Linux boot, where the VMM monitors every fault).
+    if (this.code32) {
+      const pd = predecode(buf, 0, this.eip, n, 0xffffffff);
+      if (pd !== null) return pd.len;
+    }
     const d = disassemble(buf.subarray(0, n), 0, this.code32 ? 32 : 16);
     if (d.text === '(bad)' || d.text === '(truncated)') return decoded;
     return d.length;
