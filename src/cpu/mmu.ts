@@ -98,6 +98,17 @@ export class CpuMmu extends CpuBase {
   /** Linear address of the last page fault / data breakpoint candidate (for monitors). */
   faultAddr = 0;
 
+  /**
+   * Per segment cache: the highest offset an access may end at without segCheck(), for reads
+   * (segRdMax) and writes (segWrMax). +Infinity for a flat segment (no check at all: its offsets
+   * wrap at 4 GiB, as before); the limit for any other usable, expand-up segment of the right type
+   * (an access ending at or below it passes every check of SDM Vol.3 §5.3–§5.4, so the slow
+   * check would find nothing: binary translation's segments cut below its slot live here); -1
+   * when every access must take segCheck() (expand-down, unusable or wrong type, #AC active).
+   * Set by updateSegChk() with segChk.
+   */
+  readonly segRdMax = new Float64Array(8);
+  readonly segWrMax = new Float64Array(8);
   /** Alignment checking active (CR0.AM, EFLAGS.AC, CPL 3): every access takes segCheck(). */
   acOn = false;
   refreshAc(): void {
@@ -595,11 +606,15 @@ export class CpuMmu extends CpuBase {
     else if ((ar & AR_S) === 0) c = 0;
     else if (ar & AR_CODE) c = ar & AR_RW ? CHK_R : 0;
     else c = CHK_R | (ar & AR_RW ? CHK_W : 0) | (ar & AR_DC ? CHK_EXPDOWN : 0);
-    if ((c & CHK_EXPDOWN) === 0 && this.segLim[s] === 0xffffffff && !this.acOn) {
+    const lim = this.segLim[s];
+    if ((c & CHK_EXPDOWN) === 0 && lim === 0xffffffff && !this.acOn) {
       if (c & CHK_R) c |= CHK_FLAT_R;
       if (c & CHK_W) c |= CHK_FLAT_W;
     }
     this.segChk[s] = c;
+    const upTo = (c & (CHK_EXPDOWN | CHK_UNUSABLE)) === 0 && !this.acOn;
+    this.segRdMax[s] = c & CHK_FLAT_R ? Infinity : upTo && c & CHK_R ? lim : -1;
+    this.segWrMax[s] = c & CHK_FLAT_W ? Infinity : upTo && c & CHK_W ? lim : -1;
     if (s === CS) {
       this.csBase = this.segBase[CS];
       this.csLim = this.segLim[CS];
@@ -631,32 +646,32 @@ export class CpuMmu extends CpuBase {
   }
 
   rd8(s: number, off: number): number {
-    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 1, false);
+    if (off >>> 0 > this.segRdMax[s]) this.segCheck(s, off, 1, false);
     return this.lrd8((this.segBase[s] + off) | 0);
   }
   rd16(s: number, off: number): number {
-    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 2, false);
+    if ((off >>> 0) + 1 > this.segRdMax[s]) this.segCheck(s, off, 2, false);
     return this.lrd16((this.segBase[s] + off) | 0);
   }
   rd32(s: number, off: number): number {
-    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 4, false);
+    if ((off >>> 0) + 3 > this.segRdMax[s]) this.segCheck(s, off, 4, false);
     return this.lrd32((this.segBase[s] + off) | 0);
   }
   wr8(s: number, off: number, v: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 1, true);
+    if (off >>> 0 > this.segWrMax[s]) this.segCheck(s, off, 1, true);
     this.lwr8((this.segBase[s] + off) | 0, v);
   }
   wr16(s: number, off: number, v: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 2, true);
+    if ((off >>> 0) + 1 > this.segWrMax[s]) this.segCheck(s, off, 2, true);
     this.lwr16((this.segBase[s] + off) | 0, v);
   }
   wr32(s: number, off: number, v: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 4, true);
+    if ((off >>> 0) + 3 > this.segWrMax[s]) this.segCheck(s, off, 4, true);
     this.lwr32((this.segBase[s] + off) | 0, v);
   }
   /** Check that a write of `len` bytes at s:off would succeed (segment + paging), without writing. */
   probeWrite(s: number, off: number, len: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, len, true);
+    if ((off >>> 0) + len - 1 > this.segWrMax[s]) this.segCheck(s, off, len, true);
     const lin = (this.segBase[s] + off) | 0;
     this.xlate(lin, true);
     if (len > 1) this.xlate((lin + len - 1) | 0, true);
@@ -733,11 +748,11 @@ export class CpuMmu extends CpuBase {
     this.setSp(sp);
   }
   push32(v: number): void {
-    if (this.ss32 && (this.segChk[SS] & CHK_FLAT_W) !== 0) {
-      // Flat 32-bit stack: no limit check needed.
-      const sp = (this.regs[ESP] - 4) | 0;
-      this.lwr32((this.segBase[SS] + sp) | 0, v);
-      this.regs[ESP] = sp;
+    const sp0 = (this.regs[ESP] - 4) | 0;
+    if (this.ss32 && (sp0 >>> 0) + 3 <= this.segWrMax[SS]) {
+      // A 32-bit stack, the dword within SS's limit (or SS flat): no further check needed.
+      this.lwr32((this.segBase[SS] + sp0) | 0, v);
+      this.regs[ESP] = sp0;
       return;
     }
     const sp = this.spAdd(-4);
@@ -755,7 +770,7 @@ export class CpuMmu extends CpuBase {
     return v;
   }
   pop32(): number {
-    if (this.ss32 && (this.segChk[SS] & CHK_FLAT_R) !== 0) {
+    if (this.ss32 && (this.regs[ESP] >>> 0) + 3 <= this.segRdMax[SS]) {
       const sp = this.regs[ESP];
       const v = this.lrd32((this.segBase[SS] + sp) | 0);
       this.regs[ESP] = (sp + 4) | 0;
