@@ -136,7 +136,7 @@ export class BlockCache {
     this.tableUsed = false;
     this.top = 0;
     this.compiled.length = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
+    this.code.bump();
   }
 
   /** Forget everything, kept functions too (CPU reset). */

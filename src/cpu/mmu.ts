@@ -142,8 +142,8 @@ export class CpuMmu extends CpuBase {
 
   flushTlb(keepGlobal: boolean): void {
     this.fetchHi = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
     if (this.fillOverflow) {
+      this.code.bump();
       const chunks = this.tlbChunks;
       for (let k = 0; k < CHUNKS; k++) {
         if (chunks[k] === 0) continue;
@@ -162,12 +162,14 @@ export class CpuMmu extends CpuBase {
     }
     const list = this.fillList;
     let kept = 0;
+    let code = false;
     for (let i = 0; i < this.fillCount; i++) {
       const p = list[i];
       if (keepGlobal && this.tlbGlobal[p]) {
         list[kept++] = p;
         continue;
       }
+      if (!code && this.mapsCode(p)) code = true;
       this.tlbRS[p] = 0;
       this.tlbWS[p] = 0;
       this.tlbRU[p] = 0;
@@ -175,17 +177,32 @@ export class CpuMmu extends CpuBase {
       this.tlbGlobal[p] = 0;
     }
     this.fillCount = kept;
+    if (code) this.code.bump();
+  }
+
+  /**
+   * Linear page `p` has a read entry (either view) on a physical page holding decoded code: block
+   * links may rely on it (codemap.ts, epoch), so dropping or replacing it must bump the epoch.
+   */
+  private mapsCode(p: number): boolean {
+    const lin = p << 12;
+    const rs = ~this.tlbRS[p];
+    const ru = ~this.tlbRU[p];
+    return (
+      ((rs & 0xfff) === 0 && this.code.active[(rs ^ lin) >>> 12] !== 0) ||
+      ((ru & 0xfff) === 0 && this.code.active[(ru ^ lin) >>> 12] !== 0)
+    );
   }
 
   invlpg(lin: number): void {
     const p = lin >>> 12;
+    if (this.mapsCode(p)) this.code.bump();
     this.tlbRS[p] = 0;
     this.tlbWS[p] = 0;
     this.tlbRU[p] = 0;
     this.tlbWU[p] = 0;
     this.tlbGlobal[p] = 0;
     this.fetchHi = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
   private noteFill(p: number): void {
@@ -199,10 +216,10 @@ export class CpuMmu extends CpuBase {
   /** Select the TLB views for the current CPL. */
   updateTlbViews(): void {
     const user = this.cpl === 3;
+    if (user !== (this.tlbR === this.tlbRU)) this.code.swapView();
     this.tlbR = user ? this.tlbRU : this.tlbRS;
     this.tlbW = user ? this.tlbWU : this.tlbWS;
     this.fetchHi = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
   /**
@@ -322,11 +339,11 @@ export class CpuMmu extends CpuBase {
     return ((phys ^ lin) & ~0xfff) | (direct ? 0 : 1);
   }
 
-  /** A live read entry for `page` is being replaced by a different one: block links are stale. */
+  /** A live read entry for `page` is being replaced by `e`: links relying on it are stale. */
   private replacing(page: number, e: number): void {
     const rs = ~this.tlbRS[page];
     const ru = ~this.tlbRU[page];
-    if ((rs !== -1 && rs !== e) || (ru !== -1 && ru !== e)) this.code.epoch = (this.code.epoch + 1) | 0;
+    if (((rs !== -1 && rs !== e) || (ru !== -1 && ru !== e)) && this.mapsCode(page)) this.code.bump();
   }
 
   /** The write-TLB form of entry `e`: writes to pages holding decoded code take the slow path. */
@@ -616,13 +633,17 @@ export class CpuMmu extends CpuBase {
     this.segRdMax[s] = c & CHK_FLAT_R ? Infinity : upTo && c & CHK_R ? lim : -1;
     this.segWrMax[s] = c & CHK_FLAT_W ? Infinity : upTo && c & CHK_W ? lim : -1;
     if (s === CS) {
+      const d = (ar & AR_DB) !== 0;
+      // Blocks hold CS's base, limit and size (blocks.ts lookup): a CS load that changes none of
+      // them (user ⇄ kernel on flat segments) keeps the links.
+      if (this.csBase !== this.segBase[CS] || this.csLim !== this.segLim[CS] || this.code32 !== d)
+        this.code.bump();
       this.csBase = this.segBase[CS];
       this.csLim = this.segLim[CS];
-      this.code32 = (ar & AR_DB) !== 0;
-      this.opsz32 = this.code32;
-      this.adsz32 = this.code32;
+      this.code32 = d;
+      this.opsz32 = d;
+      this.adsz32 = d;
       this.fetchHi = 0;
-      this.code.epoch = (this.code.epoch + 1) | 0;
     } else if (s === SS) {
       this.ss32 = (ar & AR_DB) !== 0;
     }
