@@ -62,4 +62,27 @@ describe('block links across INVLPG', () => {
     const first = runWith(true, [], { paging: true, setup: program([], DATA_INVLPG) });
     expect(first.cpu.blocks.lookups).toBeLessThan(16);
   });
+
+  it('an indirect jump with four targets finds them in the jump cache, not the hash table', () => {
+    // mov ecx, 40 ; L: mov eax, ecx ; and eax, 3 ; jmp [DATA + eax*4]
+    // T0: inc ebx ; jmp N   T1: add ebx, 2 ; jmp N   T2: add ebx, 4 ; jmp N   T3: add ebx, 8 ; jmp N
+    // N: dec ecx ; jnz L ; hlt
+    const l = CODE + 5;
+    const t = [CODE + 0x40, CODE + 0x50, CODE + 0x60, CODE + 0x70];
+    const n = CODE + 0x80;
+    const setup = (e: { bus: { ram: Uint8Array } }) => {
+      const ram = e.bus.ram;
+      ram.set([0xb9, ...le(40), 0x89, 0xc8, 0x83, 0xe0, 0x03, 0xff, 0x24, 0x85, ...le(DATA)], CODE);
+      ram.set([0x43, ...jmp(t[0] + 1, n)], t[0]);
+      for (let k = 1; k < 4; k++) ram.set([0x83, 0xc3, 1 << k, ...jmp(t[k] + 3, n)], t[k]);
+      ram.set([0x49, 0x0f, 0x85, ...le(l - (n + 7)), HLT], n);
+      for (let k = 0; k < 4; k++) ram.set(le(t[k]), DATA + 4 * k);
+    };
+    const on = twin([], { paging: true, setup });
+    expect(on.cpu.regs[EBX]).toBe(10 * (1 + 2 + 4 + 8));
+    const blocks = runWith(true, [], { paging: true, setup }).cpu.blocks;
+    // 40 passes, each a miss of the jump's two links for one pass in two at least.
+    expect(blocks.lookups).toBeGreaterThan(20);
+    expect(blocks.lookups - blocks.jumpHits).toBeLessThan(12);
+  });
 });
