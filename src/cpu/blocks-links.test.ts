@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { EBX } from './constants.ts';
-import { CODE, DATA, PT } from './test/env.ts';
+import { CODE, DATA, PT, stubVector } from './test/env.ts';
 import { HLT, le, resetTier, runWith, twin } from './test/tiers.ts';
 
 afterEach(resetTier);
@@ -84,5 +84,26 @@ describe('block links across INVLPG', () => {
     // 40 passes, each a miss of the jump's two links for one pass in two at least.
     expect(blocks.lookups).toBeGreaterThan(20);
     expect(blocks.lookups - blocks.jumpHits).toBeLessThan(12);
+  });
+
+  it('a link made at CPL 0 into a supervisor page is not followed at CPL 3: #PF(5) instead', () => {
+    // mov ecx, 3 ; L: jmp Y ; N: dec ecx ; jnz L ; then IRET to CPL 3 at L.  Y: inc ebx ; jmp N
+    // Y's page is supervisor-only, so the user's jmp Y must fault, although CPL 0 linked L → Y.
+    const l = CODE + 5;
+    const n = CODE + 10;
+    const y = CODE + 0x1000;
+    const setup = (e: { bus: { ram: Uint8Array } }) => {
+      const ram = e.bus.ram;
+      const iret = [0x6a, 0x23, 0x68, ...le(0x7000), 0x9c, 0x6a, 0x1b, 0x68, ...le(l), 0xcf];
+      ram.set([0xb9, ...le(3), ...jmp(l, y), 0x49, 0x75, (l - (n + 3)) & 0xff, ...iret], CODE);
+      ram.set([0x43, ...jmp(y + 1, n)], y);
+      ram.set(le(y | 3), PT + (y >>> 12) * 4);
+    };
+    const on = twin([], { paging: true, setup });
+    expect(on.cpu.regs[EBX]).toBe(3);
+    expect(stubVector(on.cpu)).toBe(14);
+    expect(on.cpu.cr2 >>> 0).toBe(y);
+    const dv = new DataView(on.bus.ram.buffer, on.bus.ram.byteOffset);
+    expect(dv.getUint32(on.cpu.regs[4], true)).toBe(5); // present, user, read
   });
 });
