@@ -58,6 +58,8 @@ const SEEN_BITS = 18;
 const ARENA = 1 << 21; // ints (8 MiB): room for ~150k instructions
 /** Compiled functions kept across arena refills at most (see BlockCache.kept). */
 const KEEP_MAX = 4096;
+/** Entries of the jump cache (BlockCache.lookup), a power of two. */
+const JUMP_BITS = 12;
 
 interface Kept {
   ip: number;
@@ -124,6 +126,16 @@ export class BlockCache {
   uncached = 0;
   /** Compiled functions given back to a block decoded again after a refill. */
   reattached = 0;
+  /**
+   * The jump cache: by a hash of the IP, the block last found for it and the epoch it was found
+   * in. It is valid under the link rule (codemap.ts, epoch: same TLB view, mapping, CS and code
+   * since), so it serves what a block's two links cannot: indirect jumps with many targets (a
+   * translated RET's `jmp gs:[table + ecx*4]`, a kernel's dispatch tables). Lookups it answered.
+   */
+  private readonly jumpIp = new Int32Array(1 << JUMP_BITS);
+  private readonly jumpBlk = new Int32Array(1 << JUMP_BITS);
+  private readonly jumpEpoch = new Int32Array(1 << JUMP_BITS).fill(-1); // odd: never an epoch
+  jumpHits = 0;
 
   /** Arena ints in use: blocks lie back to back from 0 (jit-region.ts walks them). */
   get used(): number {
@@ -136,7 +148,7 @@ export class BlockCache {
     this.tableUsed = false;
     this.top = 0;
     this.compiled.length = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
+    this.code.bump();
   }
 
   /** Forget everything, kept functions too (CPU reset). */
@@ -241,6 +253,22 @@ export class BlockCache {
     if (!c.code32) return -1; // 16-bit code runs in the interpreter
     this.lookups++;
     const ip = c.ip | 0;
+    const j = (ip ^ (ip >>> JUMP_BITS)) & ((1 << JUMP_BITS) - 1);
+    if (this.jumpIp[j] === ip && this.jumpEpoch[j] === this.code.epoch) {
+      this.jumpHits++;
+      return this.jumpBlk[j];
+    }
+    const b = this.find(c, ip);
+    if (b >= 0) {
+      this.jumpIp[j] = ip;
+      this.jumpBlk[j] = b;
+      this.jumpEpoch[j] = this.code.epoch;
+    }
+    return b;
+  }
+
+  /** lookup() past the jump cache: the hash table, then a decode. */
+  private find(c: CpuCore, ip: number): number {
     const lin = (c.csBase + ip) | 0;
     const e = ~c.tlbR[lin >>> 12];
     if ((e & 0xfff) !== 0) {

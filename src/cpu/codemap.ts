@@ -28,10 +28,34 @@ export class CodeMap {
   /** Total invalidations (for stats). */
   invalidations = 0;
   /**
-   * Bumped whenever anything a block-to-block link relies on may have changed: a TLB flush or
-   * INVLPG, a changed translation, CS or CPL, an invalidation, a cache flush (see blocks.ts).
+   * Block-to-block links (blocks.ts) hold while this is unchanged. It moves (bump) whenever what a
+   * link relies on may have changed: the linear → physical mapping of a page holding decoded code
+   * (a TLB flush, INVLPG or changed translation that drops or replaces such an entry: mmu.ts),
+   * CS's base, limit or default size, decoded bytes (an invalidation), or the block cache (a flush).
+   * A TLB entry of a page without decoded code cannot be what a link relies on (a link is made to a
+   * block just found through a live entry, and the page stays `active` until an invalidation bumps
+   * the epoch), so the VMM's INVLPGs of data pages keep every link.
+   *
+   * One value per TLB view (supervisor, user: a link's target was found through the view it was
+   * made in): `epoch` is the current view's, `otherEpoch` the other's, swapped on a view change
+   * (swapView). Both move by 4 on every bump and start at 0 and 2, so they never meet, and
+   * `epoch - 1` (odd) is never valid: blocks.ts marks "no link yet" with it.
    */
   epoch = 0;
+  private otherEpoch = 2;
+
+  /** Drop every block link, in both TLB views. */
+  bump(): void {
+    this.epoch = (this.epoch + 4) | 0;
+    this.otherEpoch = (this.otherEpoch + 4) | 0;
+  }
+
+  /** The CPU switched TLB views (CPL 3 ⇄ CPL 0–2): links made in the other view apply again. */
+  swapView(): void {
+    const e = this.epoch;
+    this.epoch = this.otherEpoch;
+    this.otherEpoch = e;
+  }
 
   constructor(ramBytes: number) {
     this.pages = Math.ceil(ramBytes / 4096);
@@ -79,7 +103,7 @@ export class CodeMap {
 
   invalidatePage(p: number): void {
     this.active[p] = 0;
-    this.epoch = (this.epoch + 1) | 0;
+    this.bump();
     this.gen[p] = (this.gen[p] + 1) | 0;
     this.invalidations++;
     if (this.strikes[p] < 255 && ++this.strikes[p] >= STRIKES) this.noCache[p] = 1;
@@ -87,7 +111,7 @@ export class CodeMap {
 
   /** Forget everything (reset, or RAM replaced wholesale by a loader). */
   clear(): void {
-    this.epoch = (this.epoch + 1) | 0;
+    this.bump();
     for (let p = 0; p < this.pages; p++) {
       if (this.active[p]) this.gen[p] = (this.gen[p] + 1) | 0;
     }

@@ -7,7 +7,6 @@ import { LZ_ADC, LZ_ADD, LZ_LOGIC, LZ_SBB, LZ_SUB } from './base.ts';
 import { AF, ARITH, CF, DS, EBP, EBX, EDI, ESI, ESP, OF, PF, SF, SS, UD, ZF } from './constants.ts';
 import { CpuCtl } from './control.ts';
 import type { Fpu } from './fpu/fpu.ts';
-import { CHK_FLAT_R } from './mmu.ts';
 
 /** Byte offsets of AL,CL,DL,BL,AH,CH,DH,BH in the register buffer (little-endian). */
 export const R8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
@@ -216,7 +215,8 @@ export class CpuCore extends CpuCtl {
    * segment limit"; Vol.3 §5.3). Returns the offset of the part `k` bytes in: `wideOff(k)`.
    */
   checkWide(len: number): void {
-    if ((this.segChk[this.eaSeg] & CHK_FLAT_R) === 0) this.segCheck(this.eaSeg, this.eaOff, len, false);
+    if ((this.eaOff >>> 0) + len - 1 > this.segRdMax[this.eaSeg])
+      this.segCheck(this.eaSeg, this.eaOff, len, false);
   }
   wideOff(k: number): number {
     return (this.eaOff + k) >>> 0;

@@ -89,7 +89,7 @@ export function regionSource(
   const params: string[] = [];
   const seen = new Set<number>();
   const lines: string[] = [
-    'const r = c.regs, sb = c.segBase, sc = c.segChk, m = c.ram32, u = c.ram, code = c.code, E = code.epoch;',
+    'const r = c.regs, sb = c.segBase, rx = c.segRdMax, wx = c.segWrMax, m = c.ram32, u = c.ram, code = c.code, E = code.epoch;',
     'let i = -1;',
     'try {',
     'for (;;) {',

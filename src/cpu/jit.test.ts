@@ -163,7 +163,8 @@ describe('second tier: generated source', () => {
     expect(body).toContain('r[1] = (r[0] + (r[3] << 2) + 8) | 0;');
     // The store's fast path is inline (DS = segment 3, ESI = r[6]); off it, a side exit before
     // record 2 (returns (2 + 1) << 8 | 2: the two records before it retired, not yet counted).
-    expect(body).toContain('const l = (sb[3] + r[6]) | 0, e = ~c.tlbW[l >>> 12];');
+    expect(body).toContain('const o = (r[6]) | 0, l = (sb[3] + o) | 0, e = ~c.tlbW[l >>> 12];');
+    expect(body).toContain('if ((o >>> 0) + 3 > wx[3] ||');
     expect(body).toContain(`return ${(3 << 8) | 2};`);
     expect(body).toContain('const v = r[0]; if ((p & 3) === 0) m[p >>> 2] = v;');
     const k4 = b + HDR + 4 * REC;

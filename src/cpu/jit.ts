@@ -48,7 +48,6 @@ import {
 import { H_RECORDS, HANDLERS, HDR, REC } from './blocks.ts';
 import { ARITH, CF, SS } from './constants.ts';
 import type { CpuCore } from './core.ts';
-import { CHK_FLAT_R, CHK_FLAT_W } from './mmu.ts';
 
 /**
  * A compiled block: returns 0 when it ran to its end, 1 when it stopped early for `attention`, 2
@@ -112,7 +111,8 @@ function aluCode(op: number, d: number, y: string): string | null {
  * segment, a direct-RAM TLB entry and an aligned address — exactly the handlers' own fast paths
  * (mmu.ts lrd32/lwr32, push32/pop32), which neither fault nor change A/D bits. Anything else (a TLB
  * miss, MMIO, a code page's slow write entry, a watched page, a page-straddling access, an
- * unaligned stack access, a segment with limits) leaves through `exit` *before* the record changes anything, and
+ * unaligned stack access, an access beyond a segment's limit or any access through an expand-down,
+ * unusable or #AC-checked segment) leaves through `exit` *before* the record changes anything, and
  * the first tier runs the record with its handler. The side exit returns a constant, so the rare
  * path needs no type feedback: V8 does not deoptimize the function when it is first taken.
  */
@@ -120,16 +120,18 @@ export function memory(h: Op, a: Int32Array, k: number, exit: string): string | 
   const d = a[k + D];
   if (h === movRM || h === movMR) {
     const sg = a[k + SG];
-    const parts = [`sb[${sg}]`];
+    const parts: string[] = [];
     if (a[k + B] !== Z) parts.push(`r[${a[k + B]}]`);
     if (a[k + X] !== Z) parts.push(`(r[${a[k + X]}] << ${a[k + SC]})`);
-    if (a[k + DISP] !== 0) parts.push(String(a[k + DISP]));
+    if (a[k + DISP] !== 0 || parts.length === 0) parts.push(String(a[k + DISP]));
     const load = h === movRM;
-    // Unaligned inside the page: byte by byte, as lrd32/lwr32 do (the Linux decompressor's LZ4
-    // copies are unaligned 32-bit loads and stores).
+    // The offset is held against the segment's bound (mmu.ts segRdMax/segWrMax: +Infinity when
+    // flat, else the limit of an expand-up segment), as rd32/wr32 do. Unaligned inside the page:
+    // byte by byte, as lrd32/lwr32 do (the Linux decompressor's LZ4 copies are unaligned 32-bit
+    // loads and stores).
     return (
-      `{ const l = (${parts.join(' + ')}) | 0, e = ~c.${load ? 'tlbR' : 'tlbW'}[l >>> 12];` +
-      ` if ((sc[${sg}] & ${load ? CHK_FLAT_R : CHK_FLAT_W}) === 0 || (e & 0xfff) !== 0 || (l & 0xfff) > 0xffc) return ${exit};` +
+      `{ const o = (${parts.join(' + ')}) | 0, l = (sb[${sg}] + o) | 0, e = ~c.${load ? 'tlbR' : 'tlbW'}[l >>> 12];` +
+      ` if ((o >>> 0) + 3 > ${load ? 'rx' : 'wx'}[${sg}] || (e & 0xfff) !== 0 || (l & 0xfff) > 0xffc) return ${exit};` +
       ' const p = e ^ l;' +
       (load
         ? ` r[${d}] = (p & 3) === 0 ? m[p >>> 2] : u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24); }`
@@ -140,7 +142,7 @@ export function memory(h: Op, a: Int32Array, k: number, exit: string): string | 
     const v = h === pushReg ? `r[${d}]` : String(a[k + S]); // PUSH ESP pushes the old value
     return (
       `{ const v = ${v}, s = (r[4] - 4) | 0, l = (sb[${SS}] + s) | 0, e = ~c.tlbW[l >>> 12];` +
-      ` if (!c.ss32 || (sc[${SS}] & ${CHK_FLAT_W}) === 0 || ((e & 0xfff) | (l & 3)) !== 0) return ${exit};` +
+      ` if (!c.ss32 || (s >>> 0) + 3 > wx[${SS}] || ((e & 0xfff) | (l & 3)) !== 0) return ${exit};` +
       ' m[(e ^ l) >>> 2] = v; r[4] = s; }'
     );
   }
@@ -148,7 +150,7 @@ export function memory(h: Op, a: Int32Array, k: number, exit: string): string | 
     // POP ESP: ESP = the value read (ESP is incremented first, then written), as pop32 does.
     return (
       `{ const s = r[4], l = (sb[${SS}] + s) | 0, e = ~c.tlbR[l >>> 12];` +
-      ` if (!c.ss32 || (sc[${SS}] & ${CHK_FLAT_R}) === 0 || ((e & 0xfff) | (l & 3)) !== 0) return ${exit};` +
+      ` if (!c.ss32 || (s >>> 0) + 3 > rx[${SS}] || ((e & 0xfff) | (l & 3)) !== 0) return ${exit};` +
       ` const v = m[(e ^ l) >>> 2]; r[4] = (s + 4) | 0; r[${d}] = v; }`
     );
   }
@@ -197,7 +199,7 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
   const seen = new Map<number, string>();
   // ram32 is null only for RAM not 4-aligned in its buffer: then every record goes to the first tier.
   const lines: string[] = [
-    'const r = c.regs, sb = c.segBase, sc = c.segChk, m = c.ram32, u = c.ram;',
+    'const r = c.regs, sb = c.segBase, rx = c.segRdMax, wx = c.segWrMax, m = c.ram32, u = c.ram;',
     'if (m === null) return 256;',
     'let i = 0;',
     'try {',

@@ -98,6 +98,17 @@ export class CpuMmu extends CpuBase {
   /** Linear address of the last page fault / data breakpoint candidate (for monitors). */
   faultAddr = 0;
 
+  /**
+   * Per segment cache: the highest offset an access may end at without segCheck(), for reads
+   * (segRdMax) and writes (segWrMax). +Infinity for a flat segment (no check at all: its offsets
+   * wrap at 4 GiB, as before); the limit for any other usable, expand-up segment of the right type
+   * (an access ending at or below it passes every check of SDM Vol.3 §5.3–§5.4, so the slow
+   * check would find nothing: binary translation's segments cut below its slot live here); -1
+   * when every access must take segCheck() (expand-down, unusable or wrong type, #AC active).
+   * Set by updateSegChk() with segChk.
+   */
+  readonly segRdMax = new Float64Array(8);
+  readonly segWrMax = new Float64Array(8);
   /** Alignment checking active (CR0.AM, EFLAGS.AC, CPL 3): every access takes segCheck(). */
   acOn = false;
   refreshAc(): void {
@@ -131,8 +142,8 @@ export class CpuMmu extends CpuBase {
 
   flushTlb(keepGlobal: boolean): void {
     this.fetchHi = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
     if (this.fillOverflow) {
+      this.code.bump();
       const chunks = this.tlbChunks;
       for (let k = 0; k < CHUNKS; k++) {
         if (chunks[k] === 0) continue;
@@ -151,12 +162,14 @@ export class CpuMmu extends CpuBase {
     }
     const list = this.fillList;
     let kept = 0;
+    let code = false;
     for (let i = 0; i < this.fillCount; i++) {
       const p = list[i];
       if (keepGlobal && this.tlbGlobal[p]) {
         list[kept++] = p;
         continue;
       }
+      if (!code && this.mapsCode(p)) code = true;
       this.tlbRS[p] = 0;
       this.tlbWS[p] = 0;
       this.tlbRU[p] = 0;
@@ -164,17 +177,32 @@ export class CpuMmu extends CpuBase {
       this.tlbGlobal[p] = 0;
     }
     this.fillCount = kept;
+    if (code) this.code.bump();
+  }
+
+  /**
+   * Linear page `p` has a read entry (either view) on a physical page holding decoded code: block
+   * links may rely on it (codemap.ts, epoch), so dropping or replacing it must bump the epoch.
+   */
+  private mapsCode(p: number): boolean {
+    const lin = p << 12;
+    const rs = ~this.tlbRS[p];
+    const ru = ~this.tlbRU[p];
+    return (
+      ((rs & 0xfff) === 0 && this.code.active[(rs ^ lin) >>> 12] !== 0) ||
+      ((ru & 0xfff) === 0 && this.code.active[(ru ^ lin) >>> 12] !== 0)
+    );
   }
 
   invlpg(lin: number): void {
     const p = lin >>> 12;
+    if (this.mapsCode(p)) this.code.bump();
     this.tlbRS[p] = 0;
     this.tlbWS[p] = 0;
     this.tlbRU[p] = 0;
     this.tlbWU[p] = 0;
     this.tlbGlobal[p] = 0;
     this.fetchHi = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
   private noteFill(p: number): void {
@@ -188,10 +216,10 @@ export class CpuMmu extends CpuBase {
   /** Select the TLB views for the current CPL. */
   updateTlbViews(): void {
     const user = this.cpl === 3;
+    if (user !== (this.tlbR === this.tlbRU)) this.code.swapView();
     this.tlbR = user ? this.tlbRU : this.tlbRS;
     this.tlbW = user ? this.tlbWU : this.tlbWS;
     this.fetchHi = 0;
-    this.code.epoch = (this.code.epoch + 1) | 0;
   }
 
   /**
@@ -311,11 +339,11 @@ export class CpuMmu extends CpuBase {
     return ((phys ^ lin) & ~0xfff) | (direct ? 0 : 1);
   }
 
-  /** A live read entry for `page` is being replaced by a different one: block links are stale. */
+  /** A live read entry for `page` is being replaced by `e`: links relying on it are stale. */
   private replacing(page: number, e: number): void {
     const rs = ~this.tlbRS[page];
     const ru = ~this.tlbRU[page];
-    if ((rs !== -1 && rs !== e) || (ru !== -1 && ru !== e)) this.code.epoch = (this.code.epoch + 1) | 0;
+    if (((rs !== -1 && rs !== e) || (ru !== -1 && ru !== e)) && this.mapsCode(page)) this.code.bump();
   }
 
   /** The write-TLB form of entry `e`: writes to pages holding decoded code take the slow path. */
@@ -595,19 +623,27 @@ export class CpuMmu extends CpuBase {
     else if ((ar & AR_S) === 0) c = 0;
     else if (ar & AR_CODE) c = ar & AR_RW ? CHK_R : 0;
     else c = CHK_R | (ar & AR_RW ? CHK_W : 0) | (ar & AR_DC ? CHK_EXPDOWN : 0);
-    if ((c & CHK_EXPDOWN) === 0 && this.segLim[s] === 0xffffffff && !this.acOn) {
+    const lim = this.segLim[s];
+    if ((c & CHK_EXPDOWN) === 0 && lim === 0xffffffff && !this.acOn) {
       if (c & CHK_R) c |= CHK_FLAT_R;
       if (c & CHK_W) c |= CHK_FLAT_W;
     }
     this.segChk[s] = c;
+    const upTo = (c & (CHK_EXPDOWN | CHK_UNUSABLE)) === 0 && !this.acOn;
+    this.segRdMax[s] = c & CHK_FLAT_R ? Infinity : upTo && c & CHK_R ? lim : -1;
+    this.segWrMax[s] = c & CHK_FLAT_W ? Infinity : upTo && c & CHK_W ? lim : -1;
     if (s === CS) {
+      const d = (ar & AR_DB) !== 0;
+      // Blocks hold CS's base, limit and size (blocks.ts lookup): a CS load that changes none of
+      // them (user ⇄ kernel on flat segments) keeps the links.
+      if (this.csBase !== this.segBase[CS] || this.csLim !== this.segLim[CS] || this.code32 !== d)
+        this.code.bump();
       this.csBase = this.segBase[CS];
       this.csLim = this.segLim[CS];
-      this.code32 = (ar & AR_DB) !== 0;
-      this.opsz32 = this.code32;
-      this.adsz32 = this.code32;
+      this.code32 = d;
+      this.opsz32 = d;
+      this.adsz32 = d;
       this.fetchHi = 0;
-      this.code.epoch = (this.code.epoch + 1) | 0;
     } else if (s === SS) {
       this.ss32 = (ar & AR_DB) !== 0;
     }
@@ -631,32 +667,32 @@ export class CpuMmu extends CpuBase {
   }
 
   rd8(s: number, off: number): number {
-    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 1, false);
+    if (off >>> 0 > this.segRdMax[s]) this.segCheck(s, off, 1, false);
     return this.lrd8((this.segBase[s] + off) | 0);
   }
   rd16(s: number, off: number): number {
-    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 2, false);
+    if ((off >>> 0) + 1 > this.segRdMax[s]) this.segCheck(s, off, 2, false);
     return this.lrd16((this.segBase[s] + off) | 0);
   }
   rd32(s: number, off: number): number {
-    if ((this.segChk[s] & CHK_FLAT_R) === 0) this.segCheck(s, off, 4, false);
+    if ((off >>> 0) + 3 > this.segRdMax[s]) this.segCheck(s, off, 4, false);
     return this.lrd32((this.segBase[s] + off) | 0);
   }
   wr8(s: number, off: number, v: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 1, true);
+    if (off >>> 0 > this.segWrMax[s]) this.segCheck(s, off, 1, true);
     this.lwr8((this.segBase[s] + off) | 0, v);
   }
   wr16(s: number, off: number, v: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 2, true);
+    if ((off >>> 0) + 1 > this.segWrMax[s]) this.segCheck(s, off, 2, true);
     this.lwr16((this.segBase[s] + off) | 0, v);
   }
   wr32(s: number, off: number, v: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, 4, true);
+    if ((off >>> 0) + 3 > this.segWrMax[s]) this.segCheck(s, off, 4, true);
     this.lwr32((this.segBase[s] + off) | 0, v);
   }
   /** Check that a write of `len` bytes at s:off would succeed (segment + paging), without writing. */
   probeWrite(s: number, off: number, len: number): void {
-    if ((this.segChk[s] & CHK_FLAT_W) === 0) this.segCheck(s, off, len, true);
+    if ((off >>> 0) + len - 1 > this.segWrMax[s]) this.segCheck(s, off, len, true);
     const lin = (this.segBase[s] + off) | 0;
     this.xlate(lin, true);
     if (len > 1) this.xlate((lin + len - 1) | 0, true);
@@ -733,11 +769,11 @@ export class CpuMmu extends CpuBase {
     this.setSp(sp);
   }
   push32(v: number): void {
-    if (this.ss32 && (this.segChk[SS] & CHK_FLAT_W) !== 0) {
-      // Flat 32-bit stack: no limit check needed.
-      const sp = (this.regs[ESP] - 4) | 0;
-      this.lwr32((this.segBase[SS] + sp) | 0, v);
-      this.regs[ESP] = sp;
+    const sp0 = (this.regs[ESP] - 4) | 0;
+    if (this.ss32 && (sp0 >>> 0) + 3 <= this.segWrMax[SS]) {
+      // A 32-bit stack, the dword within SS's limit (or SS flat): no further check needed.
+      this.lwr32((this.segBase[SS] + sp0) | 0, v);
+      this.regs[ESP] = sp0;
       return;
     }
     const sp = this.spAdd(-4);
@@ -755,7 +791,7 @@ export class CpuMmu extends CpuBase {
     return v;
   }
   pop32(): number {
-    if (this.ss32 && (this.segChk[SS] & CHK_FLAT_R) !== 0) {
+    if (this.ss32 && (this.regs[ESP] >>> 0) + 3 <= this.segRdMax[SS]) {
       const sp = this.regs[ESP];
       const v = this.lrd32((this.segBase[SS] + sp) | 0);
       this.regs[ESP] = (sp + 4) | 0;
