@@ -35,7 +35,6 @@ import {
 } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { disassemble } from './disasm.ts';
-import { predecode } from './predecode.ts';
 import { CpuSeg } from './segments.ts';
 import { CpuTask, TASK_INT, TASK_IRET } from './tasks.ts';
 import { VMEXIT_VECTOR, Vmx } from './vmx/vmx.ts';
@@ -107,6 +106,15 @@ const HAS_ERROR = new Uint8Array(32);
 for (const v of [8, 10, 11, 12, 13, 14, 17]) HAS_ERROR[v] = 1;
 function isContributory(v: number): boolean {
   return v === 0 || (v >= 10 && v <= 13);
+}
+
+/**
+ * The block cache's instruction-length decoder (-1 when it cannot tell), installed by cpu.ts: a
+ * static import here would close an import cycle (predecode → block-ops → core → interrupts).
+ */
+let quickLength: ((buf: Uint8Array, n: number, eip: number) => number) | null = null;
+export function setQuickLength(f: (buf: Uint8Array, n: number, eip: number) => number): void {
+  quickLength = f;
 }
 
 export class CpuInt extends CpuTask {
@@ -221,11 +229,10 @@ export class CpuInt extends CpuTask {
       buf[n] = this.ram[e ^ lin];
     }
     if (n === 0) return decoded;
-    // The block cache's pre-decoder knows the length of most 32-bit code without building text
-    // (the disassembler cost ~2.6 % of a BT Linux boot, where the VMM monitors every fault).
-    if (this.code32) {
-      const pd = predecode(buf, 0, this.eip, n, 0xffffffff);
-      if (pd !== null) return pd.len;
+    // The pre-decoder first: it knows most 32-bit lengths without building text.
+    if (this.code32 && quickLength !== null) {
+      const len = quickLength(buf, n, this.eip);
+      if (len > 0) return len;
     }
     const d = disassemble(buf.subarray(0, n), 0, this.code32 ? 32 : 16);
     if (d.text === '(bad)' || d.text === '(truncated)') return decoded;
