@@ -9,6 +9,7 @@ import {
   decReg,
   incReg,
   jcc,
+  jecxz,
   nop,
   type Op,
   pushImm,
@@ -21,6 +22,7 @@ import {
   testRI8,
   testRR,
 } from './block-ops.ts';
+import { ECX } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 
@@ -266,6 +268,10 @@ const jccSide: Op = (c, a, k) => {
   if (c.cond(a[k + S])) side(c, a, k);
 };
 
+const jecxzSide: Op = (c, a, k) => {
+  if (c.regs[ECX] === 0) side(c, a, k);
+};
+
 const FUSE = new Map<Op, Op>([
   [ALU_RR[7], cmpRRJcc],
   [ALU_RI[7], cmpRIJcc],
@@ -282,6 +288,7 @@ const FUSE = new Map<Op, Op>([
 /** Block-ending branch handler → its variant inside a block. */
 const SIDE = new Map<Op, Op>([
   [jcc, jccSide],
+  [jecxz, jecxzSide],
   [cmpRRJcc, cmpRRJccSide],
   [cmpRIJcc, cmpRIJccSide],
   [subRRJcc, subRRJccSide],

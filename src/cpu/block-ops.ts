@@ -8,7 +8,7 @@
  * the interpreter's.
  */
 import { LZ_ADD, LZ_SUB } from './base.ts';
-import { ARITH, CF, EBP, SS } from './constants.ts';
+import { ARITH, CF, EBP, ECX, SS } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { execute } from './ops-main.ts';
@@ -319,6 +319,10 @@ export const shiftRI: Op = (c, a, k) => {
 // Control transfers: the target (T) was computed and limit-checked at decode time.
 export const jcc: Op = (c, a, k) => {
   if (c.cond(a[k + S])) c.ip = a[k + T] >>> 0;
+};
+/** JECXZ rel8: a branch on ECX, not on the flags (so never fused with a flag setter). */
+export const jecxz: Op = (c, a, k) => {
+  if (c.regs[ECX] === 0) c.ip = a[k + T] >>> 0;
 };
 export const jmp: Op = (c, a, k) => {
   c.ip = a[k + T] >>> 0;

@@ -183,6 +183,10 @@ function genProgram(rnd: () => number, paging: boolean): { code: number[]; init:
       items.push({ bytes: [0x70 | int(16), 0], jcc: 1, skip: int(6) });
     } else if (k < 0.11) {
       items.push({ bytes: [0xeb, 0], jcc: 1, skip: 1 + int(3) });
+    } else if (k < 0.125) {
+      // JECXZ, half the time with ECX cleared first (a branch on ECX, not on the flags)
+      if (int(2) === 0) items.push({ bytes: [0x31, 0xc9] });
+      items.push({ bytes: [0xe3, 0], jcc: 1, skip: int(6) });
     } else if (k < 0.14) {
       // call +2 ; jmp over ; body ; ret
       const body: number[] = [];

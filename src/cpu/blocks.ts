@@ -20,7 +20,7 @@
  */
 
 import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
-import { interpret, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
+import { interpret, jcc, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
 import { blockTuning, jitTuning } from './fastpaths.ts';
@@ -375,7 +375,7 @@ export class BlockCache {
       if (p + d.len - pageBase > hi) hi = p + d.len - pageBase;
       const next = (ip + d.len) >>> 0;
       if (d.kind === K_JCC && follow && ++jccs > blockTuning.maxJcc) follow = false;
-      if (d.kind === K_JCC && k > b + HDR) {
+      if (d.kind === K_JCC && d.op === jcc && k > b + HDR) {
         // Fuse with the flag-setting instruction just before it, when that is a simple one.
         const prev = k - REC;
         const fused = fuseJcc(HANDLERS[a[prev]]);

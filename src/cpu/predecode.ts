@@ -53,6 +53,7 @@ import {
   incReg,
   interpret,
   jcc,
+  jecxz,
   jmp,
   jmpM,
   jmpR,
@@ -387,6 +388,13 @@ function decodeOp(b: number, segOv: number): Op | null {
       o[T] = (next() + d) >>> 0;
       kind = K_JMP;
       return jmp;
+    }
+    case 0xe3: {
+      // JECXZ (32-bit address size; an 0x67 prefix is not pre-decoded): translated RETs use it.
+      const d = cur.s8();
+      o[T] = (next() + d) >>> 0;
+      kind = K_JCC;
+      return jecxz;
     }
     default:
       if (b >= 0xb8 && b < 0xc0) {
