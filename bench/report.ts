@@ -36,21 +36,15 @@ export function jsonLine(r: BenchResult, clock: 'wall' | 'cpu' = 'wall'): string
   return JSON.stringify(base);
 }
 
+/** The figure columns every bench table prints after its name columns (report.ts, tiers.ts). */
+export const FIGURE_COLUMNS = ['cold cpu', 'cold wall', 'warm cpu', 'warm wall', 'MIPS cold', 'MIPS warm'];
+
 export function tableHeader(): string {
-  return row(
-    'name',
-    'instructions',
-    'cold cpu',
-    'cold wall',
-    'warm cpu',
-    'warm wall',
-    'MIPS cold',
-    'MIPS warm',
-  );
+  return row('name', 'instructions', ...FIGURE_COLUMNS);
 }
 
-const sec = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
-const mips = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(x < 10 ? 2 : 1));
+export const sec = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
+export const mips = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(x < 10 ? 2 : 1));
 
 /** MIPS columns are on CPU time when it was measured (steadier on a shared machine), else wall. */
 export function tableRow(r: BenchResult, clock: 'wall' | 'cpu' = 'wall'): string {

@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import type { BenchArgs, Tier } from './args.ts';
 import { BenchFailure, mipsOf } from './measure.ts';
+import { FIGURE_COLUMNS, mips, sec } from './report.ts';
 
 /** Above this CPU ratio to the tier below, a row is marked '>' (single runs: about the noise). */
 export const TIER_MARGIN = 1.05;
@@ -91,12 +92,8 @@ export function slowerThanBelow(figs: TierFigure[], margin = TIER_MARGIN): strin
   return out;
 }
 
-const sec = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
-const mips = (f: RunFigure | undefined): string => {
-  if (!f || f.cpu <= 0) return '—';
-  const m = mipsOf(f.instructions, f.cpu);
-  return m.toFixed(m < 10 ? 2 : 1);
-};
+const cpuMips = (f: RunFigure | undefined): string =>
+  mips(f && f.cpu > 0 ? mipsOf(f.instructions, f.cpu) : undefined);
 const ratio = (x: number | undefined): string =>
   x === undefined ? '' : `${x.toFixed(2)}${x > TIER_MARGIN ? '>' : ' '}`;
 
@@ -106,19 +103,7 @@ function row(cells: string[]): string {
 }
 
 export function tiersHeader(): string {
-  return row([
-    'workload',
-    'tier',
-    'instructions',
-    'cold cpu',
-    'cold wall',
-    'warm cpu',
-    'warm wall',
-    'MIPS cold',
-    'MIPS warm',
-    '÷ below',
-    '÷ below',
-  ]);
+  return row(['workload', 'tier', 'instructions', ...FIGURE_COLUMNS, '÷ below', '÷ below']);
 }
 
 /** Side by side: one row per (workload, tier), ratios (CPU, cold then warm) to the tier below. */
@@ -141,8 +126,8 @@ export function tiersTable(figs: TierFigure[]): string {
         sec(f.cold.wall),
         sec(f.warm?.cpu),
         sec(f.warm?.wall),
-        mips(f.cold),
-        mips(f.warm),
+        cpuMips(f.cold),
+        cpuMips(f.warm),
         ratio(r.cold),
         ratio(r.warm),
       ]),
