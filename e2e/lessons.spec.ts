@@ -81,6 +81,20 @@ test('the index lists every lesson; the playground links to it first', async ({ 
   const links = page.getByTestId('page-links').locator('a');
   await expect(links.first()).toHaveText('Lessons');
   await expect(page.getByTestId('lessons-hint')).toBeVisible();
+  // At 1280×720 it covers neither the guest's title nor its description (it once floated over them).
+  await page.setViewportSize({ width: 1280, height: 720 });
+  const hint = await page.getByTestId('lessons-hint').boundingBox();
+  for (const el of [page.locator('.banner-title strong'), page.getByTestId('guest-description')]) {
+    const b = await el.boundingBox();
+    expect(hint && b).toBeTruthy();
+    if (!hint || !b) continue;
+    const apart =
+      hint.x >= b.x + b.width ||
+      b.x >= hint.x + hint.width ||
+      hint.y >= b.y + b.height ||
+      b.y >= hint.y + hint.height;
+    expect(apart, 'the hint overlaps the guest banner').toBe(true);
+  }
   await links.first().click();
   await expect(page.getByTestId('lesson-index')).toBeVisible();
   await expect(page.getByTestId('lesson-card')).toHaveCount(8);

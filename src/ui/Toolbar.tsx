@@ -451,6 +451,7 @@ export function GuestBanner() {
             {loaded.summary}
           </span>
         ) : null}
+        {PAGES.some((p) => p.id === 'lessons' && p.nav) ? <LessonsHint /> : null}
         <StopCallout />
       </div>
       <p className="banner-text" data-testid="guest-description">
@@ -476,7 +477,6 @@ function PageLinks() {
         {first.title}
       </a>
       {rest.length > 0 ? <LabsMenu pages={rest} /> : null}
-      {first.id === 'lessons' ? <LessonsHint anchor="page-link-lessons" /> : null}
     </nav>
   );
 }
