@@ -38,8 +38,10 @@ export class VirtualScrollElement {
   private wrote = -1;
   g: ScrollGeometry = scrollGeometry(0, 24, 0, MAX_SCROLL_PX);
   report: OffsetCallback | null = null;
-  /** Called after every scroll event, with whether the scroll was our own write. */
-  onMove: (ours: boolean) => void = () => {};
+  /** The rows must be drawn again: the offsets moved other than by our own write. */
+  redraw: () => void = () => {};
+  /** The user scrolled the element (not our write). */
+  onUser: () => void = () => {};
 
   constructor(readonly el: HTMLElement) {}
 
@@ -143,9 +145,14 @@ export function observeOffset(
   if (!s) return;
   s.report = cb;
   const onScroll = () => {
+    // Our own write (follow-tail, a row height change) was drawn for already: reported at rest,
+    // it changes neither the library's range nor its isScrolling, so nothing renders again.
     const ours = s.scrolled(s.el.scrollTop);
-    cb(s.virt, true);
-    s.onMove(ours);
+    cb(s.virt, !ours);
+    if (!ours) {
+      s.redraw();
+      s.onUser();
+    }
   };
   const onEnd = () => cb(s.virt, false);
   s.el.addEventListener('scroll', onScroll, { passive: true });
@@ -169,7 +176,7 @@ export function scrollTo(
   if (!s.moveTo(offset + (o.adjustments ?? 0))) {
     queueMicrotask(() => {
       s.report?.(s.virt, false);
-      s.onMove(true);
+      s.redraw();
     });
   }
 }
@@ -213,13 +220,11 @@ export function useTrapVirtualizer(opts: {
     if (standIn.current?.el !== el) {
       const s = new VirtualScrollElement(el);
       if (standIn.current) s.g = standIn.current.g;
-      s.onMove = (ours) => {
-        // The rows are drawn relative to the element's position: redraw on every move.
-        redraw();
-        // Read from the element (layout is clean in a scroll event): a viewport that grew with the
-        // classroom toggle clamps scrollTop before the new geometry reaches us.
-        if (!ours) onUserScroll.current(s.real + s.el.clientHeight >= s.el.scrollHeight - 2);
-      };
+      // The rows are drawn relative to the element's position.
+      s.redraw = redraw;
+      // Read from the element (layout is clean in a scroll event): a viewport that grew with the
+      // classroom toggle clamps scrollTop before the new geometry reaches us.
+      s.onUser = () => onUserScroll.current(s.real + s.el.clientHeight >= s.el.scrollHeight - 2);
       standIn.current = s;
     }
     return standIn.current as unknown as HTMLElement;
