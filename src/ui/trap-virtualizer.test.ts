@@ -5,8 +5,15 @@
  */
 import { Virtualizer } from '@tanstack/virtual-core';
 import { describe, expect, it } from 'vitest';
-import { libraryCount, realTop, scrollGeometry, toReal, toVirtual } from './scaled-scroll.ts';
-import { MAX_SCROLL_PX, observeOffset, scrollTo, VirtualScrollElement } from './trap-virtualizer.ts';
+import { realTop, SLAB_ROWS, scrollGeometry, toReal, toVirtual } from './scaled-scroll.ts';
+import {
+  MAX_SCROLL_PX,
+  observeOffset,
+  scrollTo,
+  scrollToRow,
+  tableRows,
+  VirtualScrollElement,
+} from './trap-virtualizer.ts';
 
 describe('scaled scroll arithmetic', () => {
   it('is the identity below the height limit', () => {
@@ -57,23 +64,6 @@ describe('scaled scroll arithmetic', () => {
       expect(realTop(0, 0, 0)).toBe(0);
     }
   });
-
-  it('gives the library a count that changes a few times per doubling, never below the total', () => {
-    let changes = 0;
-    let prev = -1;
-    for (let t = 5000; t <= 1_048_576; t += 9973) {
-      const c = libraryCount(t);
-      expect(c).toBeGreaterThanOrEqual(t);
-      expect(c).toBeLessThanOrEqual(t * 1.125 + 1);
-      if (c !== prev) changes++;
-      prev = c;
-    }
-    // 5k → 1M is under 8 doublings: 8 steps each.
-    expect(changes).toBeLessThan(70);
-    expect(changes).toBeGreaterThan(8);
-    expect(libraryCount(0)).toBe(0);
-    expect(libraryCount(4096)).toBe(4096);
-  });
 });
 
 /** An element with just what the adapter touches; scroll events are fired by the test. */
@@ -111,7 +101,7 @@ function table(total: number, rowH: number, viewH: number) {
   const s = new VirtualScrollElement(el as unknown as HTMLElement);
   s.setGeometry(g, false);
   const v = new Virtualizer<HTMLElement, HTMLDivElement>({
-    count: libraryCount(total),
+    count: SLAB_ROWS,
     getScrollElement: () => s as unknown as HTMLElement,
     estimateSize: () => rowH,
     overscan: 0,
@@ -123,7 +113,7 @@ function table(total: number, rowH: number, viewH: number) {
   v._willUpdate();
   /** The rows drawn (below total), each with its top in the real content. */
   const drawn = () => {
-    const items = v.getVirtualItems().filter((it) => it.index < total);
+    const items = tableRows(v, s);
     const top = realTop(s.targetReal(), s.virt, items[0].start);
     return items.map((it, k) => ({ index: it.index, top: top + k * rowH }));
   };
@@ -145,17 +135,18 @@ describe('TanStack Virtual through the stand-in scroll element', () => {
   it('reaches the last and the first row by index, past the height limit', async () => {
     const { g, el, s, v, drawn } = table(total, rowH, viewH);
     expect(g.scaled).toBe(true);
-    v.scrollToIndex(total - 1, { align: 'end' });
+    scrollToRow(v, s, total - 1, 'end');
     expect(el.scrollTop).toBe(Math.round(g.realMax));
     el.fire();
-    expect(v.scrollOffset).toBe(g.virtMax);
+    expect(v.scrollOffset).toBe(s.rel);
+    expect(s.virt).toBe(g.virtMax);
     let rows = drawn();
     expect(rows[rows.length - 1].index).toBe(total - 1);
     // Flush with the bottom of the real content: no row cut off, no gap below.
     expect(rows[rows.length - 1].top + rowH).toBeCloseTo(g.spacerH, 6);
     expectCovers(rows, el.scrollTop, viewH, rowH);
 
-    v.scrollToIndex(0, { align: 'start' });
+    scrollToRow(v, s, 0, 'start');
     el.fire();
     rows = drawn();
     expect(s.virt).toBe(0);
@@ -168,7 +159,12 @@ describe('TanStack Virtual through the stand-in scroll element', () => {
     for (const f of [0, 0.25, 0.5, 0.999, 1]) {
       el.scrollTop = f * g.realMax;
       el.fire();
-      expect(v.scrollOffset).toBeCloseTo(toVirtual(g, el.scrollTop), 6);
+      const s = v.scrollElement as unknown as VirtualScrollElement;
+      expect(s.virt).toBeCloseTo(toVirtual(g, el.scrollTop), 6);
+      // The library's offset is from the slab's first row, and the slab holds the view.
+      expect(v.scrollOffset).toBeCloseTo(s.virt - s.base * rowH, 6);
+      expect(s.base).toBeLessThanOrEqual(Math.floor(s.virt / rowH));
+      expect(s.base + SLAB_ROWS).toBeGreaterThanOrEqual(Math.ceil((s.virt + viewH) / rowH));
       const rows = drawn();
       expectCovers(rows, el.scrollTop, viewH, rowH);
       const expectFirst = Math.floor(toVirtual(g, el.scrollTop) / rowH);
@@ -178,11 +174,30 @@ describe('TanStack Virtual through the stand-in scroll element', () => {
     expect(drawn().at(-1)!.index).toBe(total - 1);
   });
 
+  it('slides its slab as the view is scrolled step by step, with no jump at the slide', () => {
+    const { el, s, v, drawn } = table(20_000, rowH, viewH);
+    const seen = new Set<number>();
+    let prevFirst = -1;
+    for (let top = 0; top < 20_000 * rowH - viewH; top += 1237) {
+      el.scrollTop = top;
+      el.fire();
+      seen.add(s.base);
+      const rows = drawn();
+      expectCovers(rows, el.scrollTop, viewH, rowH);
+      expect(rows[0].index).toBe(Math.floor(top / rowH));
+      expect(rows[0].index).toBeGreaterThan(prevFirst);
+      prevFirst = rows[0].index;
+    }
+    // The slab slid several times, and the library's count never changed.
+    expect(seen.size).toBeGreaterThan(3);
+    expect(v.options.count).toBe(SLAB_ROWS);
+  });
+
   it('centres a selected row that is not in view, in either space', () => {
     for (const n of [2000, total]) {
-      const { el, v, drawn } = table(n, rowH, viewH);
+      const { el, s, v, drawn } = table(n, rowH, viewH);
       const target = Math.floor(n * 0.7);
-      v.scrollToIndex(target, { align: 'center' });
+      scrollToRow(v, s, target, 'center');
       el.fire();
       const rows = drawn();
       const row = rows.find((r) => r.index === target)!;

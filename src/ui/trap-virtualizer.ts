@@ -10,12 +10,12 @@
  * Nothing here reads layout from the DOM outside a scroll event or a ResizeObserver callback: the
  * stand-in answers from the geometry it holds, so following the tail never forces a layout.
  */
-import { type Rect, useVirtualizer, type VirtualItem, type Virtualizer } from '@tanstack/react-virtual';
+import { type Rect, useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { useCallback, useLayoutEffect, useReducer, useRef, useState } from 'react';
 import {
-  libraryCount,
   realTop,
   type ScrollGeometry,
+  SLAB_ROWS,
   scrollGeometry,
   toReal,
   toVirtual,
@@ -28,10 +28,15 @@ type OffsetCallback = (offset: number, isScrolling: boolean) => void;
 
 /**
  * What the library takes for its scroll element. `virt` is the truth for which rows show; the real
- * element follows it (or, when the user scrolls, it follows the real element).
+ * element follows it (or, when the user scrolls, it follows the real element). The library sees the
+ * slab of SLAB_ROWS rows from row `base` on (scaled-scroll.ts: `SLAB_ROWS`), slid along with the
+ * view: its offsets are relative to the slab's first row.
  */
 export class VirtualScrollElement {
+  /** Offset from the table's first row. */
   virt = 0;
+  /** The slab's first row. */
+  base = 0;
   /** The element's scrollTop as last read in a scroll event or written by us. */
   real = 0;
   /** Our last write, until its scroll event arrives (-1: none pending). */
@@ -47,13 +52,13 @@ export class VirtualScrollElement {
 
   // The properties TanStack Virtual reads from a scroll element.
   get scrollTop(): number {
-    return this.virt;
+    return this.rel;
   }
   get scrollLeft(): number {
     return 0;
   }
   get scrollHeight(): number {
-    return this.g.fullH;
+    return Math.min(SLAB_ROWS, this.g.total - this.base) * this.g.rowH;
   }
   get clientHeight(): number {
     return this.g.viewH;
@@ -80,15 +85,38 @@ export class VirtualScrollElement {
     if (o.top !== undefined) this.moveTo(o.top);
   }
 
+  /** The library's offset: from the slab's first row. */
+  get rel(): number {
+    return this.virt - this.base * this.g.rowH;
+  }
+
   /** Where the element must be for `virt` (rows are drawn relative to it). */
   targetReal(): number {
     return toReal(this.g, this.virt);
   }
 
-  /** Go to a virtual offset; false when the element stays where it is (no scroll event comes). */
-  moveTo(virt: number): boolean {
-    this.virt = Math.min(Math.max(0, virt), this.g.virtMax);
+  /** Go to a library (slab) offset; false when the element stays put (no scroll event comes). */
+  moveTo(rel: number): boolean {
+    this.virt = Math.min(Math.max(0, rel + this.base * this.g.rowH), this.g.virtMax);
     return this.syncElement();
+  }
+
+  /**
+   * Slide the slab so the view (or row `around`) sits well inside it: re-centred once the view
+   * comes within a quarter slab of an end the table goes on past. All rows are the same height,
+   * so sliding changes no size the library holds.
+   */
+  rebase(around?: number): void {
+    const { total, rowH, viewH } = this.g;
+    const maxBase = Math.max(0, total - SLAB_ROWS);
+    const first = around ?? Math.floor(this.virt / rowH);
+    const last = around ?? Math.ceil((this.virt + viewH) / rowH);
+    const margin = SLAB_ROWS / 4;
+    const low = first < this.base + margin && this.base > 0;
+    const high = last > this.base + SLAB_ROWS - margin && this.base < maxBase;
+    if (low || high || this.base > maxBase) {
+      this.base = Math.min(maxBase, Math.max(0, first - SLAB_ROWS / 2));
+    }
   }
 
   /** Write the element's scrollTop when it is not where `virt` puts it. */
@@ -107,6 +135,7 @@ export class VirtualScrollElement {
     this.wrote = -1;
     this.real = real;
     if (!ours) this.virt = toVirtual(this.g, real);
+    this.rebase();
     return ours;
   }
 
@@ -117,6 +146,7 @@ export class VirtualScrollElement {
     if (old.rowH !== g.rowH) this.virt = (this.virt / old.rowH) * g.rowH;
     this.g = g;
     this.virt = follow ? g.virtMax : Math.min(Math.max(0, this.virt), g.virtMax);
+    this.rebase();
   }
 }
 
@@ -148,13 +178,13 @@ export function observeOffset(
     // Our own write (follow-tail, a row height change) was drawn for already: reported at rest,
     // it changes neither the library's range nor its isScrolling, so nothing renders again.
     const ours = s.scrolled(s.el.scrollTop);
-    cb(s.virt, !ours);
+    cb(s.rel, !ours);
     if (!ours) {
       s.redraw();
       s.onUser();
     }
   };
-  const onEnd = () => cb(s.virt, false);
+  const onEnd = () => cb(s.rel, false);
   s.el.addEventListener('scroll', onScroll, { passive: true });
   s.el.addEventListener('scrollend', onEnd, { passive: true });
   return () => {
@@ -175,18 +205,51 @@ export function scrollTo(
   // report the new offset ourselves so the library sees its command land.
   if (!s.moveTo(offset + (o.adjustments ?? 0))) {
     queueMicrotask(() => {
-      s.report?.(s.virt, false);
+      s.report?.(s.rel, false);
       s.redraw();
     });
   }
+}
+
+export interface TableRow {
+  index: number;
+  start: number;
+}
+
+/**
+ * Bring table row `pos` into view through the library: slide the slab around it first (the library
+ * knows only the slab's rows), then let the library work out the offset for the alignment.
+ */
+export function scrollToRow(
+  v: Virtualizer<HTMLElement, HTMLDivElement>,
+  s: VirtualScrollElement,
+  pos: number,
+  align: 'start' | 'center' | 'end' | 'auto',
+): void {
+  if (s.g.total === 0) return;
+  const row = Math.min(Math.max(0, pos), s.g.total - 1);
+  s.rebase(row);
+  v.scrollOffset = s.rel;
+  v.scrollToIndex(row - s.base, { align });
+}
+
+/** The slab's rows the library lists, as table rows with their start in the whole table. */
+export function tableRows(v: Virtualizer<HTMLElement, HTMLDivElement>, s: VirtualScrollElement): TableRow[] {
+  const out: TableRow[] = [];
+  const off = s.base * s.g.rowH;
+  for (const it of v.getVirtualItems()) {
+    const index = s.base + it.index;
+    if (index < s.g.total) out.push({ index, start: off + it.start });
+  }
+  return out;
 }
 
 export interface TrapVirtualRows {
   scrollerRef: React.RefObject<HTMLDivElement | null>;
   virtualizer: Virtualizer<HTMLElement, HTMLDivElement>;
   geometry: ScrollGeometry;
-  /** The rows to draw (overscan included), all below `total`. */
-  items: VirtualItem[];
+  /** The rows to draw (overscan included), all below `total`: table row and virtual start. */
+  items: TableRow[];
   /** Where the first item is drawn in the real content. */
   rowsTop: number;
   /** Rows that fit in the viewport (plus one partly visible). */
@@ -242,12 +305,14 @@ export function useTrapVirtualizer(opts: {
   // biome-ignore lint/correctness/useExhaustiveDependencies: rowH is the trigger
   const getItemKey = useCallback((i: number) => i, [rowH]);
   const virtualizer = useVirtualizer<HTMLElement, HTMLDivElement>({
-    count: libraryCount(total),
+    // A constant count: the library rebuilds its row offsets (O(count)) whenever the count changes,
+    // and a growing log changes it every frame.
+    count: SLAB_ROWS,
     getScrollElement,
     estimateSize: () => rowH,
     getItemKey,
     overscan: opts.overscan,
-    initialOffset: () => standIn.current?.virt ?? 0,
+    initialOffset: () => standIn.current?.rel ?? 0,
     initialRect: { width: 0, height: viewH },
     observeElementRect: (instance, cb) =>
       observeRect(instance, (rect) => {
@@ -261,7 +326,7 @@ export function useTrapVirtualizer(opts: {
   });
   // The offset this render's range is computed for (a public field of the virtualizer; the
   // library's own scroll reports write it the same way).
-  if (s && virtualizer.scrollOffset !== s.virt) virtualizer.scrollOffset = s.virt;
+  if (s && virtualizer.scrollOffset !== s.rel) virtualizer.scrollOffset = s.rel;
 
   // Move the element to where the rows were computed for (follow-tail, a rescale, a row height
   // change). Our write's scroll event is recognised as ours, not as the user leaving the tail.
@@ -269,7 +334,7 @@ export function useTrapVirtualizer(opts: {
     standIn.current?.syncElement();
   });
 
-  const items = virtualizer.getVirtualItems().filter((it) => it.index < total);
+  const items = s ? tableRows(virtualizer, s) : [];
   const first = items[0];
   const rowsTop = s && first ? realTop(s.targetReal(), s.virt, first.start) : 0;
   return {
@@ -280,8 +345,7 @@ export function useTrapVirtualizer(opts: {
     rowsTop,
     visible: Math.ceil(viewH / rowH) + 1,
     scrollToRow: (pos, align) => {
-      if (total === 0) return;
-      virtualizer.scrollToIndex(Math.min(Math.max(0, pos), total - 1), { align });
+      if (s) scrollToRow(virtualizer, s, pos, align);
     },
   };
 }
