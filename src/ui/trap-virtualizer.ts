@@ -4,8 +4,10 @@
  * coordinates past the browser's element-height clamp (scaled-scroll.ts). TanStack treats the clamp
  * as out of scope (TanStack/virtual #616, #460), so the library is handed a stand-in scroll element
  * whose scrollTop / scrollHeight are the unclamped (virtual) ones, and its reads and writes are
- * mapped onto the real element. Only the library's documented hooks are used: getScrollElement,
- * observeElementRect, observeElementOffset, scrollToFn.
+ * mapped onto the real element. The library is reached through its documented options
+ * (getScrollElement, observeElementRect, observeElementOffset, scrollToFn) and its public
+ * `scrollOffset`, set in render when new rows move the view (follow-tail, a rescale). It is given a
+ * slab of SLAB_ROWS rows that slides with the view, so a growing log never changes its count.
  *
  * Nothing here reads layout from the DOM outside a scroll event or a ResizeObserver callback: the
  * stand-in answers from the geometry it holds, so following the tail never forces a layout.
