@@ -3,21 +3,20 @@
  * the visible window only), filters by VM and kind, follow-tail, per-kind counts, and a detail pane
  * with the teaching explanation. Silent events are drawn differently: "invisible to the VMM".
  *
- * Browsers clamp an element's height (Chromium at ~33.5M px), so beyond MAX_SCROLL_PX the
- * scrollbar is scaled: its position maps to a row proportionally and the rows are drawn in place.
+ * Which rows to draw is TanStack Virtual's (trap-virtualizer.ts), past the browser's ~33.5 M px
+ * element-height clamp too: there the scrollbar is scaled (scaled-scroll.ts).
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { type ExportFormat, TRAP_INVISIBLE, type TrapDetail, type TrapFilter } from '../worker/protocol.ts';
 import { emulator, type TrapSliceReply } from './emulator.ts';
 import { fmtCount, fmtTimeNs, hex } from './format.ts';
-import { rowsOffset, rowWindow } from './row-window.ts';
 import { useUi } from './store.ts';
 import { TrapRegs } from './TrapRegs.tsx';
 import './trap-log.css';
+import { useTrapVirtualizer } from './trap-virtualizer.ts';
 import { ExitReasonFilter } from './vmcs/ExitReasons.tsx';
 
-const MAX_SCROLL_PX = 12_000_000;
 const OVERSCAN = 12;
 
 function useRowHeight(): number {
@@ -227,10 +226,6 @@ export function TrapLog() {
   const selected = useUi((s) => s.selectedTrap);
   const detailWide = useUi((s) => s.detailWide);
   const set = useUi((s) => s.set);
-  const scroller = useRef<HTMLDivElement>(null);
-  const autoScroll = useRef(false);
-  const [viewH, setViewH] = useState(300);
-  const [scrollTop, setScrollTop] = useState(0);
   const [data, setData] = useState<TrapSliceReply | null>(null);
   const inflight = useRef(false);
   const again = useRef(false);
@@ -248,8 +243,23 @@ export function TrapLog() {
   const filterKey = JSON.stringify(filter);
 
   const total = data?.total ?? 0;
-  const win = rowWindow(total, rowH, viewH, scrollTop, MAX_SCROLL_PX);
-  const { spacerH, visible, first } = win;
+  const rowsView = useTrapVirtualizer({
+    total,
+    rowH,
+    follow,
+    overscan: OVERSCAN,
+    // The user scrolled (our own writes are told apart): leaving the bottom stops following the
+    // tail, reaching it starts again.
+    onUserScroll: (atBottom) => {
+      const following = useUi.getState().follow;
+      if (!atBottom && following) set({ follow: false });
+      else if (atBottom && !following && total > 0) set({ follow: true });
+    },
+  });
+  const { items, visible, geometry } = rowsView;
+  const scroller = rowsView.scrollerRef;
+  const first = items[0]?.index ?? 0;
+  const last = items.length ? items[items.length - 1].index + 1 : 0;
 
   // Fetch the window around `first` (one request in flight; re-request if the view moved).
   const want = useRef<{ start: number; end: number; filter: TrapFilter; group?: { expand: number[] } }>({
@@ -258,8 +268,8 @@ export function TrapLog() {
     filter,
   });
   want.current = {
-    start: Math.max(0, first - OVERSCAN),
-    end: first + visible + OVERSCAN,
+    start: first,
+    end: Math.max(last, first + visible + 2 * OVERSCAN),
     filter,
     ...(grouped ? { group: { expand } } : {}),
   };
@@ -319,118 +329,54 @@ export function TrapLog() {
     if (open && selected !== null && selected > head && selected < head + len) set({ selectedTrap: head });
   };
 
-  // Follow the tail: keep the scrollbar at the bottom as rows arrive. The bottom is computed from
-  // the spacer and viewport heights we already know, so nothing is read back from the DOM: reading
-  // scrollHeight right after the rows changed forced a synchronous layout on every update.
-  const followTop = Math.max(0, spacerH - viewH);
-  const wroteTop = useRef(-1);
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!follow || !el || total === 0) {
-      wroteTop.current = -1;
-      return;
-    }
-    if (wroteTop.current !== followTop) {
-      wroteTop.current = followTop;
-      // The write lays out anyway, so reading the offset first costs nothing more. Only a real
-      // move fires a scroll event for onScroll to recognise as ours.
-      if (Math.abs(el.scrollTop - followTop) >= 1) {
-        autoScroll.current = true;
-        el.scrollTop = followTop;
-      }
-    }
-    setScrollTop(followTop);
-  }, [follow, total, followTop]);
+  // Following the tail, the virtualizer keeps the newest row at the bottom (trap-virtualizer.ts);
+  // a row-height change (classroom mode) keeps the same rows in view there too.
 
-  // Row height changes with classroom mode: keep the same rows in view (the old scroll offset, in
-  // the new row height, would point past the rows and leave the table blank).
-  const prevRowH = useRef(rowH);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the row height changes
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    const old = prevRowH.current;
-    prevRowH.current = rowH;
-    if (!el || old === rowH) return;
-    autoScroll.current = true;
-    if (useUi.getState().follow) el.scrollTop = el.scrollHeight;
-    else if (!win.scaled) el.scrollTop = Math.round((el.scrollTop / old) * rowH);
-    setScrollTop(el.scrollTop);
-  }, [rowH]);
-
-  // A link's selected trap: bring its row into view (unfiltered, the row is the log index).
+  // A link's selected trap, a stop (Next trap, Until) or a click on the timeline: bring its row
+  // into view (unfiltered and ungrouped, the row is the log index).
   const reveal = useUi((s) => s.revealTrap);
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when a reveal is asked for (or rows arrive)
   useLayoutEffect(() => {
-    const el = scroller.current;
-    if (reveal === null || !el || total === 0) return;
+    if (reveal === null || total === 0) return;
     set({ revealTrap: null });
     if (filterKey !== '{}' || follow || grouped) return;
-    const top = win.scaled
-      ? (reveal / Math.max(1, total - 1)) * (el.scrollHeight - el.clientHeight)
-      : reveal * rowH - el.clientHeight / 2;
-    autoScroll.current = true;
-    el.scrollTop = Math.max(0, top);
-    setScrollTop(el.scrollTop);
+    rowsView.scrollToRow(reveal, 'center');
   }, [reveal, total]);
 
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setViewH(el.clientHeight));
-    ro.observe(el);
-    setViewH(el.clientHeight);
-    return () => ro.disconnect();
-  }, []);
-
-  // ↑/↓ move the selection through the (filtered) rows; the view follows it.
+  // ↑/↓ move the selection through the (filtered) rows, Home/End go to the first and last row;
+  // the view follows.
   const onKeyDown = (e: React.KeyboardEvent) => {
+    if (e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      // End is the newest record: follow the tail from there, as scrolling to the bottom does.
+      set({ follow: e.key === 'End' && total > 0 });
+      rowsView.scrollToRow(e.key === 'Home' ? 0 : total - 1, e.key === 'Home' ? 'start' : 'end');
+      return;
+    }
     if ((e.key !== 'ArrowDown' && e.key !== 'ArrowUp') || selected === null || !data) return;
     const j = data.rows.index.indexOf(selected);
     if (j < 0) return;
     const k = j + (e.key === 'ArrowDown' ? 1 : -1);
     if (k < 0 || k >= data.rows.index.length) return;
     e.preventDefault();
-    const pos = data.start + k;
-    const el = scroller.current!;
-    if (!win.scaled) {
-      if (pos * rowH < el.scrollTop) el.scrollTop = pos * rowH;
-      else if ((pos + 1) * rowH > el.scrollTop + el.clientHeight)
-        el.scrollTop = (pos + 1) * rowH - el.clientHeight;
-    }
     set({ selectedTrap: data.rows.index[k], follow: false });
-  };
-
-  const onScroll = () => {
-    const el = scroller.current!;
-    setScrollTop(el.scrollTop);
-    // Our own follow-tail scrolling (or a table that shrank under a new filter) is not the user
-    // scrolling away from the tail.
-    if (autoScroll.current) {
-      autoScroll.current = false;
-      return;
-    }
-    const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
-    if (!atBottom && useUi.getState().follow) set({ follow: false });
-    else if (atBottom && !useUi.getState().follow && total > 0) set({ follow: true });
+    rowsView.scrollToRow(data.start + k, 'auto');
   };
 
   const toggleKind = (k: number) => {
     const kinds = filterSel.kinds.includes(k)
       ? filterSel.kinds.filter((x) => x !== k)
       : [...filterSel.kinds, k];
-    autoScroll.current = true;
     set({ trapFilter: { ...filterSel, kinds }, selectedTrap: null });
   };
 
-  // Rows to draw: positions among matching records.
+  // Rows to draw: positions among matching records, as the virtualizer lists them.
   const rows: React.ReactNode[] = [];
-  const drawFirst = follow ? Math.max(0, total - visible + 1) : first;
   if (data) {
     const r = data.rows;
-    for (let i = 0; i < visible; i++) {
-      const pos = drawFirst + i;
+    for (let i = 0; i < items.length; i++) {
+      const pos = items[i].index;
       const j = pos - data.start;
-      if (pos >= total) break;
       if (j < 0 || j >= r.index.length) {
         rows.push(
           <div key={i} className="trow placeholder" style={{ height: rowH }}>
@@ -507,7 +453,6 @@ export function TrapLog() {
       );
     }
   }
-  const offsetY = rowsOffset(win, scrollTop, drawFirst, rowH);
 
   return (
     <div
@@ -516,7 +461,12 @@ export function TrapLog() {
     >
       <div className="panel-head">
         <h2>Trap log</h2>
-        <span className="muted small" data-testid="trap-total" data-total={trapTotal}>
+        <span
+          className="muted small"
+          data-testid="trap-total"
+          data-total={trapTotal}
+          data-dropped={trapDropped}
+        >
           {fmtCount(trapTotal)} records
           {trapDropped ? ` · ${fmtCount(trapDropped)} oldest dropped` : ''}
           {filterKey !== '{}' && !grouped ? ` · ${fmtCount(total)} match` : ''}
@@ -531,7 +481,6 @@ export function TrapLog() {
             type="checkbox"
             checked={grouped}
             onChange={(e) => {
-              autoScroll.current = true;
               setGrouped(e.target.checked);
             }}
             data-testid="group-repeats"
@@ -544,7 +493,6 @@ export function TrapLog() {
             data-testid="trap-vm-filter"
             value={filterSel.vm ?? ''}
             onChange={(e) => {
-              autoScroll.current = true;
               set({
                 trapFilter: { ...filterSel, vm: e.target.value === '' ? null : Number(e.target.value) },
                 selectedTrap: null,
@@ -621,13 +569,12 @@ export function TrapLog() {
             <div
               className="trap-scroll"
               ref={scroller}
-              onScroll={onScroll}
               onKeyDown={onKeyDown}
               tabIndex={-1}
               data-testid="trap-scroll"
             >
-              <div style={{ height: spacerH, position: 'relative' }}>
-                <div className="trap-rows" style={{ transform: `translateY(${offsetY}px)` }}>
+              <div style={{ height: geometry.spacerH, position: 'relative' }} data-scaled={geometry.scaled}>
+                <div className="trap-rows" style={{ transform: `translateY(${rowsView.rowsTop}px)` }}>
                   {rows}
                 </div>
               </div>

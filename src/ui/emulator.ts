@@ -361,7 +361,10 @@ export class Emulator {
     const ui = useUi.getState();
     if (ui.uploadName || ui.pendingUpload) {
       // A guest from disk cannot be linked to: its bytes are not on any server.
-      if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });
+      // A stop at a record (Next trap, Until) selects it and, when the table was scrolled away from
+      // the tail, brings its row into view.
+      if (wasRunning && st.trapStop !== undefined)
+        ui.set({ selectedTrap: st.trapStop, revealTrap: st.trapStop });
       return;
     }
     const firstSeq = stats.trapTotal - stats.trapHeld;
@@ -381,7 +384,10 @@ export class Emulator {
       if (!ok) setUrlPosition({ sel: null });
       return;
     }
-    if (wasRunning && st.trapStop !== undefined) ui.set({ selectedTrap: st.trapStop });
+    // A stop at a record (Next trap, Until) selects it and, when the table was scrolled away from
+    // the tail, brings its row into view.
+    if (wasRunning && st.trapStop !== undefined)
+      ui.set({ selectedTrap: st.trapStop, revealTrap: st.trapStop });
   }
 
   /** While running, the URL follows the run (about once a second), so a copied link is current. */

@@ -1,7 +1,6 @@
 /** Pure UI logic: the scenario in the URL, and the bit-field decoding the register panel shows. */
 import { describe, expect, it } from 'vitest';
 import { bitValue, CR0_BITS, describeSegAttrs, EFLAGS_BITS, fmtCount, fmtTimeNs, hex } from './format.ts';
-import { rowsOffset, rowWindow } from './row-window.ts';
 import { scenarioFromSearch, searchFromScenario } from './scenario.ts';
 import { exitText, panicLine, statusNoteText, stopCallout } from './status-text.ts';
 import type { ScenarioSel } from './store.ts';
@@ -118,35 +117,6 @@ describe('register decoding', () => {
     expect(fmtCount(23_456_789)).toBe('23.5M');
     expect(fmtTimeNs(6500)).toBe('6.5 µs');
     expect(fmtTimeNs(4_071_000_000)).toBe('4.071 s');
-  });
-});
-
-describe('trap table windowing', () => {
-  it('maps scroll position to rows directly below the height limit', () => {
-    const w = rowWindow(1000, 24, 240, 24 * 100, 12_000_000);
-    expect(w).toEqual({ spacerH: 24_000, scaled: false, visible: 11, first: 100 });
-    expect(rowsOffset(w, 2400, w.first, 24)).toBe(2400);
-  });
-
-  it('scales the scrollbar for a million rows, reaching both ends exactly', () => {
-    const total = 1_000_000;
-    const max = 12_000_000;
-    const top = rowWindow(total, 24, 480, 0, max);
-    expect(top.scaled).toBe(true);
-    expect(top.spacerH).toBe(max);
-    expect(top.first).toBe(0);
-    const bottom = rowWindow(total, 24, 480, max - 480, max);
-    // The last row is drawn: first + visible - 1 = total.
-    expect(bottom.first + bottom.visible - 1).toBe(total);
-    expect(bottom.first).toBe(total - bottom.visible + 1);
-    const mid = rowWindow(total, 24, 480, (max - 480) / 2, max);
-    expect(Math.abs(mid.first - total / 2)).toBeLessThan(20);
-    // Rows are drawn where the viewport is, not at first × rowH (which would exceed the limit).
-    expect(rowsOffset(mid, (max - 480) / 2, mid.first, 24)).toBe((max - 480) / 2);
-  });
-
-  it('clamps a stale scroll position after the table shrank', () => {
-    expect(rowWindow(5, 24, 240, 10_000, 12_000_000).first).toBe(0);
   });
 });
 
