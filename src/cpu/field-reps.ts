@@ -17,11 +17,36 @@
  * run has stored one large value (in the browser, within the first seconds of a boot).
  */
 
-/** Number fields of the Cpu (the class chain CpuBase … Cpu) that can hold any 32-bit value. */
-export const CPU_WIDE_FIELDS = [
-  // base.ts: instruction pointers, lazy-flag operands and result, control registers, tables, MSRs.
+/**
+ * Number fields of the Cpu (the class chain CpuBase … Cpu) that can hold values ≥ 2^31 — unsigned
+ * offsets and limits, counters, values set from outside — a double in every V8.
+ */
+export const CPU_UNSIGNED_FIELDS = [
+  // base.ts: the instruction pointers (`>>> 0`), TSC_OFFSET, the counters.
   'eip',
   'ip',
+  'tscOffset',
+  'instructions',
+  'chargedCycles',
+  // mmu.ts: the fetch window, CS's limit (0xFFFFFFFF when flat).
+  'fetchLo',
+  'fetchHi',
+  'fetchDelta',
+  'csLim',
+  // core.ts: the effective address (bit operations store it unsigned).
+  'eaOff',
+  // cpu.ts
+  'breakLinear',
+  'eventSteps',
+] as const;
+
+/**
+ * Number fields of the Cpu that hold signed 32-bit values (stored `| 0`): Smis where a Smi has 32
+ * bits (Node's V8), but not where it has 31 (pointer compression: every Chromium), where any value
+ * ≥ 2^30 or < -2^30 — a kernel address, CR0 with PG, a lazy-flag operand — is a double.
+ */
+export const CPU_SIGNED_FIELDS = [
+  // base.ts: lazy-flag operands and result, control registers, descriptor tables, MSRs, A20.
   'lzA',
   'lzB',
   'lzR',
@@ -33,32 +58,40 @@ export const CPU_WIDE_FIELDS = [
   'idtBase',
   'sysenterEsp',
   'sysenterEip',
-  'tscOffset',
   'vmxCr2',
   'a20Mask',
-  // Counters that pass 2^30 in a long session.
-  'instructions',
-  'chargedCycles',
-  // mmu.ts: the fetch window, CS base and limit, the last fault's address.
-  'fetchLo',
-  'fetchHi',
-  'fetchDelta',
+  // mmu.ts: CS's base, the last fault's address.
   'csBase',
-  'csLim',
   'faultAddr',
-  // segments.ts, tasks.ts: the last descriptor read, its address; the TSS stack pointer.
+  // segments.ts, tasks.ts: the last descriptor read and its address; the TSS stack pointer.
   'dLo',
   'dHi',
   'dAddr',
   'tssEsp',
-  // core.ts: the effective address, MUL/DIV's 64-bit halves.
-  'eaOff',
+  // core.ts: MUL/DIV's 64-bit halves.
   'mulLo',
   'mulHi',
-  // cpu.ts
-  'breakLinear',
-  'eventSteps',
 ] as const;
+
+/**
+ * Whether this V8 has 31-bit Smis (pointer compression). Node says so in its build configuration;
+ * anywhere else (a browser) we assume Chromium's, which always has it on 64-bit hosts.
+ */
+function smi31(): boolean {
+  const proc = (globalThis as { process?: { config?: { variables?: Record<string, unknown> } } }).process;
+  const pc = proc?.config?.variables?.v8_enable_pointer_compression;
+  return pc === undefined || pc === 1 || pc === true || pc === 'true';
+}
+
+/**
+ * The Cpu's fields made doubles when it is built. With 32-bit Smis the signed fields stay Smis:
+ * they never leave the range there, and a Smi field is read and written without a double's box
+ * (Node's warm boot with them as doubles: 1.06× (0.90–1.10) of main, not resolved on a loaded
+ * machine; where they buy nothing they are left out. PERF.md "Session 9 — v8cold").
+ */
+export const CPU_WIDE_FIELDS: readonly string[] = smi31()
+  ? [...CPU_UNSIGNED_FIELDS, ...CPU_SIGNED_FIELDS]
+  : CPU_UNSIGNED_FIELDS;
 
 /** Number fields of the TrapEvent the CPU reuses for every event (interrupts.ts). */
 export const EVENT_WIDE_FIELDS = ['eip', 'instrEip', 'faultAddr', 'errorCode'] as const;
