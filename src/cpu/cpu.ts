@@ -47,6 +47,7 @@ import {
 } from './constants.ts';
 import { CpuCore } from './core.ts';
 import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
+import { CPU_WIDE_FIELDS, EVENT_WIDE_FIELDS, settleFields, settleObjectField } from './field-reps.ts';
 import { Fpu } from './fpu/fpu.ts';
 import { EventKind, setQuickLength } from './interrupts.ts';
 import { compileBlock } from './jit.ts';
@@ -132,6 +133,14 @@ export class Cpu extends CpuCore {
 
   constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
     super(mem, io, intr);
+    // Before anything is optimized: the object's map must not change while a guest runs.
+    settleFields(this, CPU_WIDE_FIELDS);
+    settleFields(this.event, EVENT_WIDE_FIELDS);
+    // The TLB views switch on the first CPL 3 entry (updateTlbViews).
+    settleObjectField(this, 'tlbR', this.tlbRU);
+    settleObjectField(this, 'tlbW', this.tlbWU);
+    settleFields(this.blocks);
+    settleFields(this.code);
     this.reset();
   }
 

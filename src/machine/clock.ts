@@ -12,6 +12,8 @@
  * its next event with a `Timer`. The run loop asks `nextDeadline()` to bound each CPU run.
  */
 
+import { settleFields } from '../cpu/field-reps.ts';
+
 /** Nominal clock: 100 MHz, i.e. one retired instruction = one tick = 10 ns. */
 export const TICKS_PER_SECOND = 100_000_000;
 /** Nanoseconds per tick (exact: TICKS_PER_SECOND divides 1e9). */
@@ -49,7 +51,9 @@ export class Timer {
     readonly name: string,
     readonly callback: (now: number) => void,
     private readonly owner: VirtualClock,
-  ) {}
+  ) {
+    settleFields(this);
+  }
   /** Arm (or re-arm) for absolute tick `deadline`. */
   set(deadline: number): void {
     this.deadline = deadline;
@@ -71,7 +75,10 @@ export class VirtualClock implements Clock {
   onDeadline: ((deadline: number) => void) | null = null;
 
   /** `instructions` returns the CPU's retired-instruction count (exact during bus callbacks). */
-  constructor(private readonly instructions: () => number) {}
+  constructor(private readonly instructions: () => number) {
+    // `skipped` passes 2^30 ticks in a long idle session (field-reps.ts).
+    settleFields(this, ['skipped']);
+  }
 
   now(): number {
     return this.instructions() + this.skipped;

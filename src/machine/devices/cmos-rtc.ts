@@ -13,6 +13,7 @@
  * interrupts raise IRQ 8 through IRQF. Writes to the day-of-week register are ignored (it is
  * computed from the date). Memory-size bytes 0x15–0x18, 0x30–0x31, 0x34–0x35 describe `ramBytes`.
  */
+import { settleFields } from '../../cpu/field-reps.ts';
 import { type Clock, cyclesToTicks, TICKS_PER_SECOND, type Timer, ticksToCycles } from '../clock.ts';
 import type { IoPortBus, PortHandler } from '../io-bus.ts';
 import type { IrqLine } from './irq.ts';
@@ -71,6 +72,7 @@ export class CmosRtc implements PortHandler {
     this.timer = this.clock.createTimer('rtc', () => this.onTimer());
     this.initRam(options.ramBytes);
     this.flagsUpTo = this.clock.now();
+    settleFields(this);
   }
 
   attach(io: IoPortBus): void {

@@ -12,6 +12,8 @@
  * The chip has no idea whether it is a master or a slave except through ICW3 and the `onOutput`
  * callback, which reports changes of its INT pin. `DualPic` wires two of them into a PC.
  */
+
+import { settleFields } from '../../cpu/field-reps.ts';
 export interface PicSnapshot {
   irr: number;
   isr: number;
@@ -58,7 +60,9 @@ export class Pic8259 {
     readonly name: string,
     readonly isMaster: boolean,
     private readonly onOutput: (level: boolean) => void,
-  ) {}
+  ) {
+    settleFields(this);
+  }
 
   /** Power-on state (what ICW1 also does, minus the init sequence). */
   reset(): void {

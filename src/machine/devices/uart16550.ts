@@ -17,6 +17,7 @@
  *   while OUT2 = 1 and not in loopback (where OUT2 is looped internally to DCD instead).
  * - Modem lines from the host side: CTS, DSR and DCD asserted, RI not.
  */
+import { settleFields } from '../../cpu/field-reps.ts';
 import { type Clock, TICKS_PER_SECOND, type Timer } from '../clock.ts';
 import type { IoPortBus, PortHandler } from '../io-bus.ts';
 import type { IrqLine } from './irq.ts';
@@ -101,6 +102,7 @@ export class Uart16550 implements PortHandler {
       if (this.fifoEnabled && this.rx.length > 0) this.timeoutPending = true;
       this.updateIrq();
     });
+    settleFields(this);
   }
 
   attach(io: IoPortBus): void {
