@@ -3,6 +3,10 @@
  * main-thread counters and task trace, the whole-process CPU time of the page's renderer, the GPU
  * process (which composites and, without a GPU, rasterises and runs WebGL in software) and the
  * browser process, pause latency and the Linux boot clock.
+ *
+ * On a shared, loaded machine frame rates swing two-fold from run to run; compare builds in
+ * interleaved pairs, and read the CPU figures (`mainTaskCpuMax`, `mainTasksOver16`, the per-second
+ * CPU columns), which the load hardly moves. PERF_NOMINIFY=1 builds unminified for PERF_PROFILE.
  */
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import type { CDPSession, Page } from '@playwright/test';
