@@ -34,7 +34,9 @@ export interface FrameStats {
   layoutsPerS: number;
   mutationsPerS: number;
   layoutMsPerS: number;
+  /** Frames drawn in the run (up to the guests' own stop); `windowFrames` in the whole window. */
   frames: number;
+  windowFrames: number;
   fps: number;
   p50: number;
   p95: number;
@@ -327,6 +329,7 @@ export async function stopCollecting(page: Page, c: Collecting): Promise<FrameSt
     mutationsPerS: wall > 0 ? raw.mut / wall : 0,
     layoutMsPerS: perS('LayoutDuration') + perS('RecalcStyleDuration'),
     frames: d.length,
+    windowFrames: Math.max(0, raw.t.length - 1),
     fps: span > 0 ? (1000 * d.length) / span : 0,
     p50: q(0.5),
     p95: q(0.95),

@@ -136,7 +136,9 @@ for (const [w, h] of [
     const pause = await pauseLatency(page, true);
     const running = !Number.isNaN(pause);
     const traps = Number(await page.getByTestId('trap-total').getAttribute('data-total'));
-    expect(f.frames).toBeGreaterThan(5);
+    // The page drew frames while this was measured (the run itself may end within a few frames
+    // on a loaded machine: its own figures can rest on few frames, never on none).
+    expect(f.windowFrames).toBeGreaterThan(5);
     expect(traps).toBeGreaterThan(0);
     if (!running) {
       // Batched, not dropped: every VM's console shows its guest's last line once the run ends.
