@@ -67,7 +67,9 @@ export default defineConfig({
   ],
   webServer: [
     {
-      command: `npx vite build && npx vite preview --host 127.0.0.1 --port ${previewPort} --strictPort`,
+      // PERF_NOMINIFY=1: an unminified build, so the perf spec's CPU profiles and traces
+      // (PERF_PROFILE, PERF_TRACE) name React's and our functions.
+      command: `npx vite build${process.env.PERF_NOMINIFY ? ' --minify false' : ''} && npx vite preview --host 127.0.0.1 --port ${previewPort} --strictPort`,
       url: `http://127.0.0.1:${previewPort}`,
       reuseExistingServer: false,
       timeout: 180_000,

@@ -73,6 +73,9 @@ export class Emulator {
   /** Everything each VM printed since the last load, for tests and copy-out. */
   private readonly transcript = new Map<number, string>();
   private queued: FrameUpdate | null = null;
+  /** Register snapshots held for the frame after a running update (see `flush`), and its cancel. */
+  private regsLater: Pick<FrameUpdate, 'regs' | 'vms'> | null = null;
+  private cancelRegsLater: (() => void) | null = null;
   private rafPending = false;
   private lastFlushAt = -1e9;
   /** Console output while the guest runs: per frame, within a budget (serial-batch.ts). */
@@ -270,6 +273,7 @@ export class Emulator {
         return;
       case 'loaded':
         // A new run starts now (a failed load keeps the previous one, so reset only here).
+        this.dropRegsLater();
         this.clearSerial();
         ui.resetRun();
         hostingReset();
@@ -407,14 +411,49 @@ export class Emulator {
     p(m);
   }
 
+  /**
+   * Apply what the worker's frames brought. While the guest runs, the register snapshot (twice a
+   * second) goes to the store one animation frame after the counters and the trap log: the
+   * registers table, the on-CPU marks and the views that follow registers then render in a frame
+   * of their own instead of stretching the counters' frame past a display frame. A stop applies
+   * everything at once, in order.
+   */
   private flush(): void {
     const q = this.queued;
     this.queued = null;
     if (!q) return;
     this.lastFlushAt = performance.now();
+    const held = this.regsLater;
+    if (held) {
+      // Older snapshots first: the diff's base is the snapshot before the latest.
+      this.dropRegsLater();
+      q.regs = [...held.regs, ...q.regs];
+      if (!q.vms && held.vms) q.vms = held.vms;
+    }
     // Keep at most the last few snapshots: the diff only needs the stops and the latest.
     if (q.regs.length > 4) q.regs = q.regs.slice(-4);
+    if (q.status.running && q.regs.length > 0 && !q.regs.some((r) => r.stop)) {
+      this.regsLater = { regs: q.regs, ...(q.vms ? { vms: q.vms } : {}) };
+      const { vms: _vms, ...counters } = q;
+      useUi.getState().applyFrames({ ...counters, regs: [] });
+      this.cancelRegsLater = nextFrame(() => {
+        this.cancelRegsLater = null;
+        const later = this.regsLater;
+        this.regsLater = null;
+        const ui = useUi.getState();
+        if (!later || !ui.status || !ui.stats) return;
+        // The counters as they are now (the same objects: nothing that shows them re-renders).
+        ui.applyFrames({ status: ui.status, stats: ui.stats, trapsGrew: false, ...later });
+      });
+      return;
+    }
     useUi.getState().applyFrames(q);
+  }
+
+  private dropRegsLater(): void {
+    this.cancelRegsLater?.();
+    this.cancelRegsLater = null;
+    this.regsLater = null;
   }
 
   private scheduleFlush(): void {
@@ -434,6 +473,19 @@ export class Emulator {
     if (wait > 0) setTimeout(frame, wait);
     else frame();
   }
+}
+
+/** Run `fn` on the next animation frame (hidden tabs get none: a microtask then); returns a cancel. */
+function nextFrame(fn: () => void): () => void {
+  if (typeof document !== 'undefined' && document.visibilityState === 'hidden') {
+    let live = true;
+    queueMicrotask(() => live && fn());
+    return () => {
+      live = false;
+    };
+  }
+  const id = requestAnimationFrame(fn);
+  return () => cancelAnimationFrame(id);
 }
 
 let instance: Emulator | null = null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetCut, type FrameScheduler, SerialBatcher } from './serial-batch.ts';
+import { budgetCut, type FrameScheduler, fairShares, SerialBatcher } from './serial-batch.ts';
 
 /** A manual clock and frame queue: `tick(ms)` advances time and runs the frames due by then. */
 function harness(budget = 10, intervalMs = 50) {
@@ -99,5 +99,94 @@ describe('SerialBatcher', () => {
     h.tick(0);
     expect(a.writes[0]).toBe('abc');
     expect(a.writes.join('')).toBe(`abc${emoji}def`);
+  });
+});
+
+describe('SerialBatcher: one budget for all terminals', () => {
+  it('shares a frame budget fairly: small outputs whole, bursts split evenly, nothing lost', () => {
+    const h = harness(30);
+    const small = h.sink();
+    const big1 = h.sink();
+    const big2 = h.sink();
+    const b1 = 'A'.repeat(50);
+    const b2 = 'B'.repeat(40);
+    h.b.add(small, 'hi');
+    h.b.add(big1, b1);
+    h.b.add(big2, b2);
+    h.tick(0);
+    // 30 for the frame: 'hi' whole, the 28 left split 14/14 between the two bursts.
+    expect(small.writes).toEqual(['hi']);
+    expect(big1.writes).toEqual(['A'.repeat(14)]);
+    expect(big2.writes).toEqual(['B'.repeat(14)]);
+    let frames = 1;
+    while (h.b.queued > 0) {
+      const before = big1.writes.join('').length + big2.writes.join('').length;
+      h.tick(0);
+      frames++;
+      const after = big1.writes.join('').length + big2.writes.join('').length;
+      expect(after - before).toBeLessThanOrEqual(30);
+      expect(after - before).toBeGreaterThan(0);
+    }
+    expect(big1.writes.join('')).toBe(b1);
+    expect(big2.writes.join('')).toBe(b2);
+    // 92 characters at 30 a frame: four frames, none wasted.
+    expect(frames).toBe(4);
+  });
+
+  it('gives every terminal at least a character a frame, and never half a surrogate pair', () => {
+    const emoji = '\u{1F600}';
+    const h = harness(2);
+    const s = [h.sink(), h.sink(), h.sink()];
+    h.b.add(s[0], `${emoji}x`);
+    h.b.add(s[1], 'yz');
+    h.b.add(s[2], 'w');
+    h.tick(0);
+    expect(s[0].writes).toEqual([emoji]);
+    expect(s[1].writes).toEqual(['y']);
+    expect(s[2].writes).toEqual(['w']);
+    h.tick(0);
+    expect(s[0].writes.join('')).toBe(`${emoji}x`);
+    expect(s[1].writes.join('')).toBe('yz');
+  });
+
+  it('fairShares is max-min fair and never exceeds the budget with room for everyone', () => {
+    const s = fairShares([5, 100, 100], 60);
+    expect(s[0]).toBe(5);
+    expect(s[1] + s[2]).toBe(55);
+    expect(Math.abs(s[1] - s[2])).toBeLessThanOrEqual(1);
+    expect(fairShares([3, 4], 100)).toEqual([3, 4]);
+    expect(fairShares([0, 10], 4)).toEqual([0, 4]);
+  });
+});
+
+describe('SerialBatcher: hand-off rate', () => {
+  it('hands output over every 50 ms to one or two terminals, every 100 ms while three or more print', () => {
+    const h = harness(1000);
+    const s = [h.sink(), h.sink(), h.sink(), h.sink()];
+    // Two terminals printing: 20 Hz.
+    h.b.add(s[0], 'a');
+    h.b.add(s[1], 'b');
+    h.tick(0);
+    h.b.add(s[0], 'c');
+    h.tick(50);
+    expect(s[0].writes).toEqual(['a', 'c']);
+    // Four printing at once: the next hand-off waits 100 ms, and then carries all of it.
+    for (const x of s) h.b.add(x, 'x');
+    h.tick(50);
+    expect(s[3].writes).toEqual(['x']);
+    for (const x of s) h.b.add(x, 'y');
+    h.tick(50);
+    expect(s[3].writes).toEqual(['x']);
+    h.tick(49);
+    expect(s[3].writes).toEqual(['x']);
+    h.tick(1);
+    expect(s[3].writes).toEqual(['x', 'y']);
+    expect(s[0].writes).toEqual(['a', 'c', 'x', 'y']);
+    // Back to one terminal: 20 Hz again after the next hand-off.
+    h.b.add(s[2], 'z');
+    h.tick(100);
+    h.b.add(s[2], 'w');
+    h.tick(50);
+    expect(s[2].writes).toEqual(['x', 'y', 'z', 'w']);
   });
 });
