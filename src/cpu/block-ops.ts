@@ -39,10 +39,15 @@ export const ALU_RI: Op[] = [];
 
 // ---- handlers -------------------------------------------------------------------------------
 
-/** Effective address offset of the memory operand (the interpreter keeps it as an int32 too). */
+/**
+ * Effective address offset of the memory operand (the interpreter keeps it as an int32 too).
+ * Each sum is truncated on its own: `(b + i + d) | 0` let V8 speculate that `b + i` fits an int32
+ * and deoptimize every function it was inlined into (fastLoop too, through LEA) the first time a
+ * kernel address overflowed it. Same value modulo 2^32.
+ */
 export function ea(c: CpuCore, a: Int32Array, k: number): number {
   const z = c.regsZ;
-  return (z[a[k + B]] + (z[a[k + X]] << a[k + SC]) + a[k + DISP]) | 0;
+  return (((z[a[k + B]] + (z[a[k + X]] << a[k + SC])) | 0) + a[k + DISP]) | 0;
 }
 
 export const nop: Op = () => {};
