@@ -57,23 +57,28 @@ export function storeSize(b: Uint8Array): number {
 export function codeSource(vm: Vm, ram: Uint8Array): CodeSource {
   const mem = vm.mem;
   const map = vm.map;
+  const fetchInto = (lin: number, n: number, out: Uint8Array): number => {
+    let k = 0;
+    while (k < n) {
+      const a = (lin + k) >>> 0;
+      if (mem.walk(a, false, false, true) !== true) break;
+      const g = mem.info.gpa;
+      const run = Math.min(n - k, 4096 - (a & 0xfff));
+      // Guest RAM within one page is one run of host RAM: copied straight, without a view over it
+      // (the translator fetches a window per unit, ~18 k per Linux boot); holes read through vm.mem.
+      const h = map.toHost(g);
+      if (h >= 0 && map.toHost((g + run - 1) >>> 0) === h + run - 1)
+        for (let i = 0; i < run; i++) out[k + i] = ram[h + i];
+      else for (let i = 0; i < run; i++) out[k + i] = mem.readPhys8((g + i) >>> 0);
+      k += run;
+    }
+    return k;
+  };
   return {
+    fetchInto,
     fetch(lin: number, n: number): Uint8Array {
       const out = new Uint8Array(n);
-      let k = 0;
-      while (k < n) {
-        const a = (lin + k) >>> 0;
-        if (mem.walk(a, false, false, true) !== true) break;
-        const g = mem.info.gpa;
-        const run = Math.min(n - k, 4096 - (a & 0xfff));
-        // Guest RAM within one page is one run of host RAM: copy it at once (the translator
-        // fetches a window per unit, ~18 k per Linux boot); holes read through vm.mem.
-        const h = map.toHost(g);
-        if (h >= 0 && map.toHost((g + run - 1) >>> 0) === h + run - 1) out.set(ram.subarray(h, h + run), k);
-        else for (let i = 0; i < run; i++) out[k + i] = mem.readPhys8((g + i) >>> 0);
-        k += run;
-      }
-      return out.subarray(0, k);
+      return out.subarray(0, fetchInto(lin, n, out));
     },
     gpa(lin: number): number | null {
       return mem.walk(lin >>> 0, false, false, true) === true ? mem.info.gpa : null;

@@ -15,6 +15,8 @@
  * caller). A flush, or a move of the VMM slot, bumps `gen`; anything older is dead.
  */
 
+import { Listings } from './listing.ts';
+
 export const TC_PAGES = 256;
 /** Page indices inside the VMM slot: 0–31 shadow GDT/LDT (shadow.ts), the area, then the TC. */
 export const AREA_PAGE = 32;
@@ -108,8 +110,9 @@ export interface Unit {
   ident: number;
   rewritten: number;
   guestBytes: number;
-  /** Guest instructions of the unit (disassembly and class) for the UI. */
-  listing: { eip: number; len: number; text: string; rewritten: string }[];
+  /** Its first row and first guest byte in the TC's `listings` (the UI's listing, built on demand). */
+  row0: number;
+  byte0: number;
   /** Times the VMM dispatched into it (lookups, not chained entries). */
   dispatches: number;
   /** TC offset of its entry check for indirect branches (RET lookup table), or -1. */
@@ -170,6 +173,8 @@ export class TranslationCache {
   cellsUsed = 0;
   /** Linear address of TC offset 0 (the VMM sets it whenever the TC is emptied). */
   lin = 0;
+  /** The guest instructions of every unit since the last flush (see `Unit.row0`). */
+  readonly listings = new Listings();
 
   constructor(
     private readonly ram: Uint8Array,
@@ -197,7 +202,8 @@ export class TranslationCache {
       ident: 0,
       rewritten: 0,
       guestBytes: 0,
-      listing: [],
+      row0: this.listings.rows,
+      byte0: this.listings.used,
       dispatches: 0,
       indEntry: -1,
     };
@@ -368,6 +374,7 @@ export class TranslationCache {
     this.units.clear();
     this.sites.clear();
     this.pageUnits.clear();
+    this.listings.clear();
     this.n = 0;
     this.used = 0;
     this.cellsUsed = 0;
