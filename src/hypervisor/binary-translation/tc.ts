@@ -180,7 +180,8 @@ export class TranslationCache {
     private readonly ram: Uint8Array,
     /** Host frames of the TC pages, in order. */
     readonly frames: number[],
-    private readonly codeWritten: (host: number, len: number) => void,
+    /** Told of every write into TC code (the CPU drops what it decoded there). An object, not a closure: a stable call target. */
+    private readonly code: { codeWritten(host: number, len: number): void },
     /** Host frames of the chaining cells (CELL_PAGES). */
     readonly cellFrames: number[] = [],
   ) {}
@@ -221,7 +222,7 @@ export class TranslationCache {
       const h = this.host(off + i);
       const n = Math.min(bytes.length - i, 4096 - ((off + i) & 0xfff));
       for (let k = 0; k < n; k++) this.ram[h + k] = bytes[i + k];
-      this.codeWritten(h, n);
+      this.code.codeWritten(h, n);
       i += n;
     }
   }
