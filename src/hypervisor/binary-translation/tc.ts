@@ -143,7 +143,7 @@ export class TranslationCache {
   /** Bumped whenever a unit dies or the TC is flushed (a saved TC address may be stale). */
   epoch = 0;
   units = new Map<number, Unit>();
-  sites = new Map<number, Site>();
+  readonly sites = new SiteTable(TC_PAGES * 4096);
   pageUnits = new Map<number, Set<Unit>>();
   private starts = new Int32Array(4096);
   private guests = new Int32Array(4096);
@@ -390,5 +390,60 @@ export class TranslationCache {
   isCodePage(page: number): boolean {
     const s = this.pageUnits.get(page);
     return s !== undefined && s.size > 0;
+  }
+}
+
+/**
+ * TC offset → callout site, for the VMM's lookup on every callout. A typed-array index over the
+ * TC's bytes (two bytes per slot: a site is a 2-byte `int 0xBB`), not a Map: a Map of the ~50 k
+ * sites of a Linux boot, grown one entry at a time, cost more than 1 µs per entry (its growing
+ * tables were copied again by every young-generation collection) — more than the translation it
+ * served.
+ */
+export class SiteTable {
+  /** Slot (offset >> 1) → 1 + index in `list`, or 0. */
+  private readonly ix: Int32Array;
+  /** The TC offset of each listed site (two offsets share a slot; only one can be a site). */
+  private offs = new Int32Array(4096);
+  private list: Site[] = [];
+
+  constructor(tcBytes: number) {
+    this.ix = new Int32Array(tcBytes >>> 1);
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  get(off: number): Site | undefined {
+    const i = this.ix[off >>> 1];
+    if (i === undefined || i === 0 || this.offs[i - 1] !== off) return undefined;
+    return this.list[i - 1];
+  }
+
+  set(off: number, site: Site): void {
+    const i = this.ix[off >>> 1];
+    if (i !== 0 && this.offs[i - 1] === off) {
+      this.list[i - 1] = site;
+      return;
+    }
+    const n = this.list.length;
+    if (n === this.offs.length) {
+      const o = new Int32Array(n * 2);
+      o.set(this.offs);
+      this.offs = o;
+    }
+    this.offs[n] = off;
+    this.list.push(site);
+    this.ix[off >>> 1] = n + 1;
+  }
+
+  clear(): void {
+    this.ix.fill(0);
+    this.list = [];
+  }
+
+  values(): readonly Site[] {
+    return this.list;
   }
 }
