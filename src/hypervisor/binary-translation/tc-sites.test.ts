@@ -41,7 +41,7 @@ describe('SiteTable', () => {
   it('grows past its first capacity and forgets everything on clear', () => {
     const t = new SiteTable(1 << 20);
     const all = Array.from({ length: 10_000 }, (_, i) => site(i));
-    all.forEach((s, i) => t.set(i * 2 + 6, s));
+    for (let i = 0; i < all.length; i++) t.set(i * 2 + 6, all[i]);
     expect(t.get(6)).toBe(all[0]);
     expect(t.get(9_999 * 2 + 6)).toBe(all[9_999]);
     t.clear();
