@@ -7,7 +7,7 @@ import { DeprivilegedVmm } from '../vmm/deprivileged.ts';
 import type { SlotGuard } from '../vmm/slot-guard.ts';
 import type { Vm } from '../vmm/vm.ts';
 import type { Vmm } from '../vmm/vmm.ts';
-import { type BtState, codeSource } from './state.ts';
+import { type BtState, GuestCode } from './state.ts';
 import {
   AREA_FADJ,
   AREA_GSSEL,
@@ -60,7 +60,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         cells.push(f);
         vm.shadow.mapVmmPage(CELL_PAGE + i, f, false);
       }
-      const tc = new TranslationCache(ram, frames, (h, n) => this.cpu.codeWritten(h, n), cells);
+      const tc = new TranslationCache(ram, frames, this.cpu, cells);
       const prev = vm.mem.onWrite;
       vm.mem.onWrite = (h, n) => {
         prev?.(h, n);
@@ -73,7 +73,7 @@ export abstract class BtAreaVmm extends DeprivilegedVmm {
         base: vm.shadow.vmmBase,
         lastVif: 0,
         protectedPages: new Set(),
-        src: codeSource(vm, ram),
+        src: new GuestCode(vm, ram),
         stats: { indirect: 0, exits: 0, transient: 0, invalidations: 0, adaptiveStores: 0, adaptiveHits: 0 },
         hot: new Map(),
         retSites: new Set(),

@@ -92,7 +92,9 @@ export interface Classified {
   opsz16: boolean;
 }
 
-const PREFIX = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
+/** Prefix bytes (1 = a prefix), as a table: the translator tests every byte of every instruction. */
+const PREFIX = new Uint8Array(256);
+for (const x of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PREFIX[x] = 1;
 
 // Helpers at module level: closures made per call cost an allocation (and a name) each time.
 const rel8 = (b: Uint8Array, p: number, next: number) => (next + ((b[p + 1] << 24) >> 24)) >>> 0;
@@ -108,45 +110,59 @@ function set(r: Classified, cls: Cls, co: number, op: number): Classified {
 }
 const priv = (r: Classified, op: number) => set(r, Cls.Callout, Co.Privileged, op);
 
-/** Classify the instruction at the start of `b` (guest bytes at guest EIP `eip`; 32-bit code). */
-export function classify(b: Uint8Array, eip: number): Classified | null {
-  if (b.length === 0) return null;
+/** The answer of `classify`: one object, overwritten by each call (the translator calls it per guest instruction). */
+const r: Classified = { len: 0, cls: Cls.Ident, co: 0, op: 0, target: 0, opAt: 0, text: '', opsz16: false };
+
+/**
+ * Classify the instruction at `b[at]` (guest bytes at guest EIP `eip`, at most `avail` of them
+ * readable; 32-bit code). The result is valid until the next call.
+ */
+export function classify(
+  b: Uint8Array,
+  eip: number,
+  at = 0,
+  avail: number = Math.min(15, b.length - at),
+): Classified | null {
+  if (avail <= 0) return null;
   // The block cache's pre-decoder gives the length of everything it runs natively (most kernel
   // code) without building text; the disassembler covers the rest (system instructions, x87, …).
-  let d: { text: string; length: number };
-  const pd = predecode(b, 0, eip, b.length, 0xffffffff);
-  if (pd !== null) d = { text: '', length: pd.len };
+  const pd = predecode(b, at, eip, avail, 0xffffffff);
+  let len: number;
+  let text = '';
+  if (pd !== null) len = pd.len;
   else {
+    let d: { text: string; length: number };
     try {
-      d = disassemble(b, 0, 32, eip);
+      d = disassemble(at === 0 && avail === b.length ? b : b.subarray(at, at + avail), 0, 32, eip);
     } catch {
       return null;
     }
     if (d.text === '(truncated)') return null;
+    len = d.length;
+    text = d.text;
   }
-  const r: Classified = {
-    len: d.length,
-    cls: Cls.Ident,
-    co: 0,
-    op: 0,
-    target: 0,
-    opAt: 0,
-    text: d.text,
-    opsz16: false,
-  };
-  if (d.text === '(bad)') {
+  r.len = len;
+  r.cls = Cls.Ident;
+  r.co = 0;
+  r.op = 0;
+  r.target = 0;
+  r.opAt = 0;
+  r.text = text;
+  r.opsz16 = false;
+  if (text === '(bad)') {
     r.cls = Cls.Bad;
-    r.len = Math.max(1, d.length);
+    r.len = Math.max(1, len);
     return r;
   }
-  let p = 0;
+  let p = at;
+  const end = at + avail;
   let gsOrCs = 0;
-  while (p < b.length && PREFIX.has(b[p])) {
+  while (p < end && PREFIX[b[p]] === 1) {
     if (b[p] === 0x66) r.opsz16 = true;
     else if (b[p] === 0x65 || b[p] === 0x2e) gsOrCs = b[p];
     p++;
   }
-  r.opAt = p;
+  r.opAt = p - at;
   const o = b[p];
   const next = (eip + r.len) | 0;
   if (gsOrCs !== 0 && overrideMatters(b, p, gsOrCs))
@@ -345,7 +361,7 @@ export function textOf(bytes: Uint8Array, eip: number): string {
  */
 export function adaptableStore(b: Uint8Array): boolean {
   let p = 0;
-  while (p < b.length && PREFIX.has(b[p])) p++;
+  while (p < b.length && PREFIX[b[p]] === 1) p++;
   let o = b[p];
   const two = o === 0x0f;
   if (two) o = b[++p];

@@ -57,8 +57,8 @@ export abstract class BtCoherence extends BtAreaVmm {
       (this.tcLinear(vm) + u.start) >>> 0,
       eip,
     );
-    const first = vm.mem.fetch(eip, u.listing[0]?.len ?? 1);
-    this.vmm.log.setInstruction(first, 0, first.length);
+    // The first instruction's bytes, as just translated (the guest's own memory: coherence).
+    this.vmm.log.setInstruction(tc.listings.bytes, u.byte0, tc.listings.len(u, 0));
     return u;
   }
 
@@ -174,7 +174,7 @@ export abstract class BtCoherence extends BtAreaVmm {
     b.adaptive.add(eip);
     b.hot.delete(eip);
     // Its units go; the next translation brackets the store with the callouts.
-    for (const u of [...b.tc.units.values()]) if (u.listing.some((l) => l.eip === eip)) b.tc.kill(u);
+    for (const u of [...b.tc.units.values()]) if (b.tc.listings.has(u, eip)) b.tc.kill(u);
     this.vmm.record(
       vm,
       TrapKind.AdaptiveRetranslation,
@@ -243,12 +243,15 @@ export abstract class BtCoherence extends BtAreaVmm {
     const s = b.tc.pageUnits.get(page);
     if (!s) return false;
     for (const u of s) {
-      for (const l of u.listing) {
+      let eip = u.guestEip;
+      for (let i = 0; i < u.insns; i++) {
+        const len = b.tc.listings.len(u, i);
         let g: number | null;
-        if (((l.eip ^ u.guestEip) & ~0xfff) === 0) g = u.gpa + (l.eip - u.guestEip);
-        else g = b.src.gpa(l.eip);
-        if (g === null || (g + l.len - 1) >>> 12 !== g >>> 12) return true; // unsure: say yes
-        if (g < gpa + n && gpa < g + l.len) return true;
+        if (((eip ^ u.guestEip) & ~0xfff) === 0) g = u.gpa + (eip - u.guestEip);
+        else g = b.src.gpa(eip);
+        if (g === null || (g + len - 1) >>> 12 !== g >>> 12) return true; // unsure: say yes
+        if (g < gpa + n && gpa < g + len) return true;
+        eip = (eip + len) >>> 0;
       }
     }
     return false;

@@ -48,8 +48,18 @@ describe('translation info: trapdemo under binary translation', () => {
         expect(i.text).toBe(disassemble(Uint8Array.from(i.bytes), 0, 32, i.addr).text);
       }
       expect(u.rows.map((r) => [r.eip, r.text, r.rewritten])).toEqual(
-        unit.listing.map((l) => [l.eip, l.text, l.rewritten]),
+        tc.listings.rowsOf(unit).map((l) => [l.eip, l.text, l.rewritten]),
       );
+      // The listing is rebuilt on demand from the guest bytes kept at translation: contiguous guest
+      // code from the unit's EIP, each row the disassembly of exactly its own bytes.
+      let eip = u.guestEip;
+      for (const r of u.rows) {
+        expect(r.eip).toBe(eip);
+        expect(r.text).toBe(disassemble(Uint8Array.from(r.bytes), 0, 32, r.eip).text);
+        expect(disassemble(Uint8Array.from(r.bytes), 0, 32, r.eip).length).toBe(r.bytes.length);
+        eip = (eip + r.bytes.length) >>> 0;
+      }
+      expect(u.rows.reduce((n, r) => n + r.bytes.length, 0)).toBe(unit.guestBytes);
       for (const r of u.rows) {
         expect(r.tc.length).toBeGreaterThan(0);
         if (r.rewritten === '') {

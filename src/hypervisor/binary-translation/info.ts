@@ -99,7 +99,7 @@ export function unitView(
   /** Callout counts by guest EIP for this unit (see calloutCounts). */
   counts: Map<number, number> = calloutCounts(tc).get(u) ?? new Map(),
 ): TranslationUnitView {
-  const rows: TranslationRowView[] = u.listing.map((l) => ({
+  const rows: TranslationRowView[] = tc.listings.rowsOf(u).map((l) => ({
     eip: l.eip,
     bytes: guestBytes(l.eip, l.len),
     text: l.text,

@@ -4,6 +4,7 @@
  *   RECORDS=1 npx tsx src/hypervisor/binary-translation/perf-bt-linux.ts  # + the log by reason (interpreter
  *                                      # runs by what brought them there, 13/12/bb, and their bytes)
  *   WARM=1 PROF=/tmp/bt.cpuprofile npx tsx …   # boot twice, measure (and profile) the second
+ *   WARM=1 HEAP=/tmp/bt.heapprofile npx tsx …  # …or sample its allocations, collected objects included
  * Prints instructions, CPU seconds, translations, callouts by reason, interpreter runs and the
  * instructions they performed, and a hash of the trap log (the same guest gives the same log).
  */
@@ -40,20 +41,29 @@ function boot() {
   return r;
 }
 if (process.env.WARM) boot();
-const session = process.env.PROF ? new Session() : null;
+const session = process.env.PROF || process.env.HEAP ? new Session() : null;
 const post = (m: string, p?: object) =>
   new Promise<unknown>((ok, no) => session?.post(m, p ?? {}, (e, v) => (e ? no(e) : ok(v))));
 if (session) {
   session.connect();
-  await post('Profiler.enable');
-  await post('Profiler.start');
+  if (process.env.PROF) {
+    await post('Profiler.enable');
+    await post('Profiler.start');
+  } else
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
 }
 const t0 = process.cpuUsage();
 const r = boot();
 const cpu = process.cpuUsage(t0);
 if (session) {
-  const { profile } = (await post('Profiler.stop')) as { profile: object };
-  writeFileSync(process.env.PROF as string, JSON.stringify(profile));
+  const { profile } = (await post(process.env.PROF ? 'Profiler.stop' : 'HeapProfiler.stopSampling')) as {
+    profile: object;
+  };
+  writeFileSync((process.env.PROF ?? process.env.HEAP) as string, JSON.stringify(profile));
 }
 const bt = r.technique;
 const b = bt.bt[0];

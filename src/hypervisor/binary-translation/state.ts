@@ -1,4 +1,6 @@
 /** Per-VM binary-translation state and the guest-code source the translator reads through. */
+import type { GuestMemory } from '../vmm/guest-mem.ts';
+import type { GuestMemoryMap } from '../vmm/memory-map.ts';
 import type { Vm } from '../vmm/vm.ts';
 import type { TranslationCache } from './tc.ts';
 import type { CodeSource } from './translator.ts';
@@ -52,35 +54,51 @@ export function storeSize(b: Uint8Array): number {
 
 /**
  * Guest kernel code as the guest would fetch it: through its own page tables, supervisor. `ram`:
- * the host RAM the VM's guest-physical memory lives in (vm.map gives host addresses in it).
+ * the host RAM the VM's guest-physical memory lives in (vm.map gives host addresses in it). A class,
+ * not closures: the translator calls it for every unit, and closures made per VM would be new call
+ * targets for its optimized code in every new session (a deoptimization and a recompile each).
  */
-export function codeSource(vm: Vm, ram: Uint8Array): CodeSource {
-  const mem = vm.mem;
-  const map = vm.map;
-  return {
-    fetch(lin: number, n: number): Uint8Array {
-      const out = new Uint8Array(n);
-      let k = 0;
-      while (k < n) {
-        const a = (lin + k) >>> 0;
-        if (mem.walk(a, false, false, true) !== true) break;
-        const g = mem.info.gpa;
-        const run = Math.min(n - k, 4096 - (a & 0xfff));
-        // Guest RAM within one page is one run of host RAM: copy it at once (the translator
-        // fetches a window per unit, ~18 k per Linux boot); holes read through vm.mem.
-        const h = map.toHost(g);
-        if (h >= 0 && map.toHost((g + run - 1) >>> 0) === h + run - 1) out.set(ram.subarray(h, h + run), k);
-        else for (let i = 0; i < run; i++) out[k + i] = mem.readPhys8((g + i) >>> 0);
-        k += run;
-      }
-      return out.subarray(0, k);
-    },
-    gpa(lin: number): number | null {
-      return mem.walk(lin >>> 0, false, false, true) === true ? mem.info.gpa : null;
-    },
-    faultCode(lin: number): number {
-      const r = mem.walk(lin >>> 0, false, false, false);
-      return r === true ? 0 : r;
-    },
-  };
+export class GuestCode implements CodeSource {
+  private readonly mem: GuestMemory;
+  private readonly map: GuestMemoryMap;
+  constructor(
+    vm: Vm,
+    private readonly ram: Uint8Array,
+  ) {
+    this.mem = vm.mem;
+    this.map = vm.map;
+  }
+
+  fetchInto(lin: number, n: number, out: Uint8Array): number {
+    const { mem, map, ram } = this;
+    let k = 0;
+    while (k < n) {
+      const a = (lin + k) >>> 0;
+      if (mem.walk(a, false, false, true) !== true) break;
+      const g = mem.info.gpa;
+      const run = Math.min(n - k, 4096 - (a & 0xfff));
+      // Guest RAM within one page is one run of host RAM: copied straight, without a view over it
+      // (the translator fetches a window per unit, ~18 k per Linux boot); holes read through vm.mem.
+      const h = map.toHost(g);
+      if (h >= 0 && map.toHost((g + run - 1) >>> 0) === h + run - 1)
+        for (let i = 0; i < run; i++) out[k + i] = ram[h + i];
+      else for (let i = 0; i < run; i++) out[k + i] = mem.readPhys8((g + i) >>> 0);
+      k += run;
+    }
+    return k;
+  }
+
+  fetch(lin: number, n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    return out.subarray(0, this.fetchInto(lin, n, out));
+  }
+
+  gpa(lin: number): number | null {
+    return this.mem.walk(lin >>> 0, false, false, true) === true ? this.mem.info.gpa : null;
+  }
+
+  faultCode(lin: number): number {
+    const r = this.mem.walk(lin >>> 0, false, false, false);
+    return r === true ? 0 : r;
+  }
 }

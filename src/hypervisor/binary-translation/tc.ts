@@ -15,6 +15,8 @@
  * caller). A flush, or a move of the VMM slot, bumps `gen`; anything older is dead.
  */
 
+import { Listings } from './listing.ts';
+
 export const TC_PAGES = 256;
 /** Page indices inside the VMM slot: 0–31 shadow GDT/LDT (shadow.ts), the area, then the TC. */
 export const AREA_PAGE = 32;
@@ -108,8 +110,9 @@ export interface Unit {
   ident: number;
   rewritten: number;
   guestBytes: number;
-  /** Guest instructions of the unit (disassembly and class) for the UI. */
-  listing: { eip: number; len: number; text: string; rewritten: string }[];
+  /** Its first row and first guest byte in the TC's `listings` (the UI's listing, built on demand). */
+  row0: number;
+  byte0: number;
   /** Times the VMM dispatched into it (lookups, not chained entries). */
   dispatches: number;
   /** TC offset of its entry check for indirect branches (RET lookup table), or -1. */
@@ -140,7 +143,7 @@ export class TranslationCache {
   /** Bumped whenever a unit dies or the TC is flushed (a saved TC address may be stale). */
   epoch = 0;
   units = new Map<number, Unit>();
-  sites = new Map<number, Site>();
+  readonly sites = new SiteTable(TC_PAGES * 4096);
   pageUnits = new Map<number, Set<Unit>>();
   private starts = new Int32Array(4096);
   private guests = new Int32Array(4096);
@@ -170,12 +173,15 @@ export class TranslationCache {
   cellsUsed = 0;
   /** Linear address of TC offset 0 (the VMM sets it whenever the TC is emptied). */
   lin = 0;
+  /** The guest instructions of every unit since the last flush (see `Unit.row0`). */
+  readonly listings = new Listings();
 
   constructor(
     private readonly ram: Uint8Array,
     /** Host frames of the TC pages, in order. */
     readonly frames: number[],
-    private readonly codeWritten: (host: number, len: number) => void,
+    /** Told of every write into TC code (the CPU drops what it decoded there). An object, not a closure: a stable call target. */
+    private readonly code: { codeWritten(host: number, len: number): void },
     /** Host frames of the chaining cells (CELL_PAGES). */
     readonly cellFrames: number[] = [],
   ) {}
@@ -197,7 +203,8 @@ export class TranslationCache {
       ident: 0,
       rewritten: 0,
       guestBytes: 0,
-      listing: [],
+      row0: this.listings.rows,
+      byte0: this.listings.used,
       dispatches: 0,
       indEntry: -1,
     };
@@ -215,7 +222,7 @@ export class TranslationCache {
       const h = this.host(off + i);
       const n = Math.min(bytes.length - i, 4096 - ((off + i) & 0xfff));
       for (let k = 0; k < n; k++) this.ram[h + k] = bytes[i + k];
-      this.codeWritten(h, n);
+      this.code.codeWritten(h, n);
       i += n;
     }
   }
@@ -368,6 +375,7 @@ export class TranslationCache {
     this.units.clear();
     this.sites.clear();
     this.pageUnits.clear();
+    this.listings.clear();
     this.n = 0;
     this.used = 0;
     this.cellsUsed = 0;
@@ -382,5 +390,60 @@ export class TranslationCache {
   isCodePage(page: number): boolean {
     const s = this.pageUnits.get(page);
     return s !== undefined && s.size > 0;
+  }
+}
+
+/**
+ * TC offset → callout site, for the VMM's lookup on every callout. A typed-array index over the
+ * TC's bytes (two bytes per slot: a site is a 2-byte `int 0xBB`), not a Map: a Map of the ~50 k
+ * sites of a Linux boot, grown one entry at a time, cost more than 1 µs per entry (its growing
+ * tables were copied again by every young-generation collection) — more than the translation it
+ * served.
+ */
+export class SiteTable {
+  /** Slot (offset >> 1) → 1 + index in `list`, or 0. */
+  private readonly ix: Int32Array;
+  /** The TC offset of each listed site (two offsets share a slot; only one can be a site). */
+  private offs = new Int32Array(4096);
+  private list: Site[] = [];
+
+  constructor(tcBytes: number) {
+    this.ix = new Int32Array(tcBytes >>> 1);
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  get(off: number): Site | undefined {
+    const i = this.ix[off >>> 1];
+    if (i === undefined || i === 0 || this.offs[i - 1] !== off) return undefined;
+    return this.list[i - 1];
+  }
+
+  set(off: number, site: Site): void {
+    const i = this.ix[off >>> 1];
+    if (i !== 0 && this.offs[i - 1] === off) {
+      this.list[i - 1] = site;
+      return;
+    }
+    const n = this.list.length;
+    if (n === this.offs.length) {
+      const o = new Int32Array(n * 2);
+      o.set(this.offs);
+      this.offs = o;
+    }
+    this.offs[n] = off;
+    this.list.push(site);
+    this.ix[off >>> 1] = n + 1;
+  }
+
+  clear(): void {
+    this.ix.fill(0);
+    this.list = [];
+  }
+
+  values(): readonly Site[] {
+    return this.list;
   }
 }

@@ -34,7 +34,8 @@
  */
 import { GuestPageFault } from '../vmm/guest-mem.ts';
 import { TrapOp } from '../vmm/trap-log.ts';
-import { Cls, Co, classify, textOf } from './classify.ts';
+import { type Classified, Cls, Co, classify } from './classify.ts';
+import { How } from './listing.ts';
 import {
   AREA_FADJ,
   AREA_GSSEL,
@@ -66,19 +67,21 @@ export const MAX_UNIT_EXITS = 16;
 export interface CodeSource {
   /** Up to `n` bytes at guest-linear `lin`, stopping at the first unmapped byte. */
   fetch(lin: number, n: number): Uint8Array;
+  /** The same into `out` from index 0 (no allocation); returns how many bytes were fetched. */
+  fetchInto(lin: number, n: number, out: Uint8Array): number;
   /** Guest-physical address of `lin`, or the #PF error code (as ~code) when the fetch would fault. */
   gpa(lin: number): number | null;
   /** Error code of a supervisor fetch fault at `lin`. */
   faultCode(lin: number): number;
 }
 
-const REWRITE_NAMES: Record<number, string> = {
-  [Cls.Cli]: 'inline: clear the virtual IF',
-  [Cls.Jcc]: 'jcc → successor',
-  [Cls.Jmp]: 'jmp → successor',
-  [Cls.Call]: 'push guest return EIP; jmp → successor',
-  [Cls.Loop]: 'loop with re-targeted exits',
-};
+/** The listing's `rewritten` column by class, where the case below does not name it itself. */
+const CLS_HOW: number[] = [];
+CLS_HOW[Cls.Cli] = How.Cli;
+CLS_HOW[Cls.Jcc] = How.Jcc;
+CLS_HOW[Cls.Jmp] = How.Jmp;
+CLS_HOW[Cls.Call] = How.Call;
+CLS_HOW[Cls.Loop] = How.Loop;
 
 // The unit being written. Translation is not re-entrant, so its state lives here rather than in
 // closures made per unit (the translator runs ~20 k times per Linux boot: allocation matters).
@@ -101,6 +104,10 @@ const pendViaCell: boolean[] = [];
 const direct: Exit[] = [];
 const pages: number[] = [];
 
+/** The guest code window being translated (`winN` bytes fetched at `winAt`): no view is made per instruction. */
+const win = new Uint8Array(WINDOW);
+let winN = 0;
+
 const NO_BYTES = new Uint8Array(0);
 const pos = () => base_ + bn;
 function emit(a: number, b = -1, c = -1, d = -1): void {
@@ -109,9 +116,10 @@ function emit(a: number, b = -1, c = -1, d = -1): void {
   if (c >= 0) buf[bn++] = c;
   if (d >= 0) buf[bn++] = d;
 }
-function emitIns(ins: Uint8Array): void {
-  buf.set(ins, bn);
-  bn += ins.length;
+/** Copy `n` guest bytes of the window from `at`. */
+function emitWin(at: number, n: number): void {
+  for (let i = 0; i < n; i++) buf[bn + i] = win[at + i];
+  bn += n;
 }
 function emit32(v: number): void {
   buf[bn] = v;
@@ -172,25 +180,27 @@ function jmpExit(target: number): void {
   tc_.mapInsn(pos(), target, true);
   jmpTo(target);
 }
+/** A callout site for the guest instruction of `len` bytes at window index `at`. */
 function site(
   co: number,
   op: number,
   guest: number,
-  bytes: Uint8Array,
+  at: number,
+  len: number,
   ends: boolean,
   kind: number = Map_.Exact,
 ): void {
-  const at = pos();
-  tc_.mapInsn(at, guest, kind);
+  const here = pos();
+  tc_.mapInsn(here, guest, kind);
   emit(0xcd, CALLOUT_VECTOR);
-  tc_.sites.set(at, {
+  tc_.sites.set(here, {
     co,
     op,
     guestEip: guest,
-    len: bytes.length,
+    len,
     resume: pos(),
     ends,
-    bytes: bytes.slice(),
+    bytes: win.slice(at, at + len),
     unit: u_,
     exit: null,
     count: 0,
@@ -220,24 +230,6 @@ function lookup(): void {
   emit(0x0f, 0xb7, 0xc9); // movzx ecx, cx
   emit(VMM_SEG, 0xff, 0x24, 0x8d);
   emit32(tableLin_); // jmp gs:[table + ecx*4]
-}
-
-/** A guest instruction of a unit's listing; its text is disassembled only when the UI asks. */
-class ListingRow {
-  private text_: string;
-  constructor(
-    readonly eip: number,
-    readonly len: number,
-    text: string,
-    private readonly copy: Uint8Array | null,
-    readonly rewritten: string,
-  ) {
-    this.text_ = text;
-  }
-  get text(): string {
-    if (this.text_ === '' && this.copy) this.text_ = textOf(this.copy, this.eip);
-    return this.text_;
-  }
 }
 
 /**
@@ -296,23 +288,26 @@ export function translateUnit(
 
   let cur = eip >>> 0;
   let ended = false;
-  let win: Uint8Array | null = null;
   let winAt = cur;
+  winN = -1;
+  const rows = tc.listings;
   let lastPage = -1;
   /** The previous instruction was STI: this one runs in its interrupt shadow (SDM Vol.2 STI). */
   let afterSti = false;
   for (let n = 0; (n < maxInsns || afterSti) && !ended; n++) {
     // One fetch (a guest page walk or two) serves several instructions.
-    if (win === null || (cur - winAt + 15 > win.length && win.length === WINDOW)) {
+    if (winN < 0 || (((cur - winAt) >>> 0) + 15 > winN && winN === WINDOW)) {
       winAt = cur;
-      win = src.fetch(cur, WINDOW);
+      winN = src.fetchInto(cur, WINDOW, win);
     }
-    const bytes = win.subarray(cur - winAt, cur - winAt + 15);
-    const c = bytes.length > 0 ? classify(bytes, cur) : null;
-    if (c === null || c.len > bytes.length) {
+    // The instruction's bytes are win[at, at + c.len): classify, copy and list them from there.
+    const at = (cur - winAt) >>> 0;
+    const avail = Math.min(15, winN - at);
+    const c = avail > 0 ? classify(win, cur, at, avail) : null;
+    if (c === null || c.len > avail) {
       if (n === 0) {
         // The first instruction runs off into an unmapped page: the guest's own fetch fault.
-        const miss = (cur + bytes.length) >>> 0;
+        const miss = (cur + Math.max(0, avail)) >>> 0;
         throw new GuestPageFault(miss, src.faultCode(miss));
       }
       break; // translated up to here; the next unit faults for itself when reached
@@ -327,34 +322,34 @@ export function translateUnit(
       addPage(src.gpa(last));
     }
     const next = (cur + c.len) >>> 0;
-    const ins = bytes.subarray(0, c.len);
-    let how = '';
+    const len = c.len;
+    const text = c.text;
+    let how: number = How.Ident;
     const shadowed = afterSti;
     afterSti = false;
     const map0 = tc.mapped;
-    const inline = inlineKind(c, ins, tc.missStub >= 0);
+    const inline = inlineKind(c, at, tc.missStub >= 0);
     u.insns++;
-    u.guestBytes += c.len;
+    u.guestBytes += len;
     switch (c.cls) {
       case Cls.Ident:
         if (adaptive?.has(cur)) {
           // Adaptive translation: the VMM opens the store's page, the store runs, the VMM closes it.
-          site(Co.StoreOpen, 0, cur, ins, false);
+          site(Co.StoreOpen, 0, cur, at, len, false);
           tc.mapInsn(pos(), cur, Map_.Precise);
-          emitIns(ins);
-          site(Co.StoreClose, 0, next, ins, false, Map_.Mid);
-          u.rewritten++;
-          how = 'adaptive: a callout opens the page for the store';
+          emitWin(at, len);
+          site(Co.StoreClose, 0, next, at, len, false, Map_.Mid);
+          u.rewritten++; // listed as IDENT: the guest's store itself runs unchanged
           break;
         }
         tc.mapInsn(pos(), cur, true);
-        emitIns(ins);
+        emitWin(at, len);
         u.ident++;
         break;
       case Cls.Bad:
         // Undecodable: the CPU raises #UD on the very same bytes, at the guest EIP.
         tc.mapInsn(pos(), cur, true);
-        emitIns(ins);
+        emitWin(at, len);
         u.ident++;
         ended = true;
         break;
@@ -366,8 +361,8 @@ export function translateUnit(
         u.rewritten++;
         break;
       case Cls.Jcc: {
-        const op = ins[c.opAt];
-        const cc = op === 0x0f ? ins[c.opAt + 1] & 0xf : op & 0xf;
+        const op = win[at + c.opAt];
+        const cc = op === 0x0f ? win[at + c.opAt + 1] & 0xf : op & 0xf;
         tc.mapInsn(pos(), cur, true);
         emit(0x0f, 0x80 | cc);
         branchRel32(c.target);
@@ -395,8 +390,12 @@ export function translateUnit(
       case Cls.Loop: {
         tc.mapInsn(pos(), cur, true);
         // Keep the address-size prefix (JCXZ vs JECXZ, CX vs ECX), drop any others.
-        if (ins.subarray(0, c.opAt).includes(0x67)) emit(0x67);
-        emit(ins[c.opAt], 2); // taken → +2
+        for (let k = 0; k < c.opAt; k++)
+          if (win[at + k] === 0x67) {
+            emit(0x67);
+            break;
+          }
+        emit(win[at + c.opAt], 2); // taken → +2
         tc.mapInsn(pos(), next, true);
         const over = jump8(0xeb); // not taken → the fall-through jump
         jmpExit(c.target);
@@ -416,9 +415,9 @@ export function translateUnit(
           tc.mapInsn(pos(), cur, true);
           toArea(AREA_SCR); // mov gs:[scr], ecx
           tc.mapInsn(pos(), cur, Map_.Precise);
-          for (let k = 0; k < c.opAt; k++) emit(ins[k]); // segment / address-size prefixes
-          emit(0x8b, (ins[c.opAt + 1] & 0xc7) | 0x08);
-          emitIns(ins.subarray(c.opAt + 2)); // mov ecx, r/m32
+          emitWin(at, c.opAt); // segment / address-size prefixes
+          emit(0x8b, (win[at + c.opAt + 1] & 0xc7) | 0x08);
+          emitWin(at + c.opAt + 2, len - c.opAt - 2); // mov ecx, r/m32
           tc.mapInsn(pos(), cur, Map_.Mid);
           if (call) {
             toArea(AREA_TARGET);
@@ -432,7 +431,7 @@ export function translateUnit(
           }
           lookup();
           u.rewritten++;
-          how = 'inline lookup';
+          how = How.Lookup;
           ended = true;
           break;
         }
@@ -446,9 +445,9 @@ export function translateUnit(
           tc.mapInsn(pos(), cur, true); // the POP is the only instruction that can fault
           emit(0x59); // pop ecx
           tc.mapInsn(pos(), cur, false);
-          if (ins[0] === 0xc2) {
+          if (win[at] === 0xc2) {
             emit(0x8d, 0xa4, 0x24); // lea esp, [esp + imm16]
-            emit32(ins[1] | (ins[2] << 8));
+            emit32(win[at + 1] | (win[at + 2] << 8));
           }
           emit(VMM_SEG, 0x89, 0x0d);
           emit32((areaLin + AREA_TARGET) >>> 0); // mov gs:[target], ecx
@@ -456,11 +455,11 @@ export function translateUnit(
           emit(VMM_SEG, 0xff, 0x24, 0x8d);
           emit32(tableLin); // jmp gs:[table + ecx*4]
           u.rewritten++;
-          how = 'inline lookup';
+          how = How.Lookup;
           ended = true;
           break;
         }
-        site(c.co, c.op, cur, ins, true);
+        site(c.co, c.op, cur, at, len, true);
         if (c.co === Co.Iret) {
           // A return to guest ring 3 continues here: a real IRET (its faults are the guest's).
           tc.mapInsn(pos(), cur, true);
@@ -468,10 +467,10 @@ export function translateUnit(
         } else if (c.op === TrapOp.FAR_RET) {
           // Likewise a far RET to an outer ring (after a call gate from user mode): the guest's RETF.
           tc.mapInsn(pos(), cur, true);
-          emitIns(ins);
+          emitWin(at, len);
         }
         u.rewritten++;
-        how = 'callout';
+        how = How.Callout;
         ended = true;
         break;
       case Cls.Callout:
@@ -492,7 +491,7 @@ export function translateUnit(
           fromArea(AREA_SCR);
           fromArea(AREA_SCR2, 2);
           u.rewritten++;
-          how = 'inline: real flags + virtual IF/IOPL';
+          how = How.Pushf;
           break;
         }
         if (inline === Inline.Popf) {
@@ -517,7 +516,7 @@ export function translateUnit(
           land(toCo);
           fromArea(AREA_SCR);
           const coAt = pos();
-          site(Co.Popf, c.op, cur, ins, false, Map_.Mid); // the full POPF in the VMM
+          site(Co.Popf, c.op, cur, at, len, false, Map_.Mid); // the full POPF in the VMM
           const toNext = jump8(0xeb);
           land(off1);
           land(off2);
@@ -526,7 +525,7 @@ export function translateUnit(
           land(toNext);
           (tc.sites.get(coAt) as { resume: number }).resume = pos();
           u.rewritten++;
-          how = 'inline: virtual IF from the image + real popfd (callout if an interrupt is pending)';
+          how = How.Popf;
           break;
         }
         if (inline === Inline.Sti) {
@@ -536,8 +535,8 @@ export function translateUnit(
           fromArea(AREA_PENDING);
           const quiet = jump8(0xe3); // jecxz → no interrupt waiting
           fromArea(AREA_SCR);
-          const at = pos();
-          site(c.co, c.op, cur, ins, false, Map_.Mid); // the full STI (with its shadow) in the VMM
+          const coAt = pos();
+          site(c.co, c.op, cur, at, len, false, Map_.Mid); // the full STI (with its shadow) in the VMM
           const toNext = jump8(0xeb);
           land(quiet);
           fromArea(AREA_SCR);
@@ -545,10 +544,10 @@ export function translateUnit(
           area(AREA_VIF);
           emit32(0x200); // mov dword gs:[vif], IF
           land(toNext);
-          (tc.sites.get(at) as { resume: number }).resume = pos();
+          (tc.sites.get(coAt) as { resume: number }).resume = pos();
           afterSti = true;
           u.rewritten++;
-          how = 'inline: set the virtual IF (callout if an interrupt is pending)';
+          how = How.Sti;
           break;
         }
         if (inline === Inline.GsRead) {
@@ -556,41 +555,33 @@ export function translateUnit(
           // TC instruction, so a fault in it (the push beyond the stack's cut limit, a hidden or
           // the guest's page fault) is the guest instruction's, exactly as for a copied PUSH.
           tc.mapInsn(pos(), cur, true);
-          const o = ins[c.opAt];
+          const o = win[at + c.opAt];
           if (c.opsz16) emit(0x66);
           if (o === 0x8c) {
-            const r = ins[c.opAt + 1] & 7;
+            const r = win[at + c.opAt + 1] & 7;
             if (c.opsz16)
               emit(VMM_SEG, 0x8b, 0x05 | (r << 3)); // mov r16, gs:[gssel]
             else emit(VMM_SEG, 0x0f, 0xb7, 0x05 | (r << 3)); // movzx r32, word gs:[gssel]
           } else emit(VMM_SEG, 0xff, 0x35); // push dword (word) gs:[gssel]
           area(AREA_GSSEL);
           u.rewritten++;
-          how = 'inline: the guest GS selector from the area';
+          how = How.GsRead;
           break;
         }
-        site(c.co, c.op, cur, ins, false);
+        site(c.co, c.op, cur, at, len, false);
         if (c.co === Co.Cpuid) {
           // The physical CPU answers; after it the guest is at the next instruction.
           tc.mapInsn(pos(), cur, true);
           emit(0x0f, 0xa2);
         }
         u.rewritten++;
-        how = 'callout';
+        how = How.Callout;
         break;
     }
     // The instruction after STI: no interrupt before it completes (its first TC instruction is
     // not a boundary; the STI callout's single step also runs on to the next exact point).
     if (shadowed && tc.mapped > map0) tc.setMapKind(map0, Map_.Mid);
-    u.listing.push(
-      new ListingRow(
-        cur,
-        c.len,
-        c.text,
-        c.text === '' ? ins.slice() : null,
-        c.cls === Cls.Ident ? '' : how || REWRITE_NAMES[c.cls] || 'rewritten',
-      ),
-    );
+    rows.add(win, at, len, c.cls === Cls.Ident ? How.Ident : how || (CLS_HOW[c.cls] ?? How.Rewritten), text);
     cur = next;
   }
   if (!ended) jmpExit(cur);
@@ -642,16 +633,17 @@ export function translateUnit(
 
 const Inline = { None: 0, Pushf: 1, Popf: 2, Sti: 3, Indirect: 4, GsRead: 5 } as const;
 
-/** Which callouts are translated inline instead (the plain 32-bit forms; the rest call out). */
-function inlineKind(c: ReturnType<typeof classify> & object, ins: Uint8Array, lookup: boolean): number {
-  if (c.co === Co.Interpret) return gsRead(ins, c.opAt) ? Inline.GsRead : Inline.None;
+/** Which callouts are translated inline instead (the plain 32-bit forms; the rest call out). `at`: the window index. */
+function inlineKind(c: Classified, at: number, lookup: boolean): number {
+  if (c.co === Co.Interpret) return gsRead(at, c.opAt) ? Inline.GsRead : Inline.None;
   if (c.opsz16) return Inline.None;
-  const pre = ins.subarray(0, c.opAt);
   if (c.co === Co.Pushf && c.opAt === 0) return Inline.Pushf;
   if (c.co === Co.Popf && c.opAt === 0) return Inline.Popf;
   if (c.co === Co.Privileged && c.op === TrapOp.STI && c.opAt === 0) return Inline.Sti;
-  if ((c.co === Co.JmpInd || c.co === Co.CallInd) && lookup && !pre.some((x) => x >= 0xf0))
+  if ((c.co === Co.JmpInd || c.co === Co.CallInd) && lookup) {
+    for (let k = 0; k < c.opAt; k++) if (win[at + k] >= 0xf0) return Inline.None; // LOCK/REP: left to the callout
     return Inline.Indirect;
+  }
   return Inline.None;
 }
 
@@ -660,11 +652,11 @@ function inlineKind(c: ReturnType<typeof classify> & object, ins: Uint8Array, lo
  * only read the guest's GS selector (SDM Vol.2 MOV, PUSH). The memory form (a 16-bit store through
  * the guest's own ModR/M), the loads of GS and a `gs:` data access stay on the interpreter.
  */
-function gsRead(ins: Uint8Array, opAt: number): boolean {
-  for (let k = 0; k < opAt; k++) if (ins[k] !== 0x66) return false;
-  const o = ins[opAt];
-  if (o === 0x8c) return ins[opAt + 1] >= 0xc0 && ((ins[opAt + 1] >> 3) & 7) === 5;
-  return o === 0x0f && ins[opAt + 1] === 0xa8;
+function gsRead(at: number, opAt: number): boolean {
+  for (let k = 0; k < opAt; k++) if (win[at + k] !== 0x66) return false;
+  const o = win[at + opAt];
+  if (o === 0x8c) return win[at + opAt + 1] >= 0xc0 && ((win[at + opAt + 1] >> 3) & 7) === 5;
+  return o === 0x0f && win[at + opAt + 1] === 0xa8;
 }
 
 /** The shared miss stub of the RET lookup: restore the guest's ECX, call out (Co.IndMiss). */

@@ -550,13 +550,24 @@ export class TrapLog implements TrapLogReader {
     };
   }
 
-  /** Double the capacity (up to maxRecords), copying the ring out linearly so head = 0. */
+  /**
+   * Double the capacity (up to maxRecords), copying the ring out linearly so head = 0 — straight
+   * from the old columns into the new ones: a BT Linux boot grows its log four times, and an
+   * intermediate copy doubled what each growth allocated and wrote.
+   */
   private grow(): void {
-    const old = this.slice(0, this.n);
+    const old = this.c;
+    const oldCap = this.cap;
+    const first = Math.min(this.n, oldCap - this.head);
     this.cap = Math.min(this.maxRecords, this.cap * 2);
     this.c = allocateColumns(this.cap);
+    for (const [name, , w] of COLUMNS) {
+      const from = old[name];
+      const to = this.c[name];
+      to.set(from.subarray(this.head * w, (this.head + first) * w), 0);
+      if (first < this.n) to.set(from.subarray(0, (this.n - first) * w), first * w);
+    }
     this.head = 0;
-    for (const [name] of COLUMNS) this.c[name].set(old[name]);
   }
 }
 

@@ -202,7 +202,9 @@ export class Vmm {
       // Type 2: guest console output leaves the VMM world at once, for VMApp to write() it.
       for (const v of this.vms) v.console.listener = () => this.requestStop();
     } else this.programHostTimer();
-    this.cpu.monitor = { onEvent: (ev) => this.onEvent(ev) };
+    // The Vmm is the monitor itself: a closure made per Vmm would be a new call target for the
+    // CPU's optimized delivery code in every new session (a deoptimization and a recompile each).
+    this.cpu.monitor = this;
     this.cpu.observer = (kind, eip, cpl, value, extra) => {
       const vm = this.currentVm;
       if (!vm || !this.handler) return;
@@ -268,7 +270,8 @@ export class Vmm {
 
   // ---- the monitor ----
 
-  private onEvent(ev: TrapEvent): MonitorAction {
+  /** The CPU's monitor hook: every exception, INT n and interrupt while a VMM runs. */
+  onEvent(ev: TrapEvent): MonitorAction {
     const vm = this.currentVm;
     if (ev.kind === 1 /* External */) {
       this.hostInterrupt(ev.vector);
