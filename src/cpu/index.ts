@@ -7,6 +7,7 @@ export type { CpuState, RegName, SegState } from './cpu.ts';
 export { Cpu } from './cpu.ts';
 export type { Disassembly } from './disasm.ts';
 export { disassemble } from './disasm.ts';
+export { instructionLength } from './insn-length.ts';
 export type { Monitor, SilentObserver, TrapEvent } from './interrupts.ts';
 export { EventKind, MonitorAction } from './interrupts.ts';
 /** The block cache's decoder (instruction lengths for binary translation). */

@@ -34,7 +34,7 @@ import {
   VM,
 } from './constants.ts';
 import type { CpuCore } from './core.ts';
-import { disassemble } from './disasm.ts';
+import { instructionLength } from './insn-length.ts';
 import { CpuSeg } from './segments.ts';
 import { CpuTask, TASK_INT, TASK_IRET } from './tasks.ts';
 import { VMEXIT_VECTOR, Vmx } from './vmx/vmx.ts';
@@ -234,9 +234,9 @@ export class CpuInt extends CpuTask {
       const len = quickLength(buf, n, this.eip);
       if (len > 0) return len;
     }
-    const d = disassemble(buf.subarray(0, n), 0, this.code32 ? 32 : 16);
-    if (d.text === '(bad)' || d.text === '(truncated)') return decoded;
-    return d.length;
+    // The text-free length decoder: '(bad)' and '(truncated)' are the non-positive answers.
+    const len = instructionLength(buf.subarray(0, n), 0, this.code32 ? 32 : 16);
+    return len > 0 ? len : decoded;
   }
 
   tripleFault(reason: string): void {

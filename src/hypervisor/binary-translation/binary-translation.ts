@@ -260,15 +260,18 @@ export class BinaryTranslation extends BtSlotAccess {
   /** Translated code needs a flat 32-bit kernel CS and SS (its VMM references are absolute). */
   private checkFlat(vm: Vm): void {
     const cpu = this.cpu;
-    // The guest's own limits: the VMM cuts SS below its slot (../vmm/slot-guard.ts).
-    const flat = (s: number) =>
-      cpu.segBase[s] === 0 && (this.slotGuard?.guestLimitOf(vm, s) ?? cpu.segLim[s] >>> 0) >= 0xffffffff;
-    if (!cpu.code32 || !flat(CS) || !flat(SS)) {
+    if (!cpu.code32 || !this.flat(vm, CS) || !this.flat(vm, SS)) {
       throw new Unvirtualizable(
         `binary translation runs guest kernel code with flat 32-bit CS and SS only (CS base 0x${(cpu.segBase[CS] >>> 0).toString(16)}, ` +
           `SS base 0x${(cpu.segBase[SS] >>> 0).toString(16)}, ${cpu.code32 ? '32' : '16'}-bit code) in VM ${vm.index}`,
       );
     }
+  }
+
+  /** Segment `s` has base 0 and a 4 GiB limit by the guest's own limits (the VMM cuts SS below its slot, ../vmm/slot-guard.ts). */
+  private flat(vm: Vm, s: number): boolean {
+    const cpu = this.cpu;
+    return cpu.segBase[s] === 0 && (this.slotGuard?.guestLimitOf(vm, s) ?? cpu.segLim[s] >>> 0) >= 0xffffffff;
   }
 
   /** The inline RET lookup missed: find (or translate) the target, enter it in the table, go there. */

@@ -1,11 +1,11 @@
 /**
  * What the translator does with one guest instruction (Adams & Agesen 2006 §3: IDENT vs
- * rewritten). The length comes from the CPU's own disassembler (one opcode table for the
+ * rewritten). The length comes from the CPU's pre-decoder or its table-driven length decoder (one opcode table for the
  * interpreter, the disassembler and this); the class from the opcode, ModR/M.reg and prefixes.
  * The sensitive list is Robin & Irvine's (USENIX Security 2000) plus every
  * privileged instruction and all control flow.
  */
-import { disassemble, opcodeInfo, predecode } from '../../cpu/index.ts';
+import { disassemble, instructionLength, opcodeInfo, predecode } from '../../cpu/index.ts';
 import { TrapOp } from '../vmm/trap-log.ts';
 
 /** Translation class of a guest instruction. */
@@ -131,15 +131,11 @@ export function classify(
   let text = '';
   if (pd !== null) len = pd.len;
   else {
-    let d: { text: string; length: number };
-    try {
-      d = disassemble(at === 0 && avail === b.length ? b : b.subarray(at, at + avail), 0, 32, eip);
-    } catch {
-      return null;
-    }
-    if (d.text === '(truncated)') return null;
-    len = d.length;
-    text = d.text;
+    // The disassembler's length without its text (a '(bad)' one is negative; `textOf` builds the rest).
+    const n = instructionLength(at === 0 && avail === b.length ? b : b.subarray(at, at + avail), 0, 32);
+    if (n === 0) return null;
+    len = Math.abs(n);
+    if (n < 0) text = '(bad)';
   }
   r.len = len;
   r.cls = Cls.Ident;

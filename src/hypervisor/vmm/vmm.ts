@@ -18,6 +18,7 @@ import {
   type Cpu,
   type CpuState,
   disassemble,
+  instructionLength,
   MonitorAction,
   predecode,
   StopReason,
@@ -433,7 +434,11 @@ export class Vmm {
       // The block cache's pre-decoder knows the length of most 32-bit code without building text.
       const pd = len > 0 && this.cpu.code32 ? predecode(b, 0, lin, len, 0xffffffff) : null;
       if (pd !== null) len = Math.min(len, pd.len);
-      else if (len > 0) len = Math.min(len, disassemble(b, 0, this.cpu.code32 ? 32 : 16).length);
+      else if (len > 0) {
+        // The disassembler's length (a '(bad)' one included), without its text.
+        const n = instructionLength(b, 0, this.cpu.code32 ? 32 : 16);
+        len = n === 0 ? len : Math.min(len, Math.abs(n));
+      }
     } catch {
       /* truncated bytes: keep what we have */
     }
