@@ -642,14 +642,9 @@ export class DeprivilegedVmm implements TechniqueHandler {
   protected onGuestGdt(vm: Vm, lin: number): boolean {
     if (!vm.gdtProtected) return false;
     const page = (lin & ~0xfff) >>> 0;
-    const within = (base: number, limit: number): boolean => {
-      const first = (base & ~0xfff) >>> 0;
-      const last = ((base + Math.min(limit, 0xffff)) & ~0xfff) >>> 0;
-      return first <= last ? page >= first && page <= last : page >= first || page <= last;
-    };
     const g = vm.v.gdtr;
     const l = vm.v.ldtr;
-    return within(g.base, g.limit) || (this.ldtLive(vm) && within(l.base, l.limit));
+    return pageWithin(page, g.base, g.limit) || (this.ldtLive(vm) && pageWithin(page, l.base, l.limit));
   }
 
   /**
@@ -707,3 +702,10 @@ export const MASK_FRAME = regBit('eip') | regBit('cs') | regBit('esp') | regBit(
 const MASK_IRET = regBit('eip') | regBit('cs') | regBit('esp') | regBit('eflags');
 
 export { IF };
+
+/** Guest-linear page `page` holds part of the table at `base`/`limit` (a function, not a closure per page fault). */
+function pageWithin(page: number, base: number, limit: number): boolean {
+  const first = (base & ~0xfff) >>> 0;
+  const last = ((base + Math.min(limit, 0xffff)) & ~0xfff) >>> 0;
+  return first <= last ? page >= first && page <= last : page >= first || page <= last;
+}
