@@ -10,7 +10,7 @@
  * calls never enter the hypervisor. A privileged instruction the guest still executes faults
  * (#GP) and is reflected to it like any other exception: nothing is emulated.
  */
-import { type Cpu, disassemble, EventKind, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
+import { type Cpu, EventKind, instructionLength, type SilentKind, type TrapEvent } from '../../cpu/index.ts';
 import { NS_PER_TICK, type Timer } from '../../machine/clock.ts';
 import type { BootImage } from '../../machine/loaders/types.ts';
 import { AR_CODE, AR_RW } from '../vmm/descriptors.ts';
@@ -38,12 +38,10 @@ const VM_FLAG = 0x20000;
 /** The upcall record's reason when no event port is named. */
 const UPCALL_VECTOR = -1;
 
-function insnLength(bytes: Uint8Array, eip: number): number {
-  try {
-    return disassemble(bytes, 0, 32, eip).length;
-  } catch {
-    return bytes.length;
-  }
+/** The length the disassembler would give (a cut-short instruction: the bytes there are). */
+function insnLength(bytes: Uint8Array): number {
+  const n = instructionLength(bytes, 0, 32);
+  return n === 0 ? Math.max(1, bytes.length) : Math.abs(n);
 }
 
 export const MASK_FRAME = regBit('eip') | regBit('cs') | regBit('esp') | regBit('eflags') | regBit('ss');
@@ -200,7 +198,7 @@ export class Paravirtual implements TechniqueHandler {
       instrEip,
     );
     const bytes = d.readBytes((this.cpu.segBase[CS] + instrEip) >>> 0, 15);
-    if (bytes) this.vmm.log.setInstruction(bytes, 0, insnLength(bytes, instrEip));
+    if (bytes) this.vmm.log.setInstruction(bytes, 0, insnLength(bytes));
     vm.stats.reflected++;
     if (!t) throw new DomainCrash(`vector ${vector} has no handler in the guest's trap table`);
     this.bounce(d, t.cs, t.address, (t.flags & TI_MASK_EVENTS) !== 0, code, retEip);
