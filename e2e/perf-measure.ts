@@ -54,6 +54,38 @@ export interface FrameStats {
   mainTasksOver50: number;
   /** Wall ms the guests ran within the window (the window itself when they ran throughout). */
   runMs: number;
+  /**
+   * Main-thread CPU (thread time of its tasks) while the guests ran, per frame drawn then, and per
+   * wall second of the run: what the page itself asks of a core for each frame, which other
+   * processes' load hardly changes (unlike fps). A frame at 60 fps has 16.7 ms.
+   */
+  mainCpuPerFrame: number;
+  runMainCpuMsPerS: number;
+  /** React commits per second of the run (NaN without `countReactCommits`). */
+  commitsPerS: number;
+}
+
+/**
+ * Count React's commits in the page: a minimal stand-in for the DevTools hook, which React (also in
+ * production builds) calls on every commit. Call before the page loads.
+ */
+export async function countReactCommits(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __reactCommits: number; __REACT_DEVTOOLS_GLOBAL_HOOK__?: unknown };
+    w.__reactCommits = 0;
+    w.__REACT_DEVTOOLS_GLOBAL_HOOK__ = {
+      supportsFiber: true,
+      renderers: new Map(),
+      inject: () => 1,
+      checkDCE: () => {},
+      onScheduleFiberRoot: () => {},
+      onCommitFiberRoot: () => {
+        w.__reactCommits++;
+      },
+      onCommitFiberUnmount: () => {},
+      onPostCommitFiberRoot: () => {},
+    };
+  });
 }
 
 /** Chrome's cumulative main-thread counters (seconds), read through the DevTools protocol. */
@@ -151,6 +183,7 @@ export interface TraceEvent {
 export function threadCpu(
   events: TraceEvent[],
   wallMs: number,
+  run?: { from: number; to: number },
 ): {
   main: number;
   worker: number;
@@ -158,6 +191,8 @@ export function threadCpu(
   mainMax: number;
   mainOver16: number;
   mainOver50: number;
+  /** Main-thread CPU ms of the tasks that started within `run` (trace clock, µs). */
+  mainInRun: number;
 } {
   const kind = new Map<string, 'main' | 'worker'>();
   for (const e of events) {
@@ -170,6 +205,7 @@ export function threadCpu(
   let mainMax = 0;
   let mainOver16 = 0;
   let mainOver50 = 0;
+  let mainInRun = 0;
   // `ThreadControllerImpl::RunTask` wraps a `RunTask` of the same task: count each thread's
   // outermost task only (both were summed before, doubling these figures).
   const tasks = events
@@ -186,6 +222,7 @@ export function threadCpu(
     if (k === 'worker') workerWall += e.dur ?? 0;
     else {
       const ms = (e.tdur ?? 0) / 1000;
+      if (run && ts >= run.from && ts < run.to) mainInRun += ms;
       mainMax = Math.max(mainMax, ms);
       if (ms > 1000 / 60) mainOver16++;
       if (ms > 50) mainOver50++;
@@ -199,7 +236,22 @@ export function threadCpu(
     mainMax,
     mainOver16,
     mainOver50,
+    mainInRun,
   };
+}
+
+/**
+ * The run's span on the trace clock: from the page's `perf-start` mark to its `perf-ran-until`
+ * mark (or the end of the trace when the guests ran throughout).
+ */
+function runSpan(events: TraceEvent[]): { from: number; to: number } | undefined {
+  let from = -1;
+  let to = Number.POSITIVE_INFINITY;
+  for (const e of events) {
+    if (e.name === 'perf-start' && e.ts !== undefined) from = e.ts;
+    else if (e.name === 'perf-ran-until' && e.ts !== undefined) to = e.ts;
+  }
+  return from >= 0 ? { from, to } : undefined;
 }
 
 /**
@@ -216,6 +268,7 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
   // paint, GC) to test-results/trace-<scenario>.json, for DevTools' Performance panel.
   const trace = !!process.env.PERF_TRACE;
   await cdp.send('Tracing.start', {
+    // blink.user_timing: the page's `perf-start` and `perf-ran-until` marks, which bound the run.
     categories: trace
       ? `toplevel,devtools.timeline,disabled-by-default-devtools.timeline,v8.execute,v8,blink.user_timing${
           // PERF_TRACE=stack: also the JavaScript stack of each forced layout and style recalculation,
@@ -224,7 +277,7 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
             ? ',disabled-by-default-devtools.timeline.stack,disabled-by-default-devtools.timeline.invalidationTracking'
             : ''
         }`
-      : 'toplevel',
+      : 'toplevel,blink.user_timing',
     transferMode: 'ReportEvents',
   });
   if (profile) {
@@ -234,9 +287,27 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
   }
   await page.evaluate(() => {
     const w = window as unknown as {
-      __perf: { t: number[]; long: [number, number][]; stop: boolean; mut: number; ranUntil: number };
+      __perf: {
+        t: number[];
+        long: [number, number][];
+        stop: boolean;
+        mut: number;
+        ranUntil: number;
+        commits0: number;
+        commitsRun: number;
+      };
+      __reactCommits?: number;
     };
-    w.__perf = { t: [], long: [], stop: false, mut: 0, ranUntil: -1 };
+    const commits = () => w.__reactCommits ?? Number.NaN;
+    w.__perf = {
+      t: [],
+      long: [],
+      stop: false,
+      mut: 0,
+      ranUntil: -1,
+      commits0: commits(),
+      commitsRun: Number.NaN,
+    };
     const po = new PerformanceObserver((l) => {
       for (const e of l.getEntries()) w.__perf.long.push([e.startTime, e.duration]);
     });
@@ -254,6 +325,8 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
       const so = new MutationObserver(() => {
         if (!running() && w.__perf.ranUntil < 0) {
           w.__perf.ranUntil = performance.now();
+          w.__perf.commitsRun = commits() - w.__perf.commits0;
+          performance.mark('perf-ran-until');
           so.disconnect();
         }
       });
@@ -269,6 +342,7 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
+    performance.mark('perf-start');
   });
   const procs0 = await chromiumTicks();
   return {
@@ -284,10 +358,21 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
 export async function stopCollecting(page: Page, c: Collecting): Promise<FrameStats> {
   const raw = await page.evaluate(() => {
     const w = window as unknown as {
-      __perf: { t: number[]; long: [number, number][]; stop: boolean; mut: number; ranUntil: number };
+      __perf: {
+        t: number[];
+        long: [number, number][];
+        stop: boolean;
+        mut: number;
+        ranUntil: number;
+        commits0: number;
+        commitsRun: number;
+      };
+      __reactCommits?: number;
     };
     w.__perf.stop = true;
-    return { t: w.__perf.t, long: w.__perf.long, mut: w.__perf.mut, ranUntil: w.__perf.ranUntil };
+    const p = w.__perf;
+    const commits = p.ranUntil >= 0 ? p.commitsRun : (w.__reactCommits ?? Number.NaN) - p.commits0;
+    return { t: p.t, long: p.long, mut: p.mut, ranUntil: p.ranUntil, commits };
   });
   // Frames and long tasks up to the guests' own stop, if they stopped within the window.
   const cut = raw.ranUntil >= 0 ? raw.ranUntil : Number.POSITIVE_INFINITY;
@@ -309,13 +394,15 @@ export async function stopCollecting(page: Page, c: Collecting): Promise<FrameSt
     await writeFile(`test-results/${c.trace}.json`, JSON.stringify({ traceEvents: c.events }));
   }
   const wall = m1.Timestamp - c.m0.Timestamp;
-  const cpu = threadCpu(c.events, wall * 1000);
+  const span = runSpan(c.events);
+  const cpu = threadCpu(c.events, wall * 1000, span);
   const proc = processCpu(c.events, c.procs0, procs1, wall * 1000);
   const perS = (k: string) => (wall > 0 ? (1000 * (m1[k] - c.m0[k])) / wall : 0);
   const d = t.slice(1).map((x, i) => x - t[i]);
   const sorted = [...d].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-  const span = t.length > 1 ? t[t.length - 1] - t[0] : 0;
+  const frameSpan = t.length > 1 ? t[t.length - 1] - t[0] : 0;
+  const runMs = raw.ranUntil >= 0 && t.length ? raw.ranUntil - t[0] : frameSpan;
   return {
     scriptMsPerS: perS('ScriptDuration'),
     taskMsPerS: perS('TaskDuration'),
@@ -330,7 +417,7 @@ export async function stopCollecting(page: Page, c: Collecting): Promise<FrameSt
     layoutMsPerS: perS('LayoutDuration') + perS('RecalcStyleDuration'),
     frames: d.length,
     windowFrames: Math.max(0, raw.t.length - 1),
-    fps: span > 0 ? (1000 * d.length) / span : 0,
+    fps: frameSpan > 0 ? (1000 * d.length) / frameSpan : 0,
     p50: q(0.5),
     p95: q(0.95),
     worst: sorted[sorted.length - 1] ?? 0,
@@ -339,7 +426,10 @@ export async function stopCollecting(page: Page, c: Collecting): Promise<FrameSt
     mainTaskCpuMax: cpu.mainMax,
     mainTasksOver16: cpu.mainOver16,
     mainTasksOver50: cpu.mainOver50,
-    runMs: raw.ranUntil >= 0 && t.length ? raw.ranUntil - t[0] : span,
+    runMs,
+    mainCpuPerFrame: d.length > 0 ? cpu.mainInRun / d.length : 0,
+    runMainCpuMsPerS: runMs > 0 ? (1000 * cpu.mainInRun) / runMs : 0,
+    commitsPerS: runMs > 0 ? (1000 * raw.commits) / runMs : Number.NaN,
   };
 }
 
@@ -428,6 +518,9 @@ export async function report(name: string, f: FrameStats, extra: Record<string, 
     mainTasksOver16: f.mainTasksOver16,
     mainTasksOver50: f.mainTasksOver50,
     runMs: Math.round(f.runMs),
+    mainCpuPerFrame: r(f.mainCpuPerFrame),
+    runMainCpuMsPerS: r(f.runMainCpuMsPerS),
+    commitsPerS: r(f.commitsPerS),
     mainCpuMsPerS: r(f.mainCpuMsPerS),
     rendererProcMsPerS: r(f.rendererProcMsPerS),
     gpuProcMsPerS: r(f.gpuProcMsPerS),

@@ -17,6 +17,7 @@ import { expect, test } from './fixtures.ts';
 import { consoleText, LINUX_SHELL_READY } from './helpers.ts';
 import {
   bootSeconds,
+  countReactCommits,
   instructions,
   loadAndWait,
   pauseLatency,
@@ -124,6 +125,7 @@ for (const [w, h] of [
   }) => {
     test.setTimeout(120_000);
     await page.setViewportSize({ width: w, height: h });
+    await countReactCommits(page);
     await page.goto('/?guest=trapdemo-probe&technique=trap-and-emulate&vms=4');
     const loaded = page.getByTestId('status-note').filter({ hasText: 'Loaded — press Run' });
     const toast = page.getByTestId('toast');

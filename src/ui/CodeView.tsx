@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { DisasmLine, MemorySpace, RegSnapshot } from '../worker/protocol.ts';
 import { emulator } from './emulator.ts';
 import { fmtBytes, hex, printable } from './format.ts';
+import { hexRuns } from './hex-runs.ts';
 import { useSettledRegs } from './settled.ts';
 import { useUi } from './store.ts';
 import './code-view.css';
@@ -220,15 +221,16 @@ function HexView() {
                 <div className="hrow" key={row}>
                   <span className="h-addr">{hex(base)}</span>
                   <span className="h-bytes">
-                    {Array.from(slice, (b, i) => (
-                      <span
-                        // biome-ignore lint/suspicious/noArrayIndexKey: byte columns
-                        key={i}
-                        className={changed.has(row * cols + i) ? 'changed' : b === 0 ? 'zero' : ''}
-                      >
-                        {hex(b, 2)}
-                      </span>
-                    ))}
+                    {hexRuns(slice, (i) => changed.has(row * cols + i)).map((r, i) =>
+                      r.cls ? (
+                        // biome-ignore lint/suspicious/noArrayIndexKey: runs are positions in the row
+                        <span key={i} className={r.cls}>
+                          {r.text}
+                        </span>
+                      ) : (
+                        r.text
+                      ),
+                    )}
                   </span>
                   <span className="h-ascii">{Array.from(slice, printable).join('')}</span>
                 </div>
