@@ -61,6 +61,8 @@ export interface FrameStats {
    */
   mainCpuPerFrame: number;
   runMainCpuMsPerS: number;
+  /** Main-thread tasks over 8 ms of CPU per second of the run (see `threadCpu`). */
+  runTasksOver8PerS: number;
   /** React commits per second of the run (NaN without `countReactCommits`). */
   commitsPerS: number;
 }
@@ -193,6 +195,8 @@ export function threadCpu(
   mainOver50: number;
   /** Main-thread CPU ms of the tasks that started within `run` (trace clock, µs). */
   mainInRun: number;
+  /** Of those, tasks over 8 ms of CPU: half a frame, the ones a busy core turns into a dropped frame. */
+  mainInRunOver8: number;
 } {
   const kind = new Map<string, 'main' | 'worker'>();
   for (const e of events) {
@@ -206,6 +210,7 @@ export function threadCpu(
   let mainOver16 = 0;
   let mainOver50 = 0;
   let mainInRun = 0;
+  let mainInRunOver8 = 0;
   // `ThreadControllerImpl::RunTask` wraps a `RunTask` of the same task: count each thread's
   // outermost task only (both were summed before, doubling these figures).
   const tasks = events
@@ -222,7 +227,10 @@ export function threadCpu(
     if (k === 'worker') workerWall += e.dur ?? 0;
     else {
       const ms = (e.tdur ?? 0) / 1000;
-      if (run && ts >= run.from && ts < run.to) mainInRun += ms;
+      if (run && ts >= run.from && ts < run.to) {
+        mainInRun += ms;
+        if (ms > 8) mainInRunOver8++;
+      }
       mainMax = Math.max(mainMax, ms);
       if (ms > 1000 / 60) mainOver16++;
       if (ms > 50) mainOver50++;
@@ -237,6 +245,7 @@ export function threadCpu(
     mainOver16,
     mainOver50,
     mainInRun,
+    mainInRunOver8,
   };
 }
 
@@ -429,6 +438,7 @@ export async function stopCollecting(page: Page, c: Collecting): Promise<FrameSt
     runMs,
     mainCpuPerFrame: d.length > 0 ? cpu.mainInRun / d.length : 0,
     runMainCpuMsPerS: runMs > 0 ? (1000 * cpu.mainInRun) / runMs : 0,
+    runTasksOver8PerS: runMs > 0 ? (1000 * cpu.mainInRunOver8) / runMs : 0,
     commitsPerS: runMs > 0 ? (1000 * raw.commits) / runMs : Number.NaN,
   };
 }
@@ -520,6 +530,7 @@ export async function report(name: string, f: FrameStats, extra: Record<string, 
     runMs: Math.round(f.runMs),
     mainCpuPerFrame: r(f.mainCpuPerFrame),
     runMainCpuMsPerS: r(f.runMainCpuMsPerS),
+    runTasksOver8PerS: r(f.runTasksOver8PerS),
     commitsPerS: r(f.commitsPerS),
     mainCpuMsPerS: r(f.mainCpuMsPerS),
     rendererProcMsPerS: r(f.rendererProcMsPerS),

@@ -97,6 +97,35 @@ function attachRenderer(term: Terminal, el: HTMLElement): () => void {
   }
 }
 
+type SelectionRedraw = (
+  start: [number, number] | undefined,
+  end: [number, number] | undefined,
+  columnSelectMode: boolean,
+) => void;
+
+/**
+ * xterm refreshes the selection on every scroll (every new line once the screen is full), and its
+ * DOM renderer answers any selection change by rendering every row of the terminal again — rows its
+ * own refresh renders anyway in the same frame. Four terminals printing flat out spent more main-
+ * thread time there than in parsing the output. With no selection before nor after, nothing is to
+ * be drawn differently: skip it. This reaches into xterm's render service (not public API), checked
+ * defensively: if it moves in a later xterm, nothing is skipped and nothing breaks.
+ */
+function skipEmptySelectionRedraws(term: Terminal): void {
+  const rs = (
+    term as unknown as { _core?: { _renderService?: { handleSelectionChanged?: SelectionRedraw } } }
+  )._core?._renderService;
+  const redraw = rs?.handleSelectionChanged;
+  if (!rs || typeof redraw !== 'function') return;
+  let had = true; // the first call always passes
+  rs.handleSelectionChanged = (start, end, columnSelectMode) => {
+    const has = start !== undefined && end !== undefined;
+    if (!has && !had) return;
+    had = has;
+    redraw.call(rs, start, end, columnSelectMode);
+  };
+}
+
 /** Every printable ASCII character, concealed (SGR 8: the cells keep their text but show none). */
 const GLYPHS = `\x1b[8m${Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('')}\x1b[0m`;
 
@@ -182,6 +211,7 @@ function Console({ vm, count }: { vm: number; count: number }) {
     term.loadAddon(fit);
     term.open(el);
     const dropGl = attachRenderer(term, el);
+    skipEmptySelectionRedraws(term);
     // The screen's text, whichever renderer draws it (a canvas has no text to read).
     Object.defineProperty(el, 'traplabText', { value: () => viewText(term), configurable: true });
     Object.defineProperty(el, 'traplabRows', { value: () => term.rows, configurable: true });
