@@ -155,6 +155,25 @@ for (const [w, h] of [
       }
     }
     await report(`trapdemo-probe-4vms-full-${w}`, f, { pauseMs: pause, traps });
+    // Structure, not speed (these hold on a loaded machine): the page renders at a rate a viewer
+    // reads, not once per worker message (~30 a second) or per display frame — 4 store updates a
+    // second, the registers after them, the trap table's rows, the code and memory views once a
+    // second, a run's start and stop.
+    if (f.runMs >= 500 && Number.isFinite(f.commitsPerS))
+      expect(f.commitsPerS, 'React commits per second while the guests ran').toBeLessThan(25);
+    // Following the tail, the table draws the rows in view and one more, not a dozen nobody sees.
+    await expect(page.getByTestId('follow')).toBeChecked();
+    const drawn = await page.evaluate(() => {
+      const sc = document.querySelector<HTMLElement>('[data-testid=trap-scroll]')!;
+      const row = sc.querySelector<HTMLElement>('[data-testid=trap-row]')!;
+      return {
+        rows: sc.querySelectorAll('[data-testid=trap-row]').length,
+        fit: sc.clientHeight / row.offsetHeight,
+      };
+    });
+    expect(drawn.rows, `trap rows drawn (${drawn.fit.toFixed(1)} fit)`).toBeLessThanOrEqual(
+      Math.ceil(drawn.fit) + 2,
+    );
     await page.screenshot({ path: `test-results/perf-trapdemo-probe-4vms-${w}.png` });
   });
 }
