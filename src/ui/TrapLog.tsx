@@ -6,9 +6,15 @@
  * Which rows to draw is TanStack Virtual's (trap-virtualizer.ts), past the browser's ~33.5 M px
  * element-height clamp too: there the scrollbar is scaled (scaled-scroll.ts).
  */
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { type ExportFormat, TRAP_INVISIBLE, type TrapDetail, type TrapFilter } from '../worker/protocol.ts';
+import {
+  type ExportFormat,
+  TRAP_INVISIBLE,
+  type TrapDetail,
+  type TrapFilter,
+  type TrapNames,
+} from '../worker/protocol.ts';
 import { emulator, type TrapSliceReply } from './emulator.ts';
 import { fmtCount, fmtTimeNs, hex } from './format.ts';
 import { useUi } from './store.ts';
@@ -222,6 +228,111 @@ function ExportButtons({ disabled }: { disabled: boolean }) {
   );
 }
 
+interface RowHandlers {
+  select(idx: number): void;
+  toggle(head: number, len: number, open: boolean): void;
+}
+
+const TrapRowsView = memo(function TrapRowsView({
+  data,
+  first,
+  count,
+  rowH,
+  selected,
+  names,
+  onRow,
+}: {
+  data: TrapSliceReply | null;
+  first: number;
+  count: number;
+  rowH: number;
+  selected: number | null;
+  names: TrapNames | undefined;
+  onRow: { current: RowHandlers };
+}) {
+  const rows: React.ReactNode[] = [];
+  if (data) {
+    const r = data.rows;
+    for (let i = 0; i < count; i++) {
+      const pos = first + i;
+      const j = pos - data.start;
+      if (j < 0 || j >= r.index.length) {
+        rows.push(
+          <div key={i} className="trow placeholder" style={{ height: rowH }}>
+            <span className="c-idx mono">…</span>
+          </div>,
+        );
+        continue;
+      }
+      const idx = r.index[j];
+      const inv = (r.flags[j] & TRAP_INVISIBLE) !== 0;
+      const kind = r.kind[j];
+      const g = data.groups;
+      const gLen = g?.len[j] ?? 0;
+      const gState = g?.state[j] ?? 0;
+      rows.push(
+        // Keyed by position in the window, not by record: as the tail moves, each row element
+        // takes the next record's text in place instead of rows being removed and created.
+        // biome-ignore lint/a11y/useSemanticElements: a virtualised grid row, not a form control
+        <div
+          key={i}
+          role="row"
+          tabIndex={-1}
+          aria-selected={selected === idx}
+          className={`trow ${inv ? 'invisible' : ''} ${selected === idx ? 'selected' : ''} ${gLen ? 'group-head' : ''} ${gState === 2 ? 'group-member' : ''}`}
+          style={{ height: rowH }}
+          data-testid="trap-row"
+          onClick={() => onRow.current.select(idx)}
+          onKeyDown={(e) => e.key === 'Enter' && onRow.current.select(idx)}
+        >
+          <span className="c-idx mono">{r.seq[j]}</span>
+          <span className="c-time mono">{fmtTimeNs(r.timeNs[j])}</span>
+          <span className="c-vm mono">{r.vm[j]}</span>
+          <span className="c-kind">
+            <span className={`kind-badge ${kindClass(kind)}`}>{names?.kinds[kind] ?? kind}</span>
+          </span>
+          <span className="c-reason">
+            {gLen ? (
+              <button
+                type="button"
+                className="group-toggle"
+                data-testid="group-toggle"
+                aria-expanded={gState === 1}
+                title={
+                  gState === 1
+                    ? 'Collapse these repeats into one row'
+                    : `${gLen.toLocaleString()} records repeating a cycle of ${g!.period[j]}: show them one by one`
+                }
+                onClick={(e) => {
+                  e.stopPropagation();
+                  onRow.current.toggle(idx, gLen, gState === 1);
+                }}
+              >
+                {gState === 1 ? '▾' : '▸'} ×{fmtCount(gLen)}
+              </button>
+            ) : null}
+            {gLen && gState !== 1 && g!.period[j] > 1 ? g!.cycle[j] : data.reasons[j]}
+          </span>
+          <span className="c-eip mono">
+            {hex(r.cs[j], 4)}:{hex(r.eip[j])}
+          </span>
+          <span className="c-insn mono">{data.insn[j]}</span>
+          <span className="c-action">
+            {inv ? (
+              <span className="invisible-badge">invisible to the VMM</span>
+            ) : (
+              names?.actions[r.action[j]]
+            )}
+          </span>
+          <span className="c-cost mono">{r.cost[j] ? fmtCount(r.cost[j]) : ''}</span>
+        </div>,
+      );
+    }
+  }
+
+  return <>{rows}</>;
+});
+
 export function TrapLog() {
   const rowH = useRowHeight();
   const loaded = useUi((s) => s.loaded);
@@ -378,89 +489,28 @@ export function TrapLog() {
     set({ trapFilter: { ...filterSel, kinds }, selectedTrap: null });
   };
 
-  // Rows to draw: positions among matching records, as the virtualizer lists them.
-  const rows: React.ReactNode[] = [];
-  if (data) {
-    const r = data.rows;
-    for (let i = 0; i < items.length; i++) {
-      const pos = items[i].index;
-      const j = pos - data.start;
-      if (j < 0 || j >= r.index.length) {
-        rows.push(
-          <div key={i} className="trow placeholder" style={{ height: rowH }}>
-            <span className="c-idx mono">…</span>
-          </div>,
-        );
-        continue;
-      }
-      const idx = r.index[j];
-      const inv = (r.flags[j] & TRAP_INVISIBLE) !== 0;
-      const kind = r.kind[j];
-      const g = data.groups;
-      const gLen = g?.len[j] ?? 0;
-      const gState = g?.state[j] ?? 0;
-      rows.push(
-        // Keyed by position in the window, not by record: as the tail moves, each row element
-        // takes the next record's text in place instead of rows being removed and created.
-        // biome-ignore lint/a11y/useSemanticElements: a virtualised grid row, not a form control
-        <div
-          key={i}
-          role="row"
-          tabIndex={-1}
-          aria-selected={selected === idx}
-          className={`trow ${inv ? 'invisible' : ''} ${selected === idx ? 'selected' : ''} ${gLen ? 'group-head' : ''} ${gState === 2 ? 'group-member' : ''}`}
-          style={{ height: rowH }}
-          data-testid="trap-row"
-          onClick={() => {
-            set({ selectedTrap: idx });
-            scroller.current?.focus({ preventScroll: true });
-          }}
-          onKeyDown={(e) => e.key === 'Enter' && set({ selectedTrap: idx })}
-        >
-          <span className="c-idx mono">{r.seq[j]}</span>
-          <span className="c-time mono">{fmtTimeNs(r.timeNs[j])}</span>
-          <span className="c-vm mono">{r.vm[j]}</span>
-          <span className="c-kind">
-            <span className={`kind-badge ${kindClass(kind)}`}>{names?.kinds[kind] ?? kind}</span>
-          </span>
-          <span className="c-reason">
-            {gLen ? (
-              <button
-                type="button"
-                className="group-toggle"
-                data-testid="group-toggle"
-                aria-expanded={gState === 1}
-                title={
-                  gState === 1
-                    ? 'Collapse these repeats into one row'
-                    : `${gLen.toLocaleString()} records repeating a cycle of ${g!.period[j]}: show them one by one`
-                }
-                onClick={(e) => {
-                  e.stopPropagation();
-                  toggleGroup(idx, gLen, gState === 1);
-                }}
-              >
-                {gState === 1 ? '▾' : '▸'} ×{fmtCount(gLen)}
-              </button>
-            ) : null}
-            {gLen && gState !== 1 && g!.period[j] > 1 ? g!.cycle[j] : data.reasons[j]}
-          </span>
-          <span className="c-eip mono">
-            {hex(r.cs[j], 4)}:{hex(r.eip[j])}
-          </span>
-          <span className="c-insn mono">{data.insn[j]}</span>
-          <span className="c-action">
-            {inv ? (
-              <span className="invisible-badge">invisible to the VMM</span>
-            ) : (
-              names?.actions[r.action[j]]
-            )}
-          </span>
-          <span className="c-cost mono">{r.cost[j] ? fmtCount(r.cost[j]) : ''}</span>
-        </div>,
-      );
-    }
-  }
+  // Rows to draw: positions among matching records, as the virtualizer lists them (a contiguous
+  // range). A memoised component: the table re-renders four times a second for its header's counts
+  // while the guests run, and its rows change only when a fetch brings new ones.
+  const onRow = useRef({ select: (_idx: number) => {}, toggle: (_h: number, _l: number, _o: boolean) => {} });
+  onRow.current = {
+    select: (idx) => {
+      set({ selectedTrap: idx });
+      scroller.current?.focus({ preventScroll: true });
+    },
+    toggle: toggleGroup,
+  };
+  const rows = (
+    <TrapRowsView
+      data={data}
+      first={first}
+      count={items.length}
+      rowH={rowH}
+      selected={selected}
+      names={names}
+      onRow={onRow}
+    />
+  );
 
   return (
     <div
