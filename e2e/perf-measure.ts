@@ -6,7 +6,10 @@
  *
  * On a shared, loaded machine frame rates swing two-fold from run to run; compare builds in
  * interleaved pairs, and read the CPU figures (`mainTaskCpuMax`, `mainTasksOver16`, the per-second
- * CPU columns), which the load hardly moves. PERF_NOMINIFY=1 builds unminified for PERF_PROFILE.
+ * CPU columns), which the load hardly moves. The run's own figures (`mainCpuPerFrame`,
+ * `runMainCpuMsPerS`, `runTasksOver8PerS`) cover the guests' run alone, between the page's
+ * `perf-start` and `perf-ran-until` marks; `commitsPerS` counts React's commits (with
+ * `countReactCommits`). PERF_NOMINIFY=1 builds unminified for PERF_PROFILE.
  */
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import type { CDPSession, Page } from '@playwright/test';
