@@ -2,7 +2,7 @@
  * Registers of the real CPU beside the current VM's virtual CPU (when a VMM runs the guest).
  * Everything that differs from the registers at the previous stop is highlighted.
  */
-import type { ReactNode } from 'react';
+import { memo, type ReactNode } from 'react';
 import type { CpuView, SegmentView } from '../worker/protocol.ts';
 import { type BitDef, bitValue, CR0_BITS, CR4_BITS, describeSegAttrs, EFLAGS_BITS, hex } from './format.ts';
 import { useUi } from './store.ts';
@@ -11,7 +11,9 @@ import './registers.css';
 const GPRS = ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp', 'esp'] as const;
 const SEG_ORDER = ['cs', 'ss', 'ds', 'es', 'fs', 'gs', 'ldtr', 'tr'];
 
-function Val({
+// Values and bit rows are memoised on their (primitive) props: a snapshot while the guest runs
+// re-renders the table, and most cells show what they showed before.
+const Val = memo(function Val({
   v,
   prev,
   other,
@@ -33,9 +35,9 @@ function Val({
       {hex(v, digits)}
     </span>
   );
-}
+});
 
-function Bits({
+const Bits = memo(function Bits({
   value,
   prev,
   defs,
@@ -64,7 +66,7 @@ function Bits({
       })}
     </span>
   );
-}
+});
 
 function segText(s: SegmentView): { short: string; long: string } {
   if (!s.valid) return { short: 'unusable', long: 'No usable descriptor is loaded (null selector).' };
