@@ -1,4 +1,4 @@
-/** `npm run bench -- [--json] [--runs N] [--only NAME[,NAME…]] [--quick] [--tier T] [--tiers[=A,B]] [--list]` */
+/** `npm run bench -- [--json] [--runs N] [--only NAME[,NAME…]] [--quick] [--tier T] [--tiers[=A,B] [--pairs N]] [--list]` */
 
 export type Tier = 'interpreter' | 'blocks' | 'jit';
 /** The CPU's tiers from the bottom up: each must be no slower than the one before it. */
@@ -25,6 +25,8 @@ export interface BenchArgs {
   child: string | null;
   /** Internal, with `child`: after the cold run, up to this many warm runs (the best is printed). */
   warmRuns: number;
+  /** With `--tiers`: interleaved process pairs that confirm or clear each suspect cell (0: none). */
+  pairs: number;
   /** Boot Linux in the playground's worker in Debian chromium (bench/browser.ts) instead. */
   browser: boolean;
   /** Guest RAM in MiB for the workloads (null: the bench's 64). */
@@ -53,7 +55,11 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --tiers[=A,B]   every workload under each tier (default interpreter,blocks,jit) side by side,
                   cold and warm, each tier in its own fresh process (its first run is the cold
                   figure, the best of --runs later ones the warm figure), with each tier's CPU
-                  time as a ratio to the tier below; '>' marks a higher tier over 5 % slower
+                  time as a ratio to the tier below; '>' marks a higher tier over 5 % slower.
+                  Each marked cell is then re-run as --pairs interleaved process pairs (higher
+                  tier, lower tier, alternating which goes first), and one verdict line per
+                  workload says whether a higher tier is slower on the median of those pairs
+  --pairs N       with --tiers: process pairs per suspect cell (default 5; 0: the table only)
   --no-cold       skip the cold figure (each workload's first run in a fresh process)
   --browser       boot Linux to its prompt in the playground's Web Worker in Debian chromium
                   (builds dist/ first if it is missing) and compare with the Node figure
@@ -78,6 +84,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     cold: true,
     child: null,
     warmRuns: 0,
+    pairs: 5,
     browser: false,
     stats: false,
     memMiB: null,
@@ -158,6 +165,14 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         if (!Number.isInteger(n) || n < 0 || n > 20)
           throw new BenchUsageError(`--warm-runs: '${v}' is not a whole number from 0 to 20`);
         a.warmRuns = n;
+        break;
+      }
+      case '--pairs': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 20)
+          throw new BenchUsageError(`--pairs: '${v}' is not a whole number from 0 to 20`);
+        a.pairs = n;
         break;
       }
       case '--browser':

@@ -184,6 +184,7 @@ describe('bench arguments', () => {
       cold: true,
       child: null,
       warmRuns: 0,
+      pairs: 5,
       browser: false,
       stats: false,
       memMiB: null,

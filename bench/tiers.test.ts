@@ -2,7 +2,18 @@
 // below (pure functions; the child processes themselves are what `npm run bench -- --tiers` runs).
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './args.ts';
-import { parseChildLines, slowerThanBelow, type TierFigure, tierJsonLine, tiersTable } from './tiers.ts';
+import {
+  median,
+  type PairCheck,
+  parseChildLines,
+  slowerThanBelow,
+  suspectCells,
+  type TierCell,
+  type TierFigure,
+  tierJsonLine,
+  tiersTable,
+  tierVerdicts,
+} from './tiers.ts';
 
 const fig = (workload: string, tier: TierFigure['tier'], cold: number, warm?: number): TierFigure => ({
   workload,
@@ -30,6 +41,11 @@ describe('bench --tiers', () => {
     expect(parseBenchArgs(['--mem', '128']).memMiB).toBe(128);
     expect(() => parseBenchArgs(['--mem', '8'])).toThrow(/--mem: '8' is not a whole number of MiB/);
     expect(() => parseBenchArgs(['--warm-runs', '-1'])).toThrow(/--warm-runs: '-1' is not a whole number/);
+    expect(parseBenchArgs(['--tiers']).pairs).toBe(5);
+    expect(parseBenchArgs(['--tiers', '--pairs', '0']).pairs).toBe(0);
+    expect(() => parseBenchArgs(['--pairs', '21'])).toThrow(
+      /--pairs: '21' is not a whole number from 0 to 20/,
+    );
   });
 
   it("reads the child's cold and warm lines among its other output", () => {
@@ -74,5 +90,45 @@ describe('bench --tiers', () => {
       below: 'blocks',
       cpuRatioToBelow: { cold: 1.1, warm: 1.02 },
     });
+  });
+});
+
+describe('bench --tiers verdicts', () => {
+  const figs = [
+    fig('minikernel-bench', 'interpreter', 0.5, 0.06),
+    fig('minikernel-bench', 'blocks', 0.55, 0.08),
+    fig('minikernel-bench', 'jit', 0.5, 0.08),
+    fig('linux-boot', 'interpreter', 2, 1),
+    fig('linux-boot', 'blocks', 2.4, 0.8),
+    fig('bench-loop', 'interpreter', 6, 6),
+    fig('bench-loop', 'blocks', 4, 4),
+  ];
+
+  it('lists the cells over the margin with the tier below and the kind', () => {
+    expect(suspectCells(figs).map((c) => [c.workload, c.tier, c.below, c.kind, c.ratio.toFixed(2)])).toEqual([
+      ['minikernel-bench', 'blocks', 'interpreter', 'cold', '1.10'],
+      ['minikernel-bench', 'blocks', 'interpreter', 'warm', '1.33'],
+      ['linux-boot', 'blocks', 'interpreter', 'cold', '1.20'],
+    ]);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+
+  it('one line per workload: SLOWER on the pairs, cleared suspects named, UNCONFIRMED without pairs', () => {
+    const [mkCold, mkWarm, lbCold] = suspectCells(figs) as [TierCell, TierCell, TierCell];
+    const checks: PairCheck[] = [
+      { cell: mkCold, ratios: [1.01, 0.98, 1.03] },
+      { cell: mkWarm, ratios: [1.2, 1.3, 1.1, 1.25] },
+      { cell: lbCold, ratios: [1.0, 1.04, 0.97] },
+    ];
+    expect(tierVerdicts(figs, checks)).toEqual([
+      'minikernel-bench: SLOWER: blocks warm 1.23× interpreter (median of 4 pairs, 1.10–1.30); level on re-run: blocks cold 1.01× interpreter (median of 3 pairs, 0.98–1.03)',
+      'linux-boot: OK: no tier over 5 % slower than the one below; level on re-run: blocks cold 1.00× interpreter (median of 3 pairs, 0.97–1.04)',
+      'bench-loop: OK: no tier over 5 % slower than the one below',
+    ]);
+    // Without pairs (--pairs 0) a single run's loss is reported as unconfirmed, not as a verdict.
+    expect(tierVerdicts(figs, [])[1]).toBe(
+      'linux-boot: UNCONFIRMED: blocks cold 1.20× interpreter (one run)',
+    );
   });
 });

@@ -78,18 +78,100 @@ export function ratiosToBelow(
   return { below: below.tier, cold: cpuRatio(f.cold, below.cold), warm: cpuRatio(f.warm, below.warm) };
 }
 
-/** Rows where a higher tier took more than `margin` × the CPU time of the tier below. */
-export function slowerThanBelow(figs: TierFigure[], margin = TIER_MARGIN): string[] {
-  const out: string[] = [];
+/** One cell of the table: a tier's cold or warm CPU time over the tier below's. */
+export interface TierCell {
+  workload: string;
+  tier: Tier;
+  below: Tier;
+  kind: 'cold' | 'warm';
+  ratio: number;
+}
+
+/** Cells where a higher tier took more than `margin` × the CPU time of the tier below. */
+export function suspectCells(figs: TierFigure[], margin = TIER_MARGIN): TierCell[] {
+  const out: TierCell[] = [];
   for (const f of figs) {
     const r = ratiosToBelow(figs, f);
-    for (const k of ['cold', 'warm'] as const) {
-      const x = r[k];
-      if (x !== undefined && x > margin)
-        out.push(`${f.workload}: ${f.tier} ${k} ${x.toFixed(2)}× the CPU time of ${r.below}`);
+    for (const kind of ['cold', 'warm'] as const) {
+      const ratio = r[kind];
+      if (ratio !== undefined && r.below && ratio > margin)
+        out.push({ workload: f.workload, tier: f.tier, below: r.below, kind, ratio });
     }
   }
   return out;
+}
+
+/** Rows where a higher tier took more than `margin` × the CPU time of the tier below. */
+export function slowerThanBelow(figs: TierFigure[], margin = TIER_MARGIN): string[] {
+  return suspectCells(figs, margin).map(
+    (c) => `${c.workload}: ${c.tier} ${c.kind} ${c.ratio.toFixed(2)}× the CPU time of ${c.below}`,
+  );
+}
+
+/** A suspect cell re-run as interleaved process pairs: the per-pair CPU ratios (higher / lower). */
+export interface PairCheck {
+  cell: TierCell;
+  ratios: number[];
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[n >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/**
+ * Re-run `cell` as `pairs` pairs of fresh processes, the higher tier and the one below in turn,
+ * which goes first alternating (the machine's speed drifts: a pair's ratio cancels what both
+ * runs share). A cold cell compares the processes' first runs; a warm one their best of
+ * `warmRuns` later runs.
+ */
+export function checkCell(cell: TierCell, args: BenchArgs, pairs: number, warmRuns: number): PairCheck {
+  const warm = cell.kind === 'warm' ? Math.max(1, warmRuns) : 0;
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const order = i % 2 === 0 ? [cell.tier, cell.below] : [cell.below, cell.tier];
+    const [a, b] = order.map((t) => runTierChild(cell.workload, t, args, warm)) as [TierFigure, TierFigure];
+    const [hi, lo] = i % 2 === 0 ? [a, b] : [b, a];
+    const x = cell.kind === 'warm' ? cpuRatio(hi.warm, lo.warm) : cpuRatio(hi.cold, lo.cold);
+    if (x !== undefined) ratios.push(x);
+  }
+  return { cell, ratios };
+}
+
+const spread = (r: number[]): string =>
+  `median of ${r.length} pair${r.length === 1 ? '' : 's'}, ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`;
+
+/**
+ * One verdict line per workload, in table order: SLOWER when a higher tier's pairs (or, without
+ * pairs, its single run: UNCONFIRMED) exceed `margin` × the tier below, else OK, naming the
+ * suspects the pairs cleared.
+ */
+export function tierVerdicts(figs: TierFigure[], checks: PairCheck[], margin = TIER_MARGIN): string[] {
+  const names = [...new Set(figs.map((f) => f.workload))];
+  const suspects = suspectCells(figs, margin);
+  return names.map((w) => {
+    const slower: string[] = [];
+    const unconfirmed: string[] = [];
+    const cleared: string[] = [];
+    for (const c of suspects.filter((x) => x.workload === w)) {
+      const what = `${c.tier} ${c.kind}`;
+      const check = checks.find(
+        (k) => k.cell.workload === w && k.cell.tier === c.tier && k.cell.kind === c.kind,
+      );
+      if (!check || check.ratios.length === 0) {
+        unconfirmed.push(`${what} ${c.ratio.toFixed(2)}× ${c.below} (one run)`);
+        continue;
+      }
+      const m = median(check.ratios);
+      const text = `${what} ${m.toFixed(2)}× ${c.below} (${spread(check.ratios)})`;
+      (m > margin ? slower : cleared).push(text);
+    }
+    const tail = cleared.length ? `; level on re-run: ${cleared.join(', ')}` : '';
+    if (slower.length) return `${w}: SLOWER: ${[...slower, ...unconfirmed].join(', ')}${tail}`;
+    if (unconfirmed.length) return `${w}: UNCONFIRMED: ${unconfirmed.join(', ')}${tail}`;
+    return `${w}: OK: no tier over ${Math.round((margin - 1) * 100)} % slower than the one below${tail}`;
+  });
 }
 
 const cpuMips = (f: RunFigure | undefined): string =>

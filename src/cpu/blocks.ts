@@ -20,6 +20,7 @@
  */
 
 import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
+import { interpretMid, midLength } from './block-mid.ts';
 import { interpret, jcc, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
@@ -73,8 +74,9 @@ interface Kept {
  * Handler functions by index (the arena stores indices). MOV r32, r32 (10 % of the Linux boot's
  * records) has a fixed index: fastLoop calls it by name (PERF.md, "the warm Linux boot").
  */
-export const HANDLERS: Op[] = [interpret, movRR];
+export const HANDLERS: Op[] = [interpret, movRR, interpretMid];
 export const I_MOVRR = 1;
+const I_MID = 2;
 const INDEX = new Map<Op, number>(HANDLERS.map((op, i) => [op, i]));
 function handlerIndex(op: Op): number {
   let i = INDEX.get(op);
@@ -365,6 +367,20 @@ export class BlockCache {
       const d = predecode(ram, p, ip, avail, c.csLim);
       n++;
       if (d === null) {
+        const len = midLength(ram, p, avail);
+        if (len > 0) {
+          // Left to the interpreter, but nothing a block relies on can change (block-mid.ts).
+          if (p - pageBase < lo) lo = p - pageBase;
+          if (p + len - pageBase > hi) hi = p + len - pageBase;
+          a[k] = I_MID;
+          a[k + 1] = ip;
+          a[k + 2] = (ip + len) >>> 0;
+          a.fill(0, k + 3, k + REC);
+          k += REC;
+          ip = (ip + len) >>> 0;
+          p += len;
+          continue;
+        }
         a[k] = 0; // interpret
         a[k + 1] = ip;
         a[k + 2] = ip;

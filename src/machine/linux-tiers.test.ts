@@ -51,9 +51,10 @@ describe('Linux through the three CPU tiers', () => {
   it('first 3 M instructions: same state and output with every block compiled', () => {
     const jit = boot('jit', 3_000_000);
     expect(jit.compiled).toBeGreaterThan(100);
-    // Page regions (src/cpu/jit-region.ts), every block put into one at its first run.
+    // Page regions (src/cpu/jit-region.ts), every block put into one at its first run (99 region
+    // compiles since blocks no longer end at PUSH/POP of segment registers, PUSHA, MOVS…: block-mid.ts).
     const regions = boot('regions', 3_000_000);
-    expect(regions.regions).toBeGreaterThan(100);
+    expect(regions.regions).toBeGreaterThan(50);
     for (const other of [regions, boot('blocks', 3_000_000), boot('interpreter', 3_000_000)]) {
       expect(jit.n).toBe(other.n);
       expect(jit.out).toBe(other.out);

@@ -48,4 +48,22 @@ describe('SiteTable', () => {
     expect(t.get(6)).toBeUndefined();
     expect(t.size).toBe(0);
   });
+
+  it("finds sites on both sides of an index chunk boundary and at the TC's last slot", () => {
+    const t = new SiteTable(1 << 20);
+    const at = [0x1ffe, 0x1fff, 0x2000, 0x2001, 0x4000, (1 << 20) - 2];
+    const sites = at.map((off) => site(off));
+    // 0x1ffe and 0x1fff share a slot: the later set wins the slot, the earlier one is no longer found.
+    for (let i = 0; i < at.length; i++) t.set(at[i]!, sites[i]!);
+    expect(t.get(0x1ffe)).toBeUndefined();
+    expect(t.get(0x1fff)).toBe(sites[1]);
+    expect(t.get(0x2000)).toBeUndefined();
+    expect(t.get(0x2001)).toBe(sites[3]);
+    expect(t.get(0x4000)).toBe(sites[4]);
+    expect(t.get((1 << 20) - 2)).toBe(sites[5]);
+    expect(t.get(0x6000)).toBeUndefined(); // a chunk never written
+    expect(t.get(1 << 20)).toBeUndefined(); // past the TC
+    t.clear();
+    expect(at.map((off) => t.get(off))).toEqual(at.map(() => undefined));
+  });
 });

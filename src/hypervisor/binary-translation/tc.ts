@@ -18,6 +18,9 @@
 import { Listings } from './listing.ts';
 
 export const TC_PAGES = 256;
+/** SiteTable index chunks: 2^CHUNK_BITS slots each (two TC bytes a slot). */
+const CHUNK_BITS = 12;
+const CHUNK_SLOTS = 1 << CHUNK_BITS;
 /** Page indices inside the VMM slot: 0–31 shadow GDT/LDT (shadow.ts), the area, then the TC. */
 export const AREA_PAGE = 32;
 export const TC_PAGE = 64;
@@ -398,17 +401,19 @@ export class TranslationCache {
  * TC's bytes (two bytes per slot: a site is a 2-byte `int 0xBB`), not a Map: a Map of the ~50 k
  * sites of a Linux boot, grown one entry at a time, cost more than 1 µs per entry (its growing
  * tables were copied again by every young-generation collection) — more than the translation it
- * served.
+ * served. The index is made of 16 KiB chunks (8 KiB of TC each), each allocated when a site first
+ * lands in it: one 2 MiB index, allocated and cleared whole, was ~2 ms of every Session creation
+ * under binary translation (issue 15: ≤ 10 ms), and its fill again at every TC flush.
  */
 export class SiteTable {
-  /** Slot (offset >> 1) → 1 + index in `list`, or 0. */
-  private readonly ix: Int32Array;
+  /** Per chunk of CHUNK_SLOTS slots (slot = offset >> 1): 1 + index in `list`, or 0; null: none yet. */
+  private readonly ix: (Int32Array | null)[];
   /** The TC offset of each listed site (two offsets share a slot; only one can be a site). */
   private offs = new Int32Array(4096);
   private list: Site[] = [];
 
   constructor(tcBytes: number) {
-    this.ix = new Int32Array(tcBytes >>> 1);
+    this.ix = new Array<Int32Array | null>(Math.ceil((tcBytes >>> 1) / CHUNK_SLOTS)).fill(null);
   }
 
   get size(): number {
@@ -416,13 +421,23 @@ export class SiteTable {
   }
 
   get(off: number): Site | undefined {
-    const i = this.ix[off >>> 1];
-    if (i === undefined || i === 0 || this.offs[i - 1] !== off) return undefined;
+    const chunk = this.ix[off >>> (CHUNK_BITS + 1)];
+    if (chunk === undefined || chunk === null) return undefined;
+    const i = chunk[(off >>> 1) & (CHUNK_SLOTS - 1)];
+    if (i === 0 || this.offs[i - 1] !== off) return undefined;
     return this.list[i - 1];
   }
 
   set(off: number, site: Site): void {
-    const i = this.ix[off >>> 1];
+    const c = off >>> (CHUNK_BITS + 1);
+    let chunk = this.ix[c];
+    // Past the TC (never, from the translator): listed, not found by get(), as a typed array drops it.
+    if (chunk === null) {
+      chunk = new Int32Array(CHUNK_SLOTS);
+      this.ix[c] = chunk;
+    }
+    const slot = (off >>> 1) & (CHUNK_SLOTS - 1);
+    const i = chunk === undefined ? 0 : chunk[slot];
     if (i !== 0 && this.offs[i - 1] === off) {
       this.list[i - 1] = site;
       return;
@@ -435,11 +450,11 @@ export class SiteTable {
     }
     this.offs[n] = off;
     this.list.push(site);
-    this.ix[off >>> 1] = n + 1;
+    if (chunk !== undefined) chunk[slot] = n + 1;
   }
 
   clear(): void {
-    this.ix.fill(0);
+    this.ix.fill(null);
     this.list = [];
   }
 
