@@ -52,13 +52,17 @@ const CHUNKS = TLB_PAGES >>> CHUNK_BITS;
 
 /**
  * segRdB/segWrB's entry for an access of `size` bytes to a segment whose accesses may end at
- * `max` (segRdMax: +Infinity, a limit, or -1): the first offset that ends past it, clamped to
- * 0..0xffffffff, biased by 2^31 as an int32. `(off ^ 0x80000000) >= it` then says "check".
+ * `max` (segRdMax: +Infinity, a limit, or -1): FLAT_B for a flat segment (no test at all), else
+ * the first offset that ends past `max`, clamped to 0..0xfffffffe, biased by 2^31 as an int32 (so
+ * never FLAT_B). `(off ^ 0x80000000) >= it` then says "check".
  */
 export function biasedFirstCheck(max: number, size: number): number {
-  const first = Math.min(Math.max(max - size + 2, 0), 0xffffffff);
+  if (max === Number.POSITIVE_INFINITY) return FLAT_B;
+  const first = Math.min(Math.max(max - size + 2, 0), 0xfffffffe);
   return (first ^ 0x80000000) | 0;
 }
+/** segRdB/segWrB's mark of a flat segment: the accessors test nothing else. */
+export const FLAT_B = 0x7fffffff;
 
 /** A segRdB/segWrB table with every segment's bound at `max` (as segRdMax's zeros before a load). */
 function boundsFor(max: number): Int32Array {
@@ -131,13 +135,14 @@ export class CpuMmu extends CpuBase {
   readonly segRdMax = new Float64Array(8);
   readonly segWrMax = new Float64Array(8);
   /**
-   * The same bounds as int32 thresholds for rd8…wr32, push32 and pop32: at `s << 2 | (size - 1)` for
-   * sizes 1, 2 and 4, the first offset an access of that size must send to the exact check, biased
-   * by 2^31 (`off ^ 0x80000000`) so that an unsigned comparison becomes a signed one. The test
-   * never leaves int32: `(off >>> 0) + 3`, the old test, became a non-int32 number the first time a
-   * kernel address (>= 2^31) came by, and every optimized function that had inlined the accessor
-   * deoptimized once ("lost precision"/"not int32", PERF.md "Session 10 — web15"). A flat segment's
-   * threshold is 0xffffffff (only that one offset takes the exact check, which then passes it).
+   * The same bounds for rd8…wr32, push32 and pop32 as int32s, at `s << 2 | (size - 1)` for sizes
+   * 1, 2 and 4: FLAT_B for a flat segment, which they then test no further (one load and one
+   * compare, no arithmetic on the offset); otherwise the first offset an access of that size must
+   * send to the exact check, biased by 2^31 (`off ^ 0x80000000`) so that an unsigned comparison
+   * becomes a signed one. Neither test leaves int32: `(off >>> 0) + 3`, the old one, became a
+   * non-int32 number the first time a kernel address (>= 2^31) came by, and every optimized
+   * function that had inlined the accessor deoptimized once ("lost precision"/"not int32", PERF.md
+   * "Session 10 — web15").
    */
   readonly segRdB = boundsFor(0);
   readonly segWrB = boundsFor(0);
@@ -722,27 +727,33 @@ export class CpuMmu extends CpuBase {
     if ((off >>> 0) + len - 1 > this.segWrMax[s]) this.segCheck(s, off, len, true);
   }
   rd8(s: number, off: number): number {
-    if ((off ^ 0x80000000) >= this.segRdB[s << 2]) this.rdCheck(s, off, 1);
+    const b = this.segRdB[s << 2];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.rdCheck(s, off, 1);
     return this.lrd8((this.segBase[s] + off) | 0);
   }
   rd16(s: number, off: number): number {
-    if ((off ^ 0x80000000) >= this.segRdB[(s << 2) | 1]) this.rdCheck(s, off, 2);
+    const b = this.segRdB[(s << 2) | 1];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.rdCheck(s, off, 2);
     return this.lrd16((this.segBase[s] + off) | 0);
   }
   rd32(s: number, off: number): number {
-    if ((off ^ 0x80000000) >= this.segRdB[(s << 2) | 3]) this.rdCheck(s, off, 4);
+    const b = this.segRdB[(s << 2) | 3];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.rdCheck(s, off, 4);
     return this.lrd32((this.segBase[s] + off) | 0);
   }
   wr8(s: number, off: number, v: number): void {
-    if ((off ^ 0x80000000) >= this.segWrB[s << 2]) this.wrCheck(s, off, 1);
+    const b = this.segWrB[s << 2];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.wrCheck(s, off, 1);
     this.lwr8((this.segBase[s] + off) | 0, v);
   }
   wr16(s: number, off: number, v: number): void {
-    if ((off ^ 0x80000000) >= this.segWrB[(s << 2) | 1]) this.wrCheck(s, off, 2);
+    const b = this.segWrB[(s << 2) | 1];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.wrCheck(s, off, 2);
     this.lwr16((this.segBase[s] + off) | 0, v);
   }
   wr32(s: number, off: number, v: number): void {
-    if ((off ^ 0x80000000) >= this.segWrB[(s << 2) | 3]) this.wrCheck(s, off, 4);
+    const b = this.segWrB[(s << 2) | 3];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.wrCheck(s, off, 4);
     this.lwr32((this.segBase[s] + off) | 0, v);
   }
   /** Check that a write of `len` bytes at s:off would succeed (segment + paging), without writing. */
@@ -820,7 +831,8 @@ export class CpuMmu extends CpuBase {
   }
   push32(v: number): void {
     const sp0 = (this.regs[ESP] - 4) | 0;
-    if (this.ss32 && (sp0 ^ 0x80000000) < this.segWrB[(SS << 2) | 3]) {
+    const b = this.segWrB[(SS << 2) | 3];
+    if (this.ss32 && (b === FLAT_B || (sp0 ^ 0x80000000) < b)) {
       // A 32-bit stack, the dword within SS's limit (or SS flat): no further check needed.
       this.lwr32((this.segBase[SS] + sp0) | 0, v);
       this.regs[ESP] = sp0;
@@ -841,7 +853,8 @@ export class CpuMmu extends CpuBase {
     return v;
   }
   pop32(): number {
-    if (this.ss32 && (this.regs[ESP] ^ 0x80000000) < this.segRdB[(SS << 2) | 3]) {
+    const b = this.segRdB[(SS << 2) | 3];
+    if (this.ss32 && (b === FLAT_B || (this.regs[ESP] ^ 0x80000000) < b)) {
       const sp = this.regs[ESP];
       const v = this.lrd32((this.segBase[SS] + sp) | 0);
       this.regs[ESP] = (sp + 4) | 0;
