@@ -5,13 +5,23 @@
  * rebuilt when src/ is newer) served by `vite preview`; each run opens a new page (a fresh worker:
  * cold, as a user's new tab) and times, inside the page, from the Run click to the prompt on the
  * console; the worker thread's and the whole browser's CPU come from /proc (proc-cpu.ts).
+ * BENCH_TRACE=dir also writes a Chrome trace of each run there and prints where its CPU went
+ * (browser-trace.ts: per thread, V8's concurrent compiles and which isolate they were for); tracing
+ * costs time of its own, so a traced run's wall figures are not the bench's.
  */
 import { type ChildProcess, execSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from '@playwright/test';
 import type { BenchArgs } from './args.ts';
+import {
+  formatTraceSummary,
+  MARK_PROMPT,
+  MARK_RUN,
+  summarizeTrace,
+  TRACE_CATEGORIES,
+} from './browser-trace.ts';
 import { cpuBetween, descendants, treeCpu } from './proc-cpu.ts';
 
 function newestMtime(dir: string): number {
@@ -94,9 +104,18 @@ function nodeCold(args: BenchArgs): NodeRun | null {
   return line ? (JSON.parse(line.slice(5)) as NodeRun) : null;
 }
 
-/** One boot in a new page (a fresh renderer and worker): wall to the prompt, and the CPU spent. */
-async function browserRun(browser: Browser, base: string, server: ChildProcess): Promise<BrowserRun> {
+/**
+ * One boot in a new page (a fresh renderer and worker): wall to the prompt, and the CPU spent.
+ * With `tracePath`, a Chrome trace of the run (browser-trace.ts) is written there.
+ */
+async function browserRun(
+  browser: Browser,
+  base: string,
+  server: ChildProcess,
+  tracePath?: string,
+): Promise<BrowserRun> {
   const page = await browser.newPage();
+  let tracing = false;
   try {
     await page.goto(`${base}/?guest=linux&technique=native&vms=1`);
     await page
@@ -106,9 +125,13 @@ async function browserRun(browser: Browser, base: string, server: ChildProcess):
     // This process's children minus the preview server: the browser this bench launched.
     const skip = new Set([server.pid ?? -1, ...descendants(server.pid ?? -1)]);
     const pids = descendants(process.pid).filter((p) => !skip.has(p));
+    if (tracePath) {
+      await browser.startTracing(page, { path: tracePath, categories: TRACE_CATEGORIES });
+      tracing = true;
+    }
     const c0 = treeCpu(pids);
     const r = await page.evaluate(
-      () =>
+      ([markRun, markPrompt]) =>
         new Promise<{ seconds: number; instructions: number }>((resolve, reject) => {
           // The console draws on a canvas; its element offers the terminal's text (ui/Consoles.tsx).
           const con = document.querySelector('[data-testid=console-0]') as Element & {
@@ -116,9 +139,11 @@ async function browserRun(browser: Browser, base: string, server: ChildProcess):
           };
           const bar = document.querySelector('[data-testid=statusbar]')!;
           const t0 = performance.now();
+          performance.mark(markRun);
           const timer = setInterval(() => {
             if ((con.traplabText?.() ?? con.textContent ?? '').includes('guest#')) {
               clearInterval(timer);
+              performance.mark(markPrompt);
               resolve({
                 seconds: (performance.now() - t0) / 1000,
                 instructions: Number(bar.getAttribute('data-instructions')),
@@ -130,10 +155,12 @@ async function browserRun(browser: Browser, base: string, server: ChildProcess):
           }, 10);
           document.querySelector<HTMLButtonElement>('[data-testid=run-pause]')!.click();
         }),
+      [MARK_RUN, MARK_PROMPT],
     );
     const d = cpuBetween(c0, treeCpu(descendants(process.pid).filter((p) => !skip.has(p))));
     return { ...r, workerCpu: d.worker, browserCpu: d.total, byName: d.byName };
   } finally {
+    if (tracing) await browser.stopTracing();
     await page.close();
   }
 }
@@ -190,9 +217,18 @@ export async function benchBrowser(args: BenchArgs): Promise<number> {
     const base = `http://127.0.0.1:${port}`;
     await waitForServer(base, server);
     // Browser and Node alternate (B N B N …): a drift in the machine's speed hits both alike.
+    // BENCH_TRACE=dir: a Chrome trace of each run (dir/browser-run-N.json) and where its CPU went.
+    const traceDir = process.env.BENCH_TRACE;
+    if (traceDir) mkdirSync(traceDir, { recursive: true });
     for (let i = 0; i < Math.max(1, Math.min(args.runs, 10)); i++) {
-      const r = await browserRun(browser, base, server);
+      const tracePath = traceDir ? join(traceDir, `browser-run-${i + 1}.json`) : undefined;
+      const r = await browserRun(browser, base, server, tracePath);
       runs.push(r);
+      if (tracePath)
+        for (const line of formatTraceSummary(
+          summarizeTrace(JSON.parse(readFileSync(tracePath, 'utf8'))),
+        ).split('\n'))
+          log(line);
       log(
         `run ${i + 1}: the browser's CPU by thread: ${r.byName
           .slice(0, 8)

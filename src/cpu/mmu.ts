@@ -50,6 +50,31 @@ const FILL_MAX = 4096;
 const CHUNK_BITS = 10;
 const CHUNKS = TLB_PAGES >>> CHUNK_BITS;
 
+/**
+ * segRdB/segWrB's entry for an access of `size` bytes to a segment whose accesses may end at
+ * `max` (segRdMax: +Infinity, a limit, or -1): FLAT_B for a flat segment (no test at all), else
+ * the first offset that ends past `max`, clamped to 0..0xfffffffe, biased by 2^31 as an int32 (so
+ * never FLAT_B). `(off ^ 0x80000000) >= it` then says "check".
+ */
+export function biasedFirstCheck(max: number, size: number): number {
+  if (max === Number.POSITIVE_INFINITY) return FLAT_B;
+  const first = Math.min(Math.max(max - size + 2, 0), 0xfffffffe);
+  return (first ^ 0x80000000) | 0;
+}
+/** segRdB/segWrB's mark of a flat segment: the accessors test nothing else. */
+export const FLAT_B = 0x7fffffff;
+
+/** A segRdB/segWrB table with every segment's bound at `max` (as segRdMax's zeros before a load). */
+function boundsFor(max: number): Int32Array {
+  const t = new Int32Array(32);
+  for (let s = 0; s < 8; s++) {
+    t[s << 2] = biasedFirstCheck(max, 1);
+    t[(s << 2) | 1] = biasedFirstCheck(max, 2);
+    t[(s << 2) | 3] = biasedFirstCheck(max, 4);
+  }
+  return t;
+}
+
 export class CpuMmu extends CpuBase {
   /** One buffer behind the six page-indexed tables below (18 MiB; see fresh-buffer.ts). */
   private readonly pageTables = freshBuffer(18 * TLB_PAGES);
@@ -109,6 +134,18 @@ export class CpuMmu extends CpuBase {
    */
   readonly segRdMax = new Float64Array(8);
   readonly segWrMax = new Float64Array(8);
+  /**
+   * The same bounds for rd8…wr32, push32 and pop32 as int32s, at `s << 2 | (size - 1)` for sizes
+   * 1, 2 and 4: FLAT_B for a flat segment, which they then test no further (one load and one
+   * compare, no arithmetic on the offset); otherwise the first offset an access of that size must
+   * send to the exact check, biased by 2^31 (`off ^ 0x80000000`) so that an unsigned comparison
+   * becomes a signed one. Neither test leaves int32: `(off >>> 0) + 3`, the old one, became a
+   * non-int32 number the first time a kernel address (>= 2^31) came by, and every optimized
+   * function that had inlined the accessor deoptimized once ("lost precision"/"not int32", PERF.md
+   * "Session 10 — web15").
+   */
+  readonly segRdB = boundsFor(0);
+  readonly segWrB = boundsFor(0);
   /** Alignment checking active (CR0.AM, EFLAGS.AC, CPL 3): every access takes segCheck(). */
   acOn = false;
   refreshAc(): void {
@@ -487,11 +524,18 @@ export class CpuMmu extends CpuBase {
     this.flushTlb(false);
   }
 
-  /** Physical address for a linear read/write by the current CPL (through the TLB). */
-  xlate(lin: number, write: boolean): number {
+  /**
+   * Physical address for a linear read/write (or, with `fetch`, an instruction fetch) by the
+   * current CPL, through the TLB. Under EPT a non-direct entry may lack execute permission, so a
+   * fetch translates it again. fetchSlow() comes here too rather than calling translate() itself:
+   * its own call site first ran long after fastLoop was optimized with it inlined (the blocks'
+   * pre-decoder fills the code pages' TLB entries), so fastLoop deoptimized there and was compiled
+   * again by TurboFan; this call site has run since the first data access.
+   */
+  xlate(lin: number, write: boolean, fetch = false): number {
     const e = ~(write ? this.tlbW : this.tlbR)[lin >>> 12];
-    if (e !== -1) return e ^ lin ^ (e & 0xfff);
-    return this.translate(lin, write, this.cpl === 3);
+    if (e !== -1 && !(fetch && this.eptOn && (e & 0xfff) !== 0)) return e ^ lin ^ (e & 0xfff);
+    return this.translate(lin, write, this.cpl === 3, fetch);
   }
 
   lrd8(lin: number): number {
@@ -630,8 +674,17 @@ export class CpuMmu extends CpuBase {
     }
     this.segChk[s] = c;
     const upTo = (c & (CHK_EXPDOWN | CHK_UNUSABLE)) === 0 && !this.acOn;
-    this.segRdMax[s] = c & CHK_FLAT_R ? Infinity : upTo && c & CHK_R ? lim : -1;
-    this.segWrMax[s] = c & CHK_FLAT_W ? Infinity : upTo && c & CHK_W ? lim : -1;
+    const rdMax = c & CHK_FLAT_R ? Infinity : upTo && c & CHK_R ? lim : -1;
+    const wrMax = c & CHK_FLAT_W ? Infinity : upTo && c & CHK_W ? lim : -1;
+    this.segRdMax[s] = rdMax;
+    this.segWrMax[s] = wrMax;
+    const b = s << 2;
+    this.segRdB[b] = biasedFirstCheck(rdMax, 1);
+    this.segRdB[b | 1] = biasedFirstCheck(rdMax, 2);
+    this.segRdB[b | 3] = biasedFirstCheck(rdMax, 4);
+    this.segWrB[b] = biasedFirstCheck(wrMax, 1);
+    this.segWrB[b | 1] = biasedFirstCheck(wrMax, 2);
+    this.segWrB[b | 3] = biasedFirstCheck(wrMax, 4);
     if (s === CS) {
       const d = (ar & AR_DB) !== 0;
       // Blocks hold CS's base, limit and size (blocks.ts lookup): a CS load that changes none of
@@ -666,28 +719,41 @@ export class CpuMmu extends CpuBase {
       this.raise(17, 0);
   }
 
+  /** The exact bound test behind rd8…rd32's int32 one (segRdB), then the full check if it fails. */
+  rdCheck(s: number, off: number, len: number): void {
+    if ((off >>> 0) + len - 1 > this.segRdMax[s]) this.segCheck(s, off, len, false);
+  }
+  wrCheck(s: number, off: number, len: number): void {
+    if ((off >>> 0) + len - 1 > this.segWrMax[s]) this.segCheck(s, off, len, true);
+  }
   rd8(s: number, off: number): number {
-    if (off >>> 0 > this.segRdMax[s]) this.segCheck(s, off, 1, false);
+    const b = this.segRdB[s << 2];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.rdCheck(s, off, 1);
     return this.lrd8((this.segBase[s] + off) | 0);
   }
   rd16(s: number, off: number): number {
-    if ((off >>> 0) + 1 > this.segRdMax[s]) this.segCheck(s, off, 2, false);
+    const b = this.segRdB[(s << 2) | 1];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.rdCheck(s, off, 2);
     return this.lrd16((this.segBase[s] + off) | 0);
   }
   rd32(s: number, off: number): number {
-    if ((off >>> 0) + 3 > this.segRdMax[s]) this.segCheck(s, off, 4, false);
+    const b = this.segRdB[(s << 2) | 3];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.rdCheck(s, off, 4);
     return this.lrd32((this.segBase[s] + off) | 0);
   }
   wr8(s: number, off: number, v: number): void {
-    if (off >>> 0 > this.segWrMax[s]) this.segCheck(s, off, 1, true);
+    const b = this.segWrB[s << 2];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.wrCheck(s, off, 1);
     this.lwr8((this.segBase[s] + off) | 0, v);
   }
   wr16(s: number, off: number, v: number): void {
-    if ((off >>> 0) + 1 > this.segWrMax[s]) this.segCheck(s, off, 2, true);
+    const b = this.segWrB[(s << 2) | 1];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.wrCheck(s, off, 2);
     this.lwr16((this.segBase[s] + off) | 0, v);
   }
   wr32(s: number, off: number, v: number): void {
-    if ((off >>> 0) + 3 > this.segWrMax[s]) this.segCheck(s, off, 4, true);
+    const b = this.segWrB[(s << 2) | 3];
+    if (b !== FLAT_B && (off ^ 0x80000000) >= b) this.wrCheck(s, off, 4);
     this.lwr32((this.segBase[s] + off) | 0, v);
   }
   /** Check that a write of `len` bytes at s:off would succeed (segment + paging), without writing. */
@@ -712,12 +778,7 @@ export class CpuMmu extends CpuBase {
     const ip = this.ip;
     if (ip > this.csLim) this.gp(0);
     const lin = (this.csBase + ip) | 0;
-    const e0 = ~this.tlbR[lin >>> 12];
-    // Under EPT a non-direct entry may lack execute permission: translate again as a fetch.
-    const p =
-      e0 !== -1 && !(this.eptOn && (e0 & 0xfff) !== 0)
-        ? e0 ^ lin ^ (e0 & 0xfff)
-        : this.translate(lin, false, this.cpl === 3, true);
+    const p = this.xlate(lin, false, true);
     const e = ~this.tlbR[lin >>> 12];
     this.ip = ip + 1;
     if (e !== -1 && (e & 0xfff) === 0) {
@@ -770,7 +831,8 @@ export class CpuMmu extends CpuBase {
   }
   push32(v: number): void {
     const sp0 = (this.regs[ESP] - 4) | 0;
-    if (this.ss32 && (sp0 >>> 0) + 3 <= this.segWrMax[SS]) {
+    const b = this.segWrB[(SS << 2) | 3];
+    if (this.ss32 && (b === FLAT_B || (sp0 ^ 0x80000000) < b)) {
       // A 32-bit stack, the dword within SS's limit (or SS flat): no further check needed.
       this.lwr32((this.segBase[SS] + sp0) | 0, v);
       this.regs[ESP] = sp0;
@@ -791,7 +853,8 @@ export class CpuMmu extends CpuBase {
     return v;
   }
   pop32(): number {
-    if (this.ss32 && (this.regs[ESP] >>> 0) + 3 <= this.segRdMax[SS]) {
+    const b = this.segRdB[(SS << 2) | 3];
+    if (this.ss32 && (b === FLAT_B || (this.regs[ESP] ^ 0x80000000) < b)) {
       const sp = this.regs[ESP];
       const v = this.lrd32((this.segBase[SS] + sp) | 0);
       this.regs[ESP] = (sp + 4) | 0;
