@@ -79,4 +79,11 @@ export const jitTuning = {
   traceMax: 256,
   traceMin: 16,
   traceRetry: 20_000,
+  /**
+   * Handler calls in traces through one shared (megamorphic) call site, so V8 inlines none: its
+   * optimizing compile of a trace took ~45 ms instead of ~230 ms (PERF.md, "Session 10 — trace15").
+   */
+  traceMegaCalls: true,
+  /** A trace whose branch guard fails on ≥ 1/3 of its runs is built again the other way there. */
+  traceFlips: true,
 };

@@ -103,6 +103,8 @@ interface Exit {
   f: Flags;
   /** Why (stats): a branch guard, RET/indirect target, budget, epoch, side exit, attention, end. */
   why: string;
+  /** For a branch guard or a RET to another address: the physical address of its block, else -1. */
+  g: number;
 }
 
 export interface TraceSource {
@@ -122,7 +124,13 @@ const reg = (i: number): string => `r${i}`;
  * Generate the trace over blocks `bs` (arena offsets, each followed by the next; `loop`: the last
  * one is followed by the first). `csLim` is the CS limit they were decoded under.
  */
-export function traceSource(a: Int32Array, bs: number[], loop: boolean, csLim: number): TraceSource {
+export function traceSource(
+  a: Int32Array,
+  bs: number[],
+  loop: boolean,
+  csLim: number,
+  mega = false,
+): TraceSource {
   const lines: string[] = [];
   const exits: Exit[] = [];
   const calls: number[][] = [];
@@ -138,15 +146,11 @@ export function traceSource(a: Int32Array, bs: number[], loop: boolean, csLim: n
   const fused = fusedKinds();
 
   let why = '';
+  let guard = -1; // the block whose branch the next exits guard (its physical address)
   const exit = (t: number, e: number, p: number): string => {
-    exits.push({
-      t,
-      e,
-      p,
-      n: pend,
-      f: fl,
-      why: t === TX_SIDE ? 'side' : t === TX_ATTENTION ? 'attention' : why,
-    });
+    const w = t === TX_SIDE ? 'side' : t === TX_ATTENTION ? 'attention' : why;
+    const g = w === 'jcc' || w === 'ret' || w === 'indirect' ? guard : -1;
+    exits.push({ t, e, p, n: pend, f: fl, why: w, g });
     return `{ x = ${exits.length - 1}; break out; }`;
   };
   const side = (eip: number): string => exit(TX_SIDE, -1, eip);
@@ -382,7 +386,11 @@ export function traceSource(a: Int32Array, bs: number[], loop: boolean, csLim: n
     count();
     if (last) lines.push(`c.eip = ${eip}; c.ip = ${next};`);
     calls.push([eip, next, HANDLERS[a[k - 3]] === HANDLERS[0] ? 1 : 0]);
-    lines.push(`i = ${calls.length - 1}; ${name}(c, A, ${o + 3});`);
+    lines.push(
+      mega
+        ? `i = ${calls.length - 1}; call(${name}, c, A, ${o + 3});`
+        : `i = ${calls.length - 1}; ${name}(c, A, ${o + 3});`,
+    );
     lines.push('r0 = R[0]; r1 = R[1]; r2 = R[2]; r3 = R[3]; r4 = R[4]; r5 = R[5]; r6 = R[6]; r7 = R[7];');
     lines.push('tr = c.tlbR; tw = c.tlbW; s3 = c.ss32;');
     pend = 1;
@@ -409,6 +417,7 @@ export function traceSource(a: Int32Array, bs: number[], loop: boolean, csLim: n
     if (j > 0 || loop) lines.push(`if (n < ${a[b + H_COUNT]}) ${done(ip)}`);
     lines.push(`n -= ${a[b + H_COUNT]};`);
     const records = a[b + H_RECORDS];
+    guard = a[b];
     for (let r = 0; r < records; r++) {
       const k = b + HDR + r * REC + 3;
       const h = HANDLERS[a[k - 3]];
@@ -497,6 +506,7 @@ export function traceSource(a: Int32Array, bs: number[], loop: boolean, csLim: n
   }
   const body = [
     'if (c.code.epoch !== S.e && !V(c, a)) return 2;',
+    'S.n++;',
     'const code = c.code, E = code.epoch, R = c.regs, sb = c.segBase, rx = c.segRdMax, wx = c.segWrMax, m = c.ram32, u = c.ram;',
     'let r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7];',
     'let tr = c.tlbR, tw = c.tlbW, s3 = c.ss32, fa = 0, fb = 0, fr = 0, ic = 0, x = 0, i = -1;',
@@ -512,6 +522,8 @@ export function traceSource(a: Int32Array, bs: number[], loop: boolean, csLim: n
     'const p = XP[x]; if (p >= 0) c.ip = p;',
     'const e = XE[x]; c.eip = e >= 0 ? e : c.ip;',
     'if (S.why !== null) S.why[x]++;',
+    // A guard that fails often: the path is built again the way the guest goes (jit-trace.ts).
+    'if (XG[x] >= 0 && ++XN[x] === 64) F(c, a, x);',
     'return XT[x];',
   ].join('\n');
   return { params, body, records: Int32Array.from(recs), exits, calls, handlers };

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Cpu } from './cpu.ts';
 import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { MonitorAction } from './interrupts.ts';
+import { traceStats } from './jit-trace.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
 
 const SAVED = { ...jitTuning };
@@ -78,6 +79,27 @@ describe('traces: a loop across pages', () => {
       expect(tr.cpu.getState(), `budget ${budget}`).toEqual(plain.cpu.getState());
     }
     expect(tr.cpu.traces.loops).toBeGreaterThan(0);
+  });
+});
+
+describe('traces: a branch that changes its mind', () => {
+  it('the guard fails on every pass: the path is built again the other way, same end state', () => {
+    // L: cmp edi, 150 ; jb M ; add eax, 3 ; M: add ebx, eax ; dec edi ; jnz L ; hlt
+    const PROG = [0x81, 0xff, 150, 0, 0, 0, 0x72, 0x03, 0x83, 0xc0, 0x03, 0x01, 0xc3, 0x4f, 0x75, 0xf0, 0xf4];
+    const run = (t: Tier) => {
+      setTier(t);
+      const m = makeCpu(1 << 20);
+      m.bus.ram.set(PROG, 0x1000);
+      m.cpu.enterProtectedFlat(0x1000, { eax: 0, ebx: 0, edi: 400, esp: 0x9000 });
+      m.cpu.run(10_000);
+      return m.cpu as Cpu;
+    };
+    const flipped = traceStats.flipped;
+    const tr = run('traces');
+    expect(traceStats.flipped).toBeGreaterThan(flipped);
+    const plain = run('interpreter');
+    expect(plain.halted).toBe(true);
+    expect(tr.getState()).toEqual(plain.getState());
   });
 });
 

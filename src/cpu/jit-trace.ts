@@ -24,6 +24,7 @@
  * before the next block.
  */
 import { endJcc } from './block-fused.ts';
+import type { Op } from './block-ops.ts';
 import {
   type BlockCache,
   H_BLK0,
@@ -57,7 +58,7 @@ interface Trace {
   csLim: number;
   f: TraceFn;
   /** The state the generated code sees (`S`): the epoch it was checked under, its head. */
-  st: { e: number; at: number; slot: number; why: Int32Array | null };
+  st: { e: number; at: number; slot: number; why: Int32Array | null; n: number };
   instructions: number;
   loop: boolean;
 }
@@ -73,6 +74,7 @@ export const traceStats = {
   calls: 0,
   ran: 0,
   exits: [0, 0, 0],
+  flipped: 0,
   traces: [] as Array<{ why: string[]; n: Int32Array; len: number }>,
   /** Sources of the traces built (when not null). */
   dump: null as null | string[],
@@ -87,8 +89,19 @@ export function exitReasons(): Record<string, number> {
   return out;
 }
 
+/**
+ * With jitTuning.traceMegaCalls every handler call of every trace goes through this one call
+ * site: V8 then cannot inline the handlers into a trace (the site is megamorphic).
+ */
+function callOp(f: Op, c: CpuCore, a: Int32Array, k: number): void {
+  f(c, a, k);
+}
+
 export class Traces {
   private readonly byPhys = new Map<number, Trace[]>();
+  /** Branch blocks (physical address) → the successor IP a failing guard there showed. */
+  private readonly prefer = new Map<number, number>();
+  private readonly flips = new Map<number, number>();
   private count = 0;
   /** Traces generated, and heads given one (stats). */
   compiled = 0;
@@ -100,6 +113,8 @@ export class Traces {
 
   reset(): void {
     this.byPhys.clear();
+    this.prefer.clear();
+    this.flips.clear();
     this.count = 0;
   }
 
@@ -125,6 +140,20 @@ export class Traces {
     // Count down again (+1: the block runs when fastLoop is entered again, which counts it).
     a[b + H_BORN] = -1;
     a[b + H_RUNS] = (eager ? 1 : jitTuning.traceRetry) + 1;
+  }
+
+  /** Forget trace `t` (a rebuilt path replaces it). */
+  private drop(t: Trace | null): void {
+    if (t === null) return;
+    for (const [k, list] of this.byPhys) {
+      const i = list.indexOf(t);
+      if (i >= 0) {
+        list.splice(i, 1);
+        if (list.length === 0) this.byPhys.delete(k);
+        this.count--;
+        return;
+      }
+    }
   }
 
   private find(b: number): Trace | null {
@@ -175,8 +204,13 @@ export class Traces {
     for (let cur = b; bs.length < MAX_BLOCKS; ) {
       if (a[cur + H_EPOCH] !== epoch) break;
       let next = -1;
+      const want = this.prefer.get(a[cur]);
       for (const x of [a[cur + H_BLK0], a[cur + H_BLK1]]) {
         if (x < 0 || !followsAt(a, cur, a[x + 1] >>> 0)) continue;
+        if (a[x + 1] === want) {
+          next = x; // the way the guest went when a trace's guard here failed often
+          break;
+        }
         if (next < 0 || this.runs(x) > this.runs(next)) next = x;
       }
       if (next < 0) break;
@@ -202,12 +236,14 @@ export class Traces {
       traceStats.rejected++;
       return null;
     }
-    const src = traceSource(a, bs, loop, a[b + 4]);
+    const src = traceSource(a, bs, loop, a[b + 4], jitTuning.traceMegaCalls);
     if (traceStats.dump !== null) traceStats.dump.push(src.body);
+    let t: Trace | null = null;
     const st = {
       e: epoch,
       at: b,
       slot: -1,
+      n: 0,
       why: traceStats.on ? new Int32Array(src.exits.length) : null,
     };
     if (st.why !== null) traceStats.traces.push({ why: src.exits.map((x) => x.why), n: st.why, len: total });
@@ -248,13 +284,60 @@ export class Traces {
     };
     const ex = src.exits;
     const make = generate(
-      ['S', 'V', 'A', 'XT', 'XE', 'XP', 'XC', 'XK', 'XM', 'XB', 'FE', 'FP', 'FI', ...src.params],
+      [
+        'S',
+        'V',
+        'F',
+        'XG',
+        'XN',
+        'call',
+        'A',
+        'XT',
+        'XE',
+        'XP',
+        'XC',
+        'XK',
+        'XM',
+        'XB',
+        'FE',
+        'FP',
+        'FI',
+        ...src.params,
+      ],
       `return function trace(c, a, n) {\n${src.body}\n};`,
     );
     if (make === null) return null;
+    const XG = Int32Array.from(ex, (x) => x.g);
+    const XN = new Int32Array(ex.length);
+    // An exit at a guard taken on at least a third of the entries, 64 times: the guest prefers
+    // the other way there. Remember it and build the path again (at most twice per branch).
+    const flip = (cpu: CpuCore, arena: Int32Array, x: number): void => {
+      if (XN[x] * 3 < st.n || !jitTuning.traceFlips) {
+        // Not a third of the runs: count afresh (a branch may change its mind later).
+        XN[x] = 0;
+        st.n = 0;
+        return;
+      }
+      const key = XG[x];
+      const flips = this.flips.get(key) ?? 0;
+      if (flips >= 2) return;
+      this.flips.set(key, flips + 1);
+      this.prefer.set(key, cpu.ip | 0);
+      this.drop(t);
+      if (arena[st.at + H_JIT] === -2 - st.slot) {
+        arena[st.at + H_JIT] = -1;
+        arena[st.at + H_BORN] = -1;
+        arena[st.at + H_RUNS] = 32;
+      }
+      traceStats.flipped++;
+    };
     let f = make(
       st,
       check,
+      flip,
+      XG,
+      XN,
+      callOp,
       src.records,
       Int32Array.from(ex, (x) => x.t),
       Float64Array.from(ex, (x) => x.e),
@@ -290,7 +373,7 @@ export class Traces {
       this.byPhys.clear();
       this.count = 0;
     }
-    const t: Trace = { ip: a[b + 1], gen: a[b + 2], csBase, csLim, f, st, instructions: total, loop };
+    t = { ip: a[b + 1], gen: a[b + 2], csBase, csLim, f, st, instructions: total, loop };
     const list = this.byPhys.get(a[b]);
     if (list === undefined) this.byPhys.set(a[b], [t]);
     else list.push(t);

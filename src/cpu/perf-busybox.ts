@@ -36,6 +36,8 @@ if (process.env.TRACEMAX) jitTuning.traceMax = Number(process.env.TRACEMAX);
 if (process.env.TRACEMIN) jitTuning.traceMin = Number(process.env.TRACEMIN);
 if (process.env.TRACERETRY) jitTuning.traceRetry = Number(process.env.TRACERETRY);
 if (process.env.TRACESTATS) traceStats.on = true;
+if (process.env.TRACEFLIPS) jitTuning.traceFlips = process.env.TRACEFLIPS === '1';
+if (process.env.TRACEMEGA) jitTuning.traceMegaCalls = process.env.TRACEMEGA === '1';
 if (process.env.REGIONMINRUNS) jitTuning.regionMinRuns = Number(process.env.REGIONMINRUNS);
 if (process.env.REGIONWORK) jitTuning.regionWork = Number(process.env.REGIONWORK);
 if (process.env.REGIONCOMPILES) jitTuning.regionCompiles = Number(process.env.REGIONCOMPILES);
@@ -112,7 +114,7 @@ console.log(
 );
 if (jitTuning.traces)
   console.log(
-    `traces compiled ${cpu.traces.compiled} (${traceStats.loops} loops, ${traceStats.instructions} instructions, ${traceStats.rejected} paths too short), attached ${cpu.traces.attached}, detached ${traceStats.detached}`,
+    `traces compiled ${cpu.traces.compiled} (${traceStats.loops} loops, ${traceStats.instructions} instructions, ${traceStats.rejected} paths too short), attached ${cpu.traces.attached}, detached ${traceStats.detached}, rebuilt after guard failures ${traceStats.flipped}`,
   );
 if (traceStats.on)
   console.log(
