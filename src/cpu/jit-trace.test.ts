@@ -51,8 +51,16 @@ function loopMachine(t: Tier, iterations = 300) {
 
 describe('traces: a loop across pages', () => {
   it('becomes one looping trace and ends as the interpreter: state, memory, count', () => {
+    traceStats.dump = [];
     const tr = loopMachine('traces');
     tr.cpu.run(100_000);
+    const sources = traceStats.dump;
+    traceStats.dump = null;
+    // Registers and flags in locals: the loop's body stores neither; only the exits and calls do.
+    const loop = sources.find((b) => b.includes('for (;;)') && b.includes('fa < fb')) ?? '';
+    expect(loop).toContain('r4 = (s + 4) | 0'); // the RET's pop, inline
+    expect(loop).not.toContain('c.setLazy');
+    expect(loop.split('R[0] = r0').length).toBe(2); // one write-back: the epilogue
     const plain = loopMachine('interpreter');
     plain.cpu.run(100_000);
     expect(tr.cpu.halted).toBe(true);

@@ -353,6 +353,7 @@ export class Traces {
     ) as TraceFn;
     if (traceStats.on) {
       const g = f;
+      const head = a[b + 1] >>> 0;
       f = (cpu, arena, n) => {
         const i0 = cpu.instructions;
         const x = g(cpu, arena, n);
@@ -361,7 +362,7 @@ export class Traces {
         traceStats.exits[x]++;
         if (traceStats.log !== null)
           traceStats.log.push(
-            `head ${a[b + 1].toString(16)} n ${n} ran ${cpu.instructions - i0} x ${x} ip ${cpu.ip.toString(16)}`,
+            `head ${head.toString(16)} n ${n} ran ${cpu.instructions - i0} x ${x} ip ${cpu.ip.toString(16)}`,
           );
         return x;
       };
@@ -382,9 +383,4 @@ export class Traces {
     if (loop) this.loops++;
     return t;
   }
-}
-
-/** The source a trace from block `b` would have (tests). */
-export function traceSourceOf(a: Int32Array, bs: number[], loop: boolean): string {
-  return traceSource(a, bs, loop, a[bs[0] + 4]).body;
 }
