@@ -52,6 +52,7 @@ import { Fpu } from './fpu/fpu.ts';
 import { EventKind, setQuickLength } from './interrupts.ts';
 import { compileBlock } from './jit.ts';
 import { REGION_ATTENTION, REGION_DONE, Regions, regionExit } from './jit-region.ts';
+import { Traces } from './jit-trace.ts';
 import { execute } from './ops-main.ts';
 import { predecode } from './predecode.ts';
 import { CpuSeg } from './segments.ts';
@@ -130,6 +131,8 @@ export class Cpu extends CpuCore {
   readonly blocks = new BlockCache(this.code);
   /** Second-tier regions (jit-region.ts; jitTuning.regions). */
   readonly regions = new Regions(this.blocks);
+  /** Traces (jit-trace.ts; jitTuning.traces): run through the regions' branch of fastLoop. */
+  readonly traces = new Traces(this.blocks);
 
   constructor(mem: MemoryBus, io: IoBus, intr: InterruptLine) {
     super(mem, io, intr);
@@ -197,6 +200,7 @@ export class Cpu extends CpuCore {
     this.a20Mask = -1;
     this.blocks.reset();
     this.regions.reset();
+    this.traces.reset();
     this.code.clear();
     this.updateTlbViews();
     this.flushTlb(false);
@@ -571,6 +575,10 @@ export class Cpu extends CpuCore {
 
   /** fastLoop came back with LOOP_FAULT or LOOP_JIT (not LOOP_DONE). */
   private loopExit(r: number): void {
+    if (r === LOOP_JIT && jitTuning.traces && !blockTuning.followJcc) {
+      this.traces.due(this, loopBlock); // a trace from this block, or another countdown
+      return;
+    }
     if (r === LOOP_JIT && jitTuning.regions && !blockTuning.followJcc) {
       // Regions: the block's page region, a new one, or another countdown (jit-region.ts).
       // Not with blocks that go on past a Jcc: a region does not resume at a taken side exit.

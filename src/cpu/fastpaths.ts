@@ -68,4 +68,22 @@ export const jitTuning = {
   regionCompiles: 1,
   /** Runs a block needs to go into its page's region (smaller functions, fewer cold cases). */
   regionMinRuns: 1_000,
+  /**
+   * Traces (jit-trace.ts) instead of single compiled blocks: a hot block's path along its links
+   * becomes one function with the registers and lazy flags in JS locals. With traces on, a
+   * block's countdown is `jitAfter` runs (set it to ~1 000), a block without a trace worth making
+   * counts down `traceRetry` more; a trace holds at most `traceMax` instructions and, unless it
+   * loops, at least `traceMin`.
+   */
+  traces: false,
+  traceMax: 256,
+  traceMin: 16,
+  traceRetry: 20_000,
+  /**
+   * Handler calls in traces through one shared (megamorphic) call site, so V8 inlines none: its
+   * optimizing compile of a trace took ~45 ms instead of ~230 ms (PERF.md, "Session 10 — trace15").
+   */
+  traceMegaCalls: true,
+  /** A trace whose branch guard fails on ≥ 1/3 of its runs is built again the other way there. */
+  traceFlips: true,
 };

@@ -155,7 +155,8 @@ describe('fuzz: random bytes never throw out of the core', () => {
 
 /**
  * The same random programs on four CPUs — plain interpreter, pre-decoded blocks, blocks compiled
- * by the second tier on their first run, page regions (jit-region.ts) made at their first run — must end in identical architectural state and memory:
+ * by the second tier on their first run, page regions (jit-region.ts) made at their first run, traces
+ * (jit-trace.ts) made at their first run — must end in identical architectural state and memory:
  * the block cache sees every strange encoding and fault the interpreter does.
  */
 describe('fuzz: the block-cache tiers agree with the interpreter on random bytes', () => {
@@ -164,14 +165,16 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
     fastPaths.jit = true;
     jitTuning.jitAfter = 50_000;
     jitTuning.regions = false;
+    jitTuning.traces = false;
   });
   const DIFF = Math.max(1, Math.floor(ITER / 3));
-  it(`${DIFF} programs × 7 modes × 4 tiers`, () => {
+  it(`${DIFF} programs × 7 modes × 5 tiers`, () => {
     const tiers = [
-      { blocks: false, jit: false, regions: false },
-      { blocks: true, jit: false, regions: false },
-      { blocks: true, jit: true, regions: false },
-      { blocks: true, jit: true, regions: true }, // page regions (jit-region.ts)
+      { blocks: false, jit: false, regions: false, traces: false },
+      { blocks: true, jit: false, regions: false, traces: false },
+      { blocks: true, jit: true, regions: false, traces: false },
+      { blocks: true, jit: true, regions: true, traces: false }, // page regions (jit-region.ts)
+      { blocks: true, jit: true, regions: false, traces: true }, // traces (jit-trace.ts)
     ].map((t) => ({ ...t, ...makeCpu(1 << 20) }));
     const seed = rng(0x5eed);
     let compared = 0;
@@ -181,10 +184,16 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
       if (i & 1) code.splice(0, 6, 0x01, 0xd8, 0x31, 0xc2, 0x8d, 0x04);
       for (let mode = 0; mode < 7; mode++) {
         const progSeed = seed();
-        const results = tiers.map(({ cpu, bus, blocks, jit, regions }) => {
+        // Traces on every third program: each block of each program is a new function (time).
+        // The count is cumulative per CPU: the traces CPU starts from the others' count.
+        const count = tiers[0].cpu.instructions;
+        const results = tiers.map(({ cpu, bus, blocks, jit, regions, traces }) => {
+          if (traces && i % 3 !== 0) return null;
+          if (traces) cpu.instructions = count;
           fastPaths.blockCache = blocks;
           fastPaths.jit = jit;
           jitTuning.regions = regions;
+          jitTuning.traces = traces;
           jitTuning.jitAfter = 1;
           bus.ram.fill(0, 0, 0x40000);
           tables(bus.ram);
@@ -196,10 +205,13 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
           return { stop, state: cpu.getState(), ram: bus.ram };
         });
         for (let t = 1; t < tiers.length; t++) {
-          expect(results[t].stop, `program ${i} mode ${mode} tier ${t}`).toBe(results[0].stop);
-          expect(results[t].state, `program ${i} mode ${mode} tier ${t}`).toEqual(results[0].state);
-          const a = new Int32Array(results[0].ram.buffer, 0, 0x40000 / 4);
-          const b = new Int32Array(results[t].ram.buffer, 0, 0x40000 / 4);
+          const r = results[t];
+          if (r === null) continue;
+          const base = results[0] as NonNullable<(typeof results)[0]>;
+          expect(r.stop, `program ${i} mode ${mode} tier ${t}`).toBe(base.stop);
+          expect(r.state, `program ${i} mode ${mode} tier ${t}`).toEqual(base.state);
+          const a = new Int32Array(base.ram.buffer, 0, 0x40000 / 4);
+          const b = new Int32Array(r.ram.buffer, 0, 0x40000 / 4);
           let diff = -1;
           for (let w = 0; w < a.length; w++) {
             if (a[w] !== b[w]) {

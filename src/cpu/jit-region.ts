@@ -209,7 +209,12 @@ const regionRecords = new WeakMap<RegionFn, Int32Array>();
  * them), false for a side exit (EIP/IP on the instruction, its retired predecessors counted).
  */
 export function regionExit(c: CpuCore, f: RegionFn, x: number): boolean {
-  const R = regionRecords.get(f) as Int32Array;
+  const R = regionRecords.get(f);
+  if (R === undefined) {
+    // A trace (jit-trace.ts): it wrote everything back and left IP on the instruction to interpret.
+    c.eip = c.ip;
+    return false;
+  }
   const v = x - REGION_SIDE;
   const o = (v >>> 9) * REC;
   if ((v & 1) !== 0) {

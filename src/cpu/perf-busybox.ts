@@ -11,6 +11,7 @@ import { BlockCache, H_COUNT } from './blocks.ts';
 import type { Cpu } from './cpu.ts';
 import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { regionStats } from './jit-region.ts';
+import { exitReasons, traceStats } from './jit-trace.ts';
 
 const n = Number(process.argv[2] ?? 2000);
 if (process.env.TIER === 'blocks') fastPaths.jit = false;
@@ -24,6 +25,19 @@ if (process.env.REGIONS) {
   jitTuning.regions = true;
   jitTuning.jitAfter = Number(process.env.JITAFTER ?? 1000);
 }
+// TRACES=1: traces (jit-trace.ts) instead of single compiled blocks; TRACEMAX/TRACEMIN/TRACERETRY
+// tune them, TRACESTATS=1 counts trace calls and exits.
+// TRACES=loop: from the prompt on only (the boot in the default tier).
+if (process.env.TRACES && process.env.TRACES !== 'loop') {
+  jitTuning.traces = true;
+  jitTuning.jitAfter = Number(process.env.JITAFTER ?? 1000);
+}
+if (process.env.TRACEMAX) jitTuning.traceMax = Number(process.env.TRACEMAX);
+if (process.env.TRACEMIN) jitTuning.traceMin = Number(process.env.TRACEMIN);
+if (process.env.TRACERETRY) jitTuning.traceRetry = Number(process.env.TRACERETRY);
+if (process.env.TRACESTATS) traceStats.on = true;
+if (process.env.TRACEFLIPS) jitTuning.traceFlips = process.env.TRACEFLIPS === '1';
+if (process.env.TRACEMEGA) jitTuning.traceMegaCalls = process.env.TRACEMEGA === '1';
 if (process.env.REGIONMINRUNS) jitTuning.regionMinRuns = Number(process.env.REGIONMINRUNS);
 if (process.env.REGIONWORK) jitTuning.regionWork = Number(process.env.REGIONWORK);
 if (process.env.REGIONCOMPILES) jitTuning.regionCompiles = Number(process.env.REGIONCOMPILES);
@@ -74,6 +88,10 @@ const before = {
 // EAGER=1: every block is compiled on its first run from the prompt on (the compiled code's
 // steady state, compile cost aside: run the loop twice with REPEAT=2 and read the second).
 if (process.env.EAGER) jitTuning.jitAfter = 1;
+if (process.env.TRACES === 'loop') {
+  jitTuning.traces = true;
+  jitTuning.jitAfter = Number(process.env.JITAFTER ?? 1000);
+}
 for (let rep = Number(process.env.REPEAT ?? 1); rep > 1; rep--) {
   pc.sendSerial(0, `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); done; echo LOOPDONE\n`);
   const w0 = process.cpuUsage();
@@ -94,6 +112,14 @@ const di = pc.instructions - before.i;
 console.log(
   `boot ${((boot.user + boot.system) / 1e6).toFixed(2)} s CPU; loop ${n}: ${di} instructions, ${s.toFixed(3)} s CPU, ${(di / s / 1e6).toFixed(1)} MIPS; built ${b.built - before.built}, lookups ${b.lookups - before.lookups} (every ${(di / Math.max(1, b.lookups - before.lookups)).toFixed(0)}), flushes ${b.flushes - before.flushes}, compiled now ${b.compiled.length}, regions compiled ${cpu.regions.compiledRegions}, blocks given one ${cpu.regions.attached}`,
 );
+if (jitTuning.traces)
+  console.log(
+    `traces compiled ${cpu.traces.compiled} (${traceStats.loops} loops, ${traceStats.instructions} instructions, ${traceStats.rejected} paths too short), attached ${cpu.traces.attached}, detached ${traceStats.detached}, rebuilt after guard failures ${traceStats.flipped}`,
+  );
+if (traceStats.on)
+  console.log(
+    `trace calls ${traceStats.calls}, instructions in traces ${traceStats.ran} (${((100 * traceStats.ran) / di).toFixed(1)} % of the loop's, ${(traceStats.ran / Math.max(1, traceStats.calls)).toFixed(1)} per call), exits done/attention/side ${traceStats.exits.join('/')}, by reason ${JSON.stringify(exitReasons())}`,
+  );
 if (regionStats.on) console.log(JSON.stringify({ ...regionStats, dump: undefined }));
 if (regionStats.dump)
   (await import('node:fs')).writeFileSync(process.env.DUMP as string, JSON.stringify(regionStats.dump));

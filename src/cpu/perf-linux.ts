@@ -74,6 +74,11 @@ const { source } = resolveGuest({ kind: 'guest', id: 'linux' });
 if (source.kind !== 'kernel') throw new Error('linux guest is not a kernel image');
 if (process.env.NOBLOCKS) fastPaths.blockCache = false;
 if (process.env.NOJIT) fastPaths.jit = false;
+// TRACES=1: traces (jit-trace.ts) from the first instruction on, a block due after JITAFTER runs.
+if (process.env.TRACES) {
+  jitTuning.traces = true;
+  jitTuning.jitAfter = Number(process.env.JITAFTER ?? 1000);
+}
 if (process.env.JITWORK) jitTuning.jitWork = Number(process.env.JITWORK);
 // BLOCKSTATS=1: no second tier; each block's run countdown then counts its runs (printed below).
 if (process.env.BLOCKSTATS) jitTuning.jitAfter = 2 ** 30;

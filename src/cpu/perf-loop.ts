@@ -14,6 +14,13 @@ if (process.env.REGIONS) {
   jitTuning.jitAfter = 1000;
 }
 
+// TRACES=1: traces (jit-trace.ts) instead of single compiled blocks.
+if (process.env.TRACES) {
+  jitTuning.traces = true;
+  jitTuning.jitAfter = Number(process.env.JITAFTER ?? 1000);
+  if (process.env.TRACEMEGA) jitTuning.traceMegaCalls = process.env.TRACEMEGA === '1';
+}
+
 const iterations = Number(process.argv[2] ?? 20_000_000);
 const { cpu, bus } = makeCpu(16 << 20);
 const ram = bus.ram;

@@ -1,7 +1,8 @@
 /**
  * The CPU's tiers on a real kernel: Linux's first 3 M instructions (the boot code and the start
  * of the kernel's decompressor, flat with paging off) with every block compiled on its first run (src/cpu/jit.ts),
- * with every block in a page region from its first run (src/cpu/jit-region.ts), with
+ * with every block in a page region from its first run (src/cpu/jit-region.ts), with traces
+ * built at every block's second run (src/cpu/jit-trace.ts), with
  * pre-decoded blocks only, and in the plain interpreter end in the same CPU state and RAM with the
  * same console output — the guest cannot tell the tiers apart.
  */
@@ -18,14 +19,22 @@ afterEach(() => {
   fastPaths.jit = true;
   jitTuning.jitAfter = JIT_AFTER;
   jitTuning.regions = false;
+  jitTuning.traces = false;
+  jitTuning.traceMin = TRACE.traceMin;
+  jitTuning.traceRetry = TRACE.traceRetry;
   blockTuning.secondVisit = true;
 });
+const TRACE = { ...jitTuning };
 
-function boot(tier: 'interpreter' | 'blocks' | 'jit' | 'regions', instructions: number) {
+function boot(tier: 'interpreter' | 'blocks' | 'jit' | 'regions' | 'traces', instructions: number) {
   fastPaths.blockCache = tier !== 'interpreter';
-  fastPaths.jit = tier === 'jit' || tier === 'regions';
+  fastPaths.jit = tier === 'jit' || tier === 'regions' || tier === 'traces';
   jitTuning.regions = tier === 'regions';
-  jitTuning.jitAfter = 1;
+  jitTuning.traces = tier === 'traces';
+  // Traces: a block's first run makes its links, its second builds the path from it.
+  jitTuning.jitAfter = tier === 'traces' ? 2 : 1;
+  jitTuning.traceMin = 1;
+  jitTuning.traceRetry = 1;
   blockTuning.secondVisit = false;
   const pc = new Pc({ memMiB: 64, noReboot: true });
   loadTestLinux(pc);
@@ -44,6 +53,8 @@ function boot(tier: 'interpreter' | 'blocks' | 'jit' | 'regions', instructions: 
     out,
     compiled: cpu.blocks.compiled.length,
     regions: cpu.regions.compiledRegions,
+    traces: cpu.traces.compiled,
+    loops: cpu.traces.loops,
   };
 }
 
@@ -55,7 +66,11 @@ describe('Linux through the three CPU tiers', () => {
     // compiles since blocks no longer end at PUSH/POP of segment registers, PUSHA, MOVS…: block-mid.ts).
     const regions = boot('regions', 3_000_000);
     expect(regions.regions).toBeGreaterThan(50);
-    for (const other of [regions, boot('blocks', 3_000_000), boot('interpreter', 3_000_000)]) {
+    // Traces (src/cpu/jit-trace.ts), built at every block's second run.
+    const traces = boot('traces', 3_000_000);
+    expect(traces.traces).toBeGreaterThan(50);
+    expect(traces.loops).toBeGreaterThan(5);
+    for (const other of [regions, traces, boot('blocks', 3_000_000), boot('interpreter', 3_000_000)]) {
       expect(jit.n).toBe(other.n);
       expect(jit.out).toBe(other.out);
       expect(jit.ram).toBe(other.ram);
