@@ -12,6 +12,7 @@ import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { MonitorAction } from './interrupts.ts';
 import { traceStats } from './jit-trace.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
+import { runSideExits } from './test/side-exits.ts';
 
 const SAVED = { ...jitTuning };
 type Tier = 'interpreter' | 'traces';
@@ -217,26 +218,9 @@ describe('traces: faults, self-modifying code, side exits', () => {
   });
 
   it('loads, stores, pushes and pops off the fast path leave the trace and end as the interpreter', () => {
-    // L: mov eax, [esi] ; push esp ; pop ebp ; push esi ; pop esp ; push 0x1234 ; pop ecx ;
-    //    mov [esi+1], ebx (unaligned) ; mov edx, [edi] (straddles a page) ; mov [0x1800], eax (a
-    //    code page) ; add esi, 4 ; dec ebx ; jnz L ; hlt
-    const PROG2 = [
-      0xbb, 100, 0, 0, 0, 0x8b, 0x06, 0x54, 0x5d, 0x56, 0x5c, 0x68, 0x34, 0x12, 0, 0, 0x59, 0x89, 0x5e, 0x01,
-      0x8b, 0x17, 0xa3, 0x00, 0x18, 0, 0, 0x83, 0xc6, 0x04, 0x4b, 0x75, 0xe4, 0xf4,
-    ];
     const run = (t: Tier) => {
       setTier(t);
-      const m = makeCpu(1 << 20);
-      m.bus.ram.set(PROG2, 0x1000);
-      for (let i = 0; i < 0x400; i++) m.bus.ram[0x4000 + i] = (i * 37) & 0xff;
-      m.cpu.enterProtectedFlat(0x1000, { esi: 0x4000, edi: 0x2ffe, esp: 0x9000 });
-      m.cpu.run(5000);
-      return {
-        state: m.cpu.getState(),
-        n: m.cpu.instructions,
-        ram: m.bus.ram.slice(0, 0x10000),
-        cpu: m.cpu as Cpu,
-      };
+      return runSideExits();
     };
     const tr = run('traces');
     expect(tr.cpu.traces.compiled).toBeGreaterThan(0);
