@@ -12,7 +12,7 @@ import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { MonitorAction } from './interrupts.ts';
 import { traceStats } from './jit-trace.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
-import { runSideExits } from './test/side-exits.ts';
+import { pagedLoopCpu, runSideExits } from './test/jit-guests.ts';
 
 const SAVED = { ...jitTuning };
 type Tier = 'interpreter' | 'traces';
@@ -138,23 +138,9 @@ describe('traces: lazy flags in locals', () => {
 });
 
 describe('traces: faults, self-modifying code, side exits', () => {
-  /** A loop that runs 50 times, with a load from [esi] that faults once ESI leaves the map. */
   function pagedLoop(t: Tier) {
     setTier(t);
-    const { cpu, bus } = makeCpu(4 << 20);
-    // mov ecx, 50 ; L: add eax, ebx ; mov edx, [esi] ; inc ebx ; add esi, 0x1000 ; dec ecx ; jnz L ; hlt
-    bus.ram.set(
-      [0xb9, 50, 0, 0, 0, 0x01, 0xd8, 0x8b, 0x16, 0x43, 0x81, 0xc6, 0, 0x10, 0, 0, 0x49, 0x75, 0xf2, 0xf4],
-      0x1000,
-    );
-    const dv = new DataView(bus.ram.buffer);
-    dv.setUint32(0x10000, 0x11000 | 7, true);
-    for (let i = 0; i < 0x40; i++) dv.setUint32(0x11000 + i * 4, (i << 12) | 7, true);
-    cpu.enterProtectedFlat(0x1000, { esi: 0x20000, esp: 0x9000, ebx: 1 });
-    cpu.cr3 = 0x10000;
-    cpu.cr0 |= 0x80000000;
-    cpu.flushTlb(false);
-    return cpu as Cpu;
+    return pagedLoopCpu().cpu;
   }
 
   it('a #PF inside a trace: fault EIP, CR2, error code, count and registers as the interpreter', () => {
