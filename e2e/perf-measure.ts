@@ -266,6 +266,20 @@ function runSpan(events: TraceEvent[]): { from: number; to: number } | undefined
   return from >= 0 ? { from, to } : undefined;
 }
 
+/** What the page-side collector keeps on `window` (startCollecting installs it, stopCollecting reads it). */
+type PerfWindow = {
+  __perf: {
+    t: number[];
+    long: [number, number][];
+    stop: boolean;
+    mut: number;
+    ranUntil: number;
+    commits0: number;
+    commitsRun: number;
+  };
+  __reactCommits?: number;
+};
+
 /**
  * Start collecting rAF intervals and long tasks in the page, and Chrome's main-thread counters.
  * With PERF_PROFILE=<name> set, a CPU profile of the window goes to test-results/<name>-<scenario>.cpuprofile.
@@ -298,18 +312,7 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
     await cdp.send('Profiler.start');
   }
   await page.evaluate(() => {
-    const w = window as unknown as {
-      __perf: {
-        t: number[];
-        long: [number, number][];
-        stop: boolean;
-        mut: number;
-        ranUntil: number;
-        commits0: number;
-        commitsRun: number;
-      };
-      __reactCommits?: number;
-    };
+    const w = window as unknown as PerfWindow;
     const commits = () => w.__reactCommits ?? Number.NaN;
     w.__perf = {
       t: [],
@@ -369,18 +372,7 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
 
 export async function stopCollecting(page: Page, c: Collecting): Promise<FrameStats> {
   const raw = await page.evaluate(() => {
-    const w = window as unknown as {
-      __perf: {
-        t: number[];
-        long: [number, number][];
-        stop: boolean;
-        mut: number;
-        ranUntil: number;
-        commits0: number;
-        commitsRun: number;
-      };
-      __reactCommits?: number;
-    };
+    const w = window as unknown as PerfWindow;
     w.__perf.stop = true;
     const p = w.__perf;
     const commits = p.ranUntil >= 0 ? p.commitsRun : (w.__reactCommits ?? Number.NaN) - p.commits0;
