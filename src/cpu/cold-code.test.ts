@@ -32,11 +32,11 @@ describe('cold code under the block cache', () => {
     expect(on.cpu.instructions).toBe(200_000);
     expect(on.cpu.blocks.built).toBe(0);
     expect(on.cpu.getState()).toEqual(off.cpu.getState());
-    // After a first visit the straight code that follows is interpreted without a lookup each
-    // (a lookup per instruction made this slide 2.2× slower than the interpreter tier): one
-    // lookup per 64 instructions, not one per instruction.
-    expect(on.cpu.blocks.lookups).toBeGreaterThan(200_000 / 64 - 10);
-    expect(on.cpu.blocks.lookups).toBeLessThan(200_000 / 64 + 10);
+    // After a first visit the straight code that follows is interpreted without a lookup up to
+    // the next branch (a lookup per instruction made this slide 2.2× slower than the interpreter
+    // tier, one per 64 instructions still ~1.1×): the slide has no branch, so a lookup at the
+    // JMP's target and one per fastLoop call (run() makes a few), not ~3 000.
+    expect(on.cpu.blocks.lookups).toBeLessThan(10);
     // Before: one block per 48 instructions of the slide.
     blockTuning.secondVisit = false;
     expect(run(slide, true, 200_000).cpu.blocks.built).toBeGreaterThan(4000);

@@ -63,8 +63,6 @@ export type RegName = 'eax' | 'ecx' | 'edx' | 'ebx' | 'esp' | 'ebp' | 'esi' | 'e
 const LOOP_DONE = 0;
 const LOOP_FAULT = 1;
 const LOOP_JIT = 2;
-/** Instructions interpreted without a lookup after a first visit, at most (fastLoop `fresh`). */
-const FRESH_RUN = 64;
 /** Most instructions one fastLoop call may run (it returns; run() calls it again). */
 const FAST_MAX = 0x3fffffff;
 /** fastLoop's out-of-band results (module variables: storing them needs no type feedback). */
@@ -414,16 +412,18 @@ export class Cpu extends CpuCore {
     let prev = -1;
     // Operands of the branch inside block `prev` whose taken side ended it (-1: it ran to its end).
     let side = -1;
-    // Instructions still to interpret without a lookup: after a first visit (blockTuning.secondVisit)
-    // the code straight after it is new too, and a lookup per instruction that misses made code
-    // that runs once 2.2× slower than the interpreter tier (cold-code). A taken branch ends it.
+    // Interpret without lookups (1) or not (0): after a first visit (blockTuning.secondVisit) the
+    // code straight after it is new too, and a lookup per instruction that misses made code that
+    // runs once 2.2× slower than the interpreter tier (cold-code); one per 64 instructions still
+    // cost it ~1.1× (a hash and a seen-table write, cache misses both). Only a branch (or the
+    // end of this call) ends the run: a loop's back edge is a branch, so code that repeats is
+    // still looked up at its head.
     let fresh = 0;
     const code = this.code;
     try {
       while (n > 0) {
         let b = -1;
-        if (fresh > 0) fresh--;
-        else if (cache !== null) {
+        if (fresh === 0 && cache !== null) {
           const ip = this.ip | 0;
           if (side >= 0) {
             // The taken branch inside the block that ran last keeps its own successor.
@@ -436,7 +436,7 @@ export class Cpu extends CpuCore {
             const flushes = cache.flushes;
             const visits = cache.firstVisits;
             b = cache.lookup(this);
-            if (cache.firstVisits !== visits) fresh = FRESH_RUN;
+            if (cache.firstVisits !== visits) fresh = 1;
             else if (b >= 0 && cache.flushes === flushes) {
               if (side >= 0) {
                 arena[side + LINK_EPOCH] = code.epoch;
@@ -554,7 +554,7 @@ export class Cpu extends CpuCore {
         n--;
         this.instructions++;
         if (this.attention) return LOOP_DONE;
-        if (fresh > 0) {
+        if (fresh !== 0) {
           // Fell through (the next IP 1–15 bytes on)? Anything else was a branch: look it up.
           const d = (this.ip - ip0) | 0;
           if (d <= 0 || d > 15) fresh = 0;
