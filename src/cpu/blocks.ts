@@ -95,7 +95,7 @@ export class BlockCache {
    * tables hold their values inverted (`~offset`, `~phys`) so that a zero-filled, never-touched
    * buffer means "empty": creating a CPU writes none of it (touching a fresh page costs ~25 µs).
    */
-  private readonly store = freshBuffer((ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4);
+  private readonly store = freshBuffer((ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4 + (1 << SEEN_BITS));
   readonly arena = new Int32Array(this.store, 0, ARENA);
   /** Second-tier functions of blocks in the arena (jit.ts), by H_JIT index. */
   readonly compiled: Array<(c: CpuCore, a: Int32Array, o: number) => number> = [];
@@ -116,6 +116,8 @@ export class BlockCache {
   private readonly table = new Int32Array(this.store, ARENA * 4, WAYS << SET_BITS);
   /** Direct-mapped by the hash: the physical address last run without a block (blockTuning.secondVisit). */
   private readonly seen = new Int32Array(this.store, (ARENA + (WAYS << SET_BITS)) * 4, 1 << SEEN_BITS);
+  /** Visits of the address in `seen` so far, by the same index (blockTuning.buildVisit). */
+  private readonly visits = new Uint8Array(this.store, (ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4, 1 << SEEN_BITS);
   /** Blocks decoded so far, and whole-cache flushes (stats). */
   built = 0;
   flushes = 0;
@@ -167,7 +169,10 @@ export class BlockCache {
   dispose(): void {
     this.reset();
     this.arena.fill(0, 0, Math.min(this.high, ARENA));
-    if (this.seenUsed) this.seen.fill(0);
+    if (this.seenUsed) {
+      this.seen.fill(0);
+      this.visits.fill(0);
+    }
     this.high = 0;
     this.seenUsed = false;
     giveBuffer(this.store);
@@ -315,13 +320,22 @@ export class BlockCache {
     }
     if (tag === 1) this.clashes++;
     else if (tag === 2) this.stale++;
-    const h = hash >>> (32 - SEEN_BITS);
-    if (blockTuning.secondVisit && ~this.seen[h] !== phys) {
-      // First visit: interpret it, decode it if it comes back (cold code stays interpreter-fast).
-      this.seen[h] = ~phys;
-      this.seenUsed = true;
-      this.firstVisits++;
-      return -1;
+    if (blockTuning.secondVisit) {
+      // Visits before the one that decodes: interpreted (cold code stays interpreter-fast).
+      const h = hash >>> (32 - SEEN_BITS);
+      const at = blockTuning.buildVisit;
+      if (~this.seen[h] !== phys) {
+        this.seen[h] = ~phys;
+        if (at > 2) this.visits[h] = 1;
+        this.seenUsed = true;
+        this.firstVisits++;
+        return -1;
+      }
+      if (at > 2 && this.visits[h] < at - 1) {
+        this.visits[h]++;
+        this.firstVisits++;
+        return -1;
+      }
     }
     const flushes = this.flushes;
     const nb = this.build(c, phys, c.ip);

@@ -20,6 +20,8 @@ export const blockTuning = {
    * every first run in a block set it to false.
    */
   secondVisit: true,
+  /** With secondVisit: the visit that decodes the block (2: the second; at most 255). */
+  buildVisit: 2,
   /**
    * A block goes on past a conditional branch at its fall-through (in the same page); the branch,
    * when taken, leaves the block there (a side exit, linked to its successor in its own record).

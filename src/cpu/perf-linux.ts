@@ -85,6 +85,8 @@ if (process.env.BLOCKSTATS) jitTuning.jitAfter = 2 ** 30;
 // FOLLOW=n: blocks go on past up to n conditional branches (blockTuning.followJcc, maxJcc).
 if (process.env.FOLLOW) Object.assign(blockTuning, { followJcc: true, maxJcc: Number(process.env.FOLLOW) });
 if (process.env.HOTSHARE) jitTuning.hotShare = Number(process.env.HOTSHARE);
+// BUILDVISIT=n: a block is decoded at its address's n-th visit (blockTuning.buildVisit).
+if (process.env.BUILDVISIT) blockTuning.buildVisit = Number(process.env.BUILDVISIT);
 // PROF=file.cpuprofile: V8's sampling profile of the last boot only (the warm one with RUNS=2).
 const runs = Number(process.env.RUNS ?? 2);
 const inspector = process.env.PROF ? new (await import('node:inspector')).Session() : null;
