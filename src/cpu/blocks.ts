@@ -95,7 +95,9 @@ export class BlockCache {
    * tables hold their values inverted (`~offset`, `~phys`) so that a zero-filled, never-touched
    * buffer means "empty": creating a CPU writes none of it (touching a fresh page costs ~25 µs).
    */
-  private readonly store = freshBuffer((ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4 + (1 << SEEN_BITS));
+  private readonly store = freshBuffer(
+    (ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4 + (1 << SEEN_BITS),
+  );
   readonly arena = new Int32Array(this.store, 0, ARENA);
   /** Second-tier functions of blocks in the arena (jit.ts), by H_JIT index. */
   readonly compiled: Array<(c: CpuCore, a: Int32Array, o: number) => number> = [];
@@ -117,7 +119,11 @@ export class BlockCache {
   /** Direct-mapped by the hash: the physical address last run without a block (blockTuning.secondVisit). */
   private readonly seen = new Int32Array(this.store, (ARENA + (WAYS << SET_BITS)) * 4, 1 << SEEN_BITS);
   /** Visits of the address in `seen` so far, by the same index (blockTuning.buildVisit). */
-  private readonly visits = new Uint8Array(this.store, (ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4, 1 << SEEN_BITS);
+  private readonly visits = new Uint8Array(
+    this.store,
+    (ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4,
+    1 << SEEN_BITS,
+  );
   /** Blocks decoded so far, and whole-cache flushes (stats). */
   built = 0;
   flushes = 0;
