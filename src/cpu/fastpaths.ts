@@ -20,7 +20,11 @@ export const blockTuning = {
    * every first run in a block set it to false.
    */
   secondVisit: true,
-  /** With secondVisit: the visit that decodes the block (2: the second; at most 255). */
+  /**
+   * With secondVisit: the visit that decodes the block (2: the second; at most 255). Later
+   * decoding (3, 4) measured level on the Linux boots cold: their code mostly runs many times
+   * (PERF.md, "Session 11 — cold11").
+   */
   buildVisit: 2,
   /**
    * A block goes on past a conditional branch at its fall-through (in the same page); the branch,
