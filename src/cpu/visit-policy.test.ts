@@ -2,7 +2,7 @@
  * When a block is decoded (blockTuning.secondVisit / buildVisit: on an address's first, second or
  * n-th visit, the visits before it interpreted, and the straight code after a first visit
  * interpreted up to the next branch) is a host-side choice the guest must not see. One guest
- * mixes code run once, twice, a few times and often, a fall-through into a loop after a first
+ * mixes code run once, four times, six times and often, a fall-through into a loop after a first
  * visit, straight code longer than a block, and a #DE whose handler records the faulting EIP; it
  * is stopped at several budgets (mid-block and mid-pass) under each policy and must match the
  * interpreter exactly: registers, flags, EIP, instruction count, memory, the recorded fault EIP.
@@ -21,7 +21,7 @@ const HANDLER = CODE + 0x800;
 const F = CODE + 0x900;
 const G = CODE + 0xa00;
 
-/** The program (at CODE), the #DE handler, F (called once) and G (called on three passes). */
+/** The program (at CODE), the #DE handler, F (called once) and G (called on four passes). */
 function program(): { code: number[]; divAt: number } {
   const c: number[] = [];
   c.push(0xb9, ...le(6)); // mov ecx, 6
