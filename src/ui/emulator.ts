@@ -81,7 +81,7 @@ export class Emulator {
   /** Console output while the guest runs: per frame, within a budget (serial-batch.ts). */
   private readonly serialOut = new SerialBatcher<SerialSink>(browserFrames);
   private urlAt = -1e9;
-  readonly trapListeners = new Set<(rows: TrapRows) => void>();
+  private readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
    * Replayed output still being processed by a terminal. xterm answers queries in guest output
    * (ESC[6n → ESC[row;colR); during a replay those answers are already in the link's journal, so
@@ -132,12 +132,29 @@ export class Emulator {
     return m.type === 'disasm' ? m.lines : [];
   }
 
-  /** `group`: repeats grouped (rows are runs), with the groups holding these log indices expanded. */
+  /**
+   * Frames' newest trap records go to `listener`. The worker sends them only while someone
+   * listens: a frame otherwise carries no rows, just whether the log grew. Returns the unsubscribe.
+   */
+  onTraps(listener: (rows: TrapRows) => void): () => void {
+    if (this.trapListeners.size === 0) this.send({ type: 'watchTraps', on: true });
+    this.trapListeners.add(listener);
+    return () => {
+      if (this.trapListeners.delete(listener) && this.trapListeners.size === 0)
+        this.send({ type: 'watchTraps', on: false });
+    };
+  }
+
+  /**
+   * `group`: repeats grouped (rows are runs), with the groups holding these log indices expanded.
+   * `tail`: the last `tail` rows instead of `start`…`end`, as the log stands when the worker reads it.
+   */
   async trapSlice(
     start: number,
     end: number,
     filter: TrapFilter,
     group?: { expand: number[] },
+    tail?: number,
   ): Promise<TrapSliceReply> {
     const m = await this.request<'trapSlice'>({
       type: 'trapSlice',
@@ -145,6 +162,7 @@ export class Emulator {
       end,
       filter,
       ...(group ? { group } : {}),
+      ...(tail !== undefined ? { tail } : {}),
     });
     if (m.type !== 'trapSlice') throw new Error(`unexpected reply ${m.type}`);
     return m;
@@ -303,7 +321,7 @@ export class Emulator {
         q.status = m.status;
         q.stats = m.stats;
         if (m.regs) q.regs.push({ regs: m.regs, stop: !m.status.running });
-        if (m.traps) q.trapsGrew = true;
+        if (m.trapsGrew) q.trapsGrew = true;
         if (m.vms) q.vms = m.vms;
         this.queued = q;
         if (!m.status.running) {

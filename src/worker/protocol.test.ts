@@ -163,6 +163,7 @@ describe('transferablesOf', () => {
         { vm: 0, bytes: own },
         { vm: 1, bytes: big.subarray(10, 20) },
       ],
+      trapsGrew: false,
       traps: null,
       regs: null,
       stats: {
