@@ -77,3 +77,44 @@ test('four VMs flat out: frames carry no trap rows, the following table one requ
   expect(t.sliceRequests).toBeGreaterThan(0);
   expect(t.sliceReplies).toBe(t.sliceRequests);
 });
+
+test('the on-CPU mark moves from VM to VM without adding or removing an element', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.goto('/?guest=trapdemo-probe&technique=trap-and-emulate&vms=4');
+  const loaded = page.getByTestId('status-note').filter({ hasText: 'Loaded — press Run' });
+  const toast = page.getByTestId('toast');
+  await expect(loaded.or(toast).first()).toBeVisible({ timeout: 30_000 });
+  test.skip(await toast.isVisible(), 'trap-and-emulate is not available in this build');
+  // Moving the mark changes a class and a visibility (a repaint); an element added to or removed
+  // from a console's label laid out the whole page each time.
+  await page.evaluate(() => {
+    const w = window as unknown as { __marks: { moves: number; labelNodes: number } };
+    w.__marks = { moves: 0, labelNodes: 0 };
+    new MutationObserver((list) => {
+      for (const m of list) {
+        const el = m.target as Element;
+        if (m.type === 'attributes' && el.classList.contains('console')) w.__marks.moves++;
+        else if (m.type === 'childList' && el.closest('.console-label')) w.__marks.labelNodes++;
+      }
+    }).observe(document.querySelector('[data-testid=consoles]')!, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['class'],
+    });
+  });
+  await page.getByTestId('run-pause').click();
+  await expect(page.getByTestId('statusbar')).toHaveAttribute('data-running', 'no', { timeout: 60_000 });
+  const marks = await page.evaluate(
+    () => (window as unknown as { __marks: { moves: number; labelNodes: number } }).__marks,
+  );
+  test.info().annotations.push({ type: 'marks', description: JSON.stringify(marks) });
+  expect(marks.moves, 'times the mark moved').toBeGreaterThan(0);
+  expect(marks.labelNodes, 'elements added to or removed from console labels').toBe(0);
+  // One VM is marked, and only its badge shows.
+  await expect(page.locator('.console[data-on-cpu]')).toHaveCount(1);
+  await expect(page.locator('.console[data-on-cpu] .on-cpu-badge')).toBeVisible();
+  await expect(page.locator('.console:not([data-on-cpu]) .on-cpu-badge').first()).toBeHidden();
+  await expect(page.locator('.console:not([data-on-cpu]) .on-cpu-badge')).toHaveCount(3);
+});

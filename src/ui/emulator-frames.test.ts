@@ -173,4 +173,46 @@ describe('worker frames → store', () => {
       { type: 'watchTraps', on: false },
     ]);
   });
+
+  it('while running, the URL waits for an idle moment; a stop writes its own and drops the wait', () => {
+    const idle = new Map<number, () => void>();
+    let idleSeq = 0;
+    vi.stubGlobal('requestIdleCallback', (f: () => void) => {
+      idle.set(++idleSeq, f);
+      return idleSeq;
+    });
+    vi.stubGlobal('cancelIdleCallback', (id: number) => idle.delete(id));
+    const runIdle = () => {
+      const due = [...idle.values()];
+      idle.clear();
+      for (const f of due) f();
+    };
+    const urls: string[] = [];
+    const replace = vi.spyOn(history, 'replaceState').mockImplementation((_s, _t, url) => {
+      urls.push(String(url));
+      location.search = String(url).slice(String(url).indexOf('?'));
+    });
+    try {
+      const at = (running: boolean, position: string): Frame => ({
+        ...frame(running, 1, null),
+        status: { state: 'running', running, position },
+      });
+      clock += 5000;
+      send(at(true, 'p1'));
+      expect(urls).toEqual([]); // not in the frame: when idle
+      runIdle();
+      expect(urls.at(-1)).toContain('at=p1');
+      clock += 5000;
+      send(at(true, 'p2'));
+      // The guest stops before the page was idle: the stop's position, and nothing after it.
+      send(at(false, 'p3'));
+      expect(urls.at(-1)).toContain('at=p3');
+      runIdle();
+      expect(urls.at(-1)).toContain('at=p3');
+      expect(urls.some((u) => u.includes('at=p2'))).toBe(false);
+    } finally {
+      replace.mockRestore();
+      vi.stubGlobal('requestIdleCallback', undefined);
+    }
+  });
 });

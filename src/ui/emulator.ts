@@ -81,6 +81,8 @@ export class Emulator {
   /** Console output while the guest runs: per frame, within a budget (serial-batch.ts). */
   private readonly serialOut = new SerialBatcher<SerialSink>(browserFrames);
   private urlAt = -1e9;
+  /** Cancels the URL write waiting for an idle moment (see `whileRunning`). */
+  private cancelUrlWrite: (() => void) | null = null;
   private readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
    * Replayed output still being processed by a terminal. xterm answers queries in guest output
@@ -292,6 +294,7 @@ export class Emulator {
       case 'loaded':
         // A new run starts now (a failed load keeps the previous one, so reset only here).
         this.dropRegsLater();
+        this.dropUrlWrite();
         this.clearSerial();
         ui.resetRun();
         hostingReset();
@@ -380,6 +383,7 @@ export class Emulator {
    * "step to next trap" reached, and apply a link's selected trap once the replay produced it.
    */
   private atStop(st: StatusView, stats: StatsView, wasRunning: boolean): void {
+    this.dropUrlWrite();
     const ui = useUi.getState();
     if (ui.uploadName || ui.pendingUpload) {
       // A guest from disk cannot be linked to: its bytes are not on any server.
@@ -419,7 +423,20 @@ export class Emulator {
     const now = performance.now();
     if (now - this.urlAt < URL_EVERY_MS) return;
     this.urlAt = now;
-    setUrlPosition({ at: st.position ?? '' });
+    // history.replaceState takes milliseconds (15 the first time, measured at 1920×1080 with four
+    // VMs flat out): while the guests run it waits for a moment the page is idle instead of
+    // stretching a frame. A stop writes its own position at once and drops a write still waiting.
+    const at = st.position ?? '';
+    this.dropUrlWrite();
+    this.cancelUrlWrite = whenIdle(() => {
+      this.cancelUrlWrite = null;
+      setUrlPosition({ at });
+    }, URL_EVERY_MS);
+  }
+
+  private dropUrlWrite(): void {
+    this.cancelUrlWrite?.();
+    this.cancelUrlWrite = null;
   }
 
   private settle(id: number, m: FromWorker): void {
@@ -491,6 +508,16 @@ export class Emulator {
     if (wait > 0) setTimeout(frame, wait);
     else frame();
   }
+}
+
+/** Run `fn` when the page is idle, within `timeoutMs` at the latest; returns a cancel. */
+function whenIdle(fn: () => void, timeoutMs: number): () => void {
+  if (typeof requestIdleCallback === 'function') {
+    const id = requestIdleCallback(fn, { timeout: timeoutMs });
+    return () => cancelIdleCallback(id);
+  }
+  const id = setTimeout(fn, 0);
+  return () => clearTimeout(id);
 }
 
 /** Run `fn` on the next animation frame (hidden tabs get none: a microtask then); returns a cancel. */
