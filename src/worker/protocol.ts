@@ -586,7 +586,7 @@ function parseOrThrow(m: unknown): ToWorker {
         end: Math.min(end, start + MAX_TRAP_SLICE),
         filter: parseFilter(m.filter),
       };
-      if (m.tail !== undefined) out.tail = u32(m, 'tail', MAX_TRAP_SLICE);
+      if (m.tail !== undefined) out.tail = Math.min(u32(m, 'tail'), MAX_TRAP_SLICE);
       if (m.group !== undefined) {
         if (!isObj(m.group) || !Array.isArray(m.group.expand) || m.group.expand.length > 1024) {
           throw new Invalid(`'group' must be { expand: number[] } (at most 1024), got ${show(m.group)}`);
