@@ -291,12 +291,13 @@ export async function startCollecting(page: Page, scenario: string): Promise<Col
   const events: TraceEvent[] = [];
   cdp.on('Tracing.dataCollected', (e) => events.push(...(e.value as unknown as TraceEvent[])));
   // PERF_TRACE=1 also records Chrome's timeline (what each long task did: scripts, style, layout,
-  // paint, GC) to test-results/trace-<scenario>.json, for DevTools' Performance panel.
+  // paint, GC; V8's concurrent compile jobs) to test-results/trace-<scenario>.json, for DevTools'
+  // Performance panel.
   const trace = !!process.env.PERF_TRACE;
   await cdp.send('Tracing.start', {
     // blink.user_timing: the page's `perf-start` and `perf-ran-until` marks, which bound the run.
     categories: trace
-      ? `toplevel,devtools.timeline,disabled-by-default-devtools.timeline,v8.execute,v8,blink.user_timing${
+      ? `toplevel,devtools.timeline,disabled-by-default-devtools.timeline,v8.execute,v8,disabled-by-default-v8.compile,blink.user_timing${
           // PERF_TRACE=stack: also the JavaScript stack of each forced layout and style recalculation,
           // and what invalidated them (heavier: the trace itself then costs the page time).
           process.env.PERF_TRACE === 'stack'

@@ -301,11 +301,10 @@ function Console({ vm, count }: { vm: number; count: number }) {
       {count > 1 ? (
         <div className="console-label">
           <span>VM {vm}</span>
-          {onCpu ? (
-            <span className="on-cpu-badge" title="This VM's state is in the physical CPU now">
-              ● on the CPU
-            </span>
-          ) : null}
+          {/* Always there, shown for the VM on the CPU only (consoles.css: no layout as it moves). */}
+          <span className="on-cpu-badge" title="This VM's state is in the physical CPU now">
+            ● on the CPU
+          </span>
           <button
             type="button"
             className="link small console-solo"

@@ -400,26 +400,12 @@ export function TrapLog() {
     }
     inflight.current = true;
     const w = want.current;
-    const follow = useUi.getState().follow;
-    // In follow mode ask for the tail: the worker clamps to the real total.
-    const req = follow ? { start: 0xffffffff - 1, end: 0xffffffff } : w;
-    const go = (start: number, end: number) =>
-      emulator()
-        .trapSlice(start, end, w.filter, w.group)
-        .then((r) => {
-          if (follow && r.total > 0 && r.rows.index.length < Math.min(r.total, end - start)) {
-            // Up to the end of the log, whatever it has grown to meanwhile: rows past the total
-            // of the first reply would otherwise be drawn as placeholders until the next fetch.
-            return emulator().trapSlice(
-              Math.max(0, r.total - visible - FOLLOW_OVERSCAN),
-              0xffffffff,
-              w.filter,
-              w.group,
-            );
-          }
-          return r;
-        });
-    go(req.start, req.end)
+    // Following, ask for the tail as the worker finds the log (one round trip, whatever it has
+    // grown to since the update that asked).
+    const fetched = useUi.getState().follow
+      ? emulator().trapSlice(0, 0, w.filter, w.group, visible + FOLLOW_OVERSCAN)
+      : emulator().trapSlice(w.start, w.end, w.filter, w.group);
+    fetched
       .then((r) => setData(r))
       .catch(() => {})
       .finally(() => {

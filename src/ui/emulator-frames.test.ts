@@ -5,7 +5,15 @@
  * a fake Worker and a manual animation-frame queue.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CpuView, FromWorker, RegSnapshot, StatsView, StatusView } from '../worker/protocol.ts';
+import type {
+  CpuView,
+  FromWorker,
+  RegSnapshot,
+  StatsView,
+  StatusView,
+  ToWorker,
+  TrapRows,
+} from '../worker/protocol.ts';
 
 type Frame = Extract<FromWorker, { type: 'frame' }>;
 
@@ -13,6 +21,8 @@ const rafs = new Map<number, () => void>();
 let rafSeq = 0;
 let clock = 0;
 let fakeWorker: { onmessage: ((e: { data: FromWorker }) => void) | null };
+/** What the client sent the worker. */
+const posted: ToWorker[] = [];
 
 function runFrames(): void {
   const due = [...rafs.values()];
@@ -29,7 +39,9 @@ beforeAll(() => {
       constructor() {
         fakeWorker = this;
       }
-      postMessage() {}
+      postMessage(m: ToWorker) {
+        posted.push(m);
+      }
     },
   );
   vi.stubGlobal('requestAnimationFrame', (f: () => void) => {
@@ -64,6 +76,7 @@ const frame = (running: boolean, n: number, regs: RegSnapshot | null): Frame => 
   type: 'frame',
   status: status(running),
   serial: [],
+  trapsGrew: false,
   traps: null,
   regs,
   stats: stats(n),
@@ -133,5 +146,73 @@ describe('worker frames → store', () => {
     send({ type: 'loaded', info: useUi.getState().loaded } as unknown as FromWorker);
     runFrames();
     expect(useUi.getState().regs).toBeNull();
+  });
+
+  it('asks for trap rows in frames only while someone listens; the log grows either way', () => {
+    const watch = () => posted.filter((m) => m.type === 'watchTraps');
+    const before = watch().length;
+    const v0 = useUi.getState().trapVersion;
+    // Nobody listens: a frame says the log grew, without rows.
+    send({ ...frame(true, 1, null), trapsGrew: true });
+    runFrames();
+    expect(useUi.getState().trapVersion).toBe(v0 + 1);
+    expect(watch()).toHaveLength(before);
+    const got: number[] = [];
+    const off1 = emulator().onTraps((r) => got.push(...r.eip));
+    const off2 = emulator().onTraps(() => {});
+    expect(watch().slice(before)).toEqual([{ type: 'watchTraps', on: true }]);
+    const rows = { eip: Uint32Array.of(0x10, 0x20) } as unknown as TrapRows;
+    clock += 1000;
+    send({ ...frame(true, 2, null), trapsGrew: true, traps: rows });
+    expect(got).toEqual([0x10, 0x20]);
+    off1();
+    expect(watch()).toHaveLength(before + 1);
+    off2();
+    expect(watch().slice(before)).toEqual([
+      { type: 'watchTraps', on: true },
+      { type: 'watchTraps', on: false },
+    ]);
+  });
+
+  it('while running, the URL waits for an idle moment; a stop writes its own and drops the wait', () => {
+    const idle = new Map<number, () => void>();
+    let idleSeq = 0;
+    vi.stubGlobal('requestIdleCallback', (f: () => void) => {
+      idle.set(++idleSeq, f);
+      return idleSeq;
+    });
+    vi.stubGlobal('cancelIdleCallback', (id: number) => idle.delete(id));
+    const runIdle = () => {
+      const due = [...idle.values()];
+      idle.clear();
+      for (const f of due) f();
+    };
+    const urls: string[] = [];
+    const replace = vi.spyOn(history, 'replaceState').mockImplementation((_s, _t, url) => {
+      urls.push(String(url));
+      location.search = String(url).slice(String(url).indexOf('?'));
+    });
+    try {
+      const at = (running: boolean, position: string): Frame => ({
+        ...frame(running, 1, null),
+        status: { state: 'running', running, position },
+      });
+      clock += 5000;
+      send(at(true, 'p1'));
+      expect(urls).toEqual([]); // not in the frame: when idle
+      runIdle();
+      expect(urls.at(-1)).toContain('at=p1');
+      clock += 5000;
+      send(at(true, 'p2'));
+      // The guest stops before the page was idle: the stop's position, and nothing after it.
+      send(at(false, 'p3'));
+      expect(urls.at(-1)).toContain('at=p3');
+      runIdle();
+      expect(urls.at(-1)).toContain('at=p3');
+      expect(urls.some((u) => u.includes('at=p2'))).toBe(false);
+    } finally {
+      replace.mockRestore();
+      vi.stubGlobal('requestIdleCallback', undefined);
+    }
   });
 });

@@ -81,7 +81,9 @@ export class Emulator {
   /** Console output while the guest runs: per frame, within a budget (serial-batch.ts). */
   private readonly serialOut = new SerialBatcher<SerialSink>(browserFrames);
   private urlAt = -1e9;
-  readonly trapListeners = new Set<(rows: TrapRows) => void>();
+  /** Cancels the URL write waiting for an idle moment (see `whileRunning`). */
+  private cancelUrlWrite: (() => void) | null = null;
+  private readonly trapListeners = new Set<(rows: TrapRows) => void>();
   /**
    * Replayed output still being processed by a terminal. xterm answers queries in guest output
    * (ESC[6n → ESC[row;colR); during a replay those answers are already in the link's journal, so
@@ -132,12 +134,29 @@ export class Emulator {
     return m.type === 'disasm' ? m.lines : [];
   }
 
-  /** `group`: repeats grouped (rows are runs), with the groups holding these log indices expanded. */
+  /**
+   * Frames' newest trap records go to `listener`. The worker sends them only while someone
+   * listens: a frame otherwise carries no rows, just whether the log grew. Returns the unsubscribe.
+   */
+  onTraps(listener: (rows: TrapRows) => void): () => void {
+    if (this.trapListeners.size === 0) this.send({ type: 'watchTraps', on: true });
+    this.trapListeners.add(listener);
+    return () => {
+      if (this.trapListeners.delete(listener) && this.trapListeners.size === 0)
+        this.send({ type: 'watchTraps', on: false });
+    };
+  }
+
+  /**
+   * `group`: repeats grouped (rows are runs), with the groups holding these log indices expanded.
+   * `tail`: the last `tail` rows instead of `start`…`end`, as the log stands when the worker reads it.
+   */
   async trapSlice(
     start: number,
     end: number,
     filter: TrapFilter,
     group?: { expand: number[] },
+    tail?: number,
   ): Promise<TrapSliceReply> {
     const m = await this.request<'trapSlice'>({
       type: 'trapSlice',
@@ -145,6 +164,7 @@ export class Emulator {
       end,
       filter,
       ...(group ? { group } : {}),
+      ...(tail !== undefined ? { tail } : {}),
     });
     if (m.type !== 'trapSlice') throw new Error(`unexpected reply ${m.type}`);
     return m;
@@ -274,6 +294,7 @@ export class Emulator {
       case 'loaded':
         // A new run starts now (a failed load keeps the previous one, so reset only here).
         this.dropRegsLater();
+        this.dropUrlWrite();
         this.clearSerial();
         ui.resetRun();
         hostingReset();
@@ -303,7 +324,7 @@ export class Emulator {
         q.status = m.status;
         q.stats = m.stats;
         if (m.regs) q.regs.push({ regs: m.regs, stop: !m.status.running });
-        if (m.traps) q.trapsGrew = true;
+        if (m.trapsGrew) q.trapsGrew = true;
         if (m.vms) q.vms = m.vms;
         this.queued = q;
         if (!m.status.running) {
@@ -362,6 +383,7 @@ export class Emulator {
    * "step to next trap" reached, and apply a link's selected trap once the replay produced it.
    */
   private atStop(st: StatusView, stats: StatsView, wasRunning: boolean): void {
+    this.dropUrlWrite();
     const ui = useUi.getState();
     if (ui.uploadName || ui.pendingUpload) {
       // A guest from disk cannot be linked to: its bytes are not on any server.
@@ -401,7 +423,20 @@ export class Emulator {
     const now = performance.now();
     if (now - this.urlAt < URL_EVERY_MS) return;
     this.urlAt = now;
-    setUrlPosition({ at: st.position ?? '' });
+    // history.replaceState takes milliseconds (15 the first time, measured at 1920×1080 with four
+    // VMs flat out): while the guests run it waits for a moment the page is idle instead of
+    // stretching a frame. A stop writes its own position at once and drops a write still waiting.
+    const at = st.position ?? '';
+    this.dropUrlWrite();
+    this.cancelUrlWrite = whenIdle(() => {
+      this.cancelUrlWrite = null;
+      setUrlPosition({ at });
+    }, URL_EVERY_MS);
+  }
+
+  private dropUrlWrite(): void {
+    this.cancelUrlWrite?.();
+    this.cancelUrlWrite = null;
   }
 
   private settle(id: number, m: FromWorker): void {
@@ -473,6 +508,16 @@ export class Emulator {
     if (wait > 0) setTimeout(frame, wait);
     else frame();
   }
+}
+
+/** Run `fn` when the page is idle, within `timeoutMs` at the latest; returns a cancel. */
+function whenIdle(fn: () => void, timeoutMs: number): () => void {
+  if (typeof requestIdleCallback === 'function') {
+    const id = requestIdleCallback(fn, { timeout: timeoutMs });
+    return () => cancelIdleCallback(id);
+  }
+  const id = setTimeout(fn, 0);
+  return () => clearTimeout(id);
 }
 
 /** Run `fn` on the next animation frame (hidden tabs get none: a microtask then); returns a cancel. */

@@ -266,6 +266,7 @@ describe('WorkerCore', () => {
   it('step to next trap stops right after the trap and reports it', async () => {
     const h = harness();
     await h.core.handle(loadHelloVmm);
+    await h.core.handle({ type: 'watchTraps', on: true });
     h.sessions[0].trapAt.set(5000, TrapKind.PortIo);
     await h.core.handle({ type: 'stepToTrap' });
     let r = h.core.runSlice();
@@ -273,6 +274,7 @@ describe('WorkerCore', () => {
     const f = h.lastFrame();
     expect(h.sessions[0].instructions).toBe(5000);
     expect(f.status).toMatchObject({ running: false, stopNote: 'Stopped at trap: port I/O (record 0)' });
+    expect(f.trapsGrew).toBe(true);
     expect(f.traps?.kind[0]).toBe(TrapKind.PortIo);
     expect(f.regs?.real.eip).toBe(5000);
     expect(f.stats.trapTotal).toBe(1);
@@ -564,6 +566,81 @@ describe('WorkerCore', () => {
     expect(d.explanation).toMatch(/\w/);
     await h.core.handle({ type: 'trapDetail', id: 5, index: 500 });
     expect(h.of('trapDetail')[1].detail).toBeNull();
+  });
+
+  it('frames carry trap rows only while the page watches them; growth and counts always', async () => {
+    const h = harness();
+    await h.core.handle({ ...loadHelloVmm, scenario: { ...loadHelloVmm.scenario, vms: 2 } });
+    const s = h.sessions[0];
+    /** Run past ten new records (eip = instruction count, all even: VM 0) and pause; their eips. */
+    const tenTraps = async () => {
+      const base = s.instructions + (s.instructions % 2);
+      const at = Array.from({ length: 10 }, (_, i) => base + 10 * (i + 1));
+      for (const n of at) s.trapAt.set(n, TrapKind.PortIo);
+      await h.core.handle({ type: 'run' });
+      while (s.instructions <= at[9]) {
+        h.advance(20);
+        h.core.runSlice();
+      }
+      await h.core.handle({ type: 'pause' });
+      return at;
+    };
+    await tenTraps();
+    const unwatched = h.of('frame');
+    expect(unwatched.some((f) => f.trapsGrew)).toBe(true);
+    expect(unwatched.every((f) => f.traps === null)).toBe(true);
+    await h.core.handle({ type: 'watchTraps', on: true });
+    const n0 = h.of('frame').length;
+    const at = await tenTraps();
+    const watched = h.of('frame').slice(n0);
+    // Every record since the watch began, in order, each once.
+    expect(watched.flatMap((f) => (f.traps ? Array.from(f.traps.eip) : []))).toEqual(at);
+    expect(watched.filter((f) => f.traps !== null).every((f) => f.trapsGrew)).toBe(true);
+    await h.core.handle({ type: 'watchTraps', on: false });
+    const n1 = h.of('frame').length;
+    await tenTraps();
+    const after = h.of('frame').slice(n1);
+    expect(after.every((f) => f.traps === null)).toBe(true);
+    expect(after.some((f) => f.trapsGrew)).toBe(true);
+    const last = h.lastFrame().stats;
+    expect(last.trapTotal).toBe(30);
+    expect(last.trapsByVm).toEqual([30]);
+  });
+
+  it('answers a tail slice with the last rows as the log stands, filtered and grouped', async () => {
+    const h = harness();
+    await h.core.handle(loadHello);
+    const s = h.sessions[0];
+    for (let i = 1; i <= 30; i++) s.trapAt.set(i * 10, i % 3 === 0 ? TrapKind.SilentEvent : TrapKind.PortIo);
+    s.run(300);
+    await h.core.handle({ type: 'trapSlice', id: 1, start: 0, end: 0, filter: {}, tail: 4 });
+    await h.core.handle({
+      type: 'trapSlice',
+      id: 2,
+      start: 0,
+      end: 0,
+      filter: { kinds: [TrapKind.SilentEvent] },
+      tail: 3,
+    });
+    await h.core.handle({ type: 'trapSlice', id: 3, start: 0, end: 0, filter: {}, tail: 100 });
+    await h.core.handle({
+      type: 'trapSlice',
+      id: 4,
+      start: 0,
+      end: 0,
+      filter: {},
+      group: { expand: [] },
+      tail: 2,
+    });
+    const [all, silent, more, grouped] = h.of('trapSlice');
+    expect(all).toMatchObject({ start: 26, total: 30 });
+    expect(Array.from(all.rows.eip)).toEqual([270, 280, 290, 300]);
+    expect(silent).toMatchObject({ start: 7, total: 10 });
+    expect(Array.from(silent.rows.eip)).toEqual([240, 270, 300]);
+    expect(more).toMatchObject({ start: 0, total: 30 });
+    expect(more.rows.eip).toHaveLength(30);
+    expect(grouped.start).toBe(grouped.total - 2);
+    expect(grouped.rows.eip.at(-1)).toBe(300);
   });
 
   it('exports the log as JSON Lines and as a Perfetto trace', async () => {

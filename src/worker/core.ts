@@ -199,6 +199,8 @@ export class WorkerCore {
   private loadSeq = 0;
   /** Console output taken by hasNews() for the next frame, in order. */
   private heldSerial: { vm: number; bytes: Uint8Array }[] = [];
+  /** Frames carry the newest trap rows (the page asked: `watchTraps`); nobody reads them otherwise. */
+  private watchTraps = false;
 
   constructor(private readonly host: CoreHost) {}
 
@@ -346,11 +348,11 @@ export class WorkerCore {
       case 'trapSlice': {
         const t = this.requireTraps(msg.type);
         if (msg.group) {
-          const r = t.groupedSlice(msg.start, msg.end, msg.filter, msg.group.expand);
+          const r = t.groupedSlice(msg.start, msg.end, msg.filter, msg.group.expand, msg.tail);
           this.host.post({ type: 'trapSlice', id: msg.id, ...r });
           return;
         }
-        const r = t.slice(msg.start, msg.end, msg.filter);
+        const r = t.slice(msg.start, msg.end, msg.filter, msg.tail);
         this.host.post({
           type: 'trapSlice',
           id: msg.id,
@@ -386,6 +388,9 @@ export class WorkerCore {
         this.host.post({ type: 'trapDetail', id: msg.id, detail });
         return;
       }
+      case 'watchTraps':
+        this.watchTraps = msg.on;
+        return;
       case 'exportTraps': {
         const t = this.requireTraps(msg.type);
         const r = t.exportText(msg.format, MAX_EXPORT_RECORDS);
@@ -758,7 +763,7 @@ export class WorkerCore {
       regs = this.host.toRegSnapshot(s.snapshot());
       this.lastRegsAt = this.host.now();
     }
-    const traps = t.takeNew(FRAME_TRAP_TAIL);
+    const traps = t.takeNew(this.watchTraps ? FRAME_TRAP_TAIL : 0);
     const stats: StatsView = {
       instructions: s.instructions,
       virtualTimeNs: s.virtualTimeNs,
@@ -769,7 +774,8 @@ export class WorkerCore {
       type: 'frame',
       status: this.status(),
       serial,
-      traps,
+      trapsGrew: traps.grew,
+      traps: traps.rows,
       regs,
       stats,
     };

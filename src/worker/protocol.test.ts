@@ -45,6 +45,9 @@ describe('parseToWorker', () => {
       { type: 'readMemory', id: 1, space: 'physical', addr: 0xb8000, len: 256 },
       { type: 'disassemble', id: 2, addr: 0x100000, count: 20 },
       { type: 'trapSlice', id: 3, start: 0, end: 100, filter: { vm: 1, kinds: [1, 7] } },
+      { type: 'trapSlice', id: 3, start: 0, end: 0, filter: {}, tail: 18 },
+      { type: 'watchTraps', on: true },
+      { type: 'watchTraps', on: false },
       { type: 'trapDetail', id: 4, index: 9 },
       { type: 'exportTraps', id: 5, format: 'jsonl' },
       { type: 'exportTraps', id: 6, format: 'trace' },
@@ -128,6 +131,8 @@ describe('parseToWorker', () => {
     expect(bad({ type: 'trapSlice', id: 1, start: 0, end: 5, filter: { kinds: ['io'] } })).toMatch(
       /'filter.kinds'/,
     );
+    expect(bad({ type: 'trapSlice', id: 1, start: 0, end: 0, filter: {}, tail: -1 })).toMatch(/'tail'/);
+    expect(bad({ type: 'watchTraps', on: 1 })).toMatch(/'on' must be true or false, got 1/);
     expect(bad({ type: 'runUntilTrapKind', kind: 'io' })).toMatch(/'kind' must be an integer/);
     expect(bad({ type: 'runUntilTrapKind', kind: 5, exitReason: 70000 })).toMatch(/'exitReason'/);
     expect(bad({ type: 'eptWalk', id: 1, vm: 0, addr: 0, space: 'host' })).toMatch(
@@ -144,6 +149,8 @@ describe('parseToWorker', () => {
   it('clamps an oversized trap slice rather than failing', () => {
     const m = ok({ type: 'trapSlice', id: 1, start: 0, end: 1e9, filter: {} });
     expect(m.type === 'trapSlice' && m.end).toBe(4096);
+    const t = ok({ type: 'trapSlice', id: 1, start: 0, end: 0, filter: {}, tail: 1e6 });
+    expect(t.type === 'trapSlice' && t.tail).toBe(4096);
   });
 
   it('accepts an ArrayBuffer where bytes are expected', () => {
@@ -163,6 +170,7 @@ describe('transferablesOf', () => {
         { vm: 0, bytes: own },
         { vm: 1, bytes: big.subarray(10, 20) },
       ],
+      trapsGrew: false,
       traps: null,
       regs: null,
       stats: {

@@ -34,6 +34,7 @@ export const MAX_VMS = 4;
 export const MAX_READ_BYTES = 64 * 1024;
 export const MAX_DISASM_LINES = 256;
 export const MAX_TRAP_SLICE = 4096;
+/** A frame carries at most this many of the newest records (only while the page asked: `watchTraps`). */
 export const FRAME_TRAP_TAIL = 512;
 /** Export at most this many (newest) records: JSON text grows ~300 bytes per record. */
 export const MAX_EXPORT_RECORDS = 200_000;
@@ -118,6 +119,9 @@ export type ToWorker =
       end: number;
       filter: TrapFilter;
       group?: { expand: number[] };
+      /** The last `tail` matching rows instead of `start`…`end` (a table following the log's end
+       *  gets them in one round trip, whatever the log has grown to since its last reply). */
+      tail?: number;
     }
   | { type: 'trapDetail'; id: number; index: number }
   /** The guest's page walk of a linear address beside the VMM's shadow walk (shadow paging). */
@@ -129,7 +133,9 @@ export type ToWorker =
   /** Type 2: bytes typed into the host OS's own console (physical COM1). */
   | { type: 'hostInput'; bytes: Uint8Array }
   /** Run the loaded guest under Type 1 and Type 2, headless, and answer with the table. */
-  | { type: 'compareHosting'; id: number };
+  | { type: 'compareHosting'; id: number }
+  /** Whether frames carry the newest trap records (`frame.traps`): only while the page reads them. */
+  | { type: 'watchTraps'; on: boolean };
 
 export type ToWorkerType = ToWorker['type'];
 
@@ -333,7 +339,10 @@ export type FromWorker =
       type: 'frame';
       status: StatusView;
       serial: { vm: number; bytes: Uint8Array }[];
-      /** Newest records since the previous frame (at most `FRAME_TRAP_TAIL`). */
+      /** The trap log grew since the previous frame. */
+      trapsGrew: boolean;
+      /** Newest records since the previous frame (at most `FRAME_TRAP_TAIL`), only while the page
+       *  asked for them (`watchTraps`); null otherwise. */
       traps: TrapRows | null;
       regs: RegSnapshot | null;
       stats: StatsView;
@@ -577,6 +586,7 @@ function parseOrThrow(m: unknown): ToWorker {
         end: Math.min(end, start + MAX_TRAP_SLICE),
         filter: parseFilter(m.filter),
       };
+      if (m.tail !== undefined) out.tail = Math.min(u32(m, 'tail'), MAX_TRAP_SLICE);
       if (m.group !== undefined) {
         if (!isObj(m.group) || !Array.isArray(m.group.expand) || m.group.expand.length > 1024) {
           throw new Invalid(`'group' must be { expand: number[] } (at most 1024), got ${show(m.group)}`);
@@ -609,6 +619,9 @@ function parseOrThrow(m: unknown): ToWorker {
     }
     case 'compareHosting':
       return { type, id: u32(m, 'id') };
+    case 'watchTraps':
+      if (typeof m.on !== 'boolean') throw new Invalid(`'on' must be true or false, got ${show(m.on)}`);
+      return { type, on: m.on };
     default: {
       const never: never = type;
       throw new Invalid(`unknown message type ${show(never)}`);

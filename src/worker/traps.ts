@@ -82,6 +82,13 @@ function filterKey(f: TrapFilter): string {
   return `${f.vm ?? '*'}|${f.kinds ? [...f.kinds].sort((a, b) => a - b).join(',') : '*'}${reasons}`;
 }
 
+/** Rows `start`…`end` of `total`, clamped; with `tail`, the last `tail` rows instead. */
+function rowRange(start: number, end: number, total: number, tail: number | undefined): [number, number] {
+  if (tail !== undefined) return [Math.max(0, total - tail), total];
+  const a = Math.min(start, total);
+  return [a, Math.min(Math.max(a, end), total)];
+}
+
 function hex(v: number, digits: number): string {
   return (v >>> 0).toString(16).toUpperCase().padStart(digits, '0');
 }
@@ -161,28 +168,32 @@ export class TrapView {
     return -1;
   }
 
-  /** The newest records appended since the last call (at most `max`); updates per-VM counts. */
   /** Records were appended since the last takeNew(). */
   hasNew(): boolean {
     return this.log.total > this.sentTo;
   }
 
-  takeNew(max: number): TrapRows | null {
+  /**
+   * Count the records appended since the last call per VM; `rows`: the newest `max` of them
+   * (null when there are none, or `max` is 0: nobody reads them).
+   */
+  takeNew(max: number): { grew: boolean; rows: TrapRows | null } {
     const first = this.firstSeq();
     const from = Math.max(this.sentTo, first);
     const to = this.log.total;
+    const grew = to > this.sentTo;
     this.sentTo = to;
-    if (from >= to) return null;
-    // Count every new record per VM (chunked), keep only the tail for the frame.
+    if (from >= to) return { grew, rows: null };
     for (let a = from; a < to; a += SCAN_CHUNK) {
       const c = this.log.slice(a - first, Math.min(to, a + SCAN_CHUNK) - first);
       for (let i = 0; i < c.count; i++) this.byVm[c.vm[i]] = (this.byVm[c.vm[i]] ?? 0) + 1;
     }
+    if (max <= 0) return { grew, rows: null };
     const start = Math.max(from, to - max) - first;
     const c = this.log.slice(start, to - first);
     const out = emptyRows(c.count);
     for (let i = 0; i < c.count; i++) copyRow(out, i, c, i, start + i);
-    return out;
+    return { grew, rows: out };
   }
 
   counts(): {
@@ -254,12 +265,12 @@ export class TrapView {
     start: number,
     end: number,
     f: TrapFilter,
+    tail?: number,
   ): { start: number; total: number; rows: TrapRows; insn: string[]; reasons: string[] } {
     const first = this.firstSeq();
     const unfiltered = f.vm === undefined && f.kinds === undefined && f.exitReasons === undefined;
     const total = unfiltered ? this.log.count : this.matches(f).n;
-    const a = Math.min(start, total);
-    const b = Math.min(Math.max(a, end), total);
+    const [a, b] = rowRange(start, end, total, tail);
     const rows = emptyRows(b - a);
     const insn: string[] = [];
     const reasons: string[] = [];
@@ -333,13 +344,13 @@ export class TrapView {
     end: number,
     f: TrapFilter,
     expand: readonly number[],
+    tail?: number,
   ): { start: number; total: number; rows: TrapRows; insn: string[]; reasons: string[]; groups: GroupRows } {
     const { g, lo, index, ord } = this.groupsFor(f);
     const expSegs = expand.map((i) => g.segmentOf(ord(i), lo)).filter((s) => s >= 0);
     const table = groupedTable(g, lo, expSegs);
     const total = table.total;
-    const a = Math.min(start, total);
-    const b = Math.min(Math.max(a, end), total);
+    const [a, b] = rowRange(start, end, total, tail);
     const n = b - a;
     const rows = emptyRows(n);
     const groups: GroupRows = {
