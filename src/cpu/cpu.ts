@@ -429,8 +429,11 @@ export class Cpu extends CpuCore {
             // The taken branch inside the block that ran last keeps its own successor.
             if (arena[side + LINK_EPOCH] === code.epoch) b = arena[side + LINK_BLK];
           } else if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
-            if (arena[prev + H_IP0] === ip) b = arena[prev + H_BLK0];
-            else if (arena[prev + H_IP1] === ip) b = arena[prev + H_BLK1];
+            // Both links are compared and one load site serves either: a second link first
+            // followed after V8 optimized this loop would otherwise deoptimize it (see LOOP_DONE).
+            const on0 = arena[prev + H_IP0] === ip;
+            const on1 = arena[prev + H_IP1] === ip;
+            if (on0 || on1) b = arena[prev + (on0 ? H_BLK0 : H_BLK1)];
           }
           if (b < 0) {
             const flushes = cache.flushes;
@@ -513,8 +516,9 @@ export class Cpu extends CpuCore {
             // the one indirect call over ~130 targets. Memory handlers inlined here made the
             // cold boot slower (a larger fastLoop to recompile; PERF.md).
             const h = arena[k];
-            if (h === I_MOVRR) movRR(this, arena, k + 3);
-            else HANDLERS[h](this, arena, k + 3);
+            const o = k + 3; // one site for both calls' operand offset (no late deoptimization)
+            if (h === I_MOVRR) movRR(this, arena, o);
+            else HANDLERS[h](this, arena, o);
             this.instructions++;
             if (this.attention) {
               early = true;
