@@ -38,6 +38,7 @@ export const CPU_UNSIGNED_FIELDS = [
   // cpu.ts
   'breakLinear',
   'eventSteps',
+  'runEnd',
 ] as const;
 
 /**
