@@ -39,6 +39,7 @@ export const CPU_UNSIGNED_FIELDS = [
   'breakLinear',
   'eventSteps',
   'runEnd',
+  'loopEntries',
 ] as const;
 
 /**
