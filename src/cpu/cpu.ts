@@ -127,8 +127,6 @@ export class Cpu extends CpuCore {
   eventSteps = 0;
   /** The current run()'s end (instructions + eventSteps), for fastLoop's `resume`. */
   private runEnd = 0;
-  /** Calls of the run loop from run() (stats: what fastLoop's `resume` saves). */
-  loopEntries = 0;
   /** Set by a compiled block (jit.ts) that faulted: the arena offset of the faulting record. */
   faultK = -1;
   /** Pre-decoded blocks (blocks.ts); the interpreter runs whatever they do not cover. */
@@ -349,7 +347,6 @@ export class Cpu extends CpuCore {
       const left = end - this.instructions - this.eventSteps;
       const n = this.vmxTimerAt < end ? Math.min(left, this.vmxTimerAt - this.instructions) : left;
       // A small integer (a Smi): a larger or fractional count deoptimized fastLoop ("not a Smi").
-      this.loopEntries++;
       const r = this.fastLoop(n < FAST_MAX ? n | 0 : FAST_MAX);
       if (r !== LOOP_DONE) this.loopExit(r);
     }

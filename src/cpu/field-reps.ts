@@ -39,7 +39,6 @@ export const CPU_UNSIGNED_FIELDS = [
   'breakLinear',
   'eventSteps',
   'runEnd',
-  'loopEntries',
 ] as const;
 
 /**
