@@ -125,8 +125,6 @@ export class Cpu extends CpuCore {
    * without progress cannot spin forever, but they are not retired instructions.
    */
   eventSteps = 0;
-  /** The current run()'s end (instructions + eventSteps), for fastLoop's `resume`. */
-  private runEnd = 0;
   /** Set by a compiled block (jit.ts) that faulted: the arena offset of the faulting record. */
   faultK = -1;
   /** Pre-decoded blocks (blocks.ts); the interpreter runs whatever they do not cover. */
@@ -285,7 +283,6 @@ export class Cpu extends CpuCore {
    */
   run(budget: number): StopReason {
     const end = this.instructions + this.eventSteps + budget;
-    this.runEnd = end;
     // State may have been changed from outside since the last run (TF, DR7, IF, INTR…).
     this.attention = true;
     this.checkIntr = true;
@@ -350,31 +347,6 @@ export class Cpu extends CpuCore {
       const r = this.fastLoop(n < FAST_MAX ? n | 0 : FAST_MAX);
       if (r !== LOOP_DONE) this.loopExit(r);
     }
-  }
-
-  /**
-   * fastLoop stopped at `attention` with budget left. Do what run() would do next when that is
-   * only a boundary with nothing to deliver (an IRET, an INT's or a fault's handler entered, a port
-   * written): true when fastLoop may go on at once, with the same state and budget run() would
-   * give it. Anything else — a stop, HLT, an event to deliver, single-step, breakpoints, an
-   * interrupt shadow, the VMX timer within the run — returns false having changed nothing run()
-   * would not change first, and run() takes over. Entering fastLoop again per exit cost set-up
-   * every time, and a fastLoop V8 lost its optimized code for (a deoptimization while its
-   * on-stack-replacement compile was in flight) ran each entry's first block unoptimized:
-   * minikernel-bench left it ~23 k times a run (PERF.md, session 11).
-   */
-  private resume(): boolean {
-    if (this.shutdown || this.monitorStop || this.stopRequested || this.halted || this.shadow) return false;
-    if (this.eventDelivered) {
-      if (this.breakOnEvent) return false;
-      this.eventDelivered = false;
-    }
-    const end = this.runEnd;
-    if (this.vmxTimerAt < end || this.instructions + this.eventSteps >= end) return false;
-    if (this.flags & (TF | RF) || this.dr[7] & 0xff || this.breakLinear !== -1 || this.breakOnEvent)
-      return false;
-    // None of what keeps `attention` set holds: boundary() clears it unless it delivers an event.
-    return !this.boundary() && !this.attention;
   }
 
   /**
@@ -448,171 +420,162 @@ export class Cpu extends CpuCore {
     // that runs once 2.2× slower than the interpreter tier (cold-code). A taken branch ends it.
     let fresh = 0;
     const code = this.code;
-    for (;;) {
-      try {
-        loop: while (n > 0) {
-          let b = -1;
-          if (fresh > 0) fresh--;
-          else if (cache !== null) {
-            const ip = this.ip | 0;
-            if (side >= 0) {
-              // The taken branch inside the block that ran last keeps its own successor.
-              if (arena[side + LINK_EPOCH] === code.epoch) b = arena[side + LINK_BLK];
-            } else if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
-              // Both links are compared and one load site serves either: a second link first
-              // followed after V8 optimized this loop would otherwise deoptimize it (see LOOP_DONE).
-              const on0 = arena[prev + H_IP0] === ip;
-              const on1 = arena[prev + H_IP1] === ip;
-              if (on0 || on1) b = arena[prev + (on0 ? H_BLK0 : H_BLK1)];
-            }
-            if (b < 0) {
-              const flushes = cache.flushes;
-              const visits = cache.firstVisits;
-              b = cache.lookup(this);
-              if (cache.firstVisits !== visits) fresh = FRESH_RUN;
-              else if (b >= 0 && cache.flushes === flushes) {
-                if (side >= 0) {
-                  arena[side + LINK_EPOCH] = code.epoch;
-                  arena[side + LINK_BLK] = b;
-                } else if (prev >= 0) cache.link(prev, ip, b);
-              }
+    try {
+      while (n > 0) {
+        let b = -1;
+        if (fresh > 0) fresh--;
+        else if (cache !== null) {
+          const ip = this.ip | 0;
+          if (side >= 0) {
+            // The taken branch inside the block that ran last keeps its own successor.
+            if (arena[side + LINK_EPOCH] === code.epoch) b = arena[side + LINK_BLK];
+          } else if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
+            // Both links are compared and one load site serves either: a second link first
+            // followed after V8 optimized this loop would otherwise deoptimize it (see LOOP_DONE).
+            const on0 = arena[prev + H_IP0] === ip;
+            const on1 = arena[prev + H_IP1] === ip;
+            if (on0 || on1) b = arena[prev + (on0 ? H_BLK0 : H_BLK1)];
+          }
+          if (b < 0) {
+            const flushes = cache.flushes;
+            const visits = cache.firstVisits;
+            b = cache.lookup(this);
+            if (cache.firstVisits !== visits) fresh = FRESH_RUN;
+            else if (b >= 0 && cache.flushes === flushes) {
+              if (side >= 0) {
+                arena[side + LINK_EPOCH] = code.epoch;
+                arena[side + LINK_BLK] = b;
+              } else if (prev >= 0) cache.link(prev, ip, b);
             }
           }
-          prev = -1;
-          side = -1;
-          if (b >= 0 && arena[b + H_COUNT] <= n) {
-            const j = arena[b + H_JIT];
-            if (j < -1) {
-              // Second tier, regions: the block's page region (jit-region.ts) runs on through the
-              // page's blocks while the budget lasts and keeps the instruction count itself.
-              k = -2;
-              const done = this.instructions;
-              const f = compiled[-2 - j];
-              const x = f(this, arena, n);
-              k = -1;
-              if (x === REGION_DONE) {
-                n -= this.instructions - done;
-                prev = b; // a link is keyed by IP: any block may hold it
-                continue;
-              }
-              if (x === REGION_ATTENTION || regionExit(this, f, x)) return LOOP_DONE;
-              // A side exit: EIP/IP on an access off the inline fast path, the instructions before
-              // it counted (regionExit); interpret it.
+        }
+        prev = -1;
+        side = -1;
+        if (b >= 0 && arena[b + H_COUNT] <= n) {
+          const j = arena[b + H_JIT];
+          if (j < -1) {
+            // Second tier, regions: the block's page region (jit-region.ts) runs on through the
+            // page's blocks while the budget lasts and keeps the instruction count itself.
+            k = -2;
+            const done = this.instructions;
+            const f = compiled[-2 - j];
+            const x = f(this, arena, n);
+            k = -1;
+            if (x === REGION_DONE) {
               n -= this.instructions - done;
-              execute(this);
-              n--;
-              this.instructions++;
-              if (this.attention) return LOOP_DONE;
+              prev = b; // a link is keyed by IP: any block may hold it
               continue;
             }
-            if (j >= 0) {
-              // Second tier: the block as one function (jit.ts) — the same calls as below.
-              k = -2;
-              const x = compiled[j](this, arena, b);
-              k = -1;
-              if (x === 0) {
-                n -= arena[b + H_COUNT];
-                prev = b;
-                continue;
-              }
-              if (x === 1) return LOOP_DONE;
-              if (x === 2) {
-                // A taken branch inside the block (jit.ts), as below.
-                side = this.sideRec;
-                this.sideExit = false;
-                n -= arena[b + H_COUNT];
-                prev = b;
-                continue;
-              }
-              // A side exit (jit.ts): the first tier runs the block on from record (x >> 8) - 1.
-              this.instructions += x & 0xff;
-              k = b + HDR + ((x >> 8) - 1) * REC;
-            } else {
-              if (jit && --arena[b + H_RUNS] === 0) {
-                // Rare: run() decides on compiling it and comes back (see LOOP_JIT).
-                loopBlock = b;
-                return LOOP_JIT;
-              }
-              k = b + HDR;
-            }
-            // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
-            // EIP/IP are stored only where someone can look: before the last instruction (a branch
-            // or `interpret` uses them), at an early exit, and in the fault handler below.
-            const len = arena[b + H_COUNT]; // instructions (fused pairs count two)
-            const last = b + HDR + (arena[b + H_RECORDS] - 1) * REC;
-            let early = false;
-            for (; k < last; k += REC) {
-              // MOV r,r by name: V8 inlines it, and the host CPU predicts this branch better than
-              // the one indirect call over ~130 targets. Memory handlers inlined here made the
-              // cold boot slower (a larger fastLoop to recompile; PERF.md).
-              const h = arena[k];
-              const o = k + 3; // one site for both calls' operand offset (no late deoptimization)
-              if (h === I_MOVRR) movRR(this, arena, o);
-              else HANDLERS[h](this, arena, o);
-              this.instructions++;
-              if (this.attention) {
-                early = true;
-                break;
-              }
-            }
-            // Record k's EIP and next IP: after it (an early exit) or before it (the last record).
-            // One store site for both, so an early exit first seen late in a run finds the
-            // operations it needs already profiled (no deoptimization; see LOOP_DONE).
-            this.eip = arenaU[k + 1];
-            const taken = this.sideExit; // loaded on the shared path: see CpuBase.sideExit
-            if (early && taken) {
-              // A conditional branch inside the block was taken (block-fused.ts `side`): it set
-              // c.ip to its target; go on there, through the link kept in its record. `n` may drop
-              // by more than ran: that only ends this call sooner (run() checks the budget exactly).
-              side = this.sideRec;
-              this.sideExit = false;
-              this.attention = false;
-              k = -1;
-              n -= len;
+            if (x === REGION_ATTENTION || regionExit(this, f, x)) return LOOP_DONE;
+            // A side exit: EIP/IP on an access off the inline fast path, the instructions before
+            // it counted (regionExit); interpret it.
+            n -= this.instructions - done;
+            execute(this);
+            n--;
+            this.instructions++;
+            if (this.attention) return LOOP_DONE;
+            continue;
+          }
+          if (j >= 0) {
+            // Second tier: the block as one function (jit.ts) — the same calls as below.
+            k = -2;
+            const x = compiled[j](this, arena, b);
+            k = -1;
+            if (x === 0) {
+              n -= arena[b + H_COUNT];
               prev = b;
               continue;
             }
-            this.ip = arenaU[k + 2];
-            if (early) break loop;
-            HANDLERS[arena[k]](this, arena, k + 3);
-            k = -1;
+            if (x === 1) return LOOP_DONE;
+            if (x === 2) {
+              // A taken branch inside the block (jit.ts), as below.
+              side = this.sideRec;
+              this.sideExit = false;
+              n -= arena[b + H_COUNT];
+              prev = b;
+              continue;
+            }
+            // A side exit (jit.ts): the first tier runs the block on from record (x >> 8) - 1.
+            this.instructions += x & 0xff;
+            k = b + HDR + ((x >> 8) - 1) * REC;
+          } else {
+            if (jit && --arena[b + H_RUNS] === 0) {
+              // Rare: run() decides on compiling it and comes back (see LOOP_JIT).
+              loopBlock = b;
+              return LOOP_JIT;
+            }
+            k = b + HDR;
+          }
+          // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
+          // EIP/IP are stored only where someone can look: before the last instruction (a branch
+          // or `interpret` uses them), at an early exit, and in the fault handler below.
+          const len = arena[b + H_COUNT]; // instructions (fused pairs count two)
+          const last = b + HDR + (arena[b + H_RECORDS] - 1) * REC;
+          let early = false;
+          for (; k < last; k += REC) {
+            // MOV r,r by name: V8 inlines it, and the host CPU predicts this branch better than
+            // the one indirect call over ~130 targets. Memory handlers inlined here made the
+            // cold boot slower (a larger fastLoop to recompile; PERF.md).
+            const h = arena[k];
+            const o = k + 3; // one site for both calls' operand offset (no late deoptimization)
+            if (h === I_MOVRR) movRR(this, arena, o);
+            else HANDLERS[h](this, arena, o);
             this.instructions++;
-            if (this.attention) break loop;
+            if (this.attention) {
+              early = true;
+              break;
+            }
+          }
+          // Record k's EIP and next IP: after it (an early exit) or before it (the last record).
+          // One store site for both, so an early exit first seen late in a run finds the
+          // operations it needs already profiled (no deoptimization; see LOOP_DONE).
+          this.eip = arenaU[k + 1];
+          const taken = this.sideExit; // loaded on the shared path: see CpuBase.sideExit
+          if (early && taken) {
+            // A conditional branch inside the block was taken (block-fused.ts `side`): it set
+            // c.ip to its target; go on there, through the link kept in its record. `n` may drop
+            // by more than ran: that only ends this call sooner (run() checks the budget exactly).
+            side = this.sideRec;
+            this.sideExit = false;
+            this.attention = false;
+            k = -1;
             n -= len;
             prev = b;
             continue;
           }
-          const ip0 = this.ip;
-          this.eip = ip0;
-          execute(this);
-          n--;
+          this.ip = arenaU[k + 2];
+          if (early) return LOOP_DONE;
+          HANDLERS[arena[k]](this, arena, k + 3);
+          k = -1;
           this.instructions++;
-          if (this.attention) break loop;
-          if (fresh > 0) {
-            // Fell through (the next IP 1–15 bytes on)? Anything else was a branch: look it up.
-            const d = (this.ip - ip0) | 0;
-            if (d <= 0 || d > 15) fresh = 0;
-          }
+          if (this.attention) return LOOP_DONE;
+          n -= len;
+          prev = b;
+          continue;
         }
-      } catch (e) {
-        // Nothing here may need type feedback: V8 optimizes this loop long before the first fault,
-        // and an operation never run before (a compare, a property load, a call) deoptimized it on
-        // every later fault without replacing the code, so each fault dropped the rest of its slice
-        // into the bytecode interpreter (96 times in the BusyBox loop; 4 in a cold Linux boot).
-        // Module variables and a constant return need none; run() handles the fault.
-        loopThrown = e;
-        loopBlock = k;
-        return LOOP_FAULT;
+        const ip0 = this.ip;
+        this.eip = ip0;
+        execute(this);
+        n--;
+        this.instructions++;
+        if (this.attention) return LOOP_DONE;
+        if (fresh > 0) {
+          // Fell through (the next IP 1–15 bytes on)? Anything else was a branch: look it up.
+          const d = (this.ip - ip0) | 0;
+          if (d <= 0 || d > 15) fresh = 0;
+        }
       }
-      // Stopped at `attention` (or out of budget): go on when that was only a boundary (resume).
-      if (n <= 0 || !this.resume()) return LOOP_DONE;
-      const left = this.runEnd - this.instructions - this.eventSteps;
-      n = left < FAST_MAX ? left | 0 : FAST_MAX;
-      k = -1;
-      prev = -1;
-      side = -1;
-      fresh = 0;
+    } catch (e) {
+      // Nothing here may need type feedback: V8 optimizes this loop long before the first fault,
+      // and an operation never run before (a compare, a property load, a call) deoptimized it on
+      // every later fault without replacing the code, so each fault dropped the rest of its slice
+      // into the bytecode interpreter (96 times in the BusyBox loop; 4 in a cold Linux boot).
+      // Module variables and a constant return need none; run() handles the fault.
+      loopThrown = e;
+      loopBlock = k;
+      return LOOP_FAULT;
     }
+    return LOOP_DONE;
   }
 
   /** fastLoop came back with LOOP_FAULT or LOOP_JIT (not LOOP_DONE). */

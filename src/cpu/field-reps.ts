@@ -38,7 +38,6 @@ export const CPU_UNSIGNED_FIELDS = [
   // cpu.ts
   'breakLinear',
   'eventSteps',
-  'runEnd',
 ] as const;
 
 /**
