@@ -403,6 +403,13 @@ export class Cpu extends CpuCore {
     this.eventSteps++;
   }
 
+  /**
+   * No operation here may first run after V8 optimized this loop (a path never taken before has
+   * no type feedback and deoptimizes it). Besides the re-compile, Node 20's V8 that deoptimizes it
+   * while its on-stack-replacement compile is in flight never optimizes it whole again: every later
+   * call ran its first block unoptimized, ~1 µs each, 1.25× on minikernel-bench warm (run() calls
+   * this ~10 k times a million instructions there; PERF.md, "Session 11 — tier11").
+   */
   private fastLoop(n: number): number {
     const cache = fastPaths.blockCache ? this.blocks : null;
     const arena = this.blocks.arena;
