@@ -437,11 +437,11 @@ export class Cpu extends CpuCore {
             // The taken branch inside the block that ran last keeps its own successor.
             if (arena[side + LINK_EPOCH] === code.epoch) b = arena[side + LINK_BLK];
           } else if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
-            // Both links are compared and one load site serves either: a second link first
-            // followed after V8 optimized this loop would otherwise deoptimize it (see LOOP_DONE).
-            const on0 = arena[prev + H_IP0] === ip;
-            const on1 = arena[prev + H_IP1] === ip;
-            if (on0 || on1) b = arena[prev + (on0 ? H_BLK0 : H_BLK1)];
+            // One load site serves either link: a second link first followed after V8 optimized
+            // this loop would otherwise deoptimize it (see fastLoop).
+            let o = H_BLK0;
+            if (arena[prev + H_IP0] !== ip) o = arena[prev + H_IP1] === ip ? H_BLK1 : -1;
+            if (o >= 0) b = arena[prev + o];
           }
           if (b < 0) {
             const flushes = cache.flushes;
