@@ -99,6 +99,11 @@ export class BlockCache {
     (ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4 + (1 << SEEN_BITS),
   );
   readonly arena = new Int32Array(this.store, 0, ARENA);
+  /**
+   * The same ints unsigned, for a record's EIP and next IP: `arena[i] >>> 0` gave V8 small-integer
+   * feedback until the first address ≥ 2^30 and then deoptimized the run loop (PERF.md, session 11).
+   */
+  readonly arenaU = new Uint32Array(this.store, 0, ARENA);
   /** Second-tier functions of blocks in the arena (jit.ts), by H_JIT index. */
   readonly compiled: Array<(c: CpuCore, a: Int32Array, o: number) => number> = [];
   /**

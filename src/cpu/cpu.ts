@@ -401,9 +401,17 @@ export class Cpu extends CpuCore {
     this.eventSteps++;
   }
 
+  /**
+   * No operation here may first run after V8 optimized this loop (a path never taken before has
+   * no type feedback and deoptimizes it). Besides the re-compile, Node 20's V8 that deoptimizes it
+   * while its on-stack-replacement compile is in flight never optimizes it whole again: every later
+   * call ran its first block unoptimized, ~1 µs each, 1.25× on minikernel-bench warm (run() calls
+   * this ~10 k times a million instructions there; PERF.md, "Session 11 — tier11").
+   */
   private fastLoop(n: number): number {
     const cache = fastPaths.blockCache ? this.blocks : null;
     const arena = this.blocks.arena;
+    const arenaU = this.blocks.arenaU;
     const compiled = this.blocks.compiled;
     const jit = fastPaths.jit;
     // Arena offset of the pre-decoded instruction running (-1: the interpreter's own step).
@@ -429,8 +437,11 @@ export class Cpu extends CpuCore {
             // The taken branch inside the block that ran last keeps its own successor.
             if (arena[side + LINK_EPOCH] === code.epoch) b = arena[side + LINK_BLK];
           } else if (prev >= 0 && arena[prev + H_EPOCH] === code.epoch) {
-            if (arena[prev + H_IP0] === ip) b = arena[prev + H_BLK0];
-            else if (arena[prev + H_IP1] === ip) b = arena[prev + H_BLK1];
+            // One load site serves either link: a second link first followed after V8 optimized
+            // this loop would otherwise deoptimize it (see fastLoop).
+            let o = H_BLK0;
+            if (arena[prev + H_IP0] !== ip) o = arena[prev + H_IP1] === ip ? H_BLK1 : -1;
+            if (o >= 0) b = arena[prev + o];
           }
           if (b < 0) {
             const flushes = cache.flushes;
@@ -513,8 +524,9 @@ export class Cpu extends CpuCore {
             // the one indirect call over ~130 targets. Memory handlers inlined here made the
             // cold boot slower (a larger fastLoop to recompile; PERF.md).
             const h = arena[k];
-            if (h === I_MOVRR) movRR(this, arena, k + 3);
-            else HANDLERS[h](this, arena, k + 3);
+            const o = k + 3; // one site for both calls' operand offset (no late deoptimization)
+            if (h === I_MOVRR) movRR(this, arena, o);
+            else HANDLERS[h](this, arena, o);
             this.instructions++;
             if (this.attention) {
               early = true;
@@ -524,7 +536,7 @@ export class Cpu extends CpuCore {
           // Record k's EIP and next IP: after it (an early exit) or before it (the last record).
           // One store site for both, so an early exit first seen late in a run finds the
           // operations it needs already profiled (no deoptimization; see LOOP_DONE).
-          this.eip = arena[k + 1] >>> 0;
+          this.eip = arenaU[k + 1];
           const taken = this.sideExit; // loaded on the shared path: see CpuBase.sideExit
           if (early && taken) {
             // A conditional branch inside the block was taken (block-fused.ts `side`): it set
@@ -538,7 +550,7 @@ export class Cpu extends CpuCore {
             prev = b;
             continue;
           }
-          this.ip = arena[k + 2] >>> 0;
+          this.ip = arenaU[k + 2];
           if (early) return LOOP_DONE;
           HANDLERS[arena[k]](this, arena, k + 3);
           k = -1;
