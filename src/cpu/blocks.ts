@@ -119,6 +119,8 @@ export class BlockCache {
   private high = 0;
   private tableUsed = false;
   private seenUsed = false;
+  /** `visits` written (only with blockTuning.buildVisit > 2): dispose zeroes its 256 KiB then only. */
+  private visitsUsed = false;
   /** WAYS arena offsets (or -1) per set, the set chosen by a hash of the physical address. */
   private readonly table = new Int32Array(this.store, ARENA * 4, WAYS << SET_BITS);
   /** Direct-mapped by the hash: the physical address last run without a block (blockTuning.secondVisit). */
@@ -180,12 +182,11 @@ export class BlockCache {
   dispose(): void {
     this.reset();
     this.arena.fill(0, 0, Math.min(this.high, ARENA));
-    if (this.seenUsed) {
-      this.seen.fill(0);
-      this.visits.fill(0);
-    }
+    if (this.seenUsed) this.seen.fill(0);
+    if (this.visitsUsed) this.visits.fill(0);
     this.high = 0;
     this.seenUsed = false;
+    this.visitsUsed = false;
     giveBuffer(this.store);
   }
 
@@ -337,7 +338,10 @@ export class BlockCache {
       const at = blockTuning.buildVisit;
       if (~this.seen[h] !== phys) {
         this.seen[h] = ~phys;
-        if (at > 2) this.visits[h] = 1;
+        if (at > 2) {
+          this.visits[h] = 1;
+          this.visitsUsed = true;
+        }
         this.seenUsed = true;
         this.firstVisits++;
         return -1;
