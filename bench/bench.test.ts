@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './args.ts';
-import { type BenchWorkload, measure, mipsOf, runOnce } from './measure.ts';
+import { type BenchWorkload, measure, mipsOf, runOnce, runSample } from './measure.ts';
 import { jsonLine, table } from './report.ts';
 
 /** A fake workload: each advance retires `budget` instructions and costs `costPerInsn` fake seconds. */
@@ -89,6 +89,46 @@ describe('bench harness', () => {
     expect(r.runs.map((s) => Math.round(s))).toEqual([6, 5, 5]);
     expect(prepared()).toBe(3);
     expect(r.seconds).toBeCloseTo(5, 9);
+  });
+
+  it('repeats a short run until a sample fills minSampleSeconds and reports the per-run mean', () => {
+    // Runs of 0.04, 0.06, 0.05 … s (1000 instructions each): 0.25 s needs 5 of them (0.25 s).
+    const costs = [40e-6, 60e-6, 50e-6, 50e-6, 50e-6, 45e-6, 45e-6];
+    const { w, clock, prepared } = fakeWorkload({ total: 1000, costs });
+    const r = runSample(w, clock, clock, 0.25);
+    expect(r.repeats).toBe(5);
+    expect(prepared()).toBe(5);
+    expect(r.seconds).toBeCloseTo(0.05, 9);
+    expect(r.instructions).toBe(1000);
+    expect(r.nondeterministic).toBe(false);
+    // A run as long as the sample is one run; 0 (the default) is always one run.
+    const long = fakeWorkload({ total: 1000, costs: [300e-6, 1e-6] });
+    expect(runSample(long.w, long.clock, long.clock, 0.25).repeats).toBe(1);
+    const one = fakeWorkload({ total: 1000, costs: [1e-6, 1e-6] });
+    expect(runSample(one.w, one.clock, one.clock, 0).repeats).toBe(1);
+  });
+
+  it('measures the best sample of repeated short runs, and flags counts differing inside one', () => {
+    // Sample 1: runs of 0.1 + 0.1 + 0.1 s (mean 0.1); sample 2: 0.2 + 0.1 (mean 0.15).
+    const { w, clock, prepared } = fakeWorkload({
+      total: 1000,
+      costs: [100e-6, 100e-6, 100e-6, 200e-6, 100e-6],
+    });
+    const r = measure(w, { runs: 2, warmup: false, timeLimitSeconds: 1e9, clock, minSampleSeconds: 0.25 });
+    expect(prepared()).toBe(5);
+    expect(r.runs.map((s) => s.toFixed(3))).toEqual(['0.100', '0.150']);
+    expect(r.seconds).toBeCloseTo(0.1, 9);
+    expect(r.nondeterministic).toBe(false);
+    const odd = fakeWorkload({ total: 0, costs: [1e-3, 1e-3], counts: [100, 101] });
+    const m = measure(odd.w, {
+      runs: 1,
+      warmup: false,
+      timeLimitSeconds: 1e9,
+      clock: odd.clock,
+      minSampleSeconds: 0.15,
+    });
+    expect(m.runs).toHaveLength(1);
+    expect(m.nondeterministic).toBe(true);
   });
 
   it('flags differing instruction counts', () => {

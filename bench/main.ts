@@ -25,13 +25,16 @@ import {
   checkCell,
   median,
   type PairCheck,
+  pairsFor,
   runTierChild,
+  SHORT_COLD_PAIRS,
   suspectCells,
   TIER_MARGIN,
   type TierFigure,
   tierJsonLine,
   tiersTable,
   tierVerdicts,
+  WARM_SAMPLE_S,
 } from './tiers.ts';
 import { type Backend, type SessionClass, setBenchMemMiB, workloads } from './workloads.ts';
 
@@ -88,10 +91,12 @@ async function main(argv: string[]): Promise<number> {
       `COLD ${JSON.stringify({ instructions: r.instructions, cpu: r.seconds, wall: r.otherSeconds, ...(main0 !== null && main1 !== null ? { mainCpu: main1 - main0 } : {}) })}\n`,
     );
     if (args.warmRuns > 0) {
-      // --tiers: the cold run was this process's warm-up; the best of the next runs is the warm figure.
+      // --tiers: the cold run was this process's warm-up; the best of the next samples is the warm
+      // figure, a sample being as many runs as fill WARM_SAMPLE_S of CPU (one, for most workloads).
       const m = measure(w, {
         runs: args.warmRuns,
         warmup: false,
+        minSampleSeconds: WARM_SAMPLE_S,
         timeLimitSeconds: TIME_LIMIT_PER_WORKLOAD_S,
         clock: cpuClock,
         limitClock: defaultClock,
@@ -181,7 +186,7 @@ function benchTiers(list: BenchWorkload[], tiers: Tier[], args: BenchArgs): numb
   const warmRuns = args.warmup ? args.runs : 0;
   if (!args.json) {
     process.stderr.write(
-      `bench: tiers ${tiers.join(', ')}: each a fresh process per workload (cold run, then best of ${warmRuns} warm); CPU and wall seconds\n`,
+      `bench: tiers ${tiers.join(', ')}: each a fresh process per workload (cold run, then best of ${warmRuns} warm samples, each the mean of as many runs as fill ${WARM_SAMPLE_S} s of CPU); CPU and wall seconds\n`,
     );
   }
   const figs: TierFigure[] = [];
@@ -216,7 +221,7 @@ function benchTiers(list: BenchWorkload[], tiers: Tier[], args: BenchArgs): numb
   const checks: PairCheck[] = [];
   for (const cell of args.pairs > 0 ? suspectCells(figs) : []) {
     process.stderr.write(
-      `bench: re-running ${cell.workload} ${cell.tier} ${cell.kind} (${cell.ratio.toFixed(2)}× ${cell.below}) as ${args.pairs} process pairs\n`,
+      `bench: re-running ${cell.workload} ${cell.tier} ${cell.kind} (${cell.ratio.toFixed(2)}× ${cell.below}) as ${pairsFor(cell, args.pairs)} process pairs\n`,
     );
     try {
       checks.push(checkCell(cell, args, args.pairs, warmRuns));
@@ -233,7 +238,7 @@ function benchTiers(list: BenchWorkload[], tiers: Tier[], args: BenchArgs): numb
       );
   else
     process.stdout.write(
-      `\nverdict per workload (CPU time; a suspect over ${Math.round((TIER_MARGIN - 1) * 100)} % is re-run as ${args.pairs} interleaved process pairs):\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`,
+      `\nverdict per workload (CPU time; a suspect over ${Math.round((TIER_MARGIN - 1) * 100)} % is re-run as ${args.pairs} interleaved process pairs, ${args.pairs * SHORT_COLD_PAIRS} for a cold run under ${WARM_SAMPLE_S} s; a warm figure is the best of ${warmRuns} samples of runs filling ${WARM_SAMPLE_S} s each):\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`,
     );
   return failed ? 1 : 0;
 }

@@ -46,7 +46,7 @@ export interface BenchResult {
 }
 
 export interface MeasureDetail extends BenchResult {
-  /** Seconds of every measured run, in order. */
+  /** Seconds of every measured run, in order (with minSampleSeconds: each sample's per-run mean). */
   runs: number[];
   /** Instruction counts differed between runs (a determinism bug worth reporting). */
   nondeterministic: boolean;
@@ -67,6 +67,12 @@ export interface MeasureOptions {
   limitClock?: () => number;
   /** Seconds: also read around each run, reported as `otherSeconds` of the best run. */
   otherClock?: () => number;
+  /**
+   * A measured run shorter than this (on `clock`) is repeated until the repeats together reach it,
+   * and counts as their mean (runSample): a run of a few ms is otherwise one CPU-accounting tick
+   * or one V8 compile away from ±30 %. Default 0: each measured run is one run.
+   */
+  minSampleSeconds?: number;
 }
 
 export class BenchFailure extends Error {
@@ -130,6 +136,46 @@ export function runOnce(
   }
 }
 
+/**
+ * One measured sample: `runOnce` repeated (each a fresh machine, as in measure) until the runs
+ * together took `minSeconds` on `clock`, at least once. The figures are per run (the repeats'
+ * mean); `repeats` says how many ran. Instruction counts must agree between the repeats (the
+ * machine is deterministic): `nondeterministic` says they did not.
+ */
+export function runSample(
+  w: BenchWorkload,
+  clock: () => number,
+  other: () => number,
+  minSeconds: number,
+): {
+  instructions: number;
+  seconds: number;
+  otherSeconds: number;
+  repeats: number;
+  nondeterministic: boolean;
+} {
+  let seconds = 0;
+  let otherSeconds = 0;
+  let repeats = 0;
+  let instructions = -1;
+  let nondeterministic = false;
+  do {
+    const r = runOnce(w, clock, other);
+    if (instructions >= 0 && r.instructions !== instructions) nondeterministic = true;
+    instructions = r.instructions;
+    seconds += r.seconds;
+    otherSeconds += r.otherSeconds;
+    repeats++;
+  } while (seconds < minSeconds);
+  return {
+    instructions,
+    seconds: seconds / repeats,
+    otherSeconds: otherSeconds / repeats,
+    repeats,
+    nondeterministic,
+  };
+}
+
 export function measure(w: BenchWorkload, opts: MeasureOptions): MeasureDetail {
   const clock = opts.clock ?? defaultClock;
   const limitClock = opts.limitClock ?? opts.clock ?? defaultClock;
@@ -149,12 +195,14 @@ export function measure(w: BenchWorkload, opts: MeasureOptions): MeasureDetail {
       warmupCounted = true;
     }
   }
+  let repeatsDiffer = false;
   for (let i = runs.length; i < Math.max(1, opts.runs); i++) {
     if (i > 0 && limitClock() - start >= opts.timeLimitSeconds) break;
-    const r = runOnce(w, clock, other);
+    const r = runSample(w, clock, other, opts.minSampleSeconds ?? 0);
     runs.push(r.seconds);
     others.push(r.otherSeconds);
     counts.push(r.instructions);
+    if (r.nondeterministic) repeatsDiffer = true;
   }
   let best = 0;
   for (let i = 1; i < runs.length; i++) if (runs[i]! < runs[best]!) best = i;
@@ -167,7 +215,7 @@ export function measure(w: BenchWorkload, opts: MeasureOptions): MeasureDetail {
     mips: mipsOf(instructions, seconds),
     otherSeconds: others[best]!,
     runs,
-    nondeterministic: counts.some((c) => c !== counts[0]),
+    nondeterministic: repeatsDiffer || counts.some((c) => c !== counts[0]),
     warmupCounted,
   };
 }

@@ -5,7 +5,9 @@ import { parseBenchArgs } from './args.ts';
 import {
   median,
   type PairCheck,
+  pairsFor,
   parseChildLines,
+  SHORT_COLD_PAIRS,
   slowerThanBelow,
   suspectCells,
   type TierCell,
@@ -110,8 +112,22 @@ describe('bench --tiers verdicts', () => {
       ['minikernel-bench', 'blocks', 'interpreter', 'warm', '1.33'],
       ['linux-boot', 'blocks', 'interpreter', 'cold', '1.20'],
     ]);
+    expect(suspectCells(figs).map((c) => c.belowCpu)).toEqual([0.5, 0.06, 2]);
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+
+  it('gives a cold cell whose lower tier ran under WARM_SAMPLE_S more pairs, and nothing else', () => {
+    const short = [fig('hello-boot', 'interpreter', 0.04, 0.002), fig('hello-boot', 'blocks', 0.05, 0.003)];
+    const [cold, warm] = suspectCells(short) as [TierCell, TierCell];
+    expect([cold.kind, warm.kind]).toEqual(['cold', 'warm']);
+    expect(SHORT_COLD_PAIRS).toBeGreaterThan(1);
+    expect(pairsFor(cold, 5)).toBe(5 * SHORT_COLD_PAIRS);
+    // Warm cells are repeated in-process instead (WARM_SAMPLE_S); long cold cells keep `pairs`.
+    expect(pairsFor(warm, 5)).toBe(5);
+    const lbCold = suspectCells(figs).find((c) => c.workload === 'linux-boot')!;
+    expect(pairsFor(lbCold, 5)).toBe(5);
+    expect(pairsFor(cold, 0)).toBe(0);
   });
 
   it('one line per workload: SLOWER on the pairs, cleared suspects named, UNCONFIRMED without pairs', () => {

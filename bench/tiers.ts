@@ -15,6 +15,18 @@ import { FIGURE_COLUMNS, mips, sec } from './report.ts';
 
 /** Above this CPU ratio to the tier below, a row is marked '>' (single runs: about the noise). */
 export const TIER_MARGIN = 1.05;
+/**
+ * A warm figure is the best of `--runs` samples, each the mean of as many runs as fill this much
+ * CPU time (measure.ts runSample): a workload of 2–100 ms (hello-boot, trapdemo-*, minikernel-*)
+ * is otherwise one CPU-accounting tick or one V8 compile away from ±30 %. Longer runs are one run.
+ */
+export const WARM_SAMPLE_S = 0.3;
+/**
+ * A cold run cannot be repeated in its process (it is the process's first). A cold cell whose
+ * lower tier's cold run took less than WARM_SAMPLE_S of CPU is re-run with SHORT_COLD_PAIRS × the
+ * pairs instead, so that its median stands on as much measured time as a longer workload's.
+ */
+export const SHORT_COLD_PAIRS = 3;
 
 export interface RunFigure {
   instructions: number;
@@ -85,6 +97,8 @@ export interface TierCell {
   below: Tier;
   kind: 'cold' | 'warm';
   ratio: number;
+  /** The tier below's CPU seconds in this cell (what decides a short cold cell's pairs). */
+  belowCpu: number;
 }
 
 /** Cells where a higher tier took more than `margin` × the CPU time of the tier below. */
@@ -92,13 +106,20 @@ export function suspectCells(figs: TierFigure[], margin = TIER_MARGIN): TierCell
   const out: TierCell[] = [];
   for (const f of figs) {
     const r = ratiosToBelow(figs, f);
+    const lower = figs.find((x) => x.workload === f.workload && x.tier === r.below);
     for (const kind of ['cold', 'warm'] as const) {
       const ratio = r[kind];
-      if (ratio !== undefined && r.below && ratio > margin)
-        out.push({ workload: f.workload, tier: f.tier, below: r.below, kind, ratio });
+      const belowCpu = lower?.[kind]?.cpu;
+      if (ratio !== undefined && r.below && belowCpu !== undefined && ratio > margin)
+        out.push({ workload: f.workload, tier: f.tier, below: r.below, kind, ratio, belowCpu });
     }
   }
   return out;
+}
+
+/** Process pairs for re-running `cell`: `pairs`, or SHORT_COLD_PAIRS × that for a short cold cell. */
+export function pairsFor(cell: TierCell, pairs: number): number {
+  return cell.kind === 'cold' && cell.belowCpu < WARM_SAMPLE_S ? pairs * SHORT_COLD_PAIRS : pairs;
 }
 
 /** Rows where a higher tier took more than `margin` × the CPU time of the tier below. */
@@ -121,15 +142,16 @@ export function median(xs: number[]): number {
 }
 
 /**
- * Re-run `cell` as `pairs` pairs of fresh processes, the higher tier and the one below in turn,
- * which goes first alternating (the machine's speed drifts: a pair's ratio cancels what both
- * runs share). A cold cell compares the processes' first runs; a warm one their best of
- * `warmRuns` later runs.
+ * Re-run `cell` as `pairs` pairs of fresh processes (pairsFor: more for a short cold cell), the
+ * higher tier and the one below in turn, which goes first alternating (the machine's speed
+ * drifts: a pair's ratio cancels what both runs share). A cold cell compares the processes' first
+ * runs; a warm one their best of `warmRuns` later samples (WARM_SAMPLE_S).
  */
 export function checkCell(cell: TierCell, args: BenchArgs, pairs: number, warmRuns: number): PairCheck {
   const warm = cell.kind === 'warm' ? Math.max(1, warmRuns) : 0;
   const ratios: number[] = [];
-  for (let i = 0; i < pairs; i++) {
+  const n = pairsFor(cell, pairs);
+  for (let i = 0; i < n; i++) {
     const order = i % 2 === 0 ? [cell.tier, cell.below] : [cell.below, cell.tier];
     const [a, b] = order.map((t) => runTierChild(cell.workload, t, args, warm)) as [TierFigure, TierFigure];
     const [hi, lo] = i % 2 === 0 ? [a, b] : [b, a];
