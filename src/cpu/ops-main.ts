@@ -456,8 +456,10 @@ function alu6(c: CpuCore, b: number): void {
       return;
     }
     default: {
-      const imm = c.fetchImm();
-      const res = c.alu(op, c.getReg(EAX), c.opsz32 ? imm : imm & 0xffff, c.osBits);
+      // fetchImm's 16-bit form is already 0–0xffff: no mask (an `& 0xffff` only on that path was an
+      // operation first run ~8 M instructions into a Linux boot, after V8 had optimized this
+      // function, and deoptimized it).
+      const res = c.alu(op, c.getReg(EAX), c.fetchImm(), c.osBits);
       if (op !== 7) c.setReg(EAX, res);
     }
   }
