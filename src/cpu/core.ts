@@ -82,7 +82,10 @@ export class CpuCore extends CpuCtl {
     }
     if (mod === 1) off = (off + ((this.fetch8() << 24) >> 24)) | 0;
     else if (mod === 2) off = (off + this.fetch32()) | 0;
-    this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
+    // segOv loaded once: a second load only on the override path was first run at the first
+    // segment override after V8 optimized this (inlined in most handlers) and deoptimized it.
+    const ov = this.segOv;
+    this.eaSeg = ov >= 0 ? ov : seg;
     // Kept as int32 (a Smi/int field even for kernel addresses ≥ 2 GiB); every consumer reads it
     // modulo 2^32: segCheck uses `off >>> 0`, accessors `(base + off) | 0`, neighbours `(off + k) >>> 0`.
     this.eaOff = off | 0;
@@ -128,7 +131,8 @@ export class CpuCore extends CpuCtl {
     }
     if (mod === 1) off += (this.fetch8() << 24) >> 24;
     else if (mod === 2) off += this.fetch16();
-    this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
+    const ov = this.segOv; // once (see ea32)
+    this.eaSeg = ov >= 0 ? ov : seg;
     this.eaOff = off & 0xffff;
   }
 
