@@ -318,11 +318,10 @@ export class BlockCache {
       }
       if (a[b] === phys && a[b + 1] === ip) {
         if (a[b + 2] === gen && a[b + 3] === c.csBase && a[b + 4] === (c.csLim | 0) && a[b + 5] === 1) {
-          // Move it one way up (at way 0 this rewrites the same slot): no branch, so a hit in a
-          // later way first met after V8 optimized this function needs no new type feedback.
-          const up = set + w - (w > 0 ? 1 : 0);
-          table[set + w] = table[up];
-          table[up] = ~b;
+          if (w > 0) {
+            table[set + w] = table[set + w - 1];
+            table[set + w - 1] = ~b;
+          }
           return b;
         }
         victim = w;
@@ -331,8 +330,8 @@ export class BlockCache {
       }
       tag = 1;
     }
-    this.clashes += tag & 1; // the same operations for every tag (see above)
-    this.stale += tag >> 1;
+    if (tag === 1) this.clashes++;
+    else if (tag === 2) this.stale++;
     if (blockTuning.secondVisit) {
       // Visits before the one that decodes: interpreted (cold code stays interpreter-fast).
       const h = hash >>> (32 - SEEN_BITS);
