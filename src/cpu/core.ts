@@ -70,16 +70,22 @@ export class CpuCore extends CpuCtl {
         off = r[base];
         if (base === 4 || base === 5) seg = SS;
       }
-      if (idx !== 4) off += r[idx] << (sib >> 6);
+      // Sums wrap to int32 here (`| 0`), as eaOff does below: a plain `+=` let V8 speculate that
+      // they never leave the int32 range, and the first base + index that did (a kernel address
+      // plus a large index) deoptimized every function with this inlined ("overflow").
+      if (idx !== 4) off = (off + (r[idx] << (sib >> 6))) | 0;
     } else if (rm === 5 && mod === 0) {
       off = this.fetch32();
     } else {
       off = r[rm];
       if (rm === 5) seg = SS;
     }
-    if (mod === 1) off += (this.fetch8() << 24) >> 24;
-    else if (mod === 2) off += this.fetch32();
-    this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
+    if (mod === 1) off = (off + ((this.fetch8() << 24) >> 24)) | 0;
+    else if (mod === 2) off = (off + this.fetch32()) | 0;
+    // segOv loaded once: a second load only on the override path was first run at the first
+    // segment override after V8 optimized this (inlined in most handlers) and deoptimized it.
+    const ov = this.segOv;
+    this.eaSeg = ov >= 0 ? ov : seg;
     // Kept as int32 (a Smi/int field even for kernel addresses ≥ 2 GiB); every consumer reads it
     // modulo 2^32: segCheck uses `off >>> 0`, accessors `(base + off) | 0`, neighbours `(off + k) >>> 0`.
     this.eaOff = off | 0;
@@ -125,7 +131,8 @@ export class CpuCore extends CpuCtl {
     }
     if (mod === 1) off += (this.fetch8() << 24) >> 24;
     else if (mod === 2) off += this.fetch16();
-    this.eaSeg = this.segOv >= 0 ? this.segOv : seg;
+    const ov = this.segOv; // once (see ea32)
+    this.eaSeg = ov >= 0 ? ov : seg;
     this.eaOff = off & 0xffff;
   }
 

@@ -3,7 +3,7 @@
  * ops-groups.ts, 0F xx in ops-0f.ts, string instructions in string.ts.
  */
 import { SilentKind } from './base.ts';
-import { BR, CR0_PE, CS, DS, EAX, ES, ESP, FS, GS, IF, IOPL, RF, SS, UD, VM } from './constants.ts';
+import { BR, CR0_PE, CS, DS, EAX, ES, ESP, IF, IOPL, RF, SS, UD, VM } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { exec0F } from './ops-0f.ts';
@@ -36,48 +36,33 @@ function prefixed(c: CpuCore, first: number, d32: boolean): void {
   }
 }
 
+/**
+ * What a prefix byte sets (SDM Vol.2 §2.1.1): 0–5 the segment override (ES CS SS DS FS GS), 6
+ * operand size, 7 address size, 8 LOCK, 9 REPNE, 10 REP/REPE; -1 not a prefix.
+ */
+const PREFIX_SETS = new Int8Array(256).fill(-1);
+PREFIXES.forEach((b, i) => {
+  PREFIX_SETS[b] = i;
+});
+
 function prefixLoop(c: CpuCore, first: number, d32: boolean): void {
   let b = first;
   for (;;) {
-    switch (b) {
-      case 0x26:
-        c.segOv = ES;
-        break;
-      case 0x2e:
-        c.segOv = CS;
-        break;
-      case 0x36:
-        c.segOv = SS;
-        break;
-      case 0x3e:
-        c.segOv = DS;
-        break;
-      case 0x64:
-        c.segOv = FS;
-        break;
-      case 0x65:
-        c.segOv = GS;
-        break;
-      case 0x66:
-        c.opsz32 = !d32;
-        break;
-      case 0x67:
-        c.adsz32 = !d32;
-        break;
-      case 0xf0:
-        c.lock = true;
-        break;
-      case 0xf2:
-        c.rep = 2;
-        break;
-      case 0xf3:
-        c.rep = 3;
-        break;
-      default:
-        if (c.lock) checkLock(c, b);
-        OPS[b](c, b);
-        return;
+    const k = PREFIX_SETS[b];
+    if (k < 0) {
+      if (c.lock) checkLock(c, b);
+      OPS[b](c, b);
+      return;
     }
+    // Every prefix stores all five fields (the others keep their values): one store site per field
+    // rather than one per prefix byte, so a prefix first met after V8 optimized this loop needs no
+    // new type feedback (a switch deoptimized it, and opPrefix with it inlined, at the first SS:
+    // and the first LOCK of a Linux boot).
+    c.segOv = k < 6 ? k : c.segOv;
+    c.opsz32 = k === 6 ? !d32 : c.opsz32;
+    c.adsz32 = k === 7 ? !d32 : c.adsz32;
+    c.lock = k === 8 ? true : c.lock;
+    c.rep = k === 9 ? 2 : k === 10 ? 3 : c.rep;
     // SDM §2.3.11: an instruction longer than 15 bytes raises #GP(0).
     if ((c.ip - c.eip) >>> 0 >= 15) c.gp(0);
     b = c.fetch8();
@@ -456,8 +441,10 @@ function alu6(c: CpuCore, b: number): void {
       return;
     }
     default: {
-      const imm = c.fetchImm();
-      const res = c.alu(op, c.getReg(EAX), c.opsz32 ? imm : imm & 0xffff, c.osBits);
+      // fetchImm's 16-bit form is already 0–0xffff: no mask (an `& 0xffff` only on that path was an
+      // operation first run ~8 M instructions into a Linux boot, after V8 had optimized this
+      // function, and deoptimized it).
+      const res = c.alu(op, c.getReg(EAX), c.fetchImm(), c.osBits);
       if (op !== 7) c.setReg(EAX, res);
     }
   }

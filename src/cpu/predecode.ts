@@ -131,7 +131,24 @@ export interface Decoded {
 /** Operands of the last predecode() (copied by the caller). */
 export const operands = new Int32Array(SLOTS);
 
-const SEG_PREFIX: Record<number, number> = { 38: 0, 46: 1, 54: 2, 62: 3, 100: 4, 101: 5 };
+/**
+ * The prefixes predecode() takes, by byte: 0–5 a segment override (ES CS SS DS FS GS), 6 the
+ * operand-size prefix, -1 none. Both kinds run the same bytecodes in the prefix loop, and its
+ * branches only move values: V8 deoptimizes an optimized function at an operation first run after
+ * it was compiled, and the first segment prefix of a Linux boot (~9 M instructions in, long after
+ * 0x66) cost `build` and `predecode` a deoptimization and a TurboFan recompile each (PERF.md).
+ */
+const PREFIX_KIND = new Int8Array(256).fill(-1);
+for (const [byte, kind] of [
+  [0x26, 0],
+  [0x2e, 1],
+  [0x36, 2],
+  [0x3e, 3],
+  [0x64, 4],
+  [0x65, 5],
+  [0x66, 6],
+] as const)
+  PREFIX_KIND[byte] = kind;
 const Z = 8; // regsZ index of the constant zero
 
 /** Byte cursor over one page of RAM (decoding never crosses `end`). */
@@ -225,10 +242,13 @@ export function predecode(
   let b = cur.u8();
   let prefixes = 0;
   let opsz16 = false;
-  while (b in SEG_PREFIX || b === 0x66) {
-    if (b === 0x66) opsz16 = true;
-    else segOv = SEG_PREFIX[b];
+  let pk = PREFIX_KIND[b];
+  while (pk >= 0) {
+    const osz = pk === 6;
+    opsz16 = opsz16 || osz;
+    segOv = osz ? segOv : pk;
     b = cur.u8();
+    pk = PREFIX_KIND[b];
     if (++prefixes > 4) return null;
   }
   const op = opsz16 ? decode16(b, segOv) : decodeOp(b, segOv);
@@ -321,14 +341,17 @@ function decodeOp(b: number, segOv: number): Op | null {
     case 0x84:
     case 0x85: {
       const mod = modrm(segOv);
+      // Compared before the branch: TEST with a memory operand comes late in a Linux boot, and a
+      // compare first run then deoptimized the decoder (see PREFIX_KIND).
+      const byte = b === 0x84;
       o[T] = 4 | 8;
       if (mod === 3) {
         const g = o[D];
         o[D] = o[S];
         o[S] = g;
-        return b === 0x84 ? aluRR8 : testRR;
+        return byte ? aluRR8 : testRR;
       }
-      return b === 0x84 ? aluMR8 : flagsMR;
+      return byte ? aluMR8 : flagsMR;
     }
     case 0x88:
     case 0x89: {
