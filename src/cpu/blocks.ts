@@ -20,6 +20,7 @@
  */
 
 import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
+import { fuseCmpJcc } from './block-fused-cmp.ts';
 import { interpretMid, midLength } from './block-mid.ts';
 import { interpret, jcc, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
 import type { CodeMap } from './codemap.ts';
@@ -434,6 +435,13 @@ export class BlockCache {
           ip = next;
           p += d.len;
           continue;
+        }
+        // Byte and memory compares: only where the branch ends the block (no side variants).
+        const cmp = follow ? null : fuseCmpJcc(HANDLERS[a[prev]], a, prev, operands[S], operands[T]);
+        if (cmp !== null) {
+          a[prev] = handlerIndex(cmp);
+          a[prev + 2] = next;
+          break;
         }
       }
       a[k + 1] = ip;
