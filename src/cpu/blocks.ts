@@ -22,7 +22,8 @@
 import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
 import { fuseCmpJcc } from './block-fused-cmp.ts';
 import { interpretMid, midLength } from './block-mid.ts';
-import { interpret, jcc, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
+import { D, interpret, jcc, movRR, type Op, popReg, pushReg, S, SC, SLOTS, T } from './block-ops.ts';
+import { mergeStackRun, popRegs, pushRegs, splitStackRun } from './block-stack.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
 import { blockTuning, jitTuning } from './fastpaths.ts';
@@ -420,6 +421,16 @@ export class BlockCache {
       if (p - pageBase < lo) lo = p - pageBase;
       if (p + d.len - pageBase > hi) hi = p + d.len - pageBase;
       const next = (ip + d.len) >>> 0;
+      if (d.len === 1 && k > b + HDR) {
+        // PUSH/POP r32 after the same: one record for the run (block-stack.ts).
+        const run = mergeStackRun(HANDLERS[a[k - REC]], a, k - REC, d.op, operands[D]);
+        if (run !== null) {
+          a[k - REC] = handlerIndex(run);
+          ip = next;
+          p += d.len;
+          continue;
+        }
+      }
       if (d.kind === K_JCC && follow && ++jccs > blockTuning.maxJcc) follow = false;
       if (d.kind === K_JCC && d.op === jcc && k > b + HDR) {
         // Fuse with the flag-setting instruction just before it, when that is a simple one.
@@ -470,6 +481,11 @@ export class BlockCache {
       if (!go) break;
     }
     if (n === 0) return -1;
+    if (k > b + HDR) {
+      const end = HANDLERS[a[k - REC]];
+      if (end === pushRegs || end === popRegs)
+        k = splitStackRun(a, k - REC, handlerIndex(end === pushRegs ? pushReg : popReg), REC);
+    }
     if (k > b + HDR) {
       // The block ended right after a branch it would have gone past (length or page end): that
       // branch ends the block, as usual (the run loop sets EIP/IP before a block's last record).
