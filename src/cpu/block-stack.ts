@@ -75,6 +75,57 @@ export const popRegs: Op = (c, a, k) => {
 };
 
 /**
+ * POP r32 (1–4 of them: D = count, S… the registers) then RET near, as the block's last record:
+ * an epilogue. The run loop has set EIP/IP to the first POP's. Fast path as popRegs, the return
+ * address included and within CS's limit: all of it, IP = the return address, count retired
+ * instructions but the last (the run loop's). Otherwise the first POP alone and `attention`: the run
+ * loop stops after it with IP on the next instruction, as it would after a single POP record.
+ */
+export const popsRet: Op = (c, a, k) => {
+  const m = a[k + D];
+  const r = c.regs;
+  const s = r[ESP];
+  const l = (c.segBase[SS] + s) | 0;
+  const e = ~c.tlbR[l >>> 12];
+  const ram32 = c.ram32;
+  if (
+    c.ss32 &&
+    c.segRdB[(SS << 2) | 3] === FLAT_B &&
+    (e & 0xfff) === 0 &&
+    (l & 0xfff) <= 0x1000 - 4 * (m + 1) &&
+    (l & 3) === 0 &&
+    ram32 !== null
+  ) {
+    const w = (e ^ l) >>> 2;
+    const t = ram32[w + m] >>> 0;
+    if (t <= c.csLim) {
+      for (let j = 0; j < m; j++) r[a[k + S + j]] = ram32[w + j];
+      r[ESP] = (s + 4 * (m + 1)) | 0;
+      c.ip = t;
+      c.instructions += m;
+      return;
+    }
+  }
+  r[a[k + S]] = c.pop32(); // the first pop alone, as popReg
+  c.attention = true;
+};
+
+/**
+ * A RET near that follows POP r32 records: merge it into the record at `rec` (handler `prev`, a
+ * one-byte POP or a run of them) and return the merged handler, or null.
+ */
+export function mergeRet(prev: Op, a: Int32Array, rec: number): Op | null {
+  const k = rec + 3;
+  if (prev === popReg && a[k + D] !== ESP && ((a[rec + 2] - a[rec + 1]) | 0) === 1) {
+    a[k + S] = a[k + D];
+    a[k + D] = 1;
+    return popsRet;
+  }
+  if (prev === popRegs) return popsRet;
+  return null;
+}
+
+/**
  * Merge a PUSH/POP r32 (`op`, register `reg`, one byte long) into the record at arena offset
  * `rec` (handler `prev`) when that is the same one-byte instruction or a run of it with room left:
  * rewrites that record's slots and returns the run's handler, or null (nothing written).

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { H_RECORDS, HANDLERS, HDR, REC } from './blocks.ts';
+import { CpuSeg } from './segments.ts';
 import type { Env } from './test/env.ts';
 import { CODE, PT, stubVector } from './test/env.ts';
 import { HLT, le, runWith, same, twin } from './test/tiers.ts';
@@ -111,6 +112,57 @@ describe('PUSH/POP r32 runs as one record', () => {
       HLT,
     ];
     twin(code);
+  });
+
+  /** call f; inc eax; hlt; f: push ebx, esi, edi; inc ecx; pop n registers; ret. */
+  const epilogue = (pops: number[]) => [
+    ...regs,
+    0xe8,
+    ...le(2),
+    0x40,
+    HLT,
+    0x53,
+    0x56,
+    0x57,
+    0x41,
+    ...pops,
+    0xc3,
+  ];
+  it('POPs then RET as one record: near and across a page end, a not-present page, every budget', () => {
+    for (const pops of [[0x5f], [0x5f, 0x5e], [0x5f, 0x5e, 0x5b], [0x5f, 0x5e, 0x5b, 0x5a]]) {
+      for (let off = -24; off <= 24; off += 4) {
+        const e = twin([...setEsp(0x9000 + off), ...epilogue(pops)]);
+        expect(e.cpu.halted).toBe(true);
+        expect(records(e).get('popsRet')).toBeGreaterThan(0);
+      }
+      // Ring 3, the page above the stack missing: pops and RET read up into it.
+      const hole = 0x70000;
+      for (let off = 0; off <= 24; off += 4) {
+        const e = twin([...setEsp(hole - 16 + off), ...regs, 0x89, 0xe5, ...pops, 0xc3, HLT], {
+          cpl: 3,
+          paging: true,
+          setup: (env) => env.dv.setUint32(PT + (hole >>> 12) * 4, 0, true),
+        });
+        // A #PF when a POP or the RET reaches the hole; otherwise RET goes to 0 and runs on.
+        if ((16 - off) / 4 <= pops.length) expect(stubVector(e.cpu), `off ${off}`).toBe(14);
+      }
+    }
+    // A return address beyond CS's limit: #GP(0) at the RET, the POPs before it done.
+    const far = [...setEsp(0x9000), ...regs, 0x68, ...le(0x50000), 0x53, 0x56, 0x5e, 0x5b, 0xc3, HLT];
+    const gp = twin(far, {
+      setup: (env) => env.cpu.setSeg(1, 0x08, 0, CODE + 0xfff, CpuSeg.flatAr(true, 0)),
+    });
+    expect(stubVector(gp.cpu)).toBe(13);
+    expect(gp.dv.getUint32(gp.cpu.regs[4] + 4, true)).toBe(CODE + far.length - 2); // the RET
+    expect(records(gp).get('popsRet')).toBeGreaterThan(0);
+    const code = [...setEsp(0x9000), ...epilogue([0x5f, 0x5e, 0x5b])];
+    for (let budget = 1; budget <= 24; budget++) {
+      const on = runWith(true, code, { budget });
+      const off = runWith(false, code, { budget });
+      const jit = runWith('jit', code, { budget });
+      expect(on.cpu.getState(), `budget ${budget}`).toEqual(off.cpu.getState());
+      expect(jit.cpu.getState(), `budget ${budget} (second tier)`).toEqual(off.cpu.getState());
+    }
   });
 
   it('every budget through the runs stops where the interpreter stops', () => {

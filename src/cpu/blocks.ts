@@ -22,8 +22,8 @@
 import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
 import { fuseCmpJcc } from './block-fused-cmp.ts';
 import { interpretMid, midLength } from './block-mid.ts';
-import { D, interpret, jcc, movRR, type Op, popReg, pushReg, S, SC, SLOTS, T } from './block-ops.ts';
-import { mergeStackRun, popRegs, pushRegs, splitStackRun } from './block-stack.ts';
+import { D, interpret, jcc, movRR, type Op, popReg, pushReg, ret, S, SC, SLOTS, T } from './block-ops.ts';
+import { mergeRet, mergeStackRun, popRegs, pushRegs, splitStackRun } from './block-stack.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
 import { blockTuning, jitTuning } from './fastpaths.ts';
@@ -422,12 +422,16 @@ export class BlockCache {
       if (p + d.len - pageBase > hi) hi = p + d.len - pageBase;
       const next = (ip + d.len) >>> 0;
       if (d.len === 1 && k > b + HDR) {
-        // PUSH/POP r32 after the same: one record for the run (block-stack.ts).
-        const run = mergeStackRun(HANDLERS[a[k - REC]], a, k - REC, d.op, operands[D]);
+        // PUSH/POP r32 after the same: one record for the run; RET after POPs: one for all
+        // (block-stack.ts).
+        const prev = HANDLERS[a[k - REC]];
+        const run =
+          d.op === ret ? mergeRet(prev, a, k - REC) : mergeStackRun(prev, a, k - REC, d.op, operands[D]);
         if (run !== null) {
           a[k - REC] = handlerIndex(run);
           ip = next;
           p += d.len;
+          if (d.op === ret) break;
           continue;
         }
       }
