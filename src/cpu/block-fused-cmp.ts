@@ -11,7 +11,7 @@
  * Slots: the compare's own, plus the condition code where the compare has a free slot (`cc` below)
  * and T = the branch target (the operation is fixed per handler).
  */
-import { condLogic, condSub } from './block-fused.ts';
+import { condLogic, condSub, fuseJcc } from './block-fused.ts';
 import {
   aluMI8,
   aluMR8,
@@ -23,6 +23,8 @@ import {
   D,
   ea,
   flagsMR,
+  movRM,
+  movRM8,
   type Op,
   S,
   SC,
@@ -30,6 +32,7 @@ import {
   T,
   testMI,
   testMI8,
+  testRR,
 } from './block-ops.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
@@ -142,6 +145,44 @@ const testMIJcc: Op = (c, a, k) => {
   const x = c.rd32(a[k + SG], ea(c, a, k));
   test32(c, a, k, a[k + D], x & a[k + S]);
 };
+
+// MOV r, [m] ; TEST r, r ; Jcc — a string walk's "load the next character, stop at 0". The load
+// may fault (nothing retired); then the MOV and the TEST retire here, the Jcc in the run loop.
+// Slots: D = the register, S = cc, the memory operand, T = target.
+const loadTest8Jcc: Op = (c, a, k) => {
+  const v = c.rd8(a[k + SG], ea(c, a, k));
+  c.r8[R8[a[k + D]]] = v;
+  c.instructions++;
+  test8(c, a, k, a[k + S], v);
+};
+const loadTestJcc: Op = (c, a, k) => {
+  const v = c.rd32(a[k + SG], ea(c, a, k));
+  c.regs[a[k + D]] = v;
+  c.instructions++;
+  test32(c, a, k, a[k + S], v);
+};
+
+const TEST_RR_JCC = fuseJcc(testRR);
+
+/**
+ * The fused TEST r, r + Jcc record at arena offset `test` (handler `fused`; condition code in SC,
+ * target in T) right after the record at `load` (handler `prev`): when that is MOV r, [m] of the
+ * same register, rewrite the load's record into all three and return its handler, else null
+ * (nothing written). The caller sets the record's next IP.
+ */
+export function fuseLoadTest(fused: Op, prev: Op, a: Int32Array, load: number, test: number): Op | null {
+  const kt = test + 3;
+  const kl = load + 3;
+  const reg = a[kt + D];
+  if (a[kt + S] !== reg || a[kl + D] !== reg) return null;
+  let h: Op | null = null;
+  if (fused === testRR8Jcc && prev === movRM8) h = loadTest8Jcc;
+  else if (fused === TEST_RR_JCC && prev === movRM) h = loadTestJcc;
+  if (h === null) return null;
+  a[kl + S] = a[kt + SC];
+  a[kl + T] = a[kt + T];
+  return h;
+}
 
 /** The predecoder's T for CMP and for TEST (4 | 8) in the byte and flags-only forms. */
 const CMP = 7;

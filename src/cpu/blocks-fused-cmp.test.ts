@@ -151,6 +151,32 @@ const FORMS: Form[] = [
     bits: 32,
     code: (x, y) => [...movMem(x), 0xf7, ...mem(0), ...le(y)],
   },
+  // MOV r, [m] ; TEST r, r (x loaded, y unused).
+  {
+    name: 'MOV AL, [m8]; TEST AL, AL',
+    handler: 'loadTest8Jcc',
+    bits: 8,
+    code: (x) => [...movMem(x), 0x8a, ...mem(0), 0x84, modrm(3, 0, 0)],
+  },
+  {
+    name: 'MOV BH, [m8]; TEST BH, BH',
+    handler: 'loadTest8Jcc',
+    bits: 8,
+    code: (x) => [...movMem(x), 0x8a, ...mem(7), 0x84, modrm(3, 7, 7)],
+  },
+  {
+    name: 'MOV ESI, [m32]; TEST ESI, ESI',
+    handler: 'loadTestJcc',
+    bits: 32,
+    code: (x) => [...movMem(x), 0x8b, ...mem(6), 0x85, modrm(3, 6, 6)],
+  },
+  // A load of another register than the one tested: the compare alone is fused.
+  {
+    name: 'MOV AL, [m8]; TEST BL, BL',
+    handler: 'testRR8Jcc',
+    bits: 8,
+    code: (x, y) => [...movMem(y), ...movEbx(x), 0x8a, ...mem(0), 0x84, modrm(3, 3, 3)],
+  },
 ];
 
 /** Names of the handlers in the blocks built by a run. */
@@ -197,6 +223,8 @@ describe('byte and memory compares fused with Jcc', () => {
       [[0x3a, ...at(hole)], 'cmpRM8Jcc'], // CMP AL, [hole]
       [[0x39, ...at(hole)], 'cmpMRJcc'], // CMP [hole], EAX
       [[0x81, modrm(0, 7, 5), ...le(hole), ...le(5)], 'cmpMIJcc'], // CMP dword [hole], 5
+      [[0x8a, ...at(hole), 0x84, 0xc0], 'loadTest8Jcc'], // MOV AL, [hole]; TEST AL, AL
+      [[0x8b, ...at(hole), 0x85, 0xc0], 'loadTestJcc'], // MOV EAX, [hole]; TEST EAX, EAX
     ] as const) {
       const code = [0x40, 0x43, ...f, 0x74, 1, 0x47, HLT]; // inc eax; inc ebx; cmp; je; inc edi
       const e = twin(code, {

@@ -20,7 +20,7 @@
  */
 
 import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
-import { fuseCmpJcc } from './block-fused-cmp.ts';
+import { fuseCmpJcc, fuseLoadTest } from './block-fused-cmp.ts';
 import { interpretMid, midLength } from './block-mid.ts';
 import { D, interpret, jcc, movRR, type Op, popReg, pushReg, ret, S, SC, SLOTS, T } from './block-ops.ts';
 import { mergeRet, mergeStackRun, popRegs, pushRegs, splitStackRun } from './block-stack.ts';
@@ -370,6 +370,21 @@ export class BlockCache {
     return nb;
   }
 
+  /**
+   * After a compare fused with the block's last Jcc at record `rec`: a load of the tested register
+   * just before it takes in both (block-fused-cmp.ts fuseLoadTest). Returns the arena offset after
+   * the block's last record.
+   */
+  private fuseLoad(a: Int32Array, b: number, rec: number, next: number): number {
+    const load = rec - REC;
+    if (load < b + HDR) return rec + REC;
+    const h = fuseLoadTest(HANDLERS[a[rec]], HANDLERS[a[load]], a, load, rec);
+    if (h === null) return rec + REC;
+    a[load] = handlerIndex(h);
+    a[load + 2] = next;
+    return rec;
+  }
+
   private build(c: CpuCore, phys: number, ip0: number): number {
     if (this.top + HDR + MAX_LEN * REC > ARENA) {
       this.clear();
@@ -445,7 +460,10 @@ export class BlockCache {
           a[prev + 2] = next;
           a[prev + 3 + SC] = operands[S] /* the Jcc's condition code */;
           a[prev + 3 + T] = operands[T];
-          if (!follow) break;
+          if (!follow) {
+            k = this.fuseLoad(a, b, prev, next);
+            break;
+          }
           a[prev + 3 + LINK_EPOCH] = this.code.epoch - 1;
           ip = next;
           p += d.len;
@@ -456,6 +474,7 @@ export class BlockCache {
         if (cmp !== null) {
           a[prev] = handlerIndex(cmp);
           a[prev + 2] = next;
+          k = this.fuseLoad(a, b, prev, next);
           break;
         }
       }
