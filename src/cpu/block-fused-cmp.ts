@@ -11,6 +11,7 @@
  * Slots: the compare's own, plus the condition code where the compare has a free slot (`cc` below)
  * and T = the branch target (the operation is fixed per handler).
  */
+import { LZ_SUB } from './base.ts';
 import { condLogic, condSub, fuseJcc } from './block-fused.ts';
 import {
   aluMI8,
@@ -34,6 +35,7 @@ import {
   testMI8,
   testRR,
 } from './block-ops.ts';
+import { ARITH } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 
@@ -69,8 +71,9 @@ export function condSub8(c: CpuCore, cc: number, x: number, y: number): boolean 
   }
 }
 
+// The flags as core.ts alu(7, x, y, bits) records them, without its switch.
 function cmp8(c: CpuCore, a: Int32Array, k: number, cc: number, x: number, y: number): void {
-  c.alu(7, x, y, 8);
+  c.setLazy(LZ_SUB, x, y, (x - y) & 0xff, 8, ARITH);
   c.instructions++;
   if (condSub8(c, cc, x, y)) c.ip = a[k + T] >>> 0;
 }
@@ -81,7 +84,7 @@ function test8(c: CpuCore, a: Int32Array, k: number, cc: number, v: number): voi
 }
 function cmp32(c: CpuCore, a: Int32Array, k: number, cc: number, x: number, y: number): void {
   const r = (x - y) | 0;
-  c.alu(7, x, y, 32);
+  c.setLazy(LZ_SUB, x, y, r, 32, ARITH);
   c.instructions++;
   if (condSub(c, cc, x, y, r)) c.ip = a[k + T] >>> 0;
 }
