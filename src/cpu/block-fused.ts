@@ -34,7 +34,7 @@ import { R8 } from './core.ts';
 // Slots: D, S as the flag-setter had them; SC = condition code; T = branch target.
 
 /** Jcc after SUB/CMP x, y (r = x - y, all int32). SDM Vol.1 Appendix B condition codes. */
-function condSub(c: CpuCore, cc: number, x: number, y: number, r: number): boolean {
+export function condSub(c: CpuCore, cc: number, x: number, y: number, r: number): boolean {
   switch (cc) {
     case 2:
       return x >>> 0 < y >>> 0;
@@ -65,7 +65,7 @@ function condSub(c: CpuCore, cc: number, x: number, y: number, r: number): boole
   }
 }
 /** Jcc after a logic operation (CF = OF = 0) with the sign-extended result r. */
-function condLogic(c: CpuCore, cc: number, r: number): boolean {
+export function condLogic(c: CpuCore, cc: number, r: number): boolean {
   switch (cc) {
     case 0:
     case 2:

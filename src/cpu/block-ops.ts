@@ -480,6 +480,21 @@ export const imulRM: Op = (c, a, k) => {
   imul32(c, a[k], c.rd32(a[k + SG], ea(c, a, k)), c.regs[a[k]]);
 };
 
+/**
+ * ROL/ROR/SHL/SHR/SAR r8, n (C0, D0; n = 1–31) and the same on r16 (66 C1, 66 D1): the
+ * interpreter's group-2 shift (core.ts shift), which with a nonzero count always writes back.
+ */
+export const shiftRI8: Op = (c, a, k) => {
+  const r = c.r8;
+  const d = R8[a[k]];
+  r[d] = c.shift(a[k + T], r[d], a[k + S], 8);
+};
+export const shiftRI16: Op = (c, a, k) => {
+  const r = c.r16;
+  const d = a[k] << 1;
+  r[d] = c.shift(a[k + T], r[d], a[k + S], 16);
+};
+
 /** SHL/SHR/SAR/ROL/ROR r32, CL (D3): a masked count of 0 changes nothing (flags included). */
 export const shiftRCL: Op = (c, a, k) => {
   const n = c.r8[4] & 31;

@@ -172,6 +172,11 @@ function genProgram(rnd: () => number, paging: boolean): { code: number[]; init:
       return [...off, ...memOp([0x0f, pick([0xa3, 0xab, 0xb3, 0xbb])], g)];
     },
     () => memOp([0x0f, pick([0xb1, 0xc1])], r()),
+    // Pre-decoded for the BusyBox loop: shifts of r8 and r16 by an immediate or 1.
+    () => [0xc0, modrm(3, pick([0, 1, 4, 5, 6, 7]), int(8)), int(40)],
+    () => [0xd0, modrm(3, pick([0, 1, 4, 5, 6, 7]), int(8))],
+    () => [0x66, 0xc1, modrm(3, pick([0, 1, 4, 5, 6, 7]), r()), int(40)],
+    () => [0x66, 0xd1, modrm(3, pick([0, 1, 4, 5, 6, 7]), r())],
     () => [0xb8, ...le(imm32()), ...memOp([0x0f, 0xb1], r())], // CMPXCHG with a random EAX
   ];
   const items: Item[] = [];

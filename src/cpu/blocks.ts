@@ -20,8 +20,10 @@
  */
 
 import { endJcc, followedCall, followedJmp, fuseJcc, LINK_EPOCH, sideJcc } from './block-fused.ts';
+import { fuseCmpJcc, fuseLoadTest } from './block-fused-cmp.ts';
 import { interpretMid, midLength } from './block-mid.ts';
-import { interpret, jcc, movRR, type Op, S, SC, SLOTS, T } from './block-ops.ts';
+import { D, interpret, jcc, movRR, type Op, popReg, pushReg, ret, S, SC, SLOTS, T } from './block-ops.ts';
+import { mergeRet, mergeStackRun, popRegs, pushRegs, splitStackRun } from './block-stack.ts';
 import type { CodeMap } from './codemap.ts';
 import type { CpuCore } from './core.ts';
 import { blockTuning, jitTuning } from './fastpaths.ts';
@@ -368,6 +370,21 @@ export class BlockCache {
     return nb;
   }
 
+  /**
+   * After a compare fused with the block's last Jcc at record `rec`: a load of the tested register
+   * just before it takes in both (block-fused-cmp.ts fuseLoadTest). Returns the arena offset after
+   * the block's last record.
+   */
+  private fuseLoad(a: Int32Array, b: number, rec: number, next: number): number {
+    const load = rec - REC;
+    if (load < b + HDR) return rec + REC;
+    const h = fuseLoadTest(HANDLERS[a[rec]], HANDLERS[a[load]], a, load, rec);
+    if (h === null) return rec + REC;
+    a[load] = handlerIndex(h);
+    a[load + 2] = next;
+    return rec;
+  }
+
   private build(c: CpuCore, phys: number, ip0: number): number {
     if (this.top + HDR + MAX_LEN * REC > ARENA) {
       this.clear();
@@ -419,6 +436,20 @@ export class BlockCache {
       if (p - pageBase < lo) lo = p - pageBase;
       if (p + d.len - pageBase > hi) hi = p + d.len - pageBase;
       const next = (ip + d.len) >>> 0;
+      if (d.len === 1 && k > b + HDR) {
+        // PUSH/POP r32 after the same: one record for the run; RET after POPs: one for all
+        // (block-stack.ts).
+        const prev = HANDLERS[a[k - REC]];
+        const run =
+          d.op === ret ? mergeRet(prev, a, k - REC) : mergeStackRun(prev, a, k - REC, d.op, operands[D]);
+        if (run !== null) {
+          a[k - REC] = handlerIndex(run);
+          ip = next;
+          p += d.len;
+          if (d.op === ret) break;
+          continue;
+        }
+      }
       if (d.kind === K_JCC && follow && ++jccs > blockTuning.maxJcc) follow = false;
       if (d.kind === K_JCC && d.op === jcc && k > b + HDR) {
         // Fuse with the flag-setting instruction just before it, when that is a simple one.
@@ -429,11 +460,22 @@ export class BlockCache {
           a[prev + 2] = next;
           a[prev + 3 + SC] = operands[S] /* the Jcc's condition code */;
           a[prev + 3 + T] = operands[T];
-          if (!follow) break;
+          if (!follow) {
+            k = this.fuseLoad(a, b, prev, next);
+            break;
+          }
           a[prev + 3 + LINK_EPOCH] = this.code.epoch - 1;
           ip = next;
           p += d.len;
           continue;
+        }
+        // Byte and memory compares: only where the branch ends the block (no side variants).
+        const cmp = follow ? null : fuseCmpJcc(HANDLERS[a[prev]], a, prev, operands[S], operands[T]);
+        if (cmp !== null) {
+          a[prev] = handlerIndex(cmp);
+          a[prev + 2] = next;
+          k = this.fuseLoad(a, b, prev, next);
+          break;
         }
       }
       a[k + 1] = ip;
@@ -462,6 +504,11 @@ export class BlockCache {
       if (!go) break;
     }
     if (n === 0) return -1;
+    if (k > b + HDR) {
+      const end = HANDLERS[a[k - REC]];
+      if (end === pushRegs || end === popRegs)
+        k = splitStackRun(a, k - REC, handlerIndex(end === pushRegs ? pushReg : popReg), REC);
+    }
     if (k > b + HDR) {
       // The block ended right after a branch it would have gone past (length or page end): that
       // branch ends the block, as usual (the run loop sets EIP/IP before a block's last record).

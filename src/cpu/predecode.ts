@@ -101,6 +101,8 @@ import {
   setccR,
   shiftRCL,
   shiftRI,
+  shiftRI8,
+  shiftRI16,
   T,
   testMI,
   testMI8,
@@ -378,17 +380,19 @@ function decodeOp(b: number, segOv: number): Op | null {
     case 0xa9:
       o[S] = cur.i32();
       return testRI;
+    case 0xc0:
     case 0xc1:
+    case 0xd0:
     case 0xd1: {
       const mod = modrm(segOv);
-      const n = (b === 0xc1 ? cur.u8() : 1) & 31;
+      const n = (b === 0xc0 || b === 0xc1 ? cur.u8() : 1) & 31;
       const sh = o[D];
       if (sh === 2 || sh === 3 || mod !== 3) return null; // RCL/RCR, memory: interpreter
       if (n === 0) return nop;
       o[T] = sh;
       o[D] = o[S];
       o[S] = n;
-      return shiftRI;
+      return (b & 1) === 0 ? shiftRI8 : shiftRI;
     }
     case 0xc3:
       kind = K_END;
@@ -459,6 +463,18 @@ function decode16(b: number, segOv: number): Op | null {
       }
       o[S] = imm;
       return movMI16;
+    }
+    case 0xc1:
+    case 0xd1: {
+      const mod = modrm(segOv);
+      const n = (b === 0xc1 ? cur.u8() : 1) & 31;
+      const sh = o[D];
+      if (sh === 2 || sh === 3 || mod !== 3) return null;
+      if (n === 0) return nop;
+      o[T] = sh;
+      o[D] = o[S];
+      o[S] = n;
+      return shiftRI16;
     }
     case 0x90:
       return nop; // XCHG AX, AX
