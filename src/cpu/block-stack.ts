@@ -18,28 +18,32 @@
  */
 import { D, type Op, popReg, pushReg, S } from './block-ops.ts';
 import { ESP, SS } from './constants.ts';
+import type { CpuCore } from './core.ts';
 import { FLAT_B } from './mmu.ts';
 
 /** Registers of a run at most (one per operand slot S, B, X, SC). */
 export const STACK_RUN_MAX = 4;
+
+/**
+ * The ram32 word index of linear `l` when `bytes` from it can be accessed at once: a 32-bit SS
+ * that is flat (`segB`, its read or write flags), one page behind a direct-RAM TLB entry `e` (the
+ * inverted tlbR/tlbW entry), 4-aligned. Otherwise -1: the caller takes the single-instruction path.
+ */
+function flatRun(c: CpuCore, l: number, e: number, segB: number, bytes: number): number {
+  if (c.ss32 && segB === FLAT_B && (e & 0xfff) === 0 && (l & 0xfff) <= 0x1000 - bytes && (l & 3) === 0)
+    return (e ^ l) >>> 2;
+  return -1;
+}
 
 export const pushRegs: Op = (c, a, k) => {
   const m = a[k + D];
   const r = c.regs;
   const s = (r[ESP] - 4 * m) | 0; // the last push's slot
   const l = (c.segBase[SS] + s) | 0;
-  const e = ~c.tlbW[l >>> 12];
+  const w = flatRun(c, l, ~c.tlbW[l >>> 12], c.segWrB[(SS << 2) | 3], 4 * m);
   const ram32 = c.ram32;
-  if (
-    c.ss32 &&
-    c.segWrB[(SS << 2) | 3] === FLAT_B &&
-    (e & 0xfff) === 0 &&
-    (l & 0xfff) <= 0x1000 - 4 * m &&
-    (l & 3) === 0 &&
-    ram32 !== null
-  ) {
+  if (w >= 0 && ram32 !== null) {
     // The j-th push (program order) stores at s + 4 * (m - 1 - j).
-    const w = (e ^ l) >>> 2;
     for (let j = 0; j < m; j++) ram32[w + m - 1 - j] = r[a[k + S + j]];
     r[ESP] = s;
     c.instructions += m - 1;
@@ -54,17 +58,9 @@ export const popRegs: Op = (c, a, k) => {
   const r = c.regs;
   const s = r[ESP];
   const l = (c.segBase[SS] + s) | 0;
-  const e = ~c.tlbR[l >>> 12];
+  const w = flatRun(c, l, ~c.tlbR[l >>> 12], c.segRdB[(SS << 2) | 3], 4 * m);
   const ram32 = c.ram32;
-  if (
-    c.ss32 &&
-    c.segRdB[(SS << 2) | 3] === FLAT_B &&
-    (e & 0xfff) === 0 &&
-    (l & 0xfff) <= 0x1000 - 4 * m &&
-    (l & 3) === 0 &&
-    ram32 !== null
-  ) {
-    const w = (e ^ l) >>> 2;
+  if (w >= 0 && ram32 !== null) {
     for (let j = 0; j < m; j++) r[a[k + S + j]] = ram32[w + j];
     r[ESP] = (s + 4 * m) | 0;
     c.instructions += m - 1;
@@ -86,17 +82,9 @@ export const popsRet: Op = (c, a, k) => {
   const r = c.regs;
   const s = r[ESP];
   const l = (c.segBase[SS] + s) | 0;
-  const e = ~c.tlbR[l >>> 12];
+  const w = flatRun(c, l, ~c.tlbR[l >>> 12], c.segRdB[(SS << 2) | 3], 4 * (m + 1));
   const ram32 = c.ram32;
-  if (
-    c.ss32 &&
-    c.segRdB[(SS << 2) | 3] === FLAT_B &&
-    (e & 0xfff) === 0 &&
-    (l & 0xfff) <= 0x1000 - 4 * (m + 1) &&
-    (l & 3) === 0 &&
-    ram32 !== null
-  ) {
-    const w = (e ^ l) >>> 2;
+  if (w >= 0 && ram32 !== null) {
     const t = ram32[w + m] >>> 0;
     if (t <= c.csLim) {
       for (let j = 0; j < m; j++) r[a[k + S + j]] = ram32[w + j];
