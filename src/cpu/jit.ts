@@ -147,22 +147,6 @@ export function memory(h: Op, a: Int32Array, k: number, exit: string): string | 
       ' m[(e ^ l) >>> 2] = v; r[4] = s; }'
     );
   }
-  if (h === pushRegs || h === popRegs) {
-    // A run of PUSH/POP r32 (block-stack.ts): the single forms' checks over the whole run's bytes
-    // in one page; the j-th push (program order) stores at s + 4 * (n - 1 - j), pops load upwards.
-    const n = d;
-    const regs = Array.from({ length: n }, (_, j) => a[k + S + j]);
-    const push = h === pushRegs;
-    const at = push ? `(r[4] - ${4 * n}) | 0` : 'r[4]';
-    const moves = regs
-      .map((g, j) => (push ? `m[w + ${n - 1 - j}] = r[${g}];` : `r[${g}] = m[w + ${j}];`))
-      .join(' ');
-    return (
-      `{ const s = ${at}, l = (sb[${SS}] + s) | 0, e = ~c.${push ? 'tlbW' : 'tlbR'}[l >>> 12];` +
-      ` if (!c.ss32 || (s >>> 0) + ${4 * n - 1} > ${push ? 'wx' : 'rx'}[${SS}] || ((e & 0xfff) | (l & 3)) !== 0 || (l & 0xfff) > ${0x1000 - 4 * n}) return ${exit};` +
-      ` const w = (e ^ l) >>> 2; ${moves} r[4] = ${push ? 's' : `(s + ${4 * n}) | 0`}; }`
-    );
-  }
   if (h === popReg) {
     // POP ESP: ESP = the value read (ESP is incremented first, then written), as pop32 does.
     return (
@@ -172,6 +156,30 @@ export function memory(h: Op, a: Int32Array, k: number, exit: string): string | 
     );
   }
   return null;
+}
+
+/**
+ * A run of PUSH/POP r32 (block-stack.ts) inline, as memory() does the single forms, or null. Only
+ * compileBlock uses it: the run stands for D instructions, which its pending count adds (the
+ * region tier counts one per record, so it calls the handler).
+ */
+export function stackRun(h: Op, a: Int32Array, k: number, exit: string): string | null {
+  if (h !== pushRegs && h !== popRegs) return null;
+  const d = a[k + D];
+  // A run of PUSH/POP r32 (block-stack.ts): the single forms' checks over the whole run's bytes
+  // in one page; the j-th push (program order) stores at s + 4 * (n - 1 - j), pops load upwards.
+  const n = d;
+  const regs = Array.from({ length: n }, (_, j) => a[k + S + j]);
+  const push = h === pushRegs;
+  const at = push ? `(r[4] - ${4 * n}) | 0` : 'r[4]';
+  const moves = regs
+    .map((g, j) => (push ? `m[w + ${n - 1 - j}] = r[${g}];` : `r[${g}] = m[w + ${j}];`))
+    .join(' ');
+  return (
+    `{ const s = ${at}, l = (sb[${SS}] + s) | 0, e = ~c.${push ? 'tlbW' : 'tlbR'}[l >>> 12];` +
+    ` if (!c.ss32 || (s >>> 0) + ${4 * n - 1} > ${push ? 'wx' : 'rx'}[${SS}] || ((e & 0xfff) | (l & 3)) !== 0 || (l & 0xfff) > ${0x1000 - 4 * n}) return ${exit};` +
+    ` const w = (e ^ l) >>> 2; ${moves} r[4] = ${push ? 's' : `(s + ${4 * n}) | 0`}; }`
+  );
 }
 
 /**
@@ -236,7 +244,9 @@ export function blockSource(a: Int32Array, b: number): { params: string[]; body:
     const last = r === records - 1;
     const code = last
       ? null
-      : (inline(HANDLERS[h], a, k + 3) ?? memory(HANDLERS[h], a, k + 3, String(((r + 1) << 8) | pending)));
+      : (inline(HANDLERS[h], a, k + 3) ??
+        memory(HANDLERS[h], a, k + 3, String(((r + 1) << 8) | pending)) ??
+        stackRun(HANDLERS[h], a, k + 3, String(((r + 1) << 8) | pending)));
     if (code !== null) {
       lines.push(code);
       // A PUSH/POP run stands for D instructions.
