@@ -93,7 +93,7 @@ export class CpuBase {
   readonly segBase = new Int32Array(8);
   readonly segLim = new Float64Array(8);
   readonly segAr = new Int32Array(8);
-  /** Precomputed access-check bits per segment (see mmu.ts). */
+  /** Precomputed access-check bits per segment (see access.ts). */
   readonly segChk = new Int32Array(8);
 
   cpl = 0;

@@ -16,10 +16,11 @@
  * lookup, one instruction at a time if need be. Nothing is visible to the guest: the same
  * accesses in the same order, the same count at every instruction boundary.
  */
+
+import { FLAT_B } from './access.ts';
 import { D, type Op, popReg, pushReg, S } from './block-ops.ts';
 import { ESP, SS } from './constants.ts';
 import type { CpuCore } from './core.ts';
-import { FLAT_B } from './mmu.ts';
 
 /** Registers of a run at most (one per operand slot S, B, X, SC). */
 export const STACK_RUN_MAX = 4;

@@ -110,7 +110,7 @@ function aluCode(op: number, d: number, y: string): string | null {
 /**
  * The memory fast path of the frequent 32-bit loads, stores, pushes and pops, inline: a flat
  * segment, a direct-RAM TLB entry and an aligned address — exactly the handlers' own fast paths
- * (mmu.ts lrd32/lwr32, push32/pop32), which neither fault nor change A/D bits. Anything else (a TLB
+ * (mmu.ts lrd32/lwr32, access.ts push32/pop32), which neither fault nor change A/D bits. Anything else (a TLB
  * miss, MMIO, a code page's slow write entry, a watched page, a page-straddling access, an
  * unaligned stack access, an access beyond a segment's limit or any access through an expand-down,
  * unusable or #AC-checked segment) leaves through `exit` *before* the record changes anything, and
@@ -126,7 +126,7 @@ export function memory(h: Op, a: Int32Array, k: number, exit: string): string | 
     if (a[k + X] !== Z) parts.push(`(r[${a[k + X]}] << ${a[k + SC]})`);
     if (a[k + DISP] !== 0 || parts.length === 0) parts.push(String(a[k + DISP]));
     const load = h === movRM;
-    // The offset is held against the segment's bound (mmu.ts segRdMax/segWrMax: +Infinity when
+    // The offset is held against the segment's bound (access.ts segRdMax/segWrMax: +Infinity when
     // flat, else the limit of an expand-up segment), as rd32/wr32 do. Unaligned inside the page:
     // byte by byte, as lrd32/lwr32 do (the Linux decompressor's LZ4 copies are unaligned 32-bit
     // loads and stores).

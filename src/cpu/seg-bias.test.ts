@@ -1,6 +1,6 @@
 /**
  * rd8…wr32, push32 and pop32 test an offset against the segment's bound with int32 arithmetic
- * only (mmu.ts segRdB/segWrB: nothing for a flat segment, else `off ^ 0x80000000` against a biased
+ * only (access.ts segRdB/segWrB: nothing for a flat segment, else `off ^ 0x80000000` against a biased
  * threshold), so the test never yields a number V8 must hold as a double. These run the real accessors over offsets on both sides
  * of every kind of bound — near 0, 2^31, 3·2^30 and 4 GiB, passed as int32 and as uint32 — and check
  * each raises exactly what SDM Vol.3 §5.3 says (#GP(0), #SS(0) for SS) and that the full check

@@ -1,7 +1,7 @@
 /**
  * Accesses through expand-up segments with a limit below 4 GiB (binary translation cuts the
  * guest's DS/ES/SS below its slot): an access that ends at or below the limit takes the same fast
- * path as a flat segment (mmu.ts segRdMax/segWrMax, the second tier's inline paths), and one byte
+ * path as a flat segment (access.ts segRdMax/segWrMax, the second tier's inline paths), and one byte
  * past it is #GP(0) / #SS(0) (SDM Vol.3 §5.3). Every case runs on the interpreter, on pre-decoded
  * blocks and on the second tier (twin), which must agree on registers, memory and fault frames.
  */

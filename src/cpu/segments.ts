@@ -2,6 +2,8 @@
  * CpuSeg: descriptor-table access and segment-register loads with the protection checks of
  * SDM Vol.3 §5 (and the MOV/POP Sreg, LDS/LES, LLDT/LTR instruction pages).
  */
+
+import { CpuAccess } from './access.ts';
 import {
   AR_ACCESSED,
   AR_CODE,
@@ -20,9 +22,8 @@ import {
   SSF,
   VM,
 } from './constants.ts';
-import { CpuMmu } from './mmu.ts';
 
-export class CpuSeg extends CpuMmu {
+export class CpuSeg extends CpuAccess {
   /** Last descriptor read by readDesc(). */
   dLo = 0;
   dHi = 0;

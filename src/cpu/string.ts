@@ -4,10 +4,11 @@
  * so interrupts and the run budget are honoured; registers are always architecturally exact.
  * In VMX non-root operation with a monitor-trap-flag exit pending, a chunk is one iteration.
  */
+
+import { CHK_EXPDOWN, CHK_FLAT_R, CHK_FLAT_W, CHK_R, CHK_UNUSABLE, CHK_W } from './access.ts';
 import { DF, DS, ECX, EDI, ES, ESI } from './constants.ts';
 import type { CpuCore } from './core.ts';
 import { fastPaths } from './fastpaths.ts';
-import { CHK_EXPDOWN, CHK_FLAT_R, CHK_FLAT_W, CHK_R, CHK_UNUSABLE, CHK_W } from './mmu.ts';
 import { vmxIo, vmxRepChunk } from './vmx/nonroot.ts';
 
 const CHUNK = 4096;

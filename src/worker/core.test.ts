@@ -5,13 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TrapAction, TrapKind, TrapLog } from '../hypervisor/vmm/trap-log.ts';
-import {
-  type CoreHost,
-  type EmuSession,
-  type SessionConfigLike,
-  type SessionStatusLike,
-  WorkerCore,
-} from './core.ts';
+import type { CoreHost, EmuSession, SessionConfigLike, SessionStatusLike } from './contract.ts';
+import { WorkerCore } from './core.ts';
 import type { FromWorker } from './protocol.ts';
 import { toRegSnapshot } from './snapshot.ts';
 

@@ -11,7 +11,7 @@
  * Beyond the window it runs at full speed, and "before" is the state at the previous stop.
  */
 import { NS_PER_TICK } from '../machine/clock.ts';
-import type { EmuSession, SessionStatusLike } from './core.ts';
+import type { EmuSession, SessionStatusLike } from './contract.ts';
 import { appendOp, encodePosition, MAX_POSITION_CHARS, type PosOp } from './position.ts';
 import type { TrapView } from './traps.ts';
 

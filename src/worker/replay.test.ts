@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CoreHost, WorkerCore } from './core.ts';
+import type { CoreHost } from './contract.ts';
+import { WorkerCore } from './core.ts';
 import type { FromWorker } from './protocol.ts';
 import { createEmuSession } from './session-adapter.ts';
 import { toRegSnapshot } from './snapshot.ts';
