@@ -166,11 +166,8 @@ export function group3(c: CpuCore, b: number): void {
       }
       return;
     case 6:
-      if (bits === 32) {
-        if (!c.divu64(r[EDX], r[EAX], a)) c.raise(DE);
-        r[EAX] = c.mulLo;
-        r[EDX] = c.mulHi;
-      } else {
+      if (bits === 32) div32(c, 6, a);
+      else {
         const n = ((c.r16[EDX << 1] << 16) | c.r16[0]) >>> 0;
         if (a === 0) c.raise(DE);
         const q = Math.floor(n / a);
@@ -191,6 +188,21 @@ export function group3(c: CpuCore, b: number): void {
         c.r16[EDX << 1] = n % d;
       }
   }
+}
+
+/**
+ * DIV (op 6) or IDIV (op 7) of EDX:EAX by the 32-bit `d`: #DE on a zero divisor or a quotient that
+ * does not fit (SDM Vol.2 DIV, IDIV). Also the blocks tier's DIV/IDIV records (block-div.ts).
+ */
+export function div32(c: CpuCore, op: number, d: number): void {
+  if (op === 7) {
+    idiv32(c, d);
+    return;
+  }
+  const r = c.regs;
+  if (!c.divu64(r[EDX], r[EAX], d)) c.raise(DE);
+  r[EAX] = c.mulLo;
+  r[EDX] = c.mulHi;
 }
 
 function idiv32(c: CpuCore, d: number): void {
