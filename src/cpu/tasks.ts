@@ -86,7 +86,7 @@ export class CpuTask extends CpuSeg {
    * checkIoPerm without the throw: false when the access raises #GP(0). IN/OUT throw at their own
    * call site (ops-high.ts portIo): a deprivileged guest's every IN faults, and a throw unwinding
    * this and three more frames that V8 never optimized (they only ever left by a throw) cost the
-   * trapdemo's trap-and-emulate run 12–20 % of its time (PERF.md, "Session 13 — order13").
+   * trapdemo's trap-and-emulate run ~20 % of its warm time (PERF.md, "Session 13 — order13").
    */
   ioPermitted(port: number, len: number): boolean {
     if (this.dr[7] & 0xff && this.cr4 & 0x8) this.ioBpCheck(port, len);
