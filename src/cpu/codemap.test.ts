@@ -3,13 +3,21 @@
  * re-walk sets accessed bits the guest may have cleared), also when the TLB's fill list has
  * overflowed and every entry must be scanned.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Cpu } from './cpu.ts';
+import { blockTuning } from './fastpaths.ts';
 import { makeCpu } from './test/harness.ts';
+
+const BLOCKS_AFTER = blockTuning.blocksAfter;
+afterEach(() => {
+  blockTuning.blocksAfter = BLOCKS_AFTER;
+});
 
 describe('code pages and the TLB', () => {
   for (const overflow of [false, true]) {
     it(`a new code page makes its write entries slow without a flush${overflow ? ' (fill list overflowed)' : ''}`, () => {
+      // Blocks from the first instruction: decoding the loop is what makes its page a code page.
+      blockTuning.blocksAfter = 0;
       const { cpu, bus } = makeCpu(32 << 20);
       const c = cpu as Cpu;
       // L: mov eax, 1 ; mov [0x1001], ebx (patches L's immediate) ; add ecx, eax ; dec edx ; jnz L ; hlt

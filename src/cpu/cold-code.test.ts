@@ -10,13 +10,16 @@ import { blockTuning, fastPaths } from './fastpaths.ts';
 import { CODE, DATA, pmEnv } from './test/env.ts';
 import { HLT, le } from './test/tiers.ts';
 
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 afterEach(() => {
   fastPaths.blockCache = true;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 });
 
 function run(code: number[], cache: boolean, budget: number) {
   fastPaths.blockCache = cache;
+  blockTuning.blocksAfter = 0;
   const e = pmEnv(code);
   e.cpu.run(budget);
   return e;

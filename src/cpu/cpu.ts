@@ -340,7 +340,10 @@ export class Cpu extends CpuCore {
         continue;
       }
       const left = end - this.instructions - this.eventSteps;
-      const n = this.vmxTimerAt < end ? Math.min(left, this.vmxTimerAt - this.instructions) : left;
+      let n = this.vmxTimerAt < end ? Math.min(left, this.vmxTimerAt - this.instructions) : left;
+      // The blocks tier engages at blockTuning.blocksAfter (fastLoop): a call stops there.
+      const from = blockTuning.blocksAfter;
+      if (this.instructions < from && n > from - this.instructions) n = from - this.instructions;
       // A small integer (a Smi): a larger or fractional count deoptimized fastLoop ("not a Smi").
       const r = this.fastLoop(n < FAST_MAX ? n | 0 : FAST_MAX);
       if (r !== LOOP_DONE) this.loopExit(r);
@@ -409,7 +412,7 @@ export class Cpu extends CpuCore {
    * this ~10 k times a million instructions there; PERF.md, "Session 11 — tier11").
    */
   private fastLoop(n: number): number {
-    const cache = fastPaths.blockCache ? this.blocks : null;
+    const cache = fastPaths.blockCache && this.instructions >= blockTuning.blocksAfter ? this.blocks : null;
     const arena = this.blocks.arena;
     const arenaU = this.blocks.arenaU;
     const compiled = this.blocks.compiled;

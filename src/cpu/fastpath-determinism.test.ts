@@ -11,7 +11,7 @@ import { resolveGuest } from '../cli/guest-files.ts';
 import { bootImage, jsonl, runTe } from '../hypervisor/trap-and-emulate/test-guests.ts';
 import { loadKernel } from '../machine/loaders/index.ts';
 import { Pc } from '../machine/pc.ts';
-import { fastPaths, jitTuning } from './fastpaths.ts';
+import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 
 type Switch = keyof typeof fastPaths;
 
@@ -38,6 +38,7 @@ function boot(id: string, maxTicks: number, slice: number, input = '') {
 }
 
 const JIT_AFTER = jitTuning.jitAfter;
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 
 /**
  * The same boot with `sw` on (1 M slices) and off (777 777 slices). For the second tier (`jit`)
@@ -47,11 +48,14 @@ const JIT_AFTER = jitTuning.jitAfter;
 function both(sw: Switch, id: string, max: number, input?: string, eager = true) {
   fastPaths[sw] = true;
   if (sw === 'jit' && eager) jitTuning.jitAfter = 1;
+  // Blocks from the first instruction (trapdemo runs ~26 k instructions in all).
+  blockTuning.blocksAfter = 0;
   const on = boot(id, max, 1_000_000, input);
   jitTuning.jitAfter = JIT_AFTER;
   fastPaths[sw] = false;
   const off = boot(id, max, 777_777, input);
   fastPaths[sw] = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
   return { on, off };
 }
 
@@ -60,6 +64,7 @@ afterEach(() => {
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = JIT_AFTER;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 });
 
 const MINI_INPUT = 'ps\rmem\rbench\rbench divzero\rexit\r';
@@ -84,9 +89,11 @@ describe.each(['bulkStrings', 'blockCache', 'jit'] as const)('fast path %s on vs
     const run = (v: boolean, slice: number) => {
       fastPaths[sw] = v;
       if (sw === 'jit' && v) jitTuning.jitAfter = 1;
+      blockTuning.blocksAfter = 0;
       const r = runTe(bootImage('trapdemo/trapdemo.elf', 16), { memMiB: 16, slice });
       fastPaths[sw] = true;
       jitTuning.jitAfter = JIT_AFTER;
+      blockTuning.blocksAfter = BLOCKS_AFTER;
       return { outs: r.outs, result: r.result, traps: r.runner.traps.count, log: jsonl(r.runner) };
     };
     const on = run(true, 1_000_000);

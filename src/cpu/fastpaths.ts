@@ -13,6 +13,16 @@ export const fastPaths = {
 
 export const blockTuning = {
   /**
+   * Instructions a CPU runs on the interpreter tier's path before the blocks tier (and so the jit
+   * tier) engages. A short run cannot repay the blocks tier's start: V8 compiling the pre-decoder
+   * and the handlers on their first use (hello-boot, 646 instructions: blocks cold 1.10–1.26× the
+   * interpreter, PERF.md "Session 12"). Not higher: from 10 k–20 k V8 had often optimized fastLoop
+   * on the interpreter's path first, and the first block lookup deoptimized it (see fastLoop; 1–2
+   * per minikernel-bench or trapdemo process; none at 2 k–5 k, PERF.md "Session 13 — order13").
+   * Tier-comparison tests set it to 0 (they run short guests).
+   */
+  blocksAfter: 5_000,
+  /**
    * Decode a block only when its first instruction runs for the second time; the first run is
    * interpreted. Code that runs once (a guest sliding through zeroed RAM, an ELF header executed
    * as code) then costs what the interpreter costs instead of a block decode per few instructions

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { StopReason } from './constants.ts';
 import type { Cpu } from './cpu.ts';
-import { fastPaths, jitTuning } from './fastpaths.ts';
+import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { MonitorAction } from './interrupts.ts';
 import { CpuSeg } from './segments.ts';
 import { makeCpu } from './test/harness.ts';
@@ -159,6 +159,7 @@ describe('fuzz: random bytes never throw out of the core', () => {
  * (jit-trace.ts) made at their first run — must end in identical architectural state and memory:
  * the block cache sees every strange encoding and fault the interpreter does.
  */
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 describe('fuzz: the block-cache tiers agree with the interpreter on random bytes', () => {
   afterEach(() => {
     fastPaths.blockCache = true;
@@ -166,6 +167,7 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
     jitTuning.jitAfter = 50_000;
     jitTuning.regions = false;
     jitTuning.traces = false;
+    blockTuning.blocksAfter = BLOCKS_AFTER;
   });
   const DIFF = Math.max(1, Math.floor(ITER / 3));
   it(`${DIFF} programs × 7 modes × 5 tiers`, () => {
@@ -195,6 +197,7 @@ describe('fuzz: the block-cache tiers agree with the interpreter on random bytes
           jitTuning.regions = regions;
           jitTuning.traces = traces;
           jitTuning.jitAfter = 1;
+          blockTuning.blocksAfter = 0;
           bus.ram.fill(0, 0, 0x40000);
           tables(bus.ram);
           bus.ram.set(code, CODE);

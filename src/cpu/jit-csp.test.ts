@@ -8,10 +8,12 @@ import type { Cpu } from './cpu.ts';
 import { blockTuning, fastPaths, jitTuning } from './fastpaths.ts';
 import { makeCpu } from './test/harness.ts';
 
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 afterEach(() => {
   vi.unstubAllGlobals();
   jitTuning.jitAfter = 50_000;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
   fastPaths.jit = true;
 });
 
@@ -21,6 +23,7 @@ function run(jit: boolean) {
   fastPaths.jit = jit;
   jitTuning.jitAfter = 1;
   blockTuning.secondVisit = false;
+  blockTuning.blocksAfter = 0;
   const m = makeCpu(1 << 20);
   m.bus.ram.set(PROG, 0x1000);
   m.cpu.enterProtectedFlat(0x1000, { esi: 0x2000, eax: 3, ebx: 5, edi: 300, esp: 0x9000 });

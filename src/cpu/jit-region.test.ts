@@ -30,12 +30,15 @@ function setTier(t: Tier, eager = true): void {
   jitTuning.regions = t === 'regions';
   jitTuning.jitAfter = eager ? 1 : SAVED.jitAfter;
   blockTuning.secondVisit = false;
+  blockTuning.blocksAfter = 0;
 }
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 afterEach(() => {
   Object.assign(jitTuning, SAVED);
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 });
 
 describe('regions: self-checking guests', () => {

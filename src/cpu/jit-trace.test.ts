@@ -24,12 +24,15 @@ function setTier(t: Tier): void {
   jitTuning.traceMin = 1;
   jitTuning.traceRetry = 1;
   blockTuning.secondVisit = false;
+  blockTuning.blocksAfter = 0;
 }
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 afterEach(() => {
   Object.assign(jitTuning, SAVED);
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 });
 
 // 0x1000: L: mov eax, [esi] ; add eax, ebx ; call 0x3000 ; cmp eax, 100 ; jl M ; xor edx, edx

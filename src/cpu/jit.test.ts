@@ -28,7 +28,9 @@ function setTier(t: Tier): void {
   fastPaths.jit = t === 'jit';
   jitTuning.jitAfter = 1;
   blockTuning.secondVisit = false;
+  blockTuning.blocksAfter = 0;
 }
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 const JIT_WORK = jitTuning.jitWork;
 const JIT_HOT_WORK = jitTuning.jitHotWork;
 afterEach(() => {
@@ -38,6 +40,7 @@ afterEach(() => {
   fastPaths.jit = true;
   jitTuning.jitAfter = 50_000;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 });
 
 function bootGuest(file: string, tier: Tier) {

@@ -87,6 +87,17 @@ export class CpuMmu extends CpuBase {
     this.excHasCode = code >= 0;
     throw FAULT;
   }
+  /**
+   * What raise() records, returned for the caller to throw (`throw c.fault(GP, 0)`): the throw then
+   * unwinds from the caller's frame, not from raise's, which V8 never optimizes on a path that
+   * only faults.
+   */
+  fault(vector: number, code = -1): unknown {
+    this.excVector = vector;
+    this.excCode = Math.max(code, 0);
+    this.excHasCode = code >= 0;
+    return FAULT;
+  }
   gp(code: number): never {
     return this.raise(GP, code & 0xffff);
   }

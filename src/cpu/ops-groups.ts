@@ -166,11 +166,8 @@ export function group3(c: CpuCore, b: number): void {
       }
       return;
     case 6:
-      if (bits === 32) {
-        if (!c.divu64(r[EDX], r[EAX], a)) c.raise(DE);
-        r[EAX] = c.mulLo;
-        r[EDX] = c.mulHi;
-      } else {
+      if (bits === 32) div32(c, 6, a);
+      else {
         const n = ((c.r16[EDX << 1] << 16) | c.r16[0]) >>> 0;
         if (a === 0) c.raise(DE);
         const q = Math.floor(n / a);
@@ -193,6 +190,22 @@ export function group3(c: CpuCore, b: number): void {
   }
 }
 
+/**
+ * DIV (op 6) or IDIV (op 7) of EDX:EAX by the 32-bit `d`: #DE on a zero divisor or a quotient that
+ * does not fit (SDM Vol.2 DIV, IDIV). Also the blocks tier's DIV/IDIV records (block-div.ts). The
+ * #DE is thrown here (CpuCore.fault), not from raise(): one small frame fewer for it to unwind.
+ */
+export function div32(c: CpuCore, op: number, d: number): void {
+  if (op === 7) {
+    idiv32(c, d);
+    return;
+  }
+  const r = c.regs;
+  if (!c.divu64(r[EDX], r[EAX], d)) throw c.fault(DE);
+  r[EAX] = c.mulLo;
+  r[EDX] = c.mulHi;
+}
+
 function idiv32(c: CpuCore, d: number): void {
   const r = c.regs;
   let hi = r[EDX];
@@ -205,12 +218,12 @@ function idiv32(c: CpuCore, d: number): void {
   }
   const dneg = d < 0;
   const ad = dneg ? -d >>> 0 : d >>> 0;
-  if (ad === 0) c.raise(DE);
-  if (!c.divu64(hi, lo, ad)) c.raise(DE);
+  if (ad === 0) throw c.fault(DE);
+  if (!c.divu64(hi, lo, ad)) throw c.fault(DE);
   const q = c.mulLo >>> 0;
   const rem = c.mulHi >>> 0;
   const qneg = neg !== dneg;
-  if (qneg ? q > 0x80000000 : q > 0x7fffffff) c.raise(DE);
+  if (qneg ? q > 0x80000000 : q > 0x7fffffff) throw c.fault(DE);
   r[EAX] = qneg ? -q | 0 : q | 0;
   r[EDX] = neg ? -rem | 0 : rem | 0;
 }

@@ -16,6 +16,7 @@ import {
   EDX,
   ES,
   ESP,
+  GP,
   ID,
   IF,
   NM,
@@ -581,7 +582,8 @@ function enter(c: CpuCore): void {
 
 function portIo(c: CpuCore, b: number, port: number): void {
   const size = b & 1 ? (c.opsz32 ? 4 : 2) : 1;
-  c.checkIoPerm(port, size);
+  // #GP(0) thrown here (see CpuTask.ioPermitted).
+  if (!c.ioPermitted(port, size)) throw c.fault(GP, 0);
   const out = (b & 2) !== 0;
   if (c.vmxNonRoot) vmxIo(c, port, size, !out, false, false, (b & 8) === 0);
   const io = c.io;

@@ -14,6 +14,7 @@
  * guest cannot observe (tests: blocks.test.ts, fastpath-determinism.test.ts).
  */
 
+import { divM, divR } from './block-div.ts';
 import {
   ALU_RI,
   ALU_RR,
@@ -566,6 +567,12 @@ function decodeMore(b: number, segOv: number): Op | null {
         o[D] = o[S];
         o[T] = op;
         return mulR;
+      }
+      if (b === 0xf7 && op >= 6) {
+        o[T] = op;
+        if (mod !== 3) return divM;
+        o[D] = o[S];
+        return divR;
       }
       return null;
     }

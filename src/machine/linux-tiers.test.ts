@@ -14,6 +14,7 @@ import { Pc } from './pc.ts';
 import { loadTestLinux } from './test-linux.ts';
 
 const JIT_AFTER = jitTuning.jitAfter;
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 afterEach(() => {
   fastPaths.blockCache = true;
   fastPaths.jit = true;
@@ -23,6 +24,7 @@ afterEach(() => {
   jitTuning.traceMin = TRACE.traceMin;
   jitTuning.traceRetry = TRACE.traceRetry;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 });
 const TRACE = { ...jitTuning };
 
@@ -36,6 +38,7 @@ function boot(tier: 'interpreter' | 'blocks' | 'jit' | 'regions' | 'traces', ins
   jitTuning.traceMin = 1;
   jitTuning.traceRetry = 1;
   blockTuning.secondVisit = false;
+  blockTuning.blocksAfter = 0;
   const pc = new Pc({ memMiB: 64, noReboot: true });
   loadTestLinux(pc);
   let out = '';

@@ -16,22 +16,26 @@ export const back = (to: number, at: number) => (to - (at + 1)) & 0xff;
 /**
  * Which engine runs: false = the interpreter, true = pre-decoded blocks (no second tier),
  * 'jit' = blocks compiled into JavaScript on their first run (jit.ts, jitAfter = 1). Either way
- * blocks are decoded on the first visit (blockTuning.secondVisit off), so straight-line test code
- * that runs once still runs in blocks.
+ * blocks are decoded on the first visit (blockTuning.secondVisit off) from the first instruction
+ * (blockTuning.blocksAfter 0), so straight-line test code that runs once still runs in blocks.
  */
 export type Tier = boolean | 'jit';
 export const JIT_AFTER = jitTuning.jitAfter;
+/** The default of blockTuning.blocksAfter; the tiers below start blocks at once (short guests). */
+export const BLOCKS_AFTER = blockTuning.blocksAfter;
 export function setTier(t: Tier): void {
   fastPaths.blockCache = t !== false;
   fastPaths.jit = t === 'jit';
   jitTuning.jitAfter = t === 'jit' ? 1 : JIT_AFTER;
   blockTuning.secondVisit = t === false;
+  blockTuning.blocksAfter = 0;
 }
 export function resetTier(): void {
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = JIT_AFTER;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 }
 export const TIERS: Tier[] = [true, false, 'jit'];
 

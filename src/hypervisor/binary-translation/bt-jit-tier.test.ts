@@ -10,11 +10,13 @@ import { bootImage } from '../trap-and-emulate/test-guests.ts';
 import { createBinaryTranslationRunner } from './runner.ts';
 
 const JIT_AFTER = jitTuning.jitAfter;
+const BLOCKS_AFTER = blockTuning.blocksAfter;
 afterEach(() => {
   fastPaths.blockCache = true;
   fastPaths.jit = true;
   jitTuning.jitAfter = JIT_AFTER;
   blockTuning.secondVisit = true;
+  blockTuning.blocksAfter = BLOCKS_AFTER;
 });
 
 function run(tier: 'interpreter' | 'blocks' | 'jit') {
@@ -22,6 +24,7 @@ function run(tier: 'interpreter' | 'blocks' | 'jit') {
   fastPaths.jit = tier === 'jit';
   jitTuning.jitAfter = 1;
   blockTuning.secondVisit = false;
+  blockTuning.blocksAfter = 0;
   const runner = createBinaryTranslationRunner(
     { vms: 1, memMiB: 16, noReboot: true },
     bootImage('trapdemo/trapdemo.elf', 16),
