@@ -469,7 +469,9 @@ export class CpuCore extends CpuCtl {
   }
   /** Signed 32×32→64 into mulLo/mulHi. */
   muls32(a: number, b: number): void {
-    this.mulu32(a >>> 0, b >>> 0);
+    // mulu32 reads only `x & 0xffff` and `x >>> 16`: the int32 operands as they are (`a >>> 0`
+    // here deoptimized its callers at the first operand ≥ 2^31, "lost precision").
+    this.mulu32(a, b);
     let hi = this.mulHi;
     if (a < 0) hi = (hi - b) | 0;
     if (b < 0) hi = (hi - a) | 0;
