@@ -6,9 +6,6 @@ import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
 import { AF, ARITH, CF, OF, PF, SF, ZF } from './constants.ts';
 import type { CpuTiming } from './timing.ts';
 
-/** Bit 31: `(x ^ SIGN32) < (y ^ SIGN32)` is the unsigned `x < y` on 32-bit patterns. */
-const SIGN32 = -0x80000000;
-
 // Lazy-flag operation kinds (what produced lzA/lzB/lzR).
 export const LZ_ADD = 0;
 export const LZ_ADC = 1; // add with carry-in 1
@@ -190,19 +187,17 @@ export class CpuBase {
 
   getCF(): number {
     if ((this.lzMask & CF) === 0) return this.flags & CF;
-    // Unsigned compares as signed ones with bit 31 flipped: `x >>> 0` gave small-integer
-    // feedback until the first operand ≥ 2^31 and then deoptimized ("lost precision").
-    const a = this.lzA ^ SIGN32;
-    const r = this.lzR ^ SIGN32;
+    const a = this.lzA >>> 0;
+    const r = this.lzR >>> 0;
     switch (this.lzOp) {
       case LZ_ADD:
         return r < a ? 1 : 0;
       case LZ_ADC:
         return r <= a ? 1 : 0;
       case LZ_SUB:
-        return a < (this.lzB ^ SIGN32) ? 1 : 0;
+        return a < this.lzB >>> 0 ? 1 : 0;
       case LZ_SBB:
-        return a <= (this.lzB ^ SIGN32) ? 1 : 0;
+        return a <= this.lzB >>> 0 ? 1 : 0;
       default:
         return 0;
     }

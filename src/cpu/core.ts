@@ -469,9 +469,7 @@ export class CpuCore extends CpuCtl {
   }
   /** Signed 32×32→64 into mulLo/mulHi. */
   muls32(a: number, b: number): void {
-    // mulu32 reads only `x & 0xffff` and `x >>> 16`: the int32 operands as they are (`a >>> 0`
-    // here deoptimized its callers at the first operand ≥ 2^31, "lost precision").
-    this.mulu32(a, b);
+    this.mulu32(a >>> 0, b >>> 0);
     let hi = this.mulHi;
     if (a < 0) hi = (hi - b) | 0;
     if (b < 0) hi = (hi - a) | 0;
