@@ -32,7 +32,7 @@ import { R8 } from './core.ts';
 import { checkPending, execEsc } from './fpu/exec.ts';
 import { EventKind } from './interrupts.ts';
 import { bcd, group1, group2, group3, group45 } from './ops-groups.ts';
-import { ioplOk, jumpNear, op_6c, popf, pushf } from './ops-main.ts';
+import { ioplOk, jumpNear, popf, pushf } from './ops-main.ts';
 import { vmxHlt, vmxIo } from './vmx/nonroot.ts';
 
 type Handler = (c: CpuCore, b: number) => void;
@@ -601,16 +601,6 @@ function portIo(c: CpuCore, b: number, port: number): void {
 export { AC, CF, ID, NT, TF };
 
 export const HIGH_OPS: Array<[number, Handler]> = [
-  [0xa4, op_6c],
-  [0xa5, op_6c],
-  [0xa6, op_6c],
-  [0xa7, op_6c],
-  [0xaa, op_6c],
-  [0xab, op_6c],
-  [0xac, op_6c],
-  [0xad, op_6c],
-  [0xae, op_6c],
-  [0xaf, op_6c],
   [0x80, op_80],
   [0x81, op_80],
   [0x82, op_80],

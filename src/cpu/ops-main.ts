@@ -9,7 +9,7 @@ import { R8 } from './core.ts';
 import { exec0F } from './ops-0f.ts';
 import { bcd, group1, group2, group3, group45 } from './ops-groups.ts';
 import { HIGH_OPS } from './ops-high.ts';
-import { stringOp } from './string.ts';
+import { STRING_OPS } from './string.ts';
 import { lookup } from './table.ts';
 
 /** Execute one instruction at c.ip (== c.eip). */
@@ -208,10 +208,10 @@ OPS[0x68] = op_68;
 OPS[0x69] = op_69;
 OPS[0x6b] = op_69;
 OPS[0x6a] = op_6a;
-OPS[0x6c] = op_6c;
-OPS[0x6d] = op_6c;
-OPS[0x6e] = op_6c;
-OPS[0x6f] = op_6c;
+// The string instructions, a function per family (string.ts says why).
+STRING_OPS.forEach((f, op) => {
+  OPS[op] = f;
+});
 OPS[0x70] = op_70;
 OPS[0x71] = op_70;
 OPS[0x72] = op_70;
@@ -369,11 +369,6 @@ function op_69(c: CpuCore, b: number): void {
 
 function op_6a(c: CpuCore, _b: number): void {
   c.push((c.fetch8() << 24) >> 24);
-  return;
-}
-
-export function op_6c(c: CpuCore, b: number): void {
-  stringOp(c, b);
   return;
 }
 

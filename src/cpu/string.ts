@@ -15,38 +15,65 @@ const CHUNK = 4096;
 
 export { fastPaths };
 
-export function stringOp(c: CpuCore, b: number): void {
-  const size = (b & 1) === 0 ? 1 : c.opsz32 ? 4 : 2;
-  const a32 = c.adsz32;
+/** Element size: byte forms have an even opcode. */
+function sizeOf(c: CpuCore, b: number): number {
+  return (b & 1) === 0 ? 1 : c.opsz32 ? 4 : 2;
+}
+
+/** Elements to do: ECX (CX with 16-bit addressing) under REP, else one. */
+function countOf(c: CpuCore, a32: boolean): number {
+  return c.rep ? (a32 ? c.regs[ECX] >>> 0 : c.r16[ECX << 1]) : 1;
+}
+
+/** Elements before the instruction restarts (EIP stays) so interrupts and the budget are seen. */
+function chunkOf(c: CpuCore, n: number): number {
+  return Math.min(n, c.rep !== 0 && c.vmxNonRoot ? vmxRepChunk(c, CHUNK) : CHUNK);
+}
+
+/** Index register `reg` (ESI/EDI) set to `v` in the address size. */
+function setIndex(c: CpuCore, a32: boolean, reg: number, v: number): void {
+  if (a32) c.regs[reg] = v | 0;
+  else c.r16[reg << 1] = v;
+}
+
+/** REP MOVS/STOS may take the page-sized path (bulkRun). */
+function bulkOk(c: CpuCore, a32: boolean, delta: number): boolean {
+  const on = fastPaths.bulkStrings;
+  const fwd = delta > 0;
+  return c.rep !== 0 && on && a32 && fwd;
+}
+
+/** A bulk run of `k` elements done: registers as the element loop leaves them. */
+function bulkDone(c: CpuCore, k: number, size: number, n: number, si: boolean): void {
   const r = c.regs;
+  r[ECX] = n;
+  if (si) r[ESI] = (r[ESI] + k * size) | 0;
+  r[EDI] = (r[EDI] + k * size) | 0;
+}
+
+/** I/O permission once per INS/OUTS instruction, and a VMM's I/O exit. */
+function ioCheck(c: CpuCore, b: number, size: number): void {
+  c.checkIoPerm(c.r16[4], size);
+  if (c.vmxNonRoot) vmxIo(c, c.r16[4], size, b <= 0x6d, true, c.rep !== 0, false);
+}
+
+function movs(c: CpuCore, b: number): void {
+  const size = sizeOf(c, b);
+  const a32 = c.adsz32;
   const src = c.segOv >= 0 ? c.segOv : DS;
   const delta = c.flags & DF ? -size : size;
   const rep = c.rep;
-  if (b <= 0x6f) {
-    // INS/OUTS: I/O permission once per instruction.
-    c.checkIoPerm(c.r16[4], size);
-    if (c.vmxNonRoot) vmxIo(c, c.r16[4], size, b <= 0x6d, true, rep !== 0, false);
-  }
-  let n = rep ? (a32 ? r[ECX] >>> 0 : c.r16[ECX << 1]) : 1;
+  let n = countOf(c, a32);
   if (n === 0) return;
-  let chunk = Math.min(n, rep !== 0 && c.vmxNonRoot ? vmxRepChunk(c, CHUNK) : CHUNK);
-  const amask = a32 ? -1 : 0xffff;
-  const bulk =
-    rep !== 0 &&
-    fastPaths.bulkStrings &&
-    a32 &&
-    delta > 0 &&
-    (b === 0xa4 || b === 0xa5 || b === 0xaa || b === 0xab);
+  let chunk = chunkOf(c, n);
+  const bulk = bulkOk(c, a32, delta);
   for (;;) {
     if (bulk) {
-      // Page-sized runs straight on RAM; counts and registers exactly as the loop below.
       const k = bulkRun(c, b, size, src, chunk);
       if (k > 0) {
         n -= k;
         chunk -= k;
-        r[ECX] = n;
-        if (b <= 0xa5) r[ESI] = (r[ESI] + k * size) | 0;
-        r[EDI] = (r[EDI] + k * size) | 0;
+        bulkDone(c, k, size, n, true);
         if (n === 0) return;
         if (chunk === 0) {
           c.ip = c.eip;
@@ -55,100 +82,241 @@ export function stringOp(c: CpuCore, b: number): void {
         continue;
       }
     }
-    const si = a32 ? r[ESI] >>> 0 : c.r16[ESI << 1];
-    const di = a32 ? r[EDI] >>> 0 : c.r16[EDI << 1];
-    let stop = false;
-    switch (b) {
-      case 0xa4:
-        c.wr8(ES, di, c.rd8(src, si));
-        break;
-      case 0xa5:
-        if (size === 4) c.wr32(ES, di, c.rd32(src, si));
-        else c.wr16(ES, di, c.rd16(src, si));
-        break;
-      case 0xa6:
-      case 0xa7: {
-        const x = size === 1 ? c.rd8(src, si) : size === 2 ? c.rd16(src, si) : c.rd32(src, si);
-        const y = size === 1 ? c.rd8(ES, di) : size === 2 ? c.rd16(ES, di) : c.rd32(ES, di);
-        c.alu(7, x, y, size * 8);
-        stop = rep === 3 ? !c.getZF() : rep === 2 ? c.getZF() : false;
-        break;
-      }
-      case 0xaa:
-        c.wr8(ES, di, c.r8[0]);
-        break;
-      case 0xab:
-        if (size === 4) c.wr32(ES, di, r[0]);
-        else c.wr16(ES, di, c.r16[0]);
-        break;
-      case 0xac:
-        c.r8[0] = c.rd8(src, si);
-        break;
-      case 0xad:
-        if (size === 4) r[0] = c.rd32(src, si);
-        else c.r16[0] = c.rd16(src, si);
-        break;
-      case 0xae:
-      case 0xaf: {
-        const y = size === 1 ? c.rd8(ES, di) : size === 2 ? c.rd16(ES, di) : c.rd32(ES, di);
-        const x = size === 1 ? c.r8[0] : size === 2 ? c.r16[0] : r[0];
-        c.alu(7, x, y, size * 8);
-        stop = rep === 3 ? !c.getZF() : rep === 2 ? c.getZF() : false;
-        break;
-      }
-      case 0x6c:
-      case 0x6d: {
-        // INS: the destination is probed before the port is read (no lost input on a fault).
-        c.probeWrite(ES, di, size);
-        const port = c.r16[4];
-        const v = size === 1 ? c.io.in8(port) : size === 2 ? c.io.in16(port) : c.io.in32(port);
-        if (size === 1) c.wr8(ES, di, v);
-        else if (size === 2) c.wr16(ES, di, v);
-        else c.wr32(ES, di, v);
-        c.ioHappened = true;
-        if (c.timing !== null) c.chargedCycles += c.timing.portIo;
-        break;
-      }
-      default: {
-        const port = c.r16[4];
-        const v = size === 1 ? c.rd8(src, si) : size === 2 ? c.rd16(src, si) : c.rd32(src, si);
-        if (size === 1) c.io.out8(port, v);
-        else if (size === 2) c.io.out16(port, v);
-        else c.io.out32(port, v);
-        c.ioHappened = true;
-        if (c.timing !== null) c.chargedCycles += c.timing.portIo;
-        break;
-      }
-    }
-    // Advance index registers used by this instruction.
-    const usesSi =
-      b === 0xa4 ||
-      b === 0xa5 ||
-      b === 0xa6 ||
-      b === 0xa7 ||
-      b === 0xac ||
-      b === 0xad ||
-      b === 0x6e ||
-      b === 0x6f;
-    const usesDi = b !== 0xac && b !== 0xad && b !== 0x6e && b !== 0x6f;
-    if (a32) {
-      if (usesSi) r[ESI] = (si + delta) & amask;
-      if (usesDi) r[EDI] = (di + delta) & amask;
-    } else {
-      if (usesSi) c.r16[ESI << 1] = si + delta;
-      if (usesDi) c.r16[EDI << 1] = di + delta;
-    }
+    const si = a32 ? c.regs[ESI] >>> 0 : c.r16[ESI << 1];
+    const di = a32 ? c.regs[EDI] >>> 0 : c.r16[EDI << 1];
+    if (size === 1) c.wr8(ES, di, c.rd8(src, si));
+    else if (size === 4) c.wr32(ES, di, c.rd32(src, si));
+    else c.wr16(ES, di, c.rd16(src, si));
+    setIndex(c, a32, ESI, si + delta);
+    setIndex(c, a32, EDI, di + delta);
     if (!rep) return;
     n--;
-    if (a32) r[ECX] = n;
-    else c.r16[ECX << 1] = n;
-    if (n === 0 || stop) return;
+    setIndex(c, a32, ECX, n);
+    if (n === 0) return;
     if (--chunk === 0) {
       c.ip = c.eip; // restart the instruction to continue the REP later
       return;
     }
   }
 }
+
+function stos(c: CpuCore, b: number): void {
+  const size = sizeOf(c, b);
+  const a32 = c.adsz32;
+  const src = c.segOv >= 0 ? c.segOv : DS;
+  const delta = c.flags & DF ? -size : size;
+  const rep = c.rep;
+  let n = countOf(c, a32);
+  if (n === 0) return;
+  let chunk = chunkOf(c, n);
+  const bulk = bulkOk(c, a32, delta);
+  for (;;) {
+    if (bulk) {
+      const k = bulkRun(c, b, size, src, chunk);
+      if (k > 0) {
+        n -= k;
+        chunk -= k;
+        bulkDone(c, k, size, n, false);
+        if (n === 0) return;
+        if (chunk === 0) {
+          c.ip = c.eip;
+          return;
+        }
+        continue;
+      }
+    }
+    const di = a32 ? c.regs[EDI] >>> 0 : c.r16[EDI << 1];
+    if (size === 1) c.wr8(ES, di, c.r8[0]);
+    else if (size === 4) c.wr32(ES, di, c.regs[0]);
+    else c.wr16(ES, di, c.r16[0]);
+    setIndex(c, a32, EDI, di + delta);
+    if (!rep) return;
+    n--;
+    setIndex(c, a32, ECX, n);
+    if (n === 0) return;
+    if (--chunk === 0) {
+      c.ip = c.eip;
+      return;
+    }
+  }
+}
+
+/** One element read at `off` in segment `s`. */
+function rdElem(c: CpuCore, s: number, off: number, size: number): number {
+  return size === 1 ? c.rd8(s, off) : size === 2 ? c.rd16(s, off) : c.rd32(s, off);
+}
+
+/** CMPS/SCAS: REPE stops on ZF = 0, REPNE on ZF = 1. */
+function repStops(c: CpuCore, rep: number): boolean {
+  return rep === 3 ? !c.getZF() : rep === 2 ? c.getZF() : false;
+}
+
+function cmps(c: CpuCore, b: number): void {
+  const size = sizeOf(c, b);
+  const a32 = c.adsz32;
+  const src = c.segOv >= 0 ? c.segOv : DS;
+  const delta = c.flags & DF ? -size : size;
+  const rep = c.rep;
+  let n = countOf(c, a32);
+  if (n === 0) return;
+  let chunk = chunkOf(c, n);
+  for (;;) {
+    const si = a32 ? c.regs[ESI] >>> 0 : c.r16[ESI << 1];
+    const di = a32 ? c.regs[EDI] >>> 0 : c.r16[EDI << 1];
+    const x = rdElem(c, src, si, size);
+    const y = rdElem(c, ES, di, size);
+    c.alu(7, x, y, size * 8);
+    const stop = repStops(c, rep);
+    setIndex(c, a32, ESI, si + delta);
+    setIndex(c, a32, EDI, di + delta);
+    if (!rep) return;
+    n--;
+    setIndex(c, a32, ECX, n);
+    if (n === 0 || stop) return;
+    if (--chunk === 0) {
+      c.ip = c.eip;
+      return;
+    }
+  }
+}
+
+function lods(c: CpuCore, b: number): void {
+  const size = sizeOf(c, b);
+  const a32 = c.adsz32;
+  const src = c.segOv >= 0 ? c.segOv : DS;
+  const delta = c.flags & DF ? -size : size;
+  const rep = c.rep;
+  let n = countOf(c, a32);
+  if (n === 0) return;
+  let chunk = chunkOf(c, n);
+  for (;;) {
+    const si = a32 ? c.regs[ESI] >>> 0 : c.r16[ESI << 1];
+    if (size === 1) c.r8[0] = c.rd8(src, si);
+    else if (size === 4) c.regs[0] = c.rd32(src, si);
+    else c.r16[0] = c.rd16(src, si);
+    setIndex(c, a32, ESI, si + delta);
+    if (!rep) return;
+    n--;
+    setIndex(c, a32, ECX, n);
+    if (n === 0) return;
+    if (--chunk === 0) {
+      c.ip = c.eip;
+      return;
+    }
+  }
+}
+
+function scas(c: CpuCore, b: number): void {
+  const size = sizeOf(c, b);
+  const a32 = c.adsz32;
+  const delta = c.flags & DF ? -size : size;
+  const rep = c.rep;
+  let n = countOf(c, a32);
+  if (n === 0) return;
+  let chunk = chunkOf(c, n);
+  for (;;) {
+    const di = a32 ? c.regs[EDI] >>> 0 : c.r16[EDI << 1];
+    const y = rdElem(c, ES, di, size);
+    const x = size === 1 ? c.r8[0] : size === 2 ? c.r16[0] : c.regs[0];
+    c.alu(7, x, y, size * 8);
+    const stop = repStops(c, rep);
+    setIndex(c, a32, EDI, di + delta);
+    if (!rep) return;
+    n--;
+    setIndex(c, a32, ECX, n);
+    if (n === 0 || stop) return;
+    if (--chunk === 0) {
+      c.ip = c.eip;
+      return;
+    }
+  }
+}
+
+function ins(c: CpuCore, b: number): void {
+  const size = sizeOf(c, b);
+  const a32 = c.adsz32;
+  const delta = c.flags & DF ? -size : size;
+  const rep = c.rep;
+  ioCheck(c, b, size);
+  let n = countOf(c, a32);
+  if (n === 0) return;
+  let chunk = chunkOf(c, n);
+  for (;;) {
+    const di = a32 ? c.regs[EDI] >>> 0 : c.r16[EDI << 1];
+    // The destination is probed before the port is read (no lost input on a fault).
+    c.probeWrite(ES, di, size);
+    const port = c.r16[4];
+    const v = size === 1 ? c.io.in8(port) : size === 2 ? c.io.in16(port) : c.io.in32(port);
+    if (size === 1) c.wr8(ES, di, v);
+    else if (size === 2) c.wr16(ES, di, v);
+    else c.wr32(ES, di, v);
+    c.ioHappened = true;
+    if (c.timing !== null) c.chargedCycles += c.timing.portIo;
+    setIndex(c, a32, EDI, di + delta);
+    if (!rep) return;
+    n--;
+    setIndex(c, a32, ECX, n);
+    if (n === 0) return;
+    if (--chunk === 0) {
+      c.ip = c.eip;
+      return;
+    }
+  }
+}
+
+function outs(c: CpuCore, b: number): void {
+  const size = sizeOf(c, b);
+  const a32 = c.adsz32;
+  const src = c.segOv >= 0 ? c.segOv : DS;
+  const delta = c.flags & DF ? -size : size;
+  const rep = c.rep;
+  ioCheck(c, b, size);
+  let n = countOf(c, a32);
+  if (n === 0) return;
+  let chunk = chunkOf(c, n);
+  for (;;) {
+    const si = a32 ? c.regs[ESI] >>> 0 : c.r16[ESI << 1];
+    const port = c.r16[4];
+    const v = rdElem(c, src, si, size);
+    if (size === 1) c.io.out8(port, v);
+    else if (size === 2) c.io.out16(port, v);
+    else c.io.out32(port, v);
+    c.ioHappened = true;
+    if (c.timing !== null) c.chargedCycles += c.timing.portIo;
+    setIndex(c, a32, ESI, si + delta);
+    if (!rep) return;
+    n--;
+    setIndex(c, a32, ECX, n);
+    if (n === 0) return;
+    if (--chunk === 0) {
+      c.ip = c.eip;
+      return;
+    }
+  }
+}
+
+/**
+ * One function per family, each its own entry in the opcode table (ops-main.ts OPS): the
+ * table's call is megamorphic, so V8 compiles each family alone and a family first met late (the
+ * kernel's first REP STOSB, CMPSB, a 16-bit REP in setup code, then the bulk path) recompiles only
+ * that family's small function, not one function with all seven and their inlined memory accessors
+ * (5 TurboFan jobs per cold Linux boot, the largest recompile bill; PERF.md, "Session 13 — cold13").
+ * A dispatcher in front of the families was tried: V8 inlined them all back into it (cold12).
+ * Each family runs exactly the steps of the one switch it replaced (`stringOp`); the shared steps
+ * are small helpers V8 inlines.
+ * Indexed by opcode: INS 6C/6D, OUTS 6E/6F, MOVS … SCAS A4–AF.
+ */
+export const STRING_OPS: Array<(c: CpuCore, b: number) => void> = [];
+for (const [ops, f] of [
+  [[0x6c, 0x6d], ins],
+  [[0x6e, 0x6f], outs],
+  [[0xa4, 0xa5], movs],
+  [[0xa6, 0xa7], cmps],
+  [[0xaa, 0xab], stos],
+  [[0xac, 0xad], lods],
+  [[0xae, 0xaf], scas],
+] as const)
+  for (const op of ops) STRING_OPS[op] = f;
 
 /**
  * How many of `k` whole elements of `size` bytes from offset `off` segment `s` allows (SDM Vol.3
@@ -194,13 +362,10 @@ function bulkRun(c: CpuCore, b: number, size: number, src: number, max: number):
   if (b >= 0xaa) {
     if (k === 0) return 0;
     const len = k * size;
-    if (size === 1) ram.fill(c.regs[0] & 0xff, pd, pd + len);
-    else if (size === 4 && (pd & 3) === 0 && c.ram32 !== null)
-      c.ram32.fill(c.regs[0], pd >>> 2, (pd + len) >>> 2);
-    else {
-      const v = c.regs[0];
-      for (let i = 0; i < len; i++) ram[pd + i] = v >>> (8 * (i % size));
-    }
+    const v = c.regs[0]; // one load for every form (a form first met late found it unprofiled)
+    if (size === 1) ram.fill(v & 0xff, pd, pd + len);
+    else if (size === 4 && (pd & 3) === 0 && c.ram32 !== null) c.ram32.fill(v, pd >>> 2, (pd + len) >>> 2);
+    else for (let i = 0; i < len; i++) ram[pd + i] = v >>> (8 * (i % size));
     return k;
   }
   const sl = (c.segBase[src] + c.regs[ESI]) | 0;
