@@ -22,7 +22,6 @@ import {
   REC,
 } from './blocks.ts';
 import type { InterruptLine, IoBus, MemoryBus } from './bus.ts';
-import type { CodeMap } from './codemap.ts';
 import {
   AR_ACCESSED,
   AR_P,
@@ -414,26 +413,10 @@ export class Cpu extends CpuCore {
    */
   private fastLoop(n: number): number {
     const cache = fastPaths.blockCache && this.instructions >= blockTuning.blocksAfter ? this.blocks : null;
-    const b = this.blocks;
-    return this.loop(n, cache, b.arena, b.arenaU, b.compiled, fastPaths.jit, this.code);
-  }
-
-  /**
-   * fastLoop's body. Its state comes as arguments, not loaded here: V8 may compile this loop
-   * during its first call, whose loads before the loop ran before the function had a feedback
-   * vector; that code deoptimized on entry to the second call ("insufficient type feedback",
-   * bytecode offset 6), and then only the on-stack-replacement code was left, entered at each
-   * call's first back edge (PERF.md, "Session 13 — cold13").
-   */
-  private loop(
-    n: number,
-    cache: BlockCache | null,
-    arena: Int32Array,
-    arenaU: Uint32Array,
-    compiled: BlockCache['compiled'],
-    jit: boolean,
-    code: CodeMap,
-  ): number {
+    const arena = this.blocks.arena;
+    const arenaU = this.blocks.arenaU;
+    const compiled = this.blocks.compiled;
+    const jit = fastPaths.jit;
     // Arena offset of the pre-decoded instruction running (-1: the interpreter's own step).
     let k = -1;
     // The block that ran last (its links may name the next one without a hash lookup).
@@ -447,6 +430,7 @@ export class Cpu extends CpuCore {
     // end of this call) ends the run: a loop's back edge is a branch, so code that repeats is
     // still looked up at its head.
     let fresh = 0;
+    const code = this.code;
     try {
       while (n > 0) {
         let b = -1;
@@ -477,16 +461,6 @@ export class Cpu extends CpuCore {
         }
         prev = -1;
         side = -1;
-        // What runs last through the shared call below: a block's last record, or (b < 0) the
-        // interpreter's own step, `interpret` (handler 0: IP = EIP, execute()) at EIP = IP.
-        const ip0 = this.ip;
-        let lastH = 0;
-        let lastO = 0;
-        let len = 1; // instructions (fused pairs count two)
-        let eip = ip0;
-        let nextIp = ip0;
-        let early = false;
-        let ran = -1; // the block run (prev for the next lookup), or -1
         if (b >= 0 && arena[b + H_COUNT] <= n) {
           const j = arena[b + H_JIT];
           if (j < -1) {
@@ -545,8 +519,9 @@ export class Cpu extends CpuCore {
           // A pre-decoded block: the same instructions, boundaries and checks as the loop below.
           // EIP/IP are stored only where someone can look: before the last instruction (a branch
           // or `interpret` uses them), at an early exit, and in the fault handler below.
-          len = arena[b + H_COUNT];
+          const len = arena[b + H_COUNT]; // instructions (fused pairs count two)
           const last = b + HDR + (arena[b + H_RECORDS] - 1) * REC;
+          let early = false;
           for (; k < last; k += REC) {
             // MOV r,r by name: V8 inlines it, and the host CPU predicts this branch better than
             // the one indirect call over ~130 targets. Memory handlers inlined here made the
@@ -564,40 +539,37 @@ export class Cpu extends CpuCore {
           // Record k's EIP and next IP: after it (an early exit) or before it (the last record).
           // One store site for both, so an early exit first seen late in a run finds the
           // operations it needs already profiled (no deoptimization; see LOOP_DONE).
-          eip = arenaU[k + 1];
-          nextIp = arenaU[k + 2];
-          lastH = arena[k];
-          lastO = k + 3;
-          ran = b;
-        }
-        // From here on one path for a block's end and the interpreter's step, every operation
-        // profiled by both (see fastLoop). The record call is megamorphic, so V8 inlines neither
-        // execute() nor, through fetch8, fetchSlow() into this loop: inlined, fetchSlow deoptimized
-        // the loop's first optimized code at the first fetch from a new page (~6 M instructions
-        // into a Linux boot; fetchSlow had almost no feedback yet) and cost two recompiles.
-        this.eip = eip;
-        const taken = this.sideExit; // loaded on the shared path: see CpuBase.sideExit
-        if (early && taken) {
-          // A conditional branch inside the block was taken (block-fused.ts `side`): it set
-          // c.ip to its target; go on there, through the link kept in its record. `n` may drop
-          // by more than ran: that only ends this call sooner (run() checks the budget exactly).
-          side = this.sideRec;
-          this.sideExit = false;
-          this.attention = false;
+          this.eip = arenaU[k + 1];
+          const taken = this.sideExit; // loaded on the shared path: see CpuBase.sideExit
+          if (early && taken) {
+            // A conditional branch inside the block was taken (block-fused.ts `side`): it set
+            // c.ip to its target; go on there, through the link kept in its record. `n` may drop
+            // by more than ran: that only ends this call sooner (run() checks the budget exactly).
+            side = this.sideRec;
+            this.sideExit = false;
+            this.attention = false;
+            k = -1;
+            n -= len;
+            prev = b;
+            continue;
+          }
+          this.ip = arenaU[k + 2];
+          if (early) return LOOP_DONE;
+          HANDLERS[arena[k]](this, arena, k + 3);
           k = -1;
+          this.instructions++;
+          if (this.attention) return LOOP_DONE;
           n -= len;
-          prev = ran;
+          prev = b;
           continue;
         }
-        this.ip = nextIp;
-        if (early) return LOOP_DONE;
-        HANDLERS[lastH](this, arena, lastO);
-        k = -1;
+        const ip0 = this.ip;
+        this.eip = ip0;
+        execute(this);
+        n--;
         this.instructions++;
         if (this.attention) return LOOP_DONE;
-        n -= len;
-        prev = ran;
-        if (fresh !== 0 && ran < 0) {
+        if (fresh !== 0) {
           // Fell through (the next IP 1–15 bytes on)? Anything else was a branch: look it up.
           const d = (this.ip - ip0) | 0;
           if (d <= 0 || d > 15) fresh = 0;
