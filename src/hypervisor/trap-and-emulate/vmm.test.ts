@@ -124,6 +124,38 @@ describe('decoder', () => {
     expect(r16).toMatchObject({ op: TrapOp.LGDT, eaOff: 0x2000, len: 3 });
     expect(decode(Uint8Array.from([0x0f]), true, regs)).toBeNull();
   });
+
+  it('forms every 16-bit address (SDM Vol. 2 Table 2-1) with wrap and the SS default', () => {
+    // BX 0x1234, BP 0xfff0, SI 0x0020, DI 0x8003, upper halves set: only the low 16 bits count.
+    const r = new Int32Array([0, 0, 0, 0x7fff1234, 0, 0x1234fff0, 0x00010020, 0x00028003]);
+    const bx = 0x1234;
+    const bp = 0xfff0;
+    const si = 0x20;
+    const di = 0x8003;
+    const sums = [bx + si, bx + di, bp + si, bp + di, si, di, bp, bx];
+    for (let rm = 0; rm < 8; rm++) {
+      // lidt [base + disp8 -2] (mod 1) and [base + disp16 0x9000] (mod 2), 16-bit addressing.
+      const d8 = decode(Uint8Array.from([0x0f, 0x01, 0x58 | rm, 0xfe]), false, r);
+      expect(d8, `rm ${rm} disp8`).toMatchObject({
+        op: TrapOp.LIDT,
+        len: 4,
+        eaOff: (sums[rm] - 2) & 0xffff,
+        eaSeg: rm === 2 || rm === 3 || rm === 6 ? 2 : 3,
+      });
+      const d16 = decode(Uint8Array.from([0x0f, 0x01, 0x98 | rm, 0x00, 0x90]), false, r);
+      expect(d16, `rm ${rm} disp16`).toMatchObject({ len: 5, eaOff: (sums[rm] + 0x9000) & 0xffff });
+    }
+    // mod 0, rm 6 is a bare disp16 with DS; a segment prefix overrides the SS default.
+    expect(decode(Uint8Array.from([0x0f, 0x01, 0x1e, 0x34, 0x12]), false, r)).toMatchObject({
+      eaOff: 0x1234,
+      eaSeg: 3,
+      len: 5,
+    });
+    expect(decode(Uint8Array.from([0x26, 0x0f, 0x01, 0x5e, 0x00]), false, r)).toMatchObject({ eaSeg: 0 });
+    // Bytes that run out mid-displacement decode to null, and the next call starts afresh.
+    expect(decode(Uint8Array.from([0x0f, 0x01, 0x98, 0x00]), false, r)).toBeNull();
+    expect(decode(Uint8Array.from([0xfa]), true, r)).toMatchObject({ op: TrapOp.CLI, len: 1 });
+  });
 });
 
 describe('cost model', () => {

@@ -69,11 +69,8 @@ export function decode(
     eaSeg: DS,
     imm: 0,
   };
-  let p = 0;
-  const next = (): number => {
-    if (p >= b.length || p >= 15) throw RANGE;
-    return b[p++];
-  };
+  bytes = b;
+  pos = 0;
   try {
     let op = next();
     for (;;) {
@@ -99,20 +96,36 @@ export function decode(
       op === 0x0f03 ||
       (op >= 0x0f20 && op <= 0x0f23) ||
       op === 0x0fb2;
-    if (needModrm || anyModrm) modrm(d, next, regs, op >= 0x0f20 && op <= 0x0f23);
+    if (needModrm || anyModrm) modrm(d, regs, op >= 0x0f20 && op <= 0x0f23);
     if (op === 0xe4 || op === 0xe5 || op === 0xe6 || op === 0xe7 || op === 0xcd) d.imm = next();
     d.op = classify(d);
-    d.len = p;
+    d.len = pos;
     return d;
   } catch (e) {
     if (e === RANGE) return null;
     throw e;
+  } finally {
+    bytes = EMPTY;
   }
 }
 
 const RANGE = { range: true };
+const EMPTY = new Uint8Array(0);
+/**
+ * The bytes being decoded and the position in them: module state rather than a closure, since a
+ * VMM decodes at every trap and a closure per call (plus tsx's name-keeping wrapper around each,
+ * in the bench) cost trap-bound guests ~15 % of their profile (PERF.md, "Session 14 — reset14").
+ */
+let bytes: Uint8Array = EMPTY;
+let pos = 0;
 
-function modrm(d: Insn, next: () => number, regs: Int32Array, regOnly: boolean): void {
+/** The next instruction byte; RANGE past the bytes given or the 15-byte limit. */
+function next(): number {
+  if (pos >= bytes.length || pos >= 15) throw RANGE;
+  return bytes[pos++];
+}
+
+function modrm(d: Insn, regs: Int32Array, regOnly: boolean): void {
   const m = next();
   d.modrm = m;
   // MOV CRn/DRn always take a register operand: mod is ignored (SDM MOV—Move to/from Control Registers).
@@ -146,24 +159,9 @@ function modrm(d: Insn, next: () => number, regs: Int32Array, regOnly: boolean):
     else if (d.mod === 2) off = (off + (next() | (next() << 8) | (next() << 16) | (next() << 24))) | 0;
     d.eaOff = off >>> 0;
   } else {
-    const r16 = (i: number): number => regs[i] & 0xffff;
-    const BX = 3;
-    const BP = 5;
-    const SI = 6;
-    const DI = 7;
     if (d.mod === 0 && d.rm === 6) off = next() | (next() << 8);
     else {
-      const bases = [
-        r16(BX) + r16(SI),
-        r16(BX) + r16(DI),
-        r16(BP) + r16(SI),
-        r16(BP) + r16(DI),
-        r16(SI),
-        r16(DI),
-        r16(BP),
-        r16(BX),
-      ];
-      off = bases[d.rm];
+      off = base16(regs, d.rm);
       if (d.rm === 2 || d.rm === 3 || d.rm === 6) seg = SS;
     }
     if (d.mod === 1) off += (next() << 24) >> 24;
@@ -171,6 +169,32 @@ function modrm(d: Insn, next: () => number, regs: Int32Array, regOnly: boolean):
     d.eaOff = off & 0xffff;
   }
   d.eaSeg = d.segOv >= 0 ? d.segOv : seg;
+}
+
+/** The 16-bit base + index of ModR/M r/m 0–7 (BX+SI, BX+DI, BP+SI, BP+DI, SI, DI, BP, BX). */
+function base16(regs: Int32Array, rm: number): number {
+  const bx = regs[3] & 0xffff;
+  const bp = regs[5] & 0xffff;
+  const si = regs[6] & 0xffff;
+  const di = regs[7] & 0xffff;
+  switch (rm) {
+    case 0:
+      return bx + si;
+    case 1:
+      return bx + di;
+    case 2:
+      return bp + si;
+    case 3:
+      return bp + di;
+    case 4:
+      return si;
+    case 5:
+      return di;
+    case 6:
+      return bp;
+    default:
+      return bx;
+  }
 }
 
 function classify(d: Insn): number {
