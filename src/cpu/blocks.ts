@@ -379,11 +379,7 @@ export class BlockCache {
       const h = hash >>> (32 - SEEN_BITS);
       const at = blockTuning.buildVisit;
       if (~this.seen[h] !== phys) {
-        if (this.seen[h] === 0) {
-          const n = this.seenLogged;
-          if (n < LOG_MAX) this.seenLog[n] = h;
-          this.seenLogged = n + 1;
-        }
+        if (this.seen[h] === 0) this.logSeen(h);
         this.seen[h] = ~phys;
         if (at > 2) {
           this.visits[h] = 1;
@@ -410,13 +406,23 @@ export class BlockCache {
       victim = 0;
     }
     // The write that makes a set (WAYS = 4) non-zero logs it: otherwise entries only move within it.
-    if ((table[set] | table[set + 1] | table[set + 2] | table[set + 3]) === 0) {
-      const n = this.tableLogged;
-      if (n < LOG_MAX) this.tableLog[n] = set;
-      this.tableLogged = n + 1;
-    }
+    if ((table[set] | table[set + 1] | table[set + 2] | table[set + 3]) === 0) this.logSet(set);
     table[set + victim] = ~nb;
     return nb;
+  }
+
+  /** `set` of the table is about to become non-zero (see tableLog). Out of find: its rare paths only. */
+  private logSet(set: number): void {
+    const n = this.tableLogged;
+    if (n < LOG_MAX) this.tableLog[n] = set;
+    this.tableLogged = n + 1;
+  }
+
+  /** Index `h` of `seen` is about to become non-zero (see seenLog). */
+  private logSeen(h: number): void {
+    const n = this.seenLogged;
+    if (n < LOG_MAX) this.seenLog[n] = h;
+    this.seenLogged = n + 1;
   }
 
   /**
