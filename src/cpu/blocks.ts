@@ -63,6 +63,17 @@ const ARENA = 1 << 21; // ints (8 MiB): room for ~150k instructions
 const KEEP_MAX = 4096;
 /** Entries of the jump cache (BlockCache.lookup), a power of two. */
 const JUMP_BITS = 12;
+/**
+ * Indexes logged per table (see BlockCache.tableLog): past this many, clear/dispose zero the whole
+ * table instead. 4 096 sets cost 64 KiB of zeroing at most, a sixteenth of the full 1 MiB fill.
+ */
+const LOG_MAX = 4096;
+/** Byte offsets in the shared buffer: the arena, the table, `seen`, `visits`, then the two logs. */
+const TABLE_AT = ARENA * 4;
+const SEEN_AT = TABLE_AT + (WAYS << SET_BITS) * 4;
+const VISITS_AT = SEEN_AT + (1 << SEEN_BITS) * 4;
+const LOG_AT = VISITS_AT + (1 << SEEN_BITS);
+const STORE_BYTES = LOG_AT + 2 * LOG_MAX * 4;
 
 interface Kept {
   ip: number;
@@ -97,9 +108,7 @@ export class BlockCache {
    * tables hold their values inverted (`~offset`, `~phys`) so that a zero-filled, never-touched
    * buffer means "empty": creating a CPU writes none of it (touching a fresh page costs ~25 µs).
    */
-  private readonly store = freshBuffer(
-    (ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4 + (1 << SEEN_BITS),
-  );
+  private readonly store = freshBuffer(STORE_BYTES);
   readonly arena = new Int32Array(this.store, 0, ARENA);
   /**
    * The same ints unsigned, for a record's EIP and next IP: `arena[i] >>> 0` gave V8 small-integer
@@ -119,20 +128,26 @@ export class BlockCache {
   private top = 0;
   /** Arena ints that may have been written (zeroed by dispose before the buffer is reused). */
   private high = 0;
-  private tableUsed = false;
-  private seenUsed = false;
-  /** `visits` written (only with blockTuning.buildVisit > 2): dispose zeroes its 256 KiB then only. */
+  /** `visits` written (only with blockTuning.buildVisit > 2): dispose zeroes its entries then only. */
   private visitsUsed = false;
   /** WAYS arena offsets (or -1) per set, the set chosen by a hash of the physical address. */
-  private readonly table = new Int32Array(this.store, ARENA * 4, WAYS << SET_BITS);
+  private readonly table = new Int32Array(this.store, TABLE_AT, WAYS << SET_BITS);
   /** Direct-mapped by the hash: the physical address last run without a block (blockTuning.secondVisit). */
-  private readonly seen = new Int32Array(this.store, (ARENA + (WAYS << SET_BITS)) * 4, 1 << SEEN_BITS);
+  private readonly seen = new Int32Array(this.store, SEEN_AT, 1 << SEEN_BITS);
   /** Visits of the address in `seen` so far, by the same index (blockTuning.buildVisit). */
-  private readonly visits = new Uint8Array(
-    this.store,
-    (ARENA + (WAYS << SET_BITS) + (1 << SEEN_BITS)) * 4,
-    1 << SEEN_BITS,
-  );
+  private readonly visits = new Uint8Array(this.store, VISITS_AT, 1 << SEEN_BITS);
+  /**
+   * The sets of `table` written since the last clear, and the indexes of `seen` (and `visits`)
+   * written since the buffer was taken: clear and dispose zero those entries only, so their cost
+   * follows what a run wrote. Filling both 1 MiB tables whenever either was written cost a short
+   * run ~0.45 ms per Session (trapdemo: ~30 sets, ~200 first visits; PERF.md, session 13). A set
+   * or index is logged on the write that makes it non-zero; past LOG_MAX (the count goes on) the
+   * whole table is zeroed instead. The logs themselves are zeroed as they are replayed.
+   */
+  private readonly tableLog = new Int32Array(this.store, LOG_AT, LOG_MAX);
+  private tableLogged = 0;
+  private readonly seenLog = new Int32Array(this.store, LOG_AT + LOG_MAX * 4, LOG_MAX);
+  private seenLogged = 0;
   /** Blocks decoded so far, and whole-cache flushes (stats). */
   built = 0;
   flushes = 0;
@@ -162,9 +177,21 @@ export class BlockCache {
   }
 
   clear(): void {
-    // A table never written is still all zero (and untouched): skip faulting its pages in.
-    if (this.tableUsed) this.table.fill(0);
-    this.tableUsed = false;
+    // Only the sets written: a table never written is still all zero (and untouched), and a
+    // short run's few sets are not worth faulting in or sweeping 1 MiB for.
+    const n = this.tableLogged;
+    if (n > LOG_MAX) {
+      this.table.fill(0);
+      this.tableLog.fill(0);
+    } else {
+      const table = this.table;
+      const log = this.tableLog;
+      for (let i = 0; i < n; i++) {
+        table.fill(0, log[i], log[i] + WAYS);
+        log[i] = 0;
+      }
+    }
+    this.tableLogged = 0;
     this.top = 0;
     this.compiled.length = 0;
     this.code.bump();
@@ -184,10 +211,23 @@ export class BlockCache {
   dispose(): void {
     this.reset();
     this.arena.fill(0, 0, Math.min(this.high, ARENA));
-    if (this.seenUsed) this.seen.fill(0);
-    if (this.visitsUsed) this.visits.fill(0);
+    const n = this.seenLogged;
+    if (n > LOG_MAX) {
+      this.seen.fill(0);
+      if (this.visitsUsed) this.visits.fill(0);
+      this.seenLog.fill(0);
+    } else {
+      const log = this.seenLog;
+      for (let i = 0; i < n; i++) {
+        const h = log[i];
+        this.seen[h] = 0;
+        // `visits` is written only where `seen` is (find): the same log covers it.
+        if (this.visitsUsed) this.visits[h] = 0;
+        log[i] = 0;
+      }
+    }
     this.high = 0;
-    this.seenUsed = false;
+    this.seenLogged = 0;
     this.visitsUsed = false;
     giveBuffer(this.store);
   }
@@ -339,12 +379,12 @@ export class BlockCache {
       const h = hash >>> (32 - SEEN_BITS);
       const at = blockTuning.buildVisit;
       if (~this.seen[h] !== phys) {
+        if (this.seen[h] === 0) this.logSeen(h);
         this.seen[h] = ~phys;
         if (at > 2) {
           this.visits[h] = 1;
           this.visitsUsed = true;
         }
-        this.seenUsed = true;
         this.firstVisits++;
         return -1;
       }
@@ -365,9 +405,24 @@ export class BlockCache {
       for (let w = victim; w > 0; w--) table[set + w] = table[set + w - 1];
       victim = 0;
     }
+    // The write that makes a set (WAYS = 4) non-zero logs it: otherwise entries only move within it.
+    if ((table[set] | table[set + 1] | table[set + 2] | table[set + 3]) === 0) this.logSet(set);
     table[set + victim] = ~nb;
-    this.tableUsed = true;
     return nb;
+  }
+
+  /** `set` of the table is about to become non-zero (see tableLog). Out of find: its rare paths only. */
+  private logSet(set: number): void {
+    const n = this.tableLogged;
+    if (n < LOG_MAX) this.tableLog[n] = set;
+    this.tableLogged = n + 1;
+  }
+
+  /** Index `h` of `seen` is about to become non-zero (see seenLog). */
+  private logSeen(h: number): void {
+    const n = this.seenLogged;
+    if (n < LOG_MAX) this.seenLog[n] = h;
+    this.seenLogged = n + 1;
   }
 
   /**
