@@ -25,7 +25,7 @@ import type { CpuCore } from './core.ts';
 import { R8 } from './core.ts';
 import { fxsaveOp } from './fpu/exec.ts';
 import { imulG, jumpNear } from './ops-main.ts';
-import { execSystem } from './system.ts';
+import { execSystem, SYSTEM_OPS } from './system.ts';
 import { vmx0f38, vmxC7, vmxReadWrite } from './vmx/instr.ts';
 
 export function exec0F(c: CpuCore): void {
@@ -41,6 +41,8 @@ for (let i = 0; i < 16; i++) {
   TWO_OPS[0x90 + i] = setcc;
 }
 for (let i = 0; i < 8; i++) TWO_OPS[0xc8 + i] = bswap;
+// MOV CR/DR, CLTS, LGDT… straight to their own functions: a #GP(0) at CPL > 0 unwinds a small frame.
+for (const [b, f] of SYSTEM_OPS) TWO_OPS[b] = f;
 TWO_OPS[0xa0] = x_a0;
 TWO_OPS[0xae] = x_ae;
 TWO_OPS[0xa8] = x_a8;

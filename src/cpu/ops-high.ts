@@ -580,7 +580,11 @@ function enter(c: CpuCore): void {
   c.setSp(newSp);
 }
 
-function portIo(c: CpuCore, b: number, port: number): void {
+/**
+ * IN/OUT (opcode `b`: E4–E7 imm8 port, EC–EF DX) on `port`; also the blocks tier's IN/OUT records
+ * (block-io.ts), which run it with EIP/IP on the instruction as here.
+ */
+export function portIo(c: CpuCore, b: number, port: number): void {
   const size = b & 1 ? (c.opsz32 ? 4 : 2) : 1;
   // #GP(0) thrown here (see CpuTask.ioPermitted).
   if (!c.ioPermitted(port, size)) throw c.fault(GP, 0);

@@ -6,15 +6,16 @@
  * closure's first call, which costs more than decoding a cold instruction.
  *
  * Only the common 32-bit forms are pre-decoded; anything else (16-bit code, operand/address-size
- * prefixes, REP/LOCK, system and sensitive instructions, string and I/O instructions, far
- * transfers…) ends the block with `interpret`, which runs the ordinary interpreter on the same
- * bytes. Each handler performs exactly the interpreter's accesses in the interpreter's order
+ * prefixes, REP/LOCK, system and sensitive instructions but unprefixed IN/OUT (block-io.ts),
+ * string instructions, far transfers…) ends the block with `interpret`, which runs the ordinary
+ * interpreter on the same bytes. Each handler performs exactly the interpreter's accesses in the interpreter's order
  * (probe the destination, then read, then write), so faults, error codes, A/D bits and the
  * restartability of every instruction are unchanged — a pre-decoded block is an optimisation the
  * guest cannot observe (tests: blocks.test.ts, fastpath-determinism.test.ts).
  */
 
 import { divM, divR } from './block-div.ts';
+import { ioDx, ioImm } from './block-io.ts';
 import {
   ALU_RI,
   ALU_RR,
@@ -536,6 +537,22 @@ function decodeMore(b: number, segOv: number): Op | null {
     }
     case 0xc9:
       return leave;
+    case 0xe4:
+    case 0xe5:
+    case 0xe6:
+    case 0xe7:
+      // IN/OUT (block-io.ts): the block's last record, so EIP/IP are stored before it.
+      o[S] = cur.u8();
+      o[T] = b;
+      kind = K_END;
+      return ioImm;
+    case 0xec:
+    case 0xed:
+    case 0xee:
+    case 0xef:
+      o[T] = b;
+      kind = K_END;
+      return ioDx;
     case 0xd3: {
       const mod = modrm(segOv);
       const sh = o[D];

@@ -61,24 +61,32 @@ export const CPUID_ECX_VMX = 0x20;
 /** Added with the x87 machine option: FPU (bit 0) and FXSR (bit 24, FXSAVE/FXRSTOR). */
 export const CPUID_FPU = 0x1 | 0x1000000;
 
-/** #GP(0) unless CPL 0 (real mode counts as CPL 0; V86 is CPL 3). */
-function priv(c: CpuCore): void {
-  if (c.cr0 & CR0_PE && (c.cpl !== 0 || c.flags & VM)) c.gp(0);
+/**
+ * False where a privileged instruction raises #GP(0): CPL > 0 (real mode counts as CPL 0; V86 is
+ * CPL 3). Callers throw at their own frame (`throw c.fault(GP, 0)`): a guest deprivileged by a
+ * VMM faults on every one, and a throw from here unwound raise ← gp ← this ← execSystem's big
+ * switch, frames V8 never optimized on a path that only faults (PERF.md, "Session 14 — order14").
+ */
+function privOk(c: CpuCore): boolean {
+  return (c.cr0 & CR0_PE) === 0 || (c.cpl === 0 && (c.flags & VM) === 0);
 }
 function pmOnly(c: CpuCore): void {
   if ((c.cr0 & CR0_PE) === 0 || c.flags & VM) c.raise(UD);
 }
 
+/**
+ * 0F xx system instructions not in ops-0f.ts's table. The privileged ones there go straight to the
+ * small functions below (SYSTEM_OPS), so a #GP(0) at CPL > 0 unwinds one small frame, not this
+ * switch; the cases here are for completeness.
+ */
 export function execSystem(c: CpuCore, b: number): void {
   const r = c.regs;
   switch (b) {
     case 0x00:
-      group6(c);
-      if (c.observer !== null && c.cpl > 0) observeGroup6(c);
+      sys0F00(c);
       return;
     case 0x01:
-      group7(c);
-      if (c.observer !== null && c.cpl > 0) observeGroup7(c);
+      sys0F01(c);
       return;
     case 0x02:
     case 0x03:
@@ -87,68 +95,31 @@ export function execSystem(c: CpuCore, b: number): void {
         c.silent(SilentKind.DescriptorCheck, checkedSel, (c.getEflags() & ZF) !== 0 ? 1 : 0);
       return;
     case 0x06:
-      priv(c);
-      if (c.vmxNonRoot && !vmxClts(c)) return;
-      c.cr0 &= ~CR0_TS;
+      clts(c);
       return;
     case 0x08:
     case 0x09:
-      priv(c);
-      if (c.vmxNonRoot && b === 0x08) vmxUnconditional(c, R.INVD);
+      invd(c, b);
       return;
     case 0x20:
-    case 0x22: {
-      const m = c.fetch8();
-      priv(c);
-      const n = (m >> 3) & 7;
-      if (n === 1 || n > 4) c.raise(UD);
-      if (b === 0x20) r[m & 7] = c.vmxNonRoot ? vmxReadCr(c, n, m & 7, readCr(c, n)) : readCr(c, n);
-      else {
-        if (c.vmxNonRoot && n !== 2) writeCr(c, n, vmxWriteCr(c, n, m & 7, r[m & 7], readCr(c, n)));
-        else writeCr(c, n, r[m & 7]);
-        if (c.timing !== null) c.chargedCycles += c.timing.crWrite;
-      }
+    case 0x22:
+      movCr(c, b);
       return;
-    }
     case 0x21:
-    case 0x23: {
-      const m = c.fetch8();
-      priv(c);
-      let n = (m >> 3) & 7;
-      if ((n === 4 || n === 5) && c.cr4 & CR4_DE) c.raise(UD);
-      if (n === 4 || n === 5) n += 2;
-      if (c.dr[7] & 0x2000) {
-        // DR7.GD general detect (SDM §17.2.4): #DB fault with DR6.BD; GD is cleared for the handler.
-        c.dr[7] &= ~0x2000;
-        c.dr[6] |= 0x2000;
-        c.raise(1);
-      }
-      if (c.vmxNonRoot) vmxMovDr(c, (m >> 3) & 7, b === 0x23, m & 7);
-      if (b === 0x21) r[m & 7] = n === 6 ? c.dr[6] | 0xffff0ff0 : n === 7 ? c.dr[7] | 0x400 : c.dr[n];
-      else {
-        c.dr[n] = r[m & 7];
-        if (n !== 6) c.updateWatch();
-        c.attention = true;
-      }
+    case 0x23:
+      movDr(c, b);
       return;
-    }
     case 0x30:
-      priv(c);
-      if (c.vmxNonRoot) vmxMsr(c, r[ECX] >>> 0, true);
-      wrmsr(c, r[ECX] >>> 0, r[EAX], r[EDX]);
+    case 0x32:
+      msr(c, b);
       return;
     case 0x31: {
-      if (c.cr4 & CR4_TSD && c.protectedMode && (c.cpl !== 0 || c.flags & VM)) c.gp(0);
+      if (c.cr4 & CR4_TSD && c.protectedMode && (c.cpl !== 0 || c.flags & VM)) throw c.fault(GP, 0);
       const t = c.tscNow() + c.tscOffset + (c.vmxNonRoot ? vmxRdtsc(c) : 0);
       r[EAX] = (t % 4294967296) | 0;
       r[EDX] = Math.floor(t / 4294967296) | 0;
       return;
     }
-    case 0x32:
-      priv(c);
-      if (c.vmxNonRoot) vmxMsr(c, r[ECX] >>> 0, false);
-      rdmsr(c, r[ECX] >>> 0);
-      return;
     case 0x34:
       sysenter(c);
       return;
@@ -163,6 +134,93 @@ export function execSystem(c: CpuCore, b: number): void {
       c.raise(UD);
   }
 }
+
+/** 0F 00: SLDT, STR, LLDT, LTR, VERR, VERW. */
+function sys0F00(c: CpuCore): void {
+  group6(c);
+  if (c.observer !== null && c.cpl > 0) observeGroup6(c);
+}
+
+/** 0F 01: SGDT, SIDT, LGDT, LIDT, SMSW, LMSW, INVLPG and the VMX group. */
+function sys0F01(c: CpuCore): void {
+  group7(c);
+  if (c.observer !== null && c.cpl > 0) observeGroup7(c);
+}
+
+/** 0F 06: CLTS. */
+function clts(c: CpuCore): void {
+  if (!privOk(c)) throw c.fault(GP, 0);
+  if (c.vmxNonRoot && !vmxClts(c)) return;
+  c.cr0 &= ~CR0_TS;
+}
+
+/** 0F 08 / 0F 09: INVD, WBINVD (no caches to flush). */
+function invd(c: CpuCore, b: number): void {
+  if (!privOk(c)) throw c.fault(GP, 0);
+  if (c.vmxNonRoot && b === 0x08) vmxUnconditional(c, R.INVD);
+}
+
+/** 0F 20 / 0F 22: MOV r32, CRn and MOV CRn, r32 (the ModR/M byte is fetched first). */
+function movCr(c: CpuCore, b: number): void {
+  const r = c.regs;
+  const m = c.fetch8();
+  if (!privOk(c)) throw c.fault(GP, 0);
+  const n = (m >> 3) & 7;
+  if (n === 1 || n > 4) c.raise(UD);
+  if (b === 0x20) r[m & 7] = c.vmxNonRoot ? vmxReadCr(c, n, m & 7, readCr(c, n)) : readCr(c, n);
+  else {
+    if (c.vmxNonRoot && n !== 2) writeCr(c, n, vmxWriteCr(c, n, m & 7, r[m & 7], readCr(c, n)));
+    else writeCr(c, n, r[m & 7]);
+    if (c.timing !== null) c.chargedCycles += c.timing.crWrite;
+  }
+}
+
+/** 0F 21 / 0F 23: MOV r32, DRn and MOV DRn, r32. */
+function movDr(c: CpuCore, b: number): void {
+  const r = c.regs;
+  const m = c.fetch8();
+  if (!privOk(c)) throw c.fault(GP, 0);
+  let n = (m >> 3) & 7;
+  if ((n === 4 || n === 5) && c.cr4 & CR4_DE) c.raise(UD);
+  if (n === 4 || n === 5) n += 2;
+  if (c.dr[7] & 0x2000) {
+    // DR7.GD general detect (SDM §17.2.4): #DB fault with DR6.BD; GD is cleared for the handler.
+    c.dr[7] &= ~0x2000;
+    c.dr[6] |= 0x2000;
+    c.raise(1);
+  }
+  if (c.vmxNonRoot) vmxMovDr(c, (m >> 3) & 7, b === 0x23, m & 7);
+  if (b === 0x21) r[m & 7] = n === 6 ? c.dr[6] | 0xffff0ff0 : n === 7 ? c.dr[7] | 0x400 : c.dr[n];
+  else {
+    c.dr[n] = r[m & 7];
+    if (n !== 6) c.updateWatch();
+    c.attention = true;
+  }
+}
+
+/** 0F 30 / 0F 32: WRMSR, RDMSR. */
+function msr(c: CpuCore, b: number): void {
+  const r = c.regs;
+  if (!privOk(c)) throw c.fault(GP, 0);
+  if (c.vmxNonRoot) vmxMsr(c, r[ECX] >>> 0, b === 0x30);
+  if (b === 0x30) wrmsr(c, r[ECX] >>> 0, r[EAX], r[EDX]);
+  else rdmsr(c, r[ECX] >>> 0);
+}
+
+/** The privileged 0F xx instructions by second opcode byte, for ops-0f.ts's table. */
+export const SYSTEM_OPS: Array<[number, (c: CpuCore, b: number) => void]> = [
+  [0x00, sys0F00],
+  [0x01, sys0F01],
+  [0x06, clts],
+  [0x08, invd],
+  [0x09, invd],
+  [0x20, movCr],
+  [0x21, movDr],
+  [0x22, movCr],
+  [0x23, movDr],
+  [0x30, msr],
+  [0x32, msr],
+];
 
 function readCr(c: CpuCore, n: number): number {
   switch (n) {
@@ -312,7 +370,7 @@ function group6(c: CpuCore): void {
   c.decodeModrm();
   const op = c.regField;
   if (c.vmxNonRoot && op < 4) {
-    if (op >= 2) priv(c);
+    if (op >= 2 && !privOk(c)) throw c.fault(GP, 0);
     vmxDescTable(c, R.LDTR_TR, op);
   }
   switch (op) {
@@ -324,7 +382,7 @@ function group6(c: CpuCore): void {
       return;
     }
     case 2: {
-      priv(c);
+      if (!privOk(c)) throw c.fault(GP, 0);
       const sel = c.getE16();
       if ((sel & 0xfffc) === 0) {
         c.setSeg(LDTR, sel, 0, 0, AR_UNUSABLE);
@@ -346,7 +404,7 @@ function group6(c: CpuCore): void {
       return;
     }
     case 3: {
-      priv(c);
+      if (!privOk(c)) throw c.fault(GP, 0);
       const sel = c.getE16();
       if ((sel & 0xfffc) === 0) c.gp(0);
       if (sel & 4) c.gp(sel & 0xfffc);
@@ -446,7 +504,7 @@ function group7(c: CpuCore): void {
   const op = c.regField;
   if (c.vmxNonRoot && op < 4) {
     c.requireMem();
-    if (op >= 2) priv(c);
+    if (op >= 2 && !privOk(c)) throw c.fault(GP, 0);
     vmxDescTable(c, R.GDTR_IDTR, op);
   }
   switch (op) {
@@ -463,7 +521,7 @@ function group7(c: CpuCore): void {
     case 2:
     case 3: {
       c.requireMem();
-      priv(c);
+      if (!privOk(c)) throw c.fault(GP, 0);
       c.checkWide(6);
       const lim = c.rd16(c.eaSeg, c.eaOff);
       let base = c.rd32(c.eaSeg, c.wideOff(2));
@@ -484,7 +542,7 @@ function group7(c: CpuCore): void {
       return;
     }
     case 6: {
-      priv(c);
+      if (!privOk(c)) throw c.fault(GP, 0);
       let v = c.getE16();
       if (c.vmxNonRoot) v = vmxLmsw(c, v, c.modrm < 0xc0, (c.segBase[c.eaSeg] + c.eaOff) | 0);
       // LMSW loads PE/MP/EM/TS only and cannot clear PE.
@@ -493,7 +551,7 @@ function group7(c: CpuCore): void {
     }
     case 7:
       c.requireMem();
-      priv(c);
+      if (!privOk(c)) throw c.fault(GP, 0);
       if (c.vmxNonRoot) vmxInvlpg(c, (c.segBase[c.eaSeg] + c.eaOff) | 0);
       c.invlpg((c.segBase[c.eaSeg] + c.eaOff) | 0);
       if (c.timing !== null) c.chargedCycles += c.timing.invlpg;
