@@ -6,11 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { H_RECORDS, HANDLERS, HDR, REC } from './blocks.ts';
 import { MonitorAction, type TrapEvent } from './interrupts.ts';
 import { CODE, type Env, STUBS, TSS } from './test/env.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
-import { HLT, le, resetTier, runWith, setTier, TIERS, type Tier, twin } from './test/tiers.ts';
+import { HLT, le, records, resetTier, runWith, setTier, TIERS, type Tier, twin } from './test/tiers.ts';
 
 afterEach(resetTier);
 
@@ -18,19 +17,6 @@ const tierName = (t: Tier) => (t === false ? 'interpreter' : t === true ? 'block
 const INC_ESI = 0x46;
 const MOV_EAX = (v: number) => [0xb8, ...le(v)];
 const MOV_EDX = (v: number) => [0xba, ...le(v)];
-
-/** Handler names in the blocks a run built, with how many records each. */
-function records(e: Env): Map<string, number> {
-  const c = e.cpu.blocks;
-  const a = c.arena;
-  const seen = new Map<string, number>();
-  for (let b = 0; b < c.used; b += HDR + a[b + H_RECORDS] * REC)
-    for (let r = 0; r < a[b + H_RECORDS]; r++) {
-      const name = HANDLERS[a[b + HDR + r * REC]].name;
-      seen.set(name, (seen.get(name) ?? 0) + 1);
-    }
-  return seen;
-}
 
 /** A TSS I/O bitmap at 0x68 with every port allowed but `denied` (bits set), TR's limit over it. */
 function bitmap(env: Env, denied: number[]): void {

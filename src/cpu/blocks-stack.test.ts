@@ -5,24 +5,9 @@
  * that stores into the code it runs, and every budget through a run.
  */
 import { describe, expect, it } from 'vitest';
-import { H_RECORDS, HANDLERS, HDR, REC } from './blocks.ts';
 import { CpuSeg } from './segments.ts';
-import type { Env } from './test/env.ts';
 import { CODE, PT, stubVector } from './test/env.ts';
-import { HLT, le, runWith, same, twin } from './test/tiers.ts';
-
-/** Handler names in the blocks a run built, with how many records each. */
-function records(e: Env): Map<string, number> {
-  const c = e.cpu.blocks;
-  const a = c.arena;
-  const seen = new Map<string, number>();
-  for (let b = 0; b < c.used; b += HDR + a[b + H_RECORDS] * REC)
-    for (let r = 0; r < a[b + H_RECORDS]; r++) {
-      const name = HANDLERS[a[b + HDR + r * REC]].name;
-      seen.set(name, (seen.get(name) ?? 0) + 1);
-    }
-  return seen;
-}
+import { HLT, le, records, runWith, same, twin } from './test/tiers.ts';
 
 const setEsp = (v: number) => [0xbc, ...le(v)]; // mov esp, imm32
 const regs = [0xb8, ...le(0x11111111), 0xbb, ...le(0x33333333), 0xb9, ...le(0x22222222)];

@@ -3,6 +3,7 @@
  * blocks compiled by the second tier, from identical state, and compare everything.
  */
 import { expect } from 'vitest';
+import { H_RECORDS, HANDLERS, HDR, REC } from '../blocks.ts';
 import { blockTuning, fastPaths, jitTuning } from '../fastpaths.ts';
 import { type Env, pmEnv } from './env.ts';
 
@@ -71,4 +72,17 @@ export function twin(code: number[], o: Opts = {}): Env {
   // The second tier really ran: compiled functions exist whenever blocks were built.
   if (on.cpu.blocks.built > 0) expect(jit.cpu.blocks.compiled.length).toBeGreaterThan(0);
   return on;
+}
+
+/** Handler names in the blocks a run built, with how many records each. */
+export function records(e: Env): Map<string, number> {
+  const c = e.cpu.blocks;
+  const a = c.arena;
+  const seen = new Map<string, number>();
+  for (let b = 0; b < c.used; b += HDR + a[b + H_RECORDS] * REC)
+    for (let r = 0; r < a[b + H_RECORDS]; r++) {
+      const name = HANDLERS[a[b + HDR + r * REC]].name;
+      seen.set(name, (seen.get(name) ?? 0) + 1);
+    }
+  return seen;
 }
