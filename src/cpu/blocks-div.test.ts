@@ -4,9 +4,9 @@
  * guest that divides by zero in a loop (minikernel's divzero bench) ending in the same state.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MonitorAction, type TrapEvent } from './interrupts.ts';
+import type { TrapEvent } from './interrupts.ts';
 import { CODE, DATA, IDT, PT } from './test/env.ts';
-import { HLT, le, resetTier, runWith, TIERS, type Tier, twin } from './test/tiers.ts';
+import { HLT, le, resetTier, runWith, stopAtEvent, TIERS, type Tier, twin } from './test/tiers.ts';
 
 afterEach(resetTier);
 
@@ -70,12 +70,7 @@ describe('DIV/IDIV r/m32 records', () => {
           paging: true,
           setup: (env) => {
             if (notPresent) env.dv.setUint32(PT + (DATA >>> 12) * 4, 0, true);
-            env.cpu.monitor = {
-              onEvent: (ev) => {
-                got.push({ ...ev });
-                return MonitorAction.Stop;
-              },
-            };
+            stopAtEvent(env, got);
           },
         });
         return { got, state: e.cpu.getState(), tier: tierName(tier) };

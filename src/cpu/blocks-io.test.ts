@@ -6,10 +6,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MonitorAction, type TrapEvent } from './interrupts.ts';
+import type { TrapEvent } from './interrupts.ts';
 import { CODE, type Env, STUBS, TSS } from './test/env.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
-import { HLT, le, records, resetTier, runWith, setTier, TIERS, type Tier, twin } from './test/tiers.ts';
+import {
+  HLT,
+  le,
+  records,
+  resetTier,
+  runWith,
+  setTier,
+  stopAtEvent,
+  TIERS,
+  type Tier,
+  twin,
+} from './test/tiers.ts';
 
 afterEach(resetTier);
 
@@ -35,12 +46,7 @@ function faultOnEveryTier(name: string, code: number[], o: { cpl?: number; setup
         env.bus.logIo = true;
         env.bus.latchPorts = true;
         o.setup?.(env);
-        env.cpu.monitor = {
-          onEvent: (ev) => {
-            got.push({ ...ev });
-            return MonitorAction.Stop;
-          },
-        };
+        stopAtEvent(env, got);
       },
     });
     return { got, state: e.cpu.getState(), io: e.bus.ioLog, recs: records(e), tier: tierName(tier) };

@@ -10,11 +10,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fastPaths } from './fastpaths.ts';
-import { MonitorAction, type TrapEvent } from './interrupts.ts';
+import type { TrapEvent } from './interrupts.ts';
 import { CpuSeg } from './segments.ts';
 import { CODE, DATA, type Env, PT, pmEnv, stubVector } from './test/env.ts';
 import { loadElf, makeCpu, runToExit } from './test/harness.ts';
-import { back, HLT, le, type Opts, resetTier, runWith, setTier, TIERS, twin } from './test/tiers.ts';
+import {
+  back,
+  HLT,
+  le,
+  type Opts,
+  resetTier,
+  runWith,
+  setTier,
+  stopAtEvent,
+  TIERS,
+  twin,
+} from './test/tiers.ts';
 
 afterEach(() => {
   resetTier();
@@ -272,12 +283,7 @@ describe('faults inside a block', () => {
       const got: TrapEvent[] = [];
       runWith(cache, [0x40, 0xff, 0xff, HLT], {
         setup: (e) => {
-          e.cpu.monitor = {
-            onEvent: (ev) => {
-              got.push({ ...ev });
-              return MonitorAction.Stop;
-            },
-          };
+          stopAtEvent(e, got);
         },
       });
       return got;
@@ -295,12 +301,7 @@ describe('faults inside a block', () => {
         paging: true,
         setup: (e) => {
           e.dv.setUint32(PT + (addr >>> 12) * 4, 0, true);
-          e.cpu.monitor = {
-            onEvent: (ev) => {
-              got.push({ ...ev });
-              return MonitorAction.Stop;
-            },
-          };
+          stopAtEvent(e, got);
         },
       });
       return { got, state: e.cpu.getState() };

@@ -4,9 +4,9 @@
  * bitmap allows runs without a fault.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MonitorAction, type TrapEvent } from './interrupts.ts';
+import type { TrapEvent } from './interrupts.ts';
 import { CODE, TSS } from './test/env.ts';
-import { HLT, le, resetTier, runWith, TIERS } from './test/tiers.ts';
+import { HLT, le, resetTier, runWith, stopAtEvent, TIERS } from './test/tiers.ts';
 
 afterEach(resetTier);
 
@@ -21,12 +21,7 @@ describe('IN/OUT at CPL > IOPL', () => {
       const e = runWith(tier, CODE_IO, {
         cpl: 3,
         setup: (env) => {
-          env.cpu.monitor = {
-            onEvent: (ev) => {
-              got.push({ ...ev });
-              return MonitorAction.Stop;
-            },
-          };
+          stopAtEvent(env, got);
         },
       });
       return { got, state: e.cpu.getState() };
@@ -40,22 +35,17 @@ describe('IN/OUT at CPL > IOPL', () => {
 
   it('a port the TSS bitmap allows: no fault, both accesses run', () => {
     const seen = TIERS.map((tier) => {
-      const got: number[] = [];
+      const got: TrapEvent[] = [];
       const e = runWith(tier, CODE_IO, {
         cpl: 3,
         setup: (env) => {
           // A TSS with an I/O bitmap at 0x68 (all zero: every port allowed) and its byte after it.
           env.dv.setUint16(TSS + 0x66, 0x68, true);
           env.cpu.setSeg(7, 0x28, TSS, 0x68 + 0x2000, 0x8b);
-          env.cpu.monitor = {
-            onEvent: (ev) => {
-              got.push(ev.vector);
-              return MonitorAction.Stop;
-            },
-          };
+          stopAtEvent(env, got);
         },
       });
-      return { got, state: e.cpu.getState() };
+      return { got: got.map((ev) => ev.vector), state: e.cpu.getState() };
     });
     expect(seen[0]).toEqual(seen[1]);
     expect(seen[2]).toEqual(seen[1]);

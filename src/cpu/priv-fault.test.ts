@@ -6,9 +6,9 @@
  * At CPL 0 the same instructions run (the check's other side).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MonitorAction, type TrapEvent } from './interrupts.ts';
+import type { TrapEvent } from './interrupts.ts';
 import { CODE, DATA } from './test/env.ts';
-import { HLT, le, resetTier, runWith, TIERS, type Tier } from './test/tiers.ts';
+import { HLT, le, resetTier, runWith, stopAtEvent, TIERS, type Tier } from './test/tiers.ts';
 
 afterEach(resetTier);
 
@@ -43,12 +43,7 @@ function events(code: number[], cpl: number, cr4 = 0) {
       cpl,
       setup: (env) => {
         env.cpu.cr4 = cr4;
-        env.cpu.monitor = {
-          onEvent: (ev) => {
-            got.push({ ...ev });
-            return MonitorAction.Stop;
-          },
-        };
+        stopAtEvent(env, got);
       },
     });
     return { got, state: e.cpu.getState(), tier: tierName(tier) };

@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import { H_RECORDS, HANDLERS, HDR, REC } from '../blocks.ts';
 import { blockTuning, fastPaths, jitTuning } from '../fastpaths.ts';
+import { MonitorAction, type TrapEvent } from '../interrupts.ts';
 import { type Env, pmEnv } from './env.ts';
 
 export const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
@@ -85,4 +86,14 @@ export function records(e: Env): Map<string, number> {
       seen.set(name, (seen.get(name) ?? 0) + 1);
     }
   return seen;
+}
+
+/** Monitor `env`'s CPU: a copy of each exception event goes to `got`, and the first stops the run. */
+export function stopAtEvent(env: Env, got: TrapEvent[]): void {
+  env.cpu.monitor = {
+    onEvent: (ev) => {
+      got.push({ ...ev });
+      return MonitorAction.Stop;
+    },
+  };
 }
