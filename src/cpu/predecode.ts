@@ -8,10 +8,10 @@
  * Only the common 32-bit forms are pre-decoded; anything else (16-bit code, operand/address-size
  * prefixes, REP/LOCK, system and sensitive instructions but unprefixed IN/OUT (block-io.ts),
  * string instructions, far transfers…) ends the block with `interpret`, which runs the ordinary
- * interpreter on the same bytes. Each handler performs exactly the interpreter's accesses in the interpreter's order
- * (probe the destination, then read, then write), so faults, error codes, A/D bits and the
- * restartability of every instruction are unchanged — a pre-decoded block is an optimisation the
- * guest cannot observe (tests: blocks.test.ts, fastpath-determinism.test.ts).
+ * interpreter on the same bytes. Each handler performs exactly the interpreter's accesses in the
+ * interpreter's order (probe the destination, then read, then write), so faults, error codes, A/D
+ * bits and the restartability of every instruction are unchanged — a pre-decoded block is an
+ * optimisation the guest cannot observe (tests: blocks.test.ts, fastpath-determinism.test.ts).
  */
 
 import { divM, divR } from './block-div.ts';
